@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs what ferry needs to build, test and benchmark, and only what is missing:
+#   - Debian packages (compiler, CMake/Ninja/ccache, Boost, simdjson, yaml-cpp, CLI11, spdlog/fmt,
+#     GoogleTest, Python test fixtures, wrk);
+#   - ONNX Runtime, an official release build, from the npm registry package
+#     com.github.asus4.onnxruntime@0.4.9 (ONNX Runtime 1.29.0), checked against a pinned SHA-256
+#     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git).
+# Safe to run again: each step checks first. Prints the ONNX Runtime root on its last line.
+set -euo pipefail
+
+deps_dir="${FERRY_DEPS_DIR:-$HOME/.cache/ferry}"
+
+debian_packages=(
+  g++ cmake ninja-build ccache make pkg-config curl
+  libboost-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev
+  python3-onnx python3-numpy
+  wrk npm
+)
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    # npm may come from outside Debian (node's own installer); a working npm is enough.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing Debian packages: ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q "${missing[@]}" >&2
+fi
+
+# ONNX Runtime --------------------------------------------------------------------------------
+ort_version=1.29.0
+npm_package=com.github.asus4.onnxruntime
+npm_version=0.4.9
+npm_sha256=e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
+ort_root="$deps_dir/onnxruntime-$ort_version"
+
+if [ ! -f "$ort_root/lib/libonnxruntime.so" ] || [ ! -f "$ort_root/include/onnxruntime_cxx_api.h" ]; then
+  echo "install-deps: fetching ONNX Runtime $ort_version ($npm_package@$npm_version from npm)" >&2
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && npm pack --silent "$npm_package@$npm_version" >/dev/null)
+  tgz="$work/$npm_package-$npm_version.tgz"
+  actual=$(sha256sum "$tgz" | cut -d' ' -f1)
+  if [ "$actual" != "$npm_sha256" ]; then
+    echo "install-deps: $tgz has SHA-256 $actual, expected $npm_sha256; refusing to use it" >&2
+    exit 1
+  fi
+  headers="package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64/onnxruntime.framework/Headers"
+  tar -xzf "$tgz" -C "$work" "package/Plugins/Linux/x64/libonnxruntime.so" "$headers"
+  # The library must be the release it claims to be.
+  if ! grep -aq "$ort_version" "$work/package/Plugins/Linux/x64/libonnxruntime.so"; then
+    echo "install-deps: libonnxruntime.so does not carry version $ort_version" >&2
+    exit 1
+  fi
+  rm -rf "$ort_root.tmp"
+  mkdir -p "$ort_root.tmp/lib" "$ort_root.tmp/include"
+  cp "$work/package/Plugins/Linux/x64/libonnxruntime.so" "$ort_root.tmp/lib/"
+  ln -s libonnxruntime.so "$ort_root.tmp/lib/libonnxruntime.so.1"   # its SONAME
+  cp "$work/$headers"/*.h "$ort_root.tmp/include/"
+  rm -rf "$ort_root"
+  mv "$ort_root.tmp" "$ort_root"
+fi
+echo "$ort_root"
