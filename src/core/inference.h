@@ -1,0 +1,54 @@
+// InferenceRequest / InferenceResponse: one inference as every frontend hands it to the runtime,
+// independent of the wire format (KServe V2 JSON, binary extension, gRPC, Kafka).
+// Plain value types; move them between threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace ferry::core {
+
+// A protocol parameter value: the KServe V2 JSON and gRPC InferParameter kinds.
+using ParameterValue = std::variant<bool, std::int64_t, double, std::string>;
+using Parameters = std::map<std::string, ParameterValue, std::less<>>;
+
+struct RequestedOutput {
+  std::string name;
+  Parameters parameters;
+};
+
+struct InferenceRequest {
+  std::string model_name;
+  std::int64_t model_version = 0;  // 0: let the model's version policy choose (the latest)
+  std::string id;                  // echoed in the response
+  Parameters parameters;
+  std::vector<Tensor> inputs;
+  std::vector<RequestedOutput> outputs;  // empty: every output of the model
+};
+
+struct InferenceResponse {
+  std::string model_name;
+  std::int64_t model_version = 0;
+  std::string id;
+  Parameters parameters;
+  std::vector<Tensor> outputs;
+};
+
+// The name, type and shape of one model input or output as clients see it (-1 = any size).
+struct TensorSpec {
+  std::string name;
+  DataType type = DataType::kFp32;
+  Shape shape;
+};
+
+struct ModelSignature {
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+};
+
+}  // namespace ferry::core

@@ -1,0 +1,64 @@
+#include "core/tensor.h"
+
+#include <cstring>
+#include <fmt/format.h>
+
+namespace ferry::core {
+
+Result<Tensor> Tensor::Allocate(std::string name, DataType type, Shape shape) {
+  if (type == DataType::kBytes) {
+    return InvalidArgument(fmt::format("tensor '{}': BYTES tensors are sized by their elements", name));
+  }
+  const auto count = shape.ElementCount();
+  std::size_t bytes = 0;
+  if (!count || __builtin_mul_overflow(static_cast<std::size_t>(*count), DataTypeSize(type), &bytes)) {
+    return InvalidArgument(fmt::format("tensor '{}': shape {} is not a valid concrete shape", name,
+                                       shape.ToString()));
+  }
+  return AllocateBytes(std::move(name), type, std::move(shape), bytes);
+}
+
+Tensor Tensor::AllocateBytes(std::string name, DataType type, Shape shape, std::size_t byte_size) {
+  Tensor t;
+  t.name_ = std::move(name);
+  t.type_ = type;
+  t.element_count_ = shape.ElementCount().value_or(0);
+  t.shape_ = std::move(shape);
+  t.byte_size_ = byte_size;
+  t.data_ = std::make_unique_for_overwrite<std::byte[]>(byte_size == 0 ? 1 : byte_size);
+  return t;
+}
+
+Result<void> Tensor::ValidateBytes() const {
+  std::size_t pos = 0;
+  std::int64_t count = 0;
+  while (pos < byte_size_) {
+    if (byte_size_ - pos < 4) {
+      return InvalidArgument(fmt::format("tensor '{}': BYTES element {} has a truncated length prefix",
+                                         name_, count));
+    }
+    std::uint32_t length = 0;
+    for (int i = 3; i >= 0; --i) length = (length << 8) | static_cast<std::uint8_t>(data_[pos + i]);
+    pos += 4;
+    if (byte_size_ - pos < length) {
+      return InvalidArgument(fmt::format("tensor '{}': BYTES element {} claims {} bytes, only {} remain",
+                                         name_, count, length, byte_size_ - pos));
+    }
+    pos += length;
+    ++count;
+  }
+  if (count != element_count_) {
+    return InvalidArgument(fmt::format("tensor '{}': shape {} needs {} BYTES elements, data has {}",
+                                       name_, shape_.ToString(), element_count_, count));
+  }
+  return {};
+}
+
+std::size_t WriteBytesElement(std::byte* out, std::string_view element) {
+  const auto length = static_cast<std::uint32_t>(element.size());
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<std::byte>((length >> (8 * i)) & 0xffu);
+  std::memcpy(out + 4, element.data(), element.size());
+  return 4 + element.size();
+}
+
+}  // namespace ferry::core
