@@ -1,0 +1,72 @@
+// The backend interface: how ferry loads a model file and runs it, whatever the framework.
+//
+//   Backend          a framework adapter (ONNX Runtime, ...), registered once by name. It says
+//                    whether a version folder holds a model of its kind and loads one.
+//   BackendModel     one loaded model version: its signature read from the model file, and a
+//                    factory for instances. Its const methods may be called from any thread.
+//   BackendInstance  one executor of that model. The scheduler never calls Execute concurrently on
+//                    the same instance; several instances of one model run in parallel.
+//
+// Ownership: the runtime owns models and instances through unique_ptr; an instance must not
+// outlive its model. Exceptions of the framework never cross this interface: they become Errors.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "core/inference.h"
+
+namespace ferry::backends {
+
+struct LoadOptions {
+  std::string model_name;
+  std::int64_t version = 0;
+  std::filesystem::path version_dir;              // <repo>/<model>/<version>
+  std::map<std::string, std::string> parameters;  // model.yaml `parameters`
+};
+
+class BackendInstance {
+ public:
+  virtual ~BackendInstance() = default;
+
+  // Runs the model. `inputs` are checked against the signature by the caller (names, types and
+  // shapes); `outputs` names the outputs wanted, in order, each a signature output. Returns one
+  // tensor per wanted output, in that order.
+  virtual core::Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs,
+                                                          std::span<const std::string> outputs) = 0;
+};
+
+class BackendModel {
+ public:
+  virtual ~BackendModel() = default;
+
+  // Inputs and outputs as the model file declares them (-1 for dims it leaves open).
+  virtual const core::ModelSignature& signature() const = 0;
+
+  // The KServe `platform` string, e.g. "onnxruntime_onnx".
+  virtual std::string_view platform() const = 0;
+
+  virtual core::Result<std::unique_ptr<BackendInstance>> CreateInstance() = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // The name model.yaml uses (`backend: onnxruntime`).
+  virtual std::string_view name() const = 0;
+
+  // True when `version_dir` holds a model file this backend reads (for detection).
+  virtual bool Recognizes(const std::filesystem::path& version_dir) const = 0;
+
+  virtual core::Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const = 0;
+};
+
+}  // namespace ferry::backends

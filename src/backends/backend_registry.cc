@@ -1,0 +1,44 @@
+#include "backends/backend_registry.h"
+
+#include <fmt/format.h>
+
+#ifdef FERRY_WITH_ONNXRUNTIME
+#include "backends/onnxruntime/ort_backend.h"
+#endif
+
+namespace ferry::backends {
+
+BackendRegistry BackendRegistry::WithBuiltins() {
+  BackendRegistry registry;
+#ifdef FERRY_WITH_ONNXRUNTIME
+  registry.Register(onnxruntime::CreateOrtBackend());
+#endif
+  return registry;
+}
+
+void BackendRegistry::Register(std::unique_ptr<Backend> backend) { backends_.push_back(std::move(backend)); }
+
+const Backend* BackendRegistry::Find(std::string_view name) const {
+  for (const auto& b : backends_) {
+    if (b->name() == name) return b.get();
+  }
+  return nullptr;
+}
+
+const Backend* BackendRegistry::Detect(const std::filesystem::path& version_dir) const {
+  for (const auto& b : backends_) {
+    if (b->Recognizes(version_dir)) return b.get();
+  }
+  return nullptr;
+}
+
+std::string BackendRegistry::Names() const {
+  std::string names;
+  for (const auto& b : backends_) {
+    if (!names.empty()) names += ", ";
+    names += b->name();
+  }
+  return names;
+}
+
+}  // namespace ferry::backends

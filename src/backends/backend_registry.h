@@ -1,0 +1,35 @@
+// BackendRegistry: the backends this build of ferry has, by name. Filled once at start-up, then
+// only read: lookups are safe from any thread once registration is done.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/backend.h"
+
+namespace ferry::backends {
+
+class BackendRegistry {
+ public:
+  // A registry holding every backend compiled into this build.
+  static BackendRegistry WithBuiltins();
+
+  void Register(std::unique_ptr<Backend> backend);
+
+  // The backend named `name`, or nullptr.
+  const Backend* Find(std::string_view name) const;
+
+  // The first backend that recognizes the files of `version_dir`, or nullptr.
+  const Backend* Detect(const std::filesystem::path& version_dir) const;
+
+  // "onnxruntime, ..." for error messages.
+  std::string Names() const;
+
+ private:
+  std::vector<std::unique_ptr<Backend>> backends_;
+};
+
+}  // namespace ferry::backends

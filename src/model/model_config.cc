@@ -1,0 +1,210 @@
+#include "model/model_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace ferry::model {
+namespace {
+
+using core::Result;
+
+// Reading helpers: each failure names the file, line and key.
+class Reader {
+ public:
+  explicit Reader(std::string_view source) : source_(source) {}
+
+  std::unexpected<core::Error> Fail(const YAML::Node& node, std::string_view what) const {
+    const auto mark = node.Mark();
+    if (mark.line >= 0) {
+      return core::InvalidArgument(fmt::format("{}:{}: {}", source_, mark.line + 1, what));
+    }
+    return core::InvalidArgument(fmt::format("{}: {}", source_, what));
+  }
+
+  template <typename T>
+  Result<T> Scalar(const YAML::Node& node, std::string_view key, std::string_view expected) const {
+    if (!node.IsScalar()) return Fail(node, fmt::format("'{}' must be {}", key, expected));
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+      return Fail(node, fmt::format("'{}' must be {}, got '{}'", key, expected, node.Scalar()));
+    }
+  }
+
+  Result<void> OnlyKeys(const YAML::Node& map, std::string_view where,
+                        std::initializer_list<std::string_view> known) const {
+    for (const auto& entry : map) {
+      const std::string key = entry.first.as<std::string>();
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        return Fail(entry.first, fmt::format("unknown key '{}' in {} (known: {})", key, where,
+                                             fmt::join(known, ", ")));
+      }
+    }
+    return {};
+  }
+
+  Result<std::vector<core::TensorSpec>> Tensors(const YAML::Node& node, std::string_view key) const {
+    if (!node.IsSequence()) return Fail(node, fmt::format("'{}' must be a list of tensors", key));
+    std::vector<core::TensorSpec> specs;
+    std::set<std::string> seen;
+    for (const auto& item : node) {
+      if (!item.IsMap()) return Fail(item, fmt::format("each entry of '{}' must be a map", key));
+      FERRY_RETURN_IF_ERROR(OnlyKeys(item, key, {"name", "datatype", "shape"}));
+      core::TensorSpec spec;
+      if (!item["name"]) return Fail(item, fmt::format("an entry of '{}' has no 'name'", key));
+      FERRY_ASSIGN_OR_RETURN(spec.name, Scalar<std::string>(item["name"], "name", "a string"));
+      if (!seen.insert(spec.name).second) {
+        return Fail(item, fmt::format("'{}' lists '{}' twice", key, spec.name));
+      }
+      if (!item["datatype"]) return Fail(item, fmt::format("{} '{}' has no 'datatype'", key, spec.name));
+      FERRY_ASSIGN_OR_RETURN(auto type_name,
+                             Scalar<std::string>(item["datatype"], "datatype", "a datatype name"));
+      auto type = core::ParseDataType(type_name);
+      if (!type) {
+        return Fail(item["datatype"],
+                    fmt::format("{} '{}': unknown datatype '{}' (use BOOL, UINT8..UINT64, INT8..INT64, "
+                                "FP16, FP32, FP64, BF16 or BYTES)", key, spec.name, type_name));
+      }
+      spec.type = *type;
+      const YAML::Node shape = item["shape"];
+      if (!shape || !shape.IsSequence()) {
+        return Fail(item, fmt::format("{} '{}' needs 'shape', a list of dims (-1 = any size)", key, spec.name));
+      }
+      for (const auto& dim : shape) {
+        FERRY_ASSIGN_OR_RETURN(std::int64_t d, Scalar<std::int64_t>(dim, "shape", "a list of integers"));
+        if (d < -1) return Fail(dim, fmt::format("{} '{}': dim {} is invalid (>= 0, or -1 for any)", key, spec.name, d));
+        spec.shape.mutable_dims().push_back(d);
+      }
+      specs.push_back(std::move(spec));
+    }
+    return specs;
+  }
+
+  Result<VersionPolicy> Policy(const YAML::Node& node) const {
+    VersionPolicy policy;
+    if (node.IsScalar()) {
+      if (node.Scalar() == "latest") return policy;
+      if (node.Scalar() == "all") {
+        policy.kind = VersionPolicy::Kind::kAll;
+        return policy;
+      }
+      return Fail(node, fmt::format("version_policy '{}' is unknown (latest, all, {{latest: N}} or "
+                                    "{{specific: [versions]}})", node.Scalar()));
+    }
+    if (node.IsMap() && node.size() == 1 && node["latest"]) {
+      FERRY_ASSIGN_OR_RETURN(policy.latest, Scalar<int>(node["latest"], "latest", "a positive integer"));
+      if (policy.latest < 1) return Fail(node["latest"], "version_policy latest must be at least 1");
+      return policy;
+    }
+    if (node.IsMap() && node.size() == 1 && node["specific"] && node["specific"].IsSequence()) {
+      policy.kind = VersionPolicy::Kind::kSpecific;
+      for (const auto& v : node["specific"]) {
+        FERRY_ASSIGN_OR_RETURN(std::int64_t version, Scalar<std::int64_t>(v, "specific", "a list of versions"));
+        if (version < 1) return Fail(v, "versions are positive integers");
+        policy.versions.push_back(version);
+      }
+      std::sort(policy.versions.begin(), policy.versions.end());
+      return policy;
+    }
+    return Fail(node, "version_policy must be latest, all, {latest: N} or {specific: [versions]}");
+  }
+
+ private:
+  std::string_view source_;
+};
+
+}  // namespace
+
+std::vector<std::int64_t> VersionPolicy::Select(const std::vector<std::int64_t>& present) const {
+  switch (kind) {
+    case Kind::kAll: return present;
+    case Kind::kLatest: {
+      const std::size_t keep = std::min<std::size_t>(present.size(), static_cast<std::size_t>(latest));
+      return {present.end() - static_cast<std::ptrdiff_t>(keep), present.end()};
+    }
+    case Kind::kSpecific: {
+      std::vector<std::int64_t> chosen;
+      for (std::int64_t v : present) {
+        if (std::binary_search(versions.begin(), versions.end(), v)) chosen.push_back(v);
+      }
+      return chosen;
+    }
+  }
+  return {};
+}
+
+std::string VersionPolicy::ToString() const {
+  switch (kind) {
+    case Kind::kAll: return "all";
+    case Kind::kLatest: return latest == 1 ? "latest" : fmt::format("latest {}", latest);
+    case Kind::kSpecific: return fmt::format("specific [{}]", fmt::join(versions, ", "));
+  }
+  return "";
+}
+
+Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view source) {
+  Reader r(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return core::InvalidArgument(fmt::format("{}:{}: not valid YAML: {}", source, e.mark.line + 1, e.msg));
+  }
+  ModelConfig config;
+  if (root.IsNull()) return config;  // an empty file means all defaults
+  if (!root.IsMap()) return r.Fail(root, "must be a map of settings");
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
+                                   {"name", "backend", "max_batch_size", "instances", "version_policy",
+                                    "inputs", "outputs", "parameters"}));
+  if (root["name"]) {
+    FERRY_ASSIGN_OR_RETURN(config.name, r.Scalar<std::string>(root["name"], "name", "a string"));
+  }
+  if (root["backend"]) {
+    FERRY_ASSIGN_OR_RETURN(config.backend, r.Scalar<std::string>(root["backend"], "backend", "a backend name"));
+  }
+  if (root["max_batch_size"]) {
+    FERRY_ASSIGN_OR_RETURN(config.max_batch_size,
+                           r.Scalar<std::int64_t>(root["max_batch_size"], "max_batch_size", "an integer >= 0"));
+    if (config.max_batch_size < 0) return r.Fail(root["max_batch_size"], "max_batch_size must be >= 0");
+  }
+  if (root["instances"]) {
+    FERRY_ASSIGN_OR_RETURN(config.instances, r.Scalar<int>(root["instances"], "instances", "an integer >= 1"));
+    if (config.instances < 1 || config.instances > 256) {
+      return r.Fail(root["instances"], "instances must be between 1 and 256");
+    }
+  }
+  if (root["version_policy"]) {
+    FERRY_ASSIGN_OR_RETURN(config.version_policy, r.Policy(root["version_policy"]));
+  }
+  if (root["inputs"]) {
+    FERRY_ASSIGN_OR_RETURN(config.inputs, r.Tensors(root["inputs"], "inputs"));
+  }
+  if (root["outputs"]) {
+    FERRY_ASSIGN_OR_RETURN(config.outputs, r.Tensors(root["outputs"], "outputs"));
+  }
+  if (const YAML::Node params = root["parameters"]) {
+    if (!params.IsMap()) return r.Fail(params, "'parameters' must be a map of names to values");
+    for (const auto& entry : params) {
+      FERRY_ASSIGN_OR_RETURN(auto value, r.Scalar<std::string>(entry.second, entry.first.as<std::string>(),
+                                                                "a scalar value"));
+      config.parameters[entry.first.as<std::string>()] = std::move(value);
+    }
+  }
+  return config;
+}
+
+Result<ModelConfig> LoadModelConfig(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return core::InvalidArgument(fmt::format("{}: cannot be read", file.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseModelConfig(text.str(), file.string());
+}
+
+}  // namespace ferry::model

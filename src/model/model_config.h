@@ -1,0 +1,56 @@
+// ModelConfig: what <repo>/<model>/model.yaml says about a model. Every key is optional; a model
+// folder without model.yaml gets the defaults and its signature from the model file itself.
+//
+//   name: pima                # must equal the folder name when given
+//   backend: onnxruntime      # default: detected from the version folder's files
+//   max_batch_size: 0         # > 0: the first dim is the batch dim, at most this many rows a request
+//   instances: 1              # backend instances executing in parallel
+//   version_policy: latest    # latest | all | {latest: N} | {specific: [1, 3]}
+//   inputs:  [{name: features, datatype: FP32, shape: [-1, 8]}]   # shapes as clients see them
+//   outputs: [{name: probability, datatype: FP32, shape: [-1, 1]}]
+//   parameters: {intra_op_threads: 1}                            # backend-specific strings
+//
+// Unknown keys are errors (a typo must not be silently ignored). Plain value type.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "core/inference.h"
+
+namespace ferry::model {
+
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kLatest;
+  int latest = 1;                      // kLatest: how many of the highest versions
+  std::vector<std::int64_t> versions;  // kSpecific
+
+  // The versions to serve among those present (ascending in, ascending out).
+  std::vector<std::int64_t> Select(const std::vector<std::int64_t>& present) const;
+  std::string ToString() const;
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string backend;  // empty: detect
+  std::int64_t max_batch_size = 0;
+  int instances = 1;
+  VersionPolicy version_policy;
+  std::vector<core::TensorSpec> inputs;   // empty: take the model's own
+  std::vector<core::TensorSpec> outputs;  // empty: take the model's own
+  std::map<std::string, std::string> parameters;
+};
+
+// Parses model.yaml text; `source` names the file in error messages ("pima/model.yaml").
+core::Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view source);
+
+// Reads and parses a model.yaml file.
+core::Result<ModelConfig> LoadModelConfig(const std::filesystem::path& file);
+
+}  // namespace ferry::model
