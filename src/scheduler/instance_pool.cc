@@ -1,0 +1,75 @@
+#include "scheduler/instance_pool.h"
+
+#include <fmt/format.h>
+
+namespace ferry::sched {
+
+std::unique_ptr<InstancePool> InstancePool::Create(Options options, std::vector<ExecuteFn> instances) {
+  std::unique_ptr<InstancePool> pool(new InstancePool(std::move(options), instances.size()));
+  for (auto& execute : instances) {
+    pool->workers_.emplace_back([p = pool.get(), fn = std::move(execute)](std::stop_token stop) mutable {
+      p->Work(std::move(fn), stop);
+    });
+  }
+  return pool;
+}
+
+InstancePool::InstancePool(Options options, std::size_t workers) : options_(std::move(options)) {
+  workers_.reserve(workers);
+}
+
+InstancePool::~InstancePool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  for (auto& w : workers_) w.request_stop();
+  ready_.notify_all();
+  workers_.clear();  // joins
+  for (Job& job : queue_) {
+    job.done(core::Unavailable(fmt::format("model '{}' version {} is being unloaded", options_.model_name,
+                                           options_.model_version)));
+  }
+}
+
+core::Result<void> InstancePool::Submit(Job&& job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      return core::Unavailable(fmt::format("model '{}' version {} is being unloaded", options_.model_name,
+                                           options_.model_version));
+    }
+    if (queue_.size() >= options_.max_queue_size) {
+      return core::Unavailable(fmt::format("model '{}' version {}: queue is full ({} requests waiting); retry later",
+                                           options_.model_name, options_.model_version, queue_.size()));
+    }
+    queue_.push_back(std::move(job));
+  }
+  ready_.notify_one();
+  return {};
+}
+
+void InstancePool::Work(ExecuteFn execute, std::stop_token stop) {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      if (!ready_.wait(lock, stop, [this] { return !queue_.empty(); })) return;  // stop requested
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    auto outputs = execute(job.request.inputs, job.outputs);
+    if (!outputs) {
+      job.done(std::unexpected(std::move(outputs).error()));
+      continue;
+    }
+    core::InferenceResponse response;
+    response.model_name = options_.model_name;
+    response.model_version = options_.model_version;
+    response.id = std::move(job.request.id);
+    response.outputs = std::move(*outputs);
+    job.done(std::move(response));
+  }
+}
+
+}  // namespace ferry::sched

@@ -1,0 +1,76 @@
+// InstancePool: the execution side of one model version. Requests wait in a bounded FIFO queue and
+// one worker thread per model instance takes them in turn, so inference never runs on a frontend's
+// I/O thread and each instance runs one request at a time.
+//
+// Thread safety: Submit may be called from any thread. Each job's callback runs exactly once, on a
+// worker thread, or on the destroying thread for jobs still queued at destruction (answered
+// UNAVAILABLE). The destructor joins the workers after the requests they are running finish.
+//
+// The dynamic batcher will sit in front of this queue; for now each request executes alone.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "core/inference.h"
+
+namespace ferry::sched {
+
+// Runs one request on one instance: inputs (already validated) and the names of the wanted
+// outputs, in order; returns those outputs.
+using ExecuteFn = std::move_only_function<core::Result<std::vector<core::Tensor>>(
+    std::span<const core::Tensor> inputs, std::span<const std::string> outputs)>;
+
+using InferCallback = std::move_only_function<void(core::Result<core::InferenceResponse>)>;
+
+class InstancePool {
+ public:
+  struct Options {
+    std::string model_name;
+    std::int64_t model_version = 0;
+    std::size_t max_queue_size = 4096;  // waiting requests; beyond it Submit refuses at once
+  };
+
+  struct Job {
+    core::InferenceRequest request;
+    std::vector<std::string> outputs;  // output names to compute, in response order
+    InferCallback done;
+  };
+
+  // One worker thread per element of `instances` (at least one).
+  static std::unique_ptr<InstancePool> Create(Options options, std::vector<ExecuteFn> instances);
+  ~InstancePool();
+
+  InstancePool(const InstancePool&) = delete;
+  InstancePool& operator=(const InstancePool&) = delete;
+
+  // Queues `job`. When the queue is full or the pool is stopping, returns UNAVAILABLE and leaves
+  // `job` untouched (its callback is not called).
+  core::Result<void> Submit(Job&& job);
+
+ private:
+  InstancePool(Options options, std::size_t workers);
+  void Work(ExecuteFn execute, std::stop_token stop);
+
+  // Constant after construction.
+  const Options options_;
+
+  std::mutex mutex_;
+  std::condition_variable_any ready_;
+  // Protected by mutex_.
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+
+  std::vector<std::jthread> workers_;  // last: joined first on destruction
+};
+
+}  // namespace ferry::sched
