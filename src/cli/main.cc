@@ -1,0 +1,15 @@
+// The `ferry` command.
+#include <CLI/CLI.hpp>
+
+#include "cli/serve_command.h"
+#include "core/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ferry: a model inference server (KServe V2 / Open Inference Protocol)", "ferry"};
+  app.set_version_flag("--version", std::string("ferry ") + ferry::kFerryVersion);
+  app.require_subcommand(1);
+  int exit_code = 0;
+  ferry::cli::AddServeCommand(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

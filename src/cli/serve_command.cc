@@ -1,0 +1,82 @@
+#include "cli/serve_command.h"
+
+#include <csignal>
+#include <memory>
+#include <spdlog/spdlog.h>
+
+#include "observe/logging.h"
+#include "runtime/server.h"
+#include "server/http/http_server.h"
+
+namespace ferry::cli {
+namespace {
+
+struct ServeOptions {
+  std::string model_repository;
+  http::HttpServer::Options http;
+  std::string log_level = "info";
+};
+
+int Serve(const ServeOptions& options) {
+  if (auto logging = observe::InitLogging(options.log_level); !logging) {
+    fmt::print(stderr, "ferry serve: {}\n", logging.error().message);
+    return 2;
+  }
+  // Signals are taken by sigwait below; block them before any thread starts so none gets them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = runtime::Server::Create({.model_repository = options.model_repository});
+  if (!server) {
+    spdlog::error("{}", server.error().message);
+    return 1;
+  }
+  auto http = http::HttpServer::Create(options.http, **server);
+  if (!http) {
+    spdlog::error("{}", http.error().message);
+    return 1;
+  }
+  const auto port = (*http)->port();
+  spdlog::info("serving KServe V2 HTTP on {}:{} ({} I/O threads)", options.http.host, port, (*http)->threads());
+  for (const auto& status : (*server)->RepositoryIndex()) {
+    if (status.state == runtime::ModelState::kReady) {
+      spdlog::info("try: curl http://{}:{}/v2/models/{}", options.http.host, port, status.name);
+      break;
+    }
+  }
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->BeginShutdown();
+  (*http)->Stop();
+  server->reset();  // answers what is still queued while the I/O contexts still exist
+  http->reset();
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<ServeOptions>();
+  CLI::App* serve = app.add_subcommand("serve", "Serve the models of a model repository over KServe V2 HTTP");
+  serve->add_option("--model-repository", options->model_repository,
+                    "Folder holding <model>/<version>/model.onnx (and optional <model>/model.yaml)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  serve->add_option("--http-host", options->http.host, "Address to listen on")->capture_default_str();
+  serve->add_option("--http-port", options->http.port, "HTTP port (0: any free port)")->capture_default_str();
+  serve->add_option("--http-threads", options->http.threads, "HTTP I/O threads (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  serve->add_option("--max-request-bytes", options->http.max_request_bytes,
+                    "Largest request body accepted; larger ones get 413")
+      ->capture_default_str();
+  serve->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  serve->callback([options, &exit_code] { exit_code = Serve(*options); });
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,139 @@
+#include "server/http/http_routes.h"
+
+#include <charconv>
+#include <fmt/format.h>
+#include <optional>
+#include <vector>
+
+#include "server/protocol/v2_json.h"
+
+namespace ferry::http {
+namespace {
+
+HttpReply ErrorReply(int status, std::string_view message) { return {status, protocol::EncodeError(message), ""}; }
+HttpReply ErrorReply(const core::Error& error) { return ErrorReply(core::HttpStatus(error.code), error.message); }
+
+HttpReply MethodNotAllowed(std::string_view allow, std::string_view path) {
+  HttpReply reply = ErrorReply(405, fmt::format("{} accepts only {}", path, allow));
+  reply.allow = std::string(allow);
+  return reply;
+}
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  if (path.ends_with('/') && path.size() > 1) path.remove_suffix(1);
+  std::size_t start = 1;  // skip the leading '/'
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::optional<std::int64_t> ParseVersion(std::string_view text) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 1) return std::nullopt;
+  return v;
+}
+
+void Infer(runtime::Server& server, std::string model, std::int64_t version, std::string_view body, Reply reply) {
+  auto request = protocol::DecodeInferRequest(body);
+  if (!request) return reply(ErrorReply(request.error()));
+  request->model_name = std::move(model);
+  request->model_version = version;
+  server.Infer(std::move(*request), [reply = std::move(reply)](core::Result<core::InferenceResponse> result) mutable {
+    if (!result) return reply(ErrorReply(result.error()));
+    HttpReply ok;
+    ok.body.reserve(256);
+    protocol::EncodeInferResponse(*result, ok.body);
+    reply(std::move(ok));
+  });
+}
+
+// /v2/models/{model}[/versions/{v}][/ready|/infer]
+void ModelRoute(runtime::Server& server, Method method, std::string_view path,
+                const std::vector<std::string_view>& parts, std::string_view body, Reply& reply) {
+  auto model = DecodePathSegment(parts[2]);
+  if (!model || model->empty()) return reply(ErrorReply(400, fmt::format("'{}' is not a valid model name", parts[2])));
+  std::size_t next = 3;
+  std::int64_t version = 0;
+  if (parts.size() > next && parts[next] == "versions") {
+    if (parts.size() == next + 1) return reply(ErrorReply(404, fmt::format("no route {}", path)));
+    auto v = ParseVersion(parts[next + 1]);
+    if (!v) {
+      return reply(ErrorReply(400, fmt::format("model version '{}' is not a positive integer", parts[next + 1])));
+    }
+    version = *v;
+    next += 2;
+  }
+  const std::string_view action = parts.size() > next ? parts[next] : std::string_view();
+  if (parts.size() > next + 1) return reply(ErrorReply(404, fmt::format("no route {}", path)));
+
+  if (action.empty()) {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    auto metadata = server.GetModelMetadata(*model, version);
+    if (!metadata) return reply(ErrorReply(metadata.error()));
+    return reply({200, protocol::EncodeModelMetadata(*metadata), ""});
+  }
+  if (action == "ready") {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    auto ready = server.IsModelReady(*model, version);
+    if (!ready) return reply(ErrorReply(ready.error()));
+    if (!*ready) {
+      return reply(ErrorReply(503, version ? fmt::format("model '{}' version {} is not ready", *model, version)
+                                           : fmt::format("model '{}' is not ready", *model)));
+    }
+    return reply({200, R"({"ready":true})", ""});
+  }
+  if (action == "infer") {
+    if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
+    return Infer(server, std::move(*model), version, body, std::move(reply));
+  }
+  reply(ErrorReply(404, fmt::format("no route {}", path)));
+}
+
+}  // namespace
+
+std::optional<std::string> DecodePathSegment(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    char c = segment[i];
+    if (c == '%') {
+      unsigned value = 0;
+      if (i + 2 >= segment.size()) return std::nullopt;
+      auto [end, ec] = std::from_chars(segment.data() + i + 1, segment.data() + i + 3, value, 16);
+      if (ec != std::errc() || end != segment.data() + i + 3) return std::nullopt;
+      c = static_cast<char>(value);
+      i += 2;
+    }
+    if (c == '\0') return std::nullopt;
+    out.push_back(c);
+  }
+  return out;
+}
+
+void HandleRequest(runtime::Server& server, Method method, std::string_view target, std::string_view body,
+                   Reply reply) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  const auto parts = SplitPath(path);
+  if (parts.empty() || parts[0] != "v2") return reply(ErrorReply(404, fmt::format("no route {}", path)));
+
+  if (parts.size() == 1) {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    return reply({200, protocol::EncodeServerMetadata(server.Metadata()), ""});
+  }
+  if (parts[1] == "health" && parts.size() == 3 && (parts[2] == "live" || parts[2] == "ready")) {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    if (parts[2] == "live") return reply({200, R"({"live":true})", ""});
+    if (!server.IsReady()) return reply(ErrorReply(503, "server is not ready"));
+    return reply({200, R"({"ready":true})", ""});
+  }
+  if (parts[1] == "models" && parts.size() >= 3) return ModelRoute(server, method, path, parts, body, reply);
+  reply(ErrorReply(404, fmt::format("no route {}", path)));
+}
+
+}  // namespace ferry::http

@@ -1,0 +1,36 @@
+// The KServe V2 REST routes: maps a method and target to ferry::runtime::Server calls and their
+// JSON answers. Knows nothing of sockets (see http_server.h) nor of JSON details (see
+// server/protocol/v2_json.h).
+//
+// Every error answer is a non-2xx status with {"error": "..."}: 400 for a bad request, 404 for an
+// unknown route, model or version, 405 for a known route with the wrong method (with Allow), 503
+// when a model or the server is not ready, 500 only for internal faults.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "runtime/server.h"
+
+namespace ferry::http {
+
+enum class Method { kGet, kPost, kOther };
+
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::string allow;  // the Allow header of a 405 answer
+};
+
+using Reply = std::move_only_function<void(HttpReply)>;
+
+// Handles one request. `reply` is called exactly once: at once on the calling thread, or later on a
+// scheduler thread for inference. `body` must stay valid only until HandleRequest returns.
+void HandleRequest(runtime::Server& server, Method method, std::string_view target, std::string_view body,
+                   Reply reply);
+
+// Percent-decodes one path segment ("a%20b" -> "a b"); nullopt on a malformed escape or NUL.
+std::optional<std::string> DecodePathSegment(std::string_view segment);
+
+}  // namespace ferry::http

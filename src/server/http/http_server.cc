@@ -1,0 +1,206 @@
+#include "server/http/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <fmt/format.h>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "server/http/http_routes.h"
+#include "server/protocol/v2_json.h"
+
+namespace ferry::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// One connection. Lives on one I/O thread: every handler of a session runs on its socket's
+// io_context, which one thread runs, so its members need no lock.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, runtime::Server& server, std::size_t max_request_bytes)
+      : socket_(std::move(socket)), server_(server), max_request_bytes_(max_request_bytes) {}
+
+  void Start() { Read(); }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(max_request_bytes_);
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) return Close();
+    if (ec == bhttp::error::body_limit) {
+      return Fail(413, fmt::format("request body exceeds the limit of {} bytes (--max-request-bytes)",
+                                   max_request_bytes_));
+    }
+    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {  // a parse error
+      return Fail(400, fmt::format("malformed HTTP request: {}", ec.message()));
+    }
+    if (ec) return Close();
+
+    auto& request = parser_->get();
+    keep_alive_ = request.keep_alive();
+    http_version_ = request.version();
+    Method method = Method::kOther;
+    if (request.method() == bhttp::verb::get) method = Method::kGet;
+    if (request.method() == bhttp::verb::post) method = Method::kPost;
+    const auto target = request.target();
+    const auto& body = request.body();
+    HandleRequest(server_, method, std::string_view(target.data(), target.size()), body,
+                  [self = shared_from_this()](HttpReply reply) mutable {
+                    auto executor = self->socket_.get_executor();
+                    asio::dispatch(executor, [self = std::move(self), reply = std::move(reply)]() mutable {
+                      self->Write(std::move(reply));
+                    });
+                  });
+  }
+
+  // Answers a request that cannot be read to its end, then closes the connection.
+  void Fail(int status, std::string_view message) {
+    keep_alive_ = false;
+    http_version_ = 11;
+    Write({status, protocol::EncodeError(message), ""});
+  }
+
+  void Write(HttpReply reply) {
+    response_.emplace();
+    response_->version(http_version_);
+    response_->result(static_cast<unsigned>(reply.status));
+    response_->set(bhttp::field::content_type, "application/json");
+    if (!reply.allow.empty()) response_->set(bhttp::field::allow, reply.allow);
+    response_->keep_alive(keep_alive_);
+    response_->body() = std::move(reply.body);
+    response_->prepare_payload();
+    bhttp::async_write(socket_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->Close();
+      if (!self->keep_alive_) return self->Drain();
+      self->Read();
+    });
+  }
+
+  // Half-closes, then discards what the client still sends (such as the rest of an over-limit
+  // body) until it closes, so that the client reads our answer instead of a connection reset.
+  void Drain() {
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    drain_timer_.emplace(socket_.get_executor());
+    drain_timer_->expires_after(std::chrono::seconds(2));
+    drain_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->Close();
+    });
+    DrainSome();
+  }
+
+  void DrainSome() {
+    socket_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->Close();
+      self->DrainSome();
+    });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    if (drain_timer_) drain_timer_->cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  tcp::socket socket_;
+  runtime::Server& server_;
+  const std::size_t max_request_bytes_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> response_;
+  std::optional<asio::steady_timer> drain_timer_;
+  std::array<char, 16384> scratch_;
+  bool keep_alive_ = true;
+  unsigned http_version_ = 11;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Options options;
+  runtime::Server& server;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::size_t next_context = 0;  // used only on the acceptor's thread
+  bool stopped = false;
+
+  Impl(const Options& o, runtime::Server& s) : options(o), server(s) {}
+
+  void Accept() {
+    asio::io_context& target = *contexts[next_context++ % contexts.size()];
+    acceptor->async_accept(target, [this, &target](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+      if (!ec) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto session = std::make_shared<Session>(std::move(socket), server, options.max_request_bytes);
+        asio::post(target, [session] { session->Start(); });
+      }
+      Accept();
+    });
+  }
+};
+
+core::Result<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& options, runtime::Server& server) {
+  auto impl = std::make_unique<Impl>(options, server);
+  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads < 1) threads = 1;
+  for (int i = 0; i < threads; ++i) {
+    impl->contexts.push_back(std::make_unique<asio::io_context>(1));
+    impl->guards.push_back(asio::make_work_guard(*impl->contexts.back()));
+  }
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return core::InvalidArgument(fmt::format("--http-host '{}' is not an IP address", options.host));
+  tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.emplace(*impl->contexts[0]);
+  impl->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(endpoint, ec);
+  if (!ec) impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return core::Unavailable(fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message()));
+  }
+  impl->Accept();
+  for (auto& context : impl->contexts) {
+    impl->threads.emplace_back([ctx = context.get()] { ctx->run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+std::uint16_t HttpServer::port() const { return impl_->acceptor->local_endpoint().port(); }
+
+int HttpServer::threads() const { return static_cast<int>(impl_->contexts.size()); }
+
+void HttpServer::Stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  asio::post(*impl_->contexts[0], [impl = impl_.get()] {
+    beast::error_code ignored;
+    impl->acceptor->close(ignored);
+  });
+  for (auto& guard : impl_->guards) guard.reset();
+  for (auto& context : impl_->contexts) context->stop();
+  for (auto& thread : impl_->threads) thread.join();
+}
+
+}  // namespace ferry::http

@@ -1,0 +1,47 @@
+// HttpServer: the HTTP/1.1 frontend (Boost.Beast on Asio) serving the KServe V2 REST routes.
+//
+// Threads: `threads` I/O threads, each running its own io_context; accepted connections are
+// spread over them round-robin and each connection stays on one thread, so a connection needs no
+// locking. I/O threads only parse, route and write: inference is handed to the model's scheduler
+// and its answer is posted back to the connection's thread.
+//
+// Lifecycle: Create() binds and starts serving; Stop() (or the destructor) closes the listener,
+// stops the I/O threads and joins them. The runtime::Server must outlive the HttpServer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "runtime/server.h"
+
+namespace ferry::http {
+
+class HttpServer {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8000;                    // 0: any free port (see port())
+    int threads = 0;                              // 0: one per hardware thread
+    std::size_t max_request_bytes = 64u << 20;    // larger bodies are answered 413
+  };
+
+  static core::Result<std::unique_ptr<HttpServer>> Create(const Options& options, runtime::Server& server);
+  ~HttpServer();
+
+  // The port actually bound.
+  std::uint16_t port() const;
+  int threads() const;
+
+  // Stops accepting and closes the I/O threads; idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferry::http
