@@ -13,7 +13,7 @@ const core::TensorSpec* FindSpec(const std::vector<core::TensorSpec>& specs, std
 
 // Checks declared specs against the model's; returns the declared ones with dims that model.yaml
 // left open (-1) filled in from the model where the model fixes them.
-core::Result<std::vector<core::TensorSpec>> Reconcile(const std::string& model_name, std::string_view side,
+core::Result<std::vector<core::TensorSpec>> Reconcile(std::string_view side,
                                                       const std::vector<core::TensorSpec>& declared,
                                                       const std::vector<core::TensorSpec>& actual) {
   std::vector<core::TensorSpec> result;
@@ -22,12 +22,12 @@ core::Result<std::vector<core::TensorSpec>> Reconcile(const std::string& model_n
     if (!real) {
       std::string names;
       for (const auto& a : actual) names += (names.empty() ? "" : ", ") + a.name;
-      return core::InvalidArgument(fmt::format("model '{}': model.yaml declares {} '{}', which the model does not "
-                                               "have (the model's {}s: {})", model_name, side, spec.name, side, names));
+      return core::InvalidArgument(fmt::format("model.yaml declares {} '{}', which the model file does not have "
+                                               "(its {}s: {})", side, spec.name, side, names));
     }
     if (real->type != spec.type) {
-      return core::InvalidArgument(fmt::format("model '{}': model.yaml declares {} '{}' as {}, the model has {}",
-                                               model_name, side, spec.name, core::DataTypeName(spec.type),
+      return core::InvalidArgument(fmt::format("model.yaml declares {} '{}' as {}, the model file has {}", side,
+                                               spec.name, core::DataTypeName(spec.type),
                                                core::DataTypeName(real->type)));
     }
     bool compatible = real->shape.rank() == spec.shape.rank();
@@ -38,8 +38,8 @@ core::Result<std::vector<core::TensorSpec>> Reconcile(const std::string& model_n
       if (want < 0 && have >= 0) merged.shape.mutable_dims()[i] = have;
     }
     if (!compatible) {
-      return core::InvalidArgument(fmt::format("model '{}': model.yaml declares {} '{}' with shape {}, the model has {}",
-                                               model_name, side, spec.name, spec.shape.ToString(),
+      return core::InvalidArgument(fmt::format("model.yaml declares {} '{}' with shape {}, the model file has {}",
+                                               side, spec.name, spec.shape.ToString(),
                                                real->shape.ToString()));
     }
     result.push_back(std::move(merged));
@@ -52,24 +52,24 @@ core::Result<std::vector<core::TensorSpec>> Reconcile(const std::string& model_n
 core::Result<core::ModelSignature> ResolveSignature(const ModelConfig& config, const core::ModelSignature& model) {
   core::ModelSignature served = model;
   if (!config.inputs.empty()) {
-    FERRY_ASSIGN_OR_RETURN(served.inputs, Reconcile(config.name, "input", config.inputs, model.inputs));
+    FERRY_ASSIGN_OR_RETURN(served.inputs, Reconcile("input", config.inputs, model.inputs));
     for (const auto& input : model.inputs) {
       if (!FindSpec(served.inputs, input.name)) {
-        return core::InvalidArgument(fmt::format("model '{}': model input '{}' is missing from model.yaml inputs "
-                                                 "(list every input, or none)", config.name, input.name));
+        return core::InvalidArgument(fmt::format("model input '{}' is missing from model.yaml inputs "
+                                                 "(list every input, or none)", input.name));
       }
     }
   }
   if (!config.outputs.empty()) {
-    FERRY_ASSIGN_OR_RETURN(served.outputs, Reconcile(config.name, "output", config.outputs, model.outputs));
+    FERRY_ASSIGN_OR_RETURN(served.outputs, Reconcile("output", config.outputs, model.outputs));
   }
   if (config.max_batch_size > 0) {
     for (const auto* side : {&served.inputs, &served.outputs}) {
       for (const auto& spec : *side) {
         if (spec.shape.rank() == 0 || spec.shape[0] != core::Shape::kVariable) {
           return core::InvalidArgument(fmt::format(
-              "model '{}': max_batch_size {} needs a variable first (batch) dim, but '{}' has shape {}",
-              config.name, config.max_batch_size, spec.name, spec.shape.ToString()));
+              "max_batch_size {} needs a variable first (batch) dim, but '{}' has shape {}", config.max_batch_size,
+              spec.name, spec.shape.ToString()));
         }
       }
     }
@@ -84,14 +84,13 @@ core::Result<LoadedVersion> LoadVersion(const backends::BackendRegistry& registr
   if (!config.backend.empty()) {
     backend = registry.Find(config.backend);
     if (!backend) {
-      return core::InvalidArgument(fmt::format("model '{}': backend '{}' is not in this build (available: {})",
-                                               config.name, config.backend, registry.Names()));
+      return core::InvalidArgument(fmt::format("backend '{}' is not in this build (available: {})", config.backend,
+                                               registry.Names()));
     }
   } else {
     backend = registry.Detect(version_dir);
     if (!backend) {
-      return core::InvalidArgument(fmt::format("model '{}' version {}: no model file that a backend recognizes "
-                                               "in {} (for ONNX: model.onnx)", config.name, version,
+      return core::InvalidArgument(fmt::format("no model file that a backend recognizes in {} (for ONNX: model.onnx)",
                                                version_dir.string()));
     }
   }

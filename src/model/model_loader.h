@@ -23,6 +23,7 @@ struct LoadedVersion {
   core::ModelSignature signature;                // what clients see and requests are checked against
 };
 
+// Errors say what is wrong (file, key, tensor); the caller names the model and version.
 core::Result<LoadedVersion> LoadVersion(const backends::BackendRegistry& registry, const ModelConfig& config,
                                         const std::filesystem::path& model_dir, std::int64_t version);
 

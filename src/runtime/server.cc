@@ -120,7 +120,7 @@ core::Result<std::shared_ptr<Server::ServedVersion>> Server::Resolve(std::string
       if (v->second->state == ModelState::kReady) return v->second;
     }
     const auto& latest = *m.versions.rbegin()->second;
-    return core::Unavailable(fmt::format("model '{}' has no ready version (version {}: {})", name, latest.version,
+    return core::Unavailable(fmt::format("model '{}' version {} is unavailable: {}", name, latest.version,
                                          latest.reason));
   }
   auto v = m.versions.find(version);

@@ -69,8 +69,7 @@ Result<int> IntParameter(const LoadOptions& options, const std::string& key, int
   const std::string& text = it->second;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > 1024) {
-    return core::InvalidArgument(fmt::format("model '{}': parameter {} must be an integer 0..1024, got '{}'",
-                                             options.model_name, key, text));
+    return core::InvalidArgument(fmt::format("parameter {} must be an integer 0..1024, got '{}'", key, text));
   }
   return value;
 }
@@ -82,14 +81,12 @@ Result<GraphOptimizationLevel> OptimizationLevel(const LoadOptions& options) {
   if (it->second == "basic") return GraphOptimizationLevel::ORT_ENABLE_BASIC;
   if (it->second == "extended") return GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
   return core::InvalidArgument(fmt::format(
-      "model '{}': graph_optimization_level '{}' is unknown (disable, basic, extended or all)",
-      options.model_name, it->second));
+      "parameter graph_optimization_level '{}' is unknown (disable, basic, extended or all)", it->second));
 }
 
 // Reads one side (inputs or outputs) of a session's signature. Non-tensor outputs (sequences,
 // maps) are left out with no error; a non-tensor input makes the model unservable.
-Result<std::vector<core::TensorSpec>> ReadSignature(Ort::Session& session, bool inputs,
-                                                    const std::string& model_name) {
+Result<std::vector<core::TensorSpec>> ReadSignature(Ort::Session& session, bool inputs) {
   Ort::AllocatorWithDefaultOptions allocator;
   const std::size_t count = inputs ? session.GetInputCount() : session.GetOutputCount();
   std::vector<core::TensorSpec> specs;
@@ -99,16 +96,16 @@ Result<std::vector<core::TensorSpec>> ReadSignature(Ort::Session& session, bool 
     const char* side = inputs ? "input" : "output";
     if (info.GetONNXType() != ONNX_TYPE_TENSOR) {
       if (inputs) {
-        return core::InvalidArgument(fmt::format("model '{}': {} '{}' is not a tensor; ferry serves tensor inputs only",
-                                                 model_name, side, name.get()));
+        return core::InvalidArgument(fmt::format("{} '{}' is not a tensor; ferry serves tensor inputs only", side,
+                                                 name.get()));
       }
       continue;
     }
     auto tensor_info = info.GetTensorTypeAndShapeInfo();
     auto type = FromOnnx(tensor_info.GetElementType());
     if (!type) {
-      return core::InvalidArgument(fmt::format("model '{}': {} '{}' has ONNX element type {}, which ferry does not serve",
-                                               model_name, side, name.get(),
+      return core::InvalidArgument(fmt::format("{} '{}' has ONNX element type {}, which ferry does not serve", side,
+                                               name.get(),
                                                static_cast<int>(tensor_info.GetElementType())));
     }
     std::vector<std::int64_t> dims = tensor_info.GetShape();
@@ -122,9 +119,8 @@ Result<std::vector<core::TensorSpec>> ReadSignature(Ort::Session& session, bool 
 
 class OrtInstance final : public BackendInstance {
  public:
-  OrtInstance(Ort::Session& session, const core::ModelSignature& signature, std::string model_name)
+  OrtInstance(Ort::Session& session, std::string model_name)
       : session_(session),
-        signature_(signature),
         model_name_(std::move(model_name)),
         memory_(Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault)) {}
 
@@ -214,7 +210,6 @@ class OrtInstance final : public BackendInstance {
   }
 
   Ort::Session& session_;
-  const core::ModelSignature& signature_;
   const std::string model_name_;
   Ort::MemoryInfo memory_;
   Ort::RunOptions run_options_;
@@ -235,7 +230,7 @@ class OrtModel final : public BackendModel {
   std::string_view platform() const override { return "onnxruntime_onnx"; }
 
   Result<std::unique_ptr<BackendInstance>> CreateInstance() override {
-    return std::make_unique<OrtInstance>(session_, signature_, model_name_);
+    return std::make_unique<OrtInstance>(session_, model_name_);
   }
 
  private:
@@ -256,8 +251,7 @@ class OrtBackend final : public Backend {
   Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
     const auto file = options.version_dir / kModelFile;
     if (!Recognizes(options.version_dir)) {
-      return core::NotFound(fmt::format("model '{}' version {}: {} is missing", options.model_name,
-                                        options.version, file.string()));
+      return core::NotFound(fmt::format("{} is missing", file.string()));
     }
     FERRY_ASSIGN_OR_RETURN(int intra, IntParameter(options, "intra_op_threads", 1));
     FERRY_ASSIGN_OR_RETURN(int inter, IntParameter(options, "inter_op_threads", 1));
@@ -273,16 +267,14 @@ class OrtBackend final : public Backend {
       session_options.AddConfigEntry("session.inter_op.allow_spinning", "0");
       Ort::Session session(Environment(), file.c_str(), session_options);
       core::ModelSignature signature;
-      FERRY_ASSIGN_OR_RETURN(signature.inputs, ReadSignature(session, true, options.model_name));
-      FERRY_ASSIGN_OR_RETURN(signature.outputs, ReadSignature(session, false, options.model_name));
+      FERRY_ASSIGN_OR_RETURN(signature.inputs, ReadSignature(session, true));
+      FERRY_ASSIGN_OR_RETURN(signature.outputs, ReadSignature(session, false));
       if (signature.outputs.empty()) {
-        return core::InvalidArgument(fmt::format("model '{}': {} has no tensor outputs", options.model_name,
-                                                 file.string()));
+        return core::InvalidArgument(fmt::format("{} has no tensor outputs", file.string()));
       }
       return std::make_unique<OrtModel>(std::move(session), std::move(signature), options.model_name);
     } catch (const Ort::Exception& e) {
-      return core::InvalidArgument(fmt::format("model '{}' version {}: ONNX Runtime cannot load {}: {}",
-                                               options.model_name, options.version, file.string(), e.what()));
+      return core::InvalidArgument(fmt::format("ONNX Runtime cannot load {}: {}", file.string(), e.what()));
     }
   }
 };

@@ -1,0 +1,33 @@
+# ferry: the two commands of the README, and their parts.
+#   make run   installs what is missing, builds, serves examples/models on 127.0.0.1:8000
+#   make test  installs what is missing, builds, runs every test (ctest)
+BUILD_DIR  ?= build
+BUILD_TYPE ?= Release
+HTTP_PORT  ?= 8000
+
+.PHONY: all deps build run test bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh > $(BUILD_DIR).onnxruntime-root
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DONNXRUNTIME_ROOT="$$(tail -n 1 $(BUILD_DIR).onnxruntime-root)" > /dev/null
+	@cmake --build $(BUILD_DIR)
+
+run: build
+	@echo "ferry: serving examples/models on http://127.0.0.1:$(HTTP_PORT) (Ctrl-C stops). Try, in another terminal:"
+	@echo "  curl -s -X POST http://127.0.0.1:$(HTTP_PORT)/v2/models/pima/infer -H 'Content-Type: application/json' \\"
+	@echo "    -d '{\"inputs\":[{\"name\":\"features\",\"shape\":[1,8],\"datatype\":\"FP32\",\"data\":[6,148,72,35,0,33.6,0.627,50]}]}'"
+	@exec $(BUILD_DIR)/ferry serve --model-repository examples/models --http-host 127.0.0.1 --http-port $(HTTP_PORT)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
+
+bench: build
+	@bench/http_infer.sh
+
+clean:
+	rm -rf $(BUILD_DIR) $(BUILD_DIR).onnxruntime-root

@@ -1,0 +1,77 @@
+"""Starts the real ferry binary on a free loopback port for integration tests, and stops it."""
+import os
+import re
+import subprocess
+import threading
+import time
+import http.client
+import json
+
+FERRY_BIN = os.environ.get("FERRY_BIN", os.path.join(os.path.dirname(__file__), "../../build/ferry"))
+
+
+class FerryProcess:
+    """`ferry serve` on 127.0.0.1 with --http-port 0; reads the bound port from its log."""
+
+    def __init__(self, repository, *extra_args, timeout=30.0):
+        self.log_lines = []
+        self._log_lock = threading.Lock()
+        self.proc = subprocess.Popen(
+            [FERRY_BIN, "serve", "--model-repository", str(repository), "--http-host", "127.0.0.1",
+             "--http-port", "0", *extra_args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.port = None
+        port_seen = threading.Event()
+
+        def pump():
+            for line in self.proc.stderr:
+                with self._log_lock:
+                    self.log_lines.append(line.rstrip("\n"))
+                m = re.search(r"serving KServe V2 HTTP on 127\.0\.0\.1:(\d+)", line)
+                if m:
+                    self.port = int(m.group(1))
+                    port_seen.set()
+            port_seen.set()
+
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
+        if not port_seen.wait(timeout) or self.port is None:
+            self.stop()
+            raise RuntimeError("ferry did not start:\n" + "\n".join(self.log_lines))
+
+    def log(self):
+        with self._log_lock:
+            return "\n".join(self.log_lines)
+
+    def connection(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        """Returns (status, parsed JSON body or raw text, response headers)."""
+        own = conn is None
+        conn = conn or self.connection()
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            raw = response.read()
+            try:
+                parsed = json.loads(raw) if raw else None
+            except ValueError:
+                parsed = raw.decode("utf-8", "replace")
+            return response.status, parsed, dict(response.getheaders())
+        finally:
+            if own:
+                conn.close()
+
+    def stop(self, timeout=15.0):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._pump.join(5)
+        return self.proc.returncode

@@ -1,0 +1,99 @@
+#include "model/model_config.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::model {
+namespace {
+
+TEST(ModelConfig, ParsesEveryKey) {
+  auto config = ParseModelConfig(R"(
+name: pima
+backend: onnxruntime
+max_batch_size: 64
+instances: 2
+version_policy: {latest: 2}
+inputs:
+  - {name: features, datatype: FP32, shape: [-1, 8]}
+outputs:
+  - name: probability
+    datatype: FP32
+    shape: [-1, 1]
+parameters:
+  intra_op_threads: 2
+  graph_optimization_level: basic
+)", "pima/model.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->name, "pima");
+  EXPECT_EQ(config->backend, "onnxruntime");
+  EXPECT_EQ(config->max_batch_size, 64);
+  EXPECT_EQ(config->instances, 2);
+  EXPECT_EQ(config->version_policy.kind, VersionPolicy::Kind::kLatest);
+  EXPECT_EQ(config->version_policy.latest, 2);
+  ASSERT_EQ(config->inputs.size(), 1u);
+  EXPECT_EQ(config->inputs[0].name, "features");
+  EXPECT_EQ(config->inputs[0].type, core::DataType::kFp32);
+  EXPECT_EQ(config->inputs[0].shape, core::Shape({-1, 8}));
+  ASSERT_EQ(config->outputs.size(), 1u);
+  EXPECT_EQ(config->outputs[0].shape, core::Shape({-1, 1}));
+  EXPECT_EQ(config->parameters.at("intra_op_threads"), "2");
+  EXPECT_EQ(config->parameters.at("graph_optimization_level"), "basic");
+}
+
+TEST(ModelConfig, EmptyFileMeansDefaults) {
+  auto config = ParseModelConfig("", "m/model.yaml");
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->max_batch_size, 0);
+  EXPECT_EQ(config->instances, 1);
+  EXPECT_TRUE(config->inputs.empty());
+}
+
+void ExpectError(std::string_view yaml, std::string_view fragment) {
+  auto config = ParseModelConfig(yaml, "m/model.yaml");
+  ASSERT_FALSE(config.has_value()) << yaml;
+  EXPECT_EQ(config.error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_NE(config.error().message.find(fragment), std::string::npos)
+      << "message: " << config.error().message << "\nexpected to contain: " << fragment;
+}
+
+TEST(ModelConfig, ErrorsNameTheFileLineAndKey) {
+  ExpectError("name: x\nmax_batchsize: 4\n", "m/model.yaml:2: unknown key 'max_batchsize'");
+  ExpectError("max_batch_size: many\n", "'max_batch_size' must be an integer >= 0, got 'many'");
+  ExpectError("max_batch_size: -3\n", "max_batch_size must be >= 0");
+  ExpectError("instances: 0\n", "instances must be between 1 and 256");
+  ExpectError("inputs:\n  - {name: x, datatype: FLOAT, shape: [1]}\n", "unknown datatype 'FLOAT'");
+  ExpectError("inputs:\n  - {name: x, datatype: FP32}\n", "needs 'shape'");
+  ExpectError("inputs:\n  - {name: x, datatype: FP32, shape: [-2]}\n", "dim -2 is invalid");
+  ExpectError("inputs:\n  - {name: x, datatype: FP32, shape: [1]}\n  - {name: x, datatype: FP32, shape: [1]}\n",
+              "lists 'x' twice");
+  ExpectError("inputs:\n  - {datatype: FP32, shape: [1]}\n", "has no 'name'");
+  ExpectError("version_policy: newest\n", "version_policy 'newest' is unknown");
+  ExpectError("name: [unclosed\n", "not valid YAML");
+  ExpectError("- a\n- b\n", "must be a map");
+}
+
+TEST(VersionPolicy, Selects) {
+  const std::vector<std::int64_t> present = {1, 2, 5};
+  VersionPolicy latest;
+  EXPECT_EQ(latest.Select(present), (std::vector<std::int64_t>{5}));
+  latest.latest = 2;
+  EXPECT_EQ(latest.Select(present), (std::vector<std::int64_t>{2, 5}));
+  latest.latest = 9;
+  EXPECT_EQ(latest.Select(present), present);
+  VersionPolicy all{.kind = VersionPolicy::Kind::kAll};
+  EXPECT_EQ(all.Select(present), present);
+  VersionPolicy specific{.kind = VersionPolicy::Kind::kSpecific, .latest = 1, .versions = {1, 3, 5}};
+  EXPECT_EQ(specific.Select(present), (std::vector<std::int64_t>{1, 5}));
+  EXPECT_TRUE(latest.Select({}).empty());
+}
+
+TEST(VersionPolicy, ParsesEveryForm) {
+  auto all = ParseModelConfig("version_policy: all\n", "m");
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->version_policy.kind, VersionPolicy::Kind::kAll);
+  auto specific = ParseModelConfig("version_policy: {specific: [3, 1]}\n", "m");
+  ASSERT_TRUE(specific.has_value());
+  EXPECT_EQ(specific->version_policy.versions, (std::vector<std::int64_t>{1, 3}));
+}
+
+}  // namespace
+}  // namespace ferry::model

@@ -1,0 +1,82 @@
+#include "server/http/http_routes.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+namespace ferry::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(DecodePathSegment, DecodesPercentEscapes) {
+  EXPECT_EQ(DecodePathSegment("pima"), "pima");
+  EXPECT_EQ(DecodePathSegment("a%20b"), "a b");
+  EXPECT_EQ(DecodePathSegment("%2e%2E"), "..");
+  EXPECT_FALSE(DecodePathSegment("a%2").has_value());
+  EXPECT_FALSE(DecodePathSegment("a%zz").has_value());
+  EXPECT_FALSE(DecodePathSegment("a%00b").has_value());
+}
+
+// Routes against a server over an empty repository: everything but inference.
+class RoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("ferry_routes_test_" + std::to_string(::getpid()));
+    fs::create_directories(root_ / "broken" / "1");  // a version folder with no model file
+    server_ = std::move(*runtime::Server::Create({.model_repository = root_}));
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  HttpReply Call(Method method, std::string_view target, std::string_view body = "") {
+    HttpReply out{.status = 0, .body = "", .allow = ""};
+    HandleRequest(*server_, method, target, body, [&](HttpReply reply) { out = std::move(reply); });
+    EXPECT_NE(out.status, 0) << "no reply for " << target;
+    return out;
+  }
+
+  fs::path root_;
+  std::unique_ptr<runtime::Server> server_;
+};
+
+TEST_F(RoutesTest, HealthAndServerMetadata) {
+  EXPECT_EQ(Call(Method::kGet, "/v2/health/live").status, 200);
+  EXPECT_EQ(Call(Method::kGet, "/v2/health/ready").status, 200);
+  auto meta = Call(Method::kGet, "/v2");
+  EXPECT_EQ(meta.status, 200);
+  EXPECT_NE(meta.body.find("\"name\":\"ferry\""), std::string::npos);
+  server_->BeginShutdown();
+  EXPECT_EQ(Call(Method::kGet, "/v2/health/ready").status, 503);
+}
+
+TEST_F(RoutesTest, UnknownRoutesAndMethods) {
+  EXPECT_EQ(Call(Method::kGet, "/v3").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/v2/nothing").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/x/versions/1/infer/more").status, 404);
+  auto wrong = Call(Method::kPost, "/v2/health/live");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.allow, "GET");
+  auto get_infer = Call(Method::kGet, "/v2/models/x/infer");
+  EXPECT_EQ(get_infer.status, 405);
+  EXPECT_EQ(get_infer.allow, "POST");
+}
+
+TEST_F(RoutesTest, ModelErrors) {
+  auto unknown = Call(Method::kGet, "/v2/models/nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body, R"({"error":"unknown model 'nope'"})");
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/nope/ready").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/x/versions/abc").status, 400);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/x/versions/0/ready").status, 400);
+  auto broken = Call(Method::kGet, "/v2/models/broken/ready");
+  EXPECT_EQ(broken.status, 503);
+  auto infer = Call(Method::kPost, "/v2/models/broken/infer",
+                    R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]})");
+  EXPECT_EQ(infer.status, 503);
+  EXPECT_NE(infer.body.find("no model file"), std::string::npos) << infer.body;
+  auto bad_json = Call(Method::kPost, "/v2/models/broken/infer", "{");
+  EXPECT_EQ(bad_json.status, 400);
+}
+
+}  // namespace
+}  // namespace ferry::http

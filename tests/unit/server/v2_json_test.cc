@@ -1,0 +1,144 @@
+#include "server/protocol/v2_json.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <limits>
+
+namespace ferry::protocol {
+namespace {
+
+using core::DataType;
+
+std::string OneInput(std::string_view datatype, std::string_view shape, std::string_view data) {
+  return fmt::format(R"({{"inputs":[{{"name":"x","datatype":"{}","shape":{},"data":{}}}]}})", datatype, shape, data);
+}
+
+// Decodes a one-input request and encodes the tensor back; returns the JSON data array.
+std::string RoundTrip(std::string_view datatype, std::string_view shape, std::string_view data) {
+  auto request = DecodeInferRequest(OneInput(datatype, shape, data));
+  EXPECT_TRUE(request.has_value()) << request.error().message;
+  if (!request) return "";
+  EXPECT_EQ(request->inputs.size(), 1u);
+  EXPECT_EQ(core::DataTypeName(request->inputs[0].type()), datatype);
+  std::string out;
+  EncodeTensorData(request->inputs[0], out);
+  return out;
+}
+
+TEST(V2Json, EveryDatatypeRoundTrips) {
+  EXPECT_EQ(RoundTrip("BOOL", "[3]", "[true,false,true]"), "[true,false,true]");
+  EXPECT_EQ(RoundTrip("UINT8", "[3]", "[0,128,255]"), "[0,128,255]");
+  EXPECT_EQ(RoundTrip("UINT16", "[2]", "[0,65535]"), "[0,65535]");
+  EXPECT_EQ(RoundTrip("UINT32", "[2]", "[0,4294967295]"), "[0,4294967295]");
+  EXPECT_EQ(RoundTrip("UINT64", "[2]", "[0,18446744073709551615]"), "[0,18446744073709551615]");
+  EXPECT_EQ(RoundTrip("INT8", "[2]", "[-128,127]"), "[-128,127]");
+  EXPECT_EQ(RoundTrip("INT16", "[2]", "[-32768,32767]"), "[-32768,32767]");
+  EXPECT_EQ(RoundTrip("INT32", "[2]", "[-2147483648,2147483647]"), "[-2147483648,2147483647]");
+  EXPECT_EQ(RoundTrip("INT64", "[2]", "[-9223372036854775808,9223372036854775807]"),
+            "[-9223372036854775808,9223372036854775807]");
+  EXPECT_EQ(RoundTrip("FP16", "[3]", "[1.5,-2,0.25]"), "[1.5,-2,0.25]");
+  EXPECT_EQ(RoundTrip("BF16", "[2]", "[1,-0.5]"), "[1,-0.5]");
+  EXPECT_EQ(RoundTrip("FP32", "[3]", "[0.1,-3.5,100]"), "[0.1,-3.5,100]");
+  EXPECT_EQ(RoundTrip("FP64", "[2]", "[0.1,1e+300]"), "[0.1,1e+300]");
+  EXPECT_EQ(RoundTrip("BYTES", "[3]", R"(["a","","quote\" and \\ \n"])"), R"(["a","","quote\" and \\ \n"])");
+}
+
+TEST(V2Json, NestedDataIsFlattenedRowMajor) {
+  EXPECT_EQ(RoundTrip("INT32", "[2,3]", "[[1,2,3],[4,5,6]]"), "[1,2,3,4,5,6]");
+  EXPECT_EQ(RoundTrip("BYTES", "[2,1]", R"([["x"],["y"]])"), R"(["x","y"])");
+  EXPECT_EQ(RoundTrip("FP32", "[0,8]", "[]"), "[]");
+}
+
+TEST(V2Json, FixedSizeDataLandsInTheBuffer) {
+  auto request = DecodeInferRequest(OneInput("FP32", "[1,2]", "[1.25,-2]"));
+  ASSERT_TRUE(request.has_value());
+  auto values = request->inputs[0].values<float>();
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0], 1.25f);
+  EXPECT_EQ(values[1], -2.0f);
+  EXPECT_EQ(request->inputs[0].shape(), core::Shape({1, 2}));
+}
+
+TEST(V2Json, ReadsIdParametersAndOutputs) {
+  auto request = DecodeInferRequest(R"({"id":"r-1","parameters":{"a":1,"b":"s","c":true,"d":0.5},
+      "inputs":[{"name":"x","datatype":"INT32","shape":[1],"data":[7],"parameters":{"p":"q"}}],
+      "outputs":[{"name":"y","parameters":{"binary_data":false}},{"name":"z"}]})");
+  ASSERT_TRUE(request.has_value()) << request.error().message;
+  EXPECT_EQ(request->id, "r-1");
+  EXPECT_EQ(std::get<std::int64_t>(request->parameters.at("a")), 1);
+  EXPECT_EQ(std::get<std::string>(request->parameters.at("b")), "s");
+  EXPECT_EQ(std::get<bool>(request->parameters.at("c")), true);
+  EXPECT_EQ(std::get<double>(request->parameters.at("d")), 0.5);
+  ASSERT_EQ(request->outputs.size(), 2u);
+  EXPECT_EQ(request->outputs[0].name, "y");
+  EXPECT_EQ(request->outputs[1].name, "z");
+}
+
+void ExpectError(std::string_view json, std::string_view fragment) {
+  auto request = DecodeInferRequest(json);
+  ASSERT_FALSE(request.has_value()) << json;
+  EXPECT_EQ(request.error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_NE(request.error().message.find(fragment), std::string::npos)
+      << "message: " << request.error().message << "\nexpected to contain: " << fragment;
+}
+
+TEST(V2Json, ErrorsNameTheInputAndTheProblem) {
+  ExpectError("{", "not valid JSON");
+  ExpectError("[]", "must be a JSON object");
+  ExpectError("{}", "request needs 'inputs'");
+  ExpectError(R"({"inputs":{}})", "'inputs' must be an array");
+  ExpectError(R"({"inputs":[{"datatype":"FP32","shape":[1],"data":[1]}]})", "'inputs'[0] needs a string 'name'");
+  ExpectError(OneInput("FLOAT", "[1]", "[1]"), "input 'x': unknown datatype 'FLOAT'");
+  ExpectError(OneInput("FP32", "[2,8]", "[1,2,3]"), "input 'x': shape [2, 8] needs 16 values, data has 3");
+  ExpectError(OneInput("FP32", "[1]", "[1,2,3]"), "input 'x': shape [1] needs 1 values, data has 3");
+  ExpectError(OneInput("FP32", "[-1]", "[1]"), "'shape' must hold non-negative integers, got -1");
+  ExpectError(OneInput("FP32", "\"2\"", "[1,2]"), "'shape' must be an array");
+  ExpectError(OneInput("FP32", "[1]", "[\"a\"]"), "element 0 is a string, expected a number for FP32");
+  ExpectError(OneInput("INT32", "[2]", "[1,2.5]"), "element 1 is a number, expected an integer for INT32");
+  ExpectError(OneInput("INT8", "[1]", "[200]"), "element 0 (200) is out of range for INT8");
+  ExpectError(OneInput("UINT8", "[1]", "[-1]"), "element 0 (-1) is out of range for UINT8");
+  ExpectError(OneInput("FP32", "[1]", "[1e300]"), "out of range for FP32");
+  ExpectError(OneInput("FP16", "[1]", "[70000]"), "out of range for FP16");
+  ExpectError(OneInput("BOOL", "[1]", "[1]"), "expected true or false for BOOL");
+  ExpectError(OneInput("BYTES", "[2]", "[\"a\",1]"), "element 1 is an integer, expected a string for BYTES");
+  ExpectError(OneInput("BYTES", "[3]", "[\"a\"]"), "shape [3] needs 3 values, data has 1");
+  ExpectError(OneInput("FP32", "[100000000000]", "[1]"), "more elements than the request carries");
+  ExpectError(OneInput("FP32", "[1]", "[1]").replace(0, 1, R"({"id":5,)"), "'id' must be a string");
+  ExpectError(R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1]}]})", "input 'x' needs 'data'");
+  ExpectError(R"({"inputs":[{"name":"x","datatype":"FP32","data":[1]}]})", "input 'x' needs a 'shape'");
+  ExpectError(R"({"inputs":[],"outputs":[{"nom":"y"}]})", "'outputs'[0] must be an object with a string 'name'");
+  ExpectError(R"({"parameters":{"a":[1]},"inputs":[]})", "parameter 'a' must be a string, number or boolean");
+}
+
+TEST(V2Json, EncodesResponses) {
+  core::InferenceResponse response;
+  response.model_name = "pima";
+  response.model_version = 3;
+  response.id = "r\"1";
+  auto t = core::Tensor::Allocate("probability", DataType::kFp32, {2, 1});
+  t->values<float>()[0] = 0.5f;
+  t->values<float>()[1] = std::numeric_limits<float>::quiet_NaN();
+  response.outputs.push_back(std::move(*t));
+  std::string out;
+  EncodeInferResponse(response, out);
+  EXPECT_EQ(out, R"({"model_name":"pima","model_version":"3","id":"r\"1","outputs":[{"name":"probability",)"
+                 R"("datatype":"FP32","shape":[2,1],"data":[0.5,null]}]})");
+}
+
+TEST(V2Json, EncodesMetadataAndErrors) {
+  runtime::ModelMetadata meta{.name = "pima", .versions = {1, 2}, .platform = "onnxruntime_onnx",
+                              .signature = {.inputs = {{"features", DataType::kFp32, {-1, 8}}},
+                                            .outputs = {{"label", DataType::kInt64, {-1, 1}}}}};
+  EXPECT_EQ(EncodeModelMetadata(meta),
+            R"({"name":"pima","versions":["1","2"],"platform":"onnxruntime_onnx","inputs":[{"name":"features",)"
+            R"("datatype":"FP32","shape":[-1,8]}],"outputs":[{"name":"label","datatype":"INT64","shape":[-1,1]}]})");
+  EXPECT_EQ(EncodeError("bad \"x\"\x01"), R"({"error":"bad \"x\"\u0001"})");
+  EXPECT_EQ(EncodeServerMetadata({.name = "ferry", .version = "0.1.0", .extensions = {"a"}}),
+            R"({"name":"ferry","version":"0.1.0","extensions":["a"]})");
+}
+
+}  // namespace
+}  // namespace ferry::protocol
