@@ -1,10 +1,12 @@
 #include "scheduler/instance_pool.h"
 
+#include <cassert>
 #include <fmt/format.h>
 
 namespace ferry::sched {
 
 std::unique_ptr<InstancePool> InstancePool::Create(Options options, std::vector<ExecuteFn> instances) {
+  assert(!instances.empty() && "an instance pool needs at least one instance");
   std::unique_ptr<InstancePool> pool(new InstancePool(std::move(options), instances.size()));
   for (auto& execute : instances) {
     pool->workers_.emplace_back([p = pool.get(), fn = std::move(execute)](std::stop_token stop) mutable {
@@ -25,11 +27,7 @@ InstancePool::~InstancePool() {
   }
   for (auto& w : workers_) w.request_stop();
   ready_.notify_all();
-  workers_.clear();  // joins
-  for (Job& job : queue_) {
-    job.done(core::Unavailable(fmt::format("model '{}' version {} is being unloaded", options_.model_name,
-                                           options_.model_version)));
-  }
+  workers_.clear();  // joins once the queue is empty: a stopping worker still takes queued jobs
 }
 
 core::Result<void> InstancePool::Submit(Job&& job) {
@@ -54,7 +52,8 @@ void InstancePool::Work(ExecuteFn execute, std::stop_token stop) {
     Job job;
     {
       std::unique_lock lock(mutex_);
-      if (!ready_.wait(lock, stop, [this] { return !queue_.empty(); })) return;  // stop requested
+      // Returns false only when stop is requested and nothing is left to run.
+      if (!ready_.wait(lock, stop, [this] { return !queue_.empty(); })) return;
       job = std::move(queue_.front());
       queue_.pop_front();
     }

@@ -2,9 +2,9 @@
 // one worker thread per model instance takes them in turn, so inference never runs on a frontend's
 // I/O thread and each instance runs one request at a time.
 //
-// Thread safety: Submit may be called from any thread. Each job's callback runs exactly once, on a
-// worker thread, or on the destroying thread for jobs still queued at destruction (answered
-// UNAVAILABLE). The destructor joins the workers after the requests they are running finish.
+// Thread safety: Submit may be called from any thread. Each accepted job's callback runs exactly
+// once, on a worker thread. Destruction refuses new jobs, lets the workers run every job already
+// queued, then joins them: an accepted request is always answered by the model.
 //
 // The dynamic batcher will sit in front of this queue; for now each request executes alone.
 #pragma once
@@ -46,7 +46,7 @@ class InstancePool {
     InferCallback done;
   };
 
-  // One worker thread per element of `instances` (at least one).
+  // One worker thread per element of `instances`, which must not be empty.
   static std::unique_ptr<InstancePool> Create(Options options, std::vector<ExecuteFn> instances);
   ~InstancePool();
 

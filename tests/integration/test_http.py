@@ -304,6 +304,23 @@ class HttpTest(unittest.TestCase):
         self.assertIn('"error"', reply)
         self.assert_serving()
 
+    def test_expect_100_continue_gets_its_go_ahead(self):
+        body = json.dumps(infer_body([ROW_A])).encode()
+        head = (f"POST /v2/models/pima/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", self.ferry.port), timeout=2) as s:
+            s.sendall(head)
+            interim = s.recv(4096).decode("latin-1")  # times out (fails) if ferry waits for the body
+            self.assertTrue(interim.startswith("HTTP/1.1 100 Continue"), interim)
+            s.sendall(body)
+            final = b""
+            while b'"outputs"' not in final or not final.endswith(b"}"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                final += chunk
+        self.assertTrue(final.startswith(b"HTTP/1.1 200"), final)
+
     def test_garbage_in_every_field_never_crashes(self):
         bad_bodies = [
             "", "null", "[]", '{"inputs": null}', '{"inputs": [null]}', '{"inputs": [{"name": 1}]}',
