@@ -74,13 +74,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (request.method() == bhttp::verb::post) method = Method::kPost;
     const auto target = request.target();
     const auto& body = request.body();
-    HandleRequest(server_, method, std::string_view(target.data(), target.size()), body,
-                  [self = shared_from_this()](HttpReply reply) mutable {
-                    auto executor = self->socket_.get_executor();
-                    asio::dispatch(executor, [self = std::move(self), reply = std::move(reply)]() mutable {
-                      self->Write(std::move(reply));
-                    });
-                  });
+    auto reply = [self = shared_from_this()](HttpReply reply) mutable {
+      auto executor = self->socket_.get_executor();
+      asio::dispatch(executor, [self = std::move(self), reply = std::move(reply)]() mutable {
+        self->Write(std::move(reply));
+      });
+    };
+    try {
+      HandleRequest(server_, method, std::string_view(target.data(), target.size()), body, std::move(reply));
+    } catch (const std::exception& e) {  // such as bad_alloc: fail this request, keep serving
+      keep_alive_ = false;
+      Write({500, protocol::EncodeError(fmt::format("internal error: {}", e.what())), ""});
+    }
   }
 
   // Answers a request that cannot be read to its end, then closes the connection.
