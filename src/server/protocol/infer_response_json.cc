@@ -34,16 +34,21 @@ void WriteParameters(const core::Parameters& params, JsonWriter& w) {
   w.EndObject();
 }
 
-void WriteSpec(const core::TensorSpec& spec, JsonWriter& w) {
-  w.BeginObject();
+// The name, datatype and shape members shared by tensor metadata and output tensors.
+void WriteTensorHeader(std::string_view name, DataType type, const core::Shape& shape, JsonWriter& w) {
   w.Key("name");
-  w.String(spec.name);
+  w.String(name);
   w.Key("datatype");
-  w.String(core::DataTypeName(spec.type));
+  w.String(core::DataTypeName(type));
   w.Key("shape");
   w.BeginArray();
-  for (auto d : spec.shape.dims()) w.Number(d);
+  for (auto d : shape.dims()) w.Number(d);
   w.EndArray();
+}
+
+void WriteSpec(const core::TensorSpec& spec, JsonWriter& w) {
+  w.BeginObject();
+  WriteTensorHeader(spec.name, spec.type, spec.shape, w);
   w.EndObject();
 }
 
@@ -102,14 +107,7 @@ void EncodeInferResponse(const core::InferenceResponse& response, std::string& o
   w.BeginArray();
   for (const core::Tensor& t : response.outputs) {
     w.BeginObject();
-    w.Key("name");
-    w.String(t.name());
-    w.Key("datatype");
-    w.String(core::DataTypeName(t.type()));
-    w.Key("shape");
-    w.BeginArray();
-    for (auto d : t.shape().dims()) w.Number(d);
-    w.EndArray();
+    WriteTensorHeader(t.name(), t.type(), t.shape(), w);
     w.Key("data");
     WriteData(t, w);
     w.EndObject();
