@@ -29,6 +29,24 @@ Tensor Tensor::AllocateBytes(std::string name, DataType type, Shape shape, std::
   return t;
 }
 
+Result<Tensor> Tensor::FromRaw(std::string name, DataType type, Shape shape, std::span<const std::byte> raw) {
+  if (!shape.ElementCount()) {
+    return InvalidArgument(fmt::format("tensor '{}': shape {} is not a valid concrete shape", name, shape.ToString()));
+  }
+  if (type != DataType::kBytes) {
+    const auto count = static_cast<std::uint64_t>(*shape.ElementCount());
+    std::uint64_t want = 0;
+    if (__builtin_mul_overflow(count, DataTypeSize(type), &want) || want != raw.size()) {
+      return InvalidArgument(fmt::format("tensor '{}': shape {} of {} needs {} values of {} bytes, got {} bytes", name,
+                                         shape.ToString(), DataTypeName(type), count, DataTypeSize(type), raw.size()));
+    }
+  }
+  Tensor t = AllocateBytes(std::move(name), type, std::move(shape), raw.size());
+  if (!raw.empty()) std::memcpy(t.data_.get(), raw.data(), raw.size());
+  if (type == DataType::kBytes) FERRY_RETURN_IF_ERROR(t.ValidateBytes());
+  return t;
+}
+
 Result<void> Tensor::ValidateBytes() const {
   std::size_t pos = 0;
   std::int64_t count = 0;

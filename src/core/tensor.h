@@ -35,6 +35,11 @@ class Tensor {
   // a codec; the caller fills the buffer in the layout above. Use ValidateBytes() if unsure.
   static Tensor AllocateBytes(std::string name, DataType type, Shape shape, std::size_t byte_size);
 
+  // A tensor holding a copy of `raw`: little-endian elements, or for BYTES the length-prefixed
+  // layout above. Fails with kInvalidArgument, naming the tensor, when `raw` does not hold exactly
+  // what `shape` needs (a concrete shape is required).
+  static Result<Tensor> FromRaw(std::string name, DataType type, Shape shape, std::span<const std::byte> raw);
+
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
   DataType type() const { return type_; }

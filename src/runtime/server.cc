@@ -106,7 +106,9 @@ void Server::LoadModel(const backends::BackendRegistry& registry, const std::str
   models_[name] = std::move(served);
 }
 
-ServerMetadata Server::Metadata() const { return {.name = "ferry", .version = kFerryVersion, .extensions = {}}; }
+ServerMetadata Server::Metadata() const {
+  return {.name = "ferry", .version = kFerryVersion, .extensions = {"binary_tensor_data"}};
+}
 
 core::Result<std::shared_ptr<Server::ServedVersion>> Server::Resolve(std::string_view name,
                                                                      std::int64_t version) const {

@@ -10,7 +10,7 @@
 namespace ferry::http {
 namespace {
 
-HttpReply ErrorReply(int status, std::string_view message) { return {status, protocol::EncodeError(message), ""}; }
+HttpReply ErrorReply(int status, std::string_view message) { return {status, protocol::EncodeError(message), "", {}}; }
 HttpReply ErrorReply(const core::Error& error) { return ErrorReply(core::HttpStatus(error.code), error.message); }
 
 HttpReply MethodNotAllowed(std::string_view allow, std::string_view path) {
@@ -39,23 +39,49 @@ std::optional<std::int64_t> ParseVersion(std::string_view text) {
   return v;
 }
 
-void Infer(runtime::Server& server, std::string model, std::int64_t version, std::string_view body, Reply reply) {
-  auto request = protocol::DecodeInferRequest(body);
+// Splits a body into its JSON and binary parts by the Inference-Header-Content-Length header.
+core::Result<std::pair<std::string_view, std::span<const std::byte>>> SplitBody(const HttpRequest& request) {
+  std::string_view json = request.body;
+  std::span<const std::byte> binary;
+  if (request.inference_header_length) {
+    const std::string_view text = *request.inference_header_length;
+    std::size_t length = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+      return core::InvalidArgument(fmt::format("Inference-Header-Content-Length '{}' is not a byte count", text));
+    }
+    if (length > request.body.size()) {
+      return core::InvalidArgument(fmt::format("Inference-Header-Content-Length {} exceeds the body size {}", length,
+                                               request.body.size()));
+    }
+    json = request.body.substr(0, length);
+    binary = std::as_bytes(std::span(request.body.data() + length, request.body.size() - length));
+  }
+  return std::pair{json, binary};
+}
+
+void Infer(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
+  auto parts = SplitBody(http);
+  if (!parts) return reply(ErrorReply(parts.error()));
+  auto request = protocol::DecodeInferRequest(parts->first, parts->second);
   if (!request) return reply(ErrorReply(request.error()));
   request->model_name = std::move(model);
   request->model_version = version;
-  server.Infer(std::move(*request), [reply = std::move(reply)](core::Result<core::InferenceResponse> result) mutable {
+  protocol::OutputFormat format(*request);
+  server.Infer(std::move(*request), [reply = std::move(reply), format = std::move(format)](
+                                        core::Result<core::InferenceResponse> result) mutable {
     if (!result) return reply(ErrorReply(result.error()));
     HttpReply ok;
     ok.body.reserve(256);
-    protocol::EncodeInferResponse(*result, ok.body);
+    ok.inference_header_length = protocol::EncodeInferResponse(*result, format, ok.body);
     reply(std::move(ok));
   });
 }
 
 // /v2/models/{model}[/versions/{v}][/ready|/infer]
-void ModelRoute(runtime::Server& server, Method method, std::string_view path,
-                const std::vector<std::string_view>& parts, std::string_view body, Reply& reply) {
+void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string_view path,
+                const std::vector<std::string_view>& parts, Reply& reply) {
+  const Method method = request.method;
   auto model = DecodePathSegment(parts[2]);
   if (!model || model->empty()) return reply(ErrorReply(400, fmt::format("'{}' is not a valid model name", parts[2])));
   std::size_t next = 3;
@@ -76,7 +102,7 @@ void ModelRoute(runtime::Server& server, Method method, std::string_view path,
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
     auto metadata = server.GetModelMetadata(*model, version);
     if (!metadata) return reply(ErrorReply(metadata.error()));
-    return reply({200, protocol::EncodeModelMetadata(*metadata), ""});
+    return reply({200, protocol::EncodeModelMetadata(*metadata), "", {}});
   }
   if (action == "ready") {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
@@ -86,11 +112,11 @@ void ModelRoute(runtime::Server& server, Method method, std::string_view path,
       return reply(ErrorReply(503, version ? fmt::format("model '{}' version {} is not ready", *model, version)
                                            : fmt::format("model '{}' is not ready", *model)));
     }
-    return reply({200, R"({"ready":true})", ""});
+    return reply({200, R"({"ready":true})", "", {}});
   }
   if (action == "infer") {
     if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
-    return Infer(server, std::move(*model), version, body, std::move(reply));
+    return Infer(server, std::move(*model), version, request, std::move(reply));
   }
   reply(ErrorReply(404, fmt::format("no route {}", path)));
 }
@@ -116,23 +142,23 @@ std::optional<std::string> DecodePathSegment(std::string_view segment) {
   return out;
 }
 
-void HandleRequest(runtime::Server& server, Method method, std::string_view target, std::string_view body,
-                   Reply reply) {
-  const std::string_view path = target.substr(0, target.find('?'));
+void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply) {
+  const Method method = request.method;
+  const std::string_view path = request.target.substr(0, request.target.find('?'));
   const auto parts = SplitPath(path);
   if (parts.empty() || parts[0] != "v2") return reply(ErrorReply(404, fmt::format("no route {}", path)));
 
   if (parts.size() == 1) {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
-    return reply({200, protocol::EncodeServerMetadata(server.Metadata()), ""});
+    return reply({200, protocol::EncodeServerMetadata(server.Metadata()), "", {}});
   }
   if (parts[1] == "health" && parts.size() == 3 && (parts[2] == "live" || parts[2] == "ready")) {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
-    if (parts[2] == "live") return reply({200, R"({"live":true})", ""});
+    if (parts[2] == "live") return reply({200, R"({"live":true})", "", {}});
     if (!server.IsReady()) return reply(ErrorReply(503, "server is not ready"));
-    return reply({200, R"({"ready":true})", ""});
+    return reply({200, R"({"ready":true})", "", {}});
   }
-  if (parts[1] == "models" && parts.size() >= 3) return ModelRoute(server, method, path, parts, body, reply);
+  if (parts[1] == "models" && parts.size() >= 3) return ModelRoute(server, request, path, parts, reply);
   reply(ErrorReply(404, fmt::format("no route {}", path)));
 }
 

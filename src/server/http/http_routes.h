@@ -7,7 +7,9 @@
 // when a model or the server is not ready, 500 only for internal faults.
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,18 +19,28 @@ namespace ferry::http {
 
 enum class Method { kGet, kPost, kOther };
 
+struct HttpRequest {
+  Method method = Method::kOther;
+  std::string_view target;
+  std::string_view body;
+  // The Inference-Header-Content-Length header (binary tensor extension), when present.
+  std::optional<std::string_view> inference_header_length;
+};
+
 struct HttpReply {
   int status = 200;
   std::string body;
   std::string allow;  // the Allow header of a 405 answer
+  // Set when `body` is JSON followed by binary output data: the JSON's length.
+  std::optional<std::size_t> inference_header_length;
 };
 
 using Reply = std::move_only_function<void(HttpReply)>;
 
 // Handles one request. `reply` is called exactly once: at once on the calling thread, or later on a
-// scheduler thread for inference. `body` must stay valid only until HandleRequest returns.
-void HandleRequest(runtime::Server& server, Method method, std::string_view target, std::string_view body,
-                   Reply reply);
+// scheduler thread for inference. The request's views must stay valid only until HandleRequest
+// returns.
+void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply);
 
 // Percent-decodes one path segment ("a%20b" -> "a b"); nullopt on a malformed escape or NUL.
 std::optional<std::string> DecodePathSegment(std::string_view segment);

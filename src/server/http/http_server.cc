@@ -73,7 +73,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (request.method() == bhttp::verb::get) method = Method::kGet;
     if (request.method() == bhttp::verb::post) method = Method::kPost;
     const auto target = request.target();
-    const auto& body = request.body();
+    HttpRequest view{.method = method, .target = std::string_view(target.data(), target.size()),
+                     .body = request.body(), .inference_header_length = std::nullopt};
+    if (auto it = request.find("Inference-Header-Content-Length"); it != request.end()) {
+      view.inference_header_length = std::string_view(it->value().data(), it->value().size());
+    }
     auto reply = [self = shared_from_this()](HttpReply reply) mutable {
       auto executor = self->socket_.get_executor();
       asio::dispatch(executor, [self = std::move(self), reply = std::move(reply)]() mutable {
@@ -81,10 +85,10 @@ class Session : public std::enable_shared_from_this<Session> {
       });
     };
     try {
-      HandleRequest(server_, method, std::string_view(target.data(), target.size()), body, std::move(reply));
+      HandleRequest(server_, view, std::move(reply));
     } catch (const std::exception& e) {  // such as bad_alloc: fail this request, keep serving
       keep_alive_ = false;
-      Write({500, protocol::EncodeError(fmt::format("internal error: {}", e.what())), ""});
+      Write({500, protocol::EncodeError(fmt::format("internal error: {}", e.what())), "", {}});
     }
   }
 
@@ -92,14 +96,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void Fail(int status, std::string_view message) {
     keep_alive_ = false;
     http_version_ = 11;
-    Write({status, protocol::EncodeError(message), ""});
+    Write({status, protocol::EncodeError(message), "", {}});
   }
 
   void Write(HttpReply reply) {
     response_.emplace();
     response_->version(http_version_);
     response_->result(static_cast<unsigned>(reply.status));
-    response_->set(bhttp::field::content_type, "application/json");
+    if (reply.inference_header_length) {
+      response_->set(bhttp::field::content_type, "application/octet-stream");
+      response_->set("Inference-Header-Content-Length", std::to_string(*reply.inference_header_length));
+    } else {
+      response_->set(bhttp::field::content_type, "application/json");
+    }
     if (!reply.allow.empty()) response_->set(bhttp::field::allow, reply.allow);
     response_->keep_alive(keep_alive_);
     response_->body() = std::move(reply.body);

@@ -231,7 +231,35 @@ Result<core::Parameters> DecodeParameters(element e, std::string_view where) {
   return params;
 }
 
-Result<core::Tensor> DecodeInput(element e, std::size_t index, std::size_t body_size) {
+// The binary part of a request (binary tensor extension): inputs with binary_data_size take their
+// bytes from it in the order the JSON lists them.
+class BinaryCursor {
+ public:
+  explicit BinaryCursor(std::span<const std::byte> binary) : binary_(binary) {}
+
+  Result<std::span<const std::byte>> Take(const std::string& input, const core::ParameterValue& size) {
+    const auto* n = std::get_if<std::int64_t>(&size);
+    if (!n || *n < 0) {
+      return core::InvalidArgument(fmt::format("input '{}': binary_data_size must be a non-negative integer", input));
+    }
+    const std::size_t remaining = binary_.size() - used_;
+    if (static_cast<std::uint64_t>(*n) > remaining) {
+      return core::InvalidArgument(fmt::format("input '{}': binary_data_size {} runs past the end of the body ({} "
+                                               "bytes of binary data remain)", input, *n, remaining));
+    }
+    auto bytes = binary_.subspan(used_, static_cast<std::size_t>(*n));
+    used_ += bytes.size();
+    return bytes;
+  }
+
+  std::size_t unclaimed() const { return binary_.size() - used_; }
+
+ private:
+  std::span<const std::byte> binary_;
+  std::size_t used_ = 0;
+};
+
+Result<core::Tensor> DecodeInput(element e, std::size_t index, std::size_t json_size, BinaryCursor& binary) {
   simdjson::dom::object input;
   if (e.get_object().get(input)) {
     return core::InvalidArgument(fmt::format("'inputs'[{}] must be an object with name, shape, datatype and data", index));
@@ -255,20 +283,27 @@ Result<core::Tensor> DecodeInput(element e, std::size_t index, std::size_t body_
   if (input["shape"].get(shape_element)) return core::InvalidArgument(fmt::format("input '{}' needs a 'shape'", name));
   FERRY_ASSIGN_OR_RETURN(core::Shape shape, DecodeShape(shape_element, name));
   const auto count = shape.ElementCount();
-  // Every JSON value takes at least one byte, so a count above the body size cannot match.
-  if (!count || static_cast<std::uint64_t>(*count) > body_size) {
+  if (!count) {
+    return core::InvalidArgument(fmt::format("input '{}': shape {} has too many elements", name, shape.ToString()));
+  }
+  element data;
+  const bool has_data = !input["data"].get(data);
+  if (element params; !input["parameters"].get(params)) {
+    FERRY_ASSIGN_OR_RETURN(auto p, DecodeParameters(params, fmt::format("input '{}': ", name)));
+    if (auto size = p.find("binary_data_size"); size != p.end()) {
+      if (has_data) {
+        return core::InvalidArgument(fmt::format("input '{}' has both 'data' and binary_data_size; send one", name));
+      }
+      FERRY_ASSIGN_OR_RETURN(auto raw, binary.Take(name, size->second));
+      return core::Tensor::FromRaw(std::move(name), *type, std::move(shape), raw);
+    }
+  }
+  if (!has_data) return core::InvalidArgument(fmt::format("input '{}' needs 'data'", name));
+  // Every JSON value takes at least one byte, so a count above the JSON size cannot match.
+  if (static_cast<std::uint64_t>(*count) > json_size) {
     return core::InvalidArgument(fmt::format("input '{}': shape {} has more elements than the request carries",
                                              name, shape.ToString()));
   }
-  if (element params; !input["parameters"].get(params)) {
-    FERRY_ASSIGN_OR_RETURN(auto p, DecodeParameters(params, fmt::format("input '{}': ", name)));
-    if (p.contains("binary_data_size")) {
-      return core::InvalidArgument(fmt::format("input '{}': binary data (binary_data_size) needs the "
-                                               "Inference-Header-Content-Length header", name));
-    }
-  }
-  element data;
-  if (input["data"].get(data)) return core::InvalidArgument(fmt::format("input '{}' needs 'data'", name));
 
   if (*type == DataType::kBytes) {
     std::int64_t n = 0;
@@ -304,7 +339,8 @@ Result<core::RequestedOutput> DecodeOutput(element e, std::size_t index) {
 
 }  // namespace
 
-Result<core::InferenceRequest> DecodeInferRequest(std::string_view json) {
+Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::span<const std::byte> binary) {
+  BinaryCursor cursor(binary);
   thread_local simdjson::dom::parser parser;
   element root;
   if (auto error = parser.parse(json.data(), json.size()).get(root)) {
@@ -326,7 +362,7 @@ Result<core::InferenceRequest> DecodeInferRequest(std::string_view json) {
       if (value.get_array().get(inputs)) return core::InvalidArgument("'inputs' must be an array of tensors");
       std::size_t index = 0;
       for (element input : inputs) {
-        FERRY_ASSIGN_OR_RETURN(auto tensor, DecodeInput(input, index++, json.size()));
+        FERRY_ASSIGN_OR_RETURN(auto tensor, DecodeInput(input, index++, json.size(), cursor));
         request.inputs.push_back(std::move(tensor));
       }
     } else if (key == "outputs") {
@@ -342,6 +378,10 @@ Result<core::InferenceRequest> DecodeInferRequest(std::string_view json) {
   }
   if (object["inputs"].error()) {
     return core::InvalidArgument("request needs 'inputs', an array of {name, shape, datatype, data}");
+  }
+  if (cursor.unclaimed() > 0) {
+    return core::InvalidArgument(fmt::format("the body has {} bytes of binary data that no input claims with "
+                                             "binary_data_size", cursor.unclaimed()));
   }
   return request;
 }

@@ -88,7 +88,30 @@ void EncodeTensorData(const core::Tensor& t, std::string& out) {
   WriteData(t, w);
 }
 
-void EncodeInferResponse(const core::InferenceResponse& response, std::string& out) {
+OutputFormat::OutputFormat(const core::InferenceRequest& request) {
+  auto flag = [](const core::Parameters& params, std::string_view key) -> std::optional<bool> {
+    auto it = params.find(key);
+    if (it == params.end()) return std::nullopt;
+    if (const bool* b = std::get_if<bool>(&it->second)) return *b;
+    return std::nullopt;
+  };
+  all_binary_ = flag(request.parameters, "binary_data_output").value_or(false);
+  for (const auto& output : request.outputs) {
+    if (auto binary = flag(output.parameters, "binary_data")) overrides_.emplace_back(output.name, *binary);
+  }
+}
+
+bool OutputFormat::IsBinary(std::string_view output) const {
+  for (const auto& [name, binary] : overrides_) {
+    if (name == output) return binary;
+  }
+  return all_binary_;
+}
+
+std::optional<std::size_t> EncodeInferResponse(const core::InferenceResponse& response, const OutputFormat& format,
+                                               std::string& out) {
+  const std::size_t start = out.size();
+  bool any_binary = false;
   JsonWriter w(out);
   w.BeginObject();
   w.Key("model_name");
@@ -108,12 +131,27 @@ void EncodeInferResponse(const core::InferenceResponse& response, std::string& o
   for (const core::Tensor& t : response.outputs) {
     w.BeginObject();
     WriteTensorHeader(t.name(), t.type(), t.shape(), w);
-    w.Key("data");
-    WriteData(t, w);
+    if (format.IsBinary(t.name())) {
+      any_binary = true;
+      w.Key("parameters");
+      w.BeginObject();
+      w.Key("binary_data_size");
+      w.Number(t.byte_size());
+      w.EndObject();
+    } else {
+      w.Key("data");
+      WriteData(t, w);
+    }
     w.EndObject();
   }
   w.EndArray();
   w.EndObject();
+  if (!any_binary) return std::nullopt;
+  const std::size_t json_size = out.size() - start;
+  for (const core::Tensor& t : response.outputs) {
+    if (format.IsBinary(t.name())) out.append(reinterpret_cast<const char*>(t.bytes().data()), t.byte_size());
+  }
+  return json_size;
 }
 
 std::string EncodeServerMetadata(const runtime::ServerMetadata& metadata) {

@@ -5,9 +5,13 @@
 // Thread safety: all functions may run concurrently (the parser is per thread).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "core/inference.h"
@@ -15,12 +19,30 @@
 
 namespace ferry::protocol {
 
-// Decodes an infer request body: {id?, parameters?, inputs: [...], outputs?: [...]}. The model
+// Decodes an infer request: `json` is {id?, parameters?, inputs: [...], outputs?: [...]}, and
+// `binary` the bytes after it (binary tensor extension): each input whose parameters carry
+// binary_data_size takes that many bytes, in input order; every byte must be claimed. The model
 // name and version come from the URL and are set by the caller.
-core::Result<core::InferenceRequest> DecodeInferRequest(std::string_view json);
+core::Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::span<const std::byte> binary = {});
 
-// Appends the infer response JSON to `out`.
-void EncodeInferResponse(const core::InferenceResponse& response, std::string& out);
+// Which outputs travel as binary data: the request parameter binary_data_output sets the default,
+// each requested output's binary_data parameter overrides it.
+class OutputFormat {
+ public:
+  OutputFormat() = default;
+  explicit OutputFormat(const core::InferenceRequest& request);
+  bool IsBinary(std::string_view output) const;
+
+ private:
+  bool all_binary_ = false;
+  std::vector<std::pair<std::string, bool>> overrides_;
+};
+
+// Appends the infer response to `out`: its JSON, then the bytes of every binary output in order.
+// Returns the length of the JSON part when there is binary data (the Inference-Header-Content-Length
+// to send), nullopt when the response is JSON alone.
+std::optional<std::size_t> EncodeInferResponse(const core::InferenceResponse& response, const OutputFormat& format,
+                                               std::string& out);
 
 // Appends the tensor's elements as a flat JSON array.
 void EncodeTensorData(const core::Tensor& tensor, std::string& out);

@@ -29,8 +29,9 @@ class RoutesTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
 
   HttpReply Call(Method method, std::string_view target, std::string_view body = "") {
-    HttpReply out{.status = 0, .body = "", .allow = ""};
-    HandleRequest(*server_, method, target, body, [&](HttpReply reply) { out = std::move(reply); });
+    HttpReply out{.status = 0, .body = "", .allow = "", .inference_header_length = {}};
+    HandleRequest(*server_, {.method = method, .target = target, .body = body, .inference_header_length = {}},
+                  [&](HttpReply reply) { out = std::move(reply); });
     EXPECT_NE(out.status, 0) << "no reply for " << target;
     return out;
   }

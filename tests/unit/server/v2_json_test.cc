@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace ferry::protocol {
 namespace {
@@ -113,6 +114,94 @@ TEST(V2Json, ErrorsNameTheInputAndTheProblem) {
   ExpectError(R"({"parameters":{"a":[1]},"inputs":[]})", "parameter 'a' must be a string, number or boolean");
 }
 
+std::vector<std::byte> Bytes(std::initializer_list<int> values) {
+  std::vector<std::byte> out;
+  for (int v : values) out.push_back(static_cast<std::byte>(v));
+  return out;
+}
+
+TEST(V2JsonBinary, MixedJsonAndBinaryInputsInOrder) {
+  // a: INT16 [2] binary (4 bytes), b: JSON, c: BYTES [2] binary ("hi", "").
+  const auto binary = Bytes({0x01, 0x00, 0xff, 0xff, 2, 0, 0, 0, 'h', 'i', 0, 0, 0, 0});
+  auto request = DecodeInferRequest(
+      R"({"inputs":[{"name":"a","datatype":"INT16","shape":[2],"parameters":{"binary_data_size":4}},)"
+      R"({"name":"b","datatype":"FP32","shape":[1],"data":[2.5]},)"
+      R"({"name":"c","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":10}}]})",
+      binary);
+  ASSERT_TRUE(request.has_value()) << request.error().message;
+  ASSERT_EQ(request->inputs.size(), 3u);
+  EXPECT_EQ(request->inputs[0].values<std::int16_t>()[0], 1);
+  EXPECT_EQ(request->inputs[0].values<std::int16_t>()[1], -1);
+  EXPECT_EQ(request->inputs[1].values<float>()[0], 2.5f);
+  std::string out;
+  EncodeTensorData(request->inputs[2], out);
+  EXPECT_EQ(out, R"(["hi",""])");
+}
+
+TEST(V2JsonBinary, ErrorsNameTheInputAndTheSizes) {
+  const std::string one = R"({"inputs":[{"name":"a","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":SIZE}}]})";
+  auto with_size = [&](std::string_view size) {
+    std::string json = one;
+    json.replace(json.find("SIZE"), 4, size);
+    return json;
+  };
+  const auto eight = Bytes({0, 0, 0, 0, 0, 0, 0, 0});
+  auto past_end = DecodeInferRequest(with_size("12"), eight);
+  ASSERT_FALSE(past_end.has_value());
+  EXPECT_EQ(past_end.error().message,
+            "input 'a': binary_data_size 12 runs past the end of the body (8 bytes of binary data remain)");
+  auto negative = DecodeInferRequest(with_size("-4"), eight);
+  ASSERT_FALSE(negative.has_value());
+  EXPECT_NE(negative.error().message.find("must be a non-negative integer"), std::string::npos);
+  auto text = DecodeInferRequest(with_size(R"("8")"), eight);
+  ASSERT_FALSE(text.has_value());
+  auto wrong_size = DecodeInferRequest(with_size("4"), Bytes({0, 0, 0, 0}));
+  ASSERT_FALSE(wrong_size.has_value());
+  EXPECT_EQ(wrong_size.error().message, "tensor 'a': shape [2] of FP32 needs 2 values of 4 bytes, got 4 bytes");
+  auto unclaimed = DecodeInferRequest(with_size("8"), Bytes({0, 0, 0, 0, 0, 0, 0, 0, 1}));
+  ASSERT_FALSE(unclaimed.has_value());
+  EXPECT_EQ(unclaimed.error().message, "the body has 1 bytes of binary data that no input claims with binary_data_size");
+  auto both = DecodeInferRequest(
+      R"({"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1],"parameters":{"binary_data_size":4}}]})",
+      Bytes({0, 0, 0, 0}));
+  ASSERT_FALSE(both.has_value());
+  EXPECT_NE(both.error().message.find("both 'data' and binary_data_size"), std::string::npos);
+  auto bad_prefix = DecodeInferRequest(
+      R"({"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":6}}]})",
+      Bytes({9, 0, 0, 0, 'a', 'b'}));
+  ASSERT_FALSE(bad_prefix.has_value());
+  EXPECT_NE(bad_prefix.error().message.find("claims 9 bytes, only 2 remain"), std::string::npos);
+}
+
+TEST(V2JsonBinary, EncodesRequestedOutputsAsBinary) {
+  core::InferenceRequest request;
+  request.parameters["binary_data_output"] = true;
+  request.outputs = {{"x", {{"binary_data", false}}}, {"y", {}}};
+  OutputFormat format(request);
+  EXPECT_FALSE(format.IsBinary("x"));
+  EXPECT_TRUE(format.IsBinary("y"));
+
+  core::InferenceResponse response;
+  response.model_name = "m";
+  response.model_version = 1;
+  auto x = core::Tensor::Allocate("x", DataType::kInt32, {1});
+  x->values<std::int32_t>()[0] = 7;
+  auto y = core::Tensor::Allocate("y", DataType::kInt16, {2});
+  y->values<std::int16_t>()[0] = 1;
+  y->values<std::int16_t>()[1] = -2;
+  response.outputs.push_back(std::move(*x));
+  response.outputs.push_back(std::move(*y));
+  std::string out;
+  auto header = EncodeInferResponse(response, format, out);
+  ASSERT_TRUE(header.has_value());
+  const std::string json = R"({"model_name":"m","model_version":"1","outputs":[{"name":"x","datatype":"INT32",)"
+                           R"("shape":[1],"data":[7]},{"name":"y","datatype":"INT16","shape":[2],)"
+                           R"("parameters":{"binary_data_size":4}}]})";
+  EXPECT_EQ(*header, json.size());
+  EXPECT_EQ(out.substr(0, *header), json);
+  EXPECT_EQ(out.substr(*header), std::string("\x01\x00\xfe\xff", 4));
+}
+
 TEST(V2Json, EncodesResponses) {
   core::InferenceResponse response;
   response.model_name = "pima";
@@ -123,7 +212,7 @@ TEST(V2Json, EncodesResponses) {
   t->values<float>()[1] = std::numeric_limits<float>::quiet_NaN();
   response.outputs.push_back(std::move(*t));
   std::string out;
-  EncodeInferResponse(response, out);
+  EXPECT_FALSE(EncodeInferResponse(response, OutputFormat(), out).has_value());
   EXPECT_EQ(out, R"({"model_name":"pima","model_version":"3","id":"r\"1","outputs":[{"name":"probability",)"
                  R"("datatype":"FP32","shape":[2,1],"data":[0.5,null]}]})");
 }
