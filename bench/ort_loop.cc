@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     std::copy(row.begin(), row.end(), input->values<float>().begin());
     std::vector<ferry::core::Tensor> inputs;
     inputs.push_back(std::move(*input));
-    auto result = (*instance)->Execute(inputs, outputs);
+    auto result = (*instance)->Execute(inputs, outputs, nullptr);
     if (!result) {
       std::fprintf(stderr, "%s\n", result.error().message.c_str());
       return 1;

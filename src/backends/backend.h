@@ -38,9 +38,10 @@ class BackendInstance {
 
   // Runs the model. `inputs` are checked against the signature by the caller (names, types and
   // shapes); `outputs` names the outputs wanted, in order, each a signature output. Returns one
-  // tensor per wanted output, in that order.
+  // tensor per wanted output, in that order. Fills `times` when it is not null.
   virtual core::Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs,
-                                                          std::span<const std::string> outputs) = 0;
+                                                          std::span<const std::string> outputs,
+                                                          core::ComputeTimes* times) = 0;
 };
 
 class BackendModel {

@@ -3,6 +3,7 @@
 // Plain value types; move them between threads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -37,6 +38,14 @@ struct InferenceResponse {
   std::string id;
   Parameters parameters;
   std::vector<Tensor> outputs;
+};
+
+// Where one model execution spent its time, as a backend measures it: preparing inputs, running
+// the model, collecting outputs. Feeds the statistics extension.
+struct ComputeTimes {
+  std::chrono::nanoseconds input{0};
+  std::chrono::nanoseconds infer{0};
+  std::chrono::nanoseconds output{0};
 };
 
 // The name, type and shape of one model input or output as clients see it (-1 = any size).

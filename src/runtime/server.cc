@@ -14,6 +14,7 @@ namespace ferry::runtime {
 // One model version as it serves. The pool is declared after the model so that it is destroyed
 // first: its instances borrow the model.
 struct Server::ServedVersion {
+  std::string name;
   std::int64_t version = 0;
   std::int64_t max_batch_size = 0;
   ModelState state = ModelState::kUnavailable;
@@ -75,6 +76,7 @@ void Server::LoadModel(const backends::BackendRegistry& registry, const std::str
     }
     for (std::int64_t v : chosen) {
       auto version = std::make_shared<ServedVersion>();
+      version->name = name;
       version->version = v;
       version->max_batch_size = served->config.max_batch_size;
       auto loaded = model::LoadVersion(registry, served->config, dir, v);
@@ -90,12 +92,15 @@ void Server::LoadModel(const backends::BackendRegistry& registry, const std::str
             break;
           }
           instances.emplace_back([inst = std::move(*instance)](std::span<const core::Tensor> in,
-                                                               std::span<const std::string> out) {
-            return inst->Execute(in, out);
+                                                               std::span<const std::string> out,
+                                                               core::ComputeTimes* times) {
+            return inst->Execute(in, out, times);
           });
         }
         if (version->reason.empty()) {
-          version->pool = sched::InstancePool::Create({.model_name = name, .model_version = v}, std::move(instances));
+          version->pool = sched::InstancePool::Create(
+              {.model_name = name, .model_version = v, .max_batch_size = served->config.max_batch_size},
+              std::move(instances));
           version->state = ModelState::kReady;
         }
       }
@@ -107,7 +112,7 @@ void Server::LoadModel(const backends::BackendRegistry& registry, const std::str
 }
 
 ServerMetadata Server::Metadata() const {
-  return {.name = "ferry", .version = kFerryVersion, .extensions = {"binary_tensor_data"}};
+  return {.name = "ferry", .version = kFerryVersion, .extensions = {"binary_tensor_data", "statistics", "model_configuration"}};
 }
 
 core::Result<std::shared_ptr<Server::ServedVersion>> Server::Resolve(std::string_view name,
@@ -172,14 +177,49 @@ std::vector<ModelStatus> Server::RepositoryIndex() const {
   return index;
 }
 
+core::Result<ModelConfiguration> Server::GetModelConfig(std::string_view name, std::int64_t version) const {
+  FERRY_ASSIGN_OR_RETURN(auto served, Resolve(name, version));
+  std::shared_lock lock(mutex_);
+  return ModelConfiguration{.config = models_.find(name)->second->config,
+                            .platform = std::string(served->loaded.model->platform()),
+                            .backend = served->loaded.backend,
+                            .signature = served->loaded.signature};
+}
+
+core::Result<std::vector<VersionStatistics>> Server::GetStatistics(std::string_view name, std::int64_t version) const {
+  std::vector<std::shared_ptr<ServedVersion>> versions;
+  if (!name.empty() && version > 0) {
+    FERRY_ASSIGN_OR_RETURN(auto served, Resolve(name, version));
+    versions.push_back(std::move(served));
+  } else {
+    if (!name.empty()) FERRY_RETURN_IF_ERROR(Resolve(name, 0));  // unknown or unavailable model
+    std::shared_lock lock(mutex_);
+    for (const auto& [model, m] : models_) {
+      if (!name.empty() && model != name) continue;
+      for (const auto& [n, v] : m->versions) {
+        if (v->state == ModelState::kReady) versions.push_back(v);
+      }
+    }
+  }
+  std::vector<VersionStatistics> result;
+  for (const auto& v : versions) {
+    result.push_back({.name = v->name, .version = v->version, .stats = v->pool->statistics().Snapshot()});
+  }
+  return result;
+}
+
 void Server::Infer(core::InferenceRequest&& request, sched::InferCallback done) {
   auto served = Resolve(request.model_name, request.model_version);
   if (!served) return done(std::unexpected(std::move(served).error()));
   const ServedVersion& version = **served;
   auto outputs = ValidateRequest(request.model_name, version.loaded.signature, version.max_batch_size, request);
-  if (!outputs) return done(std::unexpected(std::move(outputs).error()));
+  if (!outputs) {
+    version.pool->statistics().RecordFailure(std::chrono::nanoseconds(0));
+    return done(std::unexpected(std::move(outputs).error()));
+  }
   sched::InstancePool::Job job{.request = std::move(request), .outputs = std::move(*outputs), .done = std::move(done)};
   if (auto queued = version.pool->Submit(std::move(job)); !queued) {
+    version.pool->statistics().RecordFailure(std::chrono::nanoseconds(0));
     job.done(std::unexpected(std::move(queued).error()));
   }
 }

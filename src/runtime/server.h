@@ -41,6 +41,21 @@ struct ModelMetadata {
   core::ModelSignature signature;
 };
 
+// The effective configuration of a model version: model.yaml with the defaults applied and the
+// signature settled against the model file.
+struct ModelConfiguration {
+  model::ModelConfig config;
+  std::string platform;
+  std::string backend;
+  core::ModelSignature signature;
+};
+
+struct VersionStatistics {
+  std::string name;
+  std::int64_t version = 0;
+  sched::StatisticsSnapshot stats;
+};
+
 enum class ModelState { kReady, kUnavailable };
 
 struct ModelStatus {
@@ -72,6 +87,9 @@ class Server {
   // NotFound for an unknown model or version; false when it exists but cannot serve.
   core::Result<bool> IsModelReady(std::string_view name, std::int64_t version) const;
   std::vector<ModelStatus> RepositoryIndex() const;
+  core::Result<ModelConfiguration> GetModelConfig(std::string_view name, std::int64_t version) const;
+  // `name` empty: every ready version of every model. `version` 0: every ready version of `name`.
+  core::Result<std::vector<VersionStatistics>> GetStatistics(std::string_view name, std::int64_t version) const;
 
   void Infer(core::InferenceRequest&& request, sched::InferCallback done);
 

@@ -41,6 +41,7 @@ core::Result<void> InstancePool::Submit(Job&& job) {
       return core::Unavailable(fmt::format("model '{}' version {}: queue is full ({} requests waiting); retry later",
                                            options_.model_name, options_.model_version, queue_.size()));
     }
+    job.queued_at = std::chrono::steady_clock::now();
     queue_.push_back(std::move(job));
   }
   ready_.notify_one();
@@ -57,11 +58,22 @@ void InstancePool::Work(ExecuteFn execute, std::stop_token stop) {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    auto outputs = execute(job.request.inputs, job.outputs);
+    const auto started = std::chrono::steady_clock::now();
+    core::ComputeTimes times;
+    auto outputs = execute(job.request.inputs, job.outputs, &times);
+    const auto finished = std::chrono::steady_clock::now();
     if (!outputs) {
+      statistics_.RecordFailure(finished - job.queued_at);
       job.done(std::unexpected(std::move(outputs).error()));
       continue;
     }
+    if (times.input + times.infer + times.output == std::chrono::nanoseconds(0)) times.infer = finished - started;
+    const auto& first = job.request.inputs;
+    const std::uint64_t rows = options_.max_batch_size > 0 && !first.empty() && first[0].shape().rank() > 0
+                                   ? static_cast<std::uint64_t>(first[0].shape()[0])
+                                   : 1;
+    statistics_.RecordExecution(rows, times);
+    statistics_.RecordSuccess(started - job.queued_at, times, finished - job.queued_at);
     core::InferenceResponse response;
     response.model_name = options_.model_name;
     response.model_version = options_.model_version;

@@ -22,13 +22,14 @@
 
 #include "core/error.h"
 #include "core/inference.h"
+#include "scheduler/statistics.h"
 
 namespace ferry::sched {
 
 // Runs one request on one instance: inputs (already validated) and the names of the wanted
-// outputs, in order; returns those outputs.
+// outputs, in order; returns those outputs and fills the times it measured (if it can).
 using ExecuteFn = std::move_only_function<core::Result<std::vector<core::Tensor>>(
-    std::span<const core::Tensor> inputs, std::span<const std::string> outputs)>;
+    std::span<const core::Tensor> inputs, std::span<const std::string> outputs, core::ComputeTimes* times)>;
 
 using InferCallback = std::move_only_function<void(core::Result<core::InferenceResponse>)>;
 
@@ -38,12 +39,14 @@ class InstancePool {
     std::string model_name;
     std::int64_t model_version = 0;
     std::size_t max_queue_size = 4096;  // waiting requests; beyond it Submit refuses at once
+    std::int64_t max_batch_size = 0;    // > 0: the first input dim counts rows for statistics
   };
 
   struct Job {
     core::InferenceRequest request;
     std::vector<std::string> outputs;  // output names to compute, in response order
     InferCallback done;
+    std::chrono::steady_clock::time_point queued_at{};  // set by Submit
   };
 
   // One worker thread per element of `instances`, which must not be empty.
@@ -57,12 +60,16 @@ class InstancePool {
   // `job` untouched (its callback is not called).
   core::Result<void> Submit(Job&& job);
 
+  // The version's cumulative statistics; callers may record requests refused before queueing.
+  Statistics& statistics() { return statistics_; }
+
  private:
   InstancePool(Options options, std::size_t workers);
   void Work(ExecuteFn execute, std::stop_token stop);
 
   // Constant after construction.
   const Options options_;
+  Statistics statistics_;  // thread-safe itself
 
   std::mutex mutex_;
   std::condition_variable_any ready_;

@@ -43,6 +43,10 @@ class HttpTest(unittest.TestCase):
         models.save_pima(f"{repo}/latest/1/model.onnx", intercept=V1_INTERCEPT)
         models.save_pima(f"{repo}/latest/2/model.onnx")
         os.makedirs(f"{repo}/latest/notaversion")
+        # counted: only test_statistics infers it, so its counters are known.
+        models.save_pima(f"{repo}/counted/1/model.onnx")
+        with open(f"{repo}/counted/model.yaml", "w") as f:
+            f.write("max_batch_size: 8\ninstances: 2\nparameters: {intra_op_threads: 1}\n")
         # identity: every datatype through ONNX Runtime and back.
         models.save_identity(f"{repo}/identity/1/model.onnx")
         # broken: a model file ONNX Runtime cannot read; badyaml: a model.yaml with a typo.
@@ -235,6 +239,59 @@ class HttpTest(unittest.TestCase):
         for t in threads:
             t.join(60)
         self.assertEqual(failures, [])
+
+    # --- statistics and configuration extensions ------------------------------------------
+
+    def test_statistics(self):
+        for rows in ([ROW_A], [ROW_A, ROW_B], [ROW_B, ROW_C]):
+            self.infer(rows, path="/v2/models/counted/infer")
+        status, _, _ = self.call("POST", "/v2/models/counted/infer", {"inputs": []})  # fails validation
+        self.assertEqual(status, 400)
+        status, body, _ = self.call("GET", "/v2/models/counted/stats")
+        self.assertEqual(status, 200, body)
+        (stats,) = body["model_stats"]
+        self.assertEqual((stats["name"], stats["version"]), ("counted", "1"))
+        self.assertEqual(stats["inference_count"], 5)
+        self.assertEqual(stats["execution_count"], 3)
+        self.assertGreater(stats["last_inference"], 1_700_000_000_000)
+        inference = stats["inference_stats"]
+        self.assertEqual(inference["success"]["count"], 3)
+        self.assertEqual(inference["fail"]["count"], 1)
+        for key in ("queue", "compute_input", "compute_infer", "compute_output"):
+            self.assertEqual(inference[key]["count"], 3, key)
+        self.assertGreater(inference["success"]["ns"], inference["compute_infer"]["ns"])
+        self.assertGreater(inference["compute_infer"]["ns"], 0)
+        self.assertEqual([(b["batch_size"], b["compute_infer"]["count"]) for b in stats["batch_stats"]],
+                         [(1, 1), (2, 2)])
+        same = self.call("GET", "/v2/models/counted/versions/1/stats")[1]
+        self.assertEqual(same["model_stats"][0]["inference_count"], 5)
+        everything = self.call("GET", "/v2/models/stats")[1]
+        names = {(s["name"], s["version"]) for s in everything["model_stats"]}
+        self.assertLessEqual({("counted", "1"), ("pima", "1"), ("pima", "3"), ("latest", "2")}, names)
+        self.assertEqual(self.call("GET", "/v2/models/nope/stats")[0], 404)
+        self.assertEqual(self.call("GET", "/v2/models/broken/stats")[0], 503)
+
+    def test_model_config(self):
+        status, config, _ = self.call("GET", "/v2/models/counted/config")
+        self.assertEqual(status, 200, config)
+        self.assertEqual(config["name"], "counted")
+        self.assertEqual(config["platform"], "onnxruntime_onnx")
+        self.assertEqual(config["backend"], "onnxruntime")
+        self.assertEqual(config["max_batch_size"], 8)
+        self.assertEqual(config["version_policy"], {"latest": {"num_versions": 1}})
+        self.assertEqual(config["input"], [{"name": "features", "data_type": "TYPE_FP32", "dims": [8]}])
+        self.assertEqual(config["output"], [{"name": "probability", "data_type": "TYPE_FP32", "dims": [1]},
+                                            {"name": "label", "data_type": "TYPE_INT64", "dims": [1]}])
+        self.assertEqual(config["instance_group"], [{"name": "counted", "kind": "KIND_CPU", "count": 2}])
+        self.assertEqual(config["parameters"], {"intra_op_threads": {"string_value": "1"}})
+        unbatched = self.call("GET", "/v2/models/latest/versions/2/config")[1]
+        self.assertEqual(unbatched["max_batch_size"], 0)
+        self.assertEqual(unbatched["input"][0]["dims"], [-1, 8])  # no batch dim to strip
+        self.assertEqual(self.call("GET", "/v2/models/latest/versions/1/config")[0], 404)
+
+    def test_extensions_listed(self):
+        extensions = self.call("GET", "/v2")[1]["extensions"]
+        self.assertEqual(sorted(extensions), ["binary_tensor_data", "model_configuration", "statistics"])
 
     # --- errors: each answered clearly, and the server keeps serving ------------------------
 

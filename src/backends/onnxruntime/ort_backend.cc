@@ -125,9 +125,9 @@ class OrtInstance final : public BackendInstance {
         memory_(Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault)) {}
 
   Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs,
-                                            std::span<const std::string> outputs) override {
+                                            std::span<const std::string> outputs, core::ComputeTimes* times) override {
     try {
-      return Run(inputs, outputs);
+      return Run(inputs, outputs, times);
     } catch (const Ort::Exception& e) {
       const auto code = e.GetOrtErrorCode() == ORT_INVALID_ARGUMENT ? core::ErrorCode::kInvalidArgument
                                                                     : core::ErrorCode::kInternal;
@@ -138,7 +138,10 @@ class OrtInstance final : public BackendInstance {
   }
 
  private:
-  Result<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs, std::span<const std::string> outputs) {
+  Result<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
+                                        core::ComputeTimes* times) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
     input_names_.clear();
     input_values_.clear();
     output_names_.clear();
@@ -148,9 +151,11 @@ class OrtInstance final : public BackendInstance {
     }
     for (const std::string& name : outputs) output_names_.push_back(name.c_str());
 
+    const auto prepared = Clock::now();
     std::vector<Ort::Value> results =
         session_.Run(run_options_, input_names_.data(), input_values_.data(), input_values_.size(),
                      output_names_.data(), output_names_.size());
+    const auto ran = Clock::now();
 
     std::vector<core::Tensor> tensors;
     tensors.reserve(results.size());
@@ -158,6 +163,7 @@ class OrtInstance final : public BackendInstance {
       FERRY_ASSIGN_OR_RETURN(auto tensor, ToTensor(outputs[i], results[i]));
       tensors.push_back(std::move(tensor));
     }
+    if (times) *times = {.input = prepared - start, .infer = ran - prepared, .output = Clock::now() - ran};
     return tensors;
   }
 

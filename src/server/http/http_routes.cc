@@ -114,6 +114,18 @@ void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string
     }
     return reply({200, R"({"ready":true})", "", {}});
   }
+  if (action == "stats") {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    auto stats = server.GetStatistics(*model, version);
+    if (!stats) return reply(ErrorReply(stats.error()));
+    return reply({200, protocol::EncodeStatistics(*stats), "", {}});
+  }
+  if (action == "config") {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    auto config = server.GetModelConfig(*model, version);
+    if (!config) return reply(ErrorReply(config.error()));
+    return reply({200, protocol::EncodeModelConfig(*config), "", {}});
+  }
   if (action == "infer") {
     if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
     return Infer(server, std::move(*model), version, request, std::move(reply));
@@ -157,6 +169,12 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
     if (parts[2] == "live") return reply({200, R"({"live":true})", "", {}});
     if (!server.IsReady()) return reply(ErrorReply(503, "server is not ready"));
     return reply({200, R"({"ready":true})", "", {}});
+  }
+  if (parts[1] == "models" && parts.size() == 3 && parts[2] == "stats") {  // every model's statistics
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    auto stats = server.GetStatistics("", 0);
+    if (!stats) return reply(ErrorReply(stats.error()));
+    return reply({200, protocol::EncodeStatistics(*stats), "", {}});
   }
   if (parts[1] == "models" && parts.size() >= 3) return ModelRoute(server, request, path, parts, reply);
   reply(ErrorReply(404, fmt::format("no route {}", path)));

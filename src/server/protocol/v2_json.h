@@ -50,6 +50,18 @@ void EncodeTensorData(const core::Tensor& tensor, std::string& out);
 std::string EncodeServerMetadata(const runtime::ServerMetadata& metadata);
 std::string EncodeModelMetadata(const runtime::ModelMetadata& metadata);
 
+// The statistics extension: {"model_stats": [...]} with every duration as {count, ns}.
+std::string EncodeStatistics(const std::vector<runtime::VersionStatistics>& stats);
+
+// The model configuration extension, in Triton's model configuration schema (what its clients and
+// perf_analyzer read): name, platform, backend, version_policy, max_batch_size, input and output
+// with data_type "TYPE_FP32" and dims without the batch dim when max_batch_size > 0,
+// instance_group, parameters as {"key": {"string_value": "..."}}.
+std::string EncodeModelConfig(const runtime::ModelConfiguration& config);
+
+// Triton's name for a datatype in model configurations: "TYPE_FP32", "TYPE_STRING" for BYTES.
+std::string ConfigDataTypeName(core::DataType type);
+
 // {"error": "<message>"}
 std::string EncodeError(std::string_view message);
 

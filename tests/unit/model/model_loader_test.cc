@@ -86,7 +86,7 @@ TEST(LoadVersion, ReadsTheExampleModelThroughOnnxRuntime) {
   const float row[] = {1, 85, 66, 29, 0, 26.6f, 0.351f, 31};
   std::copy(std::begin(row), std::end(row), inputs[0].values<float>().begin());
   const std::vector<std::string> outputs = {"label", "probability"};
-  auto result = (*instance)->Execute(inputs, outputs);
+  auto result = (*instance)->Execute(inputs, outputs, nullptr);
   ASSERT_TRUE(result.has_value()) << result.error().message;
   ASSERT_EQ(result->size(), 2u);
   EXPECT_EQ((*result)[0].name(), "label");

@@ -16,8 +16,8 @@ using core::Result;
 // An instance that echoes its input as the first wanted output, optionally waiting on a gate.
 ExecuteFn Echo(std::atomic<int>* running = nullptr, std::atomic<int>* peak = nullptr,
                std::shared_future<void> gate = {}) {
-  return [=](std::span<const core::Tensor> inputs, std::span<const std::string> outputs)
-             -> Result<std::vector<core::Tensor>> {
+  return [=](std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
+             core::ComputeTimes*) -> Result<std::vector<core::Tensor>> {
     if (running) {
       const int now = ++*running;
       int seen = peak->load();

@@ -217,6 +217,34 @@ TEST(V2Json, EncodesResponses) {
                  R"("datatype":"FP32","shape":[2,1],"data":[0.5,null]}]})");
 }
 
+TEST(V2Json, EncodesStatisticsAndConfig) {
+  runtime::VersionStatistics v{.name = "m", .version = 2, .stats = {}};
+  v.stats.inference_count = 3;
+  v.stats.execution_count = 2;
+  v.stats.success = {2, 500};
+  v.stats.batch_stats = {{.batch_size = 2, .compute_input = {1, 1}, .compute_infer = {1, 9}, .compute_output = {1, 1}}};
+  EXPECT_EQ(EncodeStatistics({v}),
+            R"({"model_stats":[{"name":"m","version":"2","last_inference":0,"inference_count":3,"execution_count":2,)"
+            R"("inference_stats":{"success":{"count":2,"ns":500},"fail":{"count":0,"ns":0},"queue":{"count":0,"ns":0},)"
+            R"("compute_input":{"count":0,"ns":0},"compute_infer":{"count":0,"ns":0},"compute_output":{"count":0,"ns":0},)"
+            R"("cache_hit":{"count":0,"ns":0},"cache_miss":{"count":0,"ns":0}},"batch_stats":[{"batch_size":2,)"
+            R"("compute_input":{"count":1,"ns":1},"compute_infer":{"count":1,"ns":9},"compute_output":{"count":1,"ns":1}}]}]})");
+
+  runtime::ModelConfiguration c;
+  c.config.name = "m";
+  c.config.max_batch_size = 4;
+  c.config.version_policy = {.kind = model::VersionPolicy::Kind::kSpecific, .latest = 1, .versions = {1, 3}};
+  c.config.parameters = {{"k", "v"}};
+  c.platform = "onnxruntime_onnx";
+  c.backend = "onnxruntime";
+  c.signature = {.inputs = {{"s", DataType::kBytes, {-1, 2}}}, .outputs = {{"y", DataType::kFp16, {-1}}}};
+  EXPECT_EQ(EncodeModelConfig(c),
+            R"({"name":"m","platform":"onnxruntime_onnx","backend":"onnxruntime","version_policy":{"specific":)"
+            R"({"versions":[1,3]}},"max_batch_size":4,"input":[{"name":"s","data_type":"TYPE_STRING","dims":[2]}],)"
+            R"("output":[{"name":"y","data_type":"TYPE_FP16","dims":[]}],"instance_group":[{"name":"m",)"
+            R"("kind":"KIND_CPU","count":1}],"parameters":{"k":{"string_value":"v"}}})");
+}
+
 TEST(V2Json, EncodesMetadataAndErrors) {
   runtime::ModelMetadata meta{.name = "pima", .versions = {1, 2}, .platform = "onnxruntime_onnx",
                               .signature = {.inputs = {{"features", DataType::kFp32, {-1, 8}}},

@@ -1,0 +1,42 @@
+#include "scheduler/statistics.h"
+
+namespace ferry::sched {
+
+void Statistics::RecordExecution(std::uint64_t rows, const core::ComputeTimes& times) {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::lock_guard lock(mutex_);
+  data_.last_inference_ms = now_ms;
+  data_.inference_count += rows;
+  ++data_.execution_count;
+  BatchStat& batch = batches_[rows];
+  batch.batch_size = rows;
+  batch.compute_input.Add(times.input);
+  batch.compute_infer.Add(times.infer);
+  batch.compute_output.Add(times.output);
+}
+
+void Statistics::RecordSuccess(std::chrono::nanoseconds queue, const core::ComputeTimes& times,
+                               std::chrono::nanoseconds total) {
+  std::lock_guard lock(mutex_);
+  data_.success.Add(total);
+  data_.queue.Add(queue);
+  data_.compute_input.Add(times.input);
+  data_.compute_infer.Add(times.infer);
+  data_.compute_output.Add(times.output);
+}
+
+void Statistics::RecordFailure(std::chrono::nanoseconds total) {
+  std::lock_guard lock(mutex_);
+  data_.fail.Add(total);
+}
+
+StatisticsSnapshot Statistics::Snapshot() const {
+  std::lock_guard lock(mutex_);
+  StatisticsSnapshot copy = data_;
+  for (const auto& [size, stat] : batches_) copy.batch_stats.push_back(stat);
+  return copy;
+}
+
+}  // namespace ferry::sched

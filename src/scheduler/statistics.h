@@ -1,0 +1,62 @@
+// Statistics: the cumulative counters of one model version that the KServe/Triton statistics
+// extension reports (GET /v2/models/{m}/stats, gRPC ModelStatistics).
+//
+// Per request: success and fail (count and total time from queueing to answer), queue (time
+// waiting), compute_input/infer/output (time in the backend). Per execution: execution_count,
+// inference_count (rows), and the compute times by batch size. Durations are nanoseconds.
+//
+// Thread safety: Record* may be called from any thread (the pool's workers); Snapshot too. One
+// short, rarely contended lock per request.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/inference.h"
+
+namespace ferry::sched {
+
+struct DurationStat {
+  std::uint64_t count = 0;
+  std::uint64_t ns = 0;
+  void Add(std::chrono::nanoseconds d) {
+    ++count;
+    ns += static_cast<std::uint64_t>(d.count());
+  }
+};
+
+struct BatchStat {
+  std::uint64_t batch_size = 0;
+  DurationStat compute_input, compute_infer, compute_output;
+};
+
+struct StatisticsSnapshot {
+  std::int64_t last_inference_ms = 0;  // ms since the Unix epoch; 0 before the first inference
+  std::uint64_t inference_count = 0;   // rows inferred (a batch of 64 rows adds 64)
+  std::uint64_t execution_count = 0;   // model executions
+  DurationStat success, fail, queue, compute_input, compute_infer, compute_output;
+  std::vector<BatchStat> batch_stats;  // ascending batch size
+};
+
+class Statistics {
+ public:
+  // One execution of `rows` rows (one or several requests) that took `times` in the backend.
+  void RecordExecution(std::uint64_t rows, const core::ComputeTimes& times);
+  // One request answered successfully: its time in the queue, in the backend, and in all.
+  void RecordSuccess(std::chrono::nanoseconds queue, const core::ComputeTimes& times, std::chrono::nanoseconds total);
+  // One request that failed after it was queued.
+  void RecordFailure(std::chrono::nanoseconds total);
+
+  StatisticsSnapshot Snapshot() const;
+
+ private:
+  mutable std::mutex mutex_;
+  // Protected by mutex_.
+  StatisticsSnapshot data_;
+  std::map<std::uint64_t, BatchStat> batches_;
+};
+
+}  // namespace ferry::sched
