@@ -6,6 +6,7 @@
 
 #include "observe/logging.h"
 #include "runtime/server.h"
+#include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
 
 namespace ferry::cli {
@@ -14,6 +15,7 @@ namespace {
 struct ServeOptions {
   std::string model_repository;
   http::HttpServer::Options http;
+  std::uint16_t grpc_port = 8001;  // 0: no gRPC frontend
   std::string log_level = "info";
 };
 
@@ -39,6 +41,18 @@ int Serve(const ServeOptions& options) {
     spdlog::error("{}", http.error().message);
     return 1;
   }
+  std::unique_ptr<grpc_frontend::GrpcServer> grpc;
+  if (options.grpc_port != 0) {
+    auto created = grpc_frontend::GrpcServer::Create(
+        {.host = options.http.host, .port = options.grpc_port, .max_message_bytes = options.http.max_request_bytes},
+        **server);
+    if (!created) {
+      spdlog::error("{}", created.error().message);
+      return 1;
+    }
+    grpc = std::move(*created);
+    spdlog::info("serving KServe V2 gRPC on {}:{}", options.http.host, grpc->port());
+  }
   const auto port = (*http)->port();
   spdlog::info("serving KServe V2 HTTP on {}:{} ({} I/O threads)", options.http.host, port, (*http)->threads());
   for (const auto& status : (*server)->RepositoryIndex()) {
@@ -53,6 +67,7 @@ int Serve(const ServeOptions& options) {
   spdlog::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   (*server)->BeginShutdown();
   (*http)->Stop();
+  if (grpc) grpc->Stop();
   server->reset();  // answers what is still queued while the I/O contexts still exist
   http->reset();
   return 0;
@@ -62,18 +77,21 @@ int Serve(const ServeOptions& options) {
 
 void AddServeCommand(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ServeOptions>();
-  CLI::App* serve = app.add_subcommand("serve", "Serve the models of a model repository over KServe V2 HTTP");
+  CLI::App* serve =
+      app.add_subcommand("serve", "Serve the models of a model repository over KServe V2 HTTP and gRPC");
   serve->add_option("--model-repository", options->model_repository,
                     "Folder holding <model>/<version>/model.onnx (and optional <model>/model.yaml)")
       ->required()
       ->check(CLI::ExistingDirectory);
   serve->add_option("--http-host", options->http.host, "Address to listen on")->capture_default_str();
   serve->add_option("--http-port", options->http.port, "HTTP port (0: any free port)")->capture_default_str();
+  serve->add_option("--grpc-port", options->grpc_port, "gRPC port, on the --http-host address (0: no gRPC)")
+      ->capture_default_str();
   serve->add_option("--http-threads", options->http.threads, "HTTP I/O threads (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
   serve->add_option("--max-request-bytes", options->http.max_request_bytes,
-                    "Largest request body accepted; larger ones get 413")
+                    "Largest request accepted (HTTP body or gRPC message); larger ones get 413 / RESOURCE_EXHAUSTED")
       ->capture_default_str();
   serve->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   serve->callback([options, &exit_code] { exit_code = Serve(*options); });

@@ -1,6 +1,7 @@
 """Starts the real ferry binary on a free loopback port for integration tests, and stops it."""
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -10,15 +11,26 @@ import json
 FERRY_BIN = os.environ.get("FERRY_BIN", os.path.join(os.path.dirname(__file__), "../../build/ferry"))
 
 
-class FerryProcess:
-    """`ferry serve` on 127.0.0.1 with --http-port 0; reads the bound port from its log."""
+def free_port():
+    """A port that was free a moment ago (for gRPC, whose port 0 means "off")."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    def __init__(self, repository, *extra_args, timeout=30.0):
+
+class FerryProcess:
+    """`ferry serve` on 127.0.0.1 with --http-port 0; reads the bound port from its log.
+
+    With grpc=True it also serves gRPC on a free port (self.grpc_port); otherwise gRPC is off.
+    """
+
+    def __init__(self, repository, *extra_args, grpc=False, timeout=30.0):
+        self.grpc_port = free_port() if grpc else 0
         self.log_lines = []
         self._log_lock = threading.Lock()
         self.proc = subprocess.Popen(
             [FERRY_BIN, "serve", "--model-repository", str(repository), "--http-host", "127.0.0.1",
-             "--http-port", "0", *extra_args],
+             "--http-port", "0", "--grpc-port", str(self.grpc_port), *extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.port = None
         port_seen = threading.Event()

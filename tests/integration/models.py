@@ -40,10 +40,11 @@ IDENTITY_TYPES = {
 }
 
 
-def save_identity(path):
+def save_identity(path, types=tuple(IDENTITY_TYPES)):
     """One Identity node per datatype: input in_<TYPE> [-1, 2] -> output out_<TYPE>."""
     nodes, inputs, outputs = [], [], []
-    for name, elem in IDENTITY_TYPES.items():
+    for name in types:
+        elem = IDENTITY_TYPES[name]
         nodes.append(helper.make_node("Identity", [f"in_{name}"], [f"out_{name}"]))
         inputs.append(helper.make_tensor_value_info(f"in_{name}", elem, ["N", 2]))
         outputs.append(helper.make_tensor_value_info(f"out_{name}", elem, ["N", 2]))

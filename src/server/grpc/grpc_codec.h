@@ -1,0 +1,30 @@
+// Conversions between the KServe V2 gRPC messages (proto/grpc_service.proto) and ferry's types:
+// pure functions, safe from any thread. Decoding copies each input's data once into its tensor
+// (typed `contents` element by element with range checks, or `raw_input_contents` through
+// Tensor::FromRaw); encoding answers with `raw_output_contents`, as Triton does.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include "core/error.h"
+#include "core/inference.h"
+#include "grpc_service.pb.h"
+#include "runtime/server.h"
+
+namespace ferry::grpc_frontend {
+
+// The gRPC status for an Error: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED,
+// INTERNAL, ... with the same message as over HTTP.
+grpc::Status ToStatus(const core::Error& error);
+
+// "" -> 0 (the model's policy chooses); otherwise a positive integer.
+core::Result<std::int64_t> ParseVersion(const std::string& version);
+
+core::Result<core::InferenceRequest> DecodeInferRequest(const inference::ModelInferRequest& request);
+void EncodeInferResponse(const core::InferenceResponse& response, inference::ModelInferResponse* out);
+
+void EncodeModelMetadata(const runtime::ModelMetadata& metadata, inference::ModelMetadataResponse* out);
+void EncodeModelConfig(const runtime::ModelConfiguration& config, inference::ModelConfig* out);
+void EncodeStatistics(const std::vector<runtime::VersionStatistics>& stats, inference::ModelStatisticsResponse* out);
+
+}  // namespace ferry::grpc_frontend

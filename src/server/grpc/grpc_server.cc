@@ -1,0 +1,168 @@
+#include "server/grpc/grpc_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <fmt/format.h>
+
+#include "grpc_service.grpc.pb.h"
+#include "server/grpc/grpc_codec.h"
+#include "server/grpc/grpc_stream.h"
+
+namespace ferry::grpc_frontend {
+namespace {
+
+using grpc::CallbackServerContext;
+using grpc::ServerUnaryReactor;
+
+// Finishes a unary RPC at once with `status`.
+ServerUnaryReactor* Done(CallbackServerContext* context, const grpc::Status& status = grpc::Status::OK) {
+  ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+class Service final : public inference::GRPCInferenceService::CallbackService {
+ public:
+  explicit Service(runtime::Server& server) : server_(server) {}
+
+  ServerUnaryReactor* ServerLive(CallbackServerContext* context, const inference::ServerLiveRequest*,
+                                 inference::ServerLiveResponse* response) override {
+    response->set_live(server_.IsLive());
+    return Done(context);
+  }
+
+  ServerUnaryReactor* ServerReady(CallbackServerContext* context, const inference::ServerReadyRequest*,
+                                  inference::ServerReadyResponse* response) override {
+    response->set_ready(server_.IsReady());
+    return Done(context);
+  }
+
+  ServerUnaryReactor* ModelReady(CallbackServerContext* context, const inference::ModelReadyRequest* request,
+                                 inference::ModelReadyResponse* response) override {
+    auto version = ParseVersion(request->version());
+    if (!version) return Done(context, ToStatus(version.error()));
+    auto ready = server_.IsModelReady(request->name(), *version);
+    if (!ready) return Done(context, ToStatus(ready.error()));
+    response->set_ready(*ready);
+    return Done(context);
+  }
+
+  ServerUnaryReactor* ServerMetadata(CallbackServerContext* context, const inference::ServerMetadataRequest*,
+                                     inference::ServerMetadataResponse* response) override {
+    const auto metadata = server_.Metadata();
+    response->set_name(metadata.name);
+    response->set_version(metadata.version);
+    for (const auto& e : metadata.extensions) response->add_extensions(e);
+    return Done(context);
+  }
+
+  ServerUnaryReactor* ModelMetadata(CallbackServerContext* context, const inference::ModelMetadataRequest* request,
+                                    inference::ModelMetadataResponse* response) override {
+    auto version = ParseVersion(request->version());
+    if (!version) return Done(context, ToStatus(version.error()));
+    auto metadata = server_.GetModelMetadata(request->name(), *version);
+    if (!metadata) return Done(context, ToStatus(metadata.error()));
+    EncodeModelMetadata(*metadata, response);
+    return Done(context);
+  }
+
+  ServerUnaryReactor* ModelInfer(CallbackServerContext* context, const inference::ModelInferRequest* request,
+                                 inference::ModelInferResponse* response) override {
+    auto decoded = DecodeInferRequest(*request);
+    if (!decoded) return Done(context, ToStatus(decoded.error()));
+    ServerUnaryReactor* reactor = context->DefaultReactor();
+    // Completed on the scheduler thread that ran the model; this thread returns at once.
+    server_.Infer(std::move(*decoded), [reactor, response](core::Result<core::InferenceResponse> result) {
+      if (!result) return reactor->Finish(ToStatus(result.error()));
+      EncodeInferResponse(*result, response);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* ModelStreamInfer(
+      CallbackServerContext*) override {
+    return StartInferStream(server_);
+  }
+
+  ServerUnaryReactor* ModelConfig(CallbackServerContext* context, const inference::ModelConfigRequest* request,
+                                  inference::ModelConfigResponse* response) override {
+    auto version = ParseVersion(request->version());
+    if (!version) return Done(context, ToStatus(version.error()));
+    auto config = server_.GetModelConfig(request->name(), *version);
+    if (!config) return Done(context, ToStatus(config.error()));
+    EncodeModelConfig(*config, response->mutable_config());
+    return Done(context);
+  }
+
+  ServerUnaryReactor* ModelStatistics(CallbackServerContext* context, const inference::ModelStatisticsRequest* request,
+                                      inference::ModelStatisticsResponse* response) override {
+    auto version = ParseVersion(request->version());
+    if (!version) return Done(context, ToStatus(version.error()));
+    auto stats = server_.GetStatistics(request->name(), *version);
+    if (!stats) return Done(context, ToStatus(stats.error()));
+    EncodeStatistics(*stats, response);
+    return Done(context);
+  }
+
+  ServerUnaryReactor* RepositoryIndex(CallbackServerContext* context, const inference::RepositoryIndexRequest* request,
+                                      inference::RepositoryIndexResponse* response) override {
+    for (const auto& status : server_.RepositoryIndex()) {
+      const bool ready = status.state == runtime::ModelState::kReady;
+      if (request->ready() && !ready) continue;
+      auto* entry = response->add_models();
+      entry->set_name(status.name);
+      if (status.version > 0) entry->set_version(std::to_string(status.version));
+      entry->set_state(ready ? "READY" : "UNAVAILABLE");
+      entry->set_reason(status.reason);
+    }
+    return Done(context);
+  }
+
+ private:
+  runtime::Server& server_;
+};
+
+}  // namespace
+
+struct GrpcServer::Impl {
+  Options options;
+  Service service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  bool stopped = false;
+
+  Impl(const Options& o, runtime::Server& s) : options(o), service(s) {}
+};
+
+core::Result<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& options, runtime::Server& server) {
+  auto impl = std::make_unique<Impl>(options, server);
+  grpc::ServerBuilder builder;
+  const std::string address = options.host.find(':') != std::string::npos
+                                  ? fmt::format("[{}]:{}", options.host, options.port)
+                                  : fmt::format("{}:{}", options.host, options.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_message_bytes, INT32_MAX)));
+  builder.SetMaxSendMessageSize(-1);
+  builder.RegisterService(&impl->service);
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || impl->port == 0) {
+    return core::Unavailable(fmt::format("cannot listen for gRPC on {}", address));
+  }
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
+}
+
+GrpcServer::GrpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+GrpcServer::~GrpcServer() { Stop(); }
+
+std::uint16_t GrpcServer::port() const { return static_cast<std::uint16_t>(impl_->port); }
+
+void GrpcServer::Stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->server->Shutdown(std::chrono::system_clock::now() + impl_->options.shutdown_grace);
+  impl_->server->Wait();
+}
+
+}  // namespace ferry::grpc_frontend

@@ -1,0 +1,44 @@
+// GrpcServer: the KServe V2 gRPC frontend (inference.GRPCInferenceService, proto/).
+//
+// Built on gRPC's callback API: an RPC handler decodes, hands inference to the model's scheduler
+// and returns at once; the scheduler thread that finishes the inference completes the RPC. No
+// gRPC thread waits on a model. gRPC sizes its own small thread pool for the callbacks.
+//
+// Lifecycle: Create() binds and starts serving; Stop() (or the destructor) stops accepting,
+// cancels what is pending after `shutdown_grace`, and waits for handlers to finish. The
+// runtime::Server must outlive the GrpcServer.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "runtime/server.h"
+
+namespace ferry::grpc_frontend {
+
+class GrpcServer {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8001;                 // must be > 0 (the command line turns 0 into "off")
+    std::size_t max_message_bytes = 64u << 20; // larger requests are refused RESOURCE_EXHAUSTED
+    std::chrono::milliseconds shutdown_grace{2000};
+  };
+
+  static core::Result<std::unique_ptr<GrpcServer>> Create(const Options& options, runtime::Server& server);
+  ~GrpcServer();
+
+  std::uint16_t port() const;
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit GrpcServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferry::grpc_frontend
