@@ -24,7 +24,7 @@ class GrpcServer {
  public:
   struct Options {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8001;                 // must be > 0 (the command line turns 0 into "off")
+    std::uint16_t port = 8001;                 // 0: any free port (see port()); `ferry serve` takes 0 as "off"
     std::size_t max_message_bytes = 64u << 20; // larger requests are refused RESOURCE_EXHAUSTED
     std::chrono::milliseconds shutdown_grace{2000};
   };
