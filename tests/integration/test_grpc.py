@@ -2,7 +2,9 @@
 with stubs that python3-grpc-tools compiles from proto/ at test time.
 """
 import importlib
+import json
 import os
+import subprocess
 import shutil
 import struct
 import sys
@@ -15,7 +17,7 @@ import numpy as np
 from grpc_tools import protoc
 
 import models
-from ferry_process import FerryProcess
+from ferry_process import FERRY_BIN, FerryProcess
 
 ROW_A = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
 ROW_B = [1, 85, 66, 29, 0, 26.6, 0.351, 31]
@@ -269,6 +271,31 @@ class GrpcTest(unittest.TestCase):
             i = int(a.infer_response.id)
             p = struct.unpack("<f", a.infer_response.raw_output_contents[0])[0]
             self.assertAlmostEqual(p, models.pima_probability(ROW_A if i % 2 else ROW_B), places=5)
+
+    def test_ferry_infer_command(self):
+        spec = "features:FP32:2,8:" + ",".join(str(x) for x in ROW_A + ROW_B)
+        http_url = f"http://127.0.0.1:{self.ferry.port}"
+        runs = {
+            "json": [FERRY_BIN, "infer", "--url", http_url, "--model", "pima", "--input", spec, "--id", "x"],
+            "binary": [FERRY_BIN, "infer", "--url", http_url, "--model", "pima", "--input", spec, "--id", "x",
+                       "--binary"],
+            "grpc": [FERRY_BIN, "infer", "--grpc", "--url", f"127.0.0.1:{self.ferry.grpc_port}", "--model", "pima",
+                     "--input", spec, "--id", "x"],
+        }
+        for mode, command in runs.items():
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+            self.assertEqual(done.returncode, 0, (mode, done.stderr))
+            answer = json.loads(done.stdout)
+            self.assertEqual(answer["id"], "x", mode)
+            probability = answer["outputs"][0]
+            self.assertEqual(probability["shape"], [2, 1], mode)
+            for got, row in zip(probability["data"], (ROW_A, ROW_B)):
+                self.assertAlmostEqual(got, models.pima_probability(row), places=5, msg=mode)
+        failed = subprocess.run([FERRY_BIN, "infer", "--grpc", "--url", f"127.0.0.1:{self.ferry.grpc_port}",
+                                 "--model", "nope", "--input", "x:FP32:1:1"], capture_output=True, text=True,
+                                timeout=30)
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn("gRPC NOT_FOUND: unknown model 'nope'", failed.stderr)
 
     def test_concurrent_unary_calls(self):
         failures = []

@@ -225,6 +225,49 @@ void EncodeInferResponse(const core::InferenceResponse& response, inference::Mod
   }
 }
 
+void EncodeInferRequest(const core::InferenceRequest& request, inference::ModelInferRequest* out) {
+  out->set_model_name(request.model_name);
+  if (request.model_version > 0) out->set_model_version(std::to_string(request.model_version));
+  out->set_id(request.id);
+  EncodeParameters(request.parameters, out->mutable_parameters());
+  for (const core::Tensor& t : request.inputs) {
+    auto* input = out->add_inputs();
+    input->set_name(t.name());
+    input->set_datatype(std::string(core::DataTypeName(t.type())));
+    for (auto d : t.shape().dims()) input->add_shape(d);
+    out->add_raw_input_contents(reinterpret_cast<const char*>(t.bytes().data()), t.byte_size());
+  }
+  for (const auto& wanted : request.outputs) {
+    auto* output = out->add_outputs();
+    output->set_name(wanted.name);
+    EncodeParameters(wanted.parameters, output->mutable_parameters());
+  }
+}
+
+core::Result<core::InferenceResponse> DecodeInferResponse(const inference::ModelInferResponse& response) {
+  core::InferenceResponse out;
+  out.model_name = response.model_name();
+  FERRY_ASSIGN_OR_RETURN(out.model_version, ParseVersion(response.model_version()));
+  out.id = response.id();
+  out.parameters = DecodeParameters(response.parameters());
+  if (response.raw_output_contents_size() != response.outputs_size()) {
+    return core::InvalidArgument(fmt::format("response has {} raw_output_contents for {} outputs",
+                                             response.raw_output_contents_size(), response.outputs_size()));
+  }
+  for (int i = 0; i < response.outputs_size(); ++i) {
+    const auto& output = response.outputs(i);
+    const auto type = core::ParseDataType(output.datatype());
+    if (!type) return core::InvalidArgument(fmt::format("output '{}' has unknown datatype '{}'", output.name(),
+                                                        output.datatype()));
+    core::Shape shape(std::vector<std::int64_t>(output.shape().begin(), output.shape().end()));
+    const std::string& raw = response.raw_output_contents(i);
+    FERRY_ASSIGN_OR_RETURN(auto tensor, core::Tensor::FromRaw(output.name(), *type, std::move(shape),
+                                                              std::as_bytes(std::span(raw.data(), raw.size()))));
+    out.outputs.push_back(std::move(tensor));
+  }
+  return out;
+}
+
 void EncodeModelMetadata(const runtime::ModelMetadata& metadata, inference::ModelMetadataResponse* out) {
   out->set_name(metadata.name);
   for (auto v : metadata.versions) out->add_versions(std::to_string(v));

@@ -23,6 +23,10 @@ core::Result<std::int64_t> ParseVersion(const std::string& version);
 core::Result<core::InferenceRequest> DecodeInferRequest(const inference::ModelInferRequest& request);
 void EncodeInferResponse(const core::InferenceResponse& response, inference::ModelInferResponse* out);
 
+// Client side (ferry infer, ferry bench): every input as raw_input_contents; and back.
+void EncodeInferRequest(const core::InferenceRequest& request, inference::ModelInferRequest* out);
+core::Result<core::InferenceResponse> DecodeInferResponse(const inference::ModelInferResponse& response);
+
 void EncodeModelMetadata(const runtime::ModelMetadata& metadata, inference::ModelMetadataResponse* out);
 void EncodeModelConfig(const runtime::ModelConfiguration& config, inference::ModelConfig* out);
 void EncodeStatistics(const std::vector<runtime::VersionStatistics>& stats, inference::ModelStatisticsResponse* out);

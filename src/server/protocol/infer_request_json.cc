@@ -1,6 +1,7 @@
 // Decoding of KServe V2 JSON infer requests, with simdjson's DOM parser.
 #include <simdjson.h>
 
+#include <charconv>
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
@@ -384,6 +385,35 @@ Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::sp
                                              "binary_data_size", cursor.unclaimed()));
   }
   return request;
+}
+
+Result<core::InferenceResponse> DecodeInferResponse(std::string_view json, std::span<const std::byte> binary) {
+  BinaryCursor cursor(binary);
+  thread_local simdjson::dom::parser parser;
+  element root;
+  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+    return core::InvalidArgument(fmt::format("response is not valid JSON: {}", simdjson::error_message(error)));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) return core::InvalidArgument("response must be a JSON object");
+  core::InferenceResponse response;
+  std::string_view text;
+  if (!object["model_name"].get_string().get(text)) response.model_name = std::string(text);
+  if (!object["id"].get_string().get(text)) response.id = std::string(text);
+  if (!object["model_version"].get_string().get(text)) {
+    std::from_chars(text.data(), text.data() + text.size(), response.model_version);
+  }
+  if (element params; !object["parameters"].get(params)) {
+    FERRY_ASSIGN_OR_RETURN(response.parameters, DecodeParameters(params, ""));
+  }
+  simdjson::dom::array outputs;
+  if (object["outputs"].get_array().get(outputs)) return core::InvalidArgument("response has no 'outputs' array");
+  std::size_t index = 0;
+  for (element output : outputs) {  // outputs have the layout of inputs: name, datatype, shape, data
+    FERRY_ASSIGN_OR_RETURN(auto tensor, DecodeInput(output, index++, json.size(), cursor));
+    response.outputs.push_back(std::move(tensor));
+  }
+  return response;
 }
 
 }  // namespace ferry::protocol

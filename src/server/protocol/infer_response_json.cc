@@ -154,6 +154,61 @@ std::optional<std::size_t> EncodeInferResponse(const core::InferenceResponse& re
   return json_size;
 }
 
+std::optional<std::size_t> EncodeInferRequest(const core::InferenceRequest& request, bool binary_inputs,
+                                              bool binary_outputs, std::string& out) {
+  const std::size_t start = out.size();
+  JsonWriter w(out);
+  w.BeginObject();
+  if (!request.id.empty()) {
+    w.Key("id");
+    w.String(request.id);
+  }
+  core::Parameters parameters = request.parameters;
+  if (binary_outputs) parameters["binary_data_output"] = true;
+  if (!parameters.empty()) {
+    w.Key("parameters");
+    WriteParameters(parameters, w);
+  }
+  w.Key("inputs");
+  w.BeginArray();
+  for (const core::Tensor& t : request.inputs) {
+    w.BeginObject();
+    WriteTensorHeader(t.name(), t.type(), t.shape(), w);
+    if (binary_inputs) {
+      w.Key("parameters");
+      w.BeginObject();
+      w.Key("binary_data_size");
+      w.Number(t.byte_size());
+      w.EndObject();
+    } else {
+      w.Key("data");
+      WriteData(t, w);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!request.outputs.empty()) {
+    w.Key("outputs");
+    w.BeginArray();
+    for (const auto& output : request.outputs) {
+      w.BeginObject();
+      w.Key("name");
+      w.String(output.name);
+      if (!output.parameters.empty()) {
+        w.Key("parameters");
+        WriteParameters(output.parameters, w);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  if (!binary_inputs) return std::nullopt;
+  const std::size_t json_size = out.size() - start;
+  for (const core::Tensor& t : request.inputs) out.append(reinterpret_cast<const char*>(t.bytes().data()), t.byte_size());
+  return json_size;
+}
+
 std::string EncodeServerMetadata(const runtime::ServerMetadata& metadata) {
   std::string out;
   JsonWriter w(out);

@@ -50,6 +50,16 @@ void EncodeTensorData(const core::Tensor& tensor, std::string& out);
 std::string EncodeServerMetadata(const runtime::ServerMetadata& metadata);
 std::string EncodeModelMetadata(const runtime::ModelMetadata& metadata);
 
+// Client side (ferry infer, ferry bench): a request as V2 JSON, each input as JSON data or, with
+// `binary_inputs`, as binary data after the JSON; outputs are asked for as binary when
+// `binary_outputs`. Returns the JSON length when binary data follows (the
+// Inference-Header-Content-Length to send).
+std::optional<std::size_t> EncodeInferRequest(const core::InferenceRequest& request, bool binary_inputs,
+                                              bool binary_outputs, std::string& out);
+
+// Client side: a response body (JSON, then the binary outputs' bytes when `binary` is not empty).
+core::Result<core::InferenceResponse> DecodeInferResponse(std::string_view json, std::span<const std::byte> binary = {});
+
 // The statistics extension: {"model_stats": [...]} with every duration as {count, ns}.
 std::string EncodeStatistics(const std::vector<runtime::VersionStatistics>& stats);
 

@@ -202,6 +202,49 @@ TEST(V2JsonBinary, EncodesRequestedOutputsAsBinary) {
   EXPECT_EQ(out.substr(*header), std::string("\x01\x00\xfe\xff", 4));
 }
 
+TEST(V2JsonClient, RequestsAndResponsesRoundTrip) {
+  auto original = DecodeInferRequest(R"({"id":"q","inputs":[{"name":"a","datatype":"FP32","shape":[2],"data":[1.5,-2]},)"
+                                     R"({"name":"s","datatype":"BYTES","shape":[1],"data":["x"]}],)"
+                                     R"("outputs":[{"name":"y"}]})");
+  ASSERT_TRUE(original.has_value());
+  for (bool binary : {false, true}) {
+    std::string body;
+    auto header = EncodeInferRequest(*original, binary, binary, body);
+    EXPECT_EQ(header.has_value(), binary);
+    const std::size_t json_size = header.value_or(body.size());
+    auto decoded = DecodeInferRequest(std::string_view(body).substr(0, json_size),
+                                      std::as_bytes(std::span(body.data() + json_size, body.size() - json_size)));
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+    EXPECT_EQ(decoded->id, "q");
+    EXPECT_EQ(decoded->outputs[0].name, "y");
+    EXPECT_EQ(OutputFormat(*decoded).IsBinary("y"), binary);
+    ASSERT_EQ(decoded->inputs.size(), 2u);
+    std::string a, s;
+    EncodeTensorData(decoded->inputs[0], a);
+    EncodeTensorData(decoded->inputs[1], s);
+    EXPECT_EQ(a, "[1.5,-2]");
+    EXPECT_EQ(s, R"(["x"])");
+
+    core::InferenceResponse response;
+    response.model_name = "m";
+    response.model_version = 4;
+    response.id = "q";
+    response.outputs.push_back(std::move(decoded->inputs[0]));
+    std::string answer;
+    auto answer_header = EncodeInferResponse(response, OutputFormat(*decoded), answer);
+    const std::size_t answer_json = answer_header.value_or(answer.size());
+    auto back = DecodeInferResponse(std::string_view(answer).substr(0, answer_json),
+                                    std::as_bytes(std::span(answer.data() + answer_json, answer.size() - answer_json)));
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_EQ(back->model_name, "m");
+    EXPECT_EQ(back->model_version, 4);
+    ASSERT_EQ(back->outputs.size(), 1u);
+    std::string out;
+    EncodeTensorData(back->outputs[0], out);
+    EXPECT_EQ(out, "[1.5,-2]");
+  }
+}
+
 TEST(V2Json, EncodesResponses) {
   core::InferenceResponse response;
   response.model_name = "pima";

@@ -1,0 +1,189 @@
+#include "cli/infer_command.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <fmt/format.h>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "cli/http_client.h"
+#include "grpc_service.grpc.pb.h"
+#include "server/grpc/grpc_codec.h"
+#include "server/protocol/json_writer.h"
+#include "server/protocol/v2_json.h"
+
+namespace ferry::cli {
+namespace {
+
+struct InferOptions {
+  std::string url;
+  std::string model;
+  std::int64_t version = 0;
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  std::string id;
+  bool grpc = false;
+  bool binary = false;
+};
+
+// name:DTYPE:shape:values -> one JSON input object. Shape "1,8" or "[1,8]"; values comma-separated
+// (strings for BYTES, true/false for BOOL, numbers otherwise).
+core::Result<std::string> InputSpecToJson(std::string_view spec) {
+  std::string_view parts[4];
+  for (int i = 0; i < 3; ++i) {
+    const auto colon = spec.find(':');
+    if (colon == std::string_view::npos) {
+      return core::InvalidArgument(fmt::format("--input '{}' is not name:DTYPE:shape:values or @file.json", spec));
+    }
+    parts[i] = spec.substr(0, colon);
+    spec.remove_prefix(colon + 1);
+  }
+  parts[3] = spec;
+  std::string shape(parts[2]);
+  if (!shape.starts_with('[')) shape = "[" + shape + "]";
+  std::string json;
+  protocol::JsonWriter w(json);
+  w.BeginObject();
+  w.Key("name");
+  w.String(parts[0]);
+  w.Key("datatype");
+  w.String(parts[1]);
+  w.Key("shape");
+  json += shape;
+  json += R"(,"data":[)";
+  std::string_view values = parts[3];
+  bool first = true;
+  while (!values.empty() || !first) {
+    const auto comma = values.find(',');
+    const auto value = values.substr(0, comma);
+    if (!first) json += ',';
+    if (parts[1] == "BYTES") {
+      std::string quoted;
+      protocol::JsonWriter(quoted).String(value);
+      json += quoted;
+    } else {
+      json += value;
+    }
+    first = false;
+    if (comma == std::string_view::npos) break;
+    values.remove_prefix(comma + 1);
+  }
+  json += "]}";
+  return json;
+}
+
+core::Result<core::InferenceRequest> BuildRequest(const InferOptions& options) {
+  std::string body;
+  if (options.inputs.size() == 1 && options.inputs[0].starts_with('@')) {
+    std::ifstream file(options.inputs[0].substr(1), std::ios::binary);
+    if (!file) return core::InvalidArgument(fmt::format("cannot read {}", options.inputs[0].substr(1)));
+    std::stringstream text;
+    text << file.rdbuf();
+    body = text.str();
+  } else {
+    body = R"({"inputs":[)";
+    for (std::size_t i = 0; i < options.inputs.size(); ++i) {
+      FERRY_ASSIGN_OR_RETURN(auto input, InputSpecToJson(options.inputs[i]));
+      body += (i ? "," : "") + input;
+    }
+    body += "]}";
+  }
+  FERRY_ASSIGN_OR_RETURN(auto request, protocol::DecodeInferRequest(body));
+  request.model_name = options.model;
+  request.model_version = options.version;
+  if (!options.id.empty()) request.id = options.id;
+  for (const auto& name : options.outputs) request.outputs.push_back({.name = name, .parameters = {}});
+  return request;
+}
+
+core::Result<core::InferenceResponse> InferOverHttp(const InferOptions& options, const core::InferenceRequest& request) {
+  FERRY_ASSIGN_OR_RETURN(auto address, ParseHostPort(options.url, 8000));
+  FERRY_ASSIGN_OR_RETURN(auto client, HttpClient::Connect(address.first, address.second));
+  std::string body;
+  std::map<std::string, std::string> headers;
+  if (auto header = protocol::EncodeInferRequest(request, options.binary, options.binary, body)) {
+    headers["Inference-Header-Content-Length"] = std::to_string(*header);
+  }
+  std::string target = "/v2/models/" + request.model_name;
+  if (request.model_version > 0) target += "/versions/" + std::to_string(request.model_version);
+  target += "/infer";
+  FERRY_ASSIGN_OR_RETURN(auto answer, client->Send(true, target, body, headers));
+  if (answer.status != 200) {
+    return core::MakeError(core::ErrorCode::kInvalidArgument, fmt::format("HTTP {}: {}", answer.status, answer.body));
+  }
+  std::size_t json_size = answer.body.size();
+  if (auto it = answer.headers.find("inference-header-content-length"); it != answer.headers.end()) {
+    json_size = std::min<std::size_t>(std::stoull(it->second), answer.body.size());
+  }
+  return protocol::DecodeInferResponse(
+      std::string_view(answer.body).substr(0, json_size),
+      std::as_bytes(std::span(answer.body.data() + json_size, answer.body.size() - json_size)));
+}
+
+core::Result<core::InferenceResponse> InferOverGrpc(const InferOptions& options, const core::InferenceRequest& request) {
+  FERRY_ASSIGN_OR_RETURN(auto address, ParseHostPort(options.url, 8001));
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(fmt::format("{}:{}", address.first, address.second),
+                                           grpc::InsecureChannelCredentials(), arguments);
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  inference::ModelInferRequest message;
+  grpc_frontend::EncodeInferRequest(request, &message);
+  inference::ModelInferResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  const grpc::Status status = stub->ModelInfer(&context, message, &response);
+  if (!status.ok()) {
+    static constexpr const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                             "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                             "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                             "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    const auto code = static_cast<std::size_t>(status.error_code());
+    return core::MakeError(core::ErrorCode::kInvalidArgument,
+                           fmt::format("gRPC {}: {}", code < std::size(kNames) ? kNames[code] : "status",
+                                       status.error_message()));
+  }
+  return grpc_frontend::DecodeInferResponse(response);
+}
+
+int Infer(const InferOptions& options) {
+  auto request = BuildRequest(options);
+  if (!request) {
+    fmt::print(stderr, "ferry infer: {}\n", request.error().message);
+    return 2;
+  }
+  auto response = options.grpc ? InferOverGrpc(options, *request) : InferOverHttp(options, *request);
+  if (!response) {
+    fmt::print(stderr, "ferry infer: {}\n", response.error().message);
+    return 1;
+  }
+  std::string out;
+  protocol::EncodeInferResponse(*response, protocol::OutputFormat(), out);
+  fmt::print("{}\n", out);
+  return 0;
+}
+
+}  // namespace
+
+void AddInferCommand(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<InferOptions>();
+  CLI::App* infer = app.add_subcommand("infer", "Send one inference request to a KServe V2 server and print the answer");
+  infer->add_option("--url", options->url, "Server address: http://host:port (default 127.0.0.1:8000, or :8001 with --grpc)");
+  infer->add_option("--model", options->model, "Model name")->required();
+  infer->add_option("--model-version", options->version, "Model version (default: the server's choice)");
+  infer->add_option("--input", options->inputs,
+                    "An input as name:DTYPE:shape:values (e.g. features:FP32:1,8:6,148,72,35,0,33.6,0.627,50), "
+                    "repeatable; or @request.json holding a V2 JSON request")
+      ->required();
+  infer->add_option("--output", options->outputs, "An output to return (repeatable; default: all)");
+  infer->add_option("--id", options->id, "Request id, echoed in the answer");
+  infer->add_flag("--grpc", options->grpc, "Use gRPC instead of HTTP");
+  infer->add_flag("--binary", options->binary, "Over HTTP, send and receive tensors as binary data");
+  infer->callback([options, &exit_code] {
+    if (options->url.empty()) options->url = options->grpc ? "127.0.0.1:8001" : "127.0.0.1:8000";
+    exit_code = Infer(*options);
+  });
+}
+
+}  // namespace ferry::cli
