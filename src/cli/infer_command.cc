@@ -74,24 +74,7 @@ core::Result<std::string> InputSpecToJson(std::string_view spec) {
 }
 
 core::Result<core::InferenceRequest> BuildRequest(const InferOptions& options) {
-  std::string body;
-  if (options.inputs.size() == 1 && options.inputs[0].starts_with('@')) {
-    std::ifstream file(options.inputs[0].substr(1), std::ios::binary);
-    if (!file) return core::InvalidArgument(fmt::format("cannot read {}", options.inputs[0].substr(1)));
-    std::stringstream text;
-    text << file.rdbuf();
-    body = text.str();
-  } else {
-    body = R"({"inputs":[)";
-    for (std::size_t i = 0; i < options.inputs.size(); ++i) {
-      FERRY_ASSIGN_OR_RETURN(auto input, InputSpecToJson(options.inputs[i]));
-      body += (i ? "," : "") + input;
-    }
-    body += "]}";
-  }
-  FERRY_ASSIGN_OR_RETURN(auto request, protocol::DecodeInferRequest(body));
-  request.model_name = options.model;
-  request.model_version = options.version;
+  FERRY_ASSIGN_OR_RETURN(auto request, BuildInferRequest(options.inputs, options.model, options.version));
   if (!options.id.empty()) request.id = options.id;
   for (const auto& name : options.outputs) request.outputs.push_back({.name = name, .parameters = {}});
   return request;
@@ -165,6 +148,29 @@ int Infer(const InferOptions& options) {
 }
 
 }  // namespace
+
+core::Result<core::InferenceRequest> BuildInferRequest(const std::vector<std::string>& inputs,
+                                                       const std::string& model, std::int64_t version) {
+  std::string body;
+  if (inputs.size() == 1 && inputs[0].starts_with('@')) {
+    std::ifstream file(inputs[0].substr(1), std::ios::binary);
+    if (!file) return core::InvalidArgument(fmt::format("cannot read {}", inputs[0].substr(1)));
+    std::stringstream text;
+    text << file.rdbuf();
+    body = text.str();
+  } else {
+    body = R"({"inputs":[)";
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      FERRY_ASSIGN_OR_RETURN(auto input, InputSpecToJson(inputs[i]));
+      body += (i ? "," : "") + input;
+    }
+    body += "]}";
+  }
+  FERRY_ASSIGN_OR_RETURN(auto request, protocol::DecodeInferRequest(body));
+  request.model_name = model;
+  request.model_version = version;
+  return request;
+}
 
 void AddInferCommand(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<InferOptions>();

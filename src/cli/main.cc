@@ -1,6 +1,7 @@
 // The `ferry` command.
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_command.h"
 #include "cli/infer_command.h"
 #include "cli/serve_command.h"
 #include "core/version.h"
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   ferry::cli::AddServeCommand(app, exit_code);
   ferry::cli::AddInferCommand(app, exit_code);
+  ferry::cli::AddBenchCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

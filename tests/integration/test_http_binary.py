@@ -91,6 +91,29 @@ class HttpBinaryTest(unittest.TestCase):
             self.assertAlmostEqual(got, models.pima_probability(row), places=5)
         self.assertEqual(list(labels), [1, 0])
 
+    def test_large_bodies_binary_and_json(self):
+        """Bodies over 64 KiB take the server's one-read path; the answer must be the same."""
+        rows = [ROW_A if i % 3 else ROW_B for i in range(4000)]
+        flat = [x for row in rows for x in row]
+        body, headers = binary_request(
+            {"inputs": [{"name": "features", "shape": [4000, 8], "datatype": "FP32",
+                         "parameters": {"binary_data_size": 4 * len(flat)}}],
+             "outputs": [{"name": "label", "parameters": {"binary_data": True}}]},
+            struct.pack(f"<{len(flat)}f", *flat))
+        self.assertGreater(len(body), 100_000)
+        status, raw, response_headers = self.post_raw("/v2/models/pima/infer", body, headers)
+        self.assertEqual(status, 200, raw[:300])
+        _, tail = split_response(raw, response_headers)
+        expected = [int(models.pima_probability(r) > 0.5) for r in rows]
+        self.assertEqual(list(struct.unpack(f"<{len(rows)}q", tail)), expected)
+        as_json = json.dumps({"inputs": [{"name": "features", "shape": [4000, 8], "datatype": "FP32", "data": rows}],
+                              "outputs": [{"name": "label"}]})
+        self.assertGreater(len(as_json), 100_000)
+        status, raw, _ = self.post_raw("/v2/models/pima/infer", as_json, {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, raw[:300])
+        self.assertEqual(json.loads(raw)["outputs"][0]["data"], expected)
+        self.assert_serving()
+
     def test_per_output_choice_overrides_the_default(self):
         body, headers = binary_request(
             {"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32", "data": ROW_A}],

@@ -20,6 +20,9 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+// Bodies at least this large, with a Content-Length, are read in one operation (ReadLargeBody).
+constexpr std::uint64_t kDirectBodyBytes = 64 * 1024;
+
 // One connection. Lives on one I/O thread: every handler of a session runs on its socket's
 // io_context, which one thread runs, so its members need no lock.
 class Session : public std::enable_shared_from_this<Session> {
@@ -51,8 +54,28 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
+    const auto length = parser_->content_length();
+    if (length && *length >= kDirectBodyBytes) return ReadLargeBody(static_cast<std::size_t>(*length));
     bhttp::async_read(socket_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  // A large body of known length is read straight into the request's body in one operation: the
+  // parser would take it in 64 KiB steps, each a trip through the event loop (a 600 KB tensor
+  // took 1.3 ms that way, against 0.2 ms over gRPC).
+  void ReadLargeBody(std::size_t length) {
+    std::string& body = parser_->get().body();
+    const std::size_t have = std::min(buffer_.size(), length);
+    body.resize_and_overwrite(length, [&](char* data, std::size_t n) {
+      asio::buffer_copy(asio::buffer(data, have), buffer_.data());
+      return n;
+    });
+    buffer_.consume(have);
+    asio::async_read(socket_, asio::buffer(body.data() + have, length - have),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->Close();
+                       self->Dispatch();
+                     });
   }
 
   void OnRead(beast::error_code ec) {
@@ -65,7 +88,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return Fail(400, fmt::format("malformed HTTP request: {}", ec.message()));
     }
     if (ec) return Close();
+    Dispatch();
+  }
 
+  // Hands a complete request to the routes.
+  void Dispatch() {
     auto& request = parser_->get();
     keep_alive_ = request.keep_alive();
     http_version_ = request.version();

@@ -416,4 +416,40 @@ Result<core::InferenceResponse> DecodeInferResponse(std::string_view json, std::
   return response;
 }
 
+Result<runtime::ModelMetadata> DecodeModelMetadata(std::string_view json) {
+  thread_local simdjson::dom::parser parser;
+  element root;
+  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+    return core::InvalidArgument(fmt::format("metadata is not valid JSON: {}", simdjson::error_message(error)));
+  }
+  runtime::ModelMetadata metadata;
+  std::string_view text;
+  if (!root["name"].get_string().get(text)) metadata.name = std::string(text);
+  if (!root["platform"].get_string().get(text)) metadata.platform = std::string(text);
+  for (auto [key, side] : {std::pair{"inputs", &metadata.signature.inputs}, {"outputs", &metadata.signature.outputs}}) {
+    simdjson::dom::array tensors;
+    if (root[key].get_array().get(tensors)) return core::InvalidArgument(fmt::format("metadata has no '{}' array", key));
+    for (element t : tensors) {
+      core::TensorSpec spec;
+      std::string_view name, datatype;
+      simdjson::dom::array dims;
+      if (t["name"].get_string().get(name) || t["datatype"].get_string().get(datatype) ||
+          t["shape"].get_array().get(dims)) {
+        return core::InvalidArgument(fmt::format("metadata '{}' entries need name, datatype and shape", key));
+      }
+      auto type = core::ParseDataType(datatype);
+      if (!type) return core::InvalidArgument(fmt::format("metadata names unknown datatype '{}'", datatype));
+      spec.name = std::string(name);
+      spec.type = *type;
+      for (element d : dims) {
+        std::int64_t v = 0;
+        if (d.get_int64().get(v)) return core::InvalidArgument("metadata shapes must hold integers");
+        spec.shape.mutable_dims().push_back(v);
+      }
+      side->push_back(std::move(spec));
+    }
+  }
+  return metadata;
+}
+
 }  // namespace ferry::protocol

@@ -60,6 +60,9 @@ std::optional<std::size_t> EncodeInferRequest(const core::InferenceRequest& requ
 // Client side: a response body (JSON, then the binary outputs' bytes when `binary` is not empty).
 core::Result<core::InferenceResponse> DecodeInferResponse(std::string_view json, std::span<const std::byte> binary = {});
 
+// Client side: model metadata {name, versions, platform, inputs, outputs}.
+core::Result<runtime::ModelMetadata> DecodeModelMetadata(std::string_view json);
+
 // The statistics extension: {"model_stats": [...]} with every duration as {count, ns}.
 std::string EncodeStatistics(const std::vector<runtime::VersionStatistics>& stats);
 

@@ -1,0 +1,200 @@
+#include "cli/load_generator.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <memory>
+#include <optional>
+
+#include "grpc_service.grpc.pb.h"
+#include "server/grpc/grpc_codec.h"
+#include "server/protocol/v2_json.h"
+
+namespace ferry::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+
+// Latencies of the measured window, and the window itself.
+class Recorder {
+ public:
+  Recorder(Clock::time_point start, Clock::time_point end) : start_(start), end_(end) { latencies_.reserve(1 << 20); }
+
+  // Returns false once the run is over.
+  bool Record(Clock::time_point sent, Clock::time_point answered, bool ok, std::string_view error) {
+    if (sent >= start_ && answered <= end_) {
+      if (ok) {
+        latencies_.push_back(std::chrono::duration<double, std::milli>(answered - sent).count());
+      } else {
+        ++errors_;
+        if (first_error_.empty()) first_error_ = std::string(error);
+      }
+    }
+    return answered < end_;
+  }
+
+  LoadResult Finish(int concurrency) {
+    LoadResult r;
+    r.concurrency = concurrency;
+    r.seconds = std::chrono::duration<double>(end_ - start_).count();
+    r.requests = latencies_.size();
+    r.errors = errors_;
+    r.first_error = first_error_;
+    r.throughput = r.requests / r.seconds;
+    std::sort(latencies_.begin(), latencies_.end());
+    auto at = [&](double q) {
+      return latencies_.empty() ? 0.0 : latencies_[std::min(latencies_.size() - 1, static_cast<std::size_t>(q * latencies_.size()))];
+    };
+    r.p50_ms = at(0.50);
+    r.p90_ms = at(0.90);
+    r.p95_ms = at(0.95);
+    r.p99_ms = at(0.99);
+    return r;
+  }
+
+ private:
+  Clock::time_point start_, end_;
+  std::vector<double> latencies_;
+  std::uint64_t errors_ = 0;
+  std::string first_error_;
+};
+
+// One HTTP keep-alive connection sending the same request again and again.
+class HttpSlot : public std::enable_shared_from_this<HttpSlot> {
+ public:
+  HttpSlot(asio::io_context& context, const bhttp::request<bhttp::string_body>& request, Recorder& recorder)
+      : stream_(context), request_(request), recorder_(recorder) {}
+
+  void Start(const asio::ip::tcp::resolver::results_type& endpoints) {
+    stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, auto) {
+      if (ec) return self->Fail(ec);
+      self->stream_.socket().set_option(asio::ip::tcp::no_delay(true));
+      self->Send();
+    });
+  }
+
+ private:
+  void Send() {
+    sent_ = Clock::now();
+    bhttp::async_write(stream_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->Fail(ec);
+      self->parser_.emplace();
+      self->parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+      bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                        [self](beast::error_code ec, std::size_t) { self->OnAnswer(ec); });
+    });
+  }
+
+  void OnAnswer(beast::error_code ec) {
+    if (ec) return Fail(ec);
+    const int status = static_cast<int>(parser_->get().result_int());
+    const bool ok = status == 200;
+    const std::string error = ok ? "" : fmt::format("HTTP {}: {}", status, parser_->get().body());
+    if (recorder_.Record(sent_, Clock::now(), ok, error)) Send();
+  }
+
+  void Fail(beast::error_code ec) { recorder_.Record(sent_, Clock::now(), false, ec.message()); }
+
+  beast::tcp_stream stream_;
+  const bhttp::request<bhttp::string_body>& request_;
+  Recorder& recorder_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  Clock::time_point sent_ = Clock::now();
+};
+
+core::Result<LoadResult> RunHttp(const LoadOptions& options, const core::InferenceRequest& request) {
+  std::string body;
+  bhttp::request<bhttp::string_body> message(bhttp::verb::post, "", 11);
+  if (auto header = protocol::EncodeInferRequest(request, options.binary, options.binary, body)) {
+    message.set("Inference-Header-Content-Length", std::to_string(*header));
+  }
+  std::string target = "/v2/models/" + request.model_name;
+  if (request.model_version > 0) target += "/versions/" + std::to_string(request.model_version);
+  message.target(target + "/infer");
+  message.set(bhttp::field::host, options.host);
+  message.set(bhttp::field::content_type, options.binary ? "application/octet-stream" : "application/json");
+  message.body() = std::move(body);
+  message.keep_alive(true);
+  message.prepare_payload();
+
+  asio::io_context context(1);
+  beast::error_code ec;
+  auto endpoints = asio::ip::tcp::resolver(context).resolve(options.host, std::to_string(options.port), ec);
+  if (ec) return core::Unavailable(fmt::format("cannot resolve {}: {}", options.host, ec.message()));
+  const auto start = Clock::now() + options.warmup;
+  Recorder recorder(start, start + options.duration);
+  for (int i = 0; i < options.concurrency; ++i) {
+    std::make_shared<HttpSlot>(context, message, recorder)->Start(endpoints);
+  }
+  // Returns when every slot is done, or gives up on a stalled server 10 s after the window.
+  context.run_until(start + options.duration + std::chrono::seconds(10));
+  return recorder.Finish(options.concurrency);
+}
+
+core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::InferenceRequest& request) {
+  inference::ModelInferRequest message;
+  grpc_frontend::EncodeInferRequest(request, &message);
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(-1);
+  arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(fmt::format("{}:{}", options.host, options.port),
+                                           grpc::InsecureChannelCredentials(), arguments);
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  grpc::CompletionQueue queue;
+
+  struct Call {
+    grpc::ClientContext context;
+    inference::ModelInferResponse response;
+    grpc::Status status;
+    Clock::time_point sent;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<inference::ModelInferResponse>> reader;
+  };
+  auto start_call = [&](std::unique_ptr<Call>& call) {
+    call = std::make_unique<Call>();
+    call->sent = Clock::now();
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    call->reader = stub->PrepareAsyncModelInfer(&call->context, message, &queue);
+    call->reader->StartCall();
+    call->reader->Finish(&call->response, &call->status, call.get());
+  };
+
+  const auto start = Clock::now() + options.warmup;
+  Recorder recorder(start, start + options.duration);
+  std::vector<std::unique_ptr<Call>> calls(static_cast<std::size_t>(options.concurrency));
+  for (auto& call : calls) start_call(call);
+  int running = options.concurrency;
+  void* tag = nullptr;
+  bool ok = false;
+  while (running > 0 && queue.Next(&tag, &ok)) {
+    auto it = std::find_if(calls.begin(), calls.end(), [&](const auto& c) { return c.get() == tag; });
+    Call& call = **it;
+    const bool success = ok && call.status.ok();
+    if (recorder.Record(call.sent, Clock::now(), success, call.status.error_message())) {
+      start_call(*it);
+    } else {
+      --running;
+    }
+  }
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
+  return recorder.Finish(options.concurrency);
+}
+
+}  // namespace
+
+core::Result<LoadResult> RunLoad(const LoadOptions& options, const core::InferenceRequest& request) {
+  if (options.concurrency < 1) return core::InvalidArgument("concurrency must be at least 1");
+  return options.grpc ? RunGrpc(options, request) : RunHttp(options, request);
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,40 @@
+// Closed-loop load generation for `ferry bench`: `concurrency` requests in flight at all times,
+// each answered before its slot sends the next, for a fixed time, over HTTP (JSON or binary
+// body prepared once) or gRPC (one prepared ModelInferRequest). One thread drives all slots with
+// asynchronous I/O, so the generator takes little of the machine it measures.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/inference.h"
+
+namespace ferry::cli {
+
+struct LoadOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000;
+  bool grpc = false;
+  bool binary = false;  // HTTP only: binary tensor data both ways
+  int concurrency = 1;
+  std::chrono::milliseconds warmup{1000};
+  std::chrono::milliseconds duration{5000};
+};
+
+struct LoadResult {
+  int concurrency = 0;
+  double seconds = 0;
+  std::uint64_t requests = 0;  // answered successfully within the measured window
+  std::uint64_t errors = 0;
+  double throughput = 0;       // successful requests per second
+  double p50_ms = 0, p90_ms = 0, p95_ms = 0, p99_ms = 0;
+  std::string first_error;     // one error message, to show what went wrong
+};
+
+// Runs one load step; `request` names the model (and version) and carries the inputs.
+core::Result<LoadResult> RunLoad(const LoadOptions& options, const core::InferenceRequest& request);
+
+}  // namespace ferry::cli
