@@ -146,9 +146,13 @@ core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::Inferen
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(-1);
   arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto channel = grpc::CreateCustomChannel(fmt::format("{}:{}", options.host, options.port),
-                                           grpc::InsecureChannelCredentials(), arguments);
-  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  std::vector<std::unique_ptr<inference::GRPCInferenceService::Stub>> stubs;
+  for (int i = 0; i < options.concurrency; ++i) {
+    arguments.SetInt("ferry.slot", i);
+    stubs.push_back(inference::GRPCInferenceService::NewStub(grpc::CreateCustomChannel(
+        fmt::format("{}:{}", options.host, options.port), grpc::InsecureChannelCredentials(), arguments)));
+  }
+  std::size_t next_stub = 0;
   grpc::CompletionQueue queue;
 
   struct Call {
@@ -162,7 +166,7 @@ core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::Inferen
     call = std::make_unique<Call>();
     call->sent = Clock::now();
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    call->reader = stub->PrepareAsyncModelInfer(&call->context, message, &queue);
+    call->reader = stubs[next_stub++ % stubs.size()]->PrepareAsyncModelInfer(&call->context, message, &queue);
     call->reader->StartCall();
     call->reader->Finish(&call->response, &call->status, call.get());
   };
