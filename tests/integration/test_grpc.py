@@ -297,6 +297,26 @@ class GrpcTest(unittest.TestCase):
         self.assertEqual(failed.returncode, 1)
         self.assertIn("gRPC NOT_FOUND: unknown model 'nope'", failed.stderr)
 
+    def test_ferry_bench_command(self):
+        base = ["--model", "pima", "--concurrency-range", "1:3:2", "--duration", "0.5", "--warmup", "0.2", "--json"]
+        runs = {
+            "json": ["--url", f"127.0.0.1:{self.ferry.port}"],
+            "binary": ["--url", f"127.0.0.1:{self.ferry.port}", "--binary"],
+            "grpc": ["--url", f"127.0.0.1:{self.ferry.grpc_port}", "--protocol", "grpc"],
+        }
+        for mode, args in runs.items():
+            done = subprocess.run([FERRY_BIN, "bench", *args, *base], capture_output=True, text=True, timeout=60)
+            self.assertEqual(done.returncode, 0, (mode, done.stdout, done.stderr))
+            steps = json.loads(done.stdout)
+            self.assertEqual([s["concurrency"] for s in steps], [1, 3], mode)
+            for step in steps:
+                self.assertGreater(step["requests"], 10, mode)
+                self.assertEqual(step["errors"], 0, mode)
+                self.assertLessEqual(step["p50_ms"], step["p99_ms"])
+        failing = subprocess.run([FERRY_BIN, "bench", "--url", f"127.0.0.1:{self.ferry.port}", "--model", "broken",
+                                  "--duration", "0.3", "--warmup", "0"], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(failing.returncode, 0)
+
     def test_concurrent_unary_calls(self):
         failures = []
 
