@@ -86,6 +86,33 @@ class Reader {
     return specs;
   }
 
+  Result<DynamicBatching> Batching(const YAML::Node& node) const {
+    DynamicBatching batching{.enabled = true};
+    if (node.IsNull()) return batching;  // `dynamic_batching:` alone: the defaults
+    if (!node.IsMap()) return Fail(node, "'dynamic_batching' must be a map of settings");
+    FERRY_RETURN_IF_ERROR(OnlyKeys(node, "dynamic_batching",
+                                   {"max_queue_delay_us", "preferred_batch_sizes", "max_queue_size",
+                                    "default_timeout_us"}));
+    auto non_negative = [&](const char* key, std::int64_t& out, std::int64_t min) -> Result<void> {
+      if (!node[key]) return {};
+      FERRY_ASSIGN_OR_RETURN(out, Scalar<std::int64_t>(node[key], key, "an integer"));
+      if (out < min) return Fail(node[key], fmt::format("{} must be at least {}", key, min));
+      return {};
+    };
+    FERRY_RETURN_IF_ERROR(non_negative("max_queue_delay_us", batching.max_queue_delay_us, 0));
+    FERRY_RETURN_IF_ERROR(non_negative("max_queue_size", batching.max_queue_size, 1));
+    FERRY_RETURN_IF_ERROR(non_negative("default_timeout_us", batching.default_timeout_us, 0));
+    if (const YAML::Node sizes = node["preferred_batch_sizes"]) {
+      if (!sizes.IsSequence()) return Fail(sizes, "'preferred_batch_sizes' must be a list of batch sizes");
+      for (const auto& size : sizes) {
+        FERRY_ASSIGN_OR_RETURN(std::int64_t v, Scalar<std::int64_t>(size, "preferred_batch_sizes", "a list of integers"));
+        if (v < 1) return Fail(size, "preferred batch sizes are at least 1");
+        batching.preferred_batch_sizes.push_back(v);
+      }
+    }
+    return batching;
+  }
+
   Result<VersionPolicy> Policy(const YAML::Node& node) const {
     VersionPolicy policy;
     if (node.IsScalar()) {
@@ -161,7 +188,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   if (!root.IsMap()) return r.Fail(root, "must be a map of settings");
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
-                                    "inputs", "outputs", "parameters"}));
+                                    "dynamic_batching", "inputs", "outputs", "parameters"}));
   if (root["name"]) {
     FERRY_ASSIGN_OR_RETURN(config.name, r.Scalar<std::string>(root["name"], "name", "a string"));
   }
@@ -181,6 +208,18 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   }
   if (root["version_policy"]) {
     FERRY_ASSIGN_OR_RETURN(config.version_policy, r.Policy(root["version_policy"]));
+  }
+  if (const YAML::Node batching = root["dynamic_batching"]) {
+    FERRY_ASSIGN_OR_RETURN(config.dynamic_batching, r.Batching(batching));
+    if (config.max_batch_size < 1) {
+      return r.Fail(batching, "dynamic_batching needs max_batch_size > 0 (the rows a batch may hold)");
+    }
+    for (auto size : config.dynamic_batching.preferred_batch_sizes) {
+      if (size > config.max_batch_size) {
+        return r.Fail(batching["preferred_batch_sizes"],
+                      fmt::format("preferred batch size {} exceeds max_batch_size {}", size, config.max_batch_size));
+      }
+    }
   }
   if (root["inputs"]) {
     FERRY_ASSIGN_OR_RETURN(config.inputs, r.Tensors(root["inputs"], "inputs"));

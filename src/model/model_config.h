@@ -6,6 +6,11 @@
 //   max_batch_size: 0         # > 0: the first dim is the batch dim, at most this many rows a request
 //   instances: 1              # backend instances executing in parallel
 //   version_policy: latest    # latest | all | {latest: N} | {specific: [1, 3]}
+//   dynamic_batching:         # join concurrent requests (needs max_batch_size > 0)
+//     max_queue_delay_us: 100 #   how long a batch may wait to fill (default 0: no waiting)
+//     preferred_batch_sizes: [8, 16]   # dispatch at once at these sizes
+//     max_queue_size: 4096    #   waiting requests before new ones are refused
+//     default_timeout_us: 0   #   0: no timeout; a request's "timeout" parameter overrides
 //   inputs:  [{name: features, datatype: FP32, shape: [-1, 8]}]   # shapes as clients see them
 //   outputs: [{name: probability, datatype: FP32, shape: [-1, 1]}]
 //   parameters: {intra_op_threads: 1}                            # backend-specific strings
@@ -36,12 +41,21 @@ struct VersionPolicy {
   std::string ToString() const;
 };
 
+struct DynamicBatching {
+  bool enabled = false;
+  std::int64_t max_queue_delay_us = 0;
+  std::vector<std::int64_t> preferred_batch_sizes;
+  std::int64_t max_queue_size = 4096;
+  std::int64_t default_timeout_us = 0;
+};
+
 struct ModelConfig {
   std::string name;
   std::string backend;  // empty: detect
   std::int64_t max_batch_size = 0;
   int instances = 1;
   VersionPolicy version_policy;
+  DynamicBatching dynamic_batching;
   std::vector<core::TensorSpec> inputs;   // empty: take the model's own
   std::vector<core::TensorSpec> outputs;  // empty: take the model's own
   std::map<std::string, std::string> parameters;

@@ -1,5 +1,6 @@
 #include "runtime/server.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -20,7 +21,7 @@ struct Server::ServedVersion {
   ModelState state = ModelState::kUnavailable;
   std::string reason;
   model::LoadedVersion loaded;
-  std::unique_ptr<sched::InstancePool> pool;
+  std::unique_ptr<sched::Scheduler> pool;
 };
 
 struct Server::ServedModel {
@@ -98,8 +99,16 @@ void Server::LoadModel(const backends::BackendRegistry& registry, const std::str
           });
         }
         if (version->reason.empty()) {
-          version->pool = sched::InstancePool::Create(
-              {.model_name = name, .model_version = v, .max_batch_size = served->config.max_batch_size},
+          const auto& batching = served->config.dynamic_batching;
+          version->pool = sched::Scheduler::Create(
+              {.model_name = name,
+               .model_version = v,
+               .max_batch_size = served->config.max_batch_size,
+               .batching = batching.enabled,
+               .max_queue_delay = std::chrono::microseconds(batching.max_queue_delay_us),
+               .preferred_batch_sizes = batching.preferred_batch_sizes,
+               .max_queue_size = static_cast<std::size_t>(batching.max_queue_size),
+               .default_timeout = std::chrono::microseconds(batching.default_timeout_us)},
               std::move(instances));
           version->state = ModelState::kReady;
         }
@@ -217,7 +226,15 @@ void Server::Infer(core::InferenceRequest&& request, sched::InferCallback done) 
     version.pool->statistics().RecordFailure(std::chrono::nanoseconds(0));
     return done(std::unexpected(std::move(outputs).error()));
   }
-  sched::InstancePool::Job job{.request = std::move(request), .outputs = std::move(*outputs), .done = std::move(done)};
+  // Inputs in signature order, so that requests naming them in another order still batch together.
+  const auto& specs = version.loaded.signature.inputs;
+  std::sort(request.inputs.begin(), request.inputs.end(), [&](const core::Tensor& a, const core::Tensor& b) {
+    auto index = [&](const core::Tensor& t) {
+      return std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == t.name(); }) - specs.begin();
+    };
+    return index(a) < index(b);
+  });
+  sched::Scheduler::Job job{.request = std::move(request), .outputs = std::move(*outputs), .done = std::move(done)};
   if (auto queued = version.pool->Submit(std::move(job)); !queued) {
     version.pool->statistics().RecordFailure(std::chrono::nanoseconds(0));
     job.done(std::unexpected(std::move(queued).error()));

@@ -24,7 +24,7 @@
 #include "core/error.h"
 #include "core/inference.h"
 #include "model/model_config.h"
-#include "scheduler/instance_pool.h"
+#include "scheduler/scheduler.h"
 
 namespace ferry::runtime {
 

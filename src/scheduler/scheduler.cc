@@ -1,0 +1,189 @@
+#include "scheduler/scheduler.h"
+
+#include <algorithm>
+#include <cassert>
+#include <fmt/format.h>
+
+#include "scheduler/batch.h"
+
+namespace ferry::sched {
+
+std::unique_ptr<Scheduler> Scheduler::Create(Options options, std::vector<ExecuteFn> instances) {
+  assert(!instances.empty() && "a scheduler needs at least one instance");
+  std::sort(options.preferred_batch_sizes.begin(), options.preferred_batch_sizes.end());
+  std::unique_ptr<Scheduler> scheduler(new Scheduler(std::move(options), instances.size()));
+  for (auto& execute : instances) {
+    scheduler->workers_.emplace_back([s = scheduler.get(), fn = std::move(execute)](std::stop_token stop) mutable {
+      s->Work(std::move(fn), stop);
+    });
+  }
+  return scheduler;
+}
+
+Scheduler::Scheduler(Options options, std::size_t workers) : options_(std::move(options)) {
+  workers_.reserve(workers);
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  for (auto& w : workers_) w.request_stop();
+  ready_.notify_all();
+  workers_.clear();  // joins once the queue is empty: a stopping worker still takes queued jobs
+}
+
+std::size_t Scheduler::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+core::Result<void> Scheduler::Submit(Job&& job) {
+  const auto now = Clock::now();
+  job.queued_at = now;
+  job.rows = options_.max_batch_size > 0 ? Rows(job.request) : 1;
+  auto timeout = options_.default_timeout;
+  if (auto it = job.request.parameters.find("timeout"); it != job.request.parameters.end()) {
+    if (const auto* us = std::get_if<std::int64_t>(&it->second); us && *us > 0) {
+      timeout = std::chrono::microseconds(*us);
+    }
+  }
+  if (timeout.count() > 0) job.deadline = now + timeout;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      return core::Unavailable(fmt::format("model '{}' version {} is being unloaded", options_.model_name,
+                                           options_.model_version));
+    }
+    if (queue_.size() >= options_.max_queue_size) {
+      return core::Unavailable(fmt::format("model '{}' version {}: queue is full ({} requests waiting); retry later",
+                                           options_.model_name, options_.model_version, queue_.size()));
+    }
+    queue_.push_back(std::move(job));
+  }
+  ready_.notify_one();
+  return {};
+}
+
+std::vector<Scheduler::Queue::iterator> Scheduler::NextBatch(Clock::time_point now, std::vector<Job>& expired,
+                                                             Clock::time_point& wake, bool stopping) {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (it->deadline <= now) {
+      expired.push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::vector<Queue::iterator> batch;
+  if (queue_.empty()) return batch;
+  const auto head = queue_.begin();
+  batch.push_back(head);
+  if (!options_.batching) return batch;
+
+  std::int64_t rows = head->rows;
+  for (auto it = std::next(head); it != queue_.end() && rows < options_.max_batch_size; ++it) {
+    if (rows + it->rows > options_.max_batch_size) continue;
+    if (!Compatible(head->request, head->outputs, it->request, it->outputs)) continue;
+    batch.push_back(it);
+    rows += it->rows;
+  }
+  const auto& preferred = options_.preferred_batch_sizes;
+  const bool full = rows >= options_.max_batch_size ||
+                    (!preferred.empty() && (rows >= preferred.back() ||
+                                            std::binary_search(preferred.begin(), preferred.end(), rows)));
+  const auto due = head->queued_at + options_.max_queue_delay;
+  if (full || stopping || now >= due) return batch;
+  wake = std::min(due, head->deadline);
+  return {};
+}
+
+void Scheduler::Work(ExecuteFn execute, std::stop_token stop) {
+  std::vector<Job> expired;
+  std::vector<Job> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      while (true) {
+        // Returns false only when stop is requested and nothing is left to run.
+        if (!ready_.wait(lock, stop, [this] { return !queue_.empty(); })) return;
+        auto wake = Clock::time_point::max();
+        const std::size_t seen = queue_.size();
+        auto picked = NextBatch(Clock::now(), expired, wake, stopping_ || stop.stop_requested());
+        for (auto it : picked) {
+          batch.push_back(std::move(*it));
+          queue_.erase(it);
+        }
+        if (!batch.empty() || !expired.empty()) break;
+        // Waiting for the batch to fill: wake up at its deadline or when a request arrives.
+        ready_.wait_until(lock, stop, wake, [this, seen] { return queue_.size() != seen; });
+      }
+    }
+    const auto now = Clock::now();
+    for (Job& job : expired) {
+      statistics_.RecordFailure(now - job.queued_at);
+      job.done(core::MakeError(core::ErrorCode::kDeadlineExceeded,
+                               fmt::format("model '{}' version {}: the request waited {} us in the queue, past its "
+                                           "timeout; it was not run",
+                                           options_.model_name, options_.model_version,
+                                           std::chrono::duration_cast<std::chrono::microseconds>(now - job.queued_at)
+                                               .count())));
+    }
+    expired.clear();
+    if (!batch.empty()) Run(execute, batch);
+    batch.clear();
+  }
+}
+
+void Scheduler::Run(ExecuteFn& execute, std::vector<Job>& batch) {
+  const auto started = Clock::now();
+  core::ComputeTimes times;
+  core::Result<std::vector<core::Tensor>> outputs = std::vector<core::Tensor>();
+  std::vector<std::int64_t> rows;
+  rows.reserve(batch.size());
+  for (const Job& job : batch) rows.push_back(job.rows);
+  if (batch.size() == 1) {
+    outputs = execute(batch[0].request.inputs, batch[0].outputs, &times);
+  } else {
+    std::vector<const core::InferenceRequest*> requests;
+    requests.reserve(batch.size());
+    for (const Job& job : batch) requests.push_back(&job.request);
+    auto joined = JoinInputs(requests);
+    outputs = joined ? execute(*joined, batch[0].outputs, &times) : std::unexpected(joined.error());
+  }
+  const auto finished = Clock::now();
+  if (times.input + times.infer + times.output == std::chrono::nanoseconds(0)) times.infer = finished - started;
+
+  core::Result<std::vector<std::vector<core::Tensor>>> split = std::unexpected(core::Error{});
+  if (!outputs) {
+    split = std::unexpected(std::move(outputs).error());
+  } else if (batch.size() == 1) {
+    split.emplace();
+    split->push_back(std::move(*outputs));
+  } else {
+    split = SplitOutputs(std::move(*outputs), rows);
+  }
+  if (!split) {
+    for (Job& job : batch) {
+      statistics_.RecordFailure(finished - job.queued_at);
+      job.done(std::unexpected(split.error()));
+    }
+    return;
+  }
+  std::uint64_t total_rows = 0;
+  for (auto r : rows) total_rows += static_cast<std::uint64_t>(r);
+  statistics_.RecordExecution(total_rows, times);
+  for (std::size_t j = 0; j < batch.size(); ++j) {
+    Job& job = batch[j];
+    statistics_.RecordSuccess(started - job.queued_at, times, finished - job.queued_at);
+    core::InferenceResponse response;
+    response.model_name = options_.model_name;
+    response.model_version = options_.model_version;
+    response.id = std::move(job.request.id);
+    response.outputs = std::move((*split)[j]);
+    job.done(std::move(response));
+  }
+}
+
+}  // namespace ferry::sched

@@ -1,0 +1,108 @@
+// Scheduler: the execution side of one model version. Requests wait in a bounded FIFO queue;
+// one worker thread per model instance takes work from it, so inference never runs on a
+// frontend's I/O thread and each instance runs one execution at a time.
+//
+// With dynamic batching (max_batch_size > 0 and `batching` set), a worker joins compatible
+// queued requests (same inputs, same non-batch dims, same wanted outputs) along the first dim,
+// counting each request's rows, up to max_batch_size rows; it dispatches at once when the batch
+// is full or reaches a preferred size, otherwise when the oldest request has waited
+// max_queue_delay. Outputs are split back so that each request gets exactly its rows.
+//
+// Backpressure: Submit refuses at once (UNAVAILABLE, "queue is full") when max_queue_size
+// requests wait. A request that waits past its timeout (its "timeout" parameter in microseconds,
+// or default_timeout) is answered DEADLINE_EXCEEDED and never run.
+//
+// Thread safety: Submit may be called from any thread. Each accepted job's callback runs exactly
+// once, on a worker thread. Destruction refuses new jobs, lets the workers run every job already
+// queued, then joins them: an accepted request is always answered.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "core/inference.h"
+#include "scheduler/statistics.h"
+
+namespace ferry::sched {
+
+// Runs one execution on one instance: inputs (already validated) and the names of the wanted
+// outputs, in order; returns those outputs and fills the times it measured (if it can).
+using ExecuteFn = std::move_only_function<core::Result<std::vector<core::Tensor>>(
+    std::span<const core::Tensor> inputs, std::span<const std::string> outputs, core::ComputeTimes* times)>;
+
+using InferCallback = std::move_only_function<void(core::Result<core::InferenceResponse>)>;
+
+class Scheduler {
+ public:
+  struct Options {
+    std::string model_name;
+    std::int64_t model_version = 0;
+    std::int64_t max_batch_size = 0;     // > 0: the first dim of every input and output is the batch
+    bool batching = false;               // join requests (needs max_batch_size > 0)
+    std::chrono::microseconds max_queue_delay{0};  // how long a batch may wait to fill
+    std::vector<std::int64_t> preferred_batch_sizes;  // dispatch at once at these sizes
+    std::size_t max_queue_size = 4096;   // waiting requests; beyond it Submit refuses at once
+    std::chrono::microseconds default_timeout{0};  // 0: requests wait as long as it takes
+  };
+
+  struct Job {
+    core::InferenceRequest request;
+    std::vector<std::string> outputs;  // output names to compute, in response order
+    InferCallback done;
+    // Set by Submit.
+    std::chrono::steady_clock::time_point queued_at{};
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    std::int64_t rows = 1;
+  };
+
+  // One worker thread per element of `instances`, which must not be empty.
+  static std::unique_ptr<Scheduler> Create(Options options, std::vector<ExecuteFn> instances);
+  ~Scheduler();
+
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Queues `job`. When the queue is full or the scheduler is stopping, returns UNAVAILABLE and
+  // leaves `job` untouched (its callback is not called).
+  core::Result<void> Submit(Job&& job);
+
+  // The version's cumulative statistics; callers may record requests refused before queueing.
+  Statistics& statistics() { return statistics_; }
+  std::size_t queue_depth() const;
+
+ private:
+  using Queue = std::list<Job>;
+  using Clock = std::chrono::steady_clock;
+
+  Scheduler(Options options, std::size_t workers);
+  void Work(ExecuteFn execute, std::stop_token stop);
+  // Under the lock: moves expired jobs to `expired`, then picks the next batch (iterators into
+  // queue_, oldest first) or returns empty with `wake` set to when to look again.
+  std::vector<Queue::iterator> NextBatch(Clock::time_point now, std::vector<Job>& expired, Clock::time_point& wake,
+                                         bool stopping);
+  void Run(ExecuteFn& execute, std::vector<Job>& batch);
+
+  // Constant after construction.
+  const Options options_;
+  Statistics statistics_;  // thread-safe itself
+
+  mutable std::mutex mutex_;
+  std::condition_variable_any ready_;
+  // Protected by mutex_.
+  Queue queue_;
+  bool stopping_ = false;
+
+  std::vector<std::jthread> workers_;  // last: joined first on destruction
+};
+
+}  // namespace ferry::sched
