@@ -30,7 +30,7 @@ ferry_pid=""
 cleanup() { [ -n "$ferry_pid" ] && kill "$ferry_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-"$build/ferry" serve --model-repository examples/models --http-host 127.0.0.1 --http-port 0 \
+"$build/ferry" serve --model-repository examples/models --http-host 127.0.0.1 --http-port 0 --metrics-port 0 \
   --http-threads "$http_threads" --log-level info 2> "$work/ferry.log" &
 ferry_pid=$!
 port=""

@@ -29,7 +29,7 @@ mkdir -p "$work/models"
 cp -r examples/models/pima "$work/models/"
 /usr/bin/python3 bench/models/generate_conv.py --out "$work/models/conv/1/model.onnx"
 grpc_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$build/ferry" serve --model-repository "$work/models" --http-port 0 --grpc-port "$grpc_port" 2> "$work/ferry.log" &
+"$build/ferry" serve --model-repository "$work/models" --http-port 0 --metrics-port 0 --grpc-port "$grpc_port" 2> "$work/ferry.log" &
 ferry_pid=$!
 port=""
 for _ in $(seq 100); do

@@ -15,7 +15,8 @@ namespace {
 struct ServeOptions {
   std::string model_repository;
   http::HttpServer::Options http;
-  std::uint16_t grpc_port = 8001;  // 0: no gRPC frontend
+  std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
+  std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
   std::string log_level = "info";
 };
 
@@ -53,6 +54,20 @@ int Serve(const ServeOptions& options) {
     grpc = std::move(*created);
     spdlog::info("serving KServe V2 gRPC on {}:{}", options.http.host, grpc->port());
   }
+  std::unique_ptr<http::HttpServer> metrics;
+  if (options.metrics_port != 0) {
+    auto metrics_options = options.http;
+    metrics_options.port = options.metrics_port;
+    metrics_options.threads = 1;
+    metrics_options.metrics_only = true;
+    auto created = http::HttpServer::Create(metrics_options, **server);
+    if (!created) {
+      spdlog::error("{}", created.error().message);
+      return 1;
+    }
+    metrics = std::move(*created);
+    spdlog::info("serving Prometheus metrics on {}:{}/metrics", options.http.host, metrics->port());
+  }
   const auto port = (*http)->port();
   spdlog::info("serving KServe V2 HTTP on {}:{} ({} I/O threads)", options.http.host, port, (*http)->threads());
   for (const auto& status : (*server)->RepositoryIndex()) {
@@ -68,6 +83,7 @@ int Serve(const ServeOptions& options) {
   (*server)->BeginShutdown();
   (*http)->Stop();
   if (grpc) grpc->Stop();
+  if (metrics) metrics->Stop();
   server->reset();  // answers what is still queued while the I/O contexts still exist
   http->reset();
   return 0;
@@ -90,6 +106,10 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--http-threads", options->http.threads, "HTTP I/O threads (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  serve->add_option("--metrics-port", options->metrics_port,
+                    "Port for GET /metrics alone, on the --http-host address (0: none; /metrics is on the HTTP "
+                    "port too)")
+      ->capture_default_str();
   serve->add_option("--max-request-bytes", options->http.max_request_bytes,
                     "Largest request accepted (HTTP body or gRPC message); larger ones get 413 / RESOURCE_EXHAUSTED")
       ->capture_default_str();

@@ -212,7 +212,8 @@ core::Result<std::vector<VersionStatistics>> Server::GetStatistics(std::string_v
   }
   std::vector<VersionStatistics> result;
   for (const auto& v : versions) {
-    result.push_back({.name = v->name, .version = v->version, .stats = v->pool->statistics().Snapshot()});
+    result.push_back({.name = v->name, .version = v->version, .stats = v->pool->statistics().Snapshot(),
+                      .queue_depth = v->pool->queue_depth()});
   }
   return result;
 }

@@ -54,6 +54,7 @@ struct VersionStatistics {
   std::string name;
   std::int64_t version = 0;
   sched::StatisticsSnapshot stats;
+  std::size_t queue_depth = 0;  // requests waiting now
 };
 
 enum class ModelState { kReady, kUnavailable };

@@ -15,6 +15,8 @@ void Statistics::RecordExecution(std::uint64_t rows, const core::ComputeTimes& t
   batch.compute_input.Add(times.input);
   batch.compute_infer.Add(times.infer);
   batch.compute_output.Add(times.output);
+  data_.compute_duration.Observe(std::chrono::duration<double>(times.input + times.infer + times.output).count());
+  data_.batch_size.Observe(static_cast<double>(rows));
 }
 
 void Statistics::RecordSuccess(std::chrono::nanoseconds queue, const core::ComputeTimes& times,
@@ -25,6 +27,8 @@ void Statistics::RecordSuccess(std::chrono::nanoseconds queue, const core::Compu
   data_.compute_input.Add(times.input);
   data_.compute_infer.Add(times.infer);
   data_.compute_output.Add(times.output);
+  data_.request_duration.Observe(std::chrono::duration<double>(total).count());
+  data_.queue_duration.Observe(std::chrono::duration<double>(queue).count());
 }
 
 void Statistics::RecordFailure(std::chrono::nanoseconds total) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "core/inference.h"
@@ -28,6 +29,29 @@ struct DurationStat {
   }
 };
 
+// A histogram with fixed upper bounds (the last bucket is +Inf). Plain value type.
+struct Histogram {
+  std::span<const double> bounds;     // ascending upper bounds, without +Inf
+  std::vector<std::uint64_t> counts;  // per bucket (not cumulative); bounds.size() + 1 of them
+  double sum = 0;
+  std::uint64_t count = 0;
+
+  explicit Histogram(std::span<const double> b = {}) : bounds(b), counts(b.size() + 1, 0) {}
+  void Observe(double value) {
+    std::size_t i = 0;
+    while (i < bounds.size() && value > bounds[i]) ++i;
+    ++counts[i];
+    sum += value;
+    ++count;
+  }
+};
+
+// Bucket bounds for durations, in seconds (microsecond resolution at the low end).
+inline constexpr double kDurationBounds[] = {25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3,
+                                             10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10};
+// Bucket bounds for batch sizes, in rows.
+inline constexpr double kBatchBounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+
 struct BatchStat {
   std::uint64_t batch_size = 0;
   DurationStat compute_input, compute_infer, compute_output;
@@ -39,6 +63,12 @@ struct StatisticsSnapshot {
   std::uint64_t execution_count = 0;   // model executions
   DurationStat success, fail, queue, compute_input, compute_infer, compute_output;
   std::vector<BatchStat> batch_stats;  // ascending batch size
+  // For Prometheus: successful requests' time from queueing to answer, their time in the queue,
+  // each execution's compute time (seconds), and each execution's rows.
+  Histogram request_duration{kDurationBounds};
+  Histogram queue_duration{kDurationBounds};
+  Histogram compute_duration{kDurationBounds};
+  Histogram batch_size{kBatchBounds};
 };
 
 class Statistics {

@@ -30,8 +30,9 @@ class FerryProcess:
         self._log_lock = threading.Lock()
         self.proc = subprocess.Popen(
             [FERRY_BIN, "serve", "--model-repository", str(repository), "--http-host", "127.0.0.1",
-             "--http-port", "0", "--grpc-port", str(self.grpc_port), *extra_args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             "--http-port", "0", "--grpc-port", str(self.grpc_port),
+             *([] if "--metrics-port" in extra_args else ["--metrics-port", "0"]), *extra_args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # ferry logs and errs on stderr
         self.port = None
         port_seen = threading.Event()
 

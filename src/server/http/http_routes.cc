@@ -5,6 +5,8 @@
 #include <optional>
 #include <vector>
 
+#include "observe/prometheus.h"
+#include "runtime/metrics.h"
 #include "server/protocol/v2_json.h"
 
 namespace ferry::http {
@@ -154,9 +156,17 @@ std::optional<std::string> DecodePathSegment(std::string_view segment) {
   return out;
 }
 
-void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply) {
+void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply, RouteSet routes) {
   const Method method = request.method;
   const std::string_view path = request.target.substr(0, request.target.find('?'));
+  if (path == "/metrics") {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    HttpReply metrics{200, runtime::RenderMetrics(server), "", {}, observe::PrometheusWriter::kContentType};
+    return reply(std::move(metrics));
+  }
+  if (routes == RouteSet::kMetricsOnly) {
+    return reply(ErrorReply(404, fmt::format("no route {} (this port serves /metrics only)", path)));
+  }
   const auto parts = SplitPath(path);
   if (parts.empty() || parts[0] != "v2") return reply(ErrorReply(404, fmt::format("no route {}", path)));
 

@@ -33,14 +33,19 @@ struct HttpReply {
   std::string allow;  // the Allow header of a 405 answer
   // Set when `body` is JSON followed by binary output data: the JSON's length.
   std::optional<std::size_t> inference_header_length;
+  std::string_view content_type = "application/json";
 };
+
+// Which routes a listener serves: everything (the HTTP port), or only GET /metrics (--metrics-port).
+enum class RouteSet { kAll, kMetricsOnly };
 
 using Reply = std::move_only_function<void(HttpReply)>;
 
 // Handles one request. `reply` is called exactly once: at once on the calling thread, or later on a
 // scheduler thread for inference. The request's views must stay valid only until HandleRequest
 // returns.
-void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply);
+void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply,
+                   RouteSet routes = RouteSet::kAll);
 
 // Percent-decodes one path segment ("a%20b" -> "a b"); nullopt on a malformed escape or NUL.
 std::optional<std::string> DecodePathSegment(std::string_view segment);

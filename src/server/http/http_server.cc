@@ -27,8 +27,8 @@ constexpr std::uint64_t kDirectBodyBytes = 64 * 1024;
 // io_context, which one thread runs, so its members need no lock.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, runtime::Server& server, std::size_t max_request_bytes)
-      : socket_(std::move(socket)), server_(server), max_request_bytes_(max_request_bytes) {}
+  Session(tcp::socket socket, runtime::Server& server, std::size_t max_request_bytes, RouteSet routes)
+      : socket_(std::move(socket)), server_(server), max_request_bytes_(max_request_bytes), routes_(routes) {}
 
   void Start() { Read(); }
 
@@ -112,10 +112,10 @@ class Session : public std::enable_shared_from_this<Session> {
       });
     };
     try {
-      HandleRequest(server_, view, std::move(reply));
+      HandleRequest(server_, view, std::move(reply), routes_);
     } catch (const std::exception& e) {  // such as bad_alloc: fail this request, keep serving
       keep_alive_ = false;
-      Write({500, protocol::EncodeError(fmt::format("internal error: {}", e.what())), "", {}});
+      Write({500, protocol::EncodeError(fmt::format("internal error: {}", e.what())), "", {}, "application/json"});
     }
   }
 
@@ -123,7 +123,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Fail(int status, std::string_view message) {
     keep_alive_ = false;
     http_version_ = 11;
-    Write({status, protocol::EncodeError(message), "", {}});
+    Write({status, protocol::EncodeError(message), "", {}, "application/json"});
   }
 
   void Write(HttpReply reply) {
@@ -134,7 +134,7 @@ class Session : public std::enable_shared_from_this<Session> {
       response_->set(bhttp::field::content_type, "application/octet-stream");
       response_->set("Inference-Header-Content-Length", std::to_string(*reply.inference_header_length));
     } else {
-      response_->set(bhttp::field::content_type, "application/json");
+      response_->set(bhttp::field::content_type, beast::string_view(reply.content_type.data(), reply.content_type.size()));
     }
     if (!reply.allow.empty()) response_->set(bhttp::field::allow, reply.allow);
     response_->keep_alive(keep_alive_);
@@ -177,6 +177,7 @@ class Session : public std::enable_shared_from_this<Session> {
   tcp::socket socket_;
   runtime::Server& server_;
   const std::size_t max_request_bytes_;
+  const RouteSet routes_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
@@ -208,7 +209,8 @@ struct HttpServer::Impl {
       if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto session = std::make_shared<Session>(std::move(socket), server, options.max_request_bytes);
+        auto session = std::make_shared<Session>(std::move(socket), server, options.max_request_bytes,
+                                                 options.metrics_only ? RouteSet::kMetricsOnly : RouteSet::kAll);
         asio::post(target, [session] { session->Start(); });
       }
       Accept();

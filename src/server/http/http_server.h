@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "runtime/server.h"
+#include "server/http/http_routes.h"
 
 namespace ferry::http {
 
@@ -26,6 +27,7 @@ class HttpServer {
     std::uint16_t port = 8000;                    // 0: any free port (see port())
     int threads = 0;                              // 0: one per hardware thread
     std::size_t max_request_bytes = 64u << 20;    // larger bodies are answered 413
+    bool metrics_only = false;                    // serve GET /metrics alone (--metrics-port)
   };
 
   static core::Result<std::unique_ptr<HttpServer>> Create(const Options& options, runtime::Server& server);

@@ -71,6 +71,28 @@ TEST(ModelConfig, ErrorsNameTheFileLineAndKey) {
   ExpectError("- a\n- b\n", "must be a map");
 }
 
+TEST(ModelConfig, DynamicBatching) {
+  auto config = ParseModelConfig("max_batch_size: 32\ndynamic_batching:\n  max_queue_delay_us: 500\n"
+                                 "  preferred_batch_sizes: [8, 16]\n  max_queue_size: 100\n  default_timeout_us: 2000\n",
+                                 "m/model.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_TRUE(config->dynamic_batching.enabled);
+  EXPECT_EQ(config->dynamic_batching.max_queue_delay_us, 500);
+  EXPECT_EQ(config->dynamic_batching.preferred_batch_sizes, (std::vector<std::int64_t>{8, 16}));
+  EXPECT_EQ(config->dynamic_batching.max_queue_size, 100);
+  EXPECT_EQ(config->dynamic_batching.default_timeout_us, 2000);
+  auto defaults = ParseModelConfig("max_batch_size: 4\ndynamic_batching:\n", "m/model.yaml");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().message;
+  EXPECT_TRUE(defaults->dynamic_batching.enabled);
+  EXPECT_EQ(defaults->dynamic_batching.max_queue_delay_us, 0);
+  EXPECT_FALSE(ParseModelConfig("max_batch_size: 4\n", "m").value().dynamic_batching.enabled);
+  ExpectError("dynamic_batching: {}\n", "dynamic_batching needs max_batch_size > 0");
+  ExpectError("max_batch_size: 4\ndynamic_batching: {preferred_batch_sizes: [8]}\n",
+              "preferred batch size 8 exceeds max_batch_size 4");
+  ExpectError("max_batch_size: 4\ndynamic_batching: {max_queue_delay: 5}\n", "unknown key 'max_queue_delay'");
+  ExpectError("max_batch_size: 4\ndynamic_batching: {max_queue_size: 0}\n", "max_queue_size must be at least 1");
+}
+
 TEST(VersionPolicy, Selects) {
   const std::vector<std::int64_t> present = {1, 2, 5};
   VersionPolicy latest;

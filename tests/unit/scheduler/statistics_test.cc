@@ -59,3 +59,18 @@ TEST(Statistics, ConcurrentRecordingLosesNothing) {
 
 }  // namespace
 }  // namespace ferry::sched
+
+namespace ferry::sched {
+namespace {
+
+TEST(Histogram, CountsEachValueInTheFirstBucketThatHoldsIt) {
+  static constexpr double kBounds[] = {1, 5, 10};
+  Histogram h{kBounds};
+  for (double v : {0.5, 1.0, 2.0, 5.0, 7.0, 100.0}) h.Observe(v);
+  EXPECT_EQ(h.counts, (std::vector<std::uint64_t>{2, 2, 1, 1}));
+  EXPECT_EQ(h.count, 6u);
+  EXPECT_DOUBLE_EQ(h.sum, 115.5);
+}
+
+}  // namespace
+}  // namespace ferry::sched
