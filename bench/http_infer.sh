@@ -61,7 +61,7 @@ wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --latency -s "$work/post.
 read -r rps p50_us p99_us errors total < <(grep '^RESULT' "$work/wrk.out" | cut -d' ' -f2-)
 kill "$ferry_pid"; wait "$ferry_pid" 2>/dev/null || true; ferry_pid=""
 
-read -r ort_rps ort_p50 ort_p99 < <("$build/ferry_bench_ort_loop" examples/models/pima "$duration")
+read -r ort_rps _ ort_p50 ort_p99 < <("$build/ferry_bench_ort_loop" examples/models/pima "$duration")
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+dirty"

@@ -1,10 +1,13 @@
-// The in-process baseline for bench/http_infer.sh: runs the Pima model through ferry's ONNX
-// Runtime backend in a loop, batch 1, on one thread, with no HTTP, JSON or scheduler, and prints
-// "requests/s p50_us p99_us". Usage: ferry_bench_ort_loop <model_dir> <seconds>
+// The in-process baseline for the benchmarks: runs a model version through ferry's ONNX Runtime
+// backend in a loop on one thread, with no HTTP, JSON or scheduler, and prints
+// "runs/s rows/s p50_us p99_us". Inputs are synthesized from the model's signature: -1 dims
+// become the batch size (first dim) or 1.
+//   ferry_bench_ort_loop <model_dir> <seconds> [batch=1] [version=1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -12,33 +15,46 @@
 #include "model/model_loader.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s <model_dir (e.g. examples/models/pima)> <seconds>\n", argv[0]);
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s <model_dir (e.g. examples/models/pima)> <seconds> [batch] [version]\n", argv[0]);
     return 2;
   }
+  const double seconds = std::atof(argv[2]);
+  const std::int64_t batch = argc > 3 ? std::atoll(argv[3]) : 1;
+  const std::int64_t version = argc > 4 ? std::atoll(argv[4]) : 1;
   const auto registry = ferry::backends::BackendRegistry::WithBuiltins();
   ferry::model::ModelConfig config;
-  config.name = "pima";
-  auto loaded = ferry::model::LoadVersion(registry, config, argv[1], 1);
+  config.name = "bench";
+  auto loaded = ferry::model::LoadVersion(registry, config, argv[1], version);
   if (!loaded) {
     std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
     return 1;
   }
   auto instance = loaded->model->CreateInstance();
   if (!instance) return 1;
-  const std::vector<float> row = {6, 148, 72, 35, 0, 33.6f, 0.627f, 50};
-  const std::vector<std::string> outputs = {"probability", "label"};
-  const double seconds = std::atof(argv[2]);
+  std::vector<std::string> outputs;
+  for (const auto& spec : loaded->signature.outputs) outputs.push_back(spec.name);
+  std::mt19937 random(1);
+  std::vector<ferry::core::Tensor> inputs;
+  for (const auto& spec : loaded->signature.inputs) {
+    ferry::core::Shape shape = spec.shape;
+    for (std::size_t i = 0; i < shape.rank(); ++i) {
+      if (shape[i] < 0) shape.mutable_dims()[i] = i == 0 ? batch : 1;
+    }
+    if (spec.type != ferry::core::DataType::kFp32) {
+      std::fprintf(stderr, "input '%s': the loop synthesizes FP32 inputs only\n", spec.name.c_str());
+      return 2;
+    }
+    auto t = ferry::core::Tensor::Allocate(spec.name, spec.type, std::move(shape));
+    for (float& v : t->values<float>()) v = std::uniform_real_distribution<float>(0, 100)(random);
+    inputs.push_back(std::move(*t));
+  }
   std::vector<double> latencies_us;
   latencies_us.reserve(1 << 22);
   const auto start = std::chrono::steady_clock::now();
   const auto end = start + std::chrono::duration<double>(seconds);
   auto now = start;
   while (now < end) {
-    auto input = ferry::core::Tensor::Allocate("features", ferry::core::DataType::kFp32, {1, 8});
-    std::copy(row.begin(), row.end(), input->values<float>().begin());
-    std::vector<ferry::core::Tensor> inputs;
-    inputs.push_back(std::move(*input));
     auto result = (*instance)->Execute(inputs, outputs, nullptr);
     if (!result) {
       std::fprintf(stderr, "%s\n", result.error().message.c_str());
@@ -50,7 +66,8 @@ int main(int argc, char** argv) {
   }
   std::sort(latencies_us.begin(), latencies_us.end());
   const double elapsed = std::chrono::duration<double>(now - start).count();
-  std::printf("%.0f %.1f %.1f\n", latencies_us.size() / elapsed, latencies_us[latencies_us.size() / 2],
+  const double runs = latencies_us.size() / elapsed;
+  std::printf("%.0f %.0f %.1f %.1f\n", runs, runs * batch, latencies_us[latencies_us.size() / 2],
               latencies_us[latencies_us.size() * 99 / 100]);
   return 0;
 }
