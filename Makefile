@@ -27,7 +27,11 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
 
 bench: build
+	@scripts/install-deps.sh --bench > /dev/null
 	@bench/http_infer.sh
+	@bench/protocols.sh
+	@bench/batching.sh
+	@bench/baselines.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR).onnxruntime-root

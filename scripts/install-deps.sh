@@ -5,8 +5,13 @@
 #   - ONNX Runtime, an official release build, from the npm registry package
 #     com.github.asus4.onnxruntime@0.4.9 (ONNX Runtime 1.29.0), checked against a pinned SHA-256
 #     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git).
+# With --bench it also installs the baseline servers that bench/baselines.sh measures ferry
+# against (Flask + gunicorn, FastAPI + uvicorn, scikit-learn, nginx).
 # Safe to run again: each step checks first. Prints the ONNX Runtime root on its last line.
 set -euo pipefail
+
+bench=0
+[ "${1:-}" = "--bench" ] && bench=1
 
 deps_dir="${FERRY_DEPS_DIR:-$HOME/.cache/ferry}"
 
@@ -19,6 +24,11 @@ debian_packages=(
   prometheus
   wrk npm
 )
+
+if [ "$bench" = 1 ]; then
+  debian_packages+=(python3-flask gunicorn python3-sklearn python3-fastapi uvicorn python3-uvloop python3-httptools
+                    nginx)
+fi
 
 missing=()
 for p in "${debian_packages[@]}"; do
