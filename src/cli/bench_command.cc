@@ -21,7 +21,8 @@ struct BenchOptions {
   std::int64_t version = 0;
   std::string protocol = "http";
   bool binary = false;
-  std::string concurrency_range = "1";
+  std::string concurrency_range;  // default 1, or 64 slots with --request-rate
+  std::vector<double> request_rates;
   double duration_s = 5;
   double warmup_s = 1;
   std::int64_t batch_size = 1;
@@ -140,6 +141,10 @@ void PrintResults(const std::vector<LoadResult>& results, const BenchOptions& op
     w.BeginObject();
     w.Key("concurrency");
     w.Number(r.concurrency);
+    if (r.request_rate > 0) {
+      w.Key("request_rate");
+      w.Number(r.request_rate);
+    }
     w.Key("throughput");
     w.Number(r.throughput);
     w.Key("rows_per_second");
@@ -166,7 +171,8 @@ int Bench(const BenchOptions& options) {
   const bool grpc = options.protocol == "grpc";
   auto address = ParseHostPort(options.url.empty() ? (grpc ? "127.0.0.1:8001" : "127.0.0.1:8000") : options.url,
                                grpc ? 8001 : 8000);
-  auto range = ParseRange(options.concurrency_range);
+  const bool open_loop = !options.request_rates.empty();
+  auto range = ParseRange(options.concurrency_range.empty() ? (open_loop ? "64" : "1") : options.concurrency_range);
   if (!address || !range) {
     fmt::print(stderr, "ferry bench: {}\n", (!address ? address.error() : range.error()).message);
     return 2;
@@ -191,10 +197,18 @@ int Bench(const BenchOptions& options) {
     request.model_version = options.version;
     request.inputs = std::move(*tensors);
   }
+  // One step per concurrency (closed loop), or per request rate with the last concurrency as its slots.
+  std::vector<std::pair<int, double>> steps;
+  if (open_loop) {
+    for (double rate : options.request_rates) steps.emplace_back(range->back(), rate);
+  } else {
+    for (int concurrency : *range) steps.emplace_back(concurrency, 0.0);
+  }
   std::vector<LoadResult> results;
-  for (int concurrency : *range) {
+  for (const auto& [concurrency, rate] : steps) {
     LoadOptions load{.host = address->first, .port = address->second, .grpc = grpc, .binary = options.binary,
                      .concurrency = concurrency,
+                     .request_rate = rate,
                      .warmup = std::chrono::milliseconds(static_cast<std::int64_t>(options.warmup_s * 1000)),
                      .duration = std::chrono::milliseconds(static_cast<std::int64_t>(options.duration_s * 1000))};
     auto result = RunLoad(load, request);
@@ -203,9 +217,11 @@ int Bench(const BenchOptions& options) {
       return 1;
     }
     if (!options.json) {
-      fmt::print("concurrency {}: {:.1f} infer/s ({:.1f} rows/s), latency p50 {:.3f} ms, p90 {:.3f} ms, "
+      const std::string step = rate > 0 ? fmt::format("request rate {:g}/s ({} slots)", rate, concurrency)
+                                        : fmt::format("concurrency {}", concurrency);
+      fmt::print("{}: {:.1f} infer/s ({:.1f} rows/s), latency p50 {:.3f} ms, p90 {:.3f} ms, "
                  "p95 {:.3f} ms, p99 {:.3f} ms, {} errors of {}\n",
-                 result->concurrency, result->throughput, result->throughput * options.batch_size, result->p50_ms,
+                 step, result->throughput, result->throughput * options.batch_size, result->p50_ms,
                  result->p90_ms, result->p95_ms, result->p99_ms, result->errors, result->requests + result->errors);
       if (!result->first_error.empty()) fmt::print("  first error: {}\n", result->first_error);
     }
@@ -233,6 +249,10 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
   bench->add_option("--concurrency-range", options->concurrency_range,
                     "Requests in flight: a, a:b or a:b:step (one measurement per value)")
       ->capture_default_str();
+  bench->add_option("--request-rate", options->request_rates,
+                    "Open loop instead: requests per second (repeatable, one measurement each); latency counts "
+                    "from when each request was due. --concurrency-range then caps the requests in flight (default "
+                    "64)");
   bench->add_option("--duration", options->duration_s, "Seconds measured per concurrency")->capture_default_str();
   bench->add_option("--warmup", options->warmup_s, "Seconds of load before each measurement")->capture_default_str();
   bench->add_option("--batch-size", options->batch_size, "Rows per request for synthesized inputs")

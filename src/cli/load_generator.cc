@@ -1,5 +1,6 @@
 #include "cli/load_generator.h"
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <boost/asio.hpp>
@@ -28,9 +29,9 @@ class Recorder {
  public:
   Recorder(Clock::time_point start, Clock::time_point end) : start_(start), end_(end) { latencies_.reserve(1 << 20); }
 
-  // Returns false once the run is over.
+  // Counts answers that arrive within the window. Returns false once the run is over.
   bool Record(Clock::time_point sent, Clock::time_point answered, bool ok, std::string_view error) {
-    if (sent >= start_ && answered <= end_) {
+    if (answered >= start_ && answered <= end_) {
       if (ok) {
         latencies_.push_back(std::chrono::duration<double, std::milli>(answered - sent).count());
       } else {
@@ -67,11 +68,27 @@ class Recorder {
   std::string first_error_;
 };
 
+// The open-loop schedule: request k is due at t0 + k * interval. Shared by the slots of one run,
+// all on one thread.
+struct Pacer {
+  Clock::time_point t0;
+  Clock::duration interval{0};
+  std::uint64_t next = 0;
+  bool active() const { return interval.count() > 0; }
+  Clock::time_point Take() { return t0 + interval * static_cast<Clock::rep>(next++); }
+};
+
+Clock::duration Interval(double rate) {
+  return rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate))
+                  : Clock::duration(0);
+}
+
 // One HTTP keep-alive connection sending the same request again and again.
 class HttpSlot : public std::enable_shared_from_this<HttpSlot> {
  public:
-  HttpSlot(asio::io_context& context, const bhttp::request<bhttp::string_body>& request, Recorder& recorder)
-      : stream_(context), request_(request), recorder_(recorder) {}
+  HttpSlot(asio::io_context& context, const bhttp::request<bhttp::string_body>& request, Recorder& recorder,
+           Pacer& pacer)
+      : stream_(context), timer_(context), request_(request), recorder_(recorder), pacer_(pacer) {}
 
   void Start(const asio::ip::tcp::resolver::results_type& endpoints) {
     stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, auto) {
@@ -83,7 +100,20 @@ class HttpSlot : public std::enable_shared_from_this<HttpSlot> {
 
  private:
   void Send() {
-    sent_ = Clock::now();
+    if (!pacer_.active()) return Write(Clock::now());
+    const auto due = pacer_.Take();
+    if (due <= Clock::now()) return Write(due);
+    timer_.expires_at(due);
+    // Sent on time: the latency counts from now (a late timer is the client's own delay).
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->Write(Clock::now());
+    });
+  }
+
+  // Sends the request; its latency counts from `due` (when it is late for want of a free slot,
+  // the wait counts against the server).
+  void Write(Clock::time_point due) {
+    sent_ = due;
     bhttp::async_write(stream_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->Fail(ec);
       self->parser_.emplace();
@@ -104,8 +134,10 @@ class HttpSlot : public std::enable_shared_from_this<HttpSlot> {
   void Fail(beast::error_code ec) { recorder_.Record(sent_, Clock::now(), false, ec.message()); }
 
   beast::tcp_stream stream_;
+  asio::steady_timer timer_;
   const bhttp::request<bhttp::string_body>& request_;
   Recorder& recorder_;
+  Pacer& pacer_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
   Clock::time_point sent_ = Clock::now();
@@ -132,12 +164,15 @@ core::Result<LoadResult> RunHttp(const LoadOptions& options, const core::Inferen
   if (ec) return core::Unavailable(fmt::format("cannot resolve {}: {}", options.host, ec.message()));
   const auto start = Clock::now() + options.warmup;
   Recorder recorder(start, start + options.duration);
+  Pacer pacer{.t0 = Clock::now(), .interval = Interval(options.request_rate)};
   for (int i = 0; i < options.concurrency; ++i) {
-    std::make_shared<HttpSlot>(context, message, recorder)->Start(endpoints);
+    std::make_shared<HttpSlot>(context, message, recorder, pacer)->Start(endpoints);
   }
   // Returns when every slot is done, or gives up on a stalled server 10 s after the window.
   context.run_until(start + options.duration + std::chrono::seconds(10));
-  return recorder.Finish(options.concurrency);
+  auto result = recorder.Finish(options.concurrency);
+  result.request_rate = options.request_rate;
+  return result;
 }
 
 core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::InferenceRequest& request) {
@@ -161,14 +196,26 @@ core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::Inferen
     grpc::Status status;
     Clock::time_point sent;
     std::unique_ptr<grpc::ClientAsyncResponseReader<inference::ModelInferResponse>> reader;
+    grpc::Alarm alarm;     // open loop: fires when the request is due
+    bool waiting = false;  // the next completion of this call's tag is its alarm
   };
-  auto start_call = [&](std::unique_ptr<Call>& call) {
-    call = std::make_unique<Call>();
-    call->sent = Clock::now();
+  Pacer pacer{.t0 = Clock::now(), .interval = Interval(options.request_rate)};
+  auto send = [&](std::unique_ptr<Call>& call, Clock::time_point due) {
+    call->waiting = false;
+    call->sent = due;
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     call->reader = stubs[next_stub++ % stubs.size()]->PrepareAsyncModelInfer(&call->context, message, &queue);
     call->reader->StartCall();
     call->reader->Finish(&call->response, &call->status, call.get());
+  };
+  auto start_call = [&](std::unique_ptr<Call>& call) {
+    call = std::make_unique<Call>();
+    if (!pacer.active()) return send(call, Clock::now());
+    const auto due = pacer.Take();
+    if (due <= Clock::now()) return send(call, due);
+    call->waiting = true;
+    call->sent = due;
+    call->alarm.Set(&queue, std::chrono::system_clock::now() + (due - Clock::now()), call.get());
   };
 
   const auto start = Clock::now() + options.warmup;
@@ -181,6 +228,10 @@ core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::Inferen
   while (running > 0 && queue.Next(&tag, &ok)) {
     auto it = std::find_if(calls.begin(), calls.end(), [&](const auto& c) { return c.get() == tag; });
     Call& call = **it;
+    if (call.waiting) {  // its alarm: the request is due now; a late alarm is the client's own delay
+      send(*it, Clock::now());
+      continue;
+    }
     const bool success = ok && call.status.ok();
     if (recorder.Record(call.sent, Clock::now(), success, call.status.error_message())) {
       start_call(*it);
@@ -191,7 +242,9 @@ core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::Inferen
   queue.Shutdown();
   while (queue.Next(&tag, &ok)) {
   }
-  return recorder.Finish(options.concurrency);
+  auto result = recorder.Finish(options.concurrency);
+  result.request_rate = options.request_rate;
+  return result;
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // Closed-loop load generation for `ferry bench`: `concurrency` requests in flight at all times,
 // each answered before its slot sends the next, for a fixed time, over HTTP (JSON or binary
 // body prepared once) or gRPC (one prepared ModelInferRequest). One thread drives all slots with
-// asynchronous I/O, so the generator takes little of the machine it measures. Each slot has its
+// asynchronous I/O, so the generator takes little of the machine it measures. With a request
+// rate the loop is open: request k is due at start + k/rate and goes out on the first free slot;
+// its latency counts from when it was due, so a server that falls behind shows it (no coordinated
+// omission). Each slot has its
 // own connection, for gRPC as for HTTP (one gRPC channel per slot): multiplexing large requests
 // on one HTTP/2 connection measured about half the throughput at concurrency 4.
 #pragma once
@@ -21,13 +24,15 @@ struct LoadOptions {
   std::uint16_t port = 8000;
   bool grpc = false;
   bool binary = false;  // HTTP only: binary tensor data both ways
-  int concurrency = 1;
+  int concurrency = 1;         // closed loop: requests in flight; with request_rate: the most in flight
+  double request_rate = 0;     // > 0: open loop, one request every 1/rate s, each on a free slot
   std::chrono::milliseconds warmup{1000};
   std::chrono::milliseconds duration{5000};
 };
 
 struct LoadResult {
   int concurrency = 0;
+  double request_rate = 0;
   double seconds = 0;
   std::uint64_t requests = 0;  // answered successfully within the measured window
   std::uint64_t errors = 0;

@@ -313,6 +313,14 @@ class GrpcTest(unittest.TestCase):
                 self.assertGreater(step["requests"], 10, mode)
                 self.assertEqual(step["errors"], 0, mode)
                 self.assertLessEqual(step["p50_ms"], step["p99_ms"])
+        for args in runs.values():  # open loop: the rate asked is the rate served
+            done = subprocess.run([FERRY_BIN, "bench", *args, "--model", "pima", "--request-rate", "400",
+                                   "--duration", "1", "--warmup", "0.2", "--json"],
+                                  capture_output=True, text=True, timeout=60)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            (step,) = json.loads(done.stdout)
+            self.assertEqual(step["request_rate"], 400)
+            self.assertAlmostEqual(step["throughput"], 400, delta=60)
         failing = subprocess.run([FERRY_BIN, "bench", "--url", f"127.0.0.1:{self.ferry.port}", "--model", "broken",
                                   "--duration", "0.3", "--warmup", "0"], capture_output=True, text=True, timeout=60)
         self.assertNotEqual(failing.returncode, 0)
