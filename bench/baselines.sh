@@ -91,12 +91,11 @@ if [ "$record" = 1 ]; then
   commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   [ -n "$(git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+dirty"
   {
-    echo
     echo "### $(date -u +%Y-%m-%d), commit $commit: \`bench/baselines.sh --duration $duration --connections $connections\`"
     echo
     echo "| server | req/s | p50 ms | p99 ms | errors |"
     echo "|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
-  } >> docs/benchmarks.md
+  } | /usr/bin/python3 bench/record.py "Against Python stacks and nginx"
   echo "appended to docs/benchmarks.md"
 fi

@@ -82,7 +82,6 @@ if [ "$record" = 1 ]; then
   commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   [ -n "$(git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+dirty"
   {
-    echo
     echo "### $(date -u +%Y-%m-%d), commit $commit: \`bench/batching.sh --duration $duration --rows $rows\`"
     echo
     echo "In-process ONNX Runtime, one thread:"
@@ -96,6 +95,6 @@ if [ "$record" = 1 ]; then
     echo "| model | protocol | concurrency | rows/s | rows per execution | p50 ms | p99 ms | errors |"
     echo "|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${served[@]}"
-  } >> docs/benchmarks.md
+  } | /usr/bin/python3 bench/record.py "Dynamic batching"
   echo "appended to docs/benchmarks.md"
 fi

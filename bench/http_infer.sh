@@ -72,6 +72,6 @@ echo "ORT   : $ort_rps runs/s, p50 ${ort_p50} us, p99 ${ort_p99} us (in-process,
 
 if [ "$record" = 1 ]; then
   row="| $date | $commit | \`bench/http_infer.sh --connections $connections --duration $duration --threads $http_threads --wrk-threads $wrk_threads\` | $rps | $(fmt_ms "$p50_us") | $(fmt_ms "$p99_us") | $errors | $ort_rps | $ort_p50 / $ort_p99 |"
-  echo "$row" >> docs/benchmarks.md
+  echo "$row" | /usr/bin/python3 bench/record.py "HTTP inference" --row
   echo "appended to docs/benchmarks.md"
 fi

@@ -70,12 +70,11 @@ done
 
 if [ "$record" = 1 ]; then
   {
-    echo
     echo "### $date, commit $commit: \`bench/protocols.sh --duration $duration\`"
     echo
     echo "| model | protocol | concurrency | req/s | p50 ms | p99 ms | errors |"
     echo "|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
-  } >> docs/benchmarks.md
+  } | /usr/bin/python3 bench/record.py "JSON vs binary HTTP vs gRPC"
   echo "appended to docs/benchmarks.md"
 fi
