@@ -27,10 +27,10 @@ for tool in wrk gunicorn uvicorn nginx; do
 done
 
 work=$(mktemp -d)
+source bench/lib.sh
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; cleanup; }
+trap stop_all EXIT
 wait_for() {  # port
   for _ in $(seq 200); do
     curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
@@ -88,8 +88,7 @@ for name_port in "ferry:$ferry_port" "flask+gunicorn:$flask_port" "fastapi+uvico
 done
 
 if [ "$record" = 1 ]; then
-  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  [ -n "$(git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+dirty"
+  commit=$(bench_commit)
   {
     echo "### $(date -u +%Y-%m-%d), commit $commit: \`bench/baselines.sh --duration $duration --connections $connections\`"
     echo

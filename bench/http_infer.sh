@@ -26,20 +26,10 @@ build=${BUILD_DIR:-build}
 command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh installs it" >&2; exit 1; }
 
 work=$(mktemp -d)
-ferry_pid=""
-cleanup() { [ -n "$ferry_pid" ] && kill "$ferry_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+source bench/lib.sh
 trap cleanup EXIT
 
-"$build/ferry" serve --model-repository examples/models --http-host 127.0.0.1 --http-port 0 --metrics-port 0 \
-  --http-threads "$http_threads" --log-level info 2> "$work/ferry.log" &
-ferry_pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*serving KServe V2 HTTP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ferry.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/ferry.log" >&2; exit 1; }
+start_ferry examples/models --http-threads "$http_threads"
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -59,12 +49,11 @@ wrk -t1 -c"$connections" -d2s -s "$work/post.lua" "$url" > /dev/null   # warm-up
 wrk_command="wrk -t$wrk_threads -c$connections -d${duration}s --latency -s post.lua $url"
 wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --latency -s "$work/post.lua" "$url" > "$work/wrk.out"
 read -r rps p50_us p99_us errors total < <(grep '^RESULT' "$work/wrk.out" | cut -d' ' -f2-)
-kill "$ferry_pid"; wait "$ferry_pid" 2>/dev/null || true; ferry_pid=""
+stop_ferry
 
 read -r ort_rps _ ort_p50 ort_p99 < <("$build/ferry_bench_ort_loop" examples/models/pima "$duration")
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+dirty"
+commit=$(bench_commit)
 date=$(date -u +%Y-%m-%d)
 fmt_ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 echo "HTTP  : $rps req/s, p50 $(fmt_ms "$p50_us") ms, p99 $(fmt_ms "$p99_us") ms, $errors errors of $total ($wrk_command, ferry --http-threads $http_threads)"

@@ -21,26 +21,16 @@ build=${BUILD_DIR:-build}
 [ -x "$build/ferry" ] || { echo "build first: make build" >&2; exit 1; }
 
 work=$(mktemp -d)
-ferry_pid=""
-cleanup() { [ -n "$ferry_pid" ] && kill "$ferry_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+source bench/lib.sh
 trap cleanup EXIT
 
 mkdir -p "$work/models"
 cp -r examples/models/pima "$work/models/"
 /usr/bin/python3 bench/models/generate_conv.py --out "$work/models/conv/1/model.onnx"
-grpc_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$build/ferry" serve --model-repository "$work/models" --http-port 0 --metrics-port 0 --grpc-port "$grpc_port" 2> "$work/ferry.log" &
-ferry_pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*serving KServe V2 HTTP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ferry.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/ferry.log" >&2; exit 1; }
+grpc_port=$(free_port)
+start_ferry "$work/models" --grpc-port "$grpc_port"
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+dirty"
+commit=$(bench_commit)
 date=$(date -u +%Y-%m-%d)
 rows=()
 run() {  # model concurrency mode

@@ -81,6 +81,24 @@ void WriteData(const core::Tensor& t, JsonWriter& w) {
   w.EndArray();
 }
 
+// One input or output tensor: name, datatype, shape, then its data inline, or, when `binary`, its
+// binary_data_size (the bytes go after the JSON).
+void WriteTensor(const core::Tensor& t, bool binary, JsonWriter& w) {
+  w.BeginObject();
+  WriteTensorHeader(t.name(), t.type(), t.shape(), w);
+  if (binary) {
+    w.Key("parameters");
+    w.BeginObject();
+    w.Key("binary_data_size");
+    w.Number(t.byte_size());
+    w.EndObject();
+  } else {
+    w.Key("data");
+    WriteData(t, w);
+  }
+  w.EndObject();
+}
+
 }  // namespace
 
 void EncodeTensorData(const core::Tensor& t, std::string& out) {
@@ -129,20 +147,9 @@ std::optional<std::size_t> EncodeInferResponse(const core::InferenceResponse& re
   w.Key("outputs");
   w.BeginArray();
   for (const core::Tensor& t : response.outputs) {
-    w.BeginObject();
-    WriteTensorHeader(t.name(), t.type(), t.shape(), w);
-    if (format.IsBinary(t.name())) {
-      any_binary = true;
-      w.Key("parameters");
-      w.BeginObject();
-      w.Key("binary_data_size");
-      w.Number(t.byte_size());
-      w.EndObject();
-    } else {
-      w.Key("data");
-      WriteData(t, w);
-    }
-    w.EndObject();
+    const bool binary = format.IsBinary(t.name());
+    any_binary |= binary;
+    WriteTensor(t, binary, w);
   }
   w.EndArray();
   w.EndObject();
@@ -171,21 +178,7 @@ std::optional<std::size_t> EncodeInferRequest(const core::InferenceRequest& requ
   }
   w.Key("inputs");
   w.BeginArray();
-  for (const core::Tensor& t : request.inputs) {
-    w.BeginObject();
-    WriteTensorHeader(t.name(), t.type(), t.shape(), w);
-    if (binary_inputs) {
-      w.Key("parameters");
-      w.BeginObject();
-      w.Key("binary_data_size");
-      w.Number(t.byte_size());
-      w.EndObject();
-    } else {
-      w.Key("data");
-      WriteData(t, w);
-    }
-    w.EndObject();
-  }
+  for (const core::Tensor& t : request.inputs) WriteTensor(t, binary_inputs, w);
   w.EndArray();
   if (!request.outputs.empty()) {
     w.Key("outputs");
