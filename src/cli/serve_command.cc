@@ -14,6 +14,11 @@ namespace {
 
 struct ServeOptions {
   std::string model_repository;
+  std::string model_control = "none";
+  double poll_secs = 5;
+  std::vector<std::string> load_models;
+  bool strict_readiness = false;
+  std::string reload_strategy = "swap";
   http::HttpServer::Options http;
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
   std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
@@ -32,7 +37,16 @@ int Serve(const ServeOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = runtime::Server::Create({.model_repository = options.model_repository});
+  const auto mode = options.model_control == "poll"       ? runtime::ControlMode::kPoll
+                    : options.model_control == "explicit" ? runtime::ControlMode::kExplicit
+                                                          : runtime::ControlMode::kNone;
+  auto server = runtime::Server::Create(
+      {.model_repository = options.model_repository,
+       .model_control = mode,
+       .poll_interval = std::chrono::milliseconds(static_cast<std::int64_t>(options.poll_secs * 1000)),
+       .startup_models = options.load_models,
+       .strict_readiness = options.strict_readiness,
+       .unload_first = options.reload_strategy == "unload-first"});
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;
@@ -70,12 +84,7 @@ int Serve(const ServeOptions& options) {
   }
   const auto port = (*http)->port();
   spdlog::info("serving KServe V2 HTTP on {}:{} ({} I/O threads)", options.http.host, port, (*http)->threads());
-  for (const auto& status : (*server)->RepositoryIndex()) {
-    if (status.state == runtime::ModelState::kReady) {
-      spdlog::info("try: curl http://{}:{}/v2/models/{}", options.http.host, port, status.name);
-      break;
-    }
-  }
+  spdlog::info("try: curl http://{}:{}/v2/health/ready (200 once the models are loaded)", options.http.host, port);
 
   int signal = 0;
   sigwait(&signals, &signal);
@@ -99,6 +108,22 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "Folder holding <model>/<version>/model.onnx (and optional <model>/model.yaml)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  serve->add_option("--model-control", options->model_control,
+                    "none: load the repository at start; poll: also apply its changes while serving; explicit: "
+                    "load --load-model models, then what the repository API asks")
+      ->check(CLI::IsMember({"none", "poll", "explicit"}))
+      ->capture_default_str();
+  serve->add_option("--repository-poll-secs", options->poll_secs, "Seconds between repository scans (poll)")
+      ->check(CLI::Range(0.05, 86400.0))
+      ->capture_default_str();
+  serve->add_option("--load-model", options->load_models, "A model to load at start (explicit; repeatable; * for all)");
+  serve->add_flag("--strict-readiness", options->strict_readiness,
+                  "Report not ready while any loaded model has no version that serves");
+  serve->add_option("--reload-strategy", options->reload_strategy,
+                    "swap: load the new version beside the old, then switch; unload-first: free the old first "
+                    "(for models too large to hold twice; the model is unavailable meanwhile)")
+      ->check(CLI::IsMember({"swap", "unload-first"}))
+      ->capture_default_str();
   serve->add_option("--http-host", options->http.host, "Address to listen on")->capture_default_str();
   serve->add_option("--http-port", options->http.port, "HTTP port (0: any free port)")->capture_default_str();
   serve->add_option("--grpc-port", options->grpc_port, "gRPC port, on the --http-host address (0: no gRPC)")

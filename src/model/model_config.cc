@@ -188,7 +188,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   if (!root.IsMap()) return r.Fail(root, "must be a map of settings");
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
-                                    "dynamic_batching", "inputs", "outputs", "parameters"}));
+                                    "dynamic_batching", "warmup", "inputs", "outputs", "parameters"}));
   if (root["name"]) {
     FERRY_ASSIGN_OR_RETURN(config.name, r.Scalar<std::string>(root["name"], "name", "a string"));
   }
@@ -219,6 +219,28 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
         return r.Fail(batching["preferred_batch_sizes"],
                       fmt::format("preferred batch size {} exceeds max_batch_size {}", size, config.max_batch_size));
       }
+    }
+  }
+  if (const YAML::Node warmup = root["warmup"]) {
+    if (!warmup.IsSequence()) return r.Fail(warmup, "'warmup' must be a list of samples");
+    for (const auto& item : warmup) {
+      if (!item.IsMap()) return r.Fail(item, "each warmup sample must be a map");
+      FERRY_RETURN_IF_ERROR(r.OnlyKeys(item, "warmup", {"batch_size", "count", "fill"}));
+      WarmupSample sample;
+      if (item["batch_size"]) {
+        FERRY_ASSIGN_OR_RETURN(sample.batch_size, r.Scalar<std::int64_t>(item["batch_size"], "batch_size", "an integer"));
+        if (sample.batch_size < 1) return r.Fail(item["batch_size"], "warmup batch_size must be at least 1");
+      }
+      if (item["count"]) {
+        FERRY_ASSIGN_OR_RETURN(sample.count, r.Scalar<int>(item["count"], "count", "an integer"));
+        if (sample.count < 1 || sample.count > 1000) return r.Fail(item["count"], "warmup count must be 1..1000");
+      }
+      if (item["fill"]) {
+        FERRY_ASSIGN_OR_RETURN(auto fill, r.Scalar<std::string>(item["fill"], "fill", "zero or random"));
+        if (fill != "zero" && fill != "random") return r.Fail(item["fill"], "warmup fill must be zero or random");
+        sample.random = fill == "random";
+      }
+      config.warmup.push_back(sample);
     }
   }
   if (root["inputs"]) {

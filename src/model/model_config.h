@@ -11,6 +11,8 @@
 //     preferred_batch_sizes: [8, 16]   # dispatch at once at these sizes
 //     max_queue_size: 4096    #   waiting requests before new ones are refused
 //     default_timeout_us: 0   #   0: no timeout; a request's "timeout" parameter overrides
+//   warmup:                   # run before the version is READY; a failure makes it UNAVAILABLE
+//     - {batch_size: 1, count: 1, fill: zero}   # synthetic inputs (zero | random), -1 dims = 1
 //   inputs:  [{name: features, datatype: FP32, shape: [-1, 8]}]   # shapes as clients see them
 //   outputs: [{name: probability, datatype: FP32, shape: [-1, 1]}]
 //   parameters: {intra_op_threads: 1}                            # backend-specific strings
@@ -49,6 +51,12 @@ struct DynamicBatching {
   std::int64_t default_timeout_us = 0;
 };
 
+struct WarmupSample {
+  std::int64_t batch_size = 1;  // the first dim of inputs whose first dim is -1
+  int count = 1;                // executions on each instance
+  bool random = false;          // fill: random (uniform [0, 1) / small integers) or zero
+};
+
 struct ModelConfig {
   std::string name;
   std::string backend;  // empty: detect
@@ -56,6 +64,7 @@ struct ModelConfig {
   int instances = 1;
   VersionPolicy version_policy;
   DynamicBatching dynamic_batching;
+  std::vector<WarmupSample> warmup;
   std::vector<core::TensorSpec> inputs;   // empty: take the model's own
   std::vector<core::TensorSpec> outputs;  // empty: take the model's own
   std::map<std::string, std::string> parameters;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <sstream>
 #include <fmt/format.h>
 #include <system_error>
 
@@ -15,6 +17,69 @@ std::optional<std::int64_t> ParseVersionFolder(std::string_view name) {
   auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), value);
   if (ec != std::errc() || end != name.data() + name.size() || value < 1) return std::nullopt;
   return value;
+}
+
+namespace {
+
+// FNV-1a, enough to tell one state of a few files from another.
+void Mix(std::uint64_t& hash, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+}
+
+std::uint64_t FolderFingerprint(const fs::path& folder) {
+  std::uint64_t hash = 1469598103934665603ull;
+  std::error_code ec;
+  std::vector<std::string> entries;
+  for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const auto size = it->file_size(ec);
+    const auto time = it->last_write_time(ec).time_since_epoch().count();
+    entries.push_back(fmt::format("{}:{}:{}", fs::relative(it->path(), folder, ec).string(), size, time));
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const auto& e : entries) Mix(hash, e);
+  return hash;
+}
+
+std::uint64_t FileFingerprint(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::uint64_t hash = 1469598103934665603ull;
+  Mix(hash, text.str());
+  return hash == 0 ? 1 : hash;
+}
+
+}  // namespace
+
+core::Result<ModelDirectory> ScanModel(const fs::path& root, const std::string& name,
+                                       std::vector<std::string>* ignored) {
+  std::error_code ec;
+  const fs::path path = root / name;
+  if (name.empty() || name.starts_with('.') || name.find('/') != std::string::npos || !fs::is_directory(path, ec)) {
+    return core::NotFound(fmt::format("no model folder '{}' in the repository", name));
+  }
+  ModelDirectory model{.name = name, .path = path, .config_file = std::nullopt, .versions = {}};
+  for (const auto& sub : fs::directory_iterator(path, ec)) {
+    const std::string sub_name = sub.path().filename().string();
+    if (sub_name == "model.yaml" && sub.is_regular_file(ec)) {
+      model.config_file = sub.path();
+      model.config_fingerprint = FileFingerprint(sub.path());
+    } else if (sub.is_directory(ec)) {
+      if (auto version = ParseVersionFolder(sub_name)) {
+        model.versions.push_back(*version);
+        model.version_fingerprints[*version] = FolderFingerprint(sub.path());
+      } else if (!sub_name.starts_with('.') && ignored) {
+        ignored->push_back(fmt::format("{}/{}: not a numeric version folder", name, sub_name));
+      }
+    }
+  }
+  std::sort(model.versions.begin(), model.versions.end());
+  return model;
 }
 
 core::Result<RepositoryScan> ScanRepository(const fs::path& root) {
@@ -34,21 +99,7 @@ core::Result<RepositoryScan> ScanRepository(const fs::path& root) {
       scan.ignored.push_back(fmt::format("{}: not a model folder", name));
       continue;
     }
-    ModelDirectory model{.name = name, .path = entry.path(), .config_file = std::nullopt, .versions = {}};
-    for (const auto& sub : fs::directory_iterator(entry.path(), ec)) {
-      const std::string sub_name = sub.path().filename().string();
-      if (sub_name == "model.yaml" && sub.is_regular_file(ec)) {
-        model.config_file = sub.path();
-      } else if (sub.is_directory(ec)) {
-        if (auto version = ParseVersionFolder(sub_name)) {
-          model.versions.push_back(*version);
-        } else if (!sub_name.starts_with('.')) {
-          scan.ignored.push_back(fmt::format("{}/{}: not a numeric version folder", name, sub_name));
-        }
-      }
-    }
-    std::sort(model.versions.begin(), model.versions.end());
-    scan.models.push_back(std::move(model));
+    if (auto model = ScanModel(root, name, &scan.ignored)) scan.models.push_back(std::move(*model));
   }
   std::sort(scan.models.begin(), scan.models.end(),
             [](const ModelDirectory& a, const ModelDirectory& b) { return a.name < b.name; });

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ struct ModelDirectory {
   std::filesystem::path path;
   std::optional<std::filesystem::path> config_file;  // model.yaml, when present
   std::vector<std::int64_t> versions;               // ascending
+  // Fingerprints tell a changed file from an unchanged one between scans: of model.yaml's
+  // content (0 without one), and of each version folder's files (names, sizes, times).
+  std::uint64_t config_fingerprint = 0;
+  std::map<std::int64_t, std::uint64_t> version_fingerprints;
 };
 
 struct RepositoryScan {
@@ -28,6 +33,10 @@ struct RepositoryScan {
 
 // Scans `root`. Fails only when root itself is not a readable directory.
 core::Result<RepositoryScan> ScanRepository(const std::filesystem::path& root);
+
+// Scans one model folder, <root>/<name>. NotFound when it is not there.
+core::Result<ModelDirectory> ScanModel(const std::filesystem::path& root, const std::string& name,
+                                       std::vector<std::string>* ignored = nullptr);
 
 // The numeric version a folder name stands for, or nullopt ("01" and "+1" are not versions).
 std::optional<std::int64_t> ParseVersionFolder(std::string_view name);

@@ -72,6 +72,7 @@ std::string RenderMetrics(const Server& server) {
   }
   w.Family("ferry_model_ready", "gauge", "1 when the model version serves, 0 when it failed to load.");
   for (const auto& status : server.RepositoryIndex()) {
+    if (status.version == 0) continue;  // entries about a model as a whole (unloaded, loading, failed)
     const std::string version = std::to_string(status.version);
     w.Sample("ferry_model_ready", {{"model", status.name}, {"version", version}},
              status.state == ModelState::kReady ? 1 : 0);

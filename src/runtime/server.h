@@ -1,9 +1,11 @@
 // ferry::runtime::Server: the one in-process API every frontend (HTTP, gRPC, Kafka) and an
-// embedding C++ program talks to -- health, metadata, the repository index and inference.
+// embedding C++ program talks to -- health, metadata, the repository, statistics and inference.
 //
-// Lifecycle: Create() scans the model repository and loads every model before it returns; models
-// that fail to load are kept as UNAVAILABLE with their reason, and the rest serve. Destruction
-// stops the instance pools (requests still queued are answered UNAVAILABLE).
+// Lifecycle: Create() starts loading the startup models in the background (see ModelControl)
+// and returns at once, so frontends can answer health probes while models load; the server is
+// ready once those loads are done (with strict readiness, once each of them serves). Models that
+// fail to load are UNAVAILABLE with their reason, and the rest serve. Destruction stops model
+// control and lets each version run what its queue holds.
 //
 // Thread safety: every method may be called concurrently from any thread. Infer never blocks on
 // inference: it validates, queues, and returns; the callback runs later on a scheduler thread (or
@@ -20,10 +22,16 @@
 #include <string_view>
 #include <vector>
 
-#include "backends/backend_registry.h"
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
 #include "core/error.h"
 #include "core/inference.h"
 #include "model/model_config.h"
+#include "runtime/model_control.h"
+#include "runtime/model_table.h"
 #include "scheduler/scheduler.h"
 
 namespace ferry::runtime {
@@ -57,37 +65,39 @@ struct VersionStatistics {
   std::size_t queue_depth = 0;  // requests waiting now
 };
 
-enum class ModelState { kReady, kUnavailable };
-
-struct ModelStatus {
-  std::string name;
-  std::int64_t version = 0;  // 0 when the model failed before any version was considered
-  ModelState state = ModelState::kUnavailable;
-  std::string reason;        // why it is UNAVAILABLE
-};
-
 class Server {
  public:
   struct Options {
     std::filesystem::path model_repository;
+    ControlMode model_control = ControlMode::kNone;
+    std::chrono::milliseconds poll_interval{5000};  // kPoll
+    std::vector<std::string> startup_models;        // kExplicit: names to load at start, "*" for all
+    bool strict_readiness = false;  // ready only while every loaded model has a version that serves
+    bool unload_first = false;      // free a model before loading it again
   };
 
-  // Fails only when the repository cannot be scanned at all.
+  // Fails only when the repository is not a readable directory.
   static core::Result<std::unique_ptr<Server>> Create(const Options& options);
   ~Server();
 
   ServerMetadata Metadata() const;
   bool IsLive() const { return true; }
-  bool IsReady() const { return ready_.load(std::memory_order_relaxed); }
+  bool IsReady() const;
+  // Blocks until the startup loads are done or `timeout` passes; returns IsReady(). For tests
+  // and embedders that want to serve only once loaded.
+  bool WaitUntilReady(std::chrono::milliseconds timeout) const;
 
   // Marks the server not ready (health probes fail) ahead of shutdown; serving continues.
-  void BeginShutdown() { ready_.store(false, std::memory_order_relaxed); }
+  void BeginShutdown() { shutting_down_.store(true, std::memory_order_relaxed); }
 
   // `version` 0 means the model as a whole (the latest served version's signature).
   core::Result<ModelMetadata> GetModelMetadata(std::string_view name, std::int64_t version) const;
   // NotFound for an unknown model or version; false when it exists but cannot serve.
   core::Result<bool> IsModelReady(std::string_view name, std::int64_t version) const;
   std::vector<ModelStatus> RepositoryIndex() const;
+  // The repository extension (explicit model control only); `done` runs on the loader thread.
+  void LoadModel(std::string name, std::optional<std::string> config, ModelControl::Done done);
+  void UnloadModel(std::string name, ModelControl::Done done);
   core::Result<ModelConfiguration> GetModelConfig(std::string_view name, std::int64_t version) const;
   // `name` empty: every ready version of every model. `version` 0: every ready version of `name`.
   core::Result<std::vector<VersionStatistics>> GetStatistics(std::string_view name, std::int64_t version) const;
@@ -95,21 +105,20 @@ class Server {
   void Infer(core::InferenceRequest&& request, sched::InferCallback done);
 
  private:
-  struct ServedVersion;
-  struct ServedModel;
-
-  Server() = default;
-  void LoadModel(const backends::BackendRegistry& registry, const std::string& name,
-                 const std::filesystem::path& dir, const std::optional<std::filesystem::path>& config_file,
-                 const std::vector<std::int64_t>& versions);
+  explicit Server(const Options& options);
   // The version serving a request for `version` (0: the latest ready one).
   core::Result<std::shared_ptr<ServedVersion>> Resolve(std::string_view name, std::int64_t version) const;
 
-  std::atomic<bool> ready_{false};  // read by health probes on I/O threads
+  const Options options_;
+  ModelTable table_;  // thread-safe itself
 
-  mutable std::shared_mutex mutex_;
-  // Protected by mutex_ (written while loading, read while serving).
-  std::map<std::string, std::unique_ptr<ServedModel>, std::less<>> models_;
+  // Read by health probes on I/O threads, written by the loader and at shutdown.
+  std::atomic<bool> started_{false};
+  std::atomic<bool> shutting_down_{false};
+  mutable std::mutex started_mutex_;
+  mutable std::condition_variable started_cv_;
+
+  ModelControl control_;  // last: its threads stop first
 };
 
 }  // namespace ferry::runtime

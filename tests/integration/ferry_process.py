@@ -24,7 +24,7 @@ class FerryProcess:
     With grpc=True it also serves gRPC on a free port (self.grpc_port); otherwise gRPC is off.
     """
 
-    def __init__(self, repository, *extra_args, grpc=False, timeout=30.0):
+    def __init__(self, repository, *extra_args, grpc=False, timeout=30.0, wait_ready=True):
         self.grpc_port = free_port() if grpc else 0
         self.log_lines = []
         self._log_lock = threading.Lock()
@@ -51,6 +51,21 @@ class FerryProcess:
         if not port_seen.wait(timeout) or self.port is None:
             self.stop()
             raise RuntimeError("ferry did not start:\n" + "\n".join(self.log_lines))
+        if wait_ready and not self.wait_ready(timeout):
+            self.stop()
+            raise RuntimeError("ferry did not become ready:\n" + "\n".join(self.log_lines))
+
+    def wait_ready(self, timeout=30.0):
+        """Polls /v2/health/ready until it answers 200 (models load after the port opens)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if self.request("GET", "/v2/health/ready")[0] == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
 
     def log(self):
         with self._log_lock:

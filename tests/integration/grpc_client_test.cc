@@ -24,6 +24,7 @@ class GrpcClientTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     server_ = std::move(*runtime::Server::Create({.model_repository = FERRY_SOURCE_DIR "/examples/models"}));
+    ASSERT_TRUE(server_->WaitUntilReady(std::chrono::seconds(30)));
     auto created = grpc_frontend::GrpcServer::Create({.host = "127.0.0.1", .port = 0}, *server_);
     ASSERT_TRUE(created.has_value()) << created.error().message;
     grpc_ = std::move(*created);

@@ -113,10 +113,34 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
       auto* entry = response->add_models();
       entry->set_name(status.name);
       if (status.version > 0) entry->set_version(std::to_string(status.version));
-      entry->set_state(ready ? "READY" : "UNAVAILABLE");
+      entry->set_state(std::string(runtime::ModelStateName(status.state)));
       entry->set_reason(status.reason);
     }
     return Done(context);
+  }
+
+  ServerUnaryReactor* RepositoryModelLoad(CallbackServerContext* context,
+                                          const inference::RepositoryModelLoadRequest* request,
+                                          inference::RepositoryModelLoadResponse*) override {
+    std::optional<std::string> config;
+    if (auto it = request->parameters().find("config"); it != request->parameters().end()) {
+      config = it->second.string_param();
+    }
+    ServerUnaryReactor* reactor = context->DefaultReactor();
+    server_.LoadModel(request->model_name(), std::move(config), [reactor](core::Result<void> result) {
+      reactor->Finish(result ? grpc::Status::OK : ToStatus(result.error()));
+    });
+    return reactor;
+  }
+
+  ServerUnaryReactor* RepositoryModelUnload(CallbackServerContext* context,
+                                            const inference::RepositoryModelUnloadRequest* request,
+                                            inference::RepositoryModelUnloadResponse*) override {
+    ServerUnaryReactor* reactor = context->DefaultReactor();
+    server_.UnloadModel(request->model_name(), [reactor](core::Result<void> result) {
+      reactor->Finish(result ? grpc::Status::OK : ToStatus(result.error()));
+    });
+    return reactor;
   }
 
  private:

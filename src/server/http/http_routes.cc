@@ -135,6 +135,30 @@ void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string
   reply(ErrorReply(404, fmt::format("no route {}", path)));
 }
 
+// POST /v2/repository/index, POST /v2/repository/models/{model}/load|unload
+void RepositoryRoute(runtime::Server& server, const HttpRequest& request, std::string_view path,
+                     const std::vector<std::string_view>& parts, Reply reply) {
+  if (parts.size() == 3 && parts[2] == "index") {
+    if (request.method != Method::kPost) return reply(MethodNotAllowed("POST", path));
+    auto ready_only = protocol::DecodeIndexRequest(request.body);
+    if (!ready_only) return reply(ErrorReply(ready_only.error()));
+    return reply({200, protocol::EncodeRepositoryIndex(server.RepositoryIndex(), *ready_only), "", {}});
+  }
+  if (parts.size() != 5 || parts[2] != "models" || (parts[4] != "load" && parts[4] != "unload")) {
+    return reply(ErrorReply(404, fmt::format("no route {}", path)));
+  }
+  if (request.method != Method::kPost) return reply(MethodNotAllowed("POST", path));
+  auto model = DecodePathSegment(parts[3]);
+  if (!model || model->empty()) return reply(ErrorReply(400, fmt::format("'{}' is not a valid model name", parts[3])));
+  auto answer = [reply = std::move(reply)](core::Result<void> result) mutable {
+    reply(result ? HttpReply{200, "{}", "", {}} : ErrorReply(result.error()));
+  };
+  if (parts[4] == "unload") return server.UnloadModel(std::move(*model), std::move(answer));
+  auto config = protocol::DecodeLoadRequest(request.body);
+  if (!config) return answer(std::unexpected(config.error()));
+  server.LoadModel(std::move(*model), std::move(*config), std::move(answer));
+}
+
 }  // namespace
 
 std::optional<std::string> DecodePathSegment(std::string_view segment) {
@@ -180,6 +204,7 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
     if (!server.IsReady()) return reply(ErrorReply(503, "server is not ready"));
     return reply({200, R"({"ready":true})", "", {}});
   }
+  if (parts[1] == "repository") return RepositoryRoute(server, request, path, parts, std::move(reply));
   if (parts[1] == "models" && parts.size() == 3 && parts[2] == "stats") {  // every model's statistics
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
     auto stats = server.GetStatistics("", 0);

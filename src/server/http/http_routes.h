@@ -1,5 +1,5 @@
-// The KServe V2 REST routes: maps a method and target to ferry::runtime::Server calls and their
-// JSON answers. Knows nothing of sockets (see http_server.h) nor of JSON details (see
+// The KServe V2 REST routes (with Triton's statistics, configuration and repository extensions):
+// maps a method and target to ferry::runtime::Server calls and their JSON answers. Knows nothing of sockets (see http_server.h) nor of JSON details (see
 // server/protocol/v2_json.h).
 //
 // Every error answer is a non-2xx status with {"error": "..."}: 400 for a bad request, 404 for an

@@ -75,6 +75,13 @@ std::string EncodeModelConfig(const runtime::ModelConfiguration& config);
 // Triton's name for a datatype in model configurations: "TYPE_FP32", "TYPE_STRING" for BYTES.
 std::string ConfigDataTypeName(core::DataType type);
 
+// The model repository extension: [{name, version, state, reason}] (READY ones only when asked).
+std::string EncodeRepositoryIndex(const std::vector<runtime::ModelStatus>& index, bool ready_only);
+// POST /v2/repository/index body: {"ready": bool}, optional; returns `ready`.
+core::Result<bool> DecodeIndexRequest(std::string_view body);
+// POST .../load body: {"parameters": {"config": "<model.yaml content, YAML or JSON>"}}, optional.
+core::Result<std::optional<std::string>> DecodeLoadRequest(std::string_view body);
+
 // {"error": "<message>"}
 std::string EncodeError(std::string_view message);
 

@@ -25,6 +25,7 @@ class RoutesTest : public ::testing::Test {
     root_ = fs::temp_directory_path() / ("ferry_routes_test_" + std::to_string(::getpid()));
     fs::create_directories(root_ / "broken" / "1");  // a version folder with no model file
     server_ = std::move(*runtime::Server::Create({.model_repository = root_}));
+    ASSERT_TRUE(server_->WaitUntilReady(std::chrono::seconds(30)));
   }
   void TearDown() override { fs::remove_all(root_); }
 

@@ -1,0 +1,334 @@
+#include "runtime/model_control.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "runtime/version_builder.h"
+
+namespace ferry::runtime {
+namespace {
+
+std::uint64_t TextFingerprint(std::string_view text) {
+  std::uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash | 1;  // never 0, which means "no model.yaml"
+}
+
+}  // namespace
+
+ModelControl::ModelControl(Options options, ModelTable& table)
+    : options_(std::move(options)), table_(table), registry_(backends::BackendRegistry::WithBuiltins()) {}
+
+ModelControl::~ModelControl() {
+  poller_ = {};  // request_stop + join
+  loader_ = {};
+  CollectRetired(/*wait_all=*/true);
+}
+
+void ModelControl::Enqueue(std::move_only_function<void()> task) {
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+void ModelControl::Start(std::function<void()> started) {
+  loader_ = std::jthread([this](std::stop_token stop) { LoaderLoop(stop); });
+  Enqueue([this, started = std::move(started)]() mutable {
+    auto scan = model::ScanRepository(options_.repository);
+    if (!scan) {
+      spdlog::error("{}", scan.error().message);
+    } else {
+      spdlog::info("model repository {}: {} model folder(s)", options_.repository.string(), scan->models.size());
+      for (const auto& note : scan->ignored) spdlog::info("ignored {}", note);
+      const auto& wanted = options_.startup_models;
+      const bool all = options_.mode != ControlMode::kExplicit ||
+                       std::find(wanted.begin(), wanted.end(), "*") != wanted.end();
+      for (auto& dir : scan->models) {
+        if (all || std::find(wanted.begin(), wanted.end(), dir.name) != wanted.end()) {
+          const std::string name = dir.name;
+          (void)DoLoad(name, std::nullopt, std::move(dir));
+        }
+      }
+      if (!all) {
+        for (const auto& name : wanted) {
+          if (!table_.Find(name)) spdlog::warn("--load-model {}: no such model folder in the repository", name);
+        }
+      }
+    }
+    started();
+    if (options_.mode == ControlMode::kPoll) {
+      poller_ = std::jthread([this](std::stop_token stop) { PollLoop(stop); });
+    }
+  });
+}
+
+void ModelControl::Load(std::string name, std::optional<std::string> config, Done done) {
+  if (options_.mode != ControlMode::kExplicit) {
+    return done(core::InvalidArgument(fmt::format(
+        "loading and unloading models needs --model-control explicit (this server {})",
+        options_.mode == ControlMode::kPoll ? "polls its repository" : "loads its repository at start only")));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    loading_.insert(name);
+  }
+  Enqueue([this, name = std::move(name), config = std::move(config), done = std::move(done)]() mutable {
+    auto result = DoLoad(name, config, std::nullopt);
+    done(std::move(result));
+  });
+}
+
+void ModelControl::Unload(std::string name, Done done) {
+  if (options_.mode != ControlMode::kExplicit) {
+    return done(core::InvalidArgument("loading and unloading models needs --model-control explicit"));
+  }
+  Enqueue([this, name = std::move(name), done = std::move(done)]() mutable {
+    if (!table_.Find(name)) return done(core::NotFound(fmt::format("model '{}' is not loaded", name)));
+    DoUnload(name);
+    done({});
+  });
+}
+
+void ModelControl::LoaderLoop(std::stop_token stop) {
+  while (true) {
+    std::move_only_function<void()> task;
+    {
+      std::unique_lock lock(mutex_);
+      // Wake for a task, or now and then to free retired versions that requests have let go.
+      wake_.wait_for(lock, stop, std::chrono::milliseconds(retired_.empty() ? 1000 : 10),
+                     [this] { return !tasks_.empty(); });
+      if (stop.stop_requested()) return;
+      if (!tasks_.empty()) {
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+    }
+    if (task) task();
+    CollectRetired(false);
+  }
+}
+
+void ModelControl::PollLoop(std::stop_token stop) {
+  std::mutex sleep_mutex;
+  std::condition_variable_any sleep;
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(sleep_mutex);
+      sleep.wait_for(lock, stop, options_.poll_interval, [] { return false; });
+    }
+    if (stop.stop_requested()) return;
+    auto scan = model::ScanRepository(options_.repository);
+    if (!scan) {
+      spdlog::warn("poll: {}", scan.error().message);
+      continue;
+    }
+    // What is stable: files unchanged since the previous scan.
+    std::map<std::string, model::ModelDirectory> stable;
+    std::map<std::string, Fingerprints> current;
+    for (auto& dir : scan->models) {
+      Fingerprints fp{.config = dir.config_fingerprint, .versions = dir.version_fingerprints};
+      auto previous = previous_scan_.find(dir.name);
+      current[dir.name] = fp;
+      if (previous == previous_scan_.end() || previous->second.config != fp.config) continue;  // model.yaml moving
+      model::ModelDirectory settled = dir;
+      settled.versions.clear();
+      settled.version_fingerprints.clear();
+      for (const auto& [v, f] : fp.versions) {
+        auto before = previous->second.versions.find(v);
+        if (before != previous->second.versions.end() && before->second == f) {
+          settled.versions.push_back(v);
+          settled.version_fingerprints[v] = f;
+        }
+      }
+      stable.emplace(dir.name, std::move(settled));
+    }
+    previous_scan_ = std::move(current);
+    Enqueue([this, stable = std::move(stable), present = previous_scan_]() mutable {
+      for (auto& [name, dir] : stable) {
+        const Fingerprints fp{.config = dir.config_fingerprint, .versions = dir.version_fingerprints};
+        auto loaded = loaded_from_.find(name);
+        if (loaded != loaded_from_.end() && loaded->second == fp) continue;
+        spdlog::info("poll: model '{}' changed; loading", name);
+        (void)DoLoad(name, std::nullopt, std::move(dir));
+      }
+      for (const auto& model : table_.All()) {
+        if (!present.contains(model->name)) {
+          spdlog::info("poll: model '{}' left the repository; unloading", model->name);
+          DoUnload(model->name);
+        }
+      }
+    });
+  }
+}
+
+core::Result<void> ModelControl::DoLoad(const std::string& name, const std::optional<std::string>& config_override,
+                                        std::optional<model::ModelDirectory> scanned) {
+  struct Done {
+    ModelControl* self;
+    const std::string& name;
+    ~Done() {
+      std::lock_guard lock(self->mutex_);
+      self->loading_.erase(name);
+    }
+  } done_loading{this, name};
+  {
+    std::lock_guard lock(mutex_);
+    loading_.insert(name);
+  }
+  if (!scanned) {
+    auto dir = model::ScanModel(options_.repository, name);
+    if (!dir) return std::unexpected(dir.error());
+    scanned = std::move(*dir);
+  }
+  const model::ModelDirectory& dir = *scanned;
+  loaded_from_[name] = Fingerprints{.config = dir.config_fingerprint, .versions = dir.version_fingerprints};
+  const auto current = table_.Find(name);
+
+  // A model-level failure keeps what serves and records why.
+  auto fail = [&](std::string reason) -> core::Result<void> {
+    auto failed = std::make_shared<ServedModel>();
+    if (current) *failed = *current;
+    failed->name = name;
+    failed->error = reason;
+    Retire(table_.Install(failed), failed.get());
+    spdlog::warn("model '{}': UNAVAILABLE: {}", name, reason);
+    return core::Unavailable(fmt::format("model '{}': {}", name, reason));
+  };
+
+  std::uint64_t config_fingerprint = dir.config_fingerprint;
+  auto config = config_override ? model::ParseModelConfig(*config_override, fmt::format("{} (load override)", name))
+                : dir.config_file ? model::LoadModelConfig(*dir.config_file)
+                                  : core::Result<model::ModelConfig>();
+  if (config_override) config_fingerprint = TextFingerprint(*config_override);
+  if (!config) return fail(config.error().message);
+  if (!config->name.empty() && config->name != name) {
+    return fail(fmt::format("model.yaml names the model '{}' but its folder is '{}'", config->name, name));
+  }
+  config->name = name;
+  const auto chosen = config->version_policy.Select(dir.versions);
+  if (chosen.empty()) {
+    return fail(dir.versions.empty() ? "no numeric version folder (expected <model>/1/...)"
+                                     : fmt::format("version policy '{}' selects none of versions {}",
+                                                   config->version_policy.ToString(), dir.versions));
+  }
+
+  if (options_.unload_first && current) {
+    DoUnload(name);
+    CollectRetired(/*wait_all=*/true);
+  }
+  const auto serving = options_.unload_first ? nullptr : current;
+  auto next = std::make_shared<ServedModel>();
+  next->name = name;
+  next->config = *config;
+  for (std::int64_t v : chosen) {
+    const std::uint64_t fingerprint = dir.version_fingerprints.count(v) ? dir.version_fingerprints.at(v) : 0;
+    if (serving) {
+      auto it = serving->versions.find(v);
+      if (it != serving->versions.end() && it->second->state == ModelState::kReady &&
+          it->second->fingerprint == fingerprint && it->second->config_fingerprint == config_fingerprint) {
+        next->versions.emplace(v, it->second);  // unchanged: keep serving it as it is
+        continue;
+      }
+    }
+    auto version = BuildVersion(registry_, next->config, dir.path, v, fingerprint, config_fingerprint);
+    if (version->state == ModelState::kReady) {
+      spdlog::info("model '{}' version {}: READY", name, v);
+    } else {
+      spdlog::warn("model '{}' version {}: UNAVAILABLE: {}", name, v, version->reason);
+    }
+    next->versions.emplace(v, std::move(version));
+  }
+  if (!next->HasReadyVersion() && serving && serving->HasReadyVersion()) {
+    // Nothing new can serve: keep the versions that do, so traffic goes on.
+    for (const auto& [v, version] : serving->versions) {
+      if (version->state == ModelState::kReady) next->versions.emplace(v, version);
+    }
+    next->error = "the new versions failed to load; the previous ones keep serving";
+    spdlog::warn("model '{}': {}", name, next->error);
+  }
+  Retire(table_.Install(next), next.get());
+  if (!next->HasReadyVersion()) {
+    std::vector<std::string> reasons;
+    for (const auto& [v, version] : next->versions) reasons.push_back(fmt::format("version {}: {}", v, version->reason));
+    return core::Unavailable(fmt::format("model '{}' failed to load: {}", name, fmt::join(reasons, "; ")));
+  }
+  return {};
+}
+
+void ModelControl::DoUnload(const std::string& name) {
+  loaded_from_.erase(name);
+  Retire(table_.Remove(name), nullptr);
+  spdlog::info("model '{}': unloaded", name);
+}
+
+void ModelControl::Retire(const std::shared_ptr<const ServedModel>& old, const ServedModel* kept) {
+  if (!old) return;
+  std::lock_guard lock(mutex_);
+  for (const auto& [v, version] : old->versions) {
+    const bool still_served = kept && kept->versions.contains(v) && kept->versions.at(v) == version;
+    if (!still_served) retired_.push_back(version);
+  }
+}
+
+void ModelControl::CollectRetired(bool wait_all) {
+  while (true) {
+    std::vector<std::shared_ptr<ServedVersion>> free;
+    bool left = false;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = retired_.begin(); it != retired_.end();) {
+        if (it->use_count() == 1) {
+          free.push_back(std::move(*it));
+          it = retired_.erase(it);
+        } else {
+          ++it;
+          left = true;
+        }
+      }
+    }
+    free.clear();  // runs what their queues hold, then frees the models: here, never on a serving thread
+    if (!wait_all || !left) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::vector<ModelStatus> ModelControl::Index() const {
+  std::vector<ModelStatus> index;
+  std::set<std::string> loading;
+  {
+    std::lock_guard lock(mutex_);
+    loading = loading_;
+  }
+  std::set<std::string> names;
+  if (auto scan = model::ScanRepository(options_.repository)) {
+    for (const auto& dir : scan->models) names.insert(dir.name);
+  }
+  for (const auto& model : table_.All()) names.insert(model->name);
+  for (const auto& name : names) {
+    const auto model = table_.Find(name);
+    if (loading.contains(name)) {
+      index.push_back({.name = name, .version = 0, .state = ModelState::kLoading, .reason = "loading"});
+    }
+    if (!model) {
+      if (!loading.contains(name)) {
+        index.push_back({.name = name, .version = 0, .state = ModelState::kUnavailable, .reason = "unloaded"});
+      }
+      continue;
+    }
+    if (model->versions.empty() || (!model->error.empty() && !model->HasReadyVersion())) {
+      index.push_back({.name = name, .version = 0, .state = ModelState::kUnavailable, .reason = model->error});
+    }
+    for (const auto& [v, version] : model->versions) {
+      index.push_back({.name = name, .version = v, .state = version->state, .reason = version->reason});
+    }
+  }
+  return index;
+}
+
+}  // namespace ferry::runtime

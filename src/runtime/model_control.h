@@ -1,0 +1,119 @@
+// ModelControl: loads, reloads and unloads the models of the repository while the server serves.
+//
+// Modes (`ferry serve --model-control`):
+//   none      load every model at start, then nothing;
+//   poll      as none, then rescan every poll interval and apply what changed: new and removed
+//             models, new and removed versions, changed files, changed model.yaml;
+//   explicit  load the startup models (names or "*"), then only what Load/Unload ask for.
+//
+// A load runs on the loader thread (one, so loads never compete with each other or take serving
+// threads): the new or changed versions are built and warmed up beside what serves, then the
+// model is swapped in at once; unchanged versions are kept as they are. Replaced versions are
+// retired: the loader destroys each once no request holds it, after its queue has run. If every
+// new version fails, the versions that were serving keep serving. With `unload_first`, a model
+// is taken out of service and freed before it is loaded again (for models too large to hold
+// twice).
+//
+// Polling considers a version folder (and model.yaml) only once its files are unchanged across
+// two scans in a row, so a version being copied in is not loaded half-written.
+//
+// Thread safety: every public method may be called from any thread; `done` callbacks run on the
+// loader thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/backend_registry.h"
+#include "core/error.h"
+#include "model/repository.h"
+#include "runtime/model_table.h"
+
+namespace ferry::runtime {
+
+enum class ControlMode { kNone, kPoll, kExplicit };
+
+struct ModelStatus {
+  std::string name;
+  std::int64_t version = 0;  // 0 for an entry about the model as a whole
+  ModelState state = ModelState::kUnavailable;
+  std::string reason;        // why it is not READY
+};
+
+class ModelControl {
+ public:
+  struct Options {
+    std::filesystem::path repository;
+    ControlMode mode = ControlMode::kNone;
+    std::chrono::milliseconds poll_interval{5000};
+    std::vector<std::string> startup_models;  // explicit mode: names to load at start; "*" for all
+    bool unload_first = false;                // free a model before loading it again
+  };
+  using Done = std::move_only_function<void(core::Result<void>)>;
+
+  ModelControl(Options options, ModelTable& table);
+  ~ModelControl();
+
+  // Starts the loader (and poller); loads the startup models in the background and calls
+  // `started` once they are all loaded or failed.
+  void Start(std::function<void()> started);
+
+  // Explicit mode only. Load (or reload) a model, optionally with model.yaml content given here
+  // instead of the file; `done` gets an error naming what failed.
+  void Load(std::string name, std::optional<std::string> config, Done done);
+  void Unload(std::string name, Done done);
+
+  // Every model of the repository and of the table, with each version's state.
+  std::vector<ModelStatus> Index() const;
+
+  ControlMode mode() const { return options_.mode; }
+
+ private:
+  struct Fingerprints {
+    std::uint64_t config = 0;
+    std::map<std::int64_t, std::uint64_t> versions;
+    bool operator==(const Fingerprints&) const = default;
+  };
+
+  void Enqueue(std::move_only_function<void()> task);
+  void LoaderLoop(std::stop_token stop);
+  void PollLoop(std::stop_token stop);
+  // On the loader thread.
+  core::Result<void> DoLoad(const std::string& name, const std::optional<std::string>& config_override,
+                            std::optional<model::ModelDirectory> scanned);
+  void DoUnload(const std::string& name);
+  void Retire(const std::shared_ptr<const ServedModel>& old, const ServedModel* kept);
+  void CollectRetired(bool wait_all);
+
+  // Constant after construction.
+  const Options options_;
+  ModelTable& table_;
+  const backends::BackendRegistry registry_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable_any wake_;
+  // Protected by mutex_.
+  std::deque<std::move_only_function<void()>> tasks_;
+  std::set<std::string> loading_;
+  std::vector<std::shared_ptr<ServedVersion>> retired_;
+
+  // Loader thread only.
+  std::map<std::string, Fingerprints> loaded_from_;  // what each model's last load saw
+  // Poll thread only.
+  std::map<std::string, Fingerprints> previous_scan_;
+
+  std::jthread loader_;
+  std::jthread poller_;
+};
+
+}  // namespace ferry::runtime

@@ -1,0 +1,123 @@
+#include "runtime/version_builder.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <random>
+
+namespace ferry::runtime {
+namespace {
+
+// Synthetic inputs for one warm-up sample: -1 dims become the batch size (first) or 1.
+core::Result<std::vector<core::Tensor>> WarmupInputs(const core::ModelSignature& signature,
+                                                     const model::WarmupSample& sample) {
+  std::mt19937 random(7);
+  std::vector<core::Tensor> inputs;
+  for (const auto& spec : signature.inputs) {
+    core::Shape shape = spec.shape;
+    for (std::size_t i = 0; i < shape.rank(); ++i) {
+      if (shape[i] < 0) shape.mutable_dims()[i] = i == 0 ? sample.batch_size : 1;
+    }
+    if (spec.type == core::DataType::kBytes) {
+      const auto count = shape.ElementCount().value_or(0);
+      core::Tensor t = core::Tensor::AllocateBytes(spec.name, spec.type, std::move(shape), 4 * count);
+      std::memset(t.bytes().data(), 0, t.byte_size());  // empty strings
+      inputs.push_back(std::move(t));
+      continue;
+    }
+    FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(spec.name, spec.type, std::move(shape)));
+    std::memset(t.bytes().data(), 0, t.byte_size());
+    if (sample.random) {
+      if (spec.type == core::DataType::kFp32) {
+        for (float& v : t.values<float>()) v = std::uniform_real_distribution<float>(0, 1)(random);
+      } else if (spec.type == core::DataType::kFp64) {
+        for (double& v : t.values<double>()) v = std::uniform_real_distribution<double>(0, 1)(random);
+      } else if (spec.type != core::DataType::kFp16 && spec.type != core::DataType::kBf16) {
+        auto bytes = t.bytes();  // small non-negative integers, or booleans
+        for (std::size_t i = 0; i < bytes.size(); i += core::DataTypeSize(spec.type)) {
+          bytes[i] = static_cast<std::byte>(random() % 2);
+        }
+      }
+    }
+    inputs.push_back(std::move(t));
+  }
+  return inputs;
+}
+
+core::Result<void> Warmup(const model::ModelConfig& config, const core::ModelSignature& signature,
+                          std::vector<std::unique_ptr<backends::BackendInstance>>& instances) {
+  std::vector<std::string> outputs;
+  for (const auto& spec : signature.outputs) outputs.push_back(spec.name);
+  for (std::size_t s = 0; s < config.warmup.size(); ++s) {
+    const auto& sample = config.warmup[s];
+    if (config.max_batch_size > 0 && sample.batch_size > config.max_batch_size) {
+      return core::InvalidArgument(fmt::format("warm-up sample {}: batch_size {} exceeds max_batch_size {}", s,
+                                               sample.batch_size, config.max_batch_size));
+    }
+    FERRY_ASSIGN_OR_RETURN(auto inputs, WarmupInputs(signature, sample));
+    for (auto& instance : instances) {
+      for (int i = 0; i < sample.count; ++i) {
+        auto result = instance->Execute(inputs, outputs, nullptr);
+        if (!result) {
+          return core::MakeError(result.error().code,
+                                 fmt::format("warm-up sample {} failed: {}", s, result.error().message));
+        }
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& registry, const model::ModelConfig& config,
+                                            const std::filesystem::path& model_dir, std::int64_t v,
+                                            std::uint64_t fingerprint, std::uint64_t config_fingerprint) {
+  auto version = std::make_shared<ServedVersion>();
+  version->name = config.name;
+  version->version = v;
+  version->max_batch_size = config.max_batch_size;
+  version->fingerprint = fingerprint;
+  version->config_fingerprint = config_fingerprint;
+  auto loaded = model::LoadVersion(registry, config, model_dir, v);
+  if (!loaded) {
+    version->reason = loaded.error().message;
+    return version;
+  }
+  version->loaded = std::move(*loaded);
+  std::vector<std::unique_ptr<backends::BackendInstance>> instances;
+  for (int i = 0; i < config.instances; ++i) {
+    auto instance = version->loaded.model->CreateInstance();
+    if (!instance) {
+      version->reason = instance.error().message;
+      return version;
+    }
+    instances.push_back(std::move(*instance));
+  }
+  if (auto warmed = Warmup(config, version->loaded.signature, instances); !warmed) {
+    version->reason = warmed.error().message;
+    return version;
+  }
+  std::vector<sched::ExecuteFn> executors;
+  for (auto& instance : instances) {
+    executors.emplace_back([inst = std::move(instance)](std::span<const core::Tensor> in,
+                                                        std::span<const std::string> out, core::ComputeTimes* times) {
+      return inst->Execute(in, out, times);
+    });
+  }
+  const auto& batching = config.dynamic_batching;
+  version->scheduler = sched::Scheduler::Create(
+      {.model_name = config.name,
+       .model_version = v,
+       .max_batch_size = config.max_batch_size,
+       .batching = batching.enabled,
+       .max_queue_delay = std::chrono::microseconds(batching.max_queue_delay_us),
+       .preferred_batch_sizes = batching.preferred_batch_sizes,
+       .max_queue_size = static_cast<std::size_t>(batching.max_queue_size),
+       .default_timeout = std::chrono::microseconds(batching.default_timeout_us)},
+      std::move(executors));
+  version->state = ModelState::kReady;
+  return version;
+}
+
+}  // namespace ferry::runtime

@@ -1,0 +1,21 @@
+// Building one servable model version: load it through its backend, create its instances, warm
+// them up (model.yaml `warmup`), and put them behind a scheduler. Blocking and possibly slow: run
+// it on a loader thread, never on a serving one. Never fails as a call: a version that cannot
+// serve comes back UNAVAILABLE with its reason.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include "backends/backend_registry.h"
+#include "model/model_config.h"
+#include "runtime/served_model.h"
+
+namespace ferry::runtime {
+
+std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& registry, const model::ModelConfig& config,
+                                            const std::filesystem::path& model_dir, std::int64_t version,
+                                            std::uint64_t fingerprint, std::uint64_t config_fingerprint);
+
+}  // namespace ferry::runtime
