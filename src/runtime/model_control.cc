@@ -226,6 +226,7 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
   auto next = std::make_shared<ServedModel>();
   next->name = name;
   next->config = *config;
+  std::vector<std::string> failures;  // of the versions built by this load
   for (std::int64_t v : chosen) {
     const std::uint64_t fingerprint = dir.version_fingerprints.count(v) ? dir.version_fingerprints.at(v) : 0;
     if (serving) {
@@ -241,6 +242,7 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
       spdlog::info("model '{}' version {}: READY", name, v);
     } else {
       spdlog::warn("model '{}' version {}: UNAVAILABLE: {}", name, v, version->reason);
+      failures.push_back(fmt::format("version {}: {}", v, version->reason));
     }
     next->versions.emplace(v, std::move(version));
   }
@@ -253,10 +255,15 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
     spdlog::warn("model '{}': {}", name, next->error);
   }
   Retire(table_.Install(next), next.get());
-  if (!next->HasReadyVersion()) {
-    std::vector<std::string> reasons;
-    for (const auto& [v, version] : next->versions) reasons.push_back(fmt::format("version {}: {}", v, version->reason));
-    return core::Unavailable(fmt::format("model '{}' failed to load: {}", name, fmt::join(reasons, "; ")));
+  if (!failures.empty()) {
+    std::vector<std::int64_t> serving_versions;
+    for (const auto& [v, version] : next->versions) {
+      if (version->state == ModelState::kReady) serving_versions.push_back(v);
+    }
+    return core::Unavailable(fmt::format("model '{}' failed to load: {}{}", name, fmt::join(failures, "; "),
+                                         serving_versions.empty()
+                                             ? std::string()
+                                             : fmt::format(" (serving versions {})", serving_versions)));
   }
   return {};
 }

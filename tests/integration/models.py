@@ -53,3 +53,16 @@ def save_identity(path, types=tuple(IDENTITY_TYPES)):
     model.ir_version = 8
     os.makedirs(os.path.dirname(path), exist_ok=True)
     onnx.save(model, path)
+
+
+def save_reshape3(path):
+    """x FP32 [-1] reshaped to [3]: runs only with exactly 3 elements (warm-up failure fixture)."""
+    shape = helper.make_tensor("shape", TensorProto.INT64, [1], [3])
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])], "reshape3",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])], initializer=[shape])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    onnx.save(model, path)
