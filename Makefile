@@ -32,6 +32,7 @@ bench: build
 	@bench/protocols.sh
 	@bench/batching.sh
 	@bench/baselines.sh
+	@bench/reload.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR).onnxruntime-root

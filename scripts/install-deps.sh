@@ -27,7 +27,7 @@ debian_packages=(
 
 if [ "$bench" = 1 ]; then
   debian_packages+=(python3-flask gunicorn python3-sklearn python3-fastapi uvicorn python3-uvloop python3-httptools
-                    nginx)
+                    nginx bc)
 fi
 
 missing=()

@@ -214,6 +214,16 @@ class LifecycleTest(unittest.TestCase):
         final = rss_kb()
         self.assertLess(final, baseline * 1.10, f"RSS grew from {baseline} kB to {final} kB")
 
+    def test_unload_first_strategy_reloads_in_place(self):
+        self.start("--model-control", "explicit", "--load-model", "pima", "--reload-strategy", "unload-first")
+        for version in (2, 3):
+            models.save_pima(f"{self.repo}/pima/{version}/model.onnx", intercept=intercept_of(version))
+            status, body, _ = self.load("pima")
+            self.assertEqual(status, 200, body)
+            got, p = self.answer()
+            self.assertEqual(got, version)
+            self.assertAlmostEqual(p, models.pima_probability(ROW, intercept_of(version)), places=5)
+
     def test_strict_readiness(self):
         os.makedirs(f"{self.repo}/broken/1")
         with open(f"{self.repo}/broken/1/model.onnx", "wb") as f:
