@@ -188,7 +188,7 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
   }
   const model::ModelDirectory& dir = *scanned;
   loaded_from_[name] = Fingerprints{.config = dir.config_fingerprint, .versions = dir.version_fingerprints};
-  const auto current = table_.Find(name);
+  auto current = table_.Find(name);
 
   // A model-level failure keeps what serves and records why.
   auto fail = [&](std::string reason) -> core::Result<void> {
@@ -219,10 +219,12 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
   }
 
   if (options_.unload_first && current) {
+    current.reset();  // our own reference would keep the old versions alive
     DoUnload(name);
+    loaded_from_[name] = Fingerprints{.config = dir.config_fingerprint, .versions = dir.version_fingerprints};
     CollectRetired(/*wait_all=*/true);
   }
-  const auto serving = options_.unload_first ? nullptr : current;
+  const auto serving = current;
   auto next = std::make_shared<ServedModel>();
   next->name = name;
   next->config = *config;
@@ -284,6 +286,8 @@ void ModelControl::Retire(const std::shared_ptr<const ServedModel>& old, const S
 }
 
 void ModelControl::CollectRetired(bool wait_all) {
+  using Clock = std::chrono::steady_clock;
+  const auto give_up = Clock::now() + std::chrono::seconds(60);
   while (true) {
     std::vector<std::shared_ptr<ServedVersion>> free;
     bool left = false;
@@ -301,6 +305,10 @@ void ModelControl::CollectRetired(bool wait_all) {
     }
     free.clear();  // runs what their queues hold, then frees the models: here, never on a serving thread
     if (!wait_all || !left) return;
+    if (Clock::now() > give_up) {
+      spdlog::warn("retired model versions are still in use after 60 s; freeing them later");
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }

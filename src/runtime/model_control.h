@@ -93,6 +93,8 @@ class ModelControl {
                             std::optional<model::ModelDirectory> scanned);
   void DoUnload(const std::string& name);
   void Retire(const std::shared_ptr<const ServedModel>& old, const ServedModel* kept);
+  // Frees retired versions no request holds any more; with `wait_all`, waits (up to a minute)
+  // until every one is free.
   void CollectRetired(bool wait_all);
 
   // Constant after construction.
