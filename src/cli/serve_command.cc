@@ -8,6 +8,7 @@
 #include "runtime/server.h"
 #include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
+#include "server/protocol/v2_json.h"
 
 namespace ferry::cli {
 namespace {
@@ -46,7 +47,8 @@ int Serve(const ServeOptions& options) {
        .poll_interval = std::chrono::milliseconds(static_cast<std::int64_t>(options.poll_secs * 1000)),
        .startup_models = options.load_models,
        .strict_readiness = options.strict_readiness,
-       .unload_first = options.reload_strategy == "unload-first"});
+       .unload_first = options.reload_strategy == "unload-first",
+       .request_decoder = [](std::string_view json) { return protocol::DecodeInferRequest(json); }});
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;

@@ -225,7 +225,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
     if (!warmup.IsSequence()) return r.Fail(warmup, "'warmup' must be a list of samples");
     for (const auto& item : warmup) {
       if (!item.IsMap()) return r.Fail(item, "each warmup sample must be a map");
-      FERRY_RETURN_IF_ERROR(r.OnlyKeys(item, "warmup", {"batch_size", "count", "fill"}));
+      FERRY_RETURN_IF_ERROR(r.OnlyKeys(item, "warmup", {"batch_size", "count", "fill", "request"}));
       WarmupSample sample;
       if (item["batch_size"]) {
         FERRY_ASSIGN_OR_RETURN(sample.batch_size, r.Scalar<std::int64_t>(item["batch_size"], "batch_size", "an integer"));
@@ -239,6 +239,15 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
         FERRY_ASSIGN_OR_RETURN(auto fill, r.Scalar<std::string>(item["fill"], "fill", "zero or random"));
         if (fill != "zero" && fill != "random") return r.Fail(item["fill"], "warmup fill must be zero or random");
         sample.random = fill == "random";
+      }
+      if (item["request"]) {
+        FERRY_ASSIGN_OR_RETURN(sample.request_file, r.Scalar<std::string>(item["request"], "request", "a file path"));
+        const std::filesystem::path path(sample.request_file);
+        bool escapes = path.is_absolute() || sample.request_file.find('\0') != std::string::npos;
+        for (const auto& part : path) escapes |= part == "..";
+        if (escapes || sample.request_file.empty()) {
+          return r.Fail(item["request"], "warmup request must be a relative path inside the model folder (no '..')");
+        }
       }
       config.warmup.push_back(sample);
     }

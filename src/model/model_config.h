@@ -13,6 +13,7 @@
 //     default_timeout_us: 0   #   0: no timeout; a request's "timeout" parameter overrides
 //   warmup:                   # run before the version is READY; a failure makes it UNAVAILABLE
 //     - {batch_size: 1, count: 1, fill: zero}   # synthetic inputs (zero | random), -1 dims = 1
+//     - {request: warmup/sample.json, count: 2} # a V2 JSON request file in the model folder
 //   inputs:  [{name: features, datatype: FP32, shape: [-1, 8]}]   # shapes as clients see them
 //   outputs: [{name: probability, datatype: FP32, shape: [-1, 1]}]
 //   parameters: {intra_op_threads: 1}                            # backend-specific strings
@@ -55,6 +56,7 @@ struct WarmupSample {
   std::int64_t batch_size = 1;  // the first dim of inputs whose first dim is -1
   int count = 1;                // executions on each instance
   bool random = false;          // fill: random (uniform [0, 1) / small integers) or zero
+  std::string request_file;     // when set: a KServe V2 JSON request, relative to the model folder
 };
 
 struct ModelConfig {

@@ -239,7 +239,8 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
         continue;
       }
     }
-    auto version = BuildVersion(registry_, next->config, dir.path, v, fingerprint, config_fingerprint);
+    auto version =
+        BuildVersion(registry_, next->config, dir.path, v, fingerprint, config_fingerprint, options_.request_decoder);
     if (version->state == ModelState::kReady) {
       spdlog::info("model '{}' version {}: READY", name, v);
     } else {

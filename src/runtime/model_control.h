@@ -38,6 +38,7 @@
 #include "core/error.h"
 #include "model/repository.h"
 #include "runtime/model_table.h"
+#include "runtime/version_builder.h"
 
 namespace ferry::runtime {
 
@@ -58,6 +59,7 @@ class ModelControl {
     std::chrono::milliseconds poll_interval{5000};
     std::vector<std::string> startup_models;  // explicit mode: names to load at start; "*" for all
     bool unload_first = false;                // free a model before loading it again
+    RequestDecoder request_decoder;           // for warm-up request files (the frontend's codec)
   };
   using Done = std::move_only_function<void(core::Result<void>)>;
 

@@ -16,7 +16,8 @@ Server::Server(const Options& options)
                 .mode = options.model_control,
                 .poll_interval = options.poll_interval,
                 .startup_models = options.startup_models,
-                .unload_first = options.unload_first},
+                .unload_first = options.unload_first,
+                .request_decoder = options.request_decoder},
                table_) {}
 
 core::Result<std::unique_ptr<Server>> Server::Create(const Options& options) {

@@ -74,6 +74,7 @@ class Server {
     std::vector<std::string> startup_models;        // kExplicit: names to load at start, "*" for all
     bool strict_readiness = false;  // ready only while every loaded model has a version that serves
     bool unload_first = false;      // free a model before loading it again
+    RequestDecoder request_decoder;  // decodes warm-up request files (KServe V2 JSON)
   };
 
   // Fails only when the repository is not a readable directory.

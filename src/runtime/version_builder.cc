@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
+
+#include "runtime/request_validation.h"
 
 namespace ferry::runtime {
 namespace {
@@ -44,17 +48,47 @@ core::Result<std::vector<core::Tensor>> WarmupInputs(const core::ModelSignature&
   return inputs;
 }
 
+// A warm-up request read from a file of the model folder, checked like any request.
+core::Result<core::InferenceRequest> WarmupRequest(const model::ModelConfig& config,
+                                                   const core::ModelSignature& signature,
+                                                   const std::filesystem::path& model_dir,
+                                                   const model::WarmupSample& sample, const RequestDecoder& decoder) {
+  const auto path = model_dir / sample.request_file;
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return core::InvalidArgument(fmt::format("warm-up request {} cannot be read", path.string()));
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!decoder) return core::MakeError(core::ErrorCode::kUnimplemented, "warm-up request files need a request decoder");
+  FERRY_ASSIGN_OR_RETURN(auto request, decoder(text.str()));
+  FERRY_RETURN_IF_ERROR(ValidateRequest(config.name, signature, config.max_batch_size, request));
+  return request;
+}
+
 core::Result<void> Warmup(const model::ModelConfig& config, const core::ModelSignature& signature,
+                          const std::filesystem::path& model_dir, const RequestDecoder& decoder,
                           std::vector<std::unique_ptr<backends::BackendInstance>>& instances) {
-  std::vector<std::string> outputs;
-  for (const auto& spec : signature.outputs) outputs.push_back(spec.name);
   for (std::size_t s = 0; s < config.warmup.size(); ++s) {
     const auto& sample = config.warmup[s];
-    if (config.max_batch_size > 0 && sample.batch_size > config.max_batch_size) {
-      return core::InvalidArgument(fmt::format("warm-up sample {}: batch_size {} exceeds max_batch_size {}", s,
-                                               sample.batch_size, config.max_batch_size));
+    std::vector<std::string> outputs;
+    std::vector<core::Tensor> inputs;
+    if (!sample.request_file.empty()) {
+      auto request = WarmupRequest(config, signature, model_dir, sample, decoder);
+      if (!request) {
+        return core::MakeError(request.error().code,
+                               fmt::format("warm-up sample {} ({}): {}", s, sample.request_file, request.error().message));
+      }
+      for (const auto& wanted : request->outputs) outputs.push_back(wanted.name);
+      inputs = std::move(request->inputs);
+    } else {
+      if (config.max_batch_size > 0 && sample.batch_size > config.max_batch_size) {
+        return core::InvalidArgument(fmt::format("warm-up sample {}: batch_size {} exceeds max_batch_size {}", s,
+                                                 sample.batch_size, config.max_batch_size));
+      }
+      FERRY_ASSIGN_OR_RETURN(inputs, WarmupInputs(signature, sample));
     }
-    FERRY_ASSIGN_OR_RETURN(auto inputs, WarmupInputs(signature, sample));
+    if (outputs.empty()) {
+      for (const auto& spec : signature.outputs) outputs.push_back(spec.name);
+    }
     for (auto& instance : instances) {
       for (int i = 0; i < sample.count; ++i) {
         auto result = instance->Execute(inputs, outputs, nullptr);
@@ -72,7 +106,8 @@ core::Result<void> Warmup(const model::ModelConfig& config, const core::ModelSig
 
 std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& registry, const model::ModelConfig& config,
                                             const std::filesystem::path& model_dir, std::int64_t v,
-                                            std::uint64_t fingerprint, std::uint64_t config_fingerprint) {
+                                            std::uint64_t fingerprint, std::uint64_t config_fingerprint,
+                                            const RequestDecoder& decoder) {
   auto version = std::make_shared<ServedVersion>();
   version->name = config.name;
   version->version = v;
@@ -94,7 +129,7 @@ std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& reg
     }
     instances.push_back(std::move(*instance));
   }
-  if (auto warmed = Warmup(config, version->loaded.signature, instances); !warmed) {
+  if (auto warmed = Warmup(config, version->loaded.signature, model_dir, decoder, instances); !warmed) {
     version->reason = warmed.error().message;
     return version;
   }

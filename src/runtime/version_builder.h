@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <string_view>
 
 #include "backends/backend_registry.h"
 #include "model/model_config.h"
@@ -14,8 +16,13 @@
 
 namespace ferry::runtime {
 
+// Decodes a KServe V2 JSON request (for warm-up sample files); the frontend's codec, handed down
+// so that the runtime does not depend on a frontend.
+using RequestDecoder = std::function<core::Result<core::InferenceRequest>(std::string_view json)>;
+
 std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& registry, const model::ModelConfig& config,
                                             const std::filesystem::path& model_dir, std::int64_t version,
-                                            std::uint64_t fingerprint, std::uint64_t config_fingerprint);
+                                            std::uint64_t fingerprint, std::uint64_t config_fingerprint,
+                                            const RequestDecoder& decoder);
 
 }  // namespace ferry::runtime

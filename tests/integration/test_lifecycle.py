@@ -151,6 +151,23 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         config = self.ferry.request("GET", "/v2/models/pima/config")[1]
         self.assertEqual(config["max_batch_size"], 4)
+        # Warm-up from a request file: a good one passes, a bad one keeps the version out of service.
+        models.save_pima(f"{self.repo}/warmed/1/model.onnx")
+        os.makedirs(f"{self.repo}/warmed/warmup")
+        with open(f"{self.repo}/warmed/warmup/sample.json", "w") as f:
+            json.dump(BODY, f)
+        with open(f"{self.repo}/warmed/model.yaml", "w") as f:
+            f.write("warmup: [{request: warmup/sample.json, count: 3}, {batch_size: 4, fill: random}]\n")
+        status, body, _ = self.load("warmed")
+        self.assertEqual(status, 200, body)
+        with open(f"{self.repo}/warmed/warmup/sample.json", "w") as f:
+            json.dump({"inputs": [{"name": "features", "shape": [1, 7], "datatype": "FP32", "data": ROW[:7]}]}, f)
+        with open(f"{self.repo}/warmed/model.yaml", "a") as f:
+            f.write("max_batch_size: 8\n")  # a changed config: the version is rebuilt and warmed again
+        status, body, _ = self.load("warmed")
+        self.assertEqual(status, 503, body)
+        self.assertIn("warm-up sample 0 (warmup/sample.json)", body["error"])
+        self.assertIn("has shape [1, 7], the model expects [-1, 8]", body["error"])
         # A failing warm-up: never READY, with the reason.
         status, body, _ = self.load("reshape")
         self.assertEqual(status, 503, body)

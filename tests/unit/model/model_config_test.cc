@@ -93,6 +93,22 @@ TEST(ModelConfig, DynamicBatching) {
   ExpectError("max_batch_size: 4\ndynamic_batching: {max_queue_size: 0}\n", "max_queue_size must be at least 1");
 }
 
+TEST(ModelConfig, Warmup) {
+  auto config = ParseModelConfig("warmup:\n  - {batch_size: 4, count: 2, fill: random}\n  - {request: warmup/a.json}\n",
+                                 "m/model.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  ASSERT_EQ(config->warmup.size(), 2u);
+  EXPECT_EQ(config->warmup[0].batch_size, 4);
+  EXPECT_EQ(config->warmup[0].count, 2);
+  EXPECT_TRUE(config->warmup[0].random);
+  EXPECT_EQ(config->warmup[1].request_file, "warmup/a.json");
+  ExpectError("warmup: [{request: ../../etc/passwd}]\n", "relative path inside the model folder");
+  ExpectError("warmup: [{request: /etc/passwd}]\n", "relative path inside the model folder");
+  ExpectError("warmup: [{fill: ones}]\n", "warmup fill must be zero or random");
+  ExpectError("warmup: [{batch_size: 0}]\n", "warmup batch_size must be at least 1");
+  ExpectError("warmup: {batch_size: 1}\n", "'warmup' must be a list");
+}
+
 TEST(VersionPolicy, Selects) {
   const std::vector<std::int64_t> present = {1, 2, 5};
   VersionPolicy latest;
