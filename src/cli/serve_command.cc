@@ -1,6 +1,8 @@
 #include "cli/serve_command.h"
 
 #include <csignal>
+#include <cstdlib>
+#include <thread>
 #include <memory>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +26,7 @@ struct ServeOptions {
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
   std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
   std::string log_level = "info";
+  double shutdown_timeout_s = 30;
 };
 
 int Serve(const ServeOptions& options) {
@@ -61,7 +64,10 @@ int Serve(const ServeOptions& options) {
   std::unique_ptr<grpc_frontend::GrpcServer> grpc;
   if (options.grpc_port != 0) {
     auto created = grpc_frontend::GrpcServer::Create(
-        {.host = options.http.host, .port = options.grpc_port, .max_message_bytes = options.http.max_request_bytes},
+        {.host = options.http.host,
+         .port = options.grpc_port,
+         .max_message_bytes = options.http.max_request_bytes,
+         .shutdown_grace = std::chrono::milliseconds(static_cast<std::int64_t>(options.shutdown_timeout_s * 1000))},
         **server);
     if (!created) {
       spdlog::error("{}", created.error().message);
@@ -90,10 +96,21 @@ int Serve(const ServeOptions& options) {
 
   int signal = 0;
   sigwait(&signals, &signal);
-  spdlog::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.shutdown_timeout_s * 1000));
+  spdlog::info("received {}: finishing requests in flight (at most {} s; a second signal exits at once)",
+               signal == SIGINT ? "SIGINT" : "SIGTERM", options.shutdown_timeout_s);
+  std::thread([signals] {
+    int again = 0;
+    sigwait(&signals, &again);
+    spdlog::warn("second signal: exiting at once");
+    std::_Exit(1);
+  }).detach();
   (*server)->BeginShutdown();
-  (*http)->Stop();
-  if (grpc) grpc->Stop();
+  std::thread grpc_stop([&] {
+    if (grpc) grpc->Stop();  // waits for RPCs in flight up to the grace period
+  });
+  if (!(*http)->Shutdown(timeout)) spdlog::warn("shutdown timeout: HTTP requests were still in flight");
+  grpc_stop.join();
   if (metrics) metrics->Stop();
   server->reset();  // answers what is still queued while the I/O contexts still exist
   http->reset();
@@ -139,6 +156,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--max-request-bytes", options->http.max_request_bytes,
                     "Largest request accepted (HTTP body or gRPC message); larger ones get 413 / RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  serve->add_option("--shutdown-timeout", options->shutdown_timeout_s,
+                    "Seconds to finish requests in flight after SIGTERM/SIGINT before exiting")
       ->capture_default_str();
   serve->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   serve->callback([options, &exit_code] { exit_code = Serve(*options); });

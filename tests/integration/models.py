@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 SOURCE_DIR = os.environ.get("FERRY_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 
@@ -62,6 +62,19 @@ def save_reshape3(path):
         [helper.make_node("Reshape", ["x", "shape"], ["y"])], "reshape3",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])], initializer=[shape])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    onnx.save(model, path)
+
+
+def save_slow(path, size=2048):
+    """A Gemm with a size x size weight, x FP32 [N, size] -> y: slow enough to hold requests in flight."""
+    rng = np.random.default_rng(5)
+    w = numpy_helper.from_array(rng.standard_normal((size, size), dtype=np.float32) * 0.01, "w")
+    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w"], ["y"])], "slow_gemm",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", size])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", size])], initializer=[w])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -4,6 +4,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <fmt/format.h>
 #include <optional>
 #include <thread>
@@ -23,12 +25,23 @@ using tcp = asio::ip::tcp;
 // Bodies at least this large, with a Content-Length, are read in one operation (ReadLargeBody).
 constexpr std::uint64_t kDirectBodyBytes = 64 * 1024;
 
+// Shared by a server's sessions: requests being handled, and whether the server is draining.
+struct Activity {
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> draining{false};
+};
+
 // One connection. Lives on one I/O thread: every handler of a session runs on its socket's
 // io_context, which one thread runs, so its members need no lock.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, runtime::Server& server, std::size_t max_request_bytes, RouteSet routes)
-      : socket_(std::move(socket)), server_(server), max_request_bytes_(max_request_bytes), routes_(routes) {}
+  Session(tcp::socket socket, runtime::Server& server, std::size_t max_request_bytes, RouteSet routes,
+          Activity& activity)
+      : socket_(std::move(socket)),
+        server_(server),
+        max_request_bytes_(max_request_bytes),
+        routes_(routes),
+        activity_(activity) {}
 
   void Start() { Read(); }
 
@@ -94,6 +107,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Hands a complete request to the routes.
   void Dispatch() {
     auto& request = parser_->get();
+    activity_.in_flight.fetch_add(1, std::memory_order_relaxed);
+    counted_ = true;
     keep_alive_ = request.keep_alive();
     http_version_ = request.version();
     Method method = Method::kOther;
@@ -137,10 +152,15 @@ class Session : public std::enable_shared_from_this<Session> {
       response_->set(bhttp::field::content_type, beast::string_view(reply.content_type.data(), reply.content_type.size()));
     }
     if (!reply.allow.empty()) response_->set(bhttp::field::allow, reply.allow);
+    if (activity_.draining.load(std::memory_order_relaxed)) keep_alive_ = false;  // shutting down: last answer
     response_->keep_alive(keep_alive_);
     response_->body() = std::move(reply.body);
     response_->prepare_payload();
     bhttp::async_write(socket_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (self->counted_) {
+        self->counted_ = false;
+        self->activity_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+      }
       if (ec) return self->Close();
       if (!self->keep_alive_) return self->Drain();
       self->Read();
@@ -178,6 +198,8 @@ class Session : public std::enable_shared_from_this<Session> {
   runtime::Server& server_;
   const std::size_t max_request_bytes_;
   const RouteSet routes_;
+  Activity& activity_;
+  bool counted_ = false;  // this request is counted in activity_.in_flight until its answer is written
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
@@ -193,6 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
 struct HttpServer::Impl {
   Options options;
   runtime::Server& server;
+  Activity activity;  // before the contexts: sessions (destroyed with the contexts) refer to it
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::optional<tcp::acceptor> acceptor;
@@ -210,7 +233,8 @@ struct HttpServer::Impl {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         auto session = std::make_shared<Session>(std::move(socket), server, options.max_request_bytes,
-                                                 options.metrics_only ? RouteSet::kMetricsOnly : RouteSet::kAll);
+                                                 options.metrics_only ? RouteSet::kMetricsOnly : RouteSet::kAll,
+                                                 activity);
         asio::post(target, [session] { session->Start(); });
       }
       Accept();
@@ -252,6 +276,22 @@ HttpServer::~HttpServer() { Stop(); }
 std::uint16_t HttpServer::port() const { return impl_->acceptor->local_endpoint().port(); }
 
 int HttpServer::threads() const { return static_cast<int>(impl_->contexts.size()); }
+
+bool HttpServer::Shutdown(std::chrono::milliseconds timeout) {
+  if (impl_->stopped) return true;
+  impl_->activity.draining = true;
+  asio::post(*impl_->contexts[0], [impl = impl_.get()] {
+    beast::error_code ignored;
+    impl->acceptor->close(ignored);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool drained = false;
+  while (!(drained = impl_->activity.in_flight.load() == 0) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Stop();
+  return drained;
+}
 
 void HttpServer::Stop() {
   if (impl_->stopped) return;

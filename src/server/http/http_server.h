@@ -9,6 +9,7 @@
 // stops the I/O threads and joins them. The runtime::Server must outlive the HttpServer.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,7 +38,11 @@ class HttpServer {
   std::uint16_t port() const;
   int threads() const;
 
-  // Stops accepting and closes the I/O threads; idempotent.
+  // Graceful stop: no new connections; requests being handled get their answers (marked
+  // Connection: close); then Stop(). Returns false if `timeout` passed with requests unanswered.
+  bool Shutdown(std::chrono::milliseconds timeout);
+
+  // Stops accepting and closes the I/O threads at once; idempotent.
   void Stop();
 
  private:
