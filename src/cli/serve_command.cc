@@ -27,6 +27,8 @@ struct ServeOptions {
   std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
   std::string log_level = "info";
   double shutdown_timeout_s = 30;
+  double idle_timeout_s = 60;
+  double body_timeout_s = 60;
 };
 
 int Serve(const ServeOptions& options) {
@@ -56,7 +58,10 @@ int Serve(const ServeOptions& options) {
     spdlog::error("{}", server.error().message);
     return 1;
   }
-  auto http = http::HttpServer::Create(options.http, **server);
+  auto http_options = options.http;
+  http_options.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.idle_timeout_s * 1000));
+  http_options.body_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.body_timeout_s * 1000));
+  auto http = http::HttpServer::Create(http_options, **server);
   if (!http) {
     spdlog::error("{}", http.error().message);
     return 1;
@@ -67,7 +72,8 @@ int Serve(const ServeOptions& options) {
         {.host = options.http.host,
          .port = options.grpc_port,
          .max_message_bytes = options.http.max_request_bytes,
-         .shutdown_grace = std::chrono::milliseconds(static_cast<std::int64_t>(options.shutdown_timeout_s * 1000))},
+         .shutdown_grace = std::chrono::milliseconds(static_cast<std::int64_t>(options.shutdown_timeout_s * 1000)),
+         .limits = options.http.limits},
         **server);
     if (!created) {
       spdlog::error("{}", created.error().message);
@@ -78,7 +84,7 @@ int Serve(const ServeOptions& options) {
   }
   std::unique_ptr<http::HttpServer> metrics;
   if (options.metrics_port != 0) {
-    auto metrics_options = options.http;
+    auto metrics_options = http_options;
     metrics_options.port = options.metrics_port;
     metrics_options.threads = 1;
     metrics_options.metrics_only = true;
@@ -156,6 +162,23 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--max-request-bytes", options->http.max_request_bytes,
                     "Largest request accepted (HTTP body or gRPC message); larger ones get 413 / RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  auto& limits = options->http.limits;
+  serve->add_option("--max-header-bytes", options->http.max_header_bytes, "Largest request header; larger get 431")
+      ->capture_default_str();
+  serve->add_option("--idle-timeout", options->idle_timeout_s,
+                    "Seconds a connection may take to send a request's header (counted from its last answer)")
+      ->capture_default_str();
+  serve->add_option("--body-timeout", options->body_timeout_s, "Seconds a connection may take to send a body")
+      ->capture_default_str();
+  serve->add_option("--max-connections", options->http.max_connections,
+                    "Open HTTP connections at most; more are answered 503")
+      ->capture_default_str();
+  serve->add_option("--max-inputs", limits.max_inputs, "Inputs a request may have")->capture_default_str();
+  serve->add_option("--max-tensor-elements", limits.max_tensor_elements, "Elements a tensor may have")
+      ->capture_default_str();
+  serve->add_option("--max-json-depth", limits.max_json_depth, "Nesting a JSON body may have")->capture_default_str();
+  serve->add_option("--max-bytes-element", limits.max_bytes_element, "Bytes one BYTES element may have")
       ->capture_default_str();
   serve->add_option("--shutdown-timeout", options->shutdown_timeout_s,
                     "Seconds to finish requests in flight after SIGTERM/SIGINT before exiting")

@@ -159,8 +159,13 @@ core::Result<std::int64_t> ParseVersion(const std::string& version) {
   return v;
 }
 
-core::Result<core::InferenceRequest> DecodeInferRequest(const inference::ModelInferRequest& request) {
+core::Result<core::InferenceRequest> DecodeInferRequest(const inference::ModelInferRequest& request,
+                                                        const core::RequestLimits& limits) {
   core::InferenceRequest out;
+  if (static_cast<std::size_t>(request.inputs_size()) > limits.max_inputs) {
+    return core::InvalidArgument(fmt::format("request has {} inputs, more than the limit of {} (--max-inputs)",
+                                             request.inputs_size(), limits.max_inputs));
+  }
   out.model_name = request.model_name();
   FERRY_ASSIGN_OR_RETURN(out.model_version, ParseVersion(request.model_version()));
   out.id = request.id();
@@ -187,9 +192,25 @@ core::Result<core::InferenceRequest> DecodeInferRequest(const inference::ModelIn
       }
       shape.mutable_dims().push_back(d);
     }
-    if (!shape.ElementCount()) {
-      return core::InvalidArgument(fmt::format("input '{}': shape {} has too many elements", input.name(),
-                                               shape.ToString()));
+    if (!shape.ElementCount() || *shape.ElementCount() > limits.max_tensor_elements) {
+      return core::InvalidArgument(fmt::format("input '{}': shape {} has more elements than the limit of {} "
+                                               "(--max-tensor-elements)", input.name(), shape.ToString(),
+                                               limits.max_tensor_elements));
+    }
+    if (*type == DataType::kBytes) {
+      std::size_t longest = 0;
+      if (raw) {
+        core::ForEachBytesElement(std::as_bytes(std::span(request.raw_input_contents(i).data(),
+                                                          request.raw_input_contents(i).size())),
+                                  [&](std::string_view s) { longest = std::max(longest, s.size()); });
+      } else {
+        for (const auto& s : input.contents().bytes_contents()) longest = std::max(longest, s.size());
+      }
+      if (longest > limits.max_bytes_element) {
+        return core::InvalidArgument(fmt::format("input '{}': an element has {} bytes, more than the limit of {} "
+                                                 "(--max-bytes-element)", input.name(), longest,
+                                                 limits.max_bytes_element));
+      }
     }
     if (raw) {
       if (input.has_contents()) {

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/inference.h"
+#include "core/limits.h"
 #include "grpc_service.pb.h"
 #include "runtime/server.h"
 
@@ -20,7 +21,8 @@ grpc::Status ToStatus(const core::Error& error);
 // "" -> 0 (the model's policy chooses); otherwise a positive integer.
 core::Result<std::int64_t> ParseVersion(const std::string& version);
 
-core::Result<core::InferenceRequest> DecodeInferRequest(const inference::ModelInferRequest& request);
+core::Result<core::InferenceRequest> DecodeInferRequest(const inference::ModelInferRequest& request,
+                                                        const core::RequestLimits& limits = {});
 void EncodeInferResponse(const core::InferenceResponse& response, inference::ModelInferResponse* out);
 
 // Client side (ferry infer, ferry bench): every input as raw_input_contents; and back.

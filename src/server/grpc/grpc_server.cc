@@ -23,7 +23,7 @@ ServerUnaryReactor* Done(CallbackServerContext* context, const grpc::Status& sta
 
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
-  explicit Service(runtime::Server& server) : server_(server) {}
+  Service(runtime::Server& server, const core::RequestLimits& limits) : server_(server), limits_(limits) {}
 
   ServerUnaryReactor* ServerLive(CallbackServerContext* context, const inference::ServerLiveRequest*,
                                  inference::ServerLiveResponse* response) override {
@@ -68,7 +68,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* ModelInfer(CallbackServerContext* context, const inference::ModelInferRequest* request,
                                  inference::ModelInferResponse* response) override {
-    auto decoded = DecodeInferRequest(*request);
+    auto decoded = DecodeInferRequest(*request, limits_);
     if (!decoded) return Done(context, ToStatus(decoded.error()));
     ServerUnaryReactor* reactor = context->DefaultReactor();
     // Completed on the scheduler thread that ran the model; this thread returns at once.
@@ -82,7 +82,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* ModelStreamInfer(
       CallbackServerContext*) override {
-    return StartInferStream(server_);
+    return StartInferStream(server_, limits_);
   }
 
   ServerUnaryReactor* ModelConfig(CallbackServerContext* context, const inference::ModelConfigRequest* request,
@@ -145,6 +145,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
  private:
   runtime::Server& server_;
+  const core::RequestLimits limits_;
 };
 
 }  // namespace
@@ -156,7 +157,7 @@ struct GrpcServer::Impl {
   int port = 0;
   bool stopped = false;
 
-  Impl(const Options& o, runtime::Server& s) : options(o), service(s) {}
+  Impl(const Options& o, runtime::Server& s) : options(o), service(s, o.limits) {}
 };
 
 core::Result<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& options, runtime::Server& server) {

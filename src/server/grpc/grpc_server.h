@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "runtime/server.h"
 
 namespace ferry::grpc_frontend {
@@ -27,6 +28,7 @@ class GrpcServer {
     std::uint16_t port = 8001;                 // 0: any free port (see port()); `ferry serve` takes 0 as "off"
     std::size_t max_message_bytes = 64u << 20; // larger requests are refused RESOURCE_EXHAUSTED
     std::chrono::milliseconds shutdown_grace{2000};
+    core::RequestLimits limits;
   };
 
   static core::Result<std::unique_ptr<GrpcServer>> Create(const Options& options, runtime::Server& server);

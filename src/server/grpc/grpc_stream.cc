@@ -11,14 +11,16 @@ namespace {
 class InferStream final
     : public grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse> {
  public:
-  explicit InferStream(runtime::Server& server) : server_(server) { StartRead(&request_); }
+  InferStream(runtime::Server& server, const core::RequestLimits& limits) : server_(server), limits_(limits) {
+    StartRead(&request_);
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client half-closed, or the stream broke
       Update([this] { reads_done_ = true; });
       return;
     }
-    auto decoded = DecodeInferRequest(request_);
+    auto decoded = DecodeInferRequest(request_, limits_);
     Update([this] { ++in_flight_; });
     if (!decoded) {
       Answer(decoded.error(), request_.id());
@@ -88,6 +90,7 @@ class InferStream final
   }
 
   runtime::Server& server_;
+  const core::RequestLimits limits_;
   inference::ModelInferRequest request_;  // read buffer; only gRPC's read path touches it
 
   std::mutex mutex_;
@@ -103,8 +106,8 @@ class InferStream final
 }  // namespace
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* StartInferStream(
-    runtime::Server& server) {
-  return new InferStream(server);
+    runtime::Server& server, const core::RequestLimits& limits) {
+  return new InferStream(server, limits);
 }
 
 }  // namespace ferry::grpc_frontend

@@ -12,11 +12,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include "grpc_service.grpc.pb.h"
+#include "core/limits.h"
 #include "runtime/server.h"
 
 namespace ferry::grpc_frontend {
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* StartInferStream(
-    runtime::Server& server);
+    runtime::Server& server, const core::RequestLimits& limits);
 
 }  // namespace ferry::grpc_frontend

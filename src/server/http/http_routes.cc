@@ -65,7 +65,8 @@ core::Result<std::pair<std::string_view, std::span<const std::byte>>> SplitBody(
 void Infer(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
   auto parts = SplitBody(http);
   if (!parts) return reply(ErrorReply(parts.error()));
-  auto request = protocol::DecodeInferRequest(parts->first, parts->second);
+  static const core::RequestLimits kDefaults;
+  auto request = protocol::DecodeInferRequest(parts->first, parts->second, http.limits ? *http.limits : kDefaults);
   if (!request) return reply(ErrorReply(request.error()));
   request->model_name = std::move(model);
   request->model_version = version;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/limits.h"
 #include "runtime/server.h"
 
 namespace ferry::http {
@@ -25,6 +26,7 @@ struct HttpRequest {
   std::string_view body;
   // The Inference-Header-Content-Length header (binary tensor extension), when present.
   std::optional<std::string_view> inference_header_length;
+  const core::RequestLimits* limits = nullptr;  // null: the defaults
 };
 
 struct HttpReply {

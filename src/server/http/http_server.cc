@@ -25,8 +25,10 @@ using tcp = asio::ip::tcp;
 // Bodies at least this large, with a Content-Length, are read in one operation (ReadLargeBody).
 constexpr std::uint64_t kDirectBodyBytes = 64 * 1024;
 
-// Shared by a server's sessions: requests being handled, and whether the server is draining.
+// Shared by a server's sessions: connections open, requests being handled, and whether the server
+// is draining.
 struct Activity {
+  std::atomic<int> connections{0};
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
 };
@@ -35,13 +37,17 @@ struct Activity {
 // io_context, which one thread runs, so its members need no lock.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, runtime::Server& server, std::size_t max_request_bytes, RouteSet routes,
-          Activity& activity)
+  Session(tcp::socket socket, runtime::Server& server, const HttpServer::Options& options, Activity& activity)
       : socket_(std::move(socket)),
         server_(server),
-        max_request_bytes_(max_request_bytes),
-        routes_(routes),
-        activity_(activity) {}
+        options_(options),
+        max_request_bytes_(options.max_request_bytes),
+        routes_(options.metrics_only ? RouteSet::kMetricsOnly : RouteSet::kAll),
+        activity_(activity),
+        timer_(socket_.get_executor()) {
+    activity_.connections.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Session() { activity_.connections.fetch_sub(1, std::memory_order_relaxed); }
 
   void Start() { Read(); }
 
@@ -51,12 +57,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void Read() {
     parser_.emplace();
     parser_->body_limit(max_request_bytes_);
+    parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    Deadline(options_.idle_timeout);  // an idle or slowly trickling client is cut off
     bhttp::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->OnHeader(ec);
     });
   }
 
+  // Closes the connection unless the read in progress completes within `timeout`.
+  void Deadline(std::chrono::milliseconds timeout) {
+    timer_.expires_after(timeout);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->Close();  // not cancelled: the time is up
+    });
+  }
+
   void OnHeader(beast::error_code ec) {
+    timer_.cancel();
     if (ec) return OnRead(ec);
     if (!beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) return ReadBody();
     continue_.emplace(bhttp::status::continue_, parser_->get().version());
@@ -67,6 +84,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
+    Deadline(options_.body_timeout);
     const auto length = parser_->content_length();
     if (length && *length >= kDirectBodyBytes) return ReadLargeBody(static_cast<std::size_t>(*length));
     bhttp::async_read(socket_, buffer_, *parser_,
@@ -86,13 +104,19 @@ class Session : public std::enable_shared_from_this<Session> {
     buffer_.consume(have);
     asio::async_read(socket_, asio::buffer(body.data() + have, length - have),
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->timer_.cancel();
                        if (ec) return self->Close();
                        self->Dispatch();
                      });
   }
 
   void OnRead(beast::error_code ec) {
+    timer_.cancel();
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) return Close();
+    if (ec == bhttp::error::header_limit) {
+      return Fail(431, fmt::format("request header exceeds the limit of {} bytes (--max-header-bytes)",
+                                   options_.max_header_bytes));
+    }
     if (ec == bhttp::error::body_limit) {
       return Fail(413, fmt::format("request body exceeds the limit of {} bytes (--max-request-bytes)",
                                    max_request_bytes_));
@@ -116,7 +140,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (request.method() == bhttp::verb::post) method = Method::kPost;
     const auto target = request.target();
     HttpRequest view{.method = method, .target = std::string_view(target.data(), target.size()),
-                     .body = request.body(), .inference_header_length = std::nullopt};
+                     .body = request.body(), .inference_header_length = std::nullopt, .limits = &options_.limits};
     if (auto it = request.find("Inference-Header-Content-Length"); it != request.end()) {
       view.inference_header_length = std::string_view(it->value().data(), it->value().size());
     }
@@ -189,6 +213,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ignored;
+    timer_.cancel();
     if (drain_timer_) drain_timer_->cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -196,10 +221,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   tcp::socket socket_;
   runtime::Server& server_;
+  const HttpServer::Options& options_;
   const std::size_t max_request_bytes_;
   const RouteSet routes_;
   Activity& activity_;
   bool counted_ = false;  // this request is counted in activity_.in_flight until its answer is written
+  asio::steady_timer timer_;  // the deadline of the read in progress
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
@@ -225,16 +252,31 @@ struct HttpServer::Impl {
 
   Impl(const Options& o, runtime::Server& s) : options(o), server(s) {}
 
+  // Answers a connection over --max-connections with 503 and closes it.
+  void Refuse(tcp::socket socket) {
+    static const std::string kAnswer = [] {
+      const std::string body = R"({"error":"too many connections (--max-connections); retry later"})";
+      return fmt::format("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
+                         "Connection: close\r\n\r\n{}", body.size(), body);
+    }();
+    auto held = std::make_shared<tcp::socket>(std::move(socket));
+    asio::async_write(*held, asio::buffer(kAnswer), [held](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      held->shutdown(tcp::socket::shutdown_both, ignored);
+      held->close(ignored);
+    });
+  }
+
   void Accept() {
     asio::io_context& target = *contexts[next_context++ % contexts.size()];
     acceptor->async_accept(target, [this, &target](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-      if (!ec) {
+      if (!ec && activity.connections.load(std::memory_order_relaxed) >= options.max_connections) {
+        Refuse(std::move(socket));
+      } else if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto session = std::make_shared<Session>(std::move(socket), server, options.max_request_bytes,
-                                                 options.metrics_only ? RouteSet::kMetricsOnly : RouteSet::kAll,
-                                                 activity);
+        auto session = std::make_shared<Session>(std::move(socket), server, options, activity);
         asio::post(target, [session] { session->Start(); });
       }
       Accept();

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "runtime/server.h"
 #include "server/http/http_routes.h"
 
@@ -28,6 +29,12 @@ class HttpServer {
     std::uint16_t port = 8000;                    // 0: any free port (see port())
     int threads = 0;                              // 0: one per hardware thread
     std::size_t max_request_bytes = 64u << 20;    // larger bodies are answered 413
+    std::size_t max_header_bytes = 16u << 10;     // larger request headers are answered 431
+    std::chrono::milliseconds idle_timeout{60000};  // a connection must send a complete request header
+                                                    // within this, counted from its last answer
+    std::chrono::milliseconds body_timeout{60000};  // and then its body within this
+    int max_connections = 4096;                   // more are answered 503 and closed
+    core::RequestLimits limits;                   // checked by the JSON codec
     bool metrics_only = false;                    // serve GET /metrics alone (--metrics-port)
   };
 

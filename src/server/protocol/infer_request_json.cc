@@ -165,11 +165,12 @@ class DataWriter {
 };
 
 // BYTES: two passes, the first to size the buffer, the second to fill it.
-Result<void> SizeBytes(element e, const std::string& name, std::int64_t* count, std::size_t* bytes, int depth) {
+Result<void> SizeBytes(element e, const std::string& name, std::int64_t* count, std::size_t* bytes, int depth,
+                       std::size_t max_element) {
   if (e.type() == element_type::ARRAY) {
     if (depth > 64) return core::InvalidArgument(fmt::format("input '{}': data is nested too deep", name));
     const simdjson::dom::array items = e.get_array().value_unsafe();
-    for (element child : items) FERRY_RETURN_IF_ERROR(SizeBytes(child, name, count, bytes, depth + 1));
+    for (element child : items) FERRY_RETURN_IF_ERROR(SizeBytes(child, name, count, bytes, depth + 1, max_element));
     return {};
   }
   if (e.type() != element_type::STRING) {
@@ -177,8 +178,9 @@ Result<void> SizeBytes(element e, const std::string& name, std::int64_t* count, 
                                              *count, KindName(e.type())));
   }
   const std::size_t length = e.get_string_length().value_unsafe();
-  if (length > std::numeric_limits<std::uint32_t>::max()) {
-    return core::InvalidArgument(fmt::format("input '{}': element {} is longer than 4 GiB", name, *count));
+  if (length > max_element) {
+    return core::InvalidArgument(fmt::format("input '{}': element {} has {} bytes, more than the limit of {} "
+                                             "(--max-bytes-element)", name, *count, length, max_element));
   }
   *bytes += 4 + length;
   ++*count;
@@ -260,7 +262,20 @@ class BinaryCursor {
   std::size_t used_ = 0;
 };
 
-Result<core::Tensor> DecodeInput(element e, std::size_t index, std::size_t json_size, BinaryCursor& binary) {
+// Checks a BYTES tensor's elements against the length limit (binary data, decoded elsewhere).
+Result<void> CheckBytesElements(const core::Tensor& t, std::size_t max_element) {
+  if (t.type() != DataType::kBytes) return {};
+  std::size_t longest = 0;
+  core::ForEachBytesElement(t.bytes(), [&](std::string_view s) { longest = std::max(longest, s.size()); });
+  if (longest > max_element) {
+    return core::InvalidArgument(fmt::format("input '{}': an element has {} bytes, more than the limit of {} "
+                                             "(--max-bytes-element)", t.name(), longest, max_element));
+  }
+  return {};
+}
+
+Result<core::Tensor> DecodeInput(element e, std::size_t index, std::size_t json_size, BinaryCursor& binary,
+                                 const core::RequestLimits& limits) {
   simdjson::dom::object input;
   if (e.get_object().get(input)) {
     return core::InvalidArgument(fmt::format("'inputs'[{}] must be an object with name, shape, datatype and data", index));
@@ -284,8 +299,10 @@ Result<core::Tensor> DecodeInput(element e, std::size_t index, std::size_t json_
   if (input["shape"].get(shape_element)) return core::InvalidArgument(fmt::format("input '{}' needs a 'shape'", name));
   FERRY_ASSIGN_OR_RETURN(core::Shape shape, DecodeShape(shape_element, name));
   const auto count = shape.ElementCount();
-  if (!count) {
-    return core::InvalidArgument(fmt::format("input '{}': shape {} has too many elements", name, shape.ToString()));
+  if (!count || *count > limits.max_tensor_elements) {
+    return core::InvalidArgument(fmt::format("input '{}': shape {} has more elements than the limit of {} "
+                                             "(--max-tensor-elements)", name, shape.ToString(),
+                                             limits.max_tensor_elements));
   }
   element data;
   const bool has_data = !input["data"].get(data);
@@ -296,7 +313,9 @@ Result<core::Tensor> DecodeInput(element e, std::size_t index, std::size_t json_
         return core::InvalidArgument(fmt::format("input '{}' has both 'data' and binary_data_size; send one", name));
       }
       FERRY_ASSIGN_OR_RETURN(auto raw, binary.Take(name, size->second));
-      return core::Tensor::FromRaw(std::move(name), *type, std::move(shape), raw);
+      FERRY_ASSIGN_OR_RETURN(auto tensor, core::Tensor::FromRaw(std::move(name), *type, std::move(shape), raw));
+      FERRY_RETURN_IF_ERROR(CheckBytesElements(tensor, limits.max_bytes_element));
+      return tensor;
     }
   }
   if (!has_data) return core::InvalidArgument(fmt::format("input '{}' needs 'data'", name));
@@ -309,7 +328,7 @@ Result<core::Tensor> DecodeInput(element e, std::size_t index, std::size_t json_
   if (*type == DataType::kBytes) {
     std::int64_t n = 0;
     std::size_t bytes = 0;
-    FERRY_RETURN_IF_ERROR(SizeBytes(data, name, &n, &bytes, 0));
+    FERRY_RETURN_IF_ERROR(SizeBytes(data, name, &n, &bytes, 0, limits.max_bytes_element));
     if (n != *count) {
       return core::InvalidArgument(fmt::format("input '{}': shape {} needs {} values, data has {}", name,
                                                shape.ToString(), *count, n));
@@ -340,11 +359,21 @@ Result<core::RequestedOutput> DecodeOutput(element e, std::size_t index) {
 
 }  // namespace
 
-Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::span<const std::byte> binary) {
+Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::span<const std::byte> binary,
+                                                   const core::RequestLimits& limits) {
   BinaryCursor cursor(binary);
   thread_local simdjson::dom::parser parser;
+  if (parser.max_depth() != limits.max_json_depth || parser.capacity() < json.size()) {
+    if (parser.allocate(std::max(parser.capacity(), json.size()), limits.max_json_depth)) {
+      return core::MakeError(core::ErrorCode::kResourceExhausted, "cannot allocate the JSON parser");
+    }
+  }
   element root;
   if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+    if (error == simdjson::DEPTH_ERROR) {
+      return core::InvalidArgument(fmt::format("request body nests JSON deeper than {} levels (--max-json-depth)",
+                                               limits.max_json_depth));
+    }
     return core::InvalidArgument(fmt::format("request body is not valid JSON: {}", simdjson::error_message(error)));
   }
   simdjson::dom::object object;
@@ -361,9 +390,13 @@ Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::sp
     } else if (key == "inputs") {
       simdjson::dom::array inputs;
       if (value.get_array().get(inputs)) return core::InvalidArgument("'inputs' must be an array of tensors");
+      if (inputs.size() > limits.max_inputs) {
+        return core::InvalidArgument(fmt::format("request has {} inputs, more than the limit of {} (--max-inputs)",
+                                                 inputs.size(), limits.max_inputs));
+      }
       std::size_t index = 0;
       for (element input : inputs) {
-        FERRY_ASSIGN_OR_RETURN(auto tensor, DecodeInput(input, index++, json.size(), cursor));
+        FERRY_ASSIGN_OR_RETURN(auto tensor, DecodeInput(input, index++, json.size(), cursor, limits));
         request.inputs.push_back(std::move(tensor));
       }
     } else if (key == "outputs") {
@@ -389,7 +422,7 @@ Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::sp
 
 Result<core::InferenceResponse> DecodeInferResponse(std::string_view json, std::span<const std::byte> binary) {
   BinaryCursor cursor(binary);
-  thread_local simdjson::dom::parser parser;
+  simdjson::dom::parser parser;  // a client's own: not limited like requests to the server
   element root;
   if (auto error = parser.parse(json.data(), json.size()).get(root)) {
     return core::InvalidArgument(fmt::format("response is not valid JSON: {}", simdjson::error_message(error)));
@@ -410,7 +443,8 @@ Result<core::InferenceResponse> DecodeInferResponse(std::string_view json, std::
   if (object["outputs"].get_array().get(outputs)) return core::InvalidArgument("response has no 'outputs' array");
   std::size_t index = 0;
   for (element output : outputs) {  // outputs have the layout of inputs: name, datatype, shape, data
-    FERRY_ASSIGN_OR_RETURN(auto tensor, DecodeInput(output, index++, json.size(), cursor));
+    FERRY_ASSIGN_OR_RETURN(auto tensor, DecodeInput(output, index++, json.size(), cursor, core::RequestLimits{
+        .max_inputs = SIZE_MAX, .max_tensor_elements = INT64_MAX, .max_json_depth = 64, .max_bytes_element = SIZE_MAX}));
     response.outputs.push_back(std::move(tensor));
   }
   return response;

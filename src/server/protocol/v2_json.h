@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/inference.h"
+#include "core/limits.h"
 #include "runtime/server.h"
 
 namespace ferry::protocol {
@@ -23,7 +24,8 @@ namespace ferry::protocol {
 // `binary` the bytes after it (binary tensor extension): each input whose parameters carry
 // binary_data_size takes that many bytes, in input order; every byte must be claimed. The model
 // name and version come from the URL and are set by the caller.
-core::Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::span<const std::byte> binary = {});
+core::Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::span<const std::byte> binary = {},
+                                                        const core::RequestLimits& limits = {});
 
 // Which outputs travel as binary data: the request parameter binary_data_output sets the default,
 // each requested output's binary_data parameter overrides it.

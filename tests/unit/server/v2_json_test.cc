@@ -106,7 +106,8 @@ TEST(V2Json, ErrorsNameTheInputAndTheProblem) {
   ExpectError(OneInput("BOOL", "[1]", "[1]"), "expected true or false for BOOL");
   ExpectError(OneInput("BYTES", "[2]", "[\"a\",1]"), "element 1 is an integer, expected a string for BYTES");
   ExpectError(OneInput("BYTES", "[3]", "[\"a\"]"), "shape [3] needs 3 values, data has 1");
-  ExpectError(OneInput("FP32", "[100000000000]", "[1]"), "more elements than the request carries");
+  ExpectError(OneInput("FP32", "[100000]", "[1]"), "more elements than the request carries");
+  ExpectError(OneInput("FP32", "[100000000000]", "[1]"), "more elements than the limit of 268435456 (--max-tensor-elements)");
   ExpectError(OneInput("FP32", "[1]", "[1]").replace(0, 1, R"({"id":5,)"), "'id' must be a string");
   ExpectError(R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1]}]})", "input 'x' needs 'data'");
   ExpectError(R"({"inputs":[{"name":"x","datatype":"FP32","data":[1]}]})", "input 'x' needs a 'shape'");
@@ -243,6 +244,27 @@ TEST(V2JsonClient, RequestsAndResponsesRoundTrip) {
     EncodeTensorData(back->outputs[0], out);
     EXPECT_EQ(out, "[1.5,-2]");
   }
+}
+
+TEST(V2Json, LimitsAreCheckedBeforeAllocating) {
+  const core::RequestLimits tight{.max_inputs = 1, .max_tensor_elements = 4, .max_json_depth = 6, .max_bytes_element = 3};
+  auto check = [&](std::string_view json, std::string_view fragment) {
+    auto request = DecodeInferRequest(json, {}, tight);
+    ASSERT_FALSE(request.has_value()) << json;
+    EXPECT_NE(request.error().message.find(fragment), std::string::npos) << request.error().message;
+  };
+  check(R"({"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]},)"
+        R"({"name":"b","datatype":"FP32","shape":[1],"data":[1]}]})", "more than the limit of 1 (--max-inputs)");
+  check(OneInput("FP32", "[5]", "[1,2,3,4,5]"), "more elements than the limit of 4 (--max-tensor-elements)");
+  check(OneInput("FP32", "[1]", "[[[[[[[[1]]]]]]]]"), "deeper than 6 levels (--max-json-depth)");
+  check(OneInput("BYTES", "[1]", R"(["abcd"])"), "4 bytes, more than the limit of 3 (--max-bytes-element)");
+  const auto raw = std::vector<std::byte>{std::byte{4}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{'a'},
+                                          std::byte{'b'}, std::byte{'c'}, std::byte{'d'}};
+  auto binary = DecodeInferRequest(
+      R"({"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":8}}]})", raw, tight);
+  ASSERT_FALSE(binary.has_value());
+  EXPECT_NE(binary.error().message.find("(--max-bytes-element)"), std::string::npos);
+  EXPECT_TRUE(DecodeInferRequest(OneInput("FP32", "[4]", "[1,2,3,4]"), {}, tight).has_value());
 }
 
 TEST(V2Json, EncodesResponses) {
