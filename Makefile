@@ -5,7 +5,7 @@ BUILD_DIR  ?= build
 BUILD_TYPE ?= Release
 HTTP_PORT  ?= 8000
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test test-sanitizers bench clean
 
 all: build
 
@@ -26,6 +26,18 @@ run: build
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
 
+# The whole test suite again, built with AddressSanitizer, UndefinedBehaviorSanitizer and
+# LeakSanitizer (in $(BUILD_DIR)-sanitizers). CI runs it beside `make test`.
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+test-sanitizers: deps
+	@cmake -S . -B $(BUILD_DIR)-sanitizers -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 $(SANITIZE)" -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE)" \
+	  -DONNXRUNTIME_ROOT="$$(tail -n 1 $(BUILD_DIR).onnxruntime-root)" > /dev/null
+	@cmake --build $(BUILD_DIR)-sanitizers
+	@cd $(BUILD_DIR)-sanitizers && FERRY_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 900
+
 bench: build
 	@scripts/install-deps.sh --bench > /dev/null
 	@bench/http_infer.sh
@@ -35,4 +47,4 @@ bench: build
 	@bench/reload.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR).onnxruntime-root
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-sanitizers $(BUILD_DIR).onnxruntime-root

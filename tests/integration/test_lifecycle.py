@@ -214,6 +214,7 @@ class LifecycleTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(self.ferry.request("POST", "/v2/models/pima/infer", BODY)[0], 404)
 
+    @unittest.skipIf(os.environ.get("FERRY_SANITIZED"), "ASan holds freed memory in quarantine; LSan checks leaks")
     def test_two_hundred_load_unload_cycles_give_memory_back(self):
         self.start("--model-control", "explicit", "--load-model", "pima")
 
