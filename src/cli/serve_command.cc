@@ -8,6 +8,7 @@
 
 #include "observe/logging.h"
 #include "runtime/server.h"
+#include "server/auth/token_auth.h"
 #include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
 #include "server/protocol/v2_json.h"
@@ -28,6 +29,7 @@ struct ServeOptions {
   std::string log_level = "info";
   double shutdown_timeout_s = 30;
   double idle_timeout_s = 60;
+  std::string auth_token_file;
   double body_timeout_s = 60;
 };
 
@@ -43,6 +45,16 @@ int Serve(const ServeOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  std::unique_ptr<auth::TokenAuth> tokens;
+  if (!options.auth_token_file.empty()) {
+    auto loaded = auth::TokenAuth::Load(options.auth_token_file);
+    if (!loaded) {
+      spdlog::error("{}", loaded.error().message);
+      return 2;
+    }
+    tokens = std::move(*loaded);
+    spdlog::info("token authentication on: {} token(s) from {}", tokens->size(), options.auth_token_file);
+  }
   const auto mode = options.model_control == "poll"       ? runtime::ControlMode::kPoll
                     : options.model_control == "explicit" ? runtime::ControlMode::kExplicit
                                                           : runtime::ControlMode::kNone;
@@ -59,6 +71,7 @@ int Serve(const ServeOptions& options) {
     return 1;
   }
   auto http_options = options.http;
+  http_options.auth = tokens.get();
   http_options.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.idle_timeout_s * 1000));
   http_options.body_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.body_timeout_s * 1000));
   auto http = http::HttpServer::Create(http_options, **server);
@@ -73,7 +86,8 @@ int Serve(const ServeOptions& options) {
          .port = options.grpc_port,
          .max_message_bytes = options.http.max_request_bytes,
          .shutdown_grace = std::chrono::milliseconds(static_cast<std::int64_t>(options.shutdown_timeout_s * 1000)),
-         .limits = options.http.limits},
+         .limits = options.http.limits,
+         .auth = tokens.get()},
         **server);
     if (!created) {
       spdlog::error("{}", created.error().message);
@@ -180,6 +194,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--max-json-depth", limits.max_json_depth, "Nesting a JSON body may have")->capture_default_str();
   serve->add_option("--max-bytes-element", limits.max_bytes_element, "Bytes one BYTES element may have")
       ->capture_default_str();
+  serve->add_option("--auth-token-file", options->auth_token_file,
+                    "Require bearer tokens: a file of '<token> <scope>[,<scope>...]' lines (infer, read, admin)")
+      ->check(CLI::ExistingFile);
   serve->add_option("--shutdown-timeout", options->shutdown_timeout_s,
                     "Seconds to finish requests in flight after SIGTERM/SIGINT before exiting")
       ->capture_default_str();

@@ -23,7 +23,8 @@ ServerUnaryReactor* Done(CallbackServerContext* context, const grpc::Status& sta
 
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
-  Service(runtime::Server& server, const core::RequestLimits& limits) : server_(server), limits_(limits) {}
+  Service(runtime::Server& server, const core::RequestLimits& limits, const auth::TokenAuth* auth)
+      : server_(server), limits_(limits), auth_(auth) {}
 
   ServerUnaryReactor* ServerLive(CallbackServerContext* context, const inference::ServerLiveRequest*,
                                  inference::ServerLiveResponse* response) override {
@@ -39,6 +40,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* ModelReady(CallbackServerContext* context, const inference::ModelReadyRequest* request,
                                  inference::ModelReadyResponse* response) override {
+    if (auto status = Authorize(context, auth::Scope::kRead); !status.ok()) return Done(context, status);
     auto version = ParseVersion(request->version());
     if (!version) return Done(context, ToStatus(version.error()));
     auto ready = server_.IsModelReady(request->name(), *version);
@@ -49,6 +51,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* ServerMetadata(CallbackServerContext* context, const inference::ServerMetadataRequest*,
                                      inference::ServerMetadataResponse* response) override {
+    if (auto status = Authorize(context, auth::Scope::kRead); !status.ok()) return Done(context, status);
     const auto metadata = server_.Metadata();
     response->set_name(metadata.name);
     response->set_version(metadata.version);
@@ -58,6 +61,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* ModelMetadata(CallbackServerContext* context, const inference::ModelMetadataRequest* request,
                                     inference::ModelMetadataResponse* response) override {
+    if (auto status = Authorize(context, auth::Scope::kRead); !status.ok()) return Done(context, status);
     auto version = ParseVersion(request->version());
     if (!version) return Done(context, ToStatus(version.error()));
     auto metadata = server_.GetModelMetadata(request->name(), *version);
@@ -68,6 +72,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* ModelInfer(CallbackServerContext* context, const inference::ModelInferRequest* request,
                                  inference::ModelInferResponse* response) override {
+    if (auto status = Authorize(context, auth::Scope::kInfer); !status.ok()) return Done(context, status);
     auto decoded = DecodeInferRequest(*request, limits_);
     if (!decoded) return Done(context, ToStatus(decoded.error()));
     ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -81,12 +86,14 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   }
 
   grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* ModelStreamInfer(
-      CallbackServerContext*) override {
+      CallbackServerContext* context) override {
+    if (auto status = Authorize(context, auth::Scope::kInfer); !status.ok()) return RefuseStream(status);
     return StartInferStream(server_, limits_);
   }
 
   ServerUnaryReactor* ModelConfig(CallbackServerContext* context, const inference::ModelConfigRequest* request,
                                   inference::ModelConfigResponse* response) override {
+    if (auto status = Authorize(context, auth::Scope::kRead); !status.ok()) return Done(context, status);
     auto version = ParseVersion(request->version());
     if (!version) return Done(context, ToStatus(version.error()));
     auto config = server_.GetModelConfig(request->name(), *version);
@@ -97,6 +104,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* ModelStatistics(CallbackServerContext* context, const inference::ModelStatisticsRequest* request,
                                       inference::ModelStatisticsResponse* response) override {
+    if (auto status = Authorize(context, auth::Scope::kRead); !status.ok()) return Done(context, status);
     auto version = ParseVersion(request->version());
     if (!version) return Done(context, ToStatus(version.error()));
     auto stats = server_.GetStatistics(request->name(), *version);
@@ -107,6 +115,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* RepositoryIndex(CallbackServerContext* context, const inference::RepositoryIndexRequest* request,
                                       inference::RepositoryIndexResponse* response) override {
+    if (auto status = Authorize(context, auth::Scope::kRead); !status.ok()) return Done(context, status);
     for (const auto& status : server_.RepositoryIndex()) {
       const bool ready = status.state == runtime::ModelState::kReady;
       if (request->ready() && !ready) continue;
@@ -122,6 +131,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   ServerUnaryReactor* RepositoryModelLoad(CallbackServerContext* context,
                                           const inference::RepositoryModelLoadRequest* request,
                                           inference::RepositoryModelLoadResponse*) override {
+    if (auto status = Authorize(context, auth::Scope::kAdmin); !status.ok()) return Done(context, status);
     std::optional<std::string> config;
     if (auto it = request->parameters().find("config"); it != request->parameters().end()) {
       config = it->second.string_param();
@@ -136,6 +146,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   ServerUnaryReactor* RepositoryModelUnload(CallbackServerContext* context,
                                             const inference::RepositoryModelUnloadRequest* request,
                                             inference::RepositoryModelUnloadResponse*) override {
+    if (auto status = Authorize(context, auth::Scope::kAdmin); !status.ok()) return Done(context, status);
     ServerUnaryReactor* reactor = context->DefaultReactor();
     server_.UnloadModel(request->model_name(), [reactor](core::Result<void> result) {
       reactor->Finish(result ? grpc::Status::OK : ToStatus(result.error()));
@@ -144,8 +155,20 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   }
 
  private:
+  // The same tokens and scopes as over HTTP, from the `authorization` metadata key.
+  grpc::Status Authorize(CallbackServerContext* context, auth::Scope needed) const {
+    if (!auth_) return grpc::Status::OK;
+    const auto& metadata = context->client_metadata();
+    auto it = metadata.find("authorization");
+    const std::string_view value = it == metadata.end() ? std::string_view()
+                                                        : std::string_view(it->second.data(), it->second.size());
+    auto allowed = auth_->Check(value, needed);
+    return allowed ? grpc::Status::OK : ToStatus(allowed.error());
+  }
+
   runtime::Server& server_;
   const core::RequestLimits limits_;
+  const auth::TokenAuth* auth_;
 };
 
 }  // namespace
@@ -157,7 +180,7 @@ struct GrpcServer::Impl {
   int port = 0;
   bool stopped = false;
 
-  Impl(const Options& o, runtime::Server& s) : options(o), service(s, o.limits) {}
+  Impl(const Options& o, runtime::Server& s) : options(o), service(s, o.limits, o.auth) {}
 };
 
 core::Result<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& options, runtime::Server& server) {

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/limits.h"
+#include "server/auth/token_auth.h"
 #include "runtime/server.h"
 
 namespace ferry::grpc_frontend {
@@ -29,6 +30,7 @@ class GrpcServer {
     std::size_t max_message_bytes = 64u << 20; // larger requests are refused RESOURCE_EXHAUSTED
     std::chrono::milliseconds shutdown_grace{2000};
     core::RequestLimits limits;
+    const auth::TokenAuth* auth = nullptr;  // null: no authentication; must outlive the server
   };
 
   static core::Result<std::unique_ptr<GrpcServer>> Create(const Options& options, runtime::Server& server);

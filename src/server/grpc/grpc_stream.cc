@@ -103,7 +103,19 @@ class InferStream final
   bool finished_ = false;
 };
 
+class RefusedStream final
+    : public grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
+
+grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* RefuseStream(
+    const grpc::Status& status) {
+  return new RefusedStream(status);
+}
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* StartInferStream(
     runtime::Server& server, const core::RequestLimits& limits) {

@@ -17,6 +17,10 @@
 
 namespace ferry::grpc_frontend {
 
+// A stream that ends at once with `status` (such as UNAUTHENTICATED), reading nothing.
+grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* RefuseStream(
+    const grpc::Status& status);
+
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* StartInferStream(
     runtime::Server& server, const core::RequestLimits& limits);
 

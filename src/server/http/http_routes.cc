@@ -181,9 +181,29 @@ std::optional<std::string> DecodePathSegment(std::string_view segment) {
   return out;
 }
 
+auth::Scope RequiredScope(std::string_view path) {
+  const auto parts = SplitPath(path);
+  if (path == "/metrics") return auth::Scope::kRead;
+  if (parts.empty() || parts[0] != "v2") return auth::Scope::kNone;
+  if (parts.size() == 1) return auth::Scope::kRead;
+  if (parts[1] == "health") return auth::Scope::kNone;
+  if (parts[1] == "repository") {
+    return parts.size() == 3 && parts[2] == "index" ? auth::Scope::kRead : auth::Scope::kAdmin;
+  }
+  if (parts[1] == "models") return parts.back() == "infer" ? auth::Scope::kInfer : auth::Scope::kRead;
+  return auth::Scope::kNone;
+}
+
 void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply, RouteSet routes) {
   const Method method = request.method;
   const std::string_view path = request.target.substr(0, request.target.find('?'));
+  if (request.auth) {
+    if (auto allowed = request.auth->Check(request.authorization, RequiredScope(path)); !allowed) {
+      HttpReply refused = ErrorReply(allowed.error());
+      refused.ask_for_token = allowed.error().code == core::ErrorCode::kUnauthenticated;
+      return reply(std::move(refused));
+    }
+  }
   if (path == "/metrics") {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
     HttpReply metrics{200, runtime::RenderMetrics(server), "", {}, observe::PrometheusWriter::kContentType};

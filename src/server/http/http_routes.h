@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/limits.h"
+#include "server/auth/token_auth.h"
 #include "runtime/server.h"
 
 namespace ferry::http {
@@ -27,6 +28,8 @@ struct HttpRequest {
   // The Inference-Header-Content-Length header (binary tensor extension), when present.
   std::optional<std::string_view> inference_header_length;
   const core::RequestLimits* limits = nullptr;  // null: the defaults
+  std::string_view authorization;               // the Authorization header
+  const auth::TokenAuth* auth = nullptr;        // null: no authentication
 };
 
 struct HttpReply {
@@ -36,6 +39,7 @@ struct HttpReply {
   // Set when `body` is JSON followed by binary output data: the JSON's length.
   std::optional<std::size_t> inference_header_length;
   std::string_view content_type = "application/json";
+  bool ask_for_token = false;  // a 401: answer with WWW-Authenticate: Bearer
 };
 
 // Which routes a listener serves: everything (the HTTP port), or only GET /metrics (--metrics-port).
@@ -48,6 +52,9 @@ using Reply = std::move_only_function<void(HttpReply)>;
 // returns.
 void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply,
                    RouteSet routes = RouteSet::kAll);
+
+// The scope a route needs (kNone for health probes and unknown routes).
+auth::Scope RequiredScope(std::string_view path);
 
 // Percent-decodes one path segment ("a%20b" -> "a b"); nullopt on a malformed escape or NUL.
 std::optional<std::string> DecodePathSegment(std::string_view segment);

@@ -141,6 +141,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto target = request.target();
     HttpRequest view{.method = method, .target = std::string_view(target.data(), target.size()),
                      .body = request.body(), .inference_header_length = std::nullopt, .limits = &options_.limits};
+    view.auth = options_.auth;
+    if (auto it = request.find(bhttp::field::authorization); it != request.end()) {
+      view.authorization = std::string_view(it->value().data(), it->value().size());
+    }
     if (auto it = request.find("Inference-Header-Content-Length"); it != request.end()) {
       view.inference_header_length = std::string_view(it->value().data(), it->value().size());
     }
@@ -176,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
       response_->set(bhttp::field::content_type, beast::string_view(reply.content_type.data(), reply.content_type.size()));
     }
     if (!reply.allow.empty()) response_->set(bhttp::field::allow, reply.allow);
+    if (reply.ask_for_token) response_->set(bhttp::field::www_authenticate, "Bearer");
     if (activity_.draining.load(std::memory_order_relaxed)) keep_alive_ = false;  // shutting down: last answer
     response_->keep_alive(keep_alive_);
     response_->body() = std::move(reply.body);

@@ -35,6 +35,7 @@ class HttpServer {
     std::chrono::milliseconds body_timeout{60000};  // and then its body within this
     int max_connections = 4096;                   // more are answered 503 and closed
     core::RequestLimits limits;                   // checked by the JSON codec
+    const auth::TokenAuth* auth = nullptr;        // null: no authentication; must outlive the server
     bool metrics_only = false;                    // serve GET /metrics alone (--metrics-port)
   };
 
