@@ -30,6 +30,7 @@ struct ServeOptions {
   double shutdown_timeout_s = 30;
   double idle_timeout_s = 60;
   std::string auth_token_file;
+  std::string tls_cert, tls_key, tls_client_ca;
   double body_timeout_s = 60;
 };
 
@@ -72,6 +73,9 @@ int Serve(const ServeOptions& options) {
   }
   auto http_options = options.http;
   http_options.auth = tokens.get();
+  http_options.tls_cert = options.tls_cert;
+  http_options.tls_key = options.tls_key;
+  http_options.tls_client_ca = options.tls_client_ca;
   http_options.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.idle_timeout_s * 1000));
   http_options.body_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.body_timeout_s * 1000));
   auto http = http::HttpServer::Create(http_options, **server);
@@ -87,7 +91,10 @@ int Serve(const ServeOptions& options) {
          .max_message_bytes = options.http.max_request_bytes,
          .shutdown_grace = std::chrono::milliseconds(static_cast<std::int64_t>(options.shutdown_timeout_s * 1000)),
          .limits = options.http.limits,
-         .auth = tokens.get()},
+         .auth = tokens.get(),
+         .tls_cert = options.tls_cert,
+         .tls_key = options.tls_key,
+         .tls_client_ca = options.tls_client_ca},
         **server);
     if (!created) {
       spdlog::error("{}", created.error().message);
@@ -111,7 +118,8 @@ int Serve(const ServeOptions& options) {
     spdlog::info("serving Prometheus metrics on {}:{}/metrics", options.http.host, metrics->port());
   }
   const auto port = (*http)->port();
-  spdlog::info("serving KServe V2 HTTP on {}:{} ({} I/O threads)", options.http.host, port, (*http)->threads());
+  spdlog::info("serving KServe V2 {} on {}:{} ({} I/O threads)", options.tls_cert.empty() ? "HTTP" : "HTTPS",
+               options.http.host, port, (*http)->threads());
   spdlog::info("try: curl http://{}:{}/v2/health/ready (200 once the models are loaded)", options.http.host, port);
 
   int signal = 0;
@@ -197,6 +205,14 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--auth-token-file", options->auth_token_file,
                     "Require bearer tokens: a file of '<token> <scope>[,<scope>...]' lines (infer, read, admin)")
       ->check(CLI::ExistingFile);
+  auto* cert = serve->add_option("--tls-cert", options->tls_cert, "PEM certificate chain: serve HTTPS and gRPC over TLS")
+                   ->check(CLI::ExistingFile);
+  auto* key = serve->add_option("--tls-key", options->tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  serve->add_option("--tls-client-ca", options->tls_client_ca, "PEM CAs whose client certificates are required (mutual TLS)")
+      ->check(CLI::ExistingFile)
+      ->needs(cert);
   serve->add_option("--shutdown-timeout", options->shutdown_timeout_s,
                     "Seconds to finish requests in flight after SIGTERM/SIGINT before exiting")
       ->capture_default_str();

@@ -24,7 +24,8 @@ class FerryProcess:
     With grpc=True it also serves gRPC on a free port (self.grpc_port); otherwise gRPC is off.
     """
 
-    def __init__(self, repository, *extra_args, grpc=False, timeout=30.0, wait_ready=True):
+    def __init__(self, repository, *extra_args, grpc=False, timeout=30.0, wait_ready=True, tls_context=None):
+        self.tls_context = tls_context  # an ssl.SSLContext for a server started with --tls-cert
         self.grpc_port = free_port() if grpc else 0
         self.log_lines = []
         self._log_lock = threading.Lock()
@@ -40,7 +41,7 @@ class FerryProcess:
             for line in self.proc.stderr:
                 with self._log_lock:
                     self.log_lines.append(line.rstrip("\n"))
-                m = re.search(r"serving KServe V2 HTTP on 127\.0\.0\.1:(\d+)", line)
+                m = re.search(r"serving KServe V2 HTTPS? on 127\.0\.0\.1:(\d+)", line)
                 if m:
                     self.port = int(m.group(1))
                     port_seen.set()
@@ -72,6 +73,8 @@ class FerryProcess:
             return "\n".join(self.log_lines)
 
     def connection(self):
+        if self.tls_context:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=self.tls_context)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
     def request(self, method, path, body=None, headers=None, conn=None):

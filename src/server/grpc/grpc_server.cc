@@ -3,6 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fmt/format.h>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "grpc_service.grpc.pb.h"
 #include "server/grpc/grpc_codec.h"
@@ -189,7 +192,28 @@ core::Result<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& opti
   const std::string address = options.host.find(':') != std::string::npos
                                   ? fmt::format("[{}]:{}", options.host, options.port)
                                   : fmt::format("{}:{}", options.host, options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert.empty()) {
+    auto read = [](const std::string& path) -> std::optional<std::string> {
+      std::ifstream in(path, std::ios::binary);
+      if (!in) return std::nullopt;
+      std::stringstream text;
+      text << in.rdbuf();
+      return text.str();
+    };
+    auto cert = read(options.tls_cert), key = read(options.tls_key);
+    if (!cert || !key) return core::InvalidArgument("--tls-cert / --tls-key cannot be read");
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!options.tls_client_ca.empty()) {
+      auto ca = read(options.tls_client_ca);
+      if (!ca) return core::InvalidArgument(fmt::format("--tls-client-ca {} cannot be read", options.tls_client_ca));
+      ssl.pem_root_certs = *ca;
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(address, credentials, &impl->port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_message_bytes, INT32_MAX)));
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(&impl->service);

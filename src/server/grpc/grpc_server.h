@@ -31,6 +31,9 @@ class GrpcServer {
     std::chrono::milliseconds shutdown_grace{2000};
     core::RequestLimits limits;
     const auth::TokenAuth* auth = nullptr;  // null: no authentication; must outlive the server
+    std::string tls_cert;       // PEM files, as for HTTP: TLS with tls_key,
+    std::string tls_key;
+    std::string tls_client_ca;  // and client certificates required when set (mutual TLS)
   };
 
   static core::Result<std::unique_ptr<GrpcServer>> Create(const Options& options, runtime::Server& server);

@@ -2,7 +2,9 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -35,10 +37,16 @@ struct Activity {
 
 // One connection. Lives on one I/O thread: every handler of a session runs on its socket's
 // io_context, which one thread runs, so its members need no lock.
-class Session : public std::enable_shared_from_this<Session> {
+// kTls: the connection speaks TLS (a handshake first, then HTTP inside it).
+template <bool kTls>
+class Session : public std::enable_shared_from_this<Session<kTls>> {
  public:
-  Session(tcp::socket socket, runtime::Server& server, const HttpServer::Options& options, Activity& activity)
-      : socket_(std::move(socket)),
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<tcp::socket>, tcp::socket>;
+
+  template <typename... TlsContext>
+  Session(tcp::socket socket, runtime::Server& server, const HttpServer::Options& options, Activity& activity,
+          TlsContext&... tls)
+      : socket_(std::move(socket), tls...),
         server_(server),
         options_(options),
         max_request_bytes_(options.max_request_bytes),
@@ -49,7 +57,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   ~Session() { activity_.connections.fetch_sub(1, std::memory_order_relaxed); }
 
-  void Start() { Read(); }
+  void Start() {
+    if constexpr (kTls) {
+      Deadline(options_.idle_timeout);
+      socket_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        self->timer_.cancel();
+        if (ec) return self->Close();  // not TLS, or a certificate refused
+        self->Read();
+      });
+    } else {
+      Read();
+    }
+  }
 
  private:
   // Reads the header first, so that a client waiting on "Expect: 100-continue" gets its go-ahead
@@ -59,7 +78,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(max_request_bytes_);
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     Deadline(options_.idle_timeout);  // an idle or slowly trickling client is cut off
-    bhttp::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    bhttp::async_read_header(socket_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->OnHeader(ec);
     });
   }
@@ -67,7 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes the connection unless the read in progress completes within `timeout`.
   void Deadline(std::chrono::milliseconds timeout) {
     timer_.expires_after(timeout);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) self->Close();  // not cancelled: the time is up
     });
   }
@@ -77,7 +96,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnRead(ec);
     if (!beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) return ReadBody();
     continue_.emplace(bhttp::status::continue_, parser_->get().version());
-    bhttp::async_write(socket_, *continue_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    bhttp::async_write(socket_, *continue_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->Close();
       self->ReadBody();
     });
@@ -88,7 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto length = parser_->content_length();
     if (length && *length >= kDirectBodyBytes) return ReadLargeBody(static_cast<std::size_t>(*length));
     bhttp::async_read(socket_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
   // A large body of known length is read straight into the request's body in one operation: the
@@ -103,7 +122,7 @@ class Session : public std::enable_shared_from_this<Session> {
     });
     buffer_.consume(have);
     asio::async_read(socket_, asio::buffer(body.data() + have, length - have),
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        self->timer_.cancel();
                        if (ec) return self->Close();
                        self->Dispatch();
@@ -148,7 +167,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto it = request.find("Inference-Header-Content-Length"); it != request.end()) {
       view.inference_header_length = std::string_view(it->value().data(), it->value().size());
     }
-    auto reply = [self = shared_from_this()](HttpReply reply) mutable {
+    auto reply = [self = this->shared_from_this()](HttpReply reply) mutable {
       auto executor = self->socket_.get_executor();
       asio::dispatch(executor, [self = std::move(self), reply = std::move(reply)]() mutable {
         self->Write(std::move(reply));
@@ -185,7 +204,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_->keep_alive(keep_alive_);
     response_->body() = std::move(reply.body);
     response_->prepare_payload();
-    bhttp::async_write(socket_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    bhttp::async_write(socket_, *response_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (self->counted_) {
         self->counted_ = false;
         self->activity_.in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -200,17 +219,17 @@ class Session : public std::enable_shared_from_this<Session> {
   // body) until it closes, so that the client reads our answer instead of a connection reset.
   void Drain() {
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    Socket().shutdown(tcp::socket::shutdown_send, ignored);
     drain_timer_.emplace(socket_.get_executor());
     drain_timer_->expires_after(std::chrono::seconds(2));
-    drain_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    drain_timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) self->Close();
     });
     DrainSome();
   }
 
   void DrainSome() {
-    socket_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    socket_.async_read_some(asio::buffer(scratch_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->Close();
       self->DrainSome();
     });
@@ -220,11 +239,20 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     timer_.cancel();
     if (drain_timer_) drain_timer_->cancel();
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    Socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Socket().close(ignored);
   }
 
-  tcp::socket socket_;
+  // The TCP socket under the stream.
+  tcp::socket& Socket() {
+    if constexpr (kTls) {
+      return socket_.next_layer();
+    } else {
+      return socket_;
+    }
+  }
+
+  Stream socket_;
   runtime::Server& server_;
   const HttpServer::Options& options_;
   const std::size_t max_request_bytes_;
@@ -248,6 +276,7 @@ struct HttpServer::Impl {
   Options options;
   runtime::Server& server;
   Activity activity;  // before the contexts: sessions (destroyed with the contexts) refer to it
+  std::optional<asio::ssl::context> tls;  // set with --tls-cert; sessions refer to it
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::optional<tcp::acceptor> acceptor;
@@ -281,8 +310,13 @@ struct HttpServer::Impl {
       } else if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto session = std::make_shared<Session>(std::move(socket), server, options, activity);
-        asio::post(target, [session] { session->Start(); });
+        if (tls) {
+          auto session = std::make_shared<Session<true>>(std::move(socket), server, options, activity, *tls);
+          asio::post(target, [session] { session->Start(); });
+        } else {
+          auto session = std::make_shared<Session<false>>(std::move(socket), server, options, activity);
+          asio::post(target, [session] { session->Start(); });
+        }
       }
       Accept();
     });
@@ -291,6 +325,22 @@ struct HttpServer::Impl {
 
 core::Result<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& options, runtime::Server& server) {
   auto impl = std::make_unique<Impl>(options, server);
+  if (!options.tls_cert.empty()) {
+    impl->tls.emplace(asio::ssl::context::tls_server);
+    beast::error_code ec;
+    auto& tls = *impl->tls;
+    tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    tls.use_certificate_chain_file(options.tls_cert, ec);
+    if (ec) return core::InvalidArgument(fmt::format("--tls-cert {}: {}", options.tls_cert, ec.message()));
+    tls.use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+    if (ec) return core::InvalidArgument(fmt::format("--tls-key {}: {}", options.tls_key, ec.message()));
+    if (!options.tls_client_ca.empty()) {
+      tls.load_verify_file(options.tls_client_ca, ec);
+      if (ec) return core::InvalidArgument(fmt::format("--tls-client-ca {}: {}", options.tls_client_ca, ec.message()));
+      tls.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
+  }
   int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads < 1) threads = 1;
   for (int i = 0; i < threads; ++i) {
