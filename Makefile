@@ -45,6 +45,7 @@ bench: build
 	@bench/batching.sh
 	@bench/baselines.sh
 	@bench/reload.sh
+	@bench/tls.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR)-sanitizers $(BUILD_DIR).onnxruntime-root

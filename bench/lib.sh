@@ -23,7 +23,7 @@ start_ferry() {
   ferry_pid=$!
   port=""
   for _ in $(seq 100); do
-    port=$(sed -n 's/.*serving KServe V2 HTTP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ferry.log")
+    port=$(sed -n 's/.*serving KServe V2 HTTPS\{0,1\} on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ferry.log")
     [ -n "$port" ] && return 0
     sleep 0.1
   done
