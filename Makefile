@@ -46,6 +46,7 @@ bench: build
 	@bench/baselines.sh
 	@bench/reload.sh
 	@bench/tls.sh
+	@bench/soak.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR)-sanitizers $(BUILD_DIR).onnxruntime-root
