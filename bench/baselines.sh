@@ -40,16 +40,6 @@ wait_for() {  # port
 }
 
 body='{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[6,148,72,35,0,33.6,0.627,50]}]}'
-cat > "$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '$body'
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.2f %.2f %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect +
-    summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-LUA
 
 /usr/bin/python3 bench/baselines/sklearn_model.py "$work/pima.pkl"
 ferry_port=$(free_port); flask_port=$(free_port); fastapi_port=$(free_port); nginx_port=$(free_port)
@@ -79,9 +69,7 @@ rows=()
 for name_port in "ferry:$ferry_port" "flask+gunicorn:$flask_port" "fastapi+uvicorn:$fastapi_port" "nginx (fixed body):$nginx_port"; do
   name=${name_port%%:*}; port=${name_port##*:}
   url="http://127.0.0.1:$port/v2/models/pima/infer"
-  wrk -t1 -c"$connections" -d2s -s "$work/post.lua" "$url" > /dev/null   # warm-up
-  read -r rps p50 p99 errors < <(wrk -t1 -c"$connections" -d"${duration}s" --latency -s "$work/post.lua" "$url" \
-                                   | grep '^RESULT' | cut -d' ' -f2-)
+  read -r rps p50 p99 errors < <(wrk_pima "$url" "$connections" "$duration")
   row="| $name | $rps | $p50 | $p99 | $errors |"
   echo "$row"
   rows+=("$row")

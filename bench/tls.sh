@@ -27,16 +27,6 @@ trap cleanup EXIT
   openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
     -extfile server.ext 2>/dev/null)
 
-cat > "$work/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[6,148,72,35,0,33.6,0.627,50]}]}'
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.2f %.2f %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect +
-    summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-LUA
 
 rows=()
 for mode in http https; do
@@ -46,8 +36,7 @@ for mode in http https; do
   start_ferry examples/models "${args[@]}"
   url="$scheme://127.0.0.1:$port/v2/models/pima/infer"
   sleep 0.5
-  wrk -t1 -c32 -d2s -s "$work/post.lua" "$url" > /dev/null
-  read -r rps p50 p99 errors < <(wrk -t1 -c32 -d"${duration}s" --latency -s "$work/post.lua" "$url" | grep '^RESULT' | cut -d' ' -f2-)
+  read -r rps p50 p99 errors < <(wrk_pima "$url" 32 "$duration")
   rows+=("| $mode | $rps | $p50 | $p99 | $errors |")
   echo "${rows[-1]}"
   stop_ferry
