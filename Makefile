@@ -5,7 +5,7 @@ BUILD_DIR  ?= build
 BUILD_TYPE ?= Release
 HTTP_PORT  ?= 8000
 
-.PHONY: all deps build run test test-sanitizers bench clean
+.PHONY: all deps build run test test-sanitizers fuzz bench clean
 
 all: build
 
@@ -38,6 +38,19 @@ test-sanitizers: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 900
 
+# Each fuzz target (tests/fuzz) under libFuzzer with ASan + UBSan for FUZZ_SECONDS, built with
+# clang 19 in $(BUILD_DIR)-fuzz, starting from the seed corpus in tests/fuzz/corpus (new inputs
+# go to $(BUILD_DIR)-fuzz/corpus, crashes to $(BUILD_DIR)-fuzz/crashes). CI runs it briefly.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_v2_json fuzz_v2_binary fuzz_grpc_request fuzz_model_config
+fuzz:
+	@scripts/install-deps.sh --fuzz > /dev/null
+	@CC=clang-19 CXX=clang++-19 cmake -S . -B $(BUILD_DIR)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g" -DFERRY_FUZZ=ON -DFERRY_BUILD_TESTS=OFF \
+	  -DFERRY_WITH_ONNXRUNTIME=OFF > /dev/null
+	@cmake --build $(BUILD_DIR)-fuzz --target fuzz_targets
+	@tests/fuzz/run.sh $(BUILD_DIR)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 bench: build
 	@scripts/install-deps.sh --bench > /dev/null
 	@bench/http_infer.sh
@@ -49,4 +62,4 @@ bench: build
 	@bench/soak.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR)-sanitizers $(BUILD_DIR).onnxruntime-root
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-sanitizers $(BUILD_DIR)-fuzz $(BUILD_DIR).onnxruntime-root

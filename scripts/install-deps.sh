@@ -5,13 +5,21 @@
 #   - ONNX Runtime, an official release build, from the npm registry package
 #     com.github.asus4.onnxruntime@0.4.9 (ONNX Runtime 1.29.0), checked against a pinned SHA-256
 #     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git).
+# With --fuzz it also installs clang 19 and its runtime (libFuzzer, sanitizers) for `make fuzz`.
 # With --bench it also installs the baseline servers that bench/baselines.sh measures ferry
 # against (Flask + gunicorn, FastAPI + uvicorn, scikit-learn, nginx).
 # Safe to run again: each step checks first. Prints the ONNX Runtime root on its last line.
 set -euo pipefail
 
 bench=0
-[ "${1:-}" = "--bench" ] && bench=1
+fuzz=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    --fuzz) fuzz=1 ;;
+    *) echo "install-deps: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
 
 deps_dir="${FERRY_DEPS_DIR:-$HOME/.cache/ferry}"
 
@@ -28,6 +36,10 @@ debian_packages=(
 if [ "$bench" = 1 ]; then
   debian_packages+=(python3-flask gunicorn python3-sklearn python3-fastapi uvicorn python3-uvloop python3-httptools
                     nginx bc)
+fi
+
+if [ "$fuzz" = 1 ]; then
+  debian_packages+=(clang-19 libclang-rt-19-dev)
 fi
 
 missing=()

@@ -37,10 +37,16 @@ class Reader {
     }
   }
 
+  // A map key as a string; a key that is itself a list or map (`? [a, b] : 1`) is an error.
+  Result<std::string> Key(const YAML::Node& key, std::string_view where) const {
+    if (!key.IsScalar()) return Fail(key, fmt::format("the keys of {} must be names", where));
+    return key.Scalar();
+  }
+
   Result<void> OnlyKeys(const YAML::Node& map, std::string_view where,
                         std::initializer_list<std::string_view> known) const {
     for (const auto& entry : map) {
-      const std::string key = entry.first.as<std::string>();
+      FERRY_ASSIGN_OR_RETURN(const std::string key, Key(entry.first, where));
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         return Fail(entry.first, fmt::format("unknown key '{}' in {} (known: {})", key, where,
                                              fmt::join(known, ", ")));
@@ -261,9 +267,9 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   if (const YAML::Node params = root["parameters"]) {
     if (!params.IsMap()) return r.Fail(params, "'parameters' must be a map of names to values");
     for (const auto& entry : params) {
-      FERRY_ASSIGN_OR_RETURN(auto value, r.Scalar<std::string>(entry.second, entry.first.as<std::string>(),
-                                                                "a scalar value"));
-      config.parameters[entry.first.as<std::string>()] = std::move(value);
+      FERRY_ASSIGN_OR_RETURN(auto key, r.Key(entry.first, "'parameters'"));
+      FERRY_ASSIGN_OR_RETURN(auto value, r.Scalar<std::string>(entry.second, key, "a scalar value"));
+      config.parameters[std::move(key)] = std::move(value);
     }
   }
   return config;

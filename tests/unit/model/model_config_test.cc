@@ -107,6 +107,10 @@ TEST(ModelConfig, Warmup) {
   ExpectError("warmup: [{fill: ones}]\n", "warmup fill must be zero or random");
   ExpectError("warmup: [{batch_size: 0}]\n", "warmup batch_size must be at least 1");
   ExpectError("warmup: {batch_size: 1}\n", "'warmup' must be a list");
+  // Keys that are lists or maps (found by fuzz_model_config: they used to throw).
+  ExpectError("? [a, b]\n: 1\n", "the keys of model.yaml must be names");
+  ExpectError("inputs: [{? {x: 1} : 2}]\n", "the keys of inputs must be names");
+  ExpectError("parameters: {? [p] : 1}\n", "the keys of 'parameters' must be names");
 }
 
 TEST(VersionPolicy, Selects) {

@@ -1,0 +1,181 @@
+"""Writes the seed corpus of the fuzz targets into tests/fuzz/corpus/<target>/ (committed; run
+again after a protocol change): valid inputs covering each feature of each parser, and a few
+near-misses. libFuzzer mutates from these. Run with Debian's /usr/bin/python3 (python3-grpc-tools).
+"""
+import importlib
+import json
+import os
+import struct
+import sys
+import tempfile
+
+from grpc_tools import protoc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def write(target, name, data):
+    folder = os.path.join(CORPUS, target)
+    os.makedirs(folder, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+def tensor(name, datatype, shape, data, **parameters):
+    t = {"name": name, "datatype": datatype, "shape": shape, "data": data}
+    if parameters:
+        t["parameters"] = parameters
+    return t
+
+
+JSON_REQUESTS = {
+    "fp32": {"inputs": [tensor("features", "FP32", [1, 8], [6, 148, 72, 35, 0, 33.6, 0.627, 50])]},
+    "nested": {"id": "r1", "inputs": [tensor("x", "FP32", [2, 2], [[1, 2], [3, 4]])],
+               "outputs": [{"name": "y", "parameters": {"binary_data": True}}]},
+    "every_type": {"inputs": [
+        tensor("b", "BOOL", [2], [True, False]), tensor("u8", "UINT8", [2], [0, 255]),
+        tensor("u16", "UINT16", [1], [65535]), tensor("u32", "UINT32", [1], [4294967295]),
+        tensor("u64", "UINT64", [1], [18446744073709551615]), tensor("i8", "INT8", [2], [-128, 127]),
+        tensor("i16", "INT16", [1], [-32768]), tensor("i32", "INT32", [1], [-2147483648]),
+        tensor("i64", "INT64", [1], [-9223372036854775808]), tensor("f16", "FP16", [2], [1.5, -0.25]),
+        tensor("f64", "FP64", [2], [1e300, -2.5e-308]), tensor("s", "BYTES", [2], ["hello", "w\u00f6rld"])]},
+    "parameters": {"id": "p", "parameters": {"binary_data_output": True, "priority": 3, "timeout": 1000,
+                                             "s": "x"},
+                   "inputs": [tensor("x", "INT64", [3], [1, 2, 3], flag=False)]},
+    "empty_shape": {"inputs": [tensor("x", "FP32", [0, 8], [])]},
+    "scalar": {"inputs": [tensor("x", "FP64", [], [1.0])]},
+    "escapes": {"inputs": [tensor("x\"\\\n\u0001", "BYTES", [1], ["\ud83d\ude00\t"])]},
+    "negative_dim": {"inputs": [tensor("x", "FP32", [-1, 8], [1])]},
+    "count_mismatch": {"inputs": [tensor("x", "FP32", [2], [1, 2, 3])]},
+    "wrong_type": {"inputs": [tensor("x", "INT32", [1], ["a"])]},
+}
+
+
+def json_seeds():
+    for name, body in JSON_REQUESTS.items():
+        write("fuzz_v2_json", name + ".json", json.dumps(body))
+    write("fuzz_v2_json", "truncated.json", json.dumps(JSON_REQUESTS["fp32"])[:40])
+    write("fuzz_v2_json", "deep.json", "[" * 40 + "]" * 40)
+    write("fuzz_v2_json", "index.json", '{"ready": true}')
+    write("fuzz_v2_json", "load.json", json.dumps({"parameters": {"config": "backend: onnxruntime\n"}}))
+
+
+def binary_seed(name, inputs, blobs, outputs=None):
+    body = {"inputs": inputs}
+    if outputs:
+        body["outputs"] = outputs
+    header = json.dumps(body).encode()
+    write("fuzz_v2_binary", name, struct.pack("<H", len(header)) + header + b"".join(blobs))
+
+
+def binary_seeds():
+    row = struct.pack("<8f", 6, 148, 72, 35, 0, 33.6, 0.627, 50)
+    binary_seed("fp32", [{"name": "features", "datatype": "FP32", "shape": [1, 8],
+                          "parameters": {"binary_data_size": len(row)}}], [row])
+    strings = b"".join(struct.pack("<I", len(s)) + s for s in (b"ab", b"", b"\xff\xfe"))
+    binary_seed("bytes", [{"name": "s", "datatype": "BYTES", "shape": [3],
+                           "parameters": {"binary_data_size": len(strings)}}], [strings])
+    half = struct.pack("<2e", 1.5, -2.0)
+    binary_seed("mixed", [{"name": "h", "datatype": "FP16", "shape": [2], "parameters": {"binary_data_size": 4}},
+                          tensor("j", "INT32", [2], [1, 2])], [half],
+                outputs=[{"name": "y", "parameters": {"binary_data": True}}])
+    binary_seed("short", [{"name": "x", "datatype": "FP64", "shape": [4],
+                           "parameters": {"binary_data_size": 32}}], [b"\0" * 16])
+    # A response as the client reads it: JSON, then binary outputs.
+    response = json.dumps({"model_name": "m", "model_version": "1", "id": "r", "outputs": [
+        {"name": "p", "datatype": "FP32", "shape": [1, 1], "parameters": {"binary_data_size": 4}},
+        {"name": "l", "datatype": "INT64", "shape": [1, 1], "data": [1]}]}).encode()
+    write("fuzz_v2_binary", "response", struct.pack("<H", len(response)) + response + struct.pack("<f", 0.7))
+
+
+def grpc_seeds():
+    out_dir = tempfile.mkdtemp()
+    proto_dir = os.path.join(SOURCE_DIR, "proto")
+    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    for name in ("model_config.proto", "grpc_service.proto"):
+        if protoc.main(["grpc_tools.protoc", f"-I{proto_dir}", f"-I{include}", f"--python_out={out_dir}",
+                        os.path.join(proto_dir, name)]) != 0:
+            raise RuntimeError(f"protoc failed on {name}")
+    sys.path.insert(0, out_dir)
+    pb = importlib.import_module("grpc_service_pb2")
+
+    def request(name, version="", **kwargs):
+        r = pb.ModelInferRequest(model_name="pima", model_version=version, id="r")
+        for tensor_kwargs in kwargs.pop("inputs", []):
+            contents = tensor_kwargs.pop("contents", None)
+            t = r.inputs.add(**tensor_kwargs)
+            if contents:
+                for field, values in contents.items():
+                    getattr(t.contents, field).extend(values)
+        r.raw_input_contents.extend(kwargs.pop("raw", []))
+        for output in kwargs.pop("outputs", []):
+            r.outputs.add(name=output)
+        write("fuzz_grpc_request", name, r.SerializeToString())
+
+    request("typed_fp32", inputs=[dict(name="features", datatype="FP32", shape=[1, 8],
+                                       contents={"fp32_contents": [6, 148, 72, 35, 0, 33.6, 0.627, 50]})])
+    request("raw_fp32", version="1", inputs=[dict(name="features", datatype="FP32", shape=[1, 8])],
+            raw=[struct.pack("<8f", *range(8))], outputs=["probability"])
+    request("typed_all", inputs=[
+        dict(name="b", datatype="BOOL", shape=[1], contents={"bool_contents": [True]}),
+        dict(name="i", datatype="INT8", shape=[2], contents={"int_contents": [-1, 1]}),
+        dict(name="u", datatype="UINT16", shape=[1], contents={"uint_contents": [7]}),
+        dict(name="l", datatype="INT64", shape=[1], contents={"int64_contents": [-5]}),
+        dict(name="ul", datatype="UINT64", shape=[1], contents={"uint64_contents": [5]}),
+        dict(name="d", datatype="FP64", shape=[1], contents={"fp64_contents": [0.5]}),
+        dict(name="s", datatype="BYTES", shape=[2], contents={"bytes_contents": [b"a", b"bc"]})])
+    request("raw_bytes", inputs=[dict(name="s", datatype="BYTES", shape=[2])],
+            raw=[struct.pack("<I", 1) + b"a" + struct.pack("<I", 0)])
+    request("raw_fp16", inputs=[dict(name="h", datatype="FP16", shape=[2])], raw=[struct.pack("<2e", 1, 2)])
+    request("bad_version", version="x", inputs=[dict(name="x", datatype="FP32", shape=[1])], raw=[b"\0" * 4])
+    request("short_raw", inputs=[dict(name="x", datatype="FP32", shape=[4])], raw=[b"\0" * 6])
+
+
+MODEL_CONFIGS = {
+    "full.yaml": """name: m
+backend: onnxruntime
+max_batch_size: 64
+instances: 2
+version_policy: {latest: 2}
+dynamic_batching: {max_queue_delay_us: 100, preferred_batch_sizes: [8, 16], max_queue_size: 100,
+                   default_timeout_us: 5000}
+warmup:
+  - {batch_size: 4, count: 2, fill: random}
+  - {request: warmup.json}
+inputs:
+  - {name: features, datatype: FP32, shape: [-1, 8]}
+outputs:
+  - {name: probability, datatype: FP32, shape: [-1, 1]}
+parameters: {intra_op_threads: 1, graph_optimization_level: all}
+""",
+    "specific.yaml": "backend: onnxruntime\nversion_policy: {specific: [1, 3]}\n",
+    "all.json": '{"backend": "onnxruntime", "version_policy": "all", "max_batch_size": 0}',
+    "unknown_key.yaml": "backend: onnxruntime\nbogus: 1\n",
+    "anchors.yaml": "a: &x {name: x, datatype: FP32, shape: [1]}\ninputs: [*x, *x]\n",
+}
+
+TOKENS = """# token                                   scopes
+0123456789abcdef0123456789abcdef            infer,read
+fedcba9876543210fedcba9876543210            admin
+short infer
+"""
+
+
+def model_config_seeds():
+    pima = os.path.join(SOURCE_DIR, "examples", "models", "pima", "model.yaml")
+    with open(pima, "rb") as f:
+        write("fuzz_model_config", "pima.yaml", f.read())
+    for name, text in MODEL_CONFIGS.items():
+        write("fuzz_model_config", name, text)
+    write("fuzz_model_config", "tokens.txt", TOKENS)
+
+
+if __name__ == "__main__":
+    json_seeds()
+    binary_seeds()
+    grpc_seeds()
+    model_config_seeds()
