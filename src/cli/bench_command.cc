@@ -9,7 +9,7 @@
 #include "cli/infer_command.h"
 #include "cli/load_generator.h"
 #include "grpc_service.grpc.pb.h"
-#include "server/protocol/json_writer.h"
+#include "core/json_writer.h"
 #include "server/protocol/v2_json.h"
 
 namespace ferry::cli {
@@ -135,7 +135,7 @@ core::Result<std::vector<core::Tensor>> Synthesize(const std::vector<core::Tenso
 void PrintResults(const std::vector<LoadResult>& results, const BenchOptions& options) {
   if (!options.json) return;
   std::string out;
-  protocol::JsonWriter w(out);
+  core::JsonWriter w(out);
   w.BeginArray();
   for (const auto& r : results) {
     w.BeginObject();

@@ -10,7 +10,7 @@
 #include "cli/http_client.h"
 #include "grpc_service.grpc.pb.h"
 #include "server/grpc/grpc_codec.h"
-#include "server/protocol/json_writer.h"
+#include "core/json_writer.h"
 #include "server/protocol/v2_json.h"
 
 namespace ferry::cli {
@@ -43,7 +43,7 @@ core::Result<std::string> InputSpecToJson(std::string_view spec) {
   std::string shape(parts[2]);
   if (!shape.starts_with('[')) shape = "[" + shape + "]";
   std::string json;
-  protocol::JsonWriter w(json);
+  core::JsonWriter w(json);
   w.BeginObject();
   w.Key("name");
   w.String(parts[0]);
@@ -60,7 +60,7 @@ core::Result<std::string> InputSpecToJson(std::string_view spec) {
     if (!first) json += ',';
     if (parts[1] == "BYTES") {
       std::string quoted;
-      protocol::JsonWriter(quoted).String(value);
+      core::JsonWriter(quoted).String(value);
       json += quoted;
     } else {
       json += value;

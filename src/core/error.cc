@@ -8,6 +8,7 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kUnauthenticated: return 401;
     case ErrorCode::kPermissionDenied: return 403;
     case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kRejected: return 422;
     case ErrorCode::kPayloadTooLarge: return 413;
     case ErrorCode::kResourceExhausted: return 429;
     case ErrorCode::kInternal: return 500;
@@ -24,6 +25,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnauthenticated: return "UNAUTHENTICATED";
     case ErrorCode::kPermissionDenied: return "PERMISSION_DENIED";
     case ErrorCode::kNotFound: return "NOT_FOUND";
+    case ErrorCode::kRejected: return "REJECTED";
     case ErrorCode::kPayloadTooLarge: return "PAYLOAD_TOO_LARGE";
     case ErrorCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
     case ErrorCode::kInternal: return "INTERNAL";

@@ -18,6 +18,7 @@ enum class ErrorCode {
   kUnauthenticated,    // 401, UNAUTHENTICATED
   kPermissionDenied,   // 403, PERMISSION_DENIED
   kNotFound,           // 404, NOT_FOUND: unknown model, version or route
+  kRejected,           // 422, INVALID_ARGUMENT: well-formed, but a pipeline step rejected the record
   kPayloadTooLarge,    // 413, RESOURCE_EXHAUSTED: a request over a configured size limit
   kResourceExhausted,  // 429, RESOURCE_EXHAUSTED: a quota or rate limit
   kInternal,           // 500, INTERNAL: a fault of ferry or of a backend, not of the request
@@ -48,6 +49,9 @@ inline std::unexpected<Error> MakeError(ErrorCode code, std::string message) {
 }
 inline std::unexpected<Error> InvalidArgument(std::string message) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(message));
+}
+inline std::unexpected<Error> Rejected(std::string message) {
+  return MakeError(ErrorCode::kRejected, std::move(message));
 }
 inline std::unexpected<Error> NotFound(std::string message) {
   return MakeError(ErrorCode::kNotFound, std::move(message));

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace ferry::protocol {
+namespace ferry::core {
 
 class JsonWriter {
  public:
@@ -34,6 +34,11 @@ class JsonWriter {
   void Bool(bool value) {
     Separate();
     out_.append(value ? "true" : "false");
+  }
+  // A JSON text written elsewhere (trusted to be valid), as one value.
+  void Raw(std::string_view json) {
+    Separate();
+    out_.append(json);
   }
   void Null() {
     Separate();
@@ -100,4 +105,4 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-}  // namespace ferry::protocol
+}  // namespace ferry::core

@@ -194,7 +194,20 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   if (!root.IsMap()) return r.Fail(root, "must be a map of settings");
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
-                                    "dynamic_batching", "warmup", "inputs", "outputs", "parameters"}));
+                                    "dynamic_batching", "warmup", "inputs", "outputs", "parameters", "pipeline"}));
+  if (const YAML::Node steps = root["pipeline"]) {
+    if (!steps.IsSequence()) return r.Fail(steps, "'pipeline' must be a list of steps");
+    for (const char* key : {"max_batch_size", "instances", "dynamic_batching", "warmup", "inputs", "outputs"}) {
+      if (root[key]) return r.Fail(root[key], fmt::format("'{}' is a model setting; a pipeline does not take it", key));
+    }
+    if (root["backend"] && root["backend"].IsScalar() && root["backend"].Scalar() != "pipeline") {
+      return r.Fail(root["backend"], "a pipeline's backend can only be 'pipeline'");
+    }
+    config.is_pipeline = true;
+    config.backend = "pipeline";
+    config.pipeline_text = std::string(yaml);
+    config.pipeline_source = std::string(source);
+  }
   if (root["name"]) {
     FERRY_ASSIGN_OR_RETURN(config.name, r.Scalar<std::string>(root["name"], "name", "a string"));
   }

@@ -17,6 +17,7 @@
 //   inputs:  [{name: features, datatype: FP32, shape: [-1, 8]}]   # shapes as clients see them
 //   outputs: [{name: probability, datatype: FP32, shape: [-1, 1]}]
 //   parameters: {intra_op_threads: 1}                            # backend-specific strings
+//   pipeline: [...]           # makes it a pipeline: steps instead of a model file (docs/pipelines.md)
 //
 // Unknown keys are errors (a typo must not be silently ignored). Plain value type.
 #pragma once
@@ -70,6 +71,11 @@ struct ModelConfig {
   std::vector<core::TensorSpec> inputs;   // empty: take the model's own
   std::vector<core::TensorSpec> outputs;  // empty: take the model's own
   std::map<std::string, std::string> parameters;
+  // A pipeline (`pipeline:`, docs/pipelines.md): the whole model.yaml text and the name it was
+  // read from, which the pipeline library parses (its steps are not a model setting).
+  bool is_pipeline = false;
+  std::string pipeline_text;
+  std::string pipeline_source;
 };
 
 // Parses model.yaml text; `source` names the file in error messages ("pima/model.yaml").

@@ -211,7 +211,8 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
     return fail(fmt::format("model.yaml names the model '{}' but its folder is '{}'", config->name, name));
   }
   config->name = name;
-  const auto chosen = config->version_policy.Select(dir.versions);
+  // A pipeline is its model.yaml: one version, 1, whatever folders are beside it.
+  const auto chosen = config->is_pipeline ? std::vector<std::int64_t>{1} : config->version_policy.Select(dir.versions);
   if (chosen.empty()) {
     return fail(dir.versions.empty() ? "no numeric version folder (expected <model>/1/...)"
                                      : fmt::format("version policy '{}' selects none of versions {}",
@@ -239,8 +240,10 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
         continue;
       }
     }
-    auto version =
-        BuildVersion(registry_, next->config, dir.path, v, fingerprint, config_fingerprint, options_.request_decoder);
+    auto version = next->config.is_pipeline
+                       ? BuildPipelineVersion(next->config, config_fingerprint)
+                       : BuildVersion(registry_, next->config, dir.path, v, fingerprint, config_fingerprint,
+                                      options_.request_decoder);
     if (version->state == ModelState::kReady) {
       spdlog::info("model '{}' version {}: READY", name, v);
     } else {

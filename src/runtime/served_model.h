@@ -12,7 +12,9 @@
 
 #include "model/model_config.h"
 #include "model/model_loader.h"
+#include "pipeline/pipeline.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/statistics.h"
 
 namespace ferry::runtime {
 
@@ -40,6 +42,16 @@ struct ServedVersion {
   std::uint64_t config_fingerprint = 0;
   model::LoadedVersion loaded;
   std::unique_ptr<sched::Scheduler> scheduler;
+  // A pipeline (model.yaml `pipeline:`) has steps instead of a model and a scheduler; its
+  // requests are counted in its own statistics.
+  std::shared_ptr<const pipeline::Pipeline> pipeline;
+  std::unique_ptr<sched::Statistics> pipeline_statistics;
+
+  sched::Statistics& statistics() const {
+    return pipeline ? *pipeline_statistics : scheduler->statistics();
+  }
+  std::size_t queue_depth() const { return pipeline ? 0 : scheduler->queue_depth(); }
+  std::string_view platform() const { return pipeline ? "ferry_pipeline" : loaded.model->platform(); }
 };
 
 struct ServedModel {

@@ -103,8 +103,9 @@ core::Result<std::shared_ptr<ServedVersion>> Server::Resolve(std::string_view na
 
 core::Result<ModelMetadata> Server::GetModelMetadata(std::string_view name, std::int64_t version) const {
   FERRY_ASSIGN_OR_RETURN(auto served, Resolve(name, version));
-  ModelMetadata meta{.name = std::string(name), .versions = {}, .platform = std::string(served->loaded.model->platform()),
-                     .signature = served->loaded.signature};
+  ModelMetadata meta{.name = std::string(name), .versions = {}, .platform = std::string(served->platform()),
+                     .signature = SignatureOf(*served), .record_fields = {}};
+  if (served->pipeline) meta.record_fields = served->pipeline->record_fields();
   const auto model = table_.Find(name);
   if (!model) return meta;  // unloaded meanwhile
   for (const auto& [n, v] : model->versions) {
@@ -127,9 +128,9 @@ core::Result<ModelConfiguration> Server::GetModelConfig(std::string_view name, s
   const auto model = table_.Find(name);
   if (!model) return core::NotFound(fmt::format("unknown model '{}'", name));
   return ModelConfiguration{.config = model->config,
-                            .platform = std::string(served->loaded.model->platform()),
+                            .platform = std::string(served->platform()),
                             .backend = served->loaded.backend,
-                            .signature = served->loaded.signature};
+                            .signature = SignatureOf(*served)};
 }
 
 core::Result<std::vector<VersionStatistics>> Server::GetStatistics(std::string_view name, std::int64_t version) const {
@@ -148,8 +149,8 @@ core::Result<std::vector<VersionStatistics>> Server::GetStatistics(std::string_v
   }
   std::vector<VersionStatistics> result;
   for (const auto& v : versions) {
-    result.push_back({.name = v->name, .version = v->version, .stats = v->scheduler->statistics().Snapshot(),
-                      .queue_depth = v->scheduler->queue_depth()});
+    result.push_back({.name = v->name, .version = v->version, .stats = v->statistics().Snapshot(),
+                      .queue_depth = v->queue_depth()});
   }
   return result;
 }
@@ -157,6 +158,7 @@ core::Result<std::vector<VersionStatistics>> Server::GetStatistics(std::string_v
 void Server::Infer(core::InferenceRequest&& request, sched::InferCallback done) {
   auto served = Resolve(request.model_name, request.model_version);
   if (!served) return done(std::unexpected(std::move(served).error()));
+  if ((*served)->pipeline) return InferPipeline(std::move(*served), std::move(request), std::move(done));
   const ServedVersion& version = **served;
   auto outputs = ValidateRequest(request.model_name, version.loaded.signature, version.max_batch_size, request);
   if (!outputs) {
@@ -176,6 +178,110 @@ void Server::Infer(core::InferenceRequest&& request, sched::InferCallback done) 
     version.scheduler->statistics().RecordFailure(std::chrono::nanoseconds(0));
     job.done(std::unexpected(std::move(queued).error()));
   }
+}
+
+core::ModelSignature Server::SignatureOf(const ServedVersion& version) const {
+  if (!version.pipeline) return version.loaded.signature;
+  return {.inputs = version.pipeline->input_tensors(), .outputs = version.pipeline->OutputSpecs(*this)};
+}
+
+core::Result<pipeline::ModelInfo> Server::Describe(std::string_view model, std::int64_t version) const {
+  FERRY_ASSIGN_OR_RETURN(auto served, Resolve(model, version));
+  if (served->pipeline) {
+    return core::InvalidArgument(fmt::format("'{}' is a pipeline; a model step runs a model", model));
+  }
+  return pipeline::ModelInfo{.max_batch_size = served->max_batch_size, .signature = served->loaded.signature};
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Counts one pipeline call in the pipeline's own statistics.
+void Record(const ServedVersion& version, Clock::time_point start, std::size_t rows, bool ok) {
+  const auto total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+  if (!ok) return version.statistics().RecordFailure(total);
+  const core::ComputeTimes times{.input = {}, .infer = total, .output = {}};
+  version.statistics().RecordExecution(rows, times);
+  version.statistics().RecordSuccess(std::chrono::nanoseconds(0), times, total);
+}
+
+}  // namespace
+
+void Server::InferPipeline(std::shared_ptr<ServedVersion> version, core::InferenceRequest&& request,
+                           sched::InferCallback done) {
+  const auto start = Clock::now();
+  auto frame = pipeline::Frame::FromTensors(std::move(request.inputs));
+  if (frame && frame->rows == 0) frame = core::InvalidArgument("the inputs have no rows");
+  if (!frame) {
+    Record(*version, start, 0, false);
+    return done(std::unexpected(std::move(frame).error()));
+  }
+  std::vector<std::string> wanted;
+  for (const auto& output : request.outputs) wanted.push_back(output.name);
+  const pipeline::Pipeline& steps = *version->pipeline;
+  steps.RunTensors(
+      std::move(*frame), *this,
+      [version, start, wanted = std::move(wanted), name = std::move(request.model_name), id = std::move(request.id),
+       done = std::move(done)](core::Result<pipeline::Frame> out) mutable {
+        auto fail = [&](core::Error error) {
+          Record(*version, start, 0, false);
+          done(std::unexpected(std::move(error)));
+        };
+        if (!out) return fail(std::move(out).error());
+        for (std::size_t row = 0; row < out->rows; ++row) {
+          const auto& status = out->status[row];
+          if (status.state == pipeline::RowStatus::State::kLive) continue;
+          return fail(core::Error{
+              core::ErrorCode::kInvalidArgument,
+              status.state == pipeline::RowStatus::State::kRejected
+                  ? fmt::format("row {} was rejected by step '{}': {}", row, status.step, status.error)
+                  : fmt::format("row {} was skipped by step '{}'; /infer answers every row (/predict leaves skipped "
+                                "records out)",
+                                row, status.step)});
+        }
+        auto tensors = version->pipeline->AnswerTensors(*out);
+        if (!tensors) return fail(std::move(tensors).error());
+        core::InferenceResponse response{.model_name = std::move(name), .model_version = version->version,
+                                         .id = std::move(id), .parameters = {}, .outputs = {}};
+        if (wanted.empty()) {
+          response.outputs = std::move(*tensors);
+        } else {
+          for (const auto& w : wanted) {
+            auto it = std::find_if(tensors->begin(), tensors->end(), [&](const auto& t) { return t.name() == w; });
+            if (it == tensors->end()) {
+              return fail(core::Error{core::ErrorCode::kInvalidArgument,
+                                      fmt::format("unknown output '{}' of pipeline '{}'", w, response.model_name)});
+            }
+            response.outputs.push_back(std::move(*it));
+          }
+        }
+        Record(*version, start, out->rows, true);
+        done(std::move(response));
+      });
+}
+
+void Server::Predict(std::string_view name, std::int64_t version, std::vector<pipeline::Record> records,
+                     PredictDone done) {
+  auto served = Resolve(name, version);
+  if (!served) return done(std::unexpected(std::move(served).error()));
+  if (!(*served)->pipeline) {
+    return done(core::InvalidArgument(fmt::format(
+        "model '{}' is not a pipeline: /predict takes records for pipelines (model.yaml `pipeline:`); send tensors "
+        "to /v2/models/{}/infer",
+        name, name)));
+  }
+  const auto start = Clock::now();
+  const pipeline::Pipeline& steps = *(*served)->pipeline;
+  steps.Run(pipeline::Frame::FromRecords(std::move(records)), *this,
+            [version = std::move(*served), start, done = std::move(done)](core::Result<pipeline::Frame> out) mutable {
+              if (!out) {
+                Record(*version, start, 0, false);
+                return done(std::unexpected(std::move(out).error()));
+              }
+              Record(*version, start, out->rows, true);
+              done(Prediction{.pipeline = version->pipeline, .frame = std::move(*out)});
+            });
 }
 
 }  // namespace ferry::runtime

@@ -28,6 +28,8 @@
 #include "core/error.h"
 #include "core/inference.h"
 #include "model/model_config.h"
+#include "pipeline/model_invoker.h"
+#include "pipeline/pipeline.h"
 #include "runtime/model_control.h"
 #include "runtime/model_table.h"
 #include "scheduler/scheduler.h"
@@ -45,7 +47,17 @@ struct ModelMetadata {
   std::vector<std::int64_t> versions;  // the versions being served, ascending
   std::string platform;
   core::ModelSignature signature;
+  // A pipeline's record fields (what POST /v2/models/{m}/predict takes); empty otherwise.
+  std::vector<pipeline::RecordField> record_fields;
 };
+
+// A /predict call's result: the finished frame (each record's status and values) and the
+// pipeline that renders its answers.
+struct Prediction {
+  std::shared_ptr<const pipeline::Pipeline> pipeline;
+  pipeline::Frame frame;
+};
+using PredictDone = std::move_only_function<void(core::Result<Prediction>)>;
 
 // The effective configuration of a model version: model.yaml with the defaults applied and the
 // signature settled against the model file.
@@ -63,7 +75,7 @@ struct VersionStatistics {
   std::size_t queue_depth = 0;  // requests waiting now
 };
 
-class Server {
+class Server final : public pipeline::ModelInvoker {
  public:
   struct Options {
     std::filesystem::path model_repository;
@@ -101,12 +113,22 @@ class Server {
   // `name` empty: every ready version of every model. `version` 0: every ready version of `name`.
   core::Result<std::vector<VersionStatistics>> GetStatistics(std::string_view name, std::int64_t version) const;
 
-  void Infer(core::InferenceRequest&& request, sched::InferCallback done);
+  // Tensors in, tensors out: a model through its scheduler, or a pipeline from its tensor steps.
+  void Infer(core::InferenceRequest&& request, sched::InferCallback done) override;
+
+  // Records through a pipeline (POST /v2/models/{m}/predict). `done` runs once, on any thread.
+  void Predict(std::string_view name, std::int64_t version, std::vector<pipeline::Record> records, PredictDone done);
+
+  // For pipelines' model steps: a model (not a pipeline) as it serves now.
+  core::Result<pipeline::ModelInfo> Describe(std::string_view model, std::int64_t version) const override;
 
  private:
   explicit Server(const Options& options);
   // The version serving a request for `version` (0: the latest ready one).
   core::Result<std::shared_ptr<ServedVersion>> Resolve(std::string_view name, std::int64_t version) const;
+  core::ModelSignature SignatureOf(const ServedVersion& version) const;
+  void InferPipeline(std::shared_ptr<ServedVersion> version, core::InferenceRequest&& request,
+                     sched::InferCallback done);
 
   const Options options_;
   ModelTable table_;  // thread-safe itself

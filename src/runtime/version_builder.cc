@@ -155,4 +155,21 @@ std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& reg
   return version;
 }
 
+std::shared_ptr<ServedVersion> BuildPipelineVersion(const model::ModelConfig& config, std::uint64_t config_fingerprint) {
+  auto version = std::make_shared<ServedVersion>();
+  version->name = config.name;
+  version->version = 1;
+  version->config_fingerprint = config_fingerprint;
+  version->loaded.backend = "pipeline";
+  auto pipeline = pipeline::Pipeline::Parse(config.pipeline_text, config.pipeline_source, config.name);
+  if (!pipeline) {
+    version->reason = pipeline.error().message;
+    return version;
+  }
+  version->pipeline = std::move(*pipeline);
+  version->pipeline_statistics = std::make_unique<sched::Statistics>();
+  version->state = ModelState::kReady;
+  return version;
+}
+
 }  // namespace ferry::runtime

@@ -25,4 +25,7 @@ std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& reg
                                             std::uint64_t fingerprint, std::uint64_t config_fingerprint,
                                             const RequestDecoder& decoder);
 
+// A pipeline's one version (it has no version folders: its steps are in model.yaml).
+std::shared_ptr<ServedVersion> BuildPipelineVersion(const model::ModelConfig& config, std::uint64_t config_fingerprint);
+
 }  // namespace ferry::runtime

@@ -99,12 +99,12 @@ TEST_F(GrpcClientTest, HealthMetadataConfigStatisticsIndex) {
 
   inference::ModelStatisticsResponse stats;
   ASSERT_TRUE(stub_->ModelStatistics(&c6, {}, &stats).ok());
-  EXPECT_EQ(stats.model_stats_size(), 1);
+  EXPECT_EQ(stats.model_stats_size(), 3);  // examples/models: pima, pima-features, pima-pipeline
 
   inference::RepositoryIndexResponse index;
   ASSERT_TRUE(stub_->RepositoryIndex(&c7, {}, &index).ok());
-  ASSERT_EQ(index.models_size(), 1);
-  EXPECT_EQ(index.models(0).state(), "READY");
+  ASSERT_EQ(index.models_size(), 3);
+  for (const auto& model : index.models()) EXPECT_EQ(model.state(), "READY") << model.name();
 }
 
 TEST_F(GrpcClientTest, InferWithTypedAndRawContents) {

@@ -135,6 +135,7 @@ inference::DataType ConfigDataType(DataType type) {
 grpc::Status ToStatus(const core::Error& error) {
   grpc::StatusCode code = grpc::StatusCode::INTERNAL;
   switch (error.code) {
+    case core::ErrorCode::kRejected:
     case core::ErrorCode::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
     case core::ErrorCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
     case core::ErrorCode::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;

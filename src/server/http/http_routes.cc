@@ -7,6 +7,7 @@
 
 #include "observe/prometheus.h"
 #include "runtime/metrics.h"
+#include "server/protocol/predict_json.h"
 #include "server/protocol/v2_json.h"
 
 namespace ferry::http {
@@ -81,7 +82,22 @@ void Infer(runtime::Server& server, std::string model, std::int64_t version, con
   });
 }
 
-// /v2/models/{model}[/versions/{v}][/ready|/infer]
+void Predict(runtime::Server& server, std::string_view model, std::int64_t version, const HttpRequest& http,
+             Reply reply) {
+  static const core::RequestLimits kDefaults;
+  auto request = protocol::DecodePredictRequest(http.body, http.limits ? *http.limits : kDefaults);
+  if (!request) return reply(ErrorReply(request.error()));
+  const bool instances = request->instances;
+  server.Predict(model, version, std::move(request->records),
+                 [reply = std::move(reply), instances](core::Result<runtime::Prediction> result) mutable {
+                   if (!result) return reply(ErrorReply(result.error()));
+                   HttpReply answer;
+                   answer.status = protocol::EncodePredictResponse(*result, instances, answer.body);
+                   reply(std::move(answer));
+                 });
+}
+
+// /v2/models/{model}[/versions/{v}][/ready|/infer|/predict|/stats|/config]
 void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string_view path,
                 const std::vector<std::string_view>& parts, Reply& reply) {
   const Method method = request.method;
@@ -132,6 +148,10 @@ void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string
   if (action == "infer") {
     if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
     return Infer(server, std::move(*model), version, request, std::move(reply));
+  }
+  if (action == "predict") {
+    if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
+    return Predict(server, *model, version, request, std::move(reply));
   }
   reply(ErrorReply(404, fmt::format("no route {}", path)));
 }
@@ -190,7 +210,9 @@ auth::Scope RequiredScope(std::string_view path) {
   if (parts[1] == "repository") {
     return parts.size() == 3 && parts[2] == "index" ? auth::Scope::kRead : auth::Scope::kAdmin;
   }
-  if (parts[1] == "models") return parts.back() == "infer" ? auth::Scope::kInfer : auth::Scope::kRead;
+  if (parts[1] == "models") {
+    return parts.back() == "infer" || parts.back() == "predict" ? auth::Scope::kInfer : auth::Scope::kRead;
+  }
   return auth::Scope::kNone;
 }
 

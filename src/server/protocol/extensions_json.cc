@@ -1,8 +1,10 @@
 // JSON of the statistics and model configuration extensions.
-#include "server/protocol/json_writer.h"
+#include "core/json_writer.h"
 #include "server/protocol/v2_json.h"
 
 namespace ferry::protocol {
+
+using core::JsonWriter;
 namespace {
 
 void WriteDuration(std::string_view key, const sched::DurationStat& d, JsonWriter& w) {

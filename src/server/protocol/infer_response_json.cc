@@ -1,10 +1,12 @@
 // Encoding of KServe V2 JSON infer responses and metadata.
 #include <fmt/format.h>
 
-#include "server/protocol/json_writer.h"
+#include "core/json_writer.h"
 #include "server/protocol/v2_json.h"
 
 namespace ferry::protocol {
+
+using core::JsonWriter;
 namespace {
 
 using core::DataType;
@@ -238,6 +240,37 @@ std::string EncodeModelMetadata(const runtime::ModelMetadata& metadata) {
   w.BeginArray();
   for (const auto& spec : metadata.signature.outputs) WriteSpec(spec, w);
   w.EndArray();
+  if (!metadata.record_fields.empty()) {
+    // A pipeline: the record fields POST .../predict takes.
+    w.Key("record_fields");
+    w.BeginArray();
+    for (const auto& field : metadata.record_fields) {
+      w.BeginObject();
+      w.Key("name");
+      w.String(field.name);
+      w.Key("type");
+      w.String(pipeline::FieldTypeName(field.type));
+      if (field.type == pipeline::FieldType::kArray) {
+        w.Key("width");
+        w.Number(static_cast<std::uint64_t>(field.width));
+      }
+      w.Key("required");
+      w.Bool(field.required);
+      if (field.default_value) {
+        w.Key("default");
+        const auto& d = *field.default_value;
+        if (d.kind == pipeline::Value::Kind::kBool) {
+          w.Bool(d.boolean);
+        } else if (d.kind == pipeline::Value::Kind::kString) {
+          w.String(d.text);
+        } else {
+          w.Number(d.number);
+        }
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   return out;
 }

@@ -3,10 +3,12 @@
 
 #include <fmt/format.h>
 
-#include "server/protocol/json_writer.h"
+#include "core/json_writer.h"
 #include "server/protocol/v2_json.h"
 
 namespace ferry::protocol {
+
+using core::JsonWriter;
 
 std::string EncodeRepositoryIndex(const std::vector<runtime::ModelStatus>& index, bool ready_only) {
   std::string out;

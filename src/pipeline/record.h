@@ -1,0 +1,49 @@
+// Record: one business record as a client sends it to /predict or an event carries it on a
+// stream, {"preg": 2, "plas": 120, ...}, decoded from JSON (or any other encoding) into typed
+// values. The pipeline's `record` step reads records into columns; nothing else looks at them.
+// Plain value types; not synchronized.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ferry::pipeline {
+
+struct Value {
+  enum class Kind : std::uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
+  Kind kind = Kind::kNull;
+  bool boolean = false;
+  double number = 0;
+  std::string text;           // kString
+  std::vector<double> array;  // kArray: its elements, when all are numbers (else kind is kObject-like below)
+  bool numeric_array = true;  // kArray: false when an element is not a number
+
+  static Value Null() { return {}; }
+  static Value Bool(bool b) { return {.kind = Kind::kBool, .boolean = b}; }
+  static Value Number(double d) { return {.kind = Kind::kNumber, .number = d}; }
+  static Value String(std::string s) { return {.kind = Kind::kString, .text = std::move(s)}; }
+};
+
+// "a number", "a string", ... for error messages.
+std::string_view KindName(const Value& value);
+
+struct Field {
+  std::string name;
+  Value value;
+};
+
+struct Record {
+  std::vector<Field> fields;  // in the order sent
+
+  // The value of `name`, or null when the record has no such field.
+  const Value* Find(std::string_view name) const {
+    for (const auto& f : fields) {
+      if (f.name == name) return &f.value;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace ferry::pipeline
