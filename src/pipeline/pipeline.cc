@@ -156,7 +156,8 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::Parse(std::string_view model_y
     }
   }
   for (const auto& [_, from] : p->respond_) {
-    if (p->tensor_entry_error_.empty() && !entry.Find(from) && !entry.open()) {
+    const Symbol* full = symbols.Find(from);
+    if (p->tensor_entry_error_.empty() && !entry.Find(from) && (!entry.open() || (full && !full->tensor))) {
       p->tensor_entry_error_ = fmt::format("its answer includes the record field '{}'; use /predict", from);
     }
   }

@@ -63,7 +63,8 @@ core::Result<std::vector<RecordField>> ParseRecordFields(const StepConfig& c) {
     RecordField field;
     field.name = entry.first.Scalar();
     const YAML::Node spec = entry.second;
-    YAML::Node type_node = spec;
+    // (yaml-cpp nodes are references: assigning one to another would overwrite the document.)
+    const YAML::Node type_node = spec.IsMap() ? spec["type"] : spec;
     if (spec.IsMap()) {
       for (const auto& key : spec) {
         const std::string k = key.first.IsScalar() ? key.first.Scalar() : "";
@@ -72,7 +73,6 @@ core::Result<std::vector<RecordField>> ParseRecordFields(const StepConfig& c) {
                                                field.name, k));
         }
       }
-      type_node = spec["type"];
       if (!type_node) return c.Fail(spec, fmt::format("field '{}' needs a 'type'", field.name));
     }
     const auto type = type_node.IsScalar() ? ParseFieldType(type_node.Scalar()) : std::nullopt;
