@@ -36,19 +36,28 @@ stop_ferry() {
 }
 cleanup() { stop_ferry; rm -rf "$work"; }
 
-# wrk_pima URL CONNECTIONS SECONDS: POSTs the Pima request (batch 1, JSON) with one wrk thread,
+# wrk_post URL BODY_FILE CONNECTIONS SECONDS: POSTs the file's content as JSON with one wrk thread,
 # after a 2 s warm-up; prints "req/s p50_ms p99_ms errors".
-wrk_pima() {
-  cat > "$work/pima.lua" <<'LUA'
+wrk_post() {
+  cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[6,148,72,35,0,33.6,0.627,50]}]}'
+local f = assert(io.open("$2", "rb"))
+wrk.body = f:read("*a")
+f:close()
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %.2f %.2f %d\n", summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect +
     summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 LUA
-  wrk -t1 -c"$2" -d2s -s "$work/pima.lua" "$1" > /dev/null
-  wrk -t1 -c"$2" -d"$3s" --latency -s "$work/pima.lua" "$1" | grep '^RESULT' | cut -d' ' -f2-
+  wrk -t1 -c"$3" -d2s -s "$work/post.lua" "$1" > /dev/null
+  wrk -t1 -c"$3" -d"$4s" --latency -s "$work/post.lua" "$1" | grep '^RESULT' | cut -d' ' -f2-
+}
+
+# wrk_pima URL CONNECTIONS SECONDS: the Pima request (batch 1, JSON) through wrk_post.
+wrk_pima() {
+  echo '{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[6,148,72,35,0,33.6,0.627,50]}]}' \
+    > "$work/pima.json"
+  wrk_post "$1" "$work/pima.json" "$2" "$3"
 }

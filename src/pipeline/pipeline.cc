@@ -247,6 +247,7 @@ void WriteTensorRow(const core::Tensor& t, std::size_t row, std::size_t width, c
     }
   };
   if (width == 1) return one(values[0]);
+  if (width == 0) return w.Null();
   w.BeginArray();
   for (T v : values) one(v);
   w.EndArray();
@@ -254,12 +255,27 @@ void WriteTensorRow(const core::Tensor& t, std::size_t row, std::size_t width, c
 
 }  // namespace
 
-void Pipeline::WriteAnswer(const Frame& frame, std::size_t row, core::JsonWriter& w) const {
-  w.BeginObject();
-  for (const auto& [out, from] : Answer(frame)) {
-    w.Key(out);
+Pipeline::AnswerWriter::AnswerWriter(const Pipeline& pipeline, const Frame& frame) {
+  for (auto& [out, from] : pipeline.Answer(frame)) {
+    Field field{.name = std::move(out)};
     if (auto c = frame.columns.find(from); c != frame.columns.end()) {
-      const Column& column = c->second;
+      field.column = &c->second;
+    } else if (auto t = frame.tensors.find(from); t != frame.tensors.end()) {
+      field.tensor = &t->second;
+      field.width = frame.rows == 0 ? 0 : static_cast<std::size_t>(t->second.element_count()) / frame.rows;
+    } else {
+      continue;  // CheckAnswer, run before any frame with live rows is finished, rules this out
+    }
+    fields_.push_back(std::move(field));
+  }
+}
+
+void Pipeline::AnswerWriter::Write(std::size_t row, core::JsonWriter& w) const {
+  w.BeginObject();
+  for (const auto& field : fields_) {
+    w.Key(field.name);
+    if (field.column) {
+      const Column& column = *field.column;
       if (column.missing[row]) {
         w.Null();
         continue;
@@ -277,8 +293,8 @@ void Pipeline::WriteAnswer(const Frame& frame, std::size_t row, core::JsonWriter
       }
       continue;
     }
-    const core::Tensor& t = frame.tensors.find(from)->second;
-    const std::size_t width = frame.rows == 0 ? 0 : static_cast<std::size_t>(t.element_count()) / frame.rows;
+    const core::Tensor& t = *field.tensor;
+    const std::size_t width = field.width;
     switch (t.type()) {
       case core::DataType::kFp32: WriteTensorRow<float>(t, row, width, w); break;
       case core::DataType::kFp64: WriteTensorRow<double>(t, row, width, w); break;

@@ -14,7 +14,7 @@
 // (docs/pipelines.md lists every kind.) A pipeline is built once when its model loads -- every
 // name a step uses is checked then -- and is immutable and shared afterwards: Run may be called
 // from any thread, concurrently. It knows nothing of HTTP or Kafka: a frontend turns its input
-// into a Frame and renders the finished frame with WriteAnswer / AnswerTensors.
+// into a Frame and renders the finished frame with AnswerWriter / AnswerTensors.
 #pragma once
 
 #include <memory>
@@ -55,8 +55,22 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   // The answer's outputs as tensors, for metadata; model outputs are described by `invoker`.
   std::vector<core::TensorSpec> OutputSpecs(const ModelInvoker& invoker) const;
 
-  // The answer for row `row` of a finished frame, as a JSON object.
-  void WriteAnswer(const Frame& frame, std::size_t row, core::JsonWriter& w) const;
+  // Writes the answers of a finished frame's live rows as JSON objects: the names and values are
+  // looked up once for the frame, then each row is written straight from its columns.
+  class AnswerWriter {
+   public:
+    AnswerWriter(const Pipeline& pipeline, const Frame& frame);
+    void Write(std::size_t row, core::JsonWriter& w) const;
+
+   private:
+    struct Field {
+      std::string name;
+      const Column* column = nullptr;
+      const core::Tensor* tensor = nullptr;
+      std::size_t width = 1;  // tensor values a row
+    };
+    std::vector<Field> fields_;
+  };
   // The answer of a whole finished frame as output tensors (first dimension = rows).
   core::Result<std::vector<core::Tensor>> AnswerTensors(Frame& frame) const;
   // Fails when a finished frame lacks a value the answer names (a model output not given).

@@ -37,8 +37,10 @@ struct Field {
 struct Record {
   std::vector<Field> fields;  // in the order sent
 
-  // The value of `name`, or null when the record has no such field.
-  const Value* Find(std::string_view name) const {
+  // The value of `name`, or null when the record has no such field. `hint`: where to look first
+  // (records of one stream usually list their fields in the same order).
+  const Value* Find(std::string_view name, std::size_t hint = 0) const {
+    if (hint < fields.size() && fields[hint].name == name) return &fields[hint].value;
     for (const auto& f : fields) {
       if (f.name == name) return &f.value;
     }

@@ -35,11 +35,14 @@ class RecordStep final : public Step {
         column.numbers.assign(frame.rows * field.width, 0.0);
       }
     }
+    std::vector<Column*> columns;
+    for (const auto& field : fields_) columns.push_back(&frame.columns.find(field.name)->second);
     for (std::size_t row = 0; row < frame.rows; ++row) {
-      for (const auto& field : fields_) {
+      for (std::size_t i = 0; i < fields_.size(); ++i) {
         if (!frame.Live(row)) break;
-        Column& column = frame.columns.find(field.name)->second;
-        const Value* value = frame.records[row].Find(field.name);
+        const RecordField& field = fields_[i];
+        Column& column = *columns[i];
+        const Value* value = frame.records[row].Find(field.name, i);
         if (!value || value->kind == Value::Kind::kNull) {
           if (field.default_value) {
             value = &*field.default_value;

@@ -111,10 +111,11 @@ int EncodePredictResponse(const runtime::Prediction& prediction, bool instances,
   w.BeginArray();
   std::size_t rejected = 0;
   std::vector<std::size_t> skipped;
+  const pipeline::Pipeline::AnswerWriter answers(*prediction.pipeline, frame);
   for (std::size_t row = 0; row < frame.rows; ++row) {
     const auto& status = frame.status[row];
     if (status.state == State::kLive) {
-      prediction.pipeline->WriteAnswer(frame, row, w);
+      answers.Write(row, w);
     } else if (status.state == State::kRejected) {
       ++rejected;
       w.BeginObject();

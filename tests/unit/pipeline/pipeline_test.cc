@@ -99,7 +99,7 @@ Frame RunRecords(const Pipeline& p, std::vector<Record> records, TestInvoker* in
 std::string Answer(const Pipeline& p, const Frame& f, std::size_t row) {
   std::string out;
   core::JsonWriter w(out);
-  p.WriteAnswer(f, row, w);
+  Pipeline::AnswerWriter(p, f).Write(row, w);
   return out;
 }
 
@@ -243,7 +243,9 @@ TEST(PipelineModel, SendsOnlyLiveRowsInBatchesAndPutsAnswersBackInOrder) {
   EXPECT_EQ(invoker.max_rows, 4);
   ExpectRejected(f, 3, "in", "field 'b' is missing");
   for (int i = 0; i < 10; ++i) {
-    if (i != 3) EXPECT_EQ(Answer(*p, f, i), fmt::format(R"({{"y":{}}})", 100 + i)) << i;
+    if (i != 3) {
+      EXPECT_EQ(Answer(*p, f, i), fmt::format(R"({{"y":{}}})", 100 + i)) << i;
+    }
   }
 }
 
