@@ -59,6 +59,7 @@ bench: build
 	@bench/baselines.sh
 	@bench/reload.sh
 	@bench/tls.sh
+	@bench/pipeline.sh
 	@bench/soak.sh
 
 clean:
