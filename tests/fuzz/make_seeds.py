@@ -174,7 +174,57 @@ def model_config_seeds():
     write("fuzz_model_config", "tokens.txt", TOKENS)
 
 
+PIPELINES = {
+    "kinds.yaml": """pipeline:
+  - name: in
+    kind: record
+    fields: {a: number, b: {type: integer, default: 3}, c: {type: string, required: false}, v: {type: array, width: 2}}
+  - {name: check, kind: validate, rules: [{field: a, min: 0, max: 10}, {field: c, allowed: [x, y]}]}
+  - {name: f, kind: filter, field: b, less_than: 0, action: reject, reason: negative}
+  - {name: z, kind: standardize, field: a, mean: 1, std: 2, output: za}
+  - {name: mm, kind: minmax, field: a, min: 0, max: 10, output: ma}
+  - {name: lg, kind: log1p, field: a, output: la}
+  - {name: cl, kind: clip, field: a, min: 0}
+  - {name: im, kind: impute, field: b, value: 1}
+  - {name: oh, kind: one_hot, field: c, values: [x, y], unknown: reject}
+  - {name: mp, kind: map, field: c, mapping: {x: 1, y: 2}, default: 0, output: cm}
+  - {name: bk, kind: bucketize, field: a, boundaries: [1, 2, 3]}
+  - {name: th, kind: threshold, field: b, greater_than: 18, output: adult}
+  - {name: t, kind: tensor, output: x, datatype: FP64, fields: [a, v, adult, cm]}
+  - {name: m, kind: model, model: other, version: 2, inputs: {input: x}, outputs: {out: y}}
+  - {name: sm, kind: softmax, input: y, output: p}
+  - {name: am, kind: argmax, input: y, classes: [a, b], output: cls}
+  - {name: tk, kind: top_k, input: y, k: 2, output: top}
+  - {name: lb, kind: label, input: y, threshold: 0.5, labels: [n, p], output: l}
+  - {name: rn, kind: rename, mapping: {cls: klass}}
+  - {name: sel, kind: select, fields: [klass, p, top, l, y]}
+  - {kind: respond, fields: {class: klass, probabilities: p}}
+""",
+    "unknown_name.yaml": "pipeline:\n  - {name: in, kind: record, fields: {a: number}}\n  - {kind: log1p, field: b}\n",
+}
+
+PREDICT = {
+    "one.json": {"preg": 6, "plas": 148, "pres": 72, "skin": 35, "test": 0, "mass": 33.6, "pedi": 0.627, "age": 50},
+    "instances.json": {"instances": [
+        {"preg": 1, "plas": 85, "pres": 66, "skin": 29, "test": 0, "mass": 26.6, "pedi": 0.351, "age": 31},
+        {"preg": 1, "plas": 585, "pres": 66, "skin": 29, "test": 0, "mass": -1, "pedi": 0.351, "age": "x"},
+        {"preg": None, "plas": [1, 2], "pres": {"a": 1}, "skin": True, "age": 33.5}]},
+    "empty.json": {"instances": []},
+}
+
+
+def pipeline_seeds():
+    with open(os.path.join(SOURCE_DIR, "examples", "models", "pima-pipeline", "model.yaml"), "rb") as f:
+        write("fuzz_pipeline_config", "pima-pipeline.yaml", f.read())
+    for name, text in PIPELINES.items():
+        write("fuzz_pipeline_config", name, text)
+    for name, body in PREDICT.items():
+        write("fuzz_predict", name, json.dumps(body))
+    write("fuzz_predict", "not_object.json", "[1, 2]")
+
+
 if __name__ == "__main__":
+    pipeline_seeds()
     json_seeds()
     binary_seeds()
     grpc_seeds()
