@@ -11,8 +11,11 @@ import unittest
 
 import numpy as np
 
+import grpc
+
 import models
 from ferry_process import FerryProcess
+from test_grpc import compile_protos
 
 PIMA = models.PIMA
 FIELDS = ["preg", "plas", "pres", "skin", "test", "mass", "pedi", "age"]
@@ -71,7 +74,7 @@ class PipelineTest(unittest.TestCase):
         os.makedirs(f"{cls.repo}/broken")
         with open(f"{cls.repo}/broken/model.yaml", "w") as f:
             f.write(BROKEN)
-        cls.server = FerryProcess(cls.repo)
+        cls.server = FerryProcess(cls.repo, grpc=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -219,6 +222,27 @@ class PipelineTest(unittest.TestCase):
         self.assertEqual(status, 400, answer)
         self.assertIn("missing input 'features'", answer["error"])
         self.assert_serving()
+
+    def test_grpc_model_infer_on_a_pipeline(self):
+        stubs = tempfile.mkdtemp(prefix="ferry_stubs_")
+        try:
+            pb, pb_grpc = compile_protos(stubs)
+            with grpc.insecure_channel(f"127.0.0.1:{self.server.grpc_port}") as channel:
+                stub = pb_grpc.GRPCInferenceServiceStub(channel)
+                features = [6, 148, 72, 35, 0, math.log1p(33.6), 0.627, 50, 1]
+                request = pb.ModelInferRequest(model_name="pima-pipeline")
+                tensor = request.inputs.add(name="features", datatype="FP32", shape=[1, 9])
+                tensor.contents.fp32_contents.extend(features)
+                response = stub.ModelInfer(request, timeout=10)
+                outputs = {o.name: i for i, o in enumerate(response.outputs)}
+                probability = np.frombuffer(response.raw_output_contents[outputs["probability"]], dtype=np.float32)
+                self.assertAlmostEqual(float(probability[0]), engineered_probability(ROW_A), places=5)
+                label = response.raw_output_contents[outputs["label"]]
+                self.assertEqual(label, b"\x08\x00\x00\x00diabetic")
+                metadata = stub.ModelMetadata(pb.ModelMetadataRequest(name="pima-pipeline"), timeout=10)
+                self.assertEqual(metadata.platform, "ferry_pipeline")
+        finally:
+            shutil.rmtree(stubs, ignore_errors=True)
 
     def test_statistics_count_pipeline_calls(self):
         self.assert_serving()

@@ -208,8 +208,10 @@ TEST(PipelineValidate, RulesNameTheFieldAndTheStep) {
       "  - {kind: respond, fields: [a]}\n");
   auto f = RunRecords(*p, {R({{"a", N(5)}, {"s", S("x")}, {"o", N(1)}}), R({{"a", N(500)}, {"s", S("x")}, {"o", N(1)}}),
                     R({{"a", N(-0.5)}, {"s", S("x")}, {"o", N(1)}}), R({{"a", N(5)}, {"s", S("q")}, {"o", N(1)}}),
-                    R({{"a", N(5)}, {"s", S("x")}})});
+                    R({{"a", N(5)}, {"s", S("x")}}), R({{"a", N(std::nan(""))}, {"s", S("x")}, {"o", N(1)}})});
   EXPECT_EQ(f.status[0].state, RowStatus::State::kLive);
+  // A NaN (JSON cannot carry one, other encodings can) never passes a range rule.
+  ExpectRejected(f, 5, "check", "field 'a' is not a number");
   ExpectRejected(f, 1, "check", "field 'a': 500 is above the maximum 100");
   ExpectRejected(f, 2, "check", "field 'a': -0.5 is below the minimum 0");
   ExpectRejected(f, 3, "check", "field 's': 'q' is not one of the allowed values [x, y]");
