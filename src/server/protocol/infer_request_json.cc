@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <limits>
 
+#include "server/protocol/request_json.h"
 #include "server/protocol/v2_json.h"
 
 namespace ferry::protocol {
@@ -359,9 +360,7 @@ Result<core::RequestedOutput> DecodeOutput(element e, std::size_t index) {
 
 }  // namespace
 
-Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::span<const std::byte> binary,
-                                                   const core::RequestLimits& limits) {
-  BinaryCursor cursor(binary);
+core::Result<element> ParseRequestJson(std::string_view json, const core::RequestLimits& limits) {
   thread_local simdjson::dom::parser parser;
   if (parser.max_depth() != limits.max_json_depth || parser.capacity() < json.size()) {
     if (parser.allocate(std::max(parser.capacity(), json.size()), limits.max_json_depth)) {
@@ -376,6 +375,13 @@ Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::sp
     }
     return core::InvalidArgument(fmt::format("request body is not valid JSON: {}", simdjson::error_message(error)));
   }
+  return root;
+}
+
+Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::span<const std::byte> binary,
+                                                   const core::RequestLimits& limits) {
+  BinaryCursor cursor(binary);
+  FERRY_ASSIGN_OR_RETURN(const element root, ParseRequestJson(json, limits));
   simdjson::dom::object object;
   if (root.get_object().get(object)) return core::InvalidArgument("request body must be a JSON object");
 

@@ -5,6 +5,7 @@
 
 #include "core/json_writer.h"
 #include "server/protocol/predict_json.h"
+#include "server/protocol/request_json.h"
 
 namespace ferry::protocol {
 namespace {
@@ -53,20 +54,7 @@ pipeline::Record ToRecord(simdjson::dom::object object) {
 }  // namespace
 
 core::Result<PredictRequest> DecodePredictRequest(std::string_view json, const core::RequestLimits& limits) {
-  thread_local simdjson::dom::parser parser;
-  if (parser.max_depth() != limits.max_json_depth || parser.capacity() < json.size()) {
-    if (parser.allocate(std::max(parser.capacity(), json.size()), limits.max_json_depth)) {
-      return core::MakeError(core::ErrorCode::kResourceExhausted, "cannot allocate the JSON parser");
-    }
-  }
-  element root;
-  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
-    if (error == simdjson::DEPTH_ERROR) {
-      return core::InvalidArgument(fmt::format("request body nests JSON deeper than {} levels (--max-json-depth)",
-                                               limits.max_json_depth));
-    }
-    return core::InvalidArgument(fmt::format("request body is not valid JSON: {}", simdjson::error_message(error)));
-  }
+  FERRY_ASSIGN_OR_RETURN(const element root, ParseRequestJson(json, limits));
   simdjson::dom::object object;
   if (root.get_object().get(object)) {
     return core::InvalidArgument("request body must be a JSON object: a record, or {\"instances\": [records]}");
