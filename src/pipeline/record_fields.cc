@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 
 namespace ferry::pipeline {
 namespace {
@@ -26,7 +27,7 @@ std::optional<Value> DefaultValue(const YAML::Node& node, FieldType type) {
       double d = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
       if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-      if (type == FieldType::kInteger && d != static_cast<double>(static_cast<long long>(d))) return std::nullopt;
+      if (!std::isfinite(d) || (type == FieldType::kInteger && d != std::trunc(d))) return std::nullopt;
       return Value::Number(d);
     }
     case FieldType::kBoolean:
