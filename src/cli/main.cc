@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/bench_command.h"
+#include "cli/dev_kafka_command.h"
 #include "cli/infer_command.h"
 #include "cli/serve_command.h"
 #include "core/version.h"
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   ferry::cli::AddServeCommand(app, exit_code);
   ferry::cli::AddInferCommand(app, exit_code);
   ferry::cli::AddBenchCommand(app, exit_code);
+  ferry::cli::AddDevKafkaCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

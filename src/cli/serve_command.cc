@@ -12,6 +12,8 @@
 #include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
 #include "server/protocol/v2_json.h"
+#include "stream/stream_config.h"
+#include "stream/stream_runner.h"
 
 namespace ferry::cli {
 namespace {
@@ -32,6 +34,7 @@ struct ServeOptions {
   std::string auth_token_file;
   std::string tls_cert, tls_key, tls_client_ca;
   double body_timeout_s = 60;
+  std::string config_file;  // ferry.yaml: Kafka streams
 };
 
 int Serve(const ServeOptions& options) {
@@ -55,6 +58,15 @@ int Serve(const ServeOptions& options) {
     }
     tokens = std::move(*loaded);
     spdlog::info("token authentication on: {} token(s) from {}", tokens->size(), options.auth_token_file);
+  }
+  stream::StreamConfig streams;
+  if (!options.config_file.empty()) {
+    auto loaded = stream::LoadStreamConfig(options.config_file);
+    if (!loaded) {
+      spdlog::error("{}", loaded.error().message);
+      return 2;
+    }
+    streams = std::move(*loaded);
   }
   const auto mode = options.model_control == "poll"       ? runtime::ControlMode::kPoll
                     : options.model_control == "explicit" ? runtime::ControlMode::kExplicit
@@ -122,6 +134,23 @@ int Serve(const ServeOptions& options) {
                options.http.host, port, (*http)->threads());
   spdlog::info("try: curl http://{}:{}/v2/health/ready (200 once the models are loaded)", options.http.host, port);
 
+  // Streams start once the startup models are loaded, so that their first events find them.
+  std::vector<std::unique_ptr<stream::StreamRunner>> runners;
+  if (!streams.streams.empty()) {
+    (*server)->WaitUntilReady(std::chrono::minutes(10));
+    for (const auto& spec : streams.streams) {
+      auto runner = stream::StreamRunner::Start(streams, spec, **server);
+      if (!runner) {
+        spdlog::error("{}", runner.error().message);
+        return 2;
+      }
+      runners.push_back(std::move(*runner));
+    }
+    std::vector<std::pair<std::string, std::shared_ptr<const stream::StreamCounters>>> counters;
+    for (const auto& runner : runners) counters.emplace_back(runner->spec().name, runner->counters());
+    (*server)->AddMetricsSource([counters](std::string& out) { stream::RenderStreamMetrics(counters, out); });
+  }
+
   int signal = 0;
   sigwait(&signals, &signal);
   const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.shutdown_timeout_s * 1000));
@@ -134,6 +163,9 @@ int Serve(const ServeOptions& options) {
     std::_Exit(1);
   }).detach();
   (*server)->BeginShutdown();
+  // Streams first: the batch in hand is finished, its outputs acknowledged and its offsets committed.
+  for (auto& runner : runners) runner->Stop();
+  runners.clear();
   std::thread grpc_stop([&] {
     if (grpc) grpc->Stop();  // waits for RPCs in flight up to the grace period
   });
@@ -155,6 +187,10 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "Folder holding <model>/<version>/model.onnx (and optional <model>/model.yaml)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  serve->add_option("--config", options->config_file,
+                    "ferry.yaml: Kafka streams to run (source topic -> model or pipeline -> sink topic; "
+                    "docs/streaming.md)")
+      ->check(CLI::ExistingFile);
   serve->add_option("--model-control", options->model_control,
                     "none: load the repository at start; poll: also apply its changes while serving; explicit: "
                     "load --load-model models, then what the repository API asks")

@@ -84,6 +84,7 @@ std::string RenderMetrics(const Server& server) {
   w.Sample("ferry_process_cpu_seconds_total", {}, process.cpu_seconds);
   w.Family("ferry_process_threads", "gauge", "Threads of the ferry process.");
   w.Sample("ferry_process_threads", {}, static_cast<double>(process.threads));
+  server.RenderMetricsSources(out);
   return out;
 }
 

@@ -180,6 +180,16 @@ void Server::Infer(core::InferenceRequest&& request, sched::InferCallback done) 
   }
 }
 
+void Server::AddMetricsSource(std::function<void(std::string&)> render) {
+  std::lock_guard lock(metrics_mutex_);
+  metrics_sources_.push_back(std::move(render));
+}
+
+void Server::RenderMetricsSources(std::string& out) const {
+  std::lock_guard lock(metrics_mutex_);
+  for (const auto& render : metrics_sources_) render(out);
+}
+
 core::ModelSignature Server::SignatureOf(const ServedVersion& version) const {
   if (!version.pipeline) return version.loaded.signature;
   return {.inputs = version.pipeline->input_tensors(), .outputs = version.pipeline->OutputSpecs(*this)};

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <functional>
 #include <optional>
 
 #include "core/error.h"
@@ -119,6 +120,11 @@ class Server final : public pipeline::ModelInvoker {
   // Records through a pipeline (POST /v2/models/{m}/predict). `done` runs once, on any thread.
   void Predict(std::string_view name, std::int64_t version, std::vector<pipeline::Record> records, PredictDone done);
 
+  // Metrics of other parts of the process (Kafka streams) for /metrics: `render` appends
+  // Prometheus text, from any thread, for as long as the server lives.
+  void AddMetricsSource(std::function<void(std::string& out)> render);
+  void RenderMetricsSources(std::string& out) const;
+
   // For pipelines' model steps: a model (not a pipeline) as it serves now.
   core::Result<pipeline::ModelInfo> Describe(std::string_view model, std::int64_t version) const override;
 
@@ -139,6 +145,8 @@ class Server final : public pipeline::ModelInvoker {
   mutable std::mutex started_mutex_;
   mutable std::condition_variable started_cv_;
 
+  mutable std::mutex metrics_mutex_;
+  std::vector<std::function<void(std::string&)>> metrics_sources_;  // protected by metrics_mutex_
   ModelControl control_;  // last: its threads stop first
 };
 

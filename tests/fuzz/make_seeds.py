@@ -223,7 +223,27 @@ def pipeline_seeds():
     write("fuzz_predict", "not_object.json", "[1, 2]")
 
 
+STREAM_CONFIG = """kafka:
+  bootstrap_servers: 127.0.0.1:9092
+  properties: {security.protocol: plaintext, session.timeout.ms: "6000"}
+streams:
+  - name: pima-scoring
+    source: {topic: patients, encoder: json, group: ferry-pima, start_from: latest}
+    model: pima-pipeline
+    version: 1
+    sink:   {topic: predictions, encoder: json, key: from_source}
+    errors: {topic: patients-errors}
+    batch:  {max_events: 256, max_wait_ms: 5}
+"""
+
+
+def stream_seeds():
+    write("fuzz_stream_config", "ferry.yaml", STREAM_CONFIG)
+    write("fuzz_stream_config", "no_errors.yaml", STREAM_CONFIG.replace("    errors: {topic: patients-errors}\n", ""))
+
+
 if __name__ == "__main__":
+    stream_seeds()
     pipeline_seeds()
     json_seeds()
     binary_seeds()

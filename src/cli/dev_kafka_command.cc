@@ -1,0 +1,62 @@
+#include "cli/dev_kafka_command.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+
+#include "stream/dev_kafka.h"
+
+namespace ferry::cli {
+
+void AddDevKafkaCommand(CLI::App& app, int& exit_code) {
+  struct Options {
+    int brokers = 1;
+    std::vector<std::string> topics;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "dev-kafka",
+      "Run a Kafka-protocol broker on loopback (librdkafka's mock cluster, in memory) until SIGINT or SIGTERM; "
+      "prints its bootstrap address on the first line");
+  cmd->add_option("--brokers", options->brokers, "Brokers in the cluster")->check(CLI::Range(1, 9))->capture_default_str();
+  cmd->add_option("--topic", options->topics, "A topic to create, name:partitions (repeatable)");
+  cmd->callback([options, &exit_code] {
+    std::vector<std::pair<std::string, int>> topics;
+    for (const auto& spec : options->topics) {
+      const auto colon = spec.rfind(':');
+      int partitions = 1;
+      std::string name = spec;
+      if (colon != std::string::npos) {
+        name = spec.substr(0, colon);
+        const std::string count = spec.substr(colon + 1);
+        auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), partitions);
+        if (ec != std::errc() || end != count.data() + count.size() || partitions < 1 || partitions > 1000) {
+          fmt::print(stderr, "ferry dev-kafka: --topic {}: expected name:partitions\n", spec);
+          exit_code = 2;
+          return;
+        }
+      }
+      topics.emplace_back(name, partitions);
+    }
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    auto dev = stream::DevKafka::Start(options->brokers, topics);
+    if (!dev) {
+      fmt::print(stderr, "ferry {}\n", dev.error().message);
+      exit_code = 1;
+      return;
+    }
+    fmt::print("{}\n", (*dev)->bootstrap_servers());
+    std::fflush(stdout);
+    int signal = 0;
+    sigwait(&signals, &signal);
+    exit_code = 0;
+  });
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,170 @@
+#include "stream/stream_config.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+
+namespace ferry::stream {
+namespace {
+
+using core::Result;
+
+class Reader {
+ public:
+  explicit Reader(std::string_view source) : source_(source) {}
+
+  std::unexpected<core::Error> Fail(const YAML::Node& at, std::string_view message) const {
+    return core::InvalidArgument(fmt::format("{}:{}: {}", source_, at.Mark().line + 1, message));
+  }
+
+  Result<void> OnlyKeys(const YAML::Node& map, std::string_view where, std::initializer_list<std::string_view> known) const {
+    if (!map.IsMap()) return Fail(map, fmt::format("{} must be a map", where));
+    for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) return Fail(entry.first, fmt::format("the keys of {} must be names", where));
+      if (std::find(known.begin(), known.end(), entry.first.Scalar()) == known.end()) {
+        return Fail(entry.first, fmt::format("unknown key '{}' in {} (known: {})", entry.first.Scalar(), where,
+                                             fmt::join(known, ", ")));
+      }
+    }
+    return {};
+  }
+
+  Result<std::string> String(const YAML::Node& map, std::string_view key, std::string_view where,
+                             std::optional<std::string_view> fallback = std::nullopt) const {
+    const YAML::Node value = map[std::string(key)];
+    if (!value) {
+      if (fallback) return std::string(*fallback);
+      return Fail(map, fmt::format("{} needs '{}'", where, key));
+    }
+    if (!value.IsScalar() || value.Scalar().empty()) return Fail(value, fmt::format("'{}' must be a name", key));
+    return value.Scalar();
+  }
+
+  Result<int> Int(const YAML::Node& map, std::string_view key, int fallback, int min, int max) const {
+    const YAML::Node value = map[std::string(key)];
+    if (!value) return fallback;
+    try {
+      const int n = value.as<int>();
+      if (n < min || n > max) return Fail(value, fmt::format("'{}' must be between {} and {}", key, min, max));
+      return n;
+    } catch (const YAML::Exception&) {
+      return Fail(value, fmt::format("'{}' must be an integer", key));
+    }
+  }
+
+ private:
+  std::string source_;
+};
+
+Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(node, "a stream", {"name", "source", "model", "version", "sink", "errors", "batch"}));
+  StreamSpec s;
+  FERRY_ASSIGN_OR_RETURN(s.name, r.String(node, "name", "a stream"));
+  const std::string where = fmt::format("stream '{}'", s.name);
+  FERRY_ASSIGN_OR_RETURN(s.model, r.String(node, "model", where));
+  FERRY_ASSIGN_OR_RETURN(s.model_version, r.Int(node, "version", 0, 1, 1 << 30));
+
+  const YAML::Node source = node["source"];
+  if (!source) return r.Fail(node, where + " needs 'source'");
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(source, where + " source", {"topic", "encoder", "group", "start_from"}));
+  FERRY_ASSIGN_OR_RETURN(s.source_topic, r.String(source, "topic", where + " source"));
+  FERRY_ASSIGN_OR_RETURN(s.source_encoder, r.String(source, "encoder", where, "json"));
+  if (s.source_encoder != "json") {
+    return r.Fail(source["encoder"], "source encoder must be json (raw and none are not supported yet)");
+  }
+  FERRY_ASSIGN_OR_RETURN(s.group, r.String(source, "group", where, "ferry-" + s.name));
+  FERRY_ASSIGN_OR_RETURN(auto start, r.String(source, "start_from", where, "latest"));
+  if (start == "latest") {
+    s.start_from = StartFrom::kLatest;
+  } else if (start == "earliest") {
+    s.start_from = StartFrom::kEarliest;
+  } else if (start == "committed") {
+    s.start_from = StartFrom::kCommitted;
+  } else {
+    return r.Fail(source["start_from"], "start_from must be earliest, latest or committed");
+  }
+
+  const YAML::Node sink = node["sink"];
+  if (!sink) return r.Fail(node, where + " needs 'sink'");
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(sink, where + " sink", {"topic", "encoder", "key"}));
+  FERRY_ASSIGN_OR_RETURN(s.sink_topic, r.String(sink, "topic", where + " sink"));
+  FERRY_ASSIGN_OR_RETURN(s.sink_encoder, r.String(sink, "encoder", where, "json"));
+  if (s.sink_encoder != "json") return r.Fail(sink["encoder"], "sink encoder must be json");
+  FERRY_ASSIGN_OR_RETURN(auto key, r.String(sink, "key", where, "from_source"));
+  if (key != "from_source" && key != "none") return r.Fail(sink["key"], "sink key must be from_source or none");
+  s.key_from_source = key == "from_source";
+
+  // Required: a bad event must go somewhere (nothing accepted is lost).
+  const YAML::Node errors = node["errors"];
+  if (!errors) return r.Fail(node, where + " needs 'errors: {topic: ...}', where bad events go");
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(errors, where + " errors", {"topic"}));
+  FERRY_ASSIGN_OR_RETURN(s.errors_topic, r.String(errors, "topic", where + " errors"));
+  if (const YAML::Node batch = node["batch"]) {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(batch, where + " batch", {"max_events", "max_wait_ms"}));
+    FERRY_ASSIGN_OR_RETURN(s.max_events, r.Int(batch, "max_events", 256, 1, 100000));
+    FERRY_ASSIGN_OR_RETURN(s.max_wait_ms, r.Int(batch, "max_wait_ms", 5, 0, 60000));
+  }
+  if (s.sink_topic == s.source_topic || s.errors_topic == s.source_topic) {
+    return r.Fail(node, where + ": the sink and error topics must differ from the source topic");
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view source) {
+  Reader r(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return core::InvalidArgument(fmt::format("{}:{}: not valid YAML: {}", source, e.mark.line + 1, e.msg));
+  }
+  StreamConfig config;
+  if (root.IsNull()) return config;
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "ferry.yaml", {"kafka", "streams", "models_topic"}));
+  if (root["models_topic"]) {
+    return r.Fail(root["models_topic"], "models_topic (models delivered over Kafka) is not supported yet");
+  }
+  const YAML::Node kafka = root["kafka"];
+  if (kafka) {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(kafka, "kafka", {"bootstrap_servers", "properties"}));
+    FERRY_ASSIGN_OR_RETURN(config.bootstrap_servers, r.String(kafka, "bootstrap_servers", "kafka"));
+    if (const YAML::Node props = kafka["properties"]) {
+      if (!props.IsMap()) return r.Fail(props, "kafka properties must be a map of librdkafka settings");
+      for (const auto& entry : props) {
+        if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
+          return r.Fail(entry.first, "kafka properties must map names to values");
+        }
+        config.properties[entry.first.Scalar()] = entry.second.Scalar();
+      }
+    }
+  }
+  if (const YAML::Node streams = root["streams"]) {
+    if (!streams.IsSequence()) return r.Fail(streams, "streams must be a list");
+    if (!kafka) return r.Fail(streams, "streams need kafka: {bootstrap_servers: ...}");
+    std::set<std::string> names;
+    for (const auto& node : streams) {
+      FERRY_ASSIGN_OR_RETURN(auto spec, ParseStream(r, node));
+      if (!names.insert(spec.name).second) return r.Fail(node, fmt::format("two streams are named '{}'", spec.name));
+      config.streams.push_back(std::move(spec));
+    }
+  }
+  return config;
+}
+
+Result<StreamConfig> LoadStreamConfig(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return core::InvalidArgument(fmt::format("{}: cannot be read", file.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseStreamConfig(text.str(), file.string());
+}
+
+}  // namespace ferry::stream

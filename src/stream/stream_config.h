@@ -1,0 +1,56 @@
+// StreamConfig: what ferry.yaml (`ferry serve --config`) says about Kafka and the streams to run
+// (docs/streaming.md):
+//
+//   kafka:
+//     bootstrap_servers: 127.0.0.1:9092
+//     properties: {}          # passed to librdkafka as they are: security.protocol, sasl.*, ssl.*, ...
+//   streams:
+//     - name: pima-scoring
+//       source: {topic: patients, encoder: json, group: ferry-pima, start_from: latest}
+//       model: pima-pipeline  # a pipeline (JSON records) or a model (KServe V2 JSON requests)
+//       sink:   {topic: predictions, encoder: json, key: from_source}
+//       errors: {topic: patients-errors}
+//       batch:  {max_events: 256, max_wait_ms: 5}
+//
+// Unknown keys are errors. Plain value types.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace ferry::stream {
+
+enum class StartFrom { kLatest, kEarliest, kCommitted };
+
+struct StreamSpec {
+  std::string name;
+  std::string source_topic;
+  std::string source_encoder = "json";  // json | raw
+  std::string group;                    // default: ferry-<name>
+  StartFrom start_from = StartFrom::kLatest;
+  std::string model;
+  std::int64_t model_version = 0;
+  std::string sink_topic;
+  std::string sink_encoder = "json";
+  bool key_from_source = true;  // sink key: from_source | none
+  std::string errors_topic;     // where bad events go (required)
+  int max_events = 256;
+  int max_wait_ms = 5;
+};
+
+struct StreamConfig {
+  std::string bootstrap_servers;
+  std::map<std::string, std::string> properties;
+  std::vector<StreamSpec> streams;
+};
+
+core::Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view source);
+core::Result<StreamConfig> LoadStreamConfig(const std::filesystem::path& file);
+
+}  // namespace ferry::stream

@@ -1,0 +1,438 @@
+#include "stream/stream_runner.h"
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <future>
+#include <vector>
+
+#include "core/json_writer.h"
+#include "observe/prometheus.h"
+#include "server/protocol/predict_json.h"
+
+namespace ferry::stream {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The source offsets a batch will commit, and how many of its messages the broker has yet to
+// acknowledge.
+struct Pending {
+  std::map<std::int32_t, std::int64_t> next_offsets;  // partition -> offset to resume from
+  std::size_t outstanding = 0;
+};
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using Kafka = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+// librdkafka's log lines, through ferry's log (syslog levels: 0-3 error, 4 warning, 5-6 info).
+void LogKafka(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  const auto spd = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+  spdlog::log(spd, "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
+}
+
+core::Result<rd_kafka_conf_t*> MakeConf(const StreamConfig& kafka,
+                                        const std::vector<std::pair<std::string, std::string>>& settings) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, &LogKafka);
+  char error[512];
+  auto set = [&](const std::string& name, const std::string& value) -> core::Result<void> {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
+      return core::InvalidArgument(fmt::format("kafka property '{}': {}", name, error));
+    }
+    return {};
+  };
+  auto result = [&]() -> core::Result<void> {
+    FERRY_RETURN_IF_ERROR(set("bootstrap.servers", kafka.bootstrap_servers));
+    for (const auto& [name, value] : settings) FERRY_RETURN_IF_ERROR(set(name, value));
+    // The operator's properties last: they may override ours (not the ones at-least-once needs).
+    for (const auto& [name, value] : kafka.properties) {
+      if (name == "enable.auto.commit" || name == "enable.idempotence" || name == "group.id") continue;
+      FERRY_RETURN_IF_ERROR(set(name, value));
+    }
+    return {};
+  }();
+  if (!result) {
+    rd_kafka_conf_destroy(conf);
+    return std::unexpected(result.error());
+  }
+  return conf;
+}
+
+std::string_view Text(const void* data, std::size_t size) {
+  return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
+}
+
+bool Transient(core::ErrorCode code) {
+  return code == core::ErrorCode::kUnavailable || code == core::ErrorCode::kResourceExhausted ||
+         code == core::ErrorCode::kDeadlineExceeded;
+}
+
+}  // namespace
+
+struct StreamRunner::Impl {
+  const StreamSpec& spec;
+  StreamCounters& counters;
+  runtime::Server& server;
+  Kafka consumer;
+  Kafka producer;
+  std::deque<std::unique_ptr<Pending>> in_flight;
+  std::string fatal;  // a delivery that failed for good: the stream stops without committing
+  std::atomic<bool> stop{false};
+
+  Impl(const StreamSpec& s, StreamCounters& c, runtime::Server& srv) : spec(s), counters(c), server(srv) {}
+
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    auto* pending = static_cast<Pending*>(message->_private);
+    if (message->err) {
+      self->fatal = fmt::format("a message to '{}' was not delivered: {}", rd_kafka_topic_name(message->rkt),
+                                rd_kafka_err2str(message->err));
+    }
+    --pending->outstanding;
+  }
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+                          void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      spdlog::info("stream '{}': {} partition(s) of '{}' assigned", self->spec.name, partitions->cnt,
+                   self->spec.source_topic);
+      rd_kafka_assign(rk, partitions);
+    } else {
+      // Before giving partitions up: everything produced for them acknowledged, their offsets committed.
+      self->Drain(std::chrono::seconds(30));
+      spdlog::info("stream '{}': {} partition(s) revoked", self->spec.name, partitions->cnt);
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  static void OnCommit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      spdlog::warn("stream '{}': offset commit failed: {} (the events will be read again)", self->spec.name,
+                   rd_kafka_err2str(err));
+    }
+  }
+
+  core::Result<void> Connect(const StreamConfig& kafka) {
+    char error[512];
+    FERRY_ASSIGN_OR_RETURN(
+        rd_kafka_conf_t * pconf,
+        MakeConf(kafka, {{"enable.idempotence", "true"}, {"linger.ms", "2"}, {"message.timeout.ms", "0"}}));
+    rd_kafka_conf_set_dr_msg_cb(pconf, &Impl::OnDelivery);
+    rd_kafka_conf_set_opaque(pconf, this);
+    producer.reset(rd_kafka_new(RD_KAFKA_PRODUCER, pconf, error, sizeof error));
+    if (!producer) return core::InvalidArgument(fmt::format("stream '{}': kafka producer: {}", spec.name, error));
+
+    const char* reset = spec.start_from == StartFrom::kLatest ? "latest" : "earliest";
+    FERRY_ASSIGN_OR_RETURN(rd_kafka_conf_t * cconf,
+                           MakeConf(kafka, {{"group.id", spec.group},
+                                            {"enable.auto.commit", "false"},
+                                            {"enable.auto.offset.store", "false"},
+                                            {"auto.offset.reset", reset}}));
+    rd_kafka_conf_set_rebalance_cb(cconf, &Impl::OnRebalance);
+    rd_kafka_conf_set_offset_commit_cb(cconf, &Impl::OnCommit);
+    rd_kafka_conf_set_opaque(cconf, this);
+    consumer.reset(rd_kafka_new(RD_KAFKA_CONSUMER, cconf, error, sizeof error));
+    if (!consumer) return core::InvalidArgument(fmt::format("stream '{}': kafka consumer: {}", spec.name, error));
+    rd_kafka_poll_set_consumer(consumer.get());
+    PartitionList topics(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(topics.get(), spec.source_topic.c_str(), RD_KAFKA_PARTITION_UA);
+    if (auto err = rd_kafka_subscribe(consumer.get(), topics.get())) {
+      return core::InvalidArgument(fmt::format("stream '{}': cannot subscribe to '{}': {}", spec.name,
+                                               spec.source_topic, rd_kafka_err2str(err)));
+    }
+    return {};
+  }
+
+  // Commits the offsets of the batches at the front whose messages are all acknowledged.
+  void CommitReady(bool sync) {
+    while (!in_flight.empty() && in_flight.front()->outstanding == 0 && fatal.empty()) {
+      const Pending& done = *in_flight.front();
+      if (!done.next_offsets.empty()) {
+        PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(done.next_offsets.size())));
+        for (const auto& [partition, offset] : done.next_offsets) {
+          rd_kafka_topic_partition_list_add(list.get(), spec.source_topic.c_str(), partition)->offset = offset;
+        }
+        if (auto err = rd_kafka_commit(consumer.get(), list.get(), sync ? 0 : 1); err && sync) {
+          spdlog::warn("stream '{}': offset commit failed: {}", spec.name, rd_kafka_err2str(err));
+        }
+        ++counters.commits;
+      }
+      in_flight.pop_front();
+    }
+  }
+
+  // Waits until everything produced is acknowledged, then commits synchronously.
+  void Drain(std::chrono::milliseconds timeout) {
+    const auto give_up = Clock::now() + timeout;
+    while (!in_flight.empty() && in_flight.back()->outstanding > 0 && fatal.empty() && Clock::now() < give_up) {
+      rd_kafka_poll(producer.get(), 10);
+    }
+    CommitReady(/*sync=*/true);
+  }
+
+  // Produces one message; waits while librdkafka's queue is full.
+  void Produce(const std::string& topic, std::string_view key, std::string_view value, rd_kafka_headers_t* headers,
+               Pending* pending) {
+    ++pending->outstanding;
+    while (true) {
+      const auto err = rd_kafka_producev(
+          producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the message owns `headers` now
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(producer.get(), 10);
+        continue;
+      }
+      if (headers) rd_kafka_headers_destroy(headers);
+      --pending->outstanding;
+      fatal = fmt::format("cannot produce to '{}': {}", topic, rd_kafka_err2str(err));
+      return;
+    }
+  }
+
+  // The event, unchanged, on the error topic, with headers saying why.
+  void ProduceError(const rd_kafka_message_t& event, std::string_view stage, std::string_view reason,
+                    Pending* pending) {
+    ++counters.errors;
+    rd_kafka_headers_t* original = nullptr;
+    rd_kafka_headers_t* headers = rd_kafka_message_headers(&event, &original) == RD_KAFKA_RESP_ERR_NO_ERROR
+                                      ? rd_kafka_headers_copy(original)
+                                      : rd_kafka_headers_new(4);
+    rd_kafka_header_add(headers, "ferry-error", -1, reason.data(), static_cast<ssize_t>(reason.size()));
+    rd_kafka_header_add(headers, "ferry-stage", -1, stage.data(), static_cast<ssize_t>(stage.size()));
+    rd_kafka_header_add(headers, "ferry-stream", -1, spec.name.data(), static_cast<ssize_t>(spec.name.size()));
+    const std::string source = fmt::format("{}/{}/{}", rd_kafka_topic_name(event.rkt), event.partition, event.offset);
+    rd_kafka_header_add(headers, "ferry-source", -1, source.data(), static_cast<ssize_t>(source.size()));
+    Produce(spec.errors_topic, Text(event.key, event.key_len), Text(event.payload, event.len), headers, pending);
+  }
+
+  void SetPaused(bool paused) {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned) return;
+    PartitionList list(assigned);
+    if (paused) {
+      rd_kafka_pause_partitions(consumer.get(), list.get());
+    } else {
+      rd_kafka_resume_partitions(consumer.get(), list.get());
+    }
+  }
+
+  // Runs the records through the model until it takes them: while it cannot (queue full,
+  // loading), consumption is paused and the batch retried.
+  // `decode` gives the records again for a retry (they are moved into each attempt).
+  core::Result<runtime::Prediction> Infer(std::vector<pipeline::Record> records,
+                                          const std::function<std::vector<pipeline::Record>()>& decode) {
+    auto delay = std::chrono::milliseconds(5);
+    bool paused = false;
+    for (bool first = true;; first = false) {
+      std::promise<core::Result<runtime::Prediction>> promise;
+      auto future = promise.get_future();
+      server.Predict(spec.model, spec.model_version, first ? std::move(records) : decode(),
+                     [&promise](core::Result<runtime::Prediction> result) { promise.set_value(std::move(result)); });
+      while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        rd_kafka_poll(producer.get(), 1);  // deliveries of earlier batches meanwhile
+      }
+      auto result = future.get();
+      if (result || !Transient(result.error().code) || stop.load()) {
+        if (paused) SetPaused(false);
+        return result;
+      }
+      if (!paused) {
+        spdlog::warn("stream '{}': {}; pausing consumption and retrying", spec.name, result.error().message);
+        SetPaused(true);
+        paused = true;
+      }
+      ++counters.retries;
+      const auto until = Clock::now() + delay;
+      while (Clock::now() < until) {
+        rd_kafka_poll(producer.get(), 1);
+        Message keepalive(rd_kafka_consumer_poll(consumer.get(), 0));  // paused: keeps the group membership
+      }
+      delay = std::min(delay * 2, std::chrono::milliseconds(1000));
+    }
+  }
+
+  void ProcessBatch(std::vector<Message>& batch) {
+    auto pending = std::make_unique<Pending>();
+    for (const auto& m : batch) pending->next_offsets[m->partition] = m->offset + 1;
+    Pending* p = pending.get();
+    in_flight.push_back(std::move(pending));
+
+    // Decode: one record an event; an event that is not one leaves with its reason.
+    std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
+    std::vector<std::string> decode_errors(batch.size());
+    auto decode = [&] {
+      std::vector<pipeline::Record> records;
+      records.reserve(batch.size());
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto decoded = protocol::DecodePredictRequest(Text(batch[i]->payload, batch[i]->len));
+        if (!decoded) {
+          // The codec speaks of a request body; here it is an event.
+          std::string message = decoded.error().message;
+          if (message.starts_with("request body")) message.replace(0, 12, "the event");
+          decode_errors[i] = std::move(message);
+        } else if (decoded->instances) {
+          decode_errors[i] = "an event must be one record, not {\"instances\": [...]}";
+        } else {
+          row_of[i] = static_cast<std::ptrdiff_t>(records.size());
+          records.push_back(std::move(decoded->records.front()));
+        }
+      }
+      return records;
+    };
+    std::vector<pipeline::Record> records = decode();
+    std::optional<core::Result<runtime::Prediction>> prediction;
+    if (!records.empty()) {
+      prediction = Infer(std::move(records), decode);
+      ++counters.batches;
+    }
+    std::optional<pipeline::Pipeline::AnswerWriter> answers;
+    if (prediction && *prediction) answers.emplace(*(*prediction)->pipeline, (*prediction)->frame);
+    std::string value;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const rd_kafka_message_t& event = *batch[i];
+      if (row_of[i] < 0) {
+        ProduceError(event, "decode", decode_errors[i], p);
+        continue;
+      }
+      if (!*prediction) {
+        ProduceError(event, "model", (*prediction).error().message, p);
+        continue;
+      }
+      const auto row = static_cast<std::size_t>(row_of[i]);
+      const auto& status = (*prediction)->frame.status[row];
+      switch (status.state) {
+        case pipeline::RowStatus::State::kLive: {
+          value.clear();
+          core::JsonWriter w(value);
+          answers->Write(row, w);
+          const std::string_view key = spec.key_from_source ? Text(event.key, event.key_len) : std::string_view();
+          Produce(spec.sink_topic, key, value, nullptr, p);
+          ++counters.produced;
+          break;
+        }
+        case pipeline::RowStatus::State::kRejected:
+          ProduceError(event, status.step, status.error, p);
+          break;
+        case pipeline::RowStatus::State::kSkipped:
+          ++counters.skipped;
+          break;
+      }
+    }
+    batch.clear();
+    CommitReady(/*sync=*/false);
+  }
+
+  void Run() {
+    std::vector<Message> batch;
+    batch.reserve(static_cast<std::size_t>(spec.max_events));
+    while (!stop.load() && fatal.empty()) {
+      Clock::time_point deadline = Clock::time_point::max();
+      while (batch.size() < static_cast<std::size_t>(spec.max_events) && !stop.load()) {
+        const auto now = Clock::now();
+        if (now >= deadline) break;
+        const int wait_ms = batch.empty() ? 100
+                                          : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                 deadline - now).count());
+        Message m(rd_kafka_consumer_poll(consumer.get(), std::max(wait_ms, 0)));
+        rd_kafka_poll(producer.get(), 0);
+        if (!m) {
+          if (batch.empty()) CommitReady(false);
+          if (!batch.empty() && wait_ms <= 0) break;
+          continue;
+        }
+        if (m->err) {
+          if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            spdlog::warn("stream '{}': consumer: {}", spec.name, rd_kafka_message_errstr(m.get()));
+          }
+          continue;
+        }
+        ++counters.consumed;
+        if (batch.empty()) deadline = Clock::now() + std::chrono::milliseconds(spec.max_wait_ms);
+        batch.push_back(std::move(m));
+      }
+      if (!batch.empty()) ProcessBatch(batch);
+    }
+    if (!fatal.empty()) {
+      spdlog::error("stream '{}' stopped: {}; offsets after the last acknowledged batch are not committed",
+                    spec.name, fatal);
+      return;
+    }
+    Drain(std::chrono::seconds(30));
+  }
+};
+
+core::Result<std::unique_ptr<StreamRunner>> StreamRunner::Start(const StreamConfig& kafka, const StreamSpec& spec,
+                                                                runtime::Server& server) {
+  std::unique_ptr<StreamRunner> runner(new StreamRunner(spec));
+  runner->impl_ = std::make_unique<Impl>(runner->spec_, *runner->counters_, server);
+  FERRY_RETURN_IF_ERROR(runner->impl_->Connect(kafka));
+  spdlog::info("stream '{}': {} -> {} -> {} (errors: {}), group {}, batches of up to {} events / {} ms", spec.name,
+               spec.source_topic, spec.model, spec.sink_topic, spec.errors_topic, spec.group, spec.max_events,
+               spec.max_wait_ms);
+  runner->thread_ = std::jthread([impl = runner->impl_.get()] { impl->Run(); });
+  return runner;
+}
+
+void StreamRunner::Stop() {
+  if (!impl_) return;
+  impl_->stop.store(true);
+  if (thread_.joinable()) thread_.join();
+  if (impl_->consumer) rd_kafka_consumer_close(impl_->consumer.get());
+  if (impl_->producer) rd_kafka_flush(impl_->producer.get(), 10000);
+  impl_.reset();
+}
+
+StreamRunner::StreamRunner(StreamSpec spec) : spec_(std::move(spec)) {}
+
+StreamRunner::~StreamRunner() { Stop(); }
+
+void RenderStreamMetrics(const std::vector<std::pair<std::string, std::shared_ptr<const StreamCounters>>>& streams,
+                         std::string& out) {
+  struct Family {
+    const char* name;
+    const char* help;
+    const std::atomic<std::uint64_t> StreamCounters::*counter;
+  };
+  static constexpr Family kFamilies[] = {
+      {"ferry_stream_events_consumed_total", "Events read from the stream's source topic.", &StreamCounters::consumed},
+      {"ferry_stream_events_produced_total", "Outputs produced to the stream's sink topic.", &StreamCounters::produced},
+      {"ferry_stream_events_failed_total", "Events sent to the stream's error topic.", &StreamCounters::errors},
+      {"ferry_stream_events_skipped_total", "Events a pipeline step skipped (no output).", &StreamCounters::skipped},
+      {"ferry_stream_batches_total", "Batches of events inferred.", &StreamCounters::batches},
+      {"ferry_stream_retries_total", "Batches retried (consumption paused) because the model could not take them.",
+       &StreamCounters::retries},
+      {"ferry_stream_commits_total", "Source offset commits, each after its outputs were acknowledged.",
+       &StreamCounters::commits},
+  };
+  observe::PrometheusWriter w(out);
+  for (const auto& family : kFamilies) {
+    w.Family(family.name, "counter", family.help);
+    for (const auto& [name, counters] : streams) {
+      w.Sample(family.name, {{"stream", name}}, static_cast<double>(((*counters).*family.counter).load()));
+    }
+  }
+}
+
+}  // namespace ferry::stream

@@ -1,0 +1,233 @@
+"""Integration tests of Kafka streams: `ferry dev-kafka` (librdkafka's mock cluster on loopback)
+as the broker, kcat (Debian) as the independent producer and consumer, and the real
+`ferry serve --config` running the shipped Pima pipeline on the events.
+"""
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import models
+from ferry_process import FERRY_BIN, FerryProcess
+from test_pipeline import FIELDS, engineered_probability
+
+ROWS = [[6, 148, 72, 35, 0, 33.6, 0.627, 50], [1, 85, 66, 29, 0, 26.6, 0.351, 31],
+        [8, 183, 64, 0, 0, 23.3, 0.672, 32], [0, 137, 40, 35, 168, 43.1, 2.288, 33]]
+PARTITIONS = 4
+
+
+def record(i):
+    return dict(zip(FIELDS, ROWS[i % len(ROWS)]))
+
+
+def poison(i):
+    """Every 1000th event is bad, three ways: not JSON, a missing field, a value out of range."""
+    if i % 1000 != 500:
+        return None
+    kind = (i // 1000) % 3
+    if kind == 0:
+        return "decode", "not json at all"
+    if kind == 1:
+        r = record(i)
+        del r["age"]
+        return "fields", json.dumps(r)
+    return "check", json.dumps(dict(record(i), plas=999))
+
+
+class StreamingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="ferry_stream_")
+        cls.repo = os.path.join(cls.work, "models")
+        examples = os.path.join(models.SOURCE_DIR, "examples", "models")
+        for name in ("pima-features", "pima-pipeline"):
+            shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
+        topics = []
+        for suffix in ("flow", "kill", "group", "stop"):
+            topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
+        cls.broker = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", "3", *sum((["--topic", t] for t in topics), [])],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        cls.bootstrap = cls.broker.stdout.readline().strip()
+        if not cls.bootstrap:
+            raise RuntimeError("ferry dev-kafka printed no bootstrap address")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stdout.close()
+        cls.broker.send_signal(signal.SIGTERM)
+        try:
+            cls.broker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            cls.broker.kill()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def config(self, suffix, max_events=256):
+        path = os.path.join(self.work, f"ferry-{suffix}.yaml")
+        with open(path, "w") as f:
+            f.write(f"""kafka:
+  bootstrap_servers: {self.bootstrap}
+  properties: {{session.timeout.ms: "6000", heartbeat.interval.ms: "500"}}
+streams:
+  - name: pima-{suffix}
+    source: {{topic: in-{suffix}, encoder: json, group: ferry-{suffix}, start_from: earliest}}
+    model: pima-pipeline
+    sink: {{topic: out-{suffix}, encoder: json, key: from_source}}
+    errors: {{topic: err-{suffix}}}
+    batch: {{max_events: {max_events}, max_wait_ms: 5}}
+""")
+        return path
+
+    def produce(self, topic, events):
+        """events: (key, value) pairs, sent with kcat in order."""
+        path = os.path.join(self.work, f"{topic}.events")
+        with open(path, "w") as f:
+            for key, value in events:
+                f.write(f"{key}\t{value}\n")
+        subprocess.run(["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t", "-l", path], check=True, timeout=120)
+
+    def consume(self, topic, expected, timeout=120):
+        """Every message of the topic (partition, key, headers, value), once at least `expected` are there."""
+        deadline = time.time() + timeout
+        while True:
+            out = subprocess.run(["kcat", "-C", "-b", self.bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
+                                  "-f", "%p\x1f%k\x1f%h\x1f%s\x1e"], capture_output=True, text=True, timeout=120).stdout
+            messages = [m.split("\x1f") for m in out.split("\x1e") if m]
+            if len(messages) >= expected or time.time() > deadline:
+                return messages
+            time.sleep(0.5)
+
+    def serve(self, suffix, **kwargs):
+        return FerryProcess(self.repo, "--config", self.config(suffix, **kwargs))
+
+    def events(self, n, prefix="e"):
+        out = []
+        for i in range(n):
+            bad = poison(i)
+            out.append((f"{prefix}{i}", bad[1] if bad else json.dumps(record(i))))
+        return out
+
+    # -- tests -----------------------------------------------------------------------------------
+
+    def test_100000_events_each_answered_in_order_and_poison_on_the_error_topic(self):
+        n = 100_000
+        self.produce("in-flow", self.events(n))
+        ferry = self.serve("flow")
+        try:
+            bad = {f"e{i}": poison(i)[0] for i in range(n) if poison(i)}
+            outputs = self.consume("out-flow", n - len(bad))
+            self.assertEqual(len(outputs), n - len(bad))
+            expected = [engineered_probability(record(i)) for i in range(len(ROWS))]
+            last = {}
+            for partition, key, _, value in outputs:
+                i = int(key[1:])
+                self.assertNotIn(key, bad)
+                answer = json.loads(value)
+                self.assertAlmostEqual(answer["probability"], expected[i % len(ROWS)], places=5, msg=key)
+                self.assertEqual(answer["label"], "diabetic" if expected[i % len(ROWS)] > 0.5 else "healthy")
+                # Order is kept per partition: events of a key's partition come out as they went in.
+                self.assertGreater(i, last.get(partition, -1), f"partition {partition} out of order at {key}")
+                last[partition] = i
+            self.assertEqual(len({o[1] for o in outputs}), n - len(bad))
+
+            errors = self.consume("err-flow", len(bad))
+            self.assertEqual(len(errors), len(bad))
+            for _, key, headers, value in errors:
+                stage = bad[key]
+                self.assertIn(f"ferry-stage={stage}", headers)
+                self.assertIn("ferry-error=", headers)
+                self.assertIn("ferry-stream=pima-flow", headers)
+                if stage == "fields":
+                    self.assertIn("field 'age' is missing", headers)
+                if stage == "check":
+                    self.assertIn("field 'plas': 999 is above the maximum 400", headers)
+                i = int(key[1:])
+                self.assertEqual(value, poison(i)[1])  # the original event, unchanged
+
+            status, metrics, _ = ferry.request("GET", "/metrics")
+            self.assertEqual(status, 200)
+            self.assertIn('ferry_stream_events_consumed_total{stream="pima-flow"} 1e+05', metrics)
+            self.assertIn(f'ferry_stream_events_failed_total{{stream="pima-flow"}} {len(bad)}', metrics)
+        finally:
+            ferry.stop()
+
+    def test_kill_9_mid_stream_then_restart_loses_nothing(self):
+        n = 40_000
+        events = [(k, v) for k, v in self.events(n, prefix="k") if not v.startswith("not")]
+        good = {k for k, v in events if "999" not in v and '"age"' in v}
+        chunks = [events[i:i + 5000] for i in range(0, len(events), 5000)]
+        # One event a batch, so that the stream is slow enough to be caught in the middle.
+        ferry = self.serve("kill", max_events=1)
+        try:
+            for chunk in chunks[:4]:
+                self.produce("in-kill", chunk)
+            deadline = time.time() + 60
+            while time.time() < deadline and len(self.consume("out-kill", 0, timeout=0)) < 500:
+                time.sleep(0.05)
+            ferry.proc.send_signal(signal.SIGKILL)  # in the middle of the stream: no chance to commit
+            ferry.proc.wait(timeout=10)
+        finally:
+            ferry.stop()
+        at_kill = len(self.consume("out-kill", 0, timeout=0))
+        self.assertGreater(at_kill, 0, "killed while it was working")
+        self.assertLess(at_kill, len(good), "killed before the end")
+        for chunk in chunks[4:]:
+            self.produce("in-kill", chunk)
+        ferry = self.serve("kill", max_events=64)
+        try:
+            outputs = self.consume("out-kill", len(good), timeout=180)
+            keys = {o[1] for o in outputs}
+            self.assertEqual(keys, good, "every input has its output")
+            # Duplicates are allowed (at least once); say how many for the record.
+            print(f"\nkill -9 after {at_kill} outputs: {len(outputs)} outputs for {len(good)} events "
+                  f"({len(outputs) - len(good)} read again after the restart)")
+        finally:
+            ferry.stop()
+
+    def test_two_processes_share_the_partitions_and_one_dies(self):
+        n = 20_000
+        events = [(f"g{i}", json.dumps(record(i))) for i in range(n)]
+        first = self.serve("group", max_events=32)
+        second = self.serve("group", max_events=32)
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline and not ("assigned" in first.log() and "assigned" in second.log()):
+                time.sleep(0.1)
+            self.assertIn("partition(s) of 'in-group' assigned", first.log())
+            self.assertIn("partition(s) of 'in-group' assigned", second.log())
+            self.produce("in-group", events)
+            while len(self.consume("out-group", 0, timeout=0)) < 2000:
+                time.sleep(0.05)
+            second.proc.send_signal(signal.SIGKILL)
+            outputs = self.consume("out-group", n, timeout=180)
+            self.assertEqual({o[1] for o in outputs}, {k for k, _ in events})
+        finally:
+            first.stop()
+            second.stop()
+
+    def test_sigterm_commits_so_a_restart_replays_nothing(self):
+        self.produce("in-stop", [(f"s{i}", json.dumps(record(i))) for i in range(1000)])
+        ferry = self.serve("stop")
+        try:
+            self.assertEqual(len(self.consume("out-stop", 1000)), 1000)
+        finally:
+            ferry.stop()  # SIGTERM: finish, wait for acknowledgements, commit
+        ferry = self.serve("stop")
+        try:
+            self.produce("in-stop", [(f"t{i}", json.dumps(record(i))) for i in range(10)])
+            outputs = self.consume("out-stop", 1010)
+            time.sleep(1)
+            outputs = self.consume("out-stop", 1010)
+            self.assertEqual(len(outputs), 1010, "nothing read again after a clean stop")
+        finally:
+            ferry.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
