@@ -4,6 +4,7 @@
 #include "cli/bench_command.h"
 #include "cli/dev_kafka_command.h"
 #include "cli/infer_command.h"
+#include "cli/publish_command.h"
 #include "cli/serve_command.h"
 #include "core/version.h"
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   ferry::cli::AddInferCommand(app, exit_code);
   ferry::cli::AddBenchCommand(app, exit_code);
   ferry::cli::AddDevKafkaCommand(app, exit_code);
+  ferry::cli::AddPublishCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

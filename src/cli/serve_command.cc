@@ -12,6 +12,7 @@
 #include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
 #include "server/protocol/v2_json.h"
+#include "stream/model_topic.h"
 #include "stream/stream_config.h"
 #include "stream/stream_runner.h"
 
@@ -134,7 +135,21 @@ int Serve(const ServeOptions& options) {
                options.http.host, port, (*http)->threads());
   spdlog::info("try: curl http://{}:{}/v2/health/ready (200 once the models are loaded)", options.http.host, port);
 
-  // Streams start once the startup models are loaded, so that their first events find them.
+  // Models over Kafka, then streams, once the startup models are loaded (so that the first
+  // events find them).
+  std::unique_ptr<stream::ModelSubscriber> models_topic;
+  if (!streams.models_topic.empty()) {
+    (*server)->WaitUntilReady(std::chrono::minutes(10));
+    auto subscriber = stream::ModelSubscriber::Start(streams, options.model_repository, **server);
+    if (!subscriber) {
+      spdlog::error("{}", subscriber.error().message);
+      return 2;
+    }
+    models_topic = std::move(*subscriber);
+    (*server)->AddMetricsSource([counters = models_topic->counters()](std::string& out) {
+      stream::RenderModelTopicMetrics(*counters, out);
+    });
+  }
   std::vector<std::unique_ptr<stream::StreamRunner>> runners;
   if (!streams.streams.empty()) {
     (*server)->WaitUntilReady(std::chrono::minutes(10));
@@ -166,6 +181,7 @@ int Serve(const ServeOptions& options) {
   // Streams first: the batch in hand is finished, its outputs acknowledged and its offsets committed.
   for (auto& runner : runners) runner->Stop();
   runners.clear();
+  if (models_topic) models_topic->Stop();
   std::thread grpc_stop([&] {
     if (grpc) grpc->Stop();  // waits for RPCs in flight up to the grace period
   });

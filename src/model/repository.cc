@@ -56,14 +56,15 @@ std::uint64_t FileFingerprint(const fs::path& file) {
 
 }  // namespace
 
+bool IsPlainName(std::string_view name) {
+  return !name.empty() && !name.starts_with('.') && name.find_first_of(std::string_view("/\\\0", 3)) == std::string::npos;
+}
+
 core::Result<ModelDirectory> ScanModel(const fs::path& root, const std::string& name,
                                        std::vector<std::string>* ignored) {
   std::error_code ec;
   const fs::path path = root / name;
-  // Names come from URLs and APIs: nothing but a plain folder name may reach the file system.
-  const bool plain = !name.empty() && !name.starts_with('.') && name.find_first_of(std::string_view("/\\\0", 3)) ==
-                                                                   std::string::npos;
-  if (!plain || !fs::is_directory(path, ec)) {
+  if (!IsPlainName(name) || !fs::is_directory(path, ec)) {
     return core::NotFound(fmt::format("no model folder '{}' in the repository", name));
   }
   ModelDirectory model{.name = name, .path = path, .config_file = std::nullopt, .versions = {}};

@@ -34,6 +34,10 @@ struct RepositoryScan {
 // Scans `root`. Fails only when root itself is not a readable directory.
 core::Result<RepositoryScan> ScanRepository(const std::filesystem::path& root);
 
+// Names come from URLs, APIs and Kafka: nothing but a plain folder name may reach the file
+// system (not empty, no leading '.', no '/', '\\' or NUL).
+bool IsPlainName(std::string_view name);
+
 // Scans one model folder, <root>/<name>. NotFound when it is not there.
 core::Result<ModelDirectory> ScanModel(const std::filesystem::path& root, const std::string& name,
                                        std::vector<std::string>* ignored = nullptr);

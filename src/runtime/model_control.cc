@@ -84,6 +84,14 @@ void ModelControl::Load(std::string name, std::optional<std::string> config, Don
   });
 }
 
+void ModelControl::Refresh(std::string name, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    loading_.insert(name);
+  }
+  Enqueue([this, name = std::move(name), done = std::move(done)]() mutable { done(DoLoad(name, std::nullopt, std::nullopt)); });
+}
+
 void ModelControl::Unload(std::string name, Done done) {
   if (options_.mode != ControlMode::kExplicit) {
     return done(core::InvalidArgument("loading and unloading models needs --model-control explicit"));

@@ -73,6 +73,9 @@ class ModelControl {
   // Explicit mode only. Load (or reload) a model, optionally with model.yaml content given here
   // instead of the file; `done` gets an error naming what failed.
   void Load(std::string name, std::optional<std::string> config, Done done);
+  // Loads (or reloads) a model from its folder whatever the control mode: for models that arrive
+  // by other ways than the repository API (the Kafka models topic).
+  void Refresh(std::string name, Done done);
   void Unload(std::string name, Done done);
 
   // Every model of the repository and of the table, with each version's state.

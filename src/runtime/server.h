@@ -110,6 +110,8 @@ class Server final : public pipeline::ModelInvoker {
   // The repository extension (explicit model control only); `done` runs on the loader thread.
   void LoadModel(std::string name, std::optional<std::string> config, ModelControl::Done done);
   void UnloadModel(std::string name, ModelControl::Done done);
+  // Loads or reloads a model from its folder in any control mode (models received over Kafka).
+  void RefreshModel(std::string name, ModelControl::Done done) { control_.Refresh(std::move(name), std::move(done)); }
   core::Result<ModelConfiguration> GetModelConfig(std::string_view name, std::int64_t version) const;
   // `name` empty: every ready version of every model. `version` 0: every ready version of `name`.
   core::Result<std::vector<VersionStatistics>> GetStatistics(std::string_view name, std::int64_t version) const;

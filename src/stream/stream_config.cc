@@ -129,10 +129,15 @@ Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view s
   StreamConfig config;
   if (root.IsNull()) return config;
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "ferry.yaml", {"kafka", "streams", "models_topic"}));
-  if (root["models_topic"]) {
-    return r.Fail(root["models_topic"], "models_topic (models delivered over Kafka) is not supported yet");
-  }
   const YAML::Node kafka = root["kafka"];
+  if (const YAML::Node models = root["models_topic"]) {
+    if (!kafka) return r.Fail(models, "models_topic needs kafka: {bootstrap_servers: ...}");
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(models, "models_topic", {"topic", "start_from"}));
+    FERRY_ASSIGN_OR_RETURN(config.models_topic, r.String(models, "topic", "models_topic"));
+    FERRY_ASSIGN_OR_RETURN(auto start, r.String(models, "start_from", "models_topic", "last"));
+    if (start != "last" && start != "earliest") return r.Fail(models["start_from"], "start_from must be last or earliest");
+    config.models_from_last = start == "last";
+  }
   if (kafka) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(kafka, "kafka", {"bootstrap_servers", "properties"}));
     FERRY_ASSIGN_OR_RETURN(config.bootstrap_servers, r.String(kafka, "bootstrap_servers", "kafka"));

@@ -11,6 +11,7 @@
 //       sink:   {topic: predictions, encoder: json, key: from_source}
 //       errors: {topic: patients-errors}
 //       batch:  {max_events: 256, max_wait_ms: 5}
+//   models_topic: {topic: models, start_from: last}   # models published with `ferry publish`
 //
 // Unknown keys are errors. Plain value types.
 #pragma once
@@ -48,6 +49,8 @@ struct StreamConfig {
   std::string bootstrap_servers;
   std::map<std::string, std::string> properties;
   std::vector<StreamSpec> streams;
+  std::string models_topic;     // models_topic: {topic, start_from}; empty: none
+  bool models_from_last = true;  // start_from: last (default) | earliest
 };
 
 core::Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view source);

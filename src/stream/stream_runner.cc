@@ -13,6 +13,7 @@
 #include "core/json_writer.h"
 #include "observe/prometheus.h"
 #include "server/protocol/predict_json.h"
+#include "stream/kafka_client.h"
 
 namespace ferry::stream {
 namespace {
@@ -26,59 +27,9 @@ struct Pending {
   std::size_t outstanding = 0;
 };
 
-struct KafkaDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-using Kafka = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
-
-struct MessageDeleter {
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-};
-using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
-
-struct PartitionListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
-};
-using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
-
-// librdkafka's log lines, through ferry's log (syslog levels: 0-3 error, 4 warning, 5-6 info).
-void LogKafka(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
-  const auto spd = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
-                   : level <= 6 ? spdlog::level::info : spdlog::level::debug;
-  spdlog::log(spd, "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
-}
-
-core::Result<rd_kafka_conf_t*> MakeConf(const StreamConfig& kafka,
-                                        const std::vector<std::pair<std::string, std::string>>& settings) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, &LogKafka);
-  char error[512];
-  auto set = [&](const std::string& name, const std::string& value) -> core::Result<void> {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
-      return core::InvalidArgument(fmt::format("kafka property '{}': {}", name, error));
-    }
-    return {};
-  };
-  auto result = [&]() -> core::Result<void> {
-    FERRY_RETURN_IF_ERROR(set("bootstrap.servers", kafka.bootstrap_servers));
-    for (const auto& [name, value] : settings) FERRY_RETURN_IF_ERROR(set(name, value));
-    // The operator's properties last: they may override ours (not the ones at-least-once needs).
-    for (const auto& [name, value] : kafka.properties) {
-      if (name == "enable.auto.commit" || name == "enable.idempotence" || name == "group.id") continue;
-      FERRY_RETURN_IF_ERROR(set(name, value));
-    }
-    return {};
-  }();
-  if (!result) {
-    rd_kafka_conf_destroy(conf);
-    return std::unexpected(result.error());
-  }
-  return conf;
-}
-
-std::string_view Text(const void* data, std::size_t size) {
-  return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
-}
+// Settings at-least-once depends on: the operator's properties cannot change them.
+const std::vector<std::string_view> kReserved = {"enable.auto.commit", "enable.auto.offset.store", "enable.idempotence",
+                                                 "group.id"};
 
 bool Transient(core::ErrorCode code) {
   return code == core::ErrorCode::kUnavailable || code == core::ErrorCode::kResourceExhausted ||
@@ -136,7 +87,8 @@ struct StreamRunner::Impl {
     char error[512];
     FERRY_ASSIGN_OR_RETURN(
         rd_kafka_conf_t * pconf,
-        MakeConf(kafka, {{"enable.idempotence", "true"}, {"linger.ms", "2"}, {"message.timeout.ms", "0"}}));
+        MakeKafkaConf(kafka.bootstrap_servers, kafka.properties,
+                      {{"enable.idempotence", "true"}, {"linger.ms", "2"}, {"message.timeout.ms", "0"}}, kReserved));
     rd_kafka_conf_set_dr_msg_cb(pconf, &Impl::OnDelivery);
     rd_kafka_conf_set_opaque(pconf, this);
     producer.reset(rd_kafka_new(RD_KAFKA_PRODUCER, pconf, error, sizeof error));
@@ -144,10 +96,12 @@ struct StreamRunner::Impl {
 
     const char* reset = spec.start_from == StartFrom::kLatest ? "latest" : "earliest";
     FERRY_ASSIGN_OR_RETURN(rd_kafka_conf_t * cconf,
-                           MakeConf(kafka, {{"group.id", spec.group},
-                                            {"enable.auto.commit", "false"},
-                                            {"enable.auto.offset.store", "false"},
-                                            {"auto.offset.reset", reset}}));
+                           MakeKafkaConf(kafka.bootstrap_servers, kafka.properties,
+                                         {{"group.id", spec.group},
+                                          {"enable.auto.commit", "false"},
+                                          {"enable.auto.offset.store", "false"},
+                                          {"auto.offset.reset", reset}},
+                                         kReserved));
     rd_kafka_conf_set_rebalance_cb(cconf, &Impl::OnRebalance);
     rd_kafka_conf_set_offset_commit_cb(cconf, &Impl::OnCommit);
     rd_kafka_conf_set_opaque(cconf, this);

@@ -242,7 +242,34 @@ def stream_seeds():
     write("fuzz_stream_config", "no_errors.yaml", STREAM_CONFIG.replace("    errors: {topic: patients-errors}\n", ""))
 
 
+def package_seeds():
+    """tar + zstd like ferry publish packs them (zstd from the zstd command)."""
+    import io
+    import subprocess
+    import tarfile
+
+    def package(name, members):
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for member_name, content, kind in members:
+                info = tarfile.TarInfo(member_name)
+                if kind == "link":
+                    info.type, info.linkname = tarfile.SYMTYPE, content
+                    tar.addfile(info)
+                else:
+                    info.size = len(content)
+                    tar.addfile(info, io.BytesIO(content))
+        packed = subprocess.run(["zstd", "-q", "-c"], input=raw.getvalue(), capture_output=True, check=True).stdout
+        write("fuzz_model_package", name, packed)
+
+    package("valid.tar.zst", [("version/model.onnx", b"\x08\x08" * 8, "file"),
+                              ("model.yaml", b"backend: onnxruntime\n", "file")])
+    package("dotdot.tar.zst", [("version/../../escape", b"x", "file")])
+    package("link.tar.zst", [("version/link", "/etc/passwd", "link")])
+
+
 if __name__ == "__main__":
+    package_seeds()
     stream_seeds()
     pipeline_seeds()
     json_seeds()

@@ -12,6 +12,8 @@ import tempfile
 import time
 import unittest
 
+import onnx
+
 import models
 from ferry_process import FERRY_BIN, FerryProcess
 from test_pipeline import FIELDS, engineered_probability
@@ -48,8 +50,9 @@ class StreamingTest(unittest.TestCase):
         for name in ("pima-features", "pima-pipeline"):
             shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
         topics = []
-        for suffix in ("flow", "kill", "group", "stop"):
+        for suffix in ("flow", "kill", "group", "stop", "pub"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
+        topics += ["models:1", "models-bad:1"]
         cls.broker = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", "3", *sum((["--topic", t] for t in topics), [])],
                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         cls.bootstrap = cls.broker.stdout.readline().strip()
@@ -68,12 +71,13 @@ class StreamingTest(unittest.TestCase):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def config(self, suffix, max_events=256):
+    def config(self, suffix, max_events=256, models_topic=None):
         path = os.path.join(self.work, f"ferry-{suffix}.yaml")
         with open(path, "w") as f:
             f.write(f"""kafka:
   bootstrap_servers: {self.bootstrap}
   properties: {{session.timeout.ms: "6000", heartbeat.interval.ms: "500"}}
+{f"models_topic: {{topic: {models_topic}}}" if models_topic else ""}
 streams:
   - name: pima-{suffix}
     source: {{topic: in-{suffix}, encoder: json, group: ferry-{suffix}, start_from: earliest}}
@@ -103,8 +107,14 @@ streams:
                 return messages
             time.sleep(0.5)
 
-    def serve(self, suffix, **kwargs):
-        return FerryProcess(self.repo, "--config", self.config(suffix, **kwargs))
+    def serve(self, suffix, repo=None, **kwargs):
+        return FerryProcess(repo or self.repo, "--config", self.config(suffix, **kwargs))
+
+    def own_repo(self, name):
+        """A copy of the repository for a test that publishes models into it."""
+        repo = os.path.join(self.work, name)
+        shutil.copytree(self.repo, repo)
+        return repo
 
     def events(self, n, prefix="e"):
         out = []
@@ -225,6 +235,78 @@ streams:
             time.sleep(1)
             outputs = self.consume("out-stop", 1010)
             self.assertEqual(len(outputs), 1010, "nothing read again after a clean stop")
+        finally:
+            ferry.stop()
+
+
+    def test_a_model_published_while_events_flow_is_swapped_in_and_no_event_fails(self):
+        repo = self.own_repo("repo-pub")
+        ferry = self.serve("pub", repo=repo, models_topic="models")
+        try:
+            before = [(f"a{i}", json.dumps(record(0))) for i in range(5000)]
+            self.produce("in-pub", before)
+            self.consume("out-pub", 2000)
+            # Version 2 of the model behind the pipeline: another intercept, so that answers differ.
+            version_dir = os.path.join(self.work, "pub", "pima-features", "2")
+            os.makedirs(version_dir)
+            onnx.save(models.PIMA.build(-5.0, models.PIMA.ENGINEERED_WEIGHTS), os.path.join(version_dir, "model.onnx"))
+            shutil.copy(os.path.join(self.repo, "pima-features", "model.yaml"), os.path.dirname(version_dir))
+            out = subprocess.run([FERRY_BIN, "publish", "--bootstrap", self.bootstrap, "--topic", "models",
+                                  "--model-dir", version_dir, "--name", "pima-features", "--version", "2"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("published model 'pima-features' version 2", out.stdout)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                _, meta, _ = ferry.request("GET", "/v2/models/pima-features")
+                if meta.get("versions") == ["2"]:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(meta["versions"], ["2"], ferry.log())
+            after = [(f"b{i}", json.dumps(record(0))) for i in range(5000)]
+            self.produce("in-pub", after)
+            outputs = self.consume("out-pub", 10000)
+            self.assertEqual({o[1] for o in outputs}, {k for k, _ in before + after})
+            self.assertEqual(self.consume("err-pub", 0, timeout=0), [], "no event failed during the swap")
+            old = engineered_probability(record(0))
+            r = record(0)
+            z = -5.0 + sum(w * x for w, x in zip(models.PIMA.ENGINEERED_WEIGHTS,
+                                                 [r["preg"], r["plas"], r["pres"], r["skin"], r["test"], math.log1p(r["mass"]),
+                                                  r["pedi"], r["age"], 1.0]))
+            new = 1 / (1 + math.exp(-z))
+            for _, key, _, value in outputs:
+                p = json.loads(value)["probability"]
+                if key.startswith("b"):
+                    self.assertAlmostEqual(p, new, places=5, msg=key)
+                else:
+                    self.assertTrue(abs(p - old) < 1e-5 or abs(p - new) < 1e-5, key)
+            self.assertTrue(os.path.isfile(os.path.join(repo, "pima-features", "2", "model.onnx")))
+        finally:
+            ferry.stop()
+
+    def test_a_corrupt_published_model_is_refused_and_the_current_one_serves(self):
+        repo = self.own_repo("repo-bad")
+        ferry = self.serve("flow", repo=repo, models_topic="models-bad")
+        try:
+            def send(headers, value):
+                args = ["kcat", "-P", "-b", self.bootstrap, "-t", "models-bad", "-k", "pima-features"]
+                for h in headers:
+                    args += ["-H", h]
+                subprocess.run(args, input=value, text=True, check=True, timeout=30)
+            send(["ferry-model=pima-features", "ferry-version=7", "ferry-part=0/1"], "not a package")
+            send(["ferry-model=pima-features", "ferry-version=7", "ferry-manifest=1"],
+                 json.dumps({"name": "pima-features", "version": 7, "size": 13, "sha256": "0" * 64, "chunks": 1}))
+            deadline = time.time() + 30
+            while time.time() < deadline and "refused" not in ferry.log():
+                time.sleep(0.1)
+            self.assertIn("model 'pima-features' version 7 refused: its size or SHA-256 does not match", ferry.log())
+            _, metrics, _ = ferry.request("GET", "/metrics")
+            self.assertIn("ferry_models_topic_refused_total 1", metrics)
+            _, meta, _ = ferry.request("GET", "/v2/models/pima-features")
+            self.assertEqual(meta["versions"], ["1"])
+            self.assertFalse(os.path.exists(os.path.join(repo, "pima-features", "7")))
+            status, _, _ = ferry.request("POST", "/v2/models/pima-pipeline/predict", record(0))
+            self.assertEqual(status, 200)
         finally:
             ferry.stop()
 

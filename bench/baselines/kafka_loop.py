@@ -1,0 +1,74 @@
+"""The per-event Python stream loop that ferry's Kafka streams are compared with (the Maki Nage /
+MLServer style): python3-confluent-kafka consumes one event at a time, computes the Pima
+features (log1p(mass), is_adult), scores them with scikit-learn, and produces the answer.
+
+    /usr/bin/python3 bench/baselines/kafka_loop.py BOOTSTRAP SOURCE SINK GROUP COUNT
+
+Prints "RESULT <events> <seconds from first to last output> <events/s>" once COUNT answers are
+acknowledged. Offsets are auto-committed (the usual setting of such loops: at most once).
+"""
+import importlib.util
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+from confluent_kafka import Consumer, Producer
+from sklearn.linear_model import LogisticRegression
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def model():
+    spec = importlib.util.spec_from_file_location("generate_pima", os.path.join(HERE, "../../examples/generate_pima.py"))
+    pima = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pima)
+    m = LogisticRegression()
+    m.classes_ = np.array([0, 1])
+    m.coef_ = np.array([pima.ENGINEERED_WEIGHTS])
+    m.intercept_ = np.array([pima.ENGINEERED_INTERCEPT])
+    return m
+
+
+def main():
+    bootstrap, source, sink, group, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    clf = model()
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"})
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
+    consumer.subscribe([source])
+    delivered = 0
+    first = None
+
+    def on_delivery(err, _msg):
+        nonlocal delivered
+        if err is None:
+            delivered += 1
+
+    while delivered < count:
+        msg = consumer.poll(0.1)
+        producer.poll(0)
+        if msg is None or msg.error():
+            continue
+        r = json.loads(msg.value())
+        x = np.array([[r["preg"], r["plas"], r["pres"], r["skin"], r["test"], math.log1p(r["mass"]), r["pedi"],
+                       r["age"], 1.0 if r["age"] > 18 else 0.0]])
+        p = float(clf.predict_proba(x)[0, 1])
+        answer = json.dumps({"probability": p, "label": "diabetic" if p > 0.5 else "healthy"})
+        while True:
+            try:
+                producer.produce(sink, answer, key=msg.key(), on_delivery=on_delivery)
+                break
+            except BufferError:
+                producer.poll(0.01)
+        if first is None:
+            first = time.time()
+    producer.flush()
+    elapsed = time.time() - first
+    print(f"RESULT {count} {elapsed:.3f} {count / elapsed:.0f}")
+    consumer.close()
+
+
+if __name__ == "__main__":
+    main()

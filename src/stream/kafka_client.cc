@@ -1,0 +1,58 @@
+#include "stream/kafka_client.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace ferry::stream {
+namespace {
+
+// librdkafka's log lines, through ferry's log (syslog levels: 0-3 error, 4 warning, 5-6 info).
+void LogKafka(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  const auto spd = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+  spdlog::log(spd, "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
+}
+
+}  // namespace
+
+core::Result<rd_kafka_conf_t*> MakeKafkaConf(const std::string& bootstrap_servers,
+                                             const std::map<std::string, std::string>& properties,
+                                             const std::vector<std::pair<std::string, std::string>>& settings,
+                                             const std::vector<std::string_view>& reserved) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, &LogKafka);
+  char error[512];
+  auto set = [&](const std::string& name, const std::string& value) -> core::Result<void> {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
+      return core::InvalidArgument(fmt::format("kafka property '{}': {}", name, error));
+    }
+    return {};
+  };
+  auto result = [&]() -> core::Result<void> {
+    FERRY_RETURN_IF_ERROR(set("bootstrap.servers", bootstrap_servers));
+    for (const auto& [name, value] : settings) FERRY_RETURN_IF_ERROR(set(name, value));
+    for (const auto& [name, value] : properties) {
+      if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) continue;
+      FERRY_RETURN_IF_ERROR(set(name, value));
+    }
+    return {};
+  }();
+  if (!result) {
+    rd_kafka_conf_destroy(conf);
+    return std::unexpected(result.error());
+  }
+  return conf;
+}
+
+std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  const void* value = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  return Text(value, size);
+}
+
+}  // namespace ferry::stream

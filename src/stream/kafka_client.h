@@ -1,0 +1,50 @@
+// Small pieces shared by ferry's Kafka clients (streams, the models topic, ferry publish): RAII
+// handles for librdkafka objects, and a configuration built from ferry.yaml's `kafka:` section
+// with librdkafka's log lines routed to ferry's log.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+
+namespace ferry::stream {
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using Kafka = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+// A configuration: bootstrap servers, then ferry's `settings`, then the operator's `properties`
+// (all but `reserved`, which at-least-once depends on). The caller owns the result (it passes it
+// to rd_kafka_new, which takes it).
+core::Result<rd_kafka_conf_t*> MakeKafkaConf(const std::string& bootstrap_servers,
+                                             const std::map<std::string, std::string>& properties,
+                                             const std::vector<std::pair<std::string, std::string>>& settings,
+                                             const std::vector<std::string_view>& reserved = {});
+
+// A message's key, value or header as a string_view (empty for null).
+inline std::string_view Text(const void* data, std::size_t size) {
+  return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
+}
+
+// The value of a message's header `name`, or empty.
+std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name);
+
+}  // namespace ferry::stream
