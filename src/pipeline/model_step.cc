@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <mutex>
@@ -52,9 +51,12 @@ struct Call {
   std::size_t chunk = 1;
   bool batched = true;  // the model has a batch dimension (max_batch_size > 0)
   std::vector<std::optional<core::InferenceResponse>> answers;
-  std::atomic<std::size_t> pending{0};
+  std::vector<core::InferenceRequest> requests;  // one a chunk, sent in order
   std::mutex mutex;
-  std::optional<core::Error> error;  // the first failure; protected by mutex
+  // Protected by mutex:
+  std::size_t next = 0;       // the next request to send
+  std::size_t in_flight = 0;  // sent, not answered
+  std::optional<core::Error> error;  // the first failure
   ModelStep::Done done;
 };
 
@@ -120,6 +122,39 @@ void Finish(const std::shared_ptr<Call>& call) {
     frame.model_outputs.push_back(target);
   }
   call->done(std::move(frame));
+}
+
+// Requests of one call in a model's queue at once: enough to keep its instances busy, few enough
+// that a call of many chunks gets through a short queue (max_queue_size) instead of filling it.
+constexpr std::size_t kWindow = 4;
+
+// Sends the call's next requests while fewer than kWindow are in flight; each answer sends the
+// next one, and the last answer finishes the call.
+void Issue(const std::shared_ptr<Call>& call, ModelInvoker& invoker) {
+  while (true) {
+    std::size_t c = 0;
+    {
+      std::lock_guard lock(call->mutex);
+      if (call->error || call->next == call->requests.size() || call->in_flight >= kWindow) return;
+      c = call->next++;
+      ++call->in_flight;
+    }
+    invoker.Infer(std::move(call->requests[c]), [call, c, &invoker](core::Result<core::InferenceResponse> answer) {
+      bool finished = false;
+      {
+        std::lock_guard lock(call->mutex);
+        if (answer) {
+          call->answers[c] = std::move(*answer);
+        } else if (!call->error) {
+          call->error = InStep(*call->step, std::move(answer).error());
+        }
+        --call->in_flight;
+        finished = call->in_flight == 0 && (call->error || call->next == call->requests.size());
+      }
+      if (finished) return Finish(call);
+      Issue(call, invoker);
+    });
+  }
 }
 
 }  // namespace
@@ -207,18 +242,8 @@ void ModelStep::Run(Frame frame, ModelInvoker& invoker, Done done) const {
     }
   }
   if (chunks == 0) return call->done(std::move(call->frame));  // nothing live: the model has nothing to do
-  call->pending.store(chunks);
-  for (std::size_t c = 0; c < chunks; ++c) {
-    invoker.Infer(std::move(requests[c]), [call, c](core::Result<core::InferenceResponse> answer) {
-      if (answer) {
-        call->answers[c] = std::move(*answer);
-      } else {
-        std::lock_guard lock(call->mutex);
-        if (!call->error) call->error = InStep(*call->step, std::move(answer).error());
-      }
-      if (call->pending.fetch_sub(1) == 1) Finish(call);
-    });
-  }
+  call->requests = std::move(requests);
+  Issue(call, invoker);
 }
 
 }  // namespace ferry::pipeline

@@ -3,8 +3,9 @@
 //   - {name: score, kind: model, model: pima, version: 1,          # version: optional
 //      inputs: {features: features},     # model input <- frame tensor (default: same names)
 //      outputs: {probability: p}}        # model output -> frame name (default: all, same names)
-// Only live records go to the model, in requests of at most its max_batch_size rows, all queued
-// at once (the scheduler batches them with other traffic); outputs come back in record order.
+// Only live records go to the model, in requests of at most its max_batch_size rows, four in
+// its queue at a time (the scheduler batches them with other traffic); outputs come back in
+// record order.
 #pragma once
 
 #include <memory>

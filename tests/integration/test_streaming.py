@@ -3,6 +3,8 @@ as the broker, kcat (Debian) as the independent producer and consumer, and the r
 `ferry serve --config` running the shipped Pima pipeline on the events.
 """
 import json
+import re
+import threading
 import math
 import os
 import shutil
@@ -50,7 +52,7 @@ class StreamingTest(unittest.TestCase):
         for name in ("pima-features", "pima-pipeline"):
             shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
         topics = []
-        for suffix in ("flow", "kill", "group", "stop", "pub"):
+        for suffix in ("flow", "kill", "group", "stop", "pub", "slow"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
         topics += ["models:1", "models-bad:1"]
         cls.broker = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", "3", *sum((["--topic", t] for t in topics), [])],
@@ -71,7 +73,7 @@ class StreamingTest(unittest.TestCase):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def config(self, suffix, max_events=256, models_topic=None):
+    def config(self, suffix, max_events=256, models_topic=None, model="pima-pipeline"):
         path = os.path.join(self.work, f"ferry-{suffix}.yaml")
         with open(path, "w") as f:
             f.write(f"""kafka:
@@ -81,7 +83,7 @@ class StreamingTest(unittest.TestCase):
 streams:
   - name: pima-{suffix}
     source: {{topic: in-{suffix}, encoder: json, group: ferry-{suffix}, start_from: earliest}}
-    model: pima-pipeline
+    model: {model}
     sink: {{topic: out-{suffix}, encoder: json, key: from_source}}
     errors: {{topic: err-{suffix}}}
     batch: {{max_events: {max_events}, max_wait_ms: 5}}
@@ -308,6 +310,60 @@ streams:
             status, _, _ = ferry.request("POST", "/v2/models/pima-pipeline/predict", record(0))
             self.assertEqual(status, 200)
         finally:
+            ferry.stop()
+
+
+    def test_a_full_model_queue_pauses_the_stream_and_nothing_is_lost(self):
+        width = 2048  # a 2048 x 2048 Gemm: about a millisecond a row
+        repo = self.own_repo("repo-slow")
+        models.save_slow(os.path.join(repo, "slow", "1", "model.onnx"), width)
+        with open(os.path.join(repo, "slow", "model.yaml"), "w") as f:
+            f.write("max_batch_size: 1\ndynamic_batching: {max_queue_size: 4}\n")
+        os.makedirs(os.path.join(repo, "slow-pipeline"))
+        with open(os.path.join(repo, "slow-pipeline", "model.yaml"), "w") as f:
+            f.write("""pipeline:
+  - {name: in, kind: record, fields: {x: {type: array, width: %d}}}
+  - {name: t, kind: tensor, output: x, fields: [x]}
+  - {name: m, kind: model, model: slow}
+  - {name: s, kind: argmax, input: y, output: best}
+  - {kind: respond, fields: [best]}
+""" % width)
+        ferry = self.serve("slow", repo=repo, max_events=1, model="slow-pipeline")
+        stop = threading.Event()
+
+        def flood():  # keeps the slow model's short queue full
+            body = json.dumps({"inputs": [{"name": "x", "shape": [1, width], "datatype": "FP32",
+                                           "data": [0.5] * width}]})
+            conn = ferry.connection()
+            while not stop.is_set():
+                try:
+                    ferry.request("POST", "/v2/models/slow/infer", body, conn=conn)
+                except OSError:
+                    conn = ferry.connection()
+        threads = [threading.Thread(target=flood) for _ in range(8)]
+        try:
+            for t in threads:
+                t.start()
+            n = 100
+            self.produce("in-slow", [(f"w{i}", json.dumps({"x": [((i + k) % 7) / 7 for k in range(width)]}))
+                                     for i in range(n)])
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                _, metrics, _ = ferry.request("GET", "/metrics")
+                if 'ferry_stream_retries_total{stream="pima-slow"} 0' not in metrics:
+                    break
+                time.sleep(0.1)
+            stop.set()
+            outputs = self.consume("out-slow", n, timeout=120)
+            self.assertEqual({o[1] for o in outputs}, {f"w{i}" for i in range(n)})
+            self.assertEqual(self.consume("err-slow", 0, timeout=0), [])
+            _, metrics, _ = ferry.request("GET", "/metrics")
+            retries = re.search(r'ferry_stream_retries_total\{stream="pima-slow"\} (\S+)', metrics)
+            self.assertGreater(float(retries.group(1)), 0, "the stream met a full queue and waited")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
             ferry.stop()
 
 
