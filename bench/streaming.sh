@@ -5,7 +5,8 @@
 # (python3-confluent-kafka + scikit-learn, bench/baselines/kafka_loop.py). The broker is
 # `ferry dev-kafka` (librdkafka's mock cluster) on loopback; the events are in the source topic
 # before each run starts, and each run has its own consumer group and sink topic. Rates are from
-# the first output to the last (group joins excluded). Appends to docs/benchmarks.md.
+# the create timestamps of the first and the last message on each flow's output topic (startup and
+# group joins excluded, the same measure for every flow). Appends to docs/benchmarks.md.
 #
 #   bench/streaming.sh [--events 100000] [--no-record]
 set -euo pipefail
@@ -41,7 +42,14 @@ with open(sys.argv[1], "w") as f:
 PY
 kcat -P -b "$bootstrap" -t in -K '\t' -l "$work/events"
 
-# run_ferry NAME MAX_EVENTS: a stream into out-NAME; prints "events seconds events/s" and the lag.
+# rate TOPIC: "events seconds events/s" from the create timestamps (ms) of the topic's messages.
+rate() {
+  kcat -C -b "$bootstrap" -t "$1" -o beginning -e -q -f '%T\n' |
+    /usr/bin/python3 -c 'import sys; t = [int(x) for x in sys.stdin.read().split()]; s = max((max(t) - min(t)) / 1000, 0.001); print(len(t), f"{s:.3f}", round(len(t) / s))'
+}
+
+# run_ferry NAME MAX_EVENTS: a stream into out-NAME, until every event is answered; prints the
+# consumer lag seen on /metrics.
 run_ferry() {
   cat > "$work/ferry-$1.yaml" <<YAML
 kafka: {bootstrap_servers: "$bootstrap"}
@@ -76,9 +84,6 @@ while True:
     if produced >= total:
         break
     time.sleep(0.01)
-elapsed = time.time() - first[0]
-n = total - first[1]
-print(f"{n:.0f} {elapsed:.2f} {n / elapsed:.0f}")
 print("lag " + " ".join(f"{t - first[0]:.2f}s:{int(l)}" for t, l in lag[:12]))
 PY
   stop_ferry
@@ -89,22 +94,21 @@ lags=()
 for mode in batch single; do
   max=256; [ "$mode" = single ] && max=1
   out=$(run_ferry "$mode" "$max")
-  read -r n secs rate <<< "$(echo "$out" | head -n 1)"
-  rows+=("| ferry, stream batching $max | $n | $secs | $rate |")
+  read -r n secs per_s <<< "$(rate "out-$mode")"
+  rows+=("| ferry, stream batching $max | $n | $secs | $per_s |")
   lags+=("- $mode: $(echo "$out" | tail -n 1 | cut -d' ' -f2-)")
   echo "${rows[-1]}"
 done
 
-start=$(date +%s.%N)
 kcat -C -b "$bootstrap" -t in -o beginning -e -q -f '%k\t%s\n' | kcat -P -b "$bootstrap" -t out-pass -K '\t'
-secs=$(echo "$(date +%s.%N) - $start" | bc)
-rows+=("| broker pass-through: kcat consume \\| kcat produce | $events | $(printf %.2f "$secs") | $(echo "$events / $secs" | bc) |")
+read -r n secs per_s <<< "$(rate out-pass)"
+rows+=("| broker pass-through: kcat consume \\| kcat produce | $n | $secs | $per_s |")
 echo "${rows[-1]}"
 
 if /usr/bin/python3 -c 'import confluent_kafka, sklearn' 2>/dev/null; then
-  read -r _ n secs rate < <(/usr/bin/python3 bench/baselines/kafka_loop.py "$bootstrap" in out-python bench-python \
-    "$events" | grep '^RESULT')
-  rows+=("| Python loop: confluent-kafka + scikit-learn, one event at a time | $n | $secs | $rate |")
+  /usr/bin/python3 bench/baselines/kafka_loop.py "$bootstrap" in out-python bench-python "$events" > /dev/null
+  read -r n secs per_s <<< "$(rate out-python)"
+  rows+=("| Python loop: confluent-kafka + scikit-learn, one event at a time | $n | $secs | $per_s |")
   echo "${rows[-1]}"
 else
   echo "python3-confluent-kafka or python3-sklearn missing (scripts/install-deps.sh --bench): no Python row" >&2

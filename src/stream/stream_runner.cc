@@ -46,6 +46,8 @@ struct StreamRunner::Impl {
   Kafka producer;
   std::deque<std::unique_ptr<Pending>> in_flight;
   std::string fatal;  // a delivery that failed for good: the stream stops without committing
+  std::map<std::int32_t, std::int64_t> ready_offsets;  // acknowledged, not yet committed
+  Clock::time_point last_commit{};
   std::atomic<bool> stop{false};
 
   Impl(const StreamSpec& s, StreamCounters& c, runtime::Server& srv) : spec(s), counters(c), server(srv) {}
@@ -117,22 +119,25 @@ struct StreamRunner::Impl {
     return {};
   }
 
-  // Commits the offsets of the batches at the front whose messages are all acknowledged.
+  // Takes the batches at the front whose messages are all acknowledged, and commits their
+  // offsets: at once when `sync`, else at most every 50 ms (one commit for many small batches;
+  // committing later only means reading more again after a crash).
   void CommitReady(bool sync) {
     while (!in_flight.empty() && in_flight.front()->outstanding == 0 && fatal.empty()) {
-      const Pending& done = *in_flight.front();
-      if (!done.next_offsets.empty()) {
-        PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(done.next_offsets.size())));
-        for (const auto& [partition, offset] : done.next_offsets) {
-          rd_kafka_topic_partition_list_add(list.get(), spec.source_topic.c_str(), partition)->offset = offset;
-        }
-        if (auto err = rd_kafka_commit(consumer.get(), list.get(), sync ? 0 : 1); err && sync) {
-          spdlog::warn("stream '{}': offset commit failed: {}", spec.name, rd_kafka_err2str(err));
-        }
-        ++counters.commits;
-      }
+      for (const auto& [partition, offset] : in_flight.front()->next_offsets) ready_offsets[partition] = offset;
       in_flight.pop_front();
     }
+    if (ready_offsets.empty() || (!sync && Clock::now() - last_commit < std::chrono::milliseconds(50))) return;
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(ready_offsets.size())));
+    for (const auto& [partition, offset] : ready_offsets) {
+      rd_kafka_topic_partition_list_add(list.get(), spec.source_topic.c_str(), partition)->offset = offset;
+    }
+    if (auto err = rd_kafka_commit(consumer.get(), list.get(), sync ? 0 : 1); err && sync) {
+      spdlog::warn("stream '{}': offset commit failed: {}", spec.name, rd_kafka_err2str(err));
+    }
+    ++counters.commits;
+    ready_offsets.clear();
+    last_commit = Clock::now();
   }
 
   // Waits until everything produced is acknowledged, then commits synchronously.
@@ -204,8 +209,10 @@ struct StreamRunner::Impl {
       auto future = promise.get_future();
       server.Predict(spec.model, spec.model_version, first ? std::move(records) : decode(),
                      [&promise](core::Result<runtime::Prediction> result) { promise.set_value(std::move(result)); });
-      while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-        rd_kafka_poll(producer.get(), 1);  // deliveries of earlier batches meanwhile
+      // Deliveries of earlier batches are served meanwhile (without blocking in librdkafka: the
+      // answer usually comes in tens of microseconds).
+      while (future.wait_for(std::chrono::microseconds(200)) != std::future_status::ready) {
+        rd_kafka_poll(producer.get(), 0);
       }
       auto result = future.get();
       if (result || !Transient(result.error().code) || stop.load()) {
