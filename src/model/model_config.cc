@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <fstream>
 #include <set>
-#include <sstream>
+
+#include "core/file.h"
 
 namespace ferry::model {
 namespace {
@@ -289,11 +289,8 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
 }
 
 Result<ModelConfig> LoadModelConfig(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return core::InvalidArgument(fmt::format("{}: cannot be read", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseModelConfig(text.str(), file.string());
+  FERRY_ASSIGN_OR_RETURN(const auto text, core::ReadWholeFile(file));
+  return ParseModelConfig(text, file.string());
 }
 
 }  // namespace ferry::model

@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 
 #include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
 
+#include "core/file.h"
 #include "runtime/request_validation.h"
 
 namespace ferry::runtime {
@@ -54,12 +53,9 @@ core::Result<core::InferenceRequest> WarmupRequest(const model::ModelConfig& con
                                                    const std::filesystem::path& model_dir,
                                                    const model::WarmupSample& sample, const RequestDecoder& decoder) {
   const auto path = model_dir / sample.request_file;
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return core::InvalidArgument(fmt::format("warm-up request {} cannot be read", path.string()));
-  std::stringstream text;
-  text << file.rdbuf();
+  FERRY_ASSIGN_OR_RETURN(const auto text, core::ReadWholeFile(path, "warm-up request"));
   if (!decoder) return core::MakeError(core::ErrorCode::kUnimplemented, "warm-up request files need a request decoder");
-  FERRY_ASSIGN_OR_RETURN(auto request, decoder(text.str()));
+  FERRY_ASSIGN_OR_RETURN(auto request, decoder(text));
   FERRY_RETURN_IF_ERROR(ValidateRequest(config.name, signature, config.max_batch_size, request));
   return request;
 }

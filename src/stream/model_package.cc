@@ -8,8 +8,9 @@
 #include <algorithm>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <vector>
+
+#include "core/file.h"
 
 namespace ferry::stream {
 namespace {
@@ -25,14 +26,6 @@ struct ReadDeleter {
 struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
-
-core::Result<std::string> ReadFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return core::InvalidArgument(fmt::format("{}: cannot be read", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 la_ssize_t Append(archive*, void* client, const void* buffer, std::size_t length) {
   static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), length);
@@ -86,11 +79,11 @@ core::Result<std::string> PackModel(const fs::path& version_dir, const std::opti
   std::sort(files.begin(), files.end());
   if (files.empty()) return core::InvalidArgument(fmt::format("{} holds no file", version_dir.string()));
   for (const auto& file : files) {
-    FERRY_ASSIGN_OR_RETURN(auto content, ReadFile(file));
+    FERRY_ASSIGN_OR_RETURN(auto content, core::ReadWholeFile(file));
     FERRY_RETURN_IF_ERROR(AddFile(a.get(), "version/" + fs::relative(file, version_dir).generic_string(), content));
   }
   if (config_file) {
-    FERRY_ASSIGN_OR_RETURN(auto content, ReadFile(*config_file));
+    FERRY_ASSIGN_OR_RETURN(auto content, core::ReadWholeFile(*config_file));
     FERRY_RETURN_IF_ERROR(AddFile(a.get(), "model.yaml", content));
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK) {

@@ -5,10 +5,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
+
+#include "core/file.h"
 
 namespace ferry::stream {
 namespace {
@@ -165,11 +165,8 @@ Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view s
 }
 
 Result<StreamConfig> LoadStreamConfig(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return core::InvalidArgument(fmt::format("{}: cannot be read", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseStreamConfig(text.str(), file.string());
+  FERRY_ASSIGN_OR_RETURN(const auto text, core::ReadWholeFile(file));
+  return ParseStreamConfig(text, file.string());
 }
 
 }  // namespace ferry::stream

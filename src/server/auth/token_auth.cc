@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
+
+#include "core/file.h"
 
 namespace ferry::auth {
 namespace {
@@ -80,11 +80,8 @@ core::Result<std::unique_ptr<TokenAuth>> TokenAuth::Parse(std::string_view text,
 }
 
 core::Result<std::unique_ptr<TokenAuth>> TokenAuth::Load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return core::InvalidArgument(fmt::format("--auth-token-file {} cannot be read", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return Parse(text.str(), file.string());
+  FERRY_ASSIGN_OR_RETURN(const auto text, core::ReadWholeFile(file, "--auth-token-file"));
+  return Parse(text, file.string());
 }
 
 core::Result<void> TokenAuth::Check(std::string_view authorization, Scope needed) const {

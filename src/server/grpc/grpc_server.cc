@@ -3,10 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fmt/format.h>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
+#include "core/file.h"
 #include "grpc_service.grpc.pb.h"
 #include "server/grpc/grpc_codec.h"
 #include "server/grpc/grpc_stream.h"
@@ -195,11 +194,8 @@ core::Result<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& opti
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!options.tls_cert.empty()) {
     auto read = [](const std::string& path) -> std::optional<std::string> {
-      std::ifstream in(path, std::ios::binary);
-      if (!in) return std::nullopt;
-      std::stringstream text;
-      text << in.rdbuf();
-      return text.str();
+      auto text = core::ReadWholeFile(path);
+      return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
     };
     auto cert = read(options.tls_cert), key = read(options.tls_key);
     if (!cert || !key) return core::InvalidArgument("--tls-cert / --tls-key cannot be read");
