@@ -119,6 +119,12 @@ class Server final : public pipeline::ModelInvoker {
   // Tensors in, tensors out: a model through its scheduler, or a pipeline from its tensor steps.
   void Infer(core::InferenceRequest&& request, sched::InferCallback done) override;
 
+  // Whether `name` (at `version`, 0: the latest) is a pipeline; errors as for inference.
+  core::Result<bool> IsPipeline(std::string_view name, std::int64_t version) const {
+    FERRY_ASSIGN_OR_RETURN(auto served, Resolve(name, version));
+    return served->pipeline != nullptr;
+  }
+
   // Records through a pipeline (POST /v2/models/{m}/predict). `done` runs once, on any thread.
   void Predict(std::string_view name, std::int64_t version, std::vector<pipeline::Record> records, PredictDone done);
 

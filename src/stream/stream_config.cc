@@ -75,8 +75,8 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(source, where + " source", {"topic", "encoder", "group", "start_from"}));
   FERRY_ASSIGN_OR_RETURN(s.source_topic, r.String(source, "topic", where + " source"));
   FERRY_ASSIGN_OR_RETURN(s.source_encoder, r.String(source, "encoder", where, "json"));
-  if (s.source_encoder != "json") {
-    return r.Fail(source["encoder"], "source encoder must be json (raw and none are not supported yet)");
+  if (s.source_encoder != "json" && s.source_encoder != "raw") {
+    return r.Fail(source["encoder"], "source encoder must be json (a record, or a KServe V2 request) or raw (bytes)");
   }
   FERRY_ASSIGN_OR_RETURN(s.group, r.String(source, "group", where, "ferry-" + s.name));
   FERRY_ASSIGN_OR_RETURN(auto start, r.String(source, "start_from", where, "latest"));
@@ -95,7 +95,9 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(sink, where + " sink", {"topic", "encoder", "key"}));
   FERRY_ASSIGN_OR_RETURN(s.sink_topic, r.String(sink, "topic", where + " sink"));
   FERRY_ASSIGN_OR_RETURN(s.sink_encoder, r.String(sink, "encoder", where, "json"));
-  if (s.sink_encoder != "json") return r.Fail(sink["encoder"], "sink encoder must be json");
+  if (s.sink_encoder != "json" && s.sink_encoder != "raw" && s.sink_encoder != "none") {
+    return r.Fail(sink["encoder"], "sink encoder must be json, raw or none (the event itself)");
+  }
   FERRY_ASSIGN_OR_RETURN(auto key, r.String(sink, "key", where, "from_source"));
   if (key != "from_source" && key != "none") return r.Fail(sink["key"], "sink key must be from_source or none");
   s.key_from_source = key == "from_source";

@@ -32,13 +32,13 @@ enum class StartFrom { kLatest, kEarliest, kCommitted };
 struct StreamSpec {
   std::string name;
   std::string source_topic;
-  std::string source_encoder = "json";  // json | raw
+  std::string source_encoder = "json";  // json (a record; a V2 request for models) | raw (bytes)
   std::string group;                    // default: ferry-<name>
   StartFrom start_from = StartFrom::kLatest;
   std::string model;
   std::int64_t model_version = 0;
   std::string sink_topic;
-  std::string sink_encoder = "json";
+  std::string sink_encoder = "json";    // json | raw (the first output's bytes) | none (the event)
   bool key_from_source = true;  // sink key: from_source | none
   std::string errors_topic;     // where bad events go (required)
   int max_events = 256;

@@ -4,7 +4,9 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
@@ -13,6 +15,7 @@
 #include "core/json_writer.h"
 #include "observe/prometheus.h"
 #include "server/protocol/predict_json.h"
+#include "server/protocol/v2_json.h"
 #include "stream/kafka_client.h"
 
 namespace ferry::stream {
@@ -197,30 +200,32 @@ struct StreamRunner::Impl {
     }
   }
 
-  // Runs the records through the model until it takes them: while it cannot (queue full,
-  // loading), consumption is paused and the batch retried.
-  // `decode` gives the records again for a retry (they are moved into each attempt).
-  core::Result<runtime::Prediction> Infer(std::vector<pipeline::Record> records,
-                                          const std::function<std::vector<pipeline::Record>()>& decode) {
+  // What one event leads to: an output for the sink, an error (with its stage), or nothing.
+  struct Outcome {
+    enum class Kind : std::uint8_t { kOutput, kError, kSkip };
+    Kind kind = Kind::kError;
+    std::string value;  // kOutput: the sink message; kError: the reason
+    std::string stage;  // kError: decode, model, or the pipeline step
+  };
+
+  // Waits for an answer, serving the deliveries of earlier batches meanwhile (without blocking in
+  // librdkafka: answers usually come in tens of microseconds).
+  template <typename T>
+  T Await(std::future<T>& future) {
+    while (future.wait_for(std::chrono::microseconds(200)) != std::future_status::ready) {
+      rd_kafka_poll(producer.get(), 0);
+    }
+    return future.get();
+  }
+
+  // Runs `attempt` until it need not be repeated (it returns true while the model could not take
+  // the work: queue full, loading). Meanwhile consumption is paused and the delay grows.
+  void WithBackpressure(const std::function<bool()>& attempt) {
     auto delay = std::chrono::milliseconds(5);
     bool paused = false;
-    for (bool first = true;; first = false) {
-      std::promise<core::Result<runtime::Prediction>> promise;
-      auto future = promise.get_future();
-      server.Predict(spec.model, spec.model_version, first ? std::move(records) : decode(),
-                     [&promise](core::Result<runtime::Prediction> result) { promise.set_value(std::move(result)); });
-      // Deliveries of earlier batches are served meanwhile (without blocking in librdkafka: the
-      // answer usually comes in tens of microseconds).
-      while (future.wait_for(std::chrono::microseconds(200)) != std::future_status::ready) {
-        rd_kafka_poll(producer.get(), 0);
-      }
-      auto result = future.get();
-      if (result || !Transient(result.error().code) || stop.load()) {
-        if (paused) SetPaused(false);
-        return result;
-      }
+    while (attempt() && !stop.load()) {
       if (!paused) {
-        spdlog::warn("stream '{}': {}; pausing consumption and retrying", spec.name, result.error().message);
+        spdlog::warn("stream '{}': the model cannot take the batch now; pausing consumption and retrying", spec.name);
         SetPaused(true);
         paused = true;
       }
@@ -232,6 +237,179 @@ struct StreamRunner::Impl {
       }
       delay = std::min(delay * 2, std::chrono::milliseconds(1000));
     }
+    if (paused) SetPaused(false);
+  }
+
+  static std::string EventError(const core::Error& error) {
+    // The codecs speak of a request body; here it is an event.
+    std::string message = error.message;
+    if (message.starts_with("request body")) message.replace(0, 12, "the event");
+    return message;
+  }
+
+  // Events for a pipeline: JSON records in, one answer a record.
+  void RunPipeline(const std::vector<Message>& batch, const std::vector<std::size_t>& events, const std::string& model,
+                   std::int64_t version, std::vector<Outcome>& outcomes) {
+    std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
+    auto decode = [&] {
+      std::vector<pipeline::Record> records;
+      records.reserve(events.size());
+      for (std::size_t i : events) {
+        const rd_kafka_message_t& m = *batch[i];
+        if (spec.source_encoder != "json") {
+          outcomes[i] = {Outcome::Kind::kError, "a pipeline takes JSON records (source encoder json)", "decode"};
+          continue;
+        }
+        auto decoded = protocol::DecodePredictRequest(Text(m.payload, m.len));
+        if (!decoded) {
+          outcomes[i] = {Outcome::Kind::kError, EventError(decoded.error()), "decode"};
+        } else if (decoded->instances) {
+          outcomes[i] = {Outcome::Kind::kError, "an event must be one record, not {\"instances\": [...]}", "decode"};
+        } else {
+          row_of[i] = static_cast<std::ptrdiff_t>(records.size());
+          records.push_back(std::move(decoded->records.front()));
+        }
+      }
+      return records;
+    };
+    std::optional<core::Result<runtime::Prediction>> prediction;
+    WithBackpressure([&] {
+      std::promise<core::Result<runtime::Prediction>> promise;
+      auto future = promise.get_future();
+      auto records = decode();
+      if (records.empty()) return false;
+      server.Predict(model, version, std::move(records),
+                     [&promise](core::Result<runtime::Prediction> result) { promise.set_value(std::move(result)); });
+      prediction = Await(future);
+      return !*prediction && Transient(prediction->error().code);
+    });
+    if (!prediction) return;
+    ++counters.batches;
+    if (!*prediction) {
+      for (std::size_t i : events) {
+        if (row_of[i] >= 0) outcomes[i] = {Outcome::Kind::kError, (*prediction).error().message, "model"};
+      }
+      return;
+    }
+    const pipeline::Pipeline::AnswerWriter answers(*(*prediction)->pipeline, (*prediction)->frame);
+    for (std::size_t i : events) {
+      if (row_of[i] < 0) continue;
+      const auto row = static_cast<std::size_t>(row_of[i]);
+      const auto& status = (*prediction)->frame.status[row];
+      switch (status.state) {
+        case pipeline::RowStatus::State::kLive: {
+          Outcome& o = outcomes[i];
+          o.kind = Outcome::Kind::kOutput;
+          if (spec.sink_encoder == "none") {
+            o.value.assign(Text(batch[i]->payload, batch[i]->len));
+          } else {
+            core::JsonWriter w(o.value);
+            answers.Write(row, w);
+          }
+          break;
+        }
+        case pipeline::RowStatus::State::kRejected:
+          outcomes[i] = {Outcome::Kind::kError, status.error, status.step};
+          break;
+        case pipeline::RowStatus::State::kSkipped:
+          outcomes[i] = {Outcome::Kind::kSkip, {}, {}};
+          break;
+      }
+    }
+  }
+
+  // An event as a request to a model: a KServe V2 JSON request (json), or its bytes as the one
+  // BYTES element of the model's first input (raw).
+  core::Result<core::InferenceRequest> DecodeRequest(const rd_kafka_message_t& m, const std::string& model,
+                                                     std::int64_t version) {
+    core::InferenceRequest request;
+    if (spec.source_encoder == "json") {
+      auto decoded = protocol::DecodeInferRequest(Text(m.payload, m.len));
+      if (!decoded) return core::InvalidArgument(EventError(decoded.error()));
+      request = std::move(*decoded);
+    } else {
+      FERRY_ASSIGN_OR_RETURN(const auto info, server.Describe(model, version));
+      if (info.signature.inputs.empty()) return core::InvalidArgument("the model has no input");
+      const auto& spec_in = info.signature.inputs.front();
+      std::vector<std::int64_t> dims(spec_in.shape.dims().begin(), spec_in.shape.dims().end());
+      for (auto& d : dims) d = d < 0 ? 1 : d;
+      if (spec_in.type != core::DataType::kBytes || core::Shape(dims).ElementCount().value_or(0) != 1) {
+        return core::InvalidArgument(fmt::format(
+            "raw events need a model whose first input takes one BYTES element; '{}' is {} {}", spec_in.name,
+            core::DataTypeName(spec_in.type), spec_in.shape.ToString()));
+      }
+      const std::string_view bytes = Text(m.payload, m.len);
+      auto tensor = core::Tensor::AllocateBytes(spec_in.name, core::DataType::kBytes, core::Shape(dims), 4 + bytes.size());
+      const auto n = static_cast<std::uint32_t>(bytes.size());
+      for (int k = 0; k < 4; ++k) tensor.bytes()[k] = static_cast<std::byte>((n >> (8 * k)) & 0xff);
+      if (!bytes.empty()) std::memcpy(tensor.bytes().data() + 4, bytes.data(), bytes.size());
+      request.inputs.push_back(std::move(tensor));
+    }
+    request.model_name = model;
+    request.model_version = version;
+    return request;
+  }
+
+  // The sink message for a model's answer: its V2 JSON (json), the first output's bytes (raw), or
+  // the event itself (none).
+  std::string EncodeAnswer(const core::InferenceResponse& response, const rd_kafka_message_t& event) const {
+    std::string out;
+    if (spec.sink_encoder == "none") {
+      out.assign(Text(event.payload, event.len));
+    } else if (spec.sink_encoder == "raw") {
+      if (!response.outputs.empty()) {
+        const core::Tensor& t = response.outputs.front();
+        if (t.type() == core::DataType::kBytes) {
+          core::ForEachBytesElement(t.bytes(), [&](std::string_view element) {
+            if (out.empty()) out.assign(element);
+          });
+        } else {
+          out.assign(reinterpret_cast<const char*>(t.bytes().data()), t.byte_size());
+        }
+      }
+    } else {
+      (void)protocol::EncodeInferResponse(response, protocol::OutputFormat(), out);
+    }
+    return out;
+  }
+
+  // Events for a model: one request each, all in flight at once (its scheduler batches them).
+  void RunModel(const std::vector<Message>& batch, const std::vector<std::size_t>& events, const std::string& model,
+                std::int64_t version, std::vector<Outcome>& outcomes) {
+    std::vector<std::optional<core::Result<core::InferenceResponse>>> answers(batch.size());
+    std::vector<std::uint8_t> undecodable(batch.size());
+    WithBackpressure([&] {
+      std::vector<std::promise<core::Result<core::InferenceResponse>>> promises(events.size());
+      std::vector<std::future<core::Result<core::InferenceResponse>>> futures;
+      for (std::size_t k = 0; k < events.size(); ++k) {
+        futures.push_back(promises[k].get_future());
+        auto request = DecodeRequest(*batch[events[k]], model, version);
+        if (!request) {
+          undecodable[events[k]] = 1;
+          promises[k].set_value(std::unexpected(request.error()));
+          continue;
+        }
+        server.Infer(std::move(*request), [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
+          promise.set_value(std::move(r));
+        });
+      }
+      bool retry = false;
+      for (std::size_t k = 0; k < events.size(); ++k) {
+        answers[events[k]] = Await(futures[k]);
+        retry |= !*answers[events[k]] && Transient(answers[events[k]]->error().code);
+      }
+      return retry;
+    });
+    ++counters.batches;
+    for (std::size_t i : events) {
+      if (!answers[i]) continue;
+      const auto& answer = *answers[i];
+      if (answer) {
+        outcomes[i] = {Outcome::Kind::kOutput, EncodeAnswer(*answer, *batch[i]), {}};
+      } else {
+        outcomes[i] = {Outcome::Kind::kError, answer.error().message, undecodable[i] ? "decode" : "model"};
+      }
+    }
   }
 
   void ProcessBatch(std::vector<Message>& batch) {
@@ -240,65 +418,56 @@ struct StreamRunner::Impl {
     Pending* p = pending.get();
     in_flight.push_back(std::move(pending));
 
-    // Decode: one record an event; an event that is not one leaves with its reason.
-    std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
-    std::vector<std::string> decode_errors(batch.size());
-    auto decode = [&] {
-      std::vector<pipeline::Record> records;
-      records.reserve(batch.size());
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        auto decoded = protocol::DecodePredictRequest(Text(batch[i]->payload, batch[i]->len));
-        if (!decoded) {
-          // The codec speaks of a request body; here it is an event.
-          std::string message = decoded.error().message;
-          if (message.starts_with("request body")) message.replace(0, 12, "the event");
-          decode_errors[i] = std::move(message);
-        } else if (decoded->instances) {
-          decode_errors[i] = "an event must be one record, not {\"instances\": [...]}";
-        } else {
-          row_of[i] = static_cast<std::ptrdiff_t>(records.size());
-          records.push_back(std::move(decoded->records.front()));
+    // Events by the model they go to: the stream's, or the one their headers name.
+    std::map<std::pair<std::string, std::int64_t>, std::vector<std::size_t>> groups;
+    std::vector<Outcome> outcomes(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      std::string model = spec.model;
+      std::int64_t version = spec.model_version;
+      if (const auto named = HeaderValue(*batch[i], "ferry-model"); !named.empty()) {
+        model.assign(named);
+        version = 0;
+      }
+      if (const auto v = HeaderValue(*batch[i], "ferry-model-version"); !v.empty()) {
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+        if (ec != std::errc() || end != v.data() + v.size() || version < 1) {
+          outcomes[i] = {Outcome::Kind::kError, fmt::format("header ferry-model-version '{}' is not a version", v),
+                         "decode"};
+          continue;
         }
       }
-      return records;
-    };
-    std::vector<pipeline::Record> records = decode();
-    std::optional<core::Result<runtime::Prediction>> prediction;
-    if (!records.empty()) {
-      prediction = Infer(std::move(records), decode);
-      ++counters.batches;
+      groups[{std::move(model), version}].push_back(i);
     }
-    std::optional<pipeline::Pipeline::AnswerWriter> answers;
-    if (prediction && *prediction) answers.emplace(*(*prediction)->pipeline, (*prediction)->frame);
-    std::string value;
+    for (const auto& [target, events] : groups) {
+      const auto& [model, version] = target;
+      auto kind = server.IsPipeline(model, version);
+      if (!kind && Transient(kind.error().code)) {
+        WithBackpressure([&] {
+          kind = server.IsPipeline(model, version);
+          return !kind && Transient(kind.error().code);
+        });
+      }
+      if (!kind) {
+        for (std::size_t i : events) outcomes[i] = {Outcome::Kind::kError, kind.error().message, "model"};
+      } else if (*kind) {
+        RunPipeline(batch, events, model, version, outcomes);
+      } else {
+        RunModel(batch, events, model, version, outcomes);
+      }
+    }
+
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const rd_kafka_message_t& event = *batch[i];
-      if (row_of[i] < 0) {
-        ProduceError(event, "decode", decode_errors[i], p);
-        continue;
-      }
-      if (!*prediction) {
-        ProduceError(event, "model", (*prediction).error().message, p);
-        continue;
-      }
-      const auto row = static_cast<std::size_t>(row_of[i]);
-      const auto& status = (*prediction)->frame.status[row];
-      switch (status.state) {
-        case pipeline::RowStatus::State::kLive: {
-          value.clear();
-          core::JsonWriter w(value);
-          answers->Write(row, w);
+      const Outcome& o = outcomes[i];
+      switch (o.kind) {
+        case Outcome::Kind::kOutput: {
           const std::string_view key = spec.key_from_source ? Text(event.key, event.key_len) : std::string_view();
-          Produce(spec.sink_topic, key, value, nullptr, p);
+          Produce(spec.sink_topic, key, o.value, nullptr, p);
           ++counters.produced;
           break;
         }
-        case pipeline::RowStatus::State::kRejected:
-          ProduceError(event, status.step, status.error, p);
-          break;
-        case pipeline::RowStatus::State::kSkipped:
-          ++counters.skipped;
-          break;
+        case Outcome::Kind::kError: ProduceError(event, o.stage, o.value, p); break;
+        case Outcome::Kind::kSkip: ++counters.skipped; break;
       }
     }
     batch.clear();

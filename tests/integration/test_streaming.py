@@ -52,7 +52,7 @@ class StreamingTest(unittest.TestCase):
         for name in ("pima-features", "pima-pipeline"):
             shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
         topics = []
-        for suffix in ("flow", "kill", "group", "stop", "pub", "slow"):
+        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
         topics += ["models:1", "models-bad:1"]
         cls.broker = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", "3", *sum((["--topic", t] for t in topics), [])],
@@ -73,7 +73,8 @@ class StreamingTest(unittest.TestCase):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def config(self, suffix, max_events=256, models_topic=None, model="pima-pipeline"):
+    def config(self, suffix, max_events=256, models_topic=None, model="pima-pipeline", source_encoder="json",
+               sink_encoder="json"):
         path = os.path.join(self.work, f"ferry-{suffix}.yaml")
         with open(path, "w") as f:
             f.write(f"""kafka:
@@ -82,21 +83,24 @@ class StreamingTest(unittest.TestCase):
 {f"models_topic: {{topic: {models_topic}}}" if models_topic else ""}
 streams:
   - name: pima-{suffix}
-    source: {{topic: in-{suffix}, encoder: json, group: ferry-{suffix}, start_from: earliest}}
+    source: {{topic: in-{suffix}, encoder: {source_encoder}, group: ferry-{suffix}, start_from: earliest}}
     model: {model}
-    sink: {{topic: out-{suffix}, encoder: json, key: from_source}}
+    sink: {{topic: out-{suffix}, encoder: {sink_encoder}, key: from_source}}
     errors: {{topic: err-{suffix}}}
     batch: {{max_events: {max_events}, max_wait_ms: 5}}
 """)
         return path
 
-    def produce(self, topic, events):
-        """events: (key, value) pairs, sent with kcat in order."""
+    def produce(self, topic, events, headers=()):
+        """events: (key, value) pairs, sent with kcat in order (with `headers`, name=value)."""
         path = os.path.join(self.work, f"{topic}.events")
         with open(path, "w") as f:
             for key, value in events:
                 f.write(f"{key}\t{value}\n")
-        subprocess.run(["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t", "-l", path], check=True, timeout=120)
+        args = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t", "-l", path]
+        for h in headers:
+            args += ["-H", h]
+        subprocess.run(args, check=True, timeout=120)
 
     def consume(self, topic, expected, timeout=120):
         """Every message of the topic (partition, key, headers, value), once at least `expected` are there."""
@@ -365,6 +369,78 @@ streams:
             for t in threads:
                 t.join(30)
             ferry.stop()
+
+
+    def test_a_plain_model_takes_v2_requests_and_headers_choose_the_model(self):
+        repo = self.own_repo("repo-plain")
+        models.save_pima(os.path.join(repo, "pima", "1", "model.onnx"))
+        with open(os.path.join(repo, "pima", "model.yaml"), "w") as f:
+            f.write("max_batch_size: 64\ndynamic_batching: {max_queue_delay_us: 200}\n")
+        ferry = self.serve("plain", repo=repo, model="pima")
+        try:
+            rows = {f"v{i}": ROWS[i % len(ROWS)] for i in range(200)}
+            self.produce("in-plain", [(k, json.dumps({"inputs": [{"name": "features", "shape": [1, 8],
+                                                                 "datatype": "FP32", "data": r}]}))
+                                      for k, r in rows.items()])
+            self.produce("in-plain", [("r0", json.dumps(record(0)))], headers=["ferry-model=pima-pipeline"])
+            self.produce("in-plain", [("n0", json.dumps(record(0)))], headers=["ferry-model=nope"])
+            self.produce("in-plain", [("bad", '{"inputs": [{"name": "features"}]}')])
+            outputs = {o[1]: json.loads(o[3]) for o in self.consume("out-plain", len(rows) + 1)}
+            self.assertEqual(set(outputs), set(rows) | {"r0"})
+            for key, r in rows.items():
+                answer = outputs[key]
+                self.assertEqual(answer["model_name"], "pima")
+                p = {o["name"]: o["data"][0] for o in answer["outputs"]}["probability"]
+                self.assertAlmostEqual(p, models.pima_probability(r), places=5)
+            self.assertAlmostEqual(outputs["r0"]["probability"], engineered_probability(record(0)), places=5)
+            errors = {o[1]: o[2] for o in self.consume("err-plain", 2)}
+            self.assertIn("ferry-stage=model", errors["n0"])
+            self.assertIn("unknown model 'nope'", errors["n0"])
+            self.assertIn("ferry-stage=decode", errors["bad"])
+        finally:
+            ferry.stop()
+
+    def test_raw_bytes_in_and_out_and_sink_none_passes_events_through(self):
+        repo = self.own_repo("repo-raw")
+        nodes = [onnx.helper.make_node("Identity", ["text"], ["echo"])]
+        graph = onnx.helper.make_graph(nodes, "echo",
+                                       [onnx.helper.make_tensor_value_info("text", onnx.TensorProto.STRING, ["N", 1])],
+                                       [onnx.helper.make_tensor_value_info("echo", onnx.TensorProto.STRING, ["N", 1])])
+        model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)])
+        model.ir_version = 8
+        os.makedirs(os.path.join(repo, "echo", "1"))
+        onnx.save(model, os.path.join(repo, "echo", "1", "model.onnx"))
+        with open(os.path.join(repo, "echo", "model.yaml"), "w") as f:
+            f.write("max_batch_size: 8\n")
+        raw = self.serve("raw", repo=repo, model="echo", source_encoder="raw", sink_encoder="raw")
+        try:
+            texts = {f"t{i}": f"h\u00e9llo {i} \u2603" for i in range(50)}
+            self.produce("in-raw", list(texts.items()))
+            outputs = {o[1]: o[3] for o in self.consume("out-raw", len(texts))}
+            self.assertEqual(outputs, texts)
+        finally:
+            raw.stop()
+        # sink none: the events a pipeline answers pass through unchanged; skipped ones do not.
+        with open(os.path.join(repo, "adults", "model.yaml") if os.path.isdir(os.path.join(repo, "adults")) else
+                  self._mkdir_file(repo, "adults"), "w") as f:
+            f.write("""pipeline:
+  - {name: in, kind: record, fields: {age: integer}}
+  - {name: minors, kind: filter, field: age, less_than: 18}
+  - {kind: respond, fields: [age]}
+""")
+        passing = self.serve("pass", repo=repo, model="adults", sink_encoder="none")
+        try:
+            events = [(f"p{i}", json.dumps({"age": 10 + i, "name": f"n{i}"})) for i in range(20)]
+            self.produce("in-pass", events)
+            outputs = self.consume("out-pass", 12)
+            self.assertEqual({o[1]: o[3] for o in outputs}, {k: v for k, v in events if json.loads(v)["age"] >= 18})
+        finally:
+            passing.stop()
+
+    @staticmethod
+    def _mkdir_file(repo, name):
+        os.makedirs(os.path.join(repo, name), exist_ok=True)
+        return os.path.join(repo, name, "model.yaml")
 
 
 if __name__ == "__main__":
