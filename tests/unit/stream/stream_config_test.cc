@@ -1,0 +1,82 @@
+// ferry.yaml parsing: defaults, every key, and errors that name the line and the key.
+#include "stream/stream_config.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::stream {
+namespace {
+
+constexpr std::string_view kFull = R"(kafka:
+  bootstrap_servers: 127.0.0.1:9092
+  properties: {security.protocol: ssl, session.timeout.ms: "6000"}
+models_topic: {topic: models, start_from: earliest}
+streams:
+  - name: pima-scoring
+    source: {topic: patients, encoder: json, group: g, start_from: earliest}
+    model: pima-pipeline
+    version: 3
+    sink:   {topic: predictions, encoder: none, key: none}
+    errors: {topic: patients-errors}
+    batch:  {max_events: 64, max_wait_ms: 2}
+  - name: raw
+    source: {topic: texts, encoder: raw}
+    model: echo
+    sink: {topic: echoes, encoder: raw}
+    errors: {topic: bad-texts}
+)";
+
+TEST(StreamConfig, ReadsEveryKeyAndAppliesDefaults) {
+  auto config = ParseStreamConfig(kFull, "ferry.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->bootstrap_servers, "127.0.0.1:9092");
+  EXPECT_EQ(config->properties.at("session.timeout.ms"), "6000");
+  EXPECT_EQ(config->models_topic, "models");
+  EXPECT_FALSE(config->models_from_last);
+  ASSERT_EQ(config->streams.size(), 2u);
+  const StreamSpec& s = config->streams[0];
+  EXPECT_EQ(s.group, "g");
+  EXPECT_EQ(s.start_from, StartFrom::kEarliest);
+  EXPECT_EQ(s.model_version, 3);
+  EXPECT_EQ(s.sink_encoder, "none");
+  EXPECT_FALSE(s.key_from_source);
+  EXPECT_EQ(s.max_events, 64);
+  EXPECT_EQ(s.max_wait_ms, 2);
+  const StreamSpec& r = config->streams[1];
+  EXPECT_EQ(r.group, "ferry-raw");
+  EXPECT_EQ(r.start_from, StartFrom::kLatest);
+  EXPECT_EQ(r.source_encoder, "raw");
+  EXPECT_TRUE(r.key_from_source);
+  EXPECT_EQ(r.max_events, 256);
+  EXPECT_EQ(r.max_wait_ms, 5);
+  EXPECT_TRUE(ParseStreamConfig("", "empty.yaml")->streams.empty());
+}
+
+void ExpectError(std::string_view yaml, std::string_view fragment) {
+  auto config = ParseStreamConfig(yaml, "ferry.yaml");
+  ASSERT_FALSE(config.has_value()) << yaml;
+  EXPECT_NE(config.error().message.find(fragment), std::string::npos) << config.error().message;
+}
+
+TEST(StreamConfig, ErrorsNameTheLineAndTheKey) {
+  const std::string head = "kafka: {bootstrap_servers: b}\nstreams:\n";
+  ExpectError("streams: []\n", "streams need kafka");
+  ExpectError("kafka: {bootstrap_servers: b, bogus: 1}\n", "ferry.yaml:1: unknown key 'bogus' in kafka");
+  ExpectError(head + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b}}\n",
+              "needs 'errors: {topic: ...}'");
+  ExpectError(head + "  - {name: s, source: {topic: a, encoder: avro}, model: m, sink: {topic: b}, errors: {topic: e}}\n",
+              "source encoder must be json");
+  ExpectError(head + "  - {name: s, source: {topic: a}, model: m, sink: {topic: a}, errors: {topic: e}}\n",
+              "must differ from the source topic");
+  ExpectError(head + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b}, errors: {topic: e}, "
+                     "batch: {max_events: 0}}\n",
+              "'max_events' must be between 1 and 100000");
+  ExpectError(head + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b}, errors: {topic: e}}\n"
+                     "  - {name: s, source: {topic: c}, model: m, sink: {topic: d}, errors: {topic: e}}\n",
+              "ferry.yaml:4: two streams are named 's'");
+  ExpectError("kafka: {bootstrap_servers: b}\nmodels_topic: {topic: m, start_from: never}\n",
+              "start_from must be last or earliest");
+  ExpectError("kafka: [\n", "not valid YAML");
+}
+
+}  // namespace
+}  // namespace ferry::stream
