@@ -56,6 +56,7 @@ struct Call {
   // Protected by mutex:
   std::size_t next = 0;       // the next request to send
   std::size_t in_flight = 0;  // sent, not answered
+  bool issuing = false;       // a thread is in Issue's loop
   std::optional<core::Error> error;  // the first failure
   ModelStep::Done done;
 };
@@ -129,13 +130,23 @@ void Finish(const std::shared_ptr<Call>& call) {
 constexpr std::size_t kWindow = 4;
 
 // Sends the call's next requests while fewer than kWindow are in flight; each answer sends the
-// next one, and the last answer finishes the call.
+// next one, and the last answer finishes the call. One thread at a time sends (`issuing`): an
+// answer that arrives meanwhile (on another thread, or at once inside Infer on this one) leaves
+// the sending to it, so a model that answers synchronously does not make this recurse.
 void Issue(const std::shared_ptr<Call>& call, ModelInvoker& invoker) {
+  {
+    std::lock_guard lock(call->mutex);
+    if (call->issuing) return;
+    call->issuing = true;
+  }
   while (true) {
     std::size_t c = 0;
     {
       std::lock_guard lock(call->mutex);
-      if (call->error || call->next == call->requests.size() || call->in_flight >= kWindow) return;
+      if (call->error || call->next == call->requests.size() || call->in_flight >= kWindow) {
+        call->issuing = false;
+        return;
+      }
       c = call->next++;
       ++call->in_flight;
     }
