@@ -50,6 +50,9 @@ struct StreamRunner::Impl {
   std::deque<std::unique_ptr<Pending>> in_flight;
   std::string fatal;  // a delivery that failed for good: the stream stops without committing
   std::map<std::int32_t, std::int64_t> ready_offsets;  // acknowledged, not yet committed
+  std::map<std::int32_t, std::int64_t> answered_up_to;  // source partition -> highest offset already answered
+  std::string bootstrap;                               // for FindAnswered's scanner
+  std::map<std::string, std::string> properties;
   Clock::time_point last_commit{};
   std::atomic<bool> stop{false};
 
@@ -71,6 +74,7 @@ struct StreamRunner::Impl {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       spdlog::info("stream '{}': {} partition(s) of '{}' assigned", self->spec.name, partitions->cnt,
                    self->spec.source_topic);
+      self->FindAnswered();
       rd_kafka_assign(rk, partitions);
     } else {
       // Before giving partitions up: everything produced for them acknowledged, their offsets committed.
@@ -89,6 +93,8 @@ struct StreamRunner::Impl {
   }
 
   core::Result<void> Connect(const StreamConfig& kafka) {
+    bootstrap = kafka.bootstrap_servers;
+    properties = kafka.properties;
     char error[512];
     FERRY_ASSIGN_OR_RETURN(
         rd_kafka_conf_t * pconf,
@@ -184,9 +190,75 @@ struct StreamRunner::Impl {
     rd_kafka_header_add(headers, "ferry-error", -1, reason.data(), static_cast<ssize_t>(reason.size()));
     rd_kafka_header_add(headers, "ferry-stage", -1, stage.data(), static_cast<ssize_t>(stage.size()));
     rd_kafka_header_add(headers, "ferry-stream", -1, spec.name.data(), static_cast<ssize_t>(spec.name.size()));
-    const std::string source = fmt::format("{}/{}/{}", rd_kafka_topic_name(event.rkt), event.partition, event.offset);
+    const std::string source = SourceOf(event);
     rd_kafka_header_add(headers, "ferry-source", -1, source.data(), static_cast<ssize_t>(source.size()));
     Produce(spec.errors_topic, Text(event.key, event.key_len), Text(event.payload, event.len), headers, pending);
+  }
+
+  static std::string SourceOf(const rd_kafka_message_t& event) {
+    return fmt::format("{}/{}/{}", rd_kafka_topic_name(event.rkt), event.partition, event.offset);
+  }
+
+  // Which source offsets already have an answer: every output and error message carries its
+  // event's ferry-source header, so the last kAnsweredScan messages of each sink and error
+  // partition tell how far earlier members of the group (a process killed before its commit) got.
+  // Events read again up to there are counted as duplicates.
+  void FindAnswered() {
+    constexpr std::int64_t kAnsweredScan = 20000;
+    answered_up_to.clear();
+    auto conf = MakeKafkaConf(bootstrap, properties,
+                              {{"group.id", spec.group + "-scan"}, {"enable.auto.commit", "false"}},
+                              {"group.id", "enable.auto.commit"});
+    if (!conf) return;
+    char error[512];
+    Kafka scanner(rd_kafka_new(RD_KAFKA_CONSUMER, *conf, error, sizeof error));
+    if (!scanner) return;
+    const std::string prefix = spec.source_topic + "/";
+    for (const std::string& topic : {spec.sink_topic, spec.errors_topic}) {
+      const rd_kafka_metadata_t* metadata = nullptr;
+      rd_kafka_topic_t* handle = rd_kafka_topic_new(scanner.get(), topic.c_str(), nullptr);
+      const auto err = rd_kafka_metadata(scanner.get(), 0, handle, &metadata, 5000);
+      rd_kafka_topic_destroy(handle);
+      if (err || metadata->topic_cnt != 1 || metadata->topics[0].err) {
+        if (metadata) rd_kafka_metadata_destroy(metadata);
+        continue;
+      }
+      PartitionList list(rd_kafka_topic_partition_list_new(metadata->topics[0].partition_cnt));
+      std::map<std::int32_t, std::int64_t> ends;
+      for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
+        const std::int32_t partition = metadata->topics[0].partitions[i].id;
+        std::int64_t low = 0, high = 0;
+        if (rd_kafka_query_watermark_offsets(scanner.get(), topic.c_str(), partition, &low, &high, 5000) ||
+            high <= low) {
+          continue;
+        }
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset =
+            std::max(low, high - kAnsweredScan);
+        ends[partition] = high;
+      }
+      rd_kafka_metadata_destroy(metadata);
+      if (ends.empty() || rd_kafka_assign(scanner.get(), list.get())) continue;
+      const auto give_up = Clock::now() + std::chrono::seconds(10);
+      while (!ends.empty() && Clock::now() < give_up) {
+        Message m(rd_kafka_consumer_poll(scanner.get(), 100));
+        if (!m || m->err) continue;
+        const std::string_view source = HeaderValue(*m, "ferry-source");
+        if (source.starts_with(prefix)) {
+          const auto rest = source.substr(prefix.size());
+          const auto slash = rest.find('/');
+          std::int32_t partition = 0;
+          std::int64_t offset = 0;
+          if (slash != std::string_view::npos &&
+              std::from_chars(rest.data(), rest.data() + slash, partition).ec == std::errc() &&
+              std::from_chars(rest.data() + slash + 1, rest.data() + rest.size(), offset).ec == std::errc()) {
+            auto& up_to = answered_up_to[partition];
+            up_to = std::max(up_to, offset);
+          }
+        }
+        if (auto it = ends.find(m->partition); it != ends.end() && m->offset + 1 >= it->second) ends.erase(it);
+      }
+    }
+    rd_kafka_consumer_close(scanner.get());
   }
 
   void SetPaused(bool paused) {
@@ -462,7 +534,10 @@ struct StreamRunner::Impl {
       switch (o.kind) {
         case Outcome::Kind::kOutput: {
           const std::string_view key = spec.key_from_source ? Text(event.key, event.key_len) : std::string_view();
-          Produce(spec.sink_topic, key, o.value, nullptr, p);
+          rd_kafka_headers_t* headers = rd_kafka_headers_new(1);
+          const std::string source = SourceOf(event);
+          rd_kafka_header_add(headers, "ferry-source", -1, source.data(), static_cast<ssize_t>(source.size()));
+          Produce(spec.sink_topic, key, o.value, headers, p);
           ++counters.produced;
           break;
         }
@@ -499,6 +574,9 @@ struct StreamRunner::Impl {
           continue;
         }
         ++counters.consumed;
+        if (auto it = answered_up_to.find(m->partition); it != answered_up_to.end() && m->offset <= it->second) {
+          ++counters.duplicated;
+        }
         if (batch.empty()) deadline = Clock::now() + std::chrono::milliseconds(spec.max_wait_ms);
         batch.push_back(std::move(m));
       }
@@ -550,6 +628,9 @@ void RenderStreamMetrics(const std::vector<std::pair<std::string, std::shared_pt
       {"ferry_stream_events_produced_total", "Outputs produced to the stream's sink topic.", &StreamCounters::produced},
       {"ferry_stream_events_failed_total", "Events sent to the stream's error topic.", &StreamCounters::errors},
       {"ferry_stream_events_skipped_total", "Events a pipeline step skipped (no output).", &StreamCounters::skipped},
+      {"ferry_stream_events_duplicated_total",
+       "Events read again that already had an answer (after a member of the group died before committing).",
+       &StreamCounters::duplicated},
       {"ferry_stream_batches_total", "Batches of events inferred.", &StreamCounters::batches},
       {"ferry_stream_retries_total", "Batches retried (consumption paused) because the model could not take them.",
        &StreamCounters::retries},

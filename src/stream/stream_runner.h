@@ -31,6 +31,7 @@ struct StreamCounters {
   std::atomic<std::uint64_t> produced{0};   // outputs acknowledged by the sink
   std::atomic<std::uint64_t> errors{0};     // events sent to the error topic (or only logged)
   std::atomic<std::uint64_t> skipped{0};    // events a step skipped
+  std::atomic<std::uint64_t> duplicated{0}; // events read again that already had an answer
   std::atomic<std::uint64_t> batches{0};    // batches inferred
   std::atomic<std::uint64_t> retries{0};    // batches retried because the model could not take them
   std::atomic<std::uint64_t> commits{0};    // offset commits

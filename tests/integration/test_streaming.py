@@ -181,7 +181,7 @@ streams:
         # One event a batch, so that the stream is slow enough to be caught in the middle.
         ferry = self.serve("kill", max_events=1)
         try:
-            for chunk in chunks[:4]:
+            for chunk in chunks:
                 self.produce("in-kill", chunk)
             deadline = time.time() + 60
             while time.time() < deadline and len(self.consume("out-kill", 0, timeout=0)) < 500:
@@ -193,16 +193,21 @@ streams:
         at_kill = len(self.consume("out-kill", 0, timeout=0))
         self.assertGreater(at_kill, 0, "killed while it was working")
         self.assertLess(at_kill, len(good), "killed before the end")
-        for chunk in chunks[4:]:
-            self.produce("in-kill", chunk)
         ferry = self.serve("kill", max_events=64)
         try:
             outputs = self.consume("out-kill", len(good), timeout=180)
             keys = {o[1] for o in outputs}
             self.assertEqual(keys, good, "every input has its output")
-            # Duplicates are allowed (at least once); say how many for the record.
-            print(f"\nkill -9 after {at_kill} outputs: {len(outputs)} outputs for {len(good)} events "
-                  f"({len(outputs) - len(good)} read again after the restart)")
+            bad = len(events) - len(good)
+            errors = self.consume("err-kill", bad, timeout=60)
+            self.assertEqual({o[1] for o in errors}, {k for k, _ in events} - good)
+            # Duplicates are allowed (at least once) and counted: every answer given twice.
+            duplicates = (len(outputs) - len(good)) + (len(errors) - bad)
+            _, metrics, _ = ferry.request("GET", "/metrics")
+            counted = re.search(r'ferry_stream_events_duplicated_total\{stream="pima-kill"\} (\S+)', metrics)
+            self.assertEqual(float(counted.group(1)), duplicates, metrics)
+            print(f"\nkill -9 after {at_kill} outputs: {len(outputs)} outputs for {len(good)} events, "
+                  f"{duplicates} answers given twice, counted {counted.group(1)}")
         finally:
             ferry.stop()
 
