@@ -1,7 +1,10 @@
-// ferry.yaml parsing: defaults, every key, and errors that name the line and the key.
+// ferry.yaml parsing: defaults, every key, and errors that name the line and the key; and the
+// Kafka properties passed through to librdkafka.
 #include "stream/stream_config.h"
 
 #include <gtest/gtest.h>
+
+#include "stream/kafka_client.h"
 
 namespace ferry::stream {
 namespace {
@@ -76,6 +79,35 @@ TEST(StreamConfig, ErrorsNameTheLineAndTheKey) {
   ExpectError("kafka: {bootstrap_servers: b}\nmodels_topic: {topic: m, start_from: never}\n",
               "start_from must be last or earliest");
   ExpectError("kafka: [\n", "not valid YAML");
+}
+
+}  // namespace
+}  // namespace ferry::stream
+
+namespace ferry::stream {
+namespace {
+
+// kafka.properties reach librdkafka as they are: TLS and SASL settings are accepted (this
+// librdkafka has ssl and sasl), a property it does not know is refused by name.
+TEST(KafkaConf, PropertiesPassThroughToLibrdkafka) {
+  auto conf = MakeKafkaConf("127.0.0.1:9092",
+                            {{"security.protocol", "sasl_ssl"}, {"sasl.mechanism", "PLAIN"},
+                             {"sasl.username", "u"}, {"sasl.password", "p"}, {"ssl.ca.location", "/dev/null"},
+                             {"group.id", "theirs"}},
+                            {{"group.id", "ours"}}, {"group.id"});
+  ASSERT_TRUE(conf.has_value()) << conf.error().message;
+  char value[256];
+  std::size_t size = sizeof value;
+  ASSERT_EQ(rd_kafka_conf_get(*conf, "security.protocol", value, &size), RD_KAFKA_CONF_OK);
+  EXPECT_STREQ(value, "sasl_ssl");
+  size = sizeof value;
+  ASSERT_EQ(rd_kafka_conf_get(*conf, "group.id", value, &size), RD_KAFKA_CONF_OK);
+  EXPECT_STREQ(value, "ours");  // reserved: at-least-once depends on ferry's own
+  rd_kafka_conf_destroy(*conf);
+
+  auto bad = MakeKafkaConf("127.0.0.1:9092", {{"no.such.property", "1"}}, {});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("kafka property 'no.such.property'"), std::string::npos);
 }
 
 }  // namespace
