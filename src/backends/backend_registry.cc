@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "backends/linear/linear_backend.h"
+
 #ifdef FERRY_WITH_ONNXRUNTIME
 #include "backends/onnxruntime/ort_backend.h"
 #endif
@@ -13,6 +15,7 @@ BackendRegistry BackendRegistry::WithBuiltins() {
 #ifdef FERRY_WITH_ONNXRUNTIME
   registry.Register(onnxruntime::CreateOrtBackend());
 #endif
+  registry.Register(linear::CreateLinearBackend());
   return registry;
 }
 
