@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include "backends/linear/linear_backend.h"
+#ifdef FERRY_WITH_XGBOOST
+#include "backends/xgboost/xgboost_backend.h"
+#endif
 
 #ifdef FERRY_WITH_ONNXRUNTIME
 #include "backends/onnxruntime/ort_backend.h"
@@ -16,6 +19,9 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   registry.Register(onnxruntime::CreateOrtBackend());
 #endif
   registry.Register(linear::CreateLinearBackend());
+#ifdef FERRY_WITH_XGBOOST
+  registry.Register(xgboost::CreateXgboostBackend());
+#endif
   return registry;
 }
 

@@ -1,0 +1,205 @@
+#include "backends/xgboost/xgboost_backend.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+#include <xgboost/c_api.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <cstring>
+
+#include "core/file.h"
+
+namespace ferry::backends::xgboost {
+namespace {
+
+namespace fs = std::filesystem;
+using core::DataType;
+using core::Result;
+using core::Shape;
+
+enum class Kind { kRegression, kBinary, kSoftprob, kSoftmax };
+
+// XGBoost's last error, its first line (the rest is a stack trace, for the log at most).
+std::string LastError() {
+  std::string_view error = XGBGetLastError();
+  return std::string(error.substr(0, error.find('\n')));
+}
+
+std::unexpected<core::Error> XgbError(std::string_view what) {
+  return core::InvalidArgument(fmt::format("{}: {}", what, LastError()));
+}
+
+struct BoosterDeleter {
+  void operator()(void* booster) const { XGBoosterFree(booster); }
+};
+using Booster = std::unique_ptr<void, BoosterDeleter>;
+
+// The model file of a version folder, in the order XGBoost's formats are preferred.
+std::optional<fs::path> ModelFile(const fs::path& dir) {
+  std::error_code ec;
+  for (const char* name : {"model.json", "model.ubj", "model.bin"}) {
+    if (fs::is_regular_file(dir / name, ec)) return dir / name;
+  }
+  return std::nullopt;
+}
+
+Result<Booster> LoadBooster(const fs::path& file, const std::string& nthread) {
+  BoosterHandle handle = nullptr;
+  if (XGBoosterCreate(nullptr, 0, &handle) != 0) return XgbError("XGBoost");
+  Booster booster(handle);
+  if (XGBoosterLoadModel(handle, file.c_str()) != 0) return XgbError(fmt::format("{}", file.filename().string()));
+  if (XGBoosterSetParam(handle, "nthread", nthread.c_str()) != 0) return XgbError("nthread");
+  return booster;
+}
+
+struct Info {
+  Kind kind = Kind::kRegression;
+  std::int64_t features = 0;
+  std::int64_t classes = 1;
+  std::string objective;
+};
+
+Result<Info> Describe(void* booster) {
+  Info info;
+  bst_ulong features = 0;
+  if (XGBoosterGetNumFeature(booster, &features) != 0) return XgbError("XGBoost");
+  info.features = static_cast<std::int64_t>(features);
+  bst_ulong length = 0;
+  const char* config = nullptr;
+  if (XGBoosterSaveJsonConfig(booster, &length, &config) != 0) return XgbError("XGBoost");
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view objective, classes = "0";
+  if (parser.parse(config, length).get(root) || root["learner"]["objective"]["name"].get(objective)) {
+    return core::InvalidArgument("XGBoost: cannot read the booster's objective");
+  }
+  if (root["learner"]["learner_model_param"]["num_class"].get(classes)) classes = "0";
+  info.objective = objective;
+  std::int64_t k = 0;
+  std::from_chars(classes.data(), classes.data() + classes.size(), k);
+  if (objective == "binary:logistic") {
+    info.kind = Kind::kBinary;
+  } else if (objective == "multi:softprob") {
+    info.kind = Kind::kSoftprob;
+    info.classes = std::max<std::int64_t>(k, 1);
+  } else if (objective == "multi:softmax") {
+    info.kind = Kind::kSoftmax;
+  }
+  return info;
+}
+
+class XgbInstance final : public BackendInstance {
+ public:
+  XgbInstance(Booster booster, const Info& info) : booster_(std::move(booster)), info_(info) {}
+
+  Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
+                                            core::ComputeTimes* times) override {
+    const auto start = std::chrono::steady_clock::now();
+    const core::Tensor& x = inputs.front();
+    const auto rows = x.shape()[0];
+    const std::string array = fmt::format(
+        R"({{"data": [{}, true], "shape": [{}, {}], "typestr": "<f4", "version": 3}})",
+        reinterpret_cast<std::uintptr_t>(x.bytes().data()), rows, info_.features);
+    static constexpr const char* kConfig =
+        R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false, "missing": NaN, "cache_id": 0})";
+    const bst_ulong* shape = nullptr;
+    bst_ulong dims = 0;
+    const float* result = nullptr;
+    if (rows > 0 &&
+        XGBoosterPredictFromDense(booster_.get(), array.c_str(), kConfig, nullptr, &shape, &dims, &result) != 0) {
+      return core::Internal(fmt::format("XGBoost predict: {}", LastError()));
+    }
+    const std::int64_t width = info_.kind == Kind::kSoftprob ? info_.classes : 1;
+    std::vector<core::Tensor> out;
+    for (const auto& name : outputs) {
+      if (name == "label") {
+        FERRY_ASSIGN_OR_RETURN(auto label, core::Tensor::Allocate("label", DataType::kInt64, Shape{rows, 1}));
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const float* v = result + r * width;
+          label.values<std::int64_t>()[r] =
+              info_.kind == Kind::kSoftprob ? static_cast<std::int64_t>(std::max_element(v, v + width) - v)
+              : info_.kind == Kind::kBinary ? (v[0] > 0.5f ? 1 : 0)
+                                            : static_cast<std::int64_t>(v[0]);
+        }
+        out.push_back(std::move(label));
+      } else {
+        FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(name, DataType::kFp32, Shape{rows, width}));
+        if (rows > 0) std::memcpy(t.bytes().data(), result, t.byte_size());
+        out.push_back(std::move(t));
+      }
+    }
+    if (times) times->infer = std::chrono::steady_clock::now() - start;
+    return out;
+  }
+
+ private:
+  Booster booster_;
+  const Info& info_;
+};
+
+class XgbModel final : public BackendModel {
+ public:
+  XgbModel(fs::path file, std::string nthread, Info info)
+      : file_(std::move(file)), nthread_(std::move(nthread)), info_(std::move(info)) {
+    signature_.inputs.push_back({"features", DataType::kFp32, Shape{-1, info_.features}});
+    switch (info_.kind) {
+      case Kind::kRegression: signature_.outputs.push_back({"prediction", DataType::kFp32, Shape{-1, 1}}); break;
+      case Kind::kBinary:
+        signature_.outputs.push_back({"probability", DataType::kFp32, Shape{-1, 1}});
+        signature_.outputs.push_back({"label", DataType::kInt64, Shape{-1, 1}});
+        break;
+      case Kind::kSoftprob:
+        signature_.outputs.push_back({"probability", DataType::kFp32, Shape{-1, info_.classes}});
+        signature_.outputs.push_back({"label", DataType::kInt64, Shape{-1, 1}});
+        break;
+      case Kind::kSoftmax: signature_.outputs.push_back({"label", DataType::kInt64, Shape{-1, 1}}); break;
+    }
+  }
+  const core::ModelSignature& signature() const override { return signature_; }
+  std::string_view platform() const override { return "xgboost"; }
+  Result<std::unique_ptr<BackendInstance>> CreateInstance() override {
+    FERRY_ASSIGN_OR_RETURN(auto booster, LoadBooster(file_, nthread_));
+    return std::unique_ptr<BackendInstance>(new XgbInstance(std::move(booster), info_));
+  }
+
+ private:
+  fs::path file_;
+  std::string nthread_;
+  Info info_;
+  core::ModelSignature signature_;
+};
+
+class XgbBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "xgboost"; }
+
+  bool Recognizes(const fs::path& dir) const override {
+    const auto file = ModelFile(dir);
+    if (!file) return false;
+    if (file->filename() != "model.json") return true;
+    auto text = core::ReadWholeFile(*file);  // model.json is XGBoost's when it has a learner
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    return text && !parser.parse(*text).get(root) && root.is_object() && !root["learner"].error();
+  }
+
+  Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
+    const auto file = ModelFile(options.version_dir);
+    if (!file) return core::NotFound("no model.json, model.ubj or model.bin in the version folder");
+    std::string nthread = "1";
+    if (auto it = options.parameters.find("nthread"); it != options.parameters.end()) nthread = it->second;
+    FERRY_ASSIGN_OR_RETURN(auto booster, LoadBooster(*file, nthread));
+    FERRY_ASSIGN_OR_RETURN(auto info, Describe(booster.get()));
+    if (info.features < 1) return core::InvalidArgument(fmt::format("{}: the booster has no feature", file->filename().string()));
+    return std::unique_ptr<BackendModel>(new XgbModel(*file, nthread, std::move(info)));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> CreateXgboostBackend() { return std::make_unique<XgbBackend>(); }
+
+}  // namespace ferry::backends::xgboost

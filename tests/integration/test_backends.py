@@ -1,0 +1,126 @@
+"""Integration tests of the native backends besides ONNX Runtime, on the real build/ferry:
+XGBoost boosters trained at test time with Debian's python3-xgboost (JSON, UBJSON and legacy
+binary files) and linear coefficients in model.json, each compared with its own library or
+numpy; and bad files, which leave their model UNAVAILABLE with a reason while the rest serves.
+"""
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+import numpy as np
+import xgboost as xgb
+
+from ferry_process import FerryProcess
+
+FEATURES = 6
+
+
+def infer(server, model, rows):
+    body = {"inputs": [{"name": "features", "shape": list(rows.shape), "datatype": "FP32",
+                        "data": rows.astype(np.float32).ravel().tolist()}]}
+    status, answer, _ = server.request("POST", f"/v2/models/{model}/infer", body)
+    if status != 200:
+        raise AssertionError(f"{model}: {status} {answer}")
+    return {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"]}
+
+
+class BackendsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.repo = tempfile.mkdtemp(prefix="ferry_backends_")
+        rng = np.random.default_rng(11)
+        x = rng.normal(size=(400, FEATURES)).astype(np.float32)
+        y_reg = x[:, 0] * 2 - x[:, 1] + rng.normal(scale=0.1, size=400)
+        y_bin = (x[:, 0] + x[:, 2] > 0).astype(int)
+        y_multi = np.digitize(x[:, 1], [-0.5, 0.5])
+        cls.x_test = rng.normal(size=(50, FEATURES)).astype(np.float32)
+        params = {"max_depth": 3, "eta": 0.3, "nthread": 1}
+        cls.boosters = {}
+        for name, objective, y, extra, file in [
+                ("xgb-reg", "reg:squarederror", y_reg, {}, "model.json"),
+                ("xgb-bin", "binary:logistic", y_bin, {}, "model.ubj"),
+                ("xgb-multi", "multi:softprob", y_multi, {"num_class": 3}, "model.bin")]:
+            booster = xgb.train({**params, "objective": objective, **extra}, xgb.DMatrix(x, label=y), num_boost_round=20)
+            os.makedirs(f"{cls.repo}/{name}/1")
+            booster.save_model(f"{cls.repo}/{name}/1/{file}")
+            cls.boosters[name] = booster
+        with open(f"{cls.repo}/xgb-bin/model.yaml", "w") as f:
+            f.write("max_batch_size: 256\ninstances: 2\nparameters: {nthread: 1}\n")
+        # Linear coefficients: a 3-class softmax.
+        cls.coef = rng.normal(size=(3, FEATURES))
+        cls.intercept = rng.normal(size=3)
+        os.makedirs(f"{cls.repo}/linear/1")
+        with open(f"{cls.repo}/linear/1/model.json", "w") as f:
+            json.dump({"coefficients": cls.coef.tolist(), "intercept": cls.intercept.tolist(), "link": "softmax",
+                       "features": [f"f{i}" for i in range(FEATURES)]}, f)
+        # Bad files.
+        os.makedirs(f"{cls.repo}/xgb-truncated/1")
+        with open(f"{cls.repo}/xgb-reg/1/model.json") as src, open(f"{cls.repo}/xgb-truncated/1/model.json", "w") as dst:
+            dst.write(src.read()[:200])
+        with open(f"{cls.repo}/xgb-truncated/model.yaml", "w") as f:
+            f.write("backend: xgboost\n")
+        os.makedirs(f"{cls.repo}/xgb-garbage/1")
+        with open(f"{cls.repo}/xgb-garbage/1/model.ubj", "wb") as f:
+            f.write(b"this is not a booster")
+        os.makedirs(f"{cls.repo}/linear-bad/1")
+        with open(f"{cls.repo}/linear-bad/1/model.json", "w") as f:
+            f.write('{"coefficients": [[1, 2], [3]]}')
+        cls.server = FerryProcess(cls.repo)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.repo, ignore_errors=True)
+
+    def test_xgboost_regression_binary_and_multiclass_match_xgboost(self):
+        x = self.x_test
+        reg = infer(self.server, "xgb-reg", x)
+        np.testing.assert_allclose(reg["prediction"].ravel(), self.boosters["xgb-reg"].inplace_predict(x), rtol=1e-5,
+                                   atol=1e-6)
+        binary = infer(self.server, "xgb-bin", x)
+        p = self.boosters["xgb-bin"].inplace_predict(x)
+        np.testing.assert_allclose(binary["probability"].ravel(), p, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(binary["label"].ravel(), (p > 0.5).astype(int))
+        multi = infer(self.server, "xgb-multi", x)
+        p = self.boosters["xgb-multi"].inplace_predict(x)
+        self.assertEqual(multi["probability"].shape, (50, 3))
+        np.testing.assert_allclose(multi["probability"], p, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(multi["label"].ravel(), p.argmax(axis=1))
+
+    def test_xgboost_metadata(self):
+        status, meta, _ = self.server.request("GET", "/v2/models/xgb-multi")
+        self.assertEqual(status, 200)
+        self.assertEqual(meta["platform"], "xgboost")
+        self.assertEqual(meta["inputs"], [{"name": "features", "datatype": "FP32", "shape": [-1, FEATURES]}])
+        self.assertEqual(meta["outputs"][0], {"name": "probability", "datatype": "FP32", "shape": [-1, 3]})
+
+    def test_linear_softmax_matches_numpy(self):
+        x = self.x_test
+        out = infer(self.server, "linear", x)
+        z = x.astype(np.float64) @ self.coef.T + self.intercept
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(out["probability"], p, rtol=1e-4, atol=1e-6)
+        np.testing.assert_array_equal(out["label"].ravel(), p.argmax(axis=1))
+        _, meta, _ = self.server.request("GET", "/v2/models/linear")
+        self.assertEqual(meta["platform"], "ferry_linear")
+
+    def test_bad_files_are_unavailable_with_a_reason_and_the_rest_serves(self):
+        status, index, _ = self.server.request("POST", "/v2/repository/index", {})
+        self.assertEqual(status, 200)
+        states = {(m["name"], m.get("version", "")): m for m in index}
+        reasons = {m["name"]: m.get("reason", "") for m in index if m["state"] == "UNAVAILABLE"}
+        self.assertIn("model.json", reasons.get("xgb-truncated", ""), index)
+        self.assertIn("model.ubj", reasons.get("xgb-garbage", ""), index)
+        self.assertIn("must all have 2 numbers", reasons.get("linear-bad", ""), index)
+        for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear"):
+            self.assertNotIn(name, reasons)
+        status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
+        self.assertEqual(status, 503)
+        infer(self.server, "xgb-bin", self.x_test[:1])
+
+
+if __name__ == "__main__":
+    unittest.main()
