@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "backends/linear/linear_backend.h"
+#include "backends/pmml/pmml_backend.h"
 #ifdef FERRY_WITH_XGBOOST
 #include "backends/xgboost/xgboost_backend.h"
 #endif
@@ -19,6 +20,7 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   registry.Register(onnxruntime::CreateOrtBackend());
 #endif
   registry.Register(linear::CreateLinearBackend());
+  registry.Register(pmml::CreatePmmlBackend());
 #ifdef FERRY_WITH_XGBOOST
   registry.Register(xgboost::CreateXgboostBackend());
 #endif

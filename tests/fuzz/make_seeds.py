@@ -268,7 +268,20 @@ def package_seeds():
     package("link.tar.zst", [("version/link", "/etc/passwd", "link")])
 
 
+def pmml_seeds():
+    """The PMML documents of tests/unit/backends/pmml_test.cc and examples/models/pima-pmml."""
+    import re
+    with open(os.path.join(SOURCE_DIR, "tests", "unit", "backends", "pmml_test.cc")) as f:
+        text = f.read()
+    docs = re.findall(r'R"PMML\((.*?)\)PMML"', text, re.S) + re.findall(r'kDoc = R"\((.*?)\)";', text, re.S)
+    for i, doc in enumerate(docs):
+        write("fuzz_pmml", f"unit-{i}.pmml", doc)
+    with open(os.path.join(SOURCE_DIR, "examples", "models", "pima-pmml", "1", "model.pmml")) as f:
+        write("fuzz_pmml", "pima.pmml", f.read())
+
+
 if __name__ == "__main__":
+    pmml_seeds()
     package_seeds()
     stream_seeds()
     pipeline_seeds()

@@ -99,11 +99,11 @@ TEST_F(GrpcClientTest, HealthMetadataConfigStatisticsIndex) {
 
   inference::ModelStatisticsResponse stats;
   ASSERT_TRUE(stub_->ModelStatistics(&c6, {}, &stats).ok());
-  EXPECT_EQ(stats.model_stats_size(), 3);  // examples/models: pima, pima-features, pima-pipeline
+  EXPECT_EQ(stats.model_stats_size(), 4);  // examples/models: pima, pima-features, pima-pipeline, pima-pmml
 
   inference::RepositoryIndexResponse index;
   ASSERT_TRUE(stub_->RepositoryIndex(&c7, {}, &index).ok());
-  ASSERT_EQ(index.models_size(), 3);
+  ASSERT_EQ(index.models_size(), 4);
   for (const auto& model : index.models()) EXPECT_EQ(model.state(), "READY") << model.name();
 }
 

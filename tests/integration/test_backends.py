@@ -1,7 +1,8 @@
 """Integration tests of the native backends besides ONNX Runtime, on the real build/ferry:
 XGBoost boosters trained at test time with Debian's python3-xgboost (JSON, UBJSON and legacy
-binary files) and linear coefficients in model.json, each compared with its own library or
-numpy; and bad files, which leave their model UNAVAILABLE with a reason while the rest serves.
+binary files), linear coefficients in model.json and a PMML logistic regression, each compared
+with its own library or numpy; and bad files, which leave their model UNAVAILABLE with a reason
+while the rest serves.
 """
 import json
 import os
@@ -15,6 +16,25 @@ import xgboost as xgb
 from ferry_process import FerryProcess
 
 FEATURES = 6
+
+PMML = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
+  <DataDictionary>
+    <DataField name="y" optype="categorical" dataType="integer"><Value value="0"/><Value value="1"/></DataField>
+    <DataField name="a" optype="continuous" dataType="double"/>
+    <DataField name="b" optype="continuous" dataType="double"/>
+  </DataDictionary>
+  <TransformationDictionary>
+    <DerivedField name="lb" optype="continuous" dataType="double"><Apply function="x-ln1p"><FieldRef field="b"/></Apply></DerivedField>
+  </TransformationDictionary>
+  <RegressionModel functionName="classification" normalizationMethod="logit">
+    <MiningSchema><MiningField name="y" usageType="target"/><MiningField name="a"/><MiningField name="b"/></MiningSchema>
+    <RegressionTable intercept="-0.5" targetCategory="1">
+      <NumericPredictor name="a" coefficient="0.8"/><NumericPredictor name="lb" coefficient="-1.2"/>
+    </RegressionTable>
+    <RegressionTable intercept="0" targetCategory="0"/>
+  </RegressionModel>
+</PMML>
+"""
 
 
 def infer(server, model, rows):
@@ -55,6 +75,13 @@ class BackendsTest(unittest.TestCase):
         with open(f"{cls.repo}/linear/1/model.json", "w") as f:
             json.dump({"coefficients": cls.coef.tolist(), "intercept": cls.intercept.tolist(), "link": "softmax",
                        "features": [f"f{i}" for i in range(FEATURES)]}, f)
+        # PMML: a logistic regression with a derived log1p field.
+        os.makedirs(f"{cls.repo}/pmml/1")
+        with open(f"{cls.repo}/pmml/1/model.pmml", "w") as f:
+            f.write(PMML)
+        os.makedirs(f"{cls.repo}/pmml-tree/1")
+        with open(f"{cls.repo}/pmml-tree/1/model.pmml", "w") as f:
+            f.write('<PMML version="4.4">\n  <DataDictionary/>\n  <TreeModel functionName="regression"/>\n</PMML>\n')
         # Bad files.
         os.makedirs(f"{cls.repo}/xgb-truncated/1")
         with open(f"{cls.repo}/xgb-reg/1/model.json") as src, open(f"{cls.repo}/xgb-truncated/1/model.json", "w") as dst:
@@ -107,6 +134,17 @@ class BackendsTest(unittest.TestCase):
         _, meta, _ = self.server.request("GET", "/v2/models/linear")
         self.assertEqual(meta["platform"], "ferry_linear")
 
+    def test_pmml_logistic_regression_matches_the_hand_computation(self):
+        x = np.abs(self.x_test[:, :2])
+        out = infer(self.server, "pmml", x)
+        p1 = 1 / (1 + np.exp(-(-0.5 + 0.8 * x[:, 0].astype(np.float64) - 1.2 * np.log1p(x[:, 1].astype(np.float64)))))
+        np.testing.assert_allclose(out["probability"][:, 0], p1, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["probability"][:, 1], 1 - p1, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(out["label"].ravel(), np.where(p1 >= 1 - p1, 0, 1))
+        _, meta, _ = self.server.request("GET", "/v2/models/pmml")
+        self.assertEqual(meta["platform"], "ferry_pmml")
+        self.assertEqual(meta["inputs"], [{"name": "features", "datatype": "FP32", "shape": [-1, 2]}])
+
     def test_bad_files_are_unavailable_with_a_reason_and_the_rest_serves(self):
         status, index, _ = self.server.request("POST", "/v2/repository/index", {})
         self.assertEqual(status, 200)
@@ -115,7 +153,8 @@ class BackendsTest(unittest.TestCase):
         self.assertIn("model.json", reasons.get("xgb-truncated", ""), index)
         self.assertIn("model.ubj", reasons.get("xgb-garbage", ""), index)
         self.assertIn("must all have 2 numbers", reasons.get("linear-bad", ""), index)
-        for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear"):
+        self.assertIn("model.pmml:3: <TreeModel>: not supported", reasons.get("pmml-tree", ""), index)
+        for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)
