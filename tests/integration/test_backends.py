@@ -81,7 +81,7 @@ class BackendsTest(unittest.TestCase):
             f.write(PMML)
         os.makedirs(f"{cls.repo}/pmml-tree/1")
         with open(f"{cls.repo}/pmml-tree/1/model.pmml", "w") as f:
-            f.write('<PMML version="4.4">\n  <DataDictionary/>\n  <TreeModel functionName="regression"/>\n</PMML>\n')
+            f.write('<PMML version="4.4">\n  <DataDictionary/>\n  <MiningModel functionName="regression"/>\n</PMML>\n')
         # Bad files.
         os.makedirs(f"{cls.repo}/xgb-truncated/1")
         with open(f"{cls.repo}/xgb-reg/1/model.json") as src, open(f"{cls.repo}/xgb-truncated/1/model.json", "w") as dst:
@@ -153,7 +153,7 @@ class BackendsTest(unittest.TestCase):
         self.assertIn("model.json", reasons.get("xgb-truncated", ""), index)
         self.assertIn("model.ubj", reasons.get("xgb-garbage", ""), index)
         self.assertIn("must all have 2 numbers", reasons.get("linear-bad", ""), index)
-        self.assertIn("model.pmml:3: <TreeModel>: not supported", reasons.get("pmml-tree", ""), index)
+        self.assertIn("model.pmml:3: <MiningModel>: not supported", reasons.get("pmml-tree", ""), index)
         for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")

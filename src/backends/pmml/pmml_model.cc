@@ -189,6 +189,89 @@ std::optional<double> Number(std::string_view text) {
   return d;
 }
 
+// A tree predicate: TRUE, FALSE or UNKNOWN (a missing value compared).
+enum class Truth : std::uint8_t { kFalse, kTrue, kUnknown };
+
+struct Predicate {
+  enum class Kind : std::uint8_t { kTrue, kFalse, kSimple, kSet, kAnd, kOr, kXor, kSurrogate };
+  enum class Op : std::uint8_t { kEqual, kNotEqual, kLess, kLessEq, kGreater, kGreaterEq, kIsMissing, kIsNotMissing };
+  Kind kind = Kind::kTrue;
+  Op op = Op::kEqual;
+  std::size_t field = 0;
+  double value = 0;
+  bool is_in = true;           // kSet
+  std::vector<double> values;  // kSet
+  std::vector<Predicate> parts;
+
+  Truth Test(const double* v) const {
+    switch (kind) {
+      case Kind::kTrue: return Truth::kTrue;
+      case Kind::kFalse: return Truth::kFalse;
+      case Kind::kSimple: {
+        const double x = v[field];
+        if (op == Op::kIsMissing) return std::isnan(x) ? Truth::kTrue : Truth::kFalse;
+        if (op == Op::kIsNotMissing) return std::isnan(x) ? Truth::kFalse : Truth::kTrue;
+        if (std::isnan(x)) return Truth::kUnknown;
+        bool r = false;
+        switch (op) {
+          case Op::kEqual: r = x == value; break;
+          case Op::kNotEqual: r = x != value; break;
+          case Op::kLess: r = x < value; break;
+          case Op::kLessEq: r = x <= value; break;
+          case Op::kGreater: r = x > value; break;
+          case Op::kGreaterEq: r = x >= value; break;
+          default: break;
+        }
+        return r ? Truth::kTrue : Truth::kFalse;
+      }
+      case Kind::kSet: {
+        const double x = v[field];
+        if (std::isnan(x)) return Truth::kUnknown;
+        const bool found = std::find(values.begin(), values.end(), x) != values.end();
+        return found == is_in ? Truth::kTrue : Truth::kFalse;
+      }
+      case Kind::kSurrogate:
+        for (const auto& p : parts) {
+          const Truth t = p.Test(v);
+          if (t != Truth::kUnknown) return t;
+        }
+        return Truth::kUnknown;
+      case Kind::kAnd:
+      case Kind::kOr:
+      case Kind::kXor: {
+        bool unknown = false;
+        int trues = 0;
+        for (const auto& p : parts) {
+          const Truth t = p.Test(v);
+          if (t == Truth::kUnknown) {
+            unknown = true;
+          } else if (t == Truth::kTrue) {
+            ++trues;
+            if (kind == Kind::kOr) return Truth::kTrue;
+          } else if (kind == Kind::kAnd) {
+            return Truth::kFalse;
+          }
+        }
+        if (unknown) return Truth::kUnknown;
+        if (kind == Kind::kAnd) return Truth::kTrue;
+        if (kind == Kind::kOr) return Truth::kFalse;
+        return trues % 2 == 1 ? Truth::kTrue : Truth::kFalse;
+      }
+    }
+    return Truth::kUnknown;
+  }
+};
+
+struct TreeNode {
+  Predicate predicate;
+  double score = kMissing;              // regression, or the category index
+  std::vector<double> distribution;     // classification: probability a category (empty: one-hot of score)
+  std::vector<TreeNode> children;
+  std::ptrdiff_t default_child = -1;    // index into children
+};
+
+enum class MissingStrategy : std::uint8_t { kNone, kLastPrediction, kNullPrediction, kDefaultChild };
+
 }  // namespace
 
 struct CompiledPmml::Impl {
@@ -200,6 +283,10 @@ struct CompiledPmml::Impl {
   Normalization normalization = Normalization::kNone;
   bool classification = false;
   std::vector<std::string> categories;
+  // A TreeModel instead of the regression tables:
+  std::optional<TreeNode> tree;
+  MissingStrategy missing_strategy = MissingStrategy::kNone;
+  bool no_true_child_null = true;  // noTrueChildStrategy returnNullPrediction (default)
 };
 
 namespace {
@@ -225,7 +312,7 @@ class Compiler {
           name == "MiningBuildTask") {
         continue;
       }
-      if (name != "RegressionModel") return Unsupported(child);
+      if (name != "RegressionModel" && name != "TreeModel") return Unsupported(child);
       if (model) return Fail(child, "more than one model in the document");
       model = child;
     }
@@ -274,6 +361,7 @@ class Compiler {
     out_.slots = out_.inputs.size();
     FERRY_RETURN_IF_ERROR(DerivedFields(root.child("TransformationDictionary")));
     FERRY_RETURN_IF_ERROR(DerivedFields(model.child("LocalTransformations")));
+    if (std::string_view(model.name()) == "TreeModel") return Tree(model);
     return Regression(model);
   }
 
@@ -421,6 +509,173 @@ class Compiler {
     return {};
   }
 
+  Result<Predicate> CompilePredicate(const pugi::xml_node& e) {
+    const std::string_view kind = e.name();
+    Predicate p;
+    if (kind == "True") return p;
+    if (kind == "False") {
+      p.kind = Predicate::Kind::kFalse;
+      return p;
+    }
+    if (kind == "SimplePredicate") {
+      p.kind = Predicate::Kind::kSimple;
+      FERRY_ASSIGN_OR_RETURN(p.field, Field(e, e.attribute("field").as_string()));
+      static constexpr std::pair<std::string_view, Predicate::Op> kOps[] = {
+          {"equal", Predicate::Op::kEqual},       {"notEqual", Predicate::Op::kNotEqual},
+          {"lessThan", Predicate::Op::kLess},     {"lessOrEqual", Predicate::Op::kLessEq},
+          {"greaterThan", Predicate::Op::kGreater}, {"greaterOrEqual", Predicate::Op::kGreaterEq},
+          {"isMissing", Predicate::Op::kIsMissing}, {"isNotMissing", Predicate::Op::kIsNotMissing}};
+      const std::string_view op = e.attribute("operator").as_string();
+      const auto* found = std::find_if(std::begin(kOps), std::end(kOps), [&](const auto& o) { return o.first == op; });
+      if (found == std::end(kOps)) return Fail(e, fmt::format("operator '{}' is not supported", op));
+      p.op = found->second;
+      if (p.op != Predicate::Op::kIsMissing && p.op != Predicate::Op::kIsNotMissing) {
+        const auto value = Number(e.attribute("value").as_string());
+        if (!value) return Fail(e, "ferry's PMML input is numeric: the value must be a number");
+        p.value = *value;
+      }
+      return p;
+    }
+    if (kind == "SimpleSetPredicate") {
+      p.kind = Predicate::Kind::kSet;
+      FERRY_ASSIGN_OR_RETURN(p.field, Field(e, e.attribute("field").as_string()));
+      p.is_in = std::string_view(e.attribute("booleanOperator").as_string()) != "isNotIn";
+      std::string_view text = e.child_value("Array");
+      while (!text.empty()) {
+        const auto start = text.find_first_not_of(" \t\r\n\"");
+        if (start == std::string_view::npos) break;
+        text.remove_prefix(start);
+        const auto end = text.find_first_of(" \t\r\n\"");
+        const auto value = Number(text.substr(0, end));
+        if (!value) return Fail(e, "ferry's PMML input is numeric: the Array must hold numbers");
+        p.values.push_back(*value);
+        if (end == std::string_view::npos) break;
+        text.remove_prefix(end);
+      }
+      return p;
+    }
+    if (kind == "CompoundPredicate") {
+      const std::string_view op = e.attribute("booleanOperator").as_string();
+      p.kind = op == "and" ? Predicate::Kind::kAnd : op == "or" ? Predicate::Kind::kOr
+               : op == "xor" ? Predicate::Kind::kXor : op == "surrogate" ? Predicate::Kind::kSurrogate
+                             : Predicate::Kind::kTrue;
+      if (p.kind == Predicate::Kind::kTrue) return Fail(e, fmt::format("booleanOperator '{}' is not supported", op));
+      for (pugi::xml_node c : e.children()) {
+        if (c.type() != pugi::node_element || std::string_view(c.name()) == "Extension") continue;
+        FERRY_ASSIGN_OR_RETURN(auto part, CompilePredicate(c));
+        p.parts.push_back(std::move(part));
+      }
+      if (p.parts.size() < 2) return Fail(e, "needs two or more predicates");
+      return p;
+    }
+    return Unsupported(e);
+  }
+
+  std::size_t Category(std::string_view value) {
+    auto it = std::find(out_.categories.begin(), out_.categories.end(), value);
+    if (it != out_.categories.end()) return static_cast<std::size_t>(it - out_.categories.begin());
+    out_.categories.emplace_back(value);
+    return out_.categories.size() - 1;
+  }
+
+  Result<TreeNode> CompileNode(const pugi::xml_node& e, int depth) {
+    if (depth > 200) return Fail(e, "the tree is deeper than 200 levels");
+    TreeNode node;
+    bool has_predicate = false;
+    std::vector<std::pair<std::size_t, double>> counts;  // (category, recordCount or probability)
+    bool probabilities = false;
+    const std::string default_child = e.attribute("defaultChild").as_string();
+    for (pugi::xml_node c : e.children()) {
+      if (c.type() != pugi::node_element) continue;
+      const std::string_view kind = c.name();
+      if (kind == "Extension" || kind == "Partition") continue;
+      if (kind == "Node") {
+        FERRY_ASSIGN_OR_RETURN(auto child, CompileNode(c, depth + 1));
+        if (!default_child.empty() && default_child == c.attribute("id").as_string()) {
+          node.default_child = static_cast<std::ptrdiff_t>(node.children.size());
+        }
+        node.children.push_back(std::move(child));
+      } else if (kind == "ScoreDistribution") {
+        if (!out_.classification) continue;
+        const std::size_t category = Category(c.attribute("value").as_string());
+        if (c.attribute("probability")) {
+          probabilities = true;
+          counts.emplace_back(category, c.attribute("probability").as_double());
+        } else {
+          counts.emplace_back(category, c.attribute("recordCount").as_double());
+        }
+      } else if (!has_predicate) {
+        FERRY_ASSIGN_OR_RETURN(node.predicate, CompilePredicate(c));
+        has_predicate = true;
+      } else {
+        return Unsupported(c);
+      }
+    }
+    if (!has_predicate) return Fail(e, "has no predicate");
+    if (!default_child.empty() && node.default_child < 0) {
+      return Fail(e, fmt::format("defaultChild '{}' is not a child of the node", default_child));
+    }
+    if (auto score = e.attribute("score")) {
+      if (out_.classification) {
+        node.score = static_cast<double>(Category(score.as_string()));
+      } else {
+        const auto value = Number(score.as_string());
+        if (!value) return Fail(e, fmt::format("score '{}' is not a number", score.as_string()));
+        node.score = *value;
+      }
+    }
+    if (!counts.empty()) {
+      double total = 0;
+      for (const auto& [_, n] : counts) total += n;
+      node.distribution.assign(out_.categories.size(), 0.0);
+      for (const auto& [category, n] : counts) {
+        if (category >= node.distribution.size()) node.distribution.resize(category + 1, 0.0);
+        node.distribution[category] = probabilities || total <= 0 ? n : n / total;
+      }
+    }
+    return node;
+  }
+
+  Result<void> Tree(const pugi::xml_node& model) {
+    const std::string_view function = model.attribute("functionName").as_string();
+    if (function != "regression" && function != "classification") {
+      return Fail(model, fmt::format("functionName '{}' is not regression or classification", function));
+    }
+    out_.classification = function == "classification";
+    const std::string_view missing = model.attribute("missingValueStrategy").as_string("none");
+    if (missing == "none") {
+      out_.missing_strategy = MissingStrategy::kNone;
+    } else if (missing == "lastPrediction") {
+      out_.missing_strategy = MissingStrategy::kLastPrediction;
+    } else if (missing == "nullPrediction") {
+      out_.missing_strategy = MissingStrategy::kNullPrediction;
+    } else if (missing == "defaultChild") {
+      out_.missing_strategy = MissingStrategy::kDefaultChild;
+    } else {
+      return Fail(model, fmt::format("missingValueStrategy '{}' is not supported", missing));
+    }
+    const std::string_view no_true = model.attribute("noTrueChildStrategy").as_string("returnNullPrediction");
+    if (no_true != "returnNullPrediction" && no_true != "returnLastPrediction") {
+      return Fail(model, fmt::format("noTrueChildStrategy '{}' is not supported", no_true));
+    }
+    out_.no_true_child_null = no_true == "returnNullPrediction";
+    pugi::xml_node root;
+    for (pugi::xml_node c : model.children()) {
+      const std::string_view name = c.name();
+      if (name == "MiningSchema" || name == "LocalTransformations" || name == "Output" || name == "Extension" ||
+          name == "ModelStats" || name == "ModelExplanation" || name == "ModelVerification") {
+        continue;
+      }
+      if (name != "Node" || root) return Unsupported(c);
+      root = c;
+    }
+    if (!root) return Fail(model, "has no Node");
+    FERRY_ASSIGN_OR_RETURN(auto tree, CompileNode(root, 0));
+    out_.tree = std::move(tree);
+    if (out_.classification && out_.categories.empty()) return Fail(model, "a classification tree names no category");
+    return {};
+  }
+
   std::string_view xml_;
   std::string source_;
   CompiledPmml::Impl& out_;
@@ -443,16 +698,77 @@ const std::vector<std::string>& CompiledPmml::inputs() const { return impl_->inp
 bool CompiledPmml::classification() const { return impl_->classification; }
 const std::vector<std::string>& CompiledPmml::categories() const { return impl_->categories; }
 
+namespace {
+
+// Walks the tree for one row; writes the score (regression) or the probabilities of the
+// categories (classification: the leaf's ScoreDistribution, or one-hot of its score). A null
+// prediction writes NaN.
+void EvaluateTree(const CompiledPmml::Impl& m, const double* v, double* y, std::size_t k) {
+  const TreeNode* node = &*m.tree;
+  const TreeNode* result = nullptr;
+  if (node->predicate.Test(v) == Truth::kTrue) {
+    result = node;
+    while (!node->children.empty()) {
+      const TreeNode* next = nullptr;
+      bool unknown = false;
+      for (const auto& child : node->children) {
+        const Truth t = child.predicate.Test(v);
+        if (t == Truth::kTrue) {
+          next = &child;
+          break;
+        }
+        if (t == Truth::kUnknown) {
+          unknown = true;
+          if (m.missing_strategy != MissingStrategy::kNone) break;
+        }
+      }
+      if (!next && unknown && m.missing_strategy != MissingStrategy::kNone) {
+        if (m.missing_strategy == MissingStrategy::kNullPrediction) result = nullptr;
+        if (m.missing_strategy == MissingStrategy::kDefaultChild && node->default_child >= 0) {
+          next = &node->children[static_cast<std::size_t>(node->default_child)];
+        } else {
+          break;  // lastPrediction: this node; nullPrediction: none
+        }
+      }
+      if (!next) {
+        if (m.no_true_child_null) result = nullptr;
+        break;
+      }
+      node = next;
+      result = node;
+    }
+  }
+  if (!result) {
+    std::fill(y, y + k, kMissing);
+    return;
+  }
+  if (!m.classification) {
+    y[0] = result->score;
+    return;
+  }
+  if (!result->distribution.empty()) {
+    for (std::size_t j = 0; j < k; ++j) y[j] = j < result->distribution.size() ? result->distribution[j] : 0.0;
+  } else {
+    for (std::size_t j = 0; j < k; ++j) y[j] = static_cast<double>(j) == result->score ? 1.0 : 0.0;
+  }
+}
+
+}  // namespace
+
 void CompiledPmml::Evaluate(const double* in, std::size_t rows, double* out) const {
   const Impl& m = *impl_;
   const std::size_t n = m.inputs.size();
-  const std::size_t k = m.classification ? m.tables.size() : 1;
+  const std::size_t k = m.tree ? (m.classification ? m.categories.size() : 1) : m.classification ? m.tables.size() : 1;
   std::vector<double> values(m.slots);  // one allocation a call, not a row
   for (std::size_t r = 0; r < rows; ++r) {
     const double* row = in + r * n;
     for (std::size_t i = 0; i < n; ++i) values[i] = std::isnan(row[i]) ? m.replacement[i] : row[i];
     for (const auto& [slot, node] : m.derived) values[slot] = Eval(node, values.data());
     double* y = out + r * k;
+    if (m.tree) {
+      EvaluateTree(m, values.data(), y, k);
+      continue;
+    }
     if (!m.classification) {
       y[0] = Link(m.normalization, m.tables[0].Score(values.data()));
       continue;

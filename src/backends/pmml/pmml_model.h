@@ -9,7 +9,9 @@
 //   lessThan lessOrEqual greaterThan greaterOrEqual and or not if, and x-ln1p / ln1p, x-expm1),
 //   RegressionModel (regression and classification; normalizationMethod none, logit, softmax,
 //   exp, probit, cloglog, loglog, cauchit, simplemax; NumericPredictor with exponent,
-//   CategoricalPredictor).
+//   CategoricalPredictor), TreeModel (Simple/Compound/SimpleSet predicates, True, False;
+//   missingValueStrategy none/lastPrediction/nullPrediction/defaultChild; noTrueChildStrategy;
+//   ScoreDistribution). Not yet: MiningModel (ensembles), NormDiscrete, Discretize, MapValues.
 #pragma once
 
 #include <cstdint>

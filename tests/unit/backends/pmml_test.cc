@@ -118,11 +118,65 @@ TEST(Pmml, SoftmaxClassification) {
   EXPECT_NEAR(p[2], 1 / sum, 1e-12);
 }
 
+TEST(Pmml, ClassificationTreeWithPredicatesDistributionsAndMissingValues) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="x" optype="continuous"/><DataField name="c" optype="categorical"><Value value="1"/><Value value="2"/><Value value="3"/></DataField>
+    <DataField name="y" optype="categorical"><Value value="no"/><Value value="yes"/></DataField></DataDictionary>
+  <TreeModel functionName="classification" missingValueStrategy="defaultChild">
+    <MiningSchema><MiningField name="x"/><MiningField name="c"/><MiningField name="y" usageType="target"/></MiningSchema>
+    <Node score="no"><True/>
+      <Node id="low" score="no"><SimplePredicate field="x" operator="lessThan" value="5"/>
+        <ScoreDistribution value="no" recordCount="30"/><ScoreDistribution value="yes" recordCount="10"/></Node>
+      <Node id="high" score="yes" defaultChild="set"><SimplePredicate field="x" operator="greaterOrEqual" value="5"/>
+        <Node id="set" score="yes"><SimpleSetPredicate field="c" booleanOperator="isIn"><Array n="2" type="int">1 3</Array></SimpleSetPredicate></Node>
+        <Node score="no"><CompoundPredicate booleanOperator="and"><SimplePredicate field="c" operator="equal" value="2"/><SimplePredicate field="x" operator="lessThan" value="100"/></CompoundPredicate></Node>
+      </Node>
+    </Node></TreeModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "tree.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"no", "yes"}));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double rows[] = {1, 1,     // x < 5: the distribution 30/10
+                         7, 3,     // x >= 5, c in {1, 3}: yes
+                         7, 2,     // x >= 5, c == 2 and x < 100: no
+                         7, nan,   // c missing: the defaultChild, "set": yes
+                         200, 2};  // no child true: null prediction
+  double p[10];
+  (*model)->Evaluate(rows, 5, p);
+  EXPECT_DOUBLE_EQ(p[0], 0.75);
+  EXPECT_DOUBLE_EQ(p[1], 0.25);
+  EXPECT_EQ(p[2], 0.0);
+  EXPECT_EQ(p[3], 1.0);
+  EXPECT_EQ(p[4], 1.0);
+  EXPECT_EQ(p[5], 0.0);
+  EXPECT_EQ(p[7], 1.0);
+  EXPECT_TRUE(std::isnan(p[8]));
+}
+
+TEST(Pmml, RegressionTreeReturnsTheLastPredictionWhenNoChildIsTrue) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
+  <TreeModel functionName="regression" noTrueChildStrategy="returnLastPrediction" missingValueStrategy="lastPrediction">
+    <MiningSchema><MiningField name="x"/></MiningSchema>
+    <Node score="1.5"><True/>
+      <Node score="10"><SimplePredicate field="x" operator="greaterThan" value="0"/>
+        <Node score="20"><SimplePredicate field="x" operator="greaterThan" value="10"/></Node></Node>
+    </Node></TreeModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "r.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  const double x[] = {-1, 5, 50, std::numeric_limits<double>::quiet_NaN()};
+  double y[4];
+  (*model)->Evaluate(x, 4, y);
+  EXPECT_EQ(y[0], 1.5);
+  EXPECT_EQ(y[1], 10);
+  EXPECT_EQ(y[2], 20);
+  EXPECT_EQ(y[3], 1.5);  // missing: lastPrediction
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
-  auto tree = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<TreeModel functionName=\"classification\"/>\n</PMML>",
-                                    "t.pmml");
-  ASSERT_FALSE(tree.has_value());
-  EXPECT_EQ(tree.error().message, "t.pmml:3: <TreeModel>: not supported by ferry's PMML evaluator");
+  auto mining = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<MiningModel functionName=\"classification\"/>\n</PMML>",
+                                      "t.pmml");
+  ASSERT_FALSE(mining.has_value());
+  EXPECT_EQ(mining.error().message, "t.pmml:3: <MiningModel>: not supported by ferry's PMML evaluator");
   auto function = CompiledPmml::Compile(R"(<PMML><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
 <TransformationDictionary><DerivedField name="d">
 <Apply function="x-fancy"><FieldRef field="x"/></Apply></DerivedField></TransformationDictionary>
