@@ -7,7 +7,6 @@ features (log1p(mass), is_adult), scores them with scikit-learn, and produces th
 Prints "RESULT <events> <seconds from first to last output> <events/s>" once COUNT answers are
 acknowledged. Offsets are auto-committed (the usual setting of such loops: at most once).
 """
-import importlib.util
 import json
 import math
 import os
@@ -16,25 +15,14 @@ import time
 
 import numpy as np
 from confluent_kafka import Consumer, Producer
-from sklearn.linear_model import LogisticRegression
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def model():
-    spec = importlib.util.spec_from_file_location("generate_pima", os.path.join(HERE, "../../examples/generate_pima.py"))
-    pima = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pima)
-    m = LogisticRegression()
-    m.classes_ = np.array([0, 1])
-    m.coef_ = np.array([pima.ENGINEERED_WEIGHTS])
-    m.intercept_ = np.array([pima.ENGINEERED_INTERCEPT])
-    return m
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sklearn_model import build  # noqa: E402  the same coefficients as the baselines of bench/baselines.sh
 
 
 def main():
     bootstrap, source, sink, group, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-    clf = model()
+    clf = build(engineered=True)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"})
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
     consumer.subscribe([source])

@@ -14,14 +14,15 @@ from sklearn.linear_model import LogisticRegression
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def build():
+def build(engineered=False):
+    """engineered: the 9-feature model of examples/models/pima-features (log1p(mass), is_adult)."""
     spec = importlib.util.spec_from_file_location("generate_pima", os.path.join(HERE, "../../examples/generate_pima.py"))
     pima = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(pima)
     model = LogisticRegression()
     model.classes_ = np.array([0, 1])
-    model.coef_ = np.array([pima.WEIGHTS])
-    model.intercept_ = np.array([pima.INTERCEPT])
+    model.coef_ = np.array([pima.ENGINEERED_WEIGHTS if engineered else pima.WEIGHTS])
+    model.intercept_ = np.array([pima.ENGINEERED_INTERCEPT if engineered else pima.INTERCEPT])
     return model
 
 

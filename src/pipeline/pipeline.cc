@@ -328,12 +328,7 @@ Result<std::vector<core::Tensor>> Pipeline::AnswerTensors(Frame& frame) const {
       for (const auto& s : column.strings) bytes += 4 + s.size();
       auto t = core::Tensor::AllocateBytes(name, core::DataType::kBytes, core::Shape{rows}, bytes);
       std::byte* p = t.bytes().data();
-      for (const auto& s : column.strings) {
-        const auto n = static_cast<std::uint32_t>(s.size());
-        for (int i = 0; i < 4; ++i) *p++ = static_cast<std::byte>((n >> (8 * i)) & 0xff);
-        std::memcpy(p, s.data(), s.size());
-        p += s.size();
-      }
+      for (const auto& s : column.strings) p += core::WriteBytesElement(p, s);
       out.push_back(std::move(t));
     } else if (column.kind == ColumnKind::kBool) {
       FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(name, core::DataType::kBool, core::Shape{rows}));

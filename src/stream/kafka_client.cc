@@ -46,6 +46,29 @@ core::Result<rd_kafka_conf_t*> MakeKafkaConf(const std::string& bootstrap_server
   return conf;
 }
 
+core::Result<std::vector<PartitionRange>> TopicPartitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  auto err = rd_kafka_metadata(rk, 0, handle, &metadata, timeout_ms);
+  rd_kafka_topic_destroy(handle);
+  if (!err && (metadata->topic_cnt != 1 || metadata->topics[0].err)) {
+    err = metadata->topic_cnt == 1 ? metadata->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN;
+  }
+  std::vector<PartitionRange> partitions;
+  if (!err) {
+    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
+      PartitionRange range{.partition = metadata->topics[0].partitions[i].id};
+      if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), range.partition, &range.low, &range.high, timeout_ms)) {
+        range.low = range.high = 0;
+      }
+      partitions.push_back(range);
+    }
+  }
+  if (metadata) rd_kafka_metadata_destroy(metadata);
+  if (err) return core::Unavailable(fmt::format("topic '{}': {}", topic, rd_kafka_err2str(err)));
+  return partitions;
+}
+
 std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name) {
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};

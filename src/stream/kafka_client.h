@@ -5,6 +5,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,6 +44,17 @@ core::Result<rd_kafka_conf_t*> MakeKafkaConf(const std::string& bootstrap_server
 inline std::string_view Text(const void* data, std::size_t size) {
   return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
 }
+
+// A partition of a topic and its low and high watermarks (first offset, next offset to come).
+struct PartitionRange {
+  std::int32_t partition = 0;
+  std::int64_t low = 0;
+  std::int64_t high = 0;
+};
+
+// Every partition of `topic` with its watermarks (0, 0 where they could not be read), as the
+// broker says now; Unavailable when the topic's metadata cannot be read.
+core::Result<std::vector<PartitionRange>> TopicPartitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
 
 // The value of a message's header `name`, or empty.
 std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name);

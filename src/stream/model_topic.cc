@@ -144,29 +144,14 @@ struct ModelSubscriber::Impl {
     if (!consumer) return core::InvalidArgument(fmt::format("models topic consumer: {}", error));
     rd_kafka_poll_set_consumer(consumer.get());
     // Every partition, from the beginning, by assignment (no group membership).
-    const rd_kafka_metadata_t* metadata = nullptr;
-    rd_kafka_topic_t* topic = rd_kafka_topic_new(consumer.get(), kafka.models_topic.c_str(), nullptr);
-    const auto err = rd_kafka_metadata(consumer.get(), 0, topic, &metadata, 10000);
-    rd_kafka_topic_destroy(topic);
-    if (err || metadata->topic_cnt != 1 || metadata->topics[0].err) {
-      const auto e = err ? err : metadata ? metadata->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN;
-      if (metadata) rd_kafka_metadata_destroy(metadata);
-      return core::Unavailable(fmt::format("models topic '{}': {}", kafka.models_topic, rd_kafka_err2str(e)));
-    }
-    PartitionList list(rd_kafka_topic_partition_list_new(metadata->topics[0].partition_cnt));
-    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
-      const std::int32_t partition = metadata->topics[0].partitions[i].id;
-      rd_kafka_topic_partition_list_add(list.get(), kafka.models_topic.c_str(), partition)->offset =
+    auto partitions = TopicPartitions(consumer.get(), kafka.models_topic, 10000);
+    if (!partitions) return core::Unavailable(fmt::format("models {}", partitions.error().message));
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));
+    for (const auto& p : *partitions) {
+      rd_kafka_topic_partition_list_add(list.get(), kafka.models_topic.c_str(), p.partition)->offset =
           RD_KAFKA_OFFSET_BEGINNING;
-      std::int64_t low = 0, high = 0;
-      if (kafka.models_from_last &&
-          rd_kafka_query_watermark_offsets(consumer.get(), kafka.models_topic.c_str(), partition, &low, &high, 10000) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR &&
-          high > low) {
-        catch_up[partition] = high;
-      }
+      if (kafka.models_from_last && p.high > p.low) catch_up[p.partition] = p.high;
     }
-    rd_kafka_metadata_destroy(metadata);
     if (auto e = rd_kafka_assign(consumer.get(), list.get())) {
       return core::Unavailable(fmt::format("models topic '{}': {}", kafka.models_topic, rd_kafka_err2str(e)));
     }

@@ -6,7 +6,6 @@
 
 #include <charconv>
 #include <chrono>
-#include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
@@ -215,28 +214,16 @@ struct StreamRunner::Impl {
     if (!scanner) return;
     const std::string prefix = spec.source_topic + "/";
     for (const std::string& topic : {spec.sink_topic, spec.errors_topic}) {
-      const rd_kafka_metadata_t* metadata = nullptr;
-      rd_kafka_topic_t* handle = rd_kafka_topic_new(scanner.get(), topic.c_str(), nullptr);
-      const auto err = rd_kafka_metadata(scanner.get(), 0, handle, &metadata, 5000);
-      rd_kafka_topic_destroy(handle);
-      if (err || metadata->topic_cnt != 1 || metadata->topics[0].err) {
-        if (metadata) rd_kafka_metadata_destroy(metadata);
-        continue;
-      }
-      PartitionList list(rd_kafka_topic_partition_list_new(metadata->topics[0].partition_cnt));
+      auto partitions = TopicPartitions(scanner.get(), topic, 5000);
+      if (!partitions) continue;
+      PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));
       std::map<std::int32_t, std::int64_t> ends;
-      for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
-        const std::int32_t partition = metadata->topics[0].partitions[i].id;
-        std::int64_t low = 0, high = 0;
-        if (rd_kafka_query_watermark_offsets(scanner.get(), topic.c_str(), partition, &low, &high, 5000) ||
-            high <= low) {
-          continue;
-        }
-        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset =
-            std::max(low, high - kAnsweredScan);
-        ends[partition] = high;
+      for (const auto& p : *partitions) {
+        if (p.high <= p.low) continue;
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset =
+            std::max(p.low, p.high - kAnsweredScan);
+        ends[p.partition] = p.high;
       }
-      rd_kafka_metadata_destroy(metadata);
       if (ends.empty() || rd_kafka_assign(scanner.get(), list.get())) continue;
       const auto give_up = Clock::now() + std::chrono::seconds(10);
       while (!ends.empty() && Clock::now() < give_up) {
@@ -392,17 +379,19 @@ struct StreamRunner::Impl {
 
   // An event as a request to a model: a KServe V2 JSON request (json), or its bytes as the one
   // BYTES element of the model's first input (raw).
+  // `info` is the model as RunModel found it for the batch (raw events only).
   core::Result<core::InferenceRequest> DecodeRequest(const rd_kafka_message_t& m, const std::string& model,
-                                                     std::int64_t version) {
+                                                     std::int64_t version,
+                                                     const core::Result<pipeline::ModelInfo>& info) {
     core::InferenceRequest request;
     if (spec.source_encoder == "json") {
       auto decoded = protocol::DecodeInferRequest(Text(m.payload, m.len));
       if (!decoded) return core::InvalidArgument(EventError(decoded.error()));
       request = std::move(*decoded);
     } else {
-      FERRY_ASSIGN_OR_RETURN(const auto info, server.Describe(model, version));
-      if (info.signature.inputs.empty()) return core::InvalidArgument("the model has no input");
-      const auto& spec_in = info.signature.inputs.front();
+      if (!info) return std::unexpected(info.error());
+      if (info->signature.inputs.empty()) return core::InvalidArgument("the model has no input");
+      const auto& spec_in = info->signature.inputs.front();
       std::vector<std::int64_t> dims(spec_in.shape.dims().begin(), spec_in.shape.dims().end());
       for (auto& d : dims) d = d < 0 ? 1 : d;
       if (spec_in.type != core::DataType::kBytes || core::Shape(dims).ElementCount().value_or(0) != 1) {
@@ -412,9 +401,7 @@ struct StreamRunner::Impl {
       }
       const std::string_view bytes = Text(m.payload, m.len);
       auto tensor = core::Tensor::AllocateBytes(spec_in.name, core::DataType::kBytes, core::Shape(dims), 4 + bytes.size());
-      const auto n = static_cast<std::uint32_t>(bytes.size());
-      for (int k = 0; k < 4; ++k) tensor.bytes()[k] = static_cast<std::byte>((n >> (8 * k)) & 0xff);
-      if (!bytes.empty()) std::memcpy(tensor.bytes().data() + 4, bytes.data(), bytes.size());
+      core::WriteBytesElement(tensor.bytes().data(), bytes);
       request.inputs.push_back(std::move(tensor));
     }
     request.model_name = model;
@@ -451,11 +438,14 @@ struct StreamRunner::Impl {
     std::vector<std::optional<core::Result<core::InferenceResponse>>> answers(batch.size());
     std::vector<std::uint8_t> undecodable(batch.size());
     WithBackpressure([&] {
+      // Raw events take the model's first input: look it up once a batch, not once an event.
+      const core::Result<pipeline::ModelInfo> info =
+          spec.source_encoder == "json" ? core::Result<pipeline::ModelInfo>() : server.Describe(model, version);
       std::vector<std::promise<core::Result<core::InferenceResponse>>> promises(events.size());
       std::vector<std::future<core::Result<core::InferenceResponse>>> futures;
       for (std::size_t k = 0; k < events.size(); ++k) {
         futures.push_back(promises[k].get_future());
-        auto request = DecodeRequest(*batch[events[k]], model, version);
+        auto request = DecodeRequest(*batch[events[k]], model, version, info);
         if (!request) {
           undecodable[events[k]] = 1;
           promises[k].set_value(std::unexpected(request.error()));
