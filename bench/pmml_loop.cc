@@ -22,8 +22,7 @@ int main(int argc, char** argv) {
   auto model = ferry::backends::pmml::CompiledPmml::Compile(*text, argv[1]);
   if (!model) return std::fprintf(stderr, "%s\n", model.error().message.c_str()), 1;
   const std::size_t n = (*model)->inputs().size();
-  const std::size_t k = (*model)->classification() ? (*model)->categories().size() : 1;
-  std::vector<double> in(batch * n), out(batch * k);
+  std::vector<double> in(batch * n), out(batch * (*model)->width());
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u(0, 100);
   for (auto& v : in) v = u(rng);
@@ -32,7 +31,9 @@ int main(int argc, char** argv) {
   double sink = 0;
   const auto start = Clock::now();
   while (std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
-    (*model)->Evaluate(in.data(), batch, out.data());
+    if (auto done = (*model)->Evaluate(in.data(), batch, out.data()); !done) {
+      return std::fprintf(stderr, "%s\n", done.error().message.c_str()), 1;
+    }
     rows += batch;
     sink += out[0];
   }

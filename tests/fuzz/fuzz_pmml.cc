@@ -13,10 +13,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.pmml");
   if (!model) return 0;
   const std::size_t n = (*model)->inputs().size();
-  const std::size_t k = (*model)->classification() ? (*model)->categories().size() : 1;
   std::vector<double> in(3 * n);
-  for (std::size_t i = 0; i < in.size(); ++i) in[i] = i % 4 == 3 ? std::nan("") : static_cast<double>(i) - 2.5;
-  std::vector<double> out(3 * k);
-  (*model)->Evaluate(in.data(), 3, out.data());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if ((*model)->inputs()[i % n].is_string) {
+      in[i] = (*model)->Encode(i % 2 == 0 ? "a" : "b");
+    } else {
+      in[i] = i % 4 == 3 ? std::nan("") : static_cast<double>(i) - 2.5;
+    }
+  }
+  std::vector<double> out(3 * (*model)->width());
+  (void)(*model)->Evaluate(in.data(), 3, out.data());
   return 0;
 }

@@ -1,12 +1,14 @@
 """Integration tests of the native backends besides ONNX Runtime, on the real build/ferry:
 XGBoost boosters trained at test time with Debian's python3-xgboost (JSON, UBJSON and legacy
-binary files), linear coefficients in model.json and a PMML logistic regression, each compared
-with its own library or numpy; and bad files, which leave their model UNAVAILABLE with a reason
-while the rest serves.
+binary files), linear coefficients in model.json, a PMML logistic regression and PMML ensembles
+(the boosters and a 100-tree random forest written as PMML by scripts/xgboost_to_pmml.py, a
+forest voting on string fields), each compared with its own library or numpy; and bad files,
+which leave their model UNAVAILABLE with a reason while the rest serves.
 """
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 
@@ -14,6 +16,8 @@ import numpy as np
 import xgboost as xgb
 
 from ferry_process import FerryProcess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FEATURES = 6
 
@@ -34,6 +38,25 @@ PMML = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
     <RegressionTable intercept="0" targetCategory="0"/>
   </RegressionModel>
 </PMML>
+"""
+
+
+# A forest of three trees voting on string categories, with a string field.
+STRING_PMML = """<PMML version="4.4"><DataDictionary>
+  <DataField name="color" optype="categorical" dataType="string"><Value value="red"/><Value value="green"/><Value value="blue"/></DataField>
+  <DataField name="size" optype="continuous" dataType="double"/>
+  <DataField name="kind" optype="categorical" dataType="string"><Value value="cat"/><Value value="dog"/></DataField></DataDictionary>
+<MiningModel functionName="classification">
+  <MiningSchema><MiningField name="kind" usageType="target"/><MiningField name="color"/><MiningField name="size"/></MiningSchema>
+  <Segmentation multipleModelMethod="majorityVote">
+    <Segment><True/><TreeModel functionName="classification"><MiningSchema><MiningField name="color"/></MiningSchema>
+      <Node><True/><Node score="cat"><SimplePredicate field="color" operator="equal" value="red"/></Node><Node score="dog"><True/></Node></Node></TreeModel></Segment>
+    <Segment><True/><TreeModel functionName="classification"><MiningSchema><MiningField name="size"/></MiningSchema>
+      <Node><True/><Node score="cat"><SimplePredicate field="size" operator="lessThan" value="10"/></Node><Node score="dog"><True/></Node></Node></TreeModel></Segment>
+    <Segment><True/><TreeModel functionName="classification"><MiningSchema><MiningField name="color"/></MiningSchema>
+      <Node><True/><Node score="dog"><SimpleSetPredicate field="color" booleanOperator="isIn"><Array n="2" type="string">"green" "blue"</Array></SimpleSetPredicate></Node>
+        <Node score="cat"><True/></Node></Node></TreeModel></Segment>
+  </Segmentation></MiningModel></PMML>
 """
 
 
@@ -79,9 +102,25 @@ class BackendsTest(unittest.TestCase):
         os.makedirs(f"{cls.repo}/pmml/1")
         with open(f"{cls.repo}/pmml/1/model.pmml", "w") as f:
             f.write(PMML)
-        os.makedirs(f"{cls.repo}/pmml-tree/1")
-        with open(f"{cls.repo}/pmml-tree/1/model.pmml", "w") as f:
-            f.write('<PMML version="4.4">\n  <DataDictionary/>\n  <MiningModel functionName="regression"/>\n</PMML>\n')
+        os.makedirs(f"{cls.repo}/pmml-neural/1")
+        with open(f"{cls.repo}/pmml-neural/1/model.pmml", "w") as f:
+            f.write('<PMML version="4.4">\n  <DataDictionary/>\n  <NeuralNetwork functionName="regression"/>\n</PMML>\n')
+        # PMML ensembles: the boosters above, and a random forest (100 parallel trees), written as
+        # PMML by scripts/xgboost_to_pmml.py.
+        forest = xgb.train({"objective": "binary:logistic", "num_parallel_tree": 100, "subsample": 0.8,
+                            "colsample_bynode": 0.8, "learning_rate": 1, "max_depth": 4, "nthread": 1},
+                           xgb.DMatrix(x, label=y_bin), num_boost_round=1)
+        forest.save_model(f"{cls.repo}/forest.json")
+        cls.boosters["forest"] = forest
+        for name, file in [("xgb-reg", "xgb-reg/1/model.json"), ("xgb-bin", "xgb-bin/1/model.ubj"),
+                           ("xgb-multi", "xgb-multi/1/model.bin"), ("forest", "forest.json")]:
+            os.makedirs(f"{cls.repo}/pmml-{name}/1")
+            subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/xgboost_to_pmml.py", f"{cls.repo}/{file}",
+                            f"{cls.repo}/pmml-{name}/1/model.pmml"], check=True)
+        # PMML with a string field: one input tensor a field, labels as strings.
+        os.makedirs(f"{cls.repo}/pmml-strings/1")
+        with open(f"{cls.repo}/pmml-strings/1/model.pmml", "w") as f:
+            f.write(STRING_PMML)
         # Bad files.
         os.makedirs(f"{cls.repo}/xgb-truncated/1")
         with open(f"{cls.repo}/xgb-reg/1/model.json") as src, open(f"{cls.repo}/xgb-truncated/1/model.json", "w") as dst:
@@ -138,12 +177,45 @@ class BackendsTest(unittest.TestCase):
         x = np.abs(self.x_test[:, :2])
         out = infer(self.server, "pmml", x)
         p1 = 1 / (1 + np.exp(-(-0.5 + 0.8 * x[:, 0].astype(np.float64) - 1.2 * np.log1p(x[:, 1].astype(np.float64)))))
-        np.testing.assert_allclose(out["probability"][:, 0], p1, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(out["probability"][:, 1], 1 - p1, rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(out["label"].ravel(), np.where(p1 >= 1 - p1, 0, 1))
+        # The columns follow the target's Values (0, 1); the label is the category itself.
+        np.testing.assert_allclose(out["probability"][:, 1], p1, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["probability"][:, 0], 1 - p1, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(out["label"].ravel(), np.where(p1 > 1 - p1, 1, 0))
         _, meta, _ = self.server.request("GET", "/v2/models/pmml")
         self.assertEqual(meta["platform"], "ferry_pmml")
         self.assertEqual(meta["inputs"], [{"name": "features", "datatype": "FP32", "shape": [-1, 2]}])
+
+    def test_pmml_ensembles_match_xgboost(self):
+        x = self.x_test
+        for name in ("xgb-bin", "forest"):
+            out = infer(self.server, f"pmml-{name}", x)
+            p = self.boosters[name].inplace_predict(x)
+            np.testing.assert_allclose(out["probability"][:, 1], p, rtol=1e-5, atol=1e-6, err_msg=name)
+            np.testing.assert_array_equal(out["label"].ravel(), (p > 0.5).astype(int), err_msg=name)
+        out = infer(self.server, "pmml-xgb-reg", x)
+        np.testing.assert_allclose(out["prediction"].ravel(), self.boosters["xgb-reg"].inplace_predict(x), rtol=1e-5,
+                                   atol=1e-5)
+        out = infer(self.server, "pmml-xgb-multi", x)
+        p = self.boosters["xgb-multi"].inplace_predict(x)
+        np.testing.assert_allclose(out["probability"], p, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(out["label"].ravel(), p.argmax(axis=1))
+
+    def test_pmml_string_fields_are_one_tensor_each(self):
+        _, meta, _ = self.server.request("GET", "/v2/models/pmml-strings")
+        self.assertEqual(meta["inputs"], [{"name": "color", "datatype": "BYTES", "shape": [-1, 1]},
+                                          {"name": "size", "datatype": "FP64", "shape": [-1, 1]}])
+        self.assertEqual(meta["outputs"][1], {"name": "label", "datatype": "BYTES", "shape": [-1, 1]})
+        body = {"inputs": [{"name": "color", "shape": [3, 1], "datatype": "BYTES", "data": ["red", "green", "blue"]},
+                           {"name": "size", "shape": [3, 1], "datatype": "FP64", "data": [5, 5, 20]}]}
+        status, answer, _ = self.server.request("POST", "/v2/models/pmml-strings/infer", body)
+        self.assertEqual(status, 200, answer)
+        out = {o["name"]: o["data"] for o in answer["outputs"]}
+        self.assertEqual(out["label"], ["cat", "dog", "dog"])
+        np.testing.assert_allclose(out["probability"], [1, 0, 1 / 3, 2 / 3, 0, 1], rtol=1e-6)
+        body["inputs"][0]["data"][1] = "purple"
+        status, answer, _ = self.server.request("POST", "/v2/models/pmml-strings/infer", body)
+        self.assertEqual(status, 400, answer)
+        self.assertEqual(answer["error"], "row 1: field 'color' has a value that is not one of its categories")
 
     def test_bad_files_are_unavailable_with_a_reason_and_the_rest_serves(self):
         status, index, _ = self.server.request("POST", "/v2/repository/index", {})
@@ -153,8 +225,8 @@ class BackendsTest(unittest.TestCase):
         self.assertIn("model.json", reasons.get("xgb-truncated", ""), index)
         self.assertIn("model.ubj", reasons.get("xgb-garbage", ""), index)
         self.assertIn("must all have 2 numbers", reasons.get("linear-bad", ""), index)
-        self.assertIn("model.pmml:3: <MiningModel>: not supported", reasons.get("pmml-tree", ""), index)
-        for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml"):
+        self.assertIn("model.pmml:3: <NeuralNetwork>: not supported", reasons.get("pmml-neural", ""), index)
+        for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)

@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 
 #include "backends/pmml/pmml_model.h"
 #include "core/file.h"
@@ -18,34 +20,74 @@ using core::DataType;
 using core::Result;
 using core::Shape;
 
+// How requests give the active fields: one 2-D FP32 tensor `features` (columns), or one tensor a
+// field named after it (fields; the only layout when a field holds strings).
+enum class Layout { kColumns, kFields };
+
+// The tensor type of a field in the fields layout, from its DataField dataType.
+DataType FieldType(const CompiledPmml::Input& in) {
+  if (in.is_string) return DataType::kBytes;
+  if (in.data_type == "integer") return DataType::kInt64;
+  if (in.data_type == "float") return DataType::kFp32;
+  if (in.data_type == "boolean") return DataType::kBool;
+  return DataType::kFp64;
+}
+
+// How a category is answered: its integer value when every category is an integer, else its name.
+struct Labels {
+  bool numeric = true;
+  std::vector<std::int64_t> values;
+  explicit Labels(const std::vector<std::string>& categories) {
+    for (const auto& c : categories) {
+      std::int64_t v = 0;
+      auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), v);
+      numeric = numeric && !c.empty() && ec == std::errc() && end == c.data() + c.size();
+      values.push_back(v);
+    }
+  }
+  DataType type() const { return numeric ? DataType::kInt64 : DataType::kBytes; }
+};
+
 class PmmlInstance final : public BackendInstance {
  public:
-  explicit PmmlInstance(const CompiledPmml& model) : model_(model) {}
+  PmmlInstance(const CompiledPmml& model, Layout layout, const Labels& labels)
+      : model_(model), layout_(layout), labels_(labels) {}
 
   Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
                                             core::ComputeTimes* times) override {
     const auto start = std::chrono::steady_clock::now();
-    const core::Tensor& x = inputs.front();
-    const auto rows = static_cast<std::size_t>(x.shape()[0]);
+    const auto rows = static_cast<std::size_t>(inputs.front().shape()[0]);
+    FERRY_RETURN_IF_ERROR(Gather(inputs, rows));
+    const std::size_t w = model_.width();
+    out_.resize(rows * w);
+    FERRY_RETURN_IF_ERROR(model_.Evaluate(in_.data(), rows, out_.data()));
     const std::size_t k = model_.classification() ? model_.categories().size() : 1;
-    in_.assign(x.values<float>().begin(), x.values<float>().end());
-    out_.resize(rows * k);
-    model_.Evaluate(in_.data(), rows, out_.data());
     std::vector<core::Tensor> result;
     for (const auto& name : outputs) {
       if (name == "label") {
-        FERRY_ASSIGN_OR_RETURN(auto label, core::Tensor::Allocate("label", DataType::kInt64,
-                                                                  Shape{static_cast<std::int64_t>(rows), 1}));
-        for (std::size_t r = 0; r < rows; ++r) {
-          const double* p = out_.data() + r * k;
-          label.values<std::int64_t>()[r] = std::max_element(p, p + k) - p;
-        }
-        result.push_back(std::move(label));
+        FERRY_ASSIGN_OR_RETURN(auto t, Categories("label", rows, [&](std::size_t r) -> std::ptrdiff_t {
+          const double* p = out_.data() + r * w;
+          return std::isnan(p[0]) ? -1 : std::max_element(p, p + k) - p;
+        }));
+        result.push_back(std::move(t));
+        continue;
+      }
+      if (name == "prediction" || name == "probability") {
+        FERRY_ASSIGN_OR_RETURN(auto t, Columns(name, rows, 0, k));
+        result.push_back(std::move(t));
+        continue;
+      }
+      const auto& fields = model_.outputs();
+      const auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& o) { return o.name == name; });
+      const std::size_t column = k + static_cast<std::size_t>(it - fields.begin());
+      if (it->is_category) {
+        FERRY_ASSIGN_OR_RETURN(auto t, Categories(name, rows, [&](std::size_t r) -> std::ptrdiff_t {
+          const double v = out_[r * w + column];
+          return std::isnan(v) ? -1 : static_cast<std::ptrdiff_t>(v);
+        }));
+        result.push_back(std::move(t));
       } else {
-        FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(name, DataType::kFp32,
-                                                              Shape{static_cast<std::int64_t>(rows),
-                                                                    static_cast<std::int64_t>(k)}));
-        std::transform(out_.begin(), out_.end(), t.values<float>().begin(), [](double d) { return static_cast<float>(d); });
+        FERRY_ASSIGN_OR_RETURN(auto t, Columns(name, rows, column, 1));
         result.push_back(std::move(t));
       }
     }
@@ -54,31 +96,116 @@ class PmmlInstance final : public BackendInstance {
   }
 
  private:
+  // The input rows as doubles, row-major, one column an active field.
+  Result<void> Gather(std::span<const core::Tensor> inputs, std::size_t rows) {
+    const auto& fields = model_.inputs();
+    const std::size_t n = fields.size();
+    in_.resize(rows * n);
+    if (layout_ == Layout::kColumns) {
+      const auto x = inputs.front().values<float>();
+      std::copy(x.begin(), x.end(), in_.begin());
+      return {};
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const core::Tensor& t = inputs[i];
+      auto put = [&](auto span) {
+        for (std::size_t r = 0; r < rows; ++r) in_[r * n + i] = static_cast<double>(span[r]);
+      };
+      switch (t.type()) {
+        case DataType::kFp32: put(t.values<float>()); break;
+        case DataType::kFp64: put(t.values<double>()); break;
+        case DataType::kInt64: put(t.values<std::int64_t>()); break;
+        case DataType::kBool: put(t.values<std::uint8_t>()); break;
+        case DataType::kBytes: {
+          std::size_t r = 0;
+          core::ForEachBytesElement(t.bytes(), [&](std::string_view s) {
+            in_[r++ * n + i] = s.empty() ? std::nan("") : model_.Encode(s);
+          });
+          break;
+        }
+        default: return core::Internal(fmt::format("input '{}' has an unexpected type", t.name()));
+      }
+    }
+    return {};
+  }
+
+  Result<core::Tensor> Columns(const std::string& name, std::size_t rows, std::size_t first, std::size_t count) {
+    FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(name, DataType::kFp32,
+                                                          Shape{static_cast<std::int64_t>(rows),
+                                                                static_cast<std::int64_t>(count)}));
+    auto v = t.values<float>();
+    const std::size_t w = model_.width();
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t j = 0; j < count; ++j) v[r * count + j] = static_cast<float>(out_[r * w + first + j]);
+    }
+    return t;
+  }
+
+  // A [rows, 1] tensor of categories, `index(r)` giving row r's (-1: none, a null prediction:
+  // -1 as INT64, "" as BYTES).
+  template <typename Index>
+  Result<core::Tensor> Categories(const std::string& name, std::size_t rows, Index index) {
+    const Shape shape{static_cast<std::int64_t>(rows), 1};
+    if (labels_.numeric) {
+      FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(name, DataType::kInt64, shape));
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::ptrdiff_t i = index(r);
+        t.values<std::int64_t>()[r] = i < 0 ? -1 : labels_.values[static_cast<std::size_t>(i)];
+      }
+      return t;
+    }
+    const auto& names = model_.categories();
+    std::size_t bytes = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::ptrdiff_t i = index(r);
+      bytes += 4 + (i < 0 ? 0 : names[static_cast<std::size_t>(i)].size());
+    }
+    auto t = core::Tensor::AllocateBytes(name, DataType::kBytes, shape, bytes);
+    std::byte* out = t.bytes().data();
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::ptrdiff_t i = index(r);
+      out += core::WriteBytesElement(out, i < 0 ? std::string_view() : names[static_cast<std::size_t>(i)]);
+    }
+    return t;
+  }
+
   const CompiledPmml& model_;
+  const Layout layout_;
+  const Labels& labels_;
   std::vector<double> in_, out_;  // reused across executions
 };
 
 class PmmlModel final : public BackendModel {
  public:
-  explicit PmmlModel(std::unique_ptr<CompiledPmml> model) : model_(std::move(model)) {
-    signature_.inputs.push_back(
-        {"features", DataType::kFp32, Shape{-1, static_cast<std::int64_t>(model_->inputs().size())}});
+  PmmlModel(std::unique_ptr<CompiledPmml> model, Layout layout)
+      : model_(std::move(model)), layout_(layout), labels_(model_->categories()) {
+    const auto& inputs = model_->inputs();
+    if (layout_ == Layout::kColumns) {
+      signature_.inputs.push_back({"features", DataType::kFp32, Shape{-1, static_cast<std::int64_t>(inputs.size())}});
+    } else {
+      for (const auto& in : inputs) signature_.inputs.push_back({in.name, FieldType(in), Shape{-1, 1}});
+    }
     if (model_->classification()) {
       signature_.outputs.push_back(
           {"probability", DataType::kFp32, Shape{-1, static_cast<std::int64_t>(model_->categories().size())}});
-      signature_.outputs.push_back({"label", DataType::kInt64, Shape{-1, 1}});
+      signature_.outputs.push_back({"label", labels_.type(), Shape{-1, 1}});
     } else {
       signature_.outputs.push_back({"prediction", DataType::kFp32, Shape{-1, 1}});
+    }
+    for (const auto& o : model_->outputs()) {
+      signature_.outputs.push_back({o.name, o.is_category ? labels_.type() : DataType::kFp32, Shape{-1, 1}});
     }
   }
   const core::ModelSignature& signature() const override { return signature_; }
   std::string_view platform() const override { return "ferry_pmml"; }
   Result<std::unique_ptr<BackendInstance>> CreateInstance() override {
-    return std::unique_ptr<BackendInstance>(new PmmlInstance(*model_));
+    return std::unique_ptr<BackendInstance>(new PmmlInstance(*model_, layout_, labels_));
   }
 
  private:
   std::unique_ptr<CompiledPmml> model_;
+  Layout layout_;
+  Labels labels_;
   core::ModelSignature signature_;
 };
 
@@ -93,11 +220,35 @@ class PmmlBackend final : public Backend {
     const fs::path file = options.version_dir / "model.pmml";
     FERRY_ASSIGN_OR_RETURN(const auto xml, core::ReadWholeFile(file));
     FERRY_ASSIGN_OR_RETURN(auto compiled, CompiledPmml::Compile(xml, "model.pmml"));
-    spdlog::info("model '{}' version {}: PMML input columns [{}]{}", options.model_name, options.version,
-                 fmt::join(compiled->inputs(), ", "),
-                 compiled->classification() ? fmt::format(", probability columns [{}]", fmt::join(compiled->categories(), ", "))
-                                            : std::string());
-    return std::unique_ptr<BackendModel>(new PmmlModel(std::move(compiled)));
+    const auto& inputs = compiled->inputs();
+    const bool strings = std::any_of(inputs.begin(), inputs.end(), [](const auto& in) { return in.is_string; });
+    Layout layout = strings ? Layout::kFields : Layout::kColumns;
+    if (auto it = options.parameters.find("input_layout"); it != options.parameters.end()) {
+      if (it->second == "fields") {
+        layout = Layout::kFields;
+      } else if (it->second != "columns") {
+        return core::InvalidArgument(fmt::format("parameters.input_layout '{}' is not columns or fields", it->second));
+      } else if (strings) {
+        return core::InvalidArgument("parameters.input_layout columns: the model has string fields, which need "
+                                     "input_layout fields (one BYTES tensor a field)");
+      } else {
+        layout = Layout::kColumns;
+      }
+    }
+    for (const auto& o : compiled->outputs()) {
+      if (o.name == "prediction" || o.name == "probability" || o.name == "label") {
+        return core::InvalidArgument(fmt::format("model.pmml: the OutputField '{}' has the name of one of ferry's "
+                                                 "outputs (prediction, probability, label)", o.name));
+      }
+    }
+    std::vector<std::string> names;
+    for (const auto& in : inputs) names.push_back(in.name);
+    spdlog::info("model '{}' version {}: PMML {} [{}]{}", options.model_name, options.version,
+                 layout == Layout::kColumns ? "input columns of 'features'" : "input tensors", fmt::join(names, ", "),
+                 compiled->classification()
+                     ? fmt::format(", probability columns [{}]", fmt::join(compiled->categories(), ", "))
+                     : std::string());
+    return std::unique_ptr<BackendModel>(new PmmlModel(std::move(compiled), layout));
   }
 };
 

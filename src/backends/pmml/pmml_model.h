@@ -1,17 +1,9 @@
 // PMML: ferry's own evaluator for PMML 4.x documents (pugixml reads the XML). A document is
-// compiled once at load time into a CompiledPmml: fields by index, expressions as trees of
-// nodes over those indices, regression tables as arrays, so evaluating a row does no XML or
-// string work. Supported today (anything else is refused at load with its element and line):
-//   DataDictionary (continuous and categorical fields, Values), MiningSchema (active/target
-//   fields, missingValueReplacement), TransformationDictionary and LocalTransformations
-//   DerivedFields with Constant, FieldRef, NormContinuous and Apply (+ - * / min max sum avg
-//   log10 ln sqrt abs exp pow threshold floor ceil round isMissing isNotMissing equal notEqual
-//   lessThan lessOrEqual greaterThan greaterOrEqual and or not if, and x-ln1p / ln1p, x-expm1),
-//   RegressionModel (regression and classification; normalizationMethod none, logit, softmax,
-//   exp, probit, cloglog, loglog, cauchit, simplemax; NumericPredictor with exponent,
-//   CategoricalPredictor), TreeModel (Simple/Compound/SimpleSet predicates, True, False;
-//   missingValueStrategy none/lastPrediction/nullPrediction/defaultChild; noTrueChildStrategy;
-//   ScoreDistribution). Not yet: MiningModel (ensembles), NormDiscrete, Discretize, MapValues.
+// compiled once at load time: fields become slots of a row array, expressions trees over those
+// slots, regression tables arrays, trees nodes with compiled predicates, categorical strings
+// numeric codes; evaluating a row does no XML or string work. What is supported is listed in
+// docs/model_repository.md ("PMML models"); anything else is refused at load with its element
+// and line.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +16,8 @@
 
 namespace ferry::backends::pmml {
 
+struct Program;  // the compiled form (compiled.h)
+
 class CompiledPmml {
  public:
   // Compiles the document; `source` names it in errors ("model.pmml:12: ...").
@@ -31,20 +25,39 @@ class CompiledPmml {
   ~CompiledPmml();
 
   // The active fields, in DataDictionary order: the columns of the input.
-  const std::vector<std::string>& inputs() const;
+  struct Input {
+    std::string name;
+    std::string data_type;  // the DataField's dataType: "double", "integer", "string", ...
+    bool is_string = false;  // categorical string values: give Encode(text)
+  };
+  const std::vector<Input>& inputs() const { return inputs_; }
   bool classification() const;
-  // Classification: the target categories, in the order of the probability columns.
+  // Classification: the target categories, in the order of the probability columns (the target
+  // DataField's Values, then any other category the models name).
   const std::vector<std::string>& categories() const;
+  // The top model's Output fields with isFinalResult (not false), after the prediction columns.
+  struct Output {
+    std::string name;
+    bool is_category = false;  // the predicted category's index (into categories())
+  };
+  const std::vector<Output>& outputs() const { return outputs_; }
+  // Values a row Evaluate writes: the prediction (regression: 1; classification: one
+  // probability a category), then one a output field.
+  std::size_t width() const;
 
-  // Evaluates `rows` rows of `inputs().size()` values each (NaN = missing). Regression writes one
-  // value a row into `out`; classification writes categories().size() probabilities a row.
-  void Evaluate(const double* in, std::size_t rows, double* out) const;
+  // The value of a string input (an unknown string gives a code no category equals).
+  double Encode(std::string_view text) const;
 
-  struct Impl;  // the compiled form, defined in pmml_model.cc
+  // Evaluates `rows` rows of `inputs().size()` values each (NaN = missing; strings Encode()d),
+  // writing width() values a row into `out`; a null prediction is NaN. An invalid value the
+  // model's invalidValueTreatment refuses fails the call, naming the row and field.
+  core::Result<void> Evaluate(const double* in, std::size_t rows, double* out) const;
 
  private:
   CompiledPmml();
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Program> impl_;
+  std::vector<Input> inputs_;
+  std::vector<Output> outputs_;
 };
 
 }  // namespace ferry::backends::pmml

@@ -53,6 +53,12 @@ constexpr const char* kPimaLogit = R"PMML(<?xml version="1.0" encoding="UTF-8"?>
 </PMML>
 )PMML";
 
+std::vector<std::string> Names(const std::vector<CompiledPmml::Input>& inputs) {
+  std::vector<std::string> names;
+  for (const auto& in : inputs) names.push_back(in.name);
+  return names;
+}
+
 double PimaByHand(double preg, double plas, double mass, double pedi, double age) {
   const double z = -3.3259427586269217 + 0.12 * preg + 0.035 * plas - 1.5 * std::log1p(mass) + 0.9 * pedi + 0.015 * age;
   return 1 / (1 + std::exp(-z));
@@ -61,17 +67,22 @@ double PimaByHand(double preg, double plas, double mass, double pedi, double age
 TEST(Pmml, TheLogisticRegressionWithLog1pGivesTheProbabilityComputedByHand) {
   auto model = CompiledPmml::Compile(kPimaLogit, "pima.pmml");
   ASSERT_TRUE(model.has_value()) << model.error().message;
-  EXPECT_EQ((*model)->inputs(), (std::vector<std::string>{"preg", "plas", "mass", "pedi", "age"}));
+  EXPECT_EQ(Names((*model)->inputs()), (std::vector<std::string>{"preg", "plas", "mass", "pedi", "age"}));
   ASSERT_TRUE((*model)->classification());
-  EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"1", "0"}));
+  // The target's Values order the columns; the Output field probability(1) follows them.
+  EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"0", "1"}));
+  ASSERT_EQ((*model)->outputs().size(), 1u);
+  EXPECT_EQ((*model)->outputs()[0].name, "probability(1)");
+  ASSERT_EQ((*model)->width(), 3u);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double rows[] = {6, 148, 33.6, 0.627, 50,  //
                          1, 85, nan, 0.351, 31};   // mass missing: replaced by 32
-  double out[4];
-  (*model)->Evaluate(rows, 2, out);
-  EXPECT_NEAR(out[0], PimaByHand(6, 148, 33.6, 0.627, 50), 1e-12);
-  EXPECT_NEAR(out[1], 1 - out[0], 1e-12);
-  EXPECT_NEAR(out[2], PimaByHand(1, 85, 32.0, 0.351, 31), 1e-12);
+  double out[6];
+  ASSERT_TRUE((*model)->Evaluate(rows, 2, out).has_value());
+  EXPECT_NEAR(out[1], PimaByHand(6, 148, 33.6, 0.627, 50), 1e-12);
+  EXPECT_NEAR(out[0], 1 - out[1], 1e-12);
+  EXPECT_EQ(out[2], out[1]);
+  EXPECT_NEAR(out[4], PimaByHand(1, 85, 32.0, 0.351, 31), 1e-12);
 }
 
 TEST(Pmml, RegressionWithNormContinuousAndFunctions) {
@@ -95,7 +106,7 @@ TEST(Pmml, RegressionWithNormContinuousAndFunctions) {
   EXPECT_FALSE((*model)->classification());
   const double rows[] = {5, 6, 15, 1};
   double out[2];
-  (*model)->Evaluate(rows, 2, out);
+  ASSERT_TRUE((*model)->Evaluate(rows, 2, out).has_value());
   EXPECT_NEAR(out[0], std::exp(0.5 + 2 * 0.5 + 1 + 0.1 * 36 + 0.3 * 36), 1e-9);
   EXPECT_NEAR(out[1], std::exp(0.5 + 2 * 1.5 + 0 + 0.1 * 1 + 0.3 * 1), 1e-9);  // extrapolated past orig 10
 }
@@ -112,7 +123,7 @@ TEST(Pmml, SoftmaxClassification) {
   ASSERT_TRUE(model.has_value()) << model.error().message;
   const double x[] = {1};
   double p[3];
-  (*model)->Evaluate(x, 1, p);
+  ASSERT_TRUE((*model)->Evaluate(x, 1, p).has_value());
   const double sum = std::exp(2.0) + std::exp(2.0) + std::exp(0.0);
   EXPECT_NEAR(p[0], std::exp(2.0) / sum, 1e-12);
   EXPECT_NEAR(p[2], 1 / sum, 1e-12);
@@ -142,7 +153,7 @@ TEST(Pmml, ClassificationTreeWithPredicatesDistributionsAndMissingValues) {
                          7, nan,   // c missing: the defaultChild, "set": yes
                          200, 2};  // no child true: null prediction
   double p[10];
-  (*model)->Evaluate(rows, 5, p);
+  ASSERT_TRUE((*model)->Evaluate(rows, 5, p).has_value());
   EXPECT_DOUBLE_EQ(p[0], 0.75);
   EXPECT_DOUBLE_EQ(p[1], 0.25);
   EXPECT_EQ(p[2], 0.0);
@@ -165,18 +176,219 @@ TEST(Pmml, RegressionTreeReturnsTheLastPredictionWhenNoChildIsTrue) {
   ASSERT_TRUE(model.has_value()) << model.error().message;
   const double x[] = {-1, 5, 50, std::numeric_limits<double>::quiet_NaN()};
   double y[4];
-  (*model)->Evaluate(x, 4, y);
+  ASSERT_TRUE((*model)->Evaluate(x, 4, y).has_value());
   EXPECT_EQ(y[0], 1.5);
   EXPECT_EQ(y[1], 10);
   EXPECT_EQ(y[2], 20);
   EXPECT_EQ(y[3], 1.5);  // missing: lastPrediction
 }
 
+// A gradient-boosted classifier as JPMML writes XGBoost's: a model chain whose first segment
+// sums trees into the margin (an output field, with the base score as rescaleConstant) and whose
+// second turns it into probabilities.
+TEST(Pmml, BoostedTreesChainedIntoALogisticRegression) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+  <DataField name="y" optype="categorical" dataType="integer"><Value value="0"/><Value value="1"/></DataField>
+  <DataField name="x1" optype="continuous" dataType="float"/><DataField name="x2" optype="continuous" dataType="float"/></DataDictionary>
+<MiningModel functionName="classification">
+  <MiningSchema><MiningField name="y" usageType="target"/><MiningField name="x1"/><MiningField name="x2"/></MiningSchema>
+  <Output><OutputField name="p1" feature="probability" value="1"/><OutputField name="decision" feature="predictedValue"/></Output>
+  <Segmentation multipleModelMethod="modelChain">
+    <Segment id="1"><True/>
+      <MiningModel functionName="regression">
+        <MiningSchema><MiningField name="x1"/><MiningField name="x2"/></MiningSchema>
+        <Output><OutputField name="xgbValue" optype="continuous" dataType="float" isFinalResult="false"/></Output>
+        <Targets><Target rescaleConstant="-0.5"/></Targets>
+        <Segmentation multipleModelMethod="sum">
+          <Segment id="1"><True/><TreeModel functionName="regression" missingValueStrategy="defaultChild" noTrueChildStrategy="returnLastPrediction">
+            <MiningSchema><MiningField name="x1"/></MiningSchema>
+            <Node defaultChild="2"><True/>
+              <Node id="2" score="0.4"><SimplePredicate field="x1" operator="lessThan" value="1.5"/></Node>
+              <Node id="3" score="-0.3"><SimplePredicate field="x1" operator="greaterOrEqual" value="1.5"/></Node></Node></TreeModel></Segment>
+          <Segment id="2"><True/><TreeModel functionName="regression" missingValueStrategy="defaultChild" noTrueChildStrategy="returnLastPrediction">
+            <MiningSchema><MiningField name="x2"/></MiningSchema>
+            <Node defaultChild="5"><True/>
+              <Node id="4" score="-0.2"><SimplePredicate field="x2" operator="lessThan" value="0"/></Node>
+              <Node id="5" score="0.6"><SimplePredicate field="x2" operator="greaterOrEqual" value="0"/></Node></Node></TreeModel></Segment>
+        </Segmentation></MiningModel></Segment>
+    <Segment id="2"><True/>
+      <RegressionModel functionName="classification" normalizationMethod="logit">
+        <MiningSchema><MiningField name="y" usageType="target"/><MiningField name="xgbValue"/></MiningSchema>
+        <RegressionTable intercept="0" targetCategory="1"><NumericPredictor name="xgbValue" coefficient="1"/></RegressionTable>
+        <RegressionTable intercept="0" targetCategory="0"/></RegressionModel></Segment>
+  </Segmentation></MiningModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "gbm.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"0", "1"}));
+  ASSERT_EQ((*model)->width(), 4u);  // two probabilities, p1, decision
+  EXPECT_TRUE((*model)->outputs()[1].is_category);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double rows[] = {1, 1, 2, -1, nan, nan};
+  double out[12];
+  ASSERT_TRUE((*model)->Evaluate(rows, 3, out).has_value());
+  auto sigmoid = [](double z) { return 1 / (1 + std::exp(-z)); };
+  const double margins[] = {0.4 + 0.6 - 0.5, -0.3 - 0.2 - 0.5, 0.4 + 0.6 - 0.5};  // missing: the default children
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_NEAR(out[4 * r + 1], sigmoid(margins[r]), 1e-12) << r;
+    EXPECT_NEAR(out[4 * r], 1 - sigmoid(margins[r]), 1e-12) << r;
+    EXPECT_EQ(out[4 * r + 2], out[4 * r + 1]) << r;
+    EXPECT_EQ(out[4 * r + 3], margins[r] > 0 ? 1.0 : 0.0) << r;
+  }
+}
+
+// A forest voting on string categories, with a string input field.
+TEST(Pmml, MajorityVoteOfTreesOverStringCategories) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+  <DataField name="color" optype="categorical" dataType="string"><Value value="red"/><Value value="green"/><Value value="blue"/></DataField>
+  <DataField name="size" optype="continuous" dataType="double"/>
+  <DataField name="kind" optype="categorical" dataType="string"><Value value="cat"/><Value value="dog"/></DataField></DataDictionary>
+<MiningModel functionName="classification">
+  <MiningSchema><MiningField name="kind" usageType="target"/>
+    <MiningField name="color" invalidValueTreatment="asMissing" missingValueReplacement="red"/><MiningField name="size"/></MiningSchema>
+  <Segmentation multipleModelMethod="majorityVote">
+    <Segment><True/><TreeModel functionName="classification"><MiningSchema><MiningField name="color"/></MiningSchema>
+      <Node><True/><Node score="cat"><SimplePredicate field="color" operator="equal" value="red"/></Node><Node score="dog"><True/></Node></Node></TreeModel></Segment>
+    <Segment><True/><TreeModel functionName="classification"><MiningSchema><MiningField name="size"/></MiningSchema>
+      <Node><True/><Node score="cat"><SimplePredicate field="size" operator="lessThan" value="10"/></Node><Node score="dog"><True/></Node></Node></TreeModel></Segment>
+    <Segment><True/><TreeModel functionName="classification"><MiningSchema><MiningField name="color"/></MiningSchema>
+      <Node><True/><Node score="dog"><SimpleSetPredicate field="color" booleanOperator="isIn"><Array n="2" type="string">"green" "blue"</Array></SimpleSetPredicate></Node>
+        <Node score="cat"><True/></Node></Node></TreeModel></Segment>
+  </Segmentation></MiningModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "forest.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  ASSERT_TRUE((*model)->inputs()[0].is_string);
+  EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"cat", "dog"}));
+  const auto& m = **model;
+  const double rows[] = {m.Encode("red"), 5, m.Encode("green"), 5, m.Encode("blue"), 20, m.Encode("purple"), 20};
+  double p[8];
+  ASSERT_TRUE(m.Evaluate(rows, 4, p).has_value());
+  EXPECT_EQ(p[0], 1.0);
+  EXPECT_NEAR(p[2], 1.0 / 3, 1e-12);
+  EXPECT_NEAR(p[3], 2.0 / 3, 1e-12);
+  EXPECT_EQ(p[5], 1.0);
+  EXPECT_NEAR(p[6], 2.0 / 3, 1e-12);  // purple is invalid: as missing, replaced by red
+}
+
+// Every regression method of a Segmentation, on three segments (the second selected for x > 0).
+TEST(Pmml, SegmentationMethodsCombineTheSelectedSegments) {
+  struct Case {
+    const char* method;
+    double positive, negative;  // x = 2 (segments 3, 10, 4), x = -1 (segments 0, 4)
+  };
+  const Case cases[] = {{"sum", 17, 4},          {"weightedSum", 35, 12},
+                        {"average", 17.0 / 3, 2}, {"weightedAverage", 35.0 / 6, 3},
+                        {"median", 4, 2},         {"max", 10, 4},
+                        {"selectFirst", 3, 0},    {"modelChain", 4, 4}};
+  for (const auto& c : cases) {
+    const std::string doc = std::string(R"(<PMML version="4.4"><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
+<MiningModel functionName="regression"><MiningSchema><MiningField name="x"/></MiningSchema>
+  <Segmentation multipleModelMethod=")") + c.method + R"(">
+    <Segment weight="1"><True/><RegressionModel functionName="regression"><MiningSchema><MiningField name="x"/></MiningSchema>
+      <RegressionTable intercept="1"><NumericPredictor name="x" coefficient="1"/></RegressionTable></RegressionModel></Segment>
+    <Segment weight="2"><SimplePredicate field="x" operator="greaterThan" value="0"/><RegressionModel functionName="regression">
+      <MiningSchema/><RegressionTable intercept="10"/></RegressionModel></Segment>
+    <Segment weight="3"><True/><RegressionModel functionName="regression"><MiningSchema/><RegressionTable intercept="4"/></RegressionModel></Segment>
+  </Segmentation></MiningModel></PMML>)";
+    auto model = CompiledPmml::Compile(doc, "seg.pmml");
+    ASSERT_TRUE(model.has_value()) << c.method << ": " << model.error().message;
+    const double x[] = {2, -1};
+    double y[2];
+    ASSERT_TRUE((*model)->Evaluate(x, 2, y).has_value());
+    EXPECT_NEAR(y[0], c.positive, 1e-12) << c.method;
+    EXPECT_NEAR(y[1], c.negative, 1e-12) << c.method;
+  }
+  auto all = CompiledPmml::Compile(R"(<PMML><DataDictionary/><MiningModel functionName="regression"><MiningSchema/>
+<Segmentation multipleModelMethod="selectAll"/></MiningModel></PMML>)", "all.pmml");
+  ASSERT_FALSE(all.has_value());
+  EXPECT_NE(all.error().message.find("multipleModelMethod 'selectAll' is not supported"), std::string::npos);
+  auto vote = CompiledPmml::Compile(R"(<PMML><DataDictionary/><MiningModel functionName="regression"><MiningSchema/>
+<Segmentation multipleModelMethod="majorityVote"/></MiningModel></PMML>)", "vote.pmml");
+  ASSERT_FALSE(vote.has_value());
+  EXPECT_NE(vote.error().message.find("does not apply to a regression"), std::string::npos);
+}
+
+// Trees of the exported shape are flattened and summed several at a time: missing values follow
+// each tree's strategy, and a tree's null prediction is skipped or nulls the whole.
+TEST(Pmml, WeightedForestOfFlatTreesHandlesMissingValuesTreeByTree) {
+  for (const std::string treatment : {"continue", "returnMissing"}) {
+    const std::string doc = R"(<PMML version="4.4"><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
+<MiningModel functionName="regression"><MiningSchema><MiningField name="x"/></MiningSchema>
+  <Segmentation multipleModelMethod="weightedAverage" missingPredictionTreatment=")" + treatment + R"(">
+    <Segment weight="1"><True/><TreeModel functionName="regression"><MiningSchema/>
+      <Node><True/><Node score="10"><SimplePredicate field="x" operator="lessThan" value="1"/></Node>
+        <Node score="20"><SimplePredicate field="x" operator="greaterOrEqual" value="1"/></Node></Node></TreeModel></Segment>
+    <Segment weight="2"><True/><TreeModel functionName="regression" missingValueStrategy="defaultChild"><MiningSchema/>
+      <Node defaultChild="b"><True/><Node id="a" score="2"><SimplePredicate field="x" operator="greaterThan" value="2"/></Node>
+        <Node id="b" score="1"><SimplePredicate field="x" operator="lessOrEqual" value="2"/></Node></Node></TreeModel></Segment>
+    <Segment weight="3"><True/><TreeModel functionName="regression" missingValueStrategy="lastPrediction"><MiningSchema/>
+      <Node score="50"><True/><Node score="100"><SimplePredicate field="x" operator="lessThan" value="5"/></Node>
+        <Node score="200"><SimplePredicate field="x" operator="greaterOrEqual" value="5"/></Node></Node></TreeModel></Segment>
+  </Segmentation></MiningModel></PMML>)";
+    auto model = CompiledPmml::Compile(doc, "forest.pmml");
+    ASSERT_TRUE(model.has_value()) << model.error().message;
+    const double x[] = {0, 3, std::numeric_limits<double>::quiet_NaN()};
+    double y[3];
+    ASSERT_TRUE((*model)->Evaluate(x, 3, y).has_value());
+    EXPECT_DOUBLE_EQ(y[0], (10 + 2 * 1 + 3 * 100) / 6.0);
+    EXPECT_DOUBLE_EQ(y[1], (20 + 2 * 2 + 3 * 100) / 6.0);
+    if (treatment == "continue") {
+      EXPECT_DOUBLE_EQ(y[2], (2 * 1 + 3 * 50) / 5.0);  // tree 1 is null (strategy none), tree 2 its default child
+    } else {
+      EXPECT_TRUE(std::isnan(y[2]));
+    }
+  }
+}
+
+TEST(Pmml, NormDiscreteDiscretizeMapValuesAndStringInputs) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+  <DataField name="city" optype="categorical" dataType="string"><Value value="paris"/><Value value="lyon"/><Value value="nice"/></DataField>
+  <DataField name="age" optype="continuous" dataType="double"><Interval closure="closedClosed" leftMargin="0" rightMargin="150"/></DataField>
+  <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+<TransformationDictionary>
+  <DerivedField name="is_paris" optype="continuous" dataType="double"><NormDiscrete field="city" value="paris"/></DerivedField>
+  <DerivedField name="age_bin" optype="categorical" dataType="string"><Discretize field="age">
+    <DiscretizeBin binValue="young"><Interval closure="openOpen" rightMargin="18"/></DiscretizeBin>
+    <DiscretizeBin binValue="adult"><Interval closure="closedOpen" leftMargin="18" rightMargin="65"/></DiscretizeBin>
+    <DiscretizeBin binValue="senior"><Interval closure="closedOpen" leftMargin="65"/></DiscretizeBin></Discretize></DerivedField>
+  <DerivedField name="age_code" optype="continuous" dataType="double">
+    <MapValues outputColumn="code" mapMissingTo="-1" defaultValue="0"><FieldColumnPair field="age_bin" column="bin"/>
+      <InlineTable><row><bin>young</bin><code>1</code></row><row><bin>adult</bin><code>2</code></row>
+        <row><bin>senior</bin><code>3</code></row></InlineTable></MapValues></DerivedField>
+  <DerivedField name="south" optype="continuous" dataType="double">
+    <Apply function="isIn"><FieldRef field="city"/><Constant dataType="string">nice</Constant><Constant>marseille</Constant></Apply></DerivedField>
+</TransformationDictionary>
+<RegressionModel functionName="regression">
+  <MiningSchema><MiningField name="city"/><MiningField name="age"/><MiningField name="y" usageType="target"/></MiningSchema>
+  <RegressionTable intercept="0"><NumericPredictor name="is_paris" coefficient="100"/><NumericPredictor name="age_code" coefficient="10"/>
+    <NumericPredictor name="south" coefficient="1000"/><CategoricalPredictor name="city" value="lyon" coefficient="5"/></RegressionTable>
+</RegressionModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "t.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  const auto& m = **model;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double rows[] = {m.Encode("paris"), 30, m.Encode("lyon"), 10, m.Encode("nice"), 70, m.Encode("nice"), nan};
+  double y[4];
+  ASSERT_TRUE(m.Evaluate(rows, 4, y).has_value());
+  EXPECT_EQ(y[0], 120);
+  EXPECT_EQ(y[1], 15);
+  EXPECT_EQ(y[2], 1030);
+  EXPECT_EQ(y[3], 990);  // age missing: no bin, MapValues' mapMissingTo
+  // Invalid values (invalidValueTreatment returnInvalid, the default) fail the call by row and field.
+  const double bad_age[] = {m.Encode("paris"), 30, m.Encode("paris"), 200};
+  auto error = m.Evaluate(bad_age, 2, y);
+  ASSERT_FALSE(error.has_value());
+  EXPECT_EQ(error.error().message, "row 1: field 'age' has the invalid value 200");
+  const double bad_city[] = {m.Encode("berlin"), 30};
+  error = m.Evaluate(bad_city, 1, y);
+  ASSERT_FALSE(error.has_value());
+  EXPECT_EQ(error.error().message, "row 0: field 'city' has a value that is not one of its categories");
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
-  auto mining = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<MiningModel functionName=\"classification\"/>\n</PMML>",
-                                      "t.pmml");
-  ASSERT_FALSE(mining.has_value());
-  EXPECT_EQ(mining.error().message, "t.pmml:3: <MiningModel>: not supported by ferry's PMML evaluator");
+  auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<NeuralNetwork functionName=\"classification\"/>\n</PMML>",
+                                       "t.pmml");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().message, "t.pmml:3: <NeuralNetwork>: not supported by ferry's PMML evaluator");
   auto function = CompiledPmml::Compile(R"(<PMML><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
 <TransformationDictionary><DerivedField name="d">
 <Apply function="x-fancy"><FieldRef field="x"/></Apply></DerivedField></TransformationDictionary>
@@ -190,7 +402,7 @@ TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
 <RegressionTable intercept="0"><NumericPredictor name="y" coefficient="1"/></RegressionTable></RegressionModel></PMML>)",
                                      "n.pmml");
   ASSERT_FALSE(field.has_value());
-  EXPECT_NE(field.error().message.find("n.pmml:3: <NumericPredictor>: field 'y' is not an active or derived field"),
+  EXPECT_NE(field.error().message.find("n.pmml:3: <NumericPredictor>: field 'y' is not an active, derived or output field"),
             std::string::npos)
       << field.error().message;
   auto xml = CompiledPmml::Compile("<PMML><DataDictionary>", "x.pmml");

@@ -1,0 +1,148 @@
+// The compiled form of a PMML document, shared by the files that build and evaluate it
+// (internal to the PMML backend; pmml_model.h is the interface).
+//
+// A row is an array of doubles, one slot a field: the active fields first (in DataDictionary
+// order), then every derived field and output field, each given its slot at compile time. Missing
+// is NaN. Categorical string values are codes: numbered in Program::string_codes, so
+// comparing a field with a string constant is comparing two doubles. Classification models write
+// one probability a category of Program::categories (a category index is stable across every
+// model of the document, so segments' votes and probabilities add up).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ferry::backends::pmml {
+
+inline constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
+// The code of a string no Value of the document names (it equals no other code).
+inline constexpr double kUnknownString = -1;
+
+// ---- expressions (expression.cc) ----
+
+enum class Func : std::uint8_t {
+  kAdd, kSub, kMul, kDiv, kMin, kMax, kSum, kAvg, kLog10, kLn, kSqrt, kAbs, kExp, kPow, kThreshold, kFloor,
+  kCeil, kRound, kIsMissing, kIsNotMissing, kEqual, kNotEqual, kLess, kLessEq, kGreater, kGreaterEq, kAnd, kOr,
+  kNot, kIf, kLn1p, kExpm1, kIsIn, kIsNotIn
+};
+
+struct Expr {
+  enum class Op : std::uint8_t { kConst, kField, kApply, kNorm, kNormDiscrete, kDiscretize, kMapValues };
+  Op op = Op::kConst;
+  double value = 0;            // kConst; kNorm, kDiscretize, kMapValues: mapMissingTo; kNormDiscrete: the value
+  double fallback = kMissing;  // kDiscretize, kMapValues: defaultValue; kNormDiscrete: mapMissingTo
+  std::size_t field = 0;    // kField, kNorm, kNormDiscrete, kDiscretize, kMapValues
+  Func func = Func::kAdd;   // kApply
+  std::vector<Expr> args;   // kApply
+  // kNorm: (orig, norm) ascending; kMapValues: (input, output) sorted by input;
+  // kDiscretize: (right margin, bin value) of intervals sorted by left margin, see `bins`.
+  std::vector<std::pair<double, double>> pairs;
+  struct Bin {
+    double left, right;
+    bool left_closed, right_closed;
+    double value;
+  };
+  std::vector<Bin> bins;  // kDiscretize
+};
+
+double Eval(const Expr& e, const double* v);
+
+// ---- predicates (predicate.cc) ----
+
+enum class Truth : std::uint8_t { kFalse, kTrue, kUnknown };
+
+struct Predicate {
+  enum class Kind : std::uint8_t { kTrue, kFalse, kSimple, kSet, kAnd, kOr, kXor, kSurrogate };
+  enum class Op : std::uint8_t { kEqual, kNotEqual, kLess, kLessEq, kGreater, kGreaterEq, kIsMissing, kIsNotMissing };
+  Kind kind = Kind::kTrue;
+  Op op = Op::kEqual;
+  std::size_t field = 0;
+  double value = 0;
+  bool is_in = true;           // kSet
+  std::vector<double> values;  // kSet
+  std::vector<Predicate> parts;
+
+  Truth Test(const double* v) const;
+};
+
+// ---- models (regression.cc, tree.cc, mining.cc) ----
+
+struct OutputField {
+  enum class Feature : std::uint8_t { kPredictedValue, kProbability, kTransformedValue };
+  std::string name;
+  Feature feature = Feature::kPredictedValue;
+  std::size_t slot = 0;
+  bool category_valued = false;  // kPredictedValue of a classification
+  std::ptrdiff_t category = -1;  // kProbability: the category (-1: the predicted one's)
+  Expr expression;               // kTransformedValue
+  bool final_result = true;      // isFinalResult: an output of the top model
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  bool classification = false;
+  // Program::categories.size() and each category as a value (a number, or a string's code), set
+  // once the document is compiled.
+  std::size_t categories = 0;
+  const double* category_values = nullptr;
+  std::vector<std::pair<std::size_t, Expr>> local;  // LocalTransformations: (slot, expression)
+  std::vector<OutputField> outputs;
+  double rescale_factor = 1, rescale_constant = 0;  // Targets/Target (regression)
+
+  // Evaluates the row `v` (the model's derived fields and outputs are written into it): a
+  // regression writes y[0], a classification one probability a category. False for a null
+  // (missing) prediction. `scratch` holds scratch_size() doubles for ensembles.
+  bool Predict(double* v, double* y, double* scratch) const;
+  virtual std::size_t scratch_size() const { return 0; }
+  virtual void SetCategories(const std::vector<double>& values) {
+    categories = values.size();
+    category_values = values.data();
+  }
+
+ protected:
+  virtual bool Score(double* v, double* y, double* scratch) const = 0;
+};
+
+// The index of the likeliest category (ties: the first).
+std::size_t Likeliest(const double* p, std::size_t k);
+
+// ---- the whole document (compiler.cc) ----
+
+struct InputField {
+  std::string name;
+  std::string data_type;         // the DataField's dataType ("double", "string", ...)
+  bool is_string = false;        // values are codes of Program::string_codes
+  double missing_replacement = kMissing;
+  enum class Invalid : std::uint8_t { kReturnInvalid, kAsIs, kAsMissing, kAsValue };
+  Invalid invalid = Invalid::kReturnInvalid;
+  double invalid_replacement = kMissing;
+  std::vector<double> valid;                        // sorted; empty: any value (see intervals)
+  std::vector<Expr::Bin> intervals;                 // Interval elements; empty: any value
+  std::vector<double> missing_values;               // Values with property="missing"
+  bool missing_is_invalid = false;                  // missingValueTreatment returnInvalid
+  enum class Outliers : std::uint8_t { kAsIs, kAsMissing, kAsExtreme };
+  Outliers outliers = Outliers::kAsIs;
+  double low = 0, high = 0;                         // lowValue, highValue
+  bool checked = false;  // any of the above applies (else the value is only tested for missing)
+};
+
+struct Program {
+  std::vector<InputField> inputs;
+  std::vector<std::pair<std::size_t, Expr>> derived;  // TransformationDictionary
+  std::size_t slots = 0;
+  std::unique_ptr<Model> model;
+  std::vector<std::string> categories;  // classification targets
+  std::vector<double> category_values;  // each category as a value (Model::category_values)
+  std::map<std::string, double, std::less<>> string_codes;
+  std::vector<const OutputField*> final_outputs;  // the top model's Output, in document order
+  std::size_t scratch = 0;                         // Model::scratch_size() of the top model
+};
+
+}  // namespace ferry::backends::pmml

@@ -1,0 +1,474 @@
+// The PMML document: fields (DataDictionary, the top model's MiningSchema), transformations,
+// models with their Output and Targets, and CompiledPmml, which evaluates the result.
+#include "backends/pmml/pmml_model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "backends/pmml/compiler.h"
+
+namespace ferry::backends::pmml {
+
+using core::Result;
+
+std::optional<double> ParseNumber(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  double d = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return d;
+}
+
+std::size_t Likeliest(const double* p, std::size_t k) {
+  return static_cast<std::size_t>(std::max_element(p, p + k) - p);
+}
+
+bool Model::Predict(double* v, double* y, double* scratch) const {
+  for (const auto& [slot, e] : local) v[slot] = Eval(e, v);
+  const bool ok = Score(v, y, scratch);
+  if (ok && !classification) y[0] = y[0] * rescale_factor + rescale_constant;
+  const std::size_t k = classification ? categories : 1;
+  for (const auto& o : outputs) {
+    double& out = v[o.slot];
+    if (!ok) {
+      out = kMissing;
+      continue;
+    }
+    switch (o.feature) {
+      case OutputField::Feature::kPredictedValue:
+        out = classification ? category_values[Likeliest(y, k)] : y[0];
+        break;
+      case OutputField::Feature::kProbability:
+        out = y[o.category >= 0 ? static_cast<std::size_t>(o.category) : Likeliest(y, k)];
+        break;
+      case OutputField::Feature::kTransformedValue: out = Eval(o.expression, v); break;
+    }
+  }
+  return ok;
+}
+
+// ---- the compiler's shared helpers ----
+
+int Compiler::Line(std::ptrdiff_t offset) const {
+  const auto end = std::min<std::size_t>(static_cast<std::size_t>(std::max<std::ptrdiff_t>(offset, 0)), xml_.size());
+  return 1 + static_cast<int>(std::count(xml_.begin(), xml_.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+}
+
+std::unexpected<core::Error> Compiler::Fail(const pugi::xml_node& at, std::string_view message) const {
+  return core::InvalidArgument(fmt::format("{}:{}: <{}>: {}", source_, Line(at.offset_debug()), at.name(), message));
+}
+
+std::unexpected<core::Error> Compiler::Unsupported(const pugi::xml_node& at) const {
+  return Fail(at, "not supported by ferry's PMML evaluator");
+}
+
+Result<Compiler::FieldInfo> Compiler::Field(const pugi::xml_node& at, std::string_view name) const {
+  auto it = fields_.find(name);
+  if (it == fields_.end()) return Fail(at, fmt::format("field '{}' is not an active, derived or output field", name));
+  return it->second;
+}
+
+double Compiler::StringCode(std::string_view text) {
+  auto it = out_.string_codes.find(text);
+  if (it != out_.string_codes.end()) return it->second;
+  const auto code = static_cast<double>(out_.string_codes.size());
+  out_.string_codes.emplace(std::string(text), code);
+  return code;
+}
+
+Result<double> Compiler::ValueFor(const pugi::xml_node& at, const FieldInfo& field, std::string_view text) {
+  if (field.is_string) return StringCode(text);
+  const auto d = ParseNumber(text);
+  if (!d) return Fail(at, fmt::format("'{}' is not a number, and the field is numeric", text));
+  return *d;
+}
+
+std::size_t Compiler::Category(std::string_view value) {
+  auto it = std::find(out_.categories.begin(), out_.categories.end(), value);
+  if (it != out_.categories.end()) return static_cast<std::size_t>(it - out_.categories.begin());
+  out_.categories.emplace_back(value);
+  return out_.categories.size() - 1;
+}
+
+std::size_t Compiler::NewSlot(std::string_view name, bool is_string) {
+  const std::size_t slot = out_.slots++;
+  fields_.insert_or_assign(std::string(name), FieldInfo{slot, is_string});
+  return slot;
+}
+
+bool Compiler::IsModelCommonChild(std::string_view name) {
+  return name == "MiningSchema" || name == "LocalTransformations" || name == "Output" || name == "Targets" ||
+         name == "Extension" || name == "ModelStats" || name == "ModelExplanation" || name == "ModelVerification";
+}
+
+Result<bool> Compiler::IsClassification(const pugi::xml_node& model) const {
+  const std::string_view function = model.attribute("functionName").as_string();
+  if (function != "regression" && function != "classification") {
+    return Fail(model, fmt::format("functionName '{}' is not regression or classification", function));
+  }
+  return function == "classification";
+}
+
+// ---- the document ----
+
+namespace {
+
+constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel"};
+
+bool IsModelElement(std::string_view name) {
+  return std::find(std::begin(kModelElements), std::end(kModelElements), name) != std::end(kModelElements);
+}
+
+bool IsStringType(const pugi::xml_node& field) {
+  return std::string_view(field.attribute("dataType").as_string()) == "string";
+}
+
+}  // namespace
+
+Result<void> Compiler::Run() {
+  pugi::xml_document doc;
+  const auto parsed = doc.load_buffer(xml_.data(), xml_.size());
+  if (!parsed) {
+    return core::InvalidArgument(
+        fmt::format("{}:{}: not valid XML: {}", source_, Line(parsed.offset), parsed.description()));
+  }
+  const pugi::xml_node root = doc.child("PMML");
+  if (!root) return core::InvalidArgument(fmt::format("{}: not a PMML document (no <PMML> element)", source_));
+  pugi::xml_node model;
+  for (pugi::xml_node child : root.children()) {
+    const std::string_view name = child.name();
+    if (child.type() != pugi::node_element || name == "Header" || name == "DataDictionary" ||
+        name == "TransformationDictionary" || name == "Extension" || name == "MiningBuildTask") {
+      continue;
+    }
+    if (!IsModelElement(name)) return Unsupported(child);
+    if (model) return Fail(child, "more than one model in the document");
+    model = child;
+  }
+  if (!model) return core::InvalidArgument(fmt::format("{}: the document has no model", source_));
+  FERRY_RETURN_IF_ERROR(Inputs(root, model));
+  if (auto dictionary = root.child("TransformationDictionary")) {
+    for (pugi::xml_node c : dictionary.children()) {
+      const std::string_view name = c.name();
+      if (c.type() == pugi::node_element && name != "DerivedField" && name != "Extension") return Unsupported(c);
+    }
+    FERRY_RETURN_IF_ERROR(DerivedFields(dictionary, out_.derived));
+  }
+  FERRY_ASSIGN_OR_RETURN(out_.model, CompileModel(model, 0));
+  return Finish();
+}
+
+// The active fields of the top model's MiningSchema, in DataDictionary order, with what the
+// DataDictionary and MiningSchema say about their valid, invalid and missing values.
+Result<void> Compiler::Inputs(const pugi::xml_node& root, const pugi::xml_node& model) {
+  std::map<std::string, pugi::xml_node, std::less<>> mining;
+  std::string target;
+  for (pugi::xml_node f : model.child("MiningSchema").children("MiningField")) {
+    const std::string_view usage = f.attribute("usageType").as_string("active");
+    if (usage == "target" || usage == "predicted") target = f.attribute("name").as_string();
+    if (usage == "active") mining[f.attribute("name").as_string()] = f;
+  }
+  for (pugi::xml_node f : root.child("DataDictionary").children("DataField")) {
+    const std::string name = f.attribute("name").as_string();
+    const std::string_view optype = f.attribute("optype").as_string();
+    if (name == target) {
+      // The target's Values order the probability columns.
+      for (pugi::xml_node v : f.children("Value")) {
+        if (std::string_view(v.attribute("property").as_string("valid")) == "valid") Category(v.attribute("value").as_string());
+      }
+      continue;
+    }
+    auto m = mining.find(name);
+    if (m == mining.end()) continue;
+    const pugi::xml_node mf = m->second;
+    InputField in{.name = name, .data_type = f.attribute("dataType").as_string("double")};
+    in.is_string = IsStringType(f);
+    if (!in.is_string && optype != "continuous") {
+      for (pugi::xml_node v : f.children("Value")) in.is_string = in.is_string || !ParseNumber(v.attribute("value").as_string());
+    }
+    const FieldInfo info{out_.inputs.size(), in.is_string};
+    for (pugi::xml_node v : f.children("Value")) {
+      FERRY_ASSIGN_OR_RETURN(const double value, ValueFor(v, info, v.attribute("value").as_string()));
+      const std::string_view property = v.attribute("property").as_string("valid");
+      if (property == "missing") {
+        in.missing_values.push_back(value);
+      } else if (property == "valid") {
+        in.valid.push_back(value);
+      }
+    }
+    std::sort(in.valid.begin(), in.valid.end());
+    for (pugi::xml_node i : f.children("Interval")) {
+      const std::string_view closure = i.attribute("closure").as_string();
+      const double inf = std::numeric_limits<double>::infinity();
+      in.intervals.push_back({.left = i.attribute("leftMargin") ? i.attribute("leftMargin").as_double() : -inf,
+                              .right = i.attribute("rightMargin") ? i.attribute("rightMargin").as_double() : inf,
+                              .left_closed = closure.starts_with("closed"),
+                              .right_closed = closure.ends_with("Closed"),
+                              .value = 0});
+    }
+    if (auto r = mf.attribute("missingValueReplacement")) {
+      FERRY_ASSIGN_OR_RETURN(in.missing_replacement, ValueFor(mf, info, r.as_string()));
+    }
+    const std::string_view missing = mf.attribute("missingValueTreatment").as_string("asIs");
+    if (missing != "asIs" && missing != "asMean" && missing != "asMode" && missing != "asMedian" &&
+        missing != "asValue" && missing != "returnInvalid") {
+      return Fail(mf, fmt::format("missingValueTreatment '{}' is not supported", missing));
+    }
+    in.missing_is_invalid = missing == "returnInvalid";
+    const std::string_view invalid = mf.attribute("invalidValueTreatment").as_string("returnInvalid");
+    if (invalid == "returnInvalid") {
+      in.invalid = InputField::Invalid::kReturnInvalid;
+    } else if (invalid == "asIs") {
+      in.invalid = InputField::Invalid::kAsIs;
+    } else if (invalid == "asMissing") {
+      in.invalid = InputField::Invalid::kAsMissing;
+    } else if (invalid == "asValue") {
+      in.invalid = InputField::Invalid::kAsValue;
+      if (!mf.attribute("invalidValueReplacement")) return Fail(mf, "invalidValueTreatment asValue needs invalidValueReplacement");
+      FERRY_ASSIGN_OR_RETURN(in.invalid_replacement, ValueFor(mf, info, mf.attribute("invalidValueReplacement").as_string()));
+    } else {
+      return Fail(mf, fmt::format("invalidValueTreatment '{}' is not supported", invalid));
+    }
+    const std::string_view outliers = mf.attribute("outliers").as_string("asIs");
+    if (outliers == "asMissingValues" || outliers == "asExtremeValues") {
+      in.outliers = outliers == "asMissingValues" ? InputField::Outliers::kAsMissing : InputField::Outliers::kAsExtreme;
+      in.low = mf.attribute("lowValue").as_double(-std::numeric_limits<double>::infinity());
+      in.high = mf.attribute("highValue").as_double(std::numeric_limits<double>::infinity());
+    } else if (outliers != "asIs") {
+      return Fail(mf, fmt::format("outliers '{}' is not supported", outliers));
+    }
+    in.checked = !in.valid.empty() || !in.intervals.empty() || !in.missing_values.empty() || in.missing_is_invalid ||
+                 in.outliers != InputField::Outliers::kAsIs;
+    fields_[name] = info;
+    out_.inputs.push_back(std::move(in));
+    mining.erase(m);
+  }
+  if (!mining.empty()) {
+    return Fail(model.child("MiningSchema"),
+                fmt::format("active field '{}' is not in the DataDictionary", mining.begin()->first));
+  }
+  out_.slots = out_.inputs.size();
+  return {};
+}
+
+Result<void> Compiler::DerivedFields(const pugi::xml_node& parent, std::vector<std::pair<std::size_t, Expr>>& into) {
+  for (pugi::xml_node d : parent.children()) {
+    if (d.type() != pugi::node_element || std::string_view(d.name()) == "Extension") continue;
+    if (std::string_view(d.name()) != "DerivedField") return Unsupported(d);
+    pugi::xml_node expression;
+    for (pugi::xml_node c : d.children()) {
+      if (c.type() == pugi::node_element && std::string_view(c.name()) != "Extension" &&
+          std::string_view(c.name()) != "Value") {
+        expression = c;
+      }
+    }
+    if (!expression) return Fail(d, "has no expression");
+    FERRY_ASSIGN_OR_RETURN(auto node, Expression(expression));
+    into.emplace_back(NewSlot(d.attribute("name").as_string(), IsStringType(d)), std::move(node));
+  }
+  return {};
+}
+
+Result<void> Compiler::Outputs(const pugi::xml_node& output, Model& model) {
+  for (pugi::xml_node f : output.children()) {
+    if (f.type() != pugi::node_element || std::string_view(f.name()) == "Extension") continue;
+    if (std::string_view(f.name()) != "OutputField") return Unsupported(f);
+    OutputField o{.name = f.attribute("name").as_string()};
+    const std::string_view feature = f.attribute("feature").as_string("predictedValue");
+    if (feature == "predictedValue") {
+      o.feature = OutputField::Feature::kPredictedValue;
+      o.category_valued = model.classification;
+    } else if (feature == "probability") {
+      if (!model.classification) return Fail(f, "feature probability needs a classification");
+      o.feature = OutputField::Feature::kProbability;
+      if (auto value = f.attribute("value")) o.category = static_cast<std::ptrdiff_t>(Category(value.as_string()));
+    } else if (feature == "transformedValue") {
+      o.feature = OutputField::Feature::kTransformedValue;
+      pugi::xml_node expression;
+      for (pugi::xml_node c : f.children()) {
+        if (c.type() == pugi::node_element && std::string_view(c.name()) != "Extension") expression = c;
+      }
+      if (!expression) return Fail(f, "a transformedValue needs an expression");
+      FERRY_ASSIGN_OR_RETURN(o.expression, Expression(expression));
+    } else {
+      return Fail(f, fmt::format("feature '{}' is not supported (predictedValue, probability, transformedValue are)", feature));
+    }
+    o.final_result = f.attribute("isFinalResult").as_bool(true);
+    // Later output fields, and later segments of a model chain, may refer to this one.
+    o.slot = NewSlot(o.name, IsStringType(f));
+    model.outputs.push_back(std::move(o));
+  }
+  return {};
+}
+
+Result<void> Compiler::Targets(const pugi::xml_node& targets, Model& model) {
+  for (pugi::xml_node t : targets.children()) {
+    if (t.type() != pugi::node_element || std::string_view(t.name()) == "Extension") continue;
+    if (std::string_view(t.name()) != "Target") return Unsupported(t);
+    for (pugi::xml_attribute a : t.attributes()) {
+      const std::string_view name = a.name();
+      if (name != "field" && name != "optype" && name != "rescaleFactor" && name != "rescaleConstant") {
+        return Fail(t, fmt::format("attribute '{}' is not supported (rescaleFactor and rescaleConstant are)", name));
+      }
+    }
+    for (pugi::xml_node c : t.children()) {
+      if (c.type() == pugi::node_element && std::string_view(c.name()) != "Extension") return Unsupported(c);
+    }
+    if (model.classification) return Fail(t, "rescaling applies to a regression");
+    model.rescale_factor = t.attribute("rescaleFactor").as_double(1.0);
+    model.rescale_constant = t.attribute("rescaleConstant").as_double(0.0);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, int depth) {
+  if (depth > 20) return Fail(e, "models are nested deeper than 20 levels");
+  const std::string_view kind = e.name();
+  if (!IsModelElement(kind)) return Unsupported(e);
+  // A nested model's local fields are seen by it alone; its output fields stay visible (a model
+  // chain's later segments use them).
+  const auto outer = fields_;
+  std::vector<std::pair<std::size_t, Expr>> local;
+  if (auto transformations = e.child("LocalTransformations")) FERRY_RETURN_IF_ERROR(DerivedFields(transformations, local));
+  std::unique_ptr<Model> model;
+  if (kind == "RegressionModel") {
+    FERRY_ASSIGN_OR_RETURN(model, Regression(e));
+  } else if (kind == "TreeModel") {
+    FERRY_ASSIGN_OR_RETURN(model, Tree(e));
+  } else {
+    FERRY_ASSIGN_OR_RETURN(model, Mining(e, depth));
+  }
+  model->local = std::move(local);
+  if (auto targets = e.child("Targets")) FERRY_RETURN_IF_ERROR(Targets(targets, *model));
+  if (auto output = e.child("Output")) FERRY_RETURN_IF_ERROR(Outputs(output, *model));
+  if (depth > 0) {
+    auto visible = outer;
+    for (const auto& o : model->outputs) visible.insert_or_assign(o.name, fields_.at(o.name));
+    fields_ = std::move(visible);
+  }
+  return model;
+}
+
+Result<void> Compiler::Finish() {
+  Model& top = *out_.model;
+  if (top.classification && out_.categories.size() < 2) {
+    return core::InvalidArgument(fmt::format("{}: the classification names fewer than two categories", source_));
+  }
+  for (const auto& category : out_.categories) {
+    const auto number = ParseNumber(category);
+    out_.category_values.push_back(number ? *number : StringCode(category));
+  }
+  top.SetCategories(out_.category_values);
+  out_.scratch = top.scratch_size();
+  for (const auto& o : top.outputs) {
+    if (o.final_result) out_.final_outputs.push_back(&o);
+  }
+  return {};
+}
+
+// ---- CompiledPmml ----
+
+CompiledPmml::CompiledPmml() : impl_(std::make_unique<Program>()) {}
+CompiledPmml::~CompiledPmml() = default;
+
+Result<std::unique_ptr<CompiledPmml>> CompiledPmml::Compile(std::string_view xml, std::string_view source) {
+  std::unique_ptr<CompiledPmml> compiled(new CompiledPmml());
+  Compiler compiler(xml, source, *compiled->impl_);
+  FERRY_RETURN_IF_ERROR(compiler.Run());
+  auto& p = *compiled->impl_;
+  for (const auto& in : p.inputs) compiled->inputs_.push_back({in.name, in.data_type, in.is_string});
+  for (const OutputField* o : p.final_outputs) {
+    compiled->outputs_.push_back({o->name, o->category_valued});
+  }
+  return compiled;
+}
+
+bool CompiledPmml::classification() const { return impl_->model->classification; }
+const std::vector<std::string>& CompiledPmml::categories() const { return impl_->categories; }
+
+std::size_t CompiledPmml::width() const {
+  return (classification() ? impl_->categories.size() : 1) + impl_->final_outputs.size();
+}
+
+double CompiledPmml::Encode(std::string_view text) const {
+  auto it = impl_->string_codes.find(text);
+  return it == impl_->string_codes.end() ? kUnknownString : it->second;
+}
+
+namespace {
+
+bool Valid(const InputField& in, double x) {
+  if (!in.valid.empty()) return std::binary_search(in.valid.begin(), in.valid.end(), x);
+  if (in.intervals.empty()) return true;
+  return std::any_of(in.intervals.begin(), in.intervals.end(), [&](const Expr::Bin& b) {
+    return (b.left_closed ? x >= b.left : x > b.left) && (b.right_closed ? x <= b.right : x < b.right);
+  });
+}
+
+// The value the model sees for one input value, after the missing, invalid and outlier treatments.
+Result<double> Prepare(const InputField& in, double x, std::size_t row) {
+  const bool missing =
+      std::isnan(x) || std::find(in.missing_values.begin(), in.missing_values.end(), x) != in.missing_values.end();
+  if (missing) {
+    if (in.missing_is_invalid) {
+      return core::InvalidArgument(fmt::format("row {}: field '{}' is missing, and the model does not accept that",
+                                               row, in.name));
+    }
+    return in.missing_replacement;
+  }
+  if (!Valid(in, x)) {
+    switch (in.invalid) {
+      case InputField::Invalid::kReturnInvalid:
+        if (in.is_string) {
+          return core::InvalidArgument(
+              fmt::format("row {}: field '{}' has a value that is not one of its categories", row, in.name));
+        }
+        return core::InvalidArgument(fmt::format("row {}: field '{}' has the invalid value {}", row, in.name, x));
+      case InputField::Invalid::kAsIs: break;
+      case InputField::Invalid::kAsMissing: return in.missing_replacement;
+      case InputField::Invalid::kAsValue: return in.invalid_replacement;
+    }
+  }
+  if (in.outliers != InputField::Outliers::kAsIs && (x < in.low || x > in.high)) {
+    if (in.outliers == InputField::Outliers::kAsMissing) return in.missing_replacement;
+    return std::clamp(x, in.low, in.high);
+  }
+  return x;
+}
+
+}  // namespace
+
+Result<void> CompiledPmml::Evaluate(const double* in, std::size_t rows, double* out) const {
+  const Program& p = *impl_;
+  const Model& model = *p.model;
+  const std::size_t n = p.inputs.size();
+  const std::size_t k = model.classification ? p.categories.size() : 1;
+  const std::size_t w = width();
+  std::vector<double> values(p.slots), scratch(p.scratch);  // allocated a call, not a row
+  for (std::size_t r = 0; r < rows; ++r) {
+    const double* row = in + r * n;
+    for (std::size_t i = 0; i < n; ++i) {
+      const InputField& field = p.inputs[i];
+      if (!field.checked) {
+        values[i] = std::isnan(row[i]) ? field.missing_replacement : row[i];
+      } else {
+        FERRY_ASSIGN_OR_RETURN(values[i], Prepare(field, row[i], r));
+      }
+    }
+    for (const auto& [slot, e] : p.derived) values[slot] = Eval(e, values.data());
+    double* y = out + r * w;
+    if (!model.Predict(values.data(), y, scratch.data())) std::fill(y, y + k, kMissing);
+    for (std::size_t j = 0; j < p.final_outputs.size(); ++j) {
+      const OutputField& o = *p.final_outputs[j];
+      y[k + j] = o.category_valued ? (std::isnan(y[0]) ? kMissing : static_cast<double>(Likeliest(y, k)))
+                                   : values[o.slot];
+    }
+  }
+  return {};
+}
+
+}  // namespace ferry::backends::pmml

@@ -1,0 +1,73 @@
+// Compiles a PMML document into a Program (internal to the PMML backend). One Compiler a
+// document; its methods live beside what they compile: expression.cc (DerivedField
+// expressions), predicate.cc, regression.cc, tree.cc, mining.cc, compiler.cc (the document,
+// fields and outputs).
+#pragma once
+
+#include <pugixml.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "backends/pmml/compiled.h"
+#include "core/error.h"
+
+namespace ferry::backends::pmml {
+
+std::optional<double> ParseNumber(std::string_view text);
+
+class Compiler {
+ public:
+  Compiler(std::string_view xml, std::string_view source, Program& out) : xml_(xml), source_(source), out_(out) {}
+
+  core::Result<void> Run();
+
+  // --- shared by the element compilers ---
+  std::unexpected<core::Error> Fail(const pugi::xml_node& at, std::string_view message) const;
+  std::unexpected<core::Error> Unsupported(const pugi::xml_node& at) const;
+
+  struct FieldInfo {
+    std::size_t slot;
+    bool is_string;
+  };
+  core::Result<FieldInfo> Field(const pugi::xml_node& at, std::string_view name) const;
+  // A value written in the document for a field: the string's code for string fields, else a number.
+  core::Result<double> ValueFor(const pugi::xml_node& at, const FieldInfo& field, std::string_view text);
+  double StringCode(std::string_view text);
+  std::size_t Category(std::string_view value);
+
+  core::Result<Expr> Expression(const pugi::xml_node& e);
+  core::Result<Predicate> CompilePredicate(const pugi::xml_node& e);
+  // Any model element (RegressionModel, TreeModel, MiningModel), with its MiningSchema fields'
+  // scope, LocalTransformations, Targets and Output. `depth` bounds nesting.
+  core::Result<std::unique_ptr<Model>> CompileModel(const pugi::xml_node& e, int depth);
+
+  core::Result<std::unique_ptr<Model>> Regression(const pugi::xml_node& e);
+  core::Result<std::unique_ptr<Model>> Tree(const pugi::xml_node& e);
+  core::Result<std::unique_ptr<Model>> Mining(const pugi::xml_node& e, int depth);
+
+  // Children every model may hold that its own compiler skips.
+  static bool IsModelCommonChild(std::string_view name);
+  // functionName regression or classification.
+  core::Result<bool> IsClassification(const pugi::xml_node& model) const;
+
+ private:
+  int Line(std::ptrdiff_t offset) const;
+  core::Result<void> Inputs(const pugi::xml_node& root, const pugi::xml_node& model);
+  core::Result<void> DerivedFields(const pugi::xml_node& parent, std::vector<std::pair<std::size_t, Expr>>& into);
+  core::Result<void> Outputs(const pugi::xml_node& output, Model& model);
+  core::Result<void> Targets(const pugi::xml_node& targets, Model& model);
+  std::size_t NewSlot(std::string_view name, bool is_string);
+  core::Result<void> Finish();
+
+  std::string_view xml_;
+  std::string source_;
+  Program& out_;
+  // Fields in scope (a nested model's local fields are added while it compiles).
+  std::map<std::string, FieldInfo, std::less<>> fields_;
+};
+
+}  // namespace ferry::backends::pmml

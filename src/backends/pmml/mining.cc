@@ -1,0 +1,235 @@
+// PMML MiningModel: a Segmentation of nested models (random forests, gradient boosting, model
+// chains), each segment selected by its predicate and combined by the multipleModelMethod.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+#include "backends/pmml/compiler.h"
+#include "backends/pmml/flat_tree.h"
+
+namespace ferry::backends::pmml {
+namespace {
+
+enum class Method : std::uint8_t {
+  kSum, kWeightedSum, kAverage, kWeightedAverage, kMedian, kMax, kMajorityVote, kWeightedMajorityVote, kModelChain,
+  kSelectFirst
+};
+
+struct MethodSpec {
+  std::string_view name;
+  Method method;
+  bool regression, classification;  // where it makes sense
+};
+
+constexpr MethodSpec kMethods[] = {
+    {"sum", Method::kSum, true, false},
+    {"weightedSum", Method::kWeightedSum, true, false},
+    {"average", Method::kAverage, true, true},
+    {"weightedAverage", Method::kWeightedAverage, true, true},
+    {"median", Method::kMedian, true, false},
+    {"max", Method::kMax, true, false},
+    {"majorityVote", Method::kMajorityVote, false, true},
+    {"weightedMajorityVote", Method::kWeightedMajorityVote, false, true},
+    {"modelChain", Method::kModelChain, true, true},
+    {"selectFirst", Method::kSelectFirst, true, true},
+};
+
+struct Segment {
+  Predicate predicate;
+  double weight = 1;
+  std::unique_ptr<Model> model;
+};
+
+class MiningModel final : public Model {
+ public:
+  Method method = Method::kSum;
+  bool missing_returns_missing = false;  // missingPredictionTreatment returnMissing
+  std::vector<Segment> segments;
+  // A forest or boosted trees: every segment always selected and a plain flat regression tree,
+  // combined by (weighted) sum or average. Summed by SumFlatTrees, several trees at a time.
+  std::vector<const FlatTree*> flat_trees;
+  std::vector<double> flat_weights;  // weightedSum, weightedAverage
+  bool flat_all_less = false;
+
+  void FindFlatTrees() {
+    if (classification || (method != Method::kSum && method != Method::kWeightedSum && method != Method::kAverage &&
+                           method != Method::kWeightedAverage)) {
+      return;
+    }
+    std::vector<const FlatTree*> trees;
+    for (const auto& s : segments) {
+      const FlatTree* t = s.predicate.kind == Predicate::Kind::kTrue ? AsPlainFlatTree(*s.model) : nullptr;
+      if (!t) return;
+      trees.push_back(t);
+    }
+    flat_trees = std::move(trees);
+    if (method == Method::kWeightedSum || method == Method::kWeightedAverage) {
+      for (const auto& s : segments) flat_weights.push_back(s.weight);
+    }
+    flat_all_less = std::all_of(flat_trees.begin(), flat_trees.end(), [](const FlatTree* t) { return t->all_less; });
+  }
+
+  std::size_t scratch_size() const override {
+    std::size_t child = 0;
+    for (const auto& s : segments) child = std::max(child, s.model->scratch_size());
+    return 2 * Width() + segments.size() + child;
+  }
+  void SetCategories(const std::vector<double>& values) override {
+    Model::SetCategories(values);
+    for (auto& s : segments) s.model->SetCategories(values);
+  }
+
+ protected:
+  std::size_t Width() const { return std::max<std::size_t>(categories, 1); }
+
+  bool Score(double* v, double* y, double* scratch) const override {
+    if (!flat_trees.empty()) return ScoreFlatTrees(v, y);
+    const std::size_t k = classification ? categories : 1;
+    double* seg = scratch;
+    double* acc = seg + Width();
+    double* values = acc + Width();  // median
+    double* child = values + segments.size();
+    std::fill(acc, acc + k, method == Method::kMax ? -std::numeric_limits<double>::infinity() : 0.0);
+    std::size_t count = 0;
+    double weights = 0;
+    bool chained = false;
+    for (const auto& s : segments) {
+      if (s.predicate.Test(v) != Truth::kTrue) continue;
+      if (!s.model->Predict(v, seg, child)) {
+        if (missing_returns_missing) return false;
+        continue;  // continue, skipSegment: the other segments decide
+      }
+      switch (method) {
+        case Method::kSelectFirst:
+          std::copy(seg, seg + k, y);
+          return true;
+        case Method::kModelChain:
+          // Every segment runs (their outputs feed the later ones); the last one answers.
+          std::copy(seg, seg + Width(), acc);
+          chained = s.model->classification == classification;
+          break;
+        case Method::kSum:
+        case Method::kAverage:
+          for (std::size_t j = 0; j < k; ++j) acc[j] += seg[j];
+          break;
+        case Method::kWeightedSum:
+        case Method::kWeightedAverage:
+          for (std::size_t j = 0; j < k; ++j) acc[j] += s.weight * seg[j];
+          break;
+        case Method::kMedian: values[count] = seg[0]; break;
+        case Method::kMax: acc[0] = std::max(acc[0], seg[0]); break;
+        case Method::kMajorityVote: acc[Likeliest(seg, k)] += 1; break;
+        case Method::kWeightedMajorityVote: acc[Likeliest(seg, k)] += s.weight; break;
+      }
+      ++count;
+      weights += s.weight;
+    }
+    if (count == 0 || (method == Method::kModelChain && !chained)) return false;
+    switch (method) {
+      case Method::kAverage:
+        for (std::size_t j = 0; j < k; ++j) y[j] = acc[j] / static_cast<double>(count);
+        return true;
+      case Method::kWeightedAverage:
+        for (std::size_t j = 0; j < k; ++j) y[j] = acc[j] / weights;
+        return true;
+      case Method::kMajorityVote:
+      case Method::kWeightedMajorityVote: {
+        // The probability of a category: its share of the votes.
+        const double total = method == Method::kMajorityVote ? static_cast<double>(count) : weights;
+        for (std::size_t j = 0; j < k; ++j) y[j] = acc[j] / total;
+        return true;
+      }
+      case Method::kMedian: {
+        double* mid = values + count / 2;
+        std::nth_element(values, mid, values + count);
+        if (count % 2 == 1) {
+          y[0] = *mid;
+        } else {
+          y[0] = (*mid + *std::max_element(values, mid)) / 2;
+        }
+        return true;
+      }
+      default:
+        std::copy(acc, acc + k, y);
+        return true;
+    }
+  }
+
+  bool ScoreFlatTrees(const double* v, double* y) const {
+    double sum = 0, weights = 0;
+    std::size_t count = 0;
+    if (!SumFlatTrees(flat_trees, flat_weights, flat_all_less, v, missing_returns_missing, sum, count, weights) ||
+        count == 0) {
+      return false;
+    }
+    y[0] = method == Method::kAverage ? sum / static_cast<double>(count) : method == Method::kWeightedAverage ? sum / weights : sum;
+    return true;
+  }
+};
+
+}  // namespace
+
+core::Result<std::unique_ptr<Model>> Compiler::Mining(const pugi::xml_node& e, int depth) {
+  auto model = std::make_unique<MiningModel>();
+  FERRY_ASSIGN_OR_RETURN(model->classification, IsClassification(e));
+  pugi::xml_node segmentation;
+  for (pugi::xml_node c : e.children()) {
+    const std::string_view name = c.name();
+    if (c.type() != pugi::node_element || IsModelCommonChild(name)) continue;
+    if (name != "Segmentation" || segmentation) return Unsupported(c);
+    segmentation = c;
+  }
+  if (!segmentation) return Fail(e, "has no Segmentation");
+  const std::string_view method = segmentation.attribute("multipleModelMethod").as_string();
+  const auto* spec = std::find_if(std::begin(kMethods), std::end(kMethods), [&](const auto& m) { return m.name == method; });
+  if (spec == std::end(kMethods)) {
+    return Fail(segmentation, fmt::format("multipleModelMethod '{}' is not supported{}", method,
+                                          method == "selectAll" ? " (ferry serves one result a model)" : ""));
+  }
+  if (!(model->classification ? spec->classification : spec->regression)) {
+    return Fail(segmentation, fmt::format("multipleModelMethod '{}' does not apply to a {}", method,
+                                          model->classification ? "classification" : "regression"));
+  }
+  model->method = spec->method;
+  const std::string_view missing = segmentation.attribute("missingPredictionTreatment").as_string("continue");
+  if (missing != "continue" && missing != "skipSegment" && missing != "returnMissing") {
+    return Fail(segmentation, fmt::format("missingPredictionTreatment '{}' is not supported", missing));
+  }
+  model->missing_returns_missing = missing == "returnMissing";
+  for (pugi::xml_node s : segmentation.children()) {
+    if (s.type() != pugi::node_element || std::string_view(s.name()) == "Extension") continue;
+    if (std::string_view(s.name()) != "Segment") return Unsupported(s);
+    Segment segment;
+    segment.weight = s.attribute("weight").as_double(1.0);
+    pugi::xml_node nested;
+    bool has_predicate = false;
+    for (pugi::xml_node c : s.children()) {
+      if (c.type() != pugi::node_element || std::string_view(c.name()) == "Extension") continue;
+      if (!has_predicate) {
+        FERRY_ASSIGN_OR_RETURN(segment.predicate, CompilePredicate(c));
+        has_predicate = true;
+      } else if (!nested) {
+        nested = c;
+      } else {
+        return Unsupported(c);
+      }
+    }
+    if (!nested) return Fail(s, "has no predicate and model");
+    FERRY_ASSIGN_OR_RETURN(segment.model, CompileModel(nested, depth + 1));
+    if (model->method != Method::kModelChain && segment.model->classification != model->classification) {
+      return Fail(nested, fmt::format("a {} in a {} segmentation", segment.model->classification ? "classification" : "regression",
+                                      model->classification ? "classification" : "regression"));
+    }
+    model->segments.push_back(std::move(segment));
+  }
+  if (model->segments.empty()) return Fail(segmentation, "has no Segment");
+  model->FindFlatTrees();
+  if (model->method == Method::kModelChain && model->segments.back().model->classification != model->classification) {
+    return Fail(segmentation, "the last model of the chain must answer what the MiningModel's functionName asks");
+  }
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+}  // namespace ferry::backends::pmml

@@ -1,0 +1,326 @@
+// PMML TreeModel: nodes with compiled predicates, walked from the root for each row.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "backends/pmml/compiler.h"
+#include "backends/pmml/flat_tree.h"
+
+namespace ferry::backends::pmml {
+namespace {
+
+struct TreeNode {
+  Predicate predicate;
+  double score = kMissing;           // regression, or the category index
+  std::vector<double> distribution;  // classification: probability a category (empty: one-hot of score)
+  std::vector<TreeNode> children;
+  std::ptrdiff_t default_child = -1;  // index into children
+};
+
+enum class MissingStrategy : std::uint8_t { kNone, kLastPrediction, kNullPrediction, kDefaultChild };
+
+// For complementary predicates a (of the first child) and b: the canonical operator and whether
+// the second child is the one taken when it holds. False when they are not complementary.
+bool Canonical(Predicate::Op a, Predicate::Op b, Predicate::Op& op, bool& swapped) {
+  using Op = Predicate::Op;
+  static constexpr struct {
+    Op a, b, op;
+    bool swapped;
+  } kPairs[] = {{Op::kLess, Op::kGreaterEq, Op::kLess, false},  {Op::kGreaterEq, Op::kLess, Op::kLess, true},
+                {Op::kLessEq, Op::kGreater, Op::kLessEq, false}, {Op::kGreater, Op::kLessEq, Op::kLessEq, true},
+                {Op::kEqual, Op::kNotEqual, Op::kEqual, false}, {Op::kNotEqual, Op::kEqual, Op::kEqual, true}};
+  for (const auto& p : kPairs) {
+    if (p.a == a && p.b == b) {
+      op = p.op;
+      swapped = p.swapped;
+      return true;
+    }
+  }
+  return false;
+}
+
+class TreeModel final : public Model {
+ public:
+  TreeNode root;
+  MissingStrategy missing_strategy = MissingStrategy::kNone;
+  bool no_true_child_null = true;  // noTrueChildStrategy returnNullPrediction (the default)
+  FlatTree flat;  // no nodes: the tree is not of the flat shape
+
+  // Flattens the tree when every inner node is a complementary binary split (see FlatNode).
+  void Flatten() {
+    auto& nodes = flat.nodes;
+    nodes.assign(1, FlatNode{});
+    if (root.predicate.kind != Predicate::Kind::kTrue || !Add(root, 0)) {
+      nodes.clear();
+      return;
+    }
+    flat.all_less =
+        std::all_of(nodes.begin(), nodes.end(), [](const FlatNode& n) { return n.op == Predicate::Op::kLess; });
+  }
+
+ protected:
+  bool Score(double* v, double* y, double*) const override {
+    if (!flat.nodes.empty() && !classification) {
+      const FlatNode* n = flat.all_less ? flat.Walk<Less>(v) : flat.Walk<AnyOp>(v);
+      if (!n || std::isnan(n->score)) return false;
+      y[0] = n->score;
+      return true;
+    }
+    const TreeNode* result = flat.nodes.empty() ? Walk(v) : Answer(flat.Walk<AnyOp>(v));
+    if (!result || (std::isnan(result->score) && result->distribution.empty())) return false;
+    if (!classification) {
+      y[0] = result->score;
+      return true;
+    }
+    const auto& d = result->distribution;
+    for (std::size_t j = 0; j < categories; ++j) {
+      y[j] = d.empty() ? (static_cast<double>(j) == result->score ? 1.0 : 0.0) : (j < d.size() ? d[j] : 0.0);
+    }
+    return true;
+  }
+
+ private:
+  // Fills flat[index] from `node`, appending its children's subtrees.
+  bool Add(const TreeNode& node, std::size_t index) {
+    auto& flat = this->flat.nodes;
+    flat[index].score = node.score;
+    flat[index].result = &node;
+    if (node.children.empty()) return true;
+    if (node.children.size() != 2) return false;
+    const Predicate& a = node.children[0].predicate;
+    const Predicate& b = node.children[1].predicate;
+    Predicate::Op op;
+    bool swapped = false;
+    if (a.kind != Predicate::Kind::kSimple || b.kind != Predicate::Kind::kSimple || a.field != b.field ||
+        a.value != b.value || !Canonical(a.op, b.op, op, swapped)) {
+      return false;
+    }
+    // What the general walk does when the field is missing (both predicates UNKNOWN).
+    const auto children = static_cast<std::int32_t>(flat.size());
+    std::int32_t missing = FlatNode::kStop;
+    if (missing_strategy == MissingStrategy::kNone) {
+      missing = no_true_child_null ? FlatNode::kNull : FlatNode::kStop;
+    } else if (missing_strategy == MissingStrategy::kNullPrediction) {
+      missing = FlatNode::kNull;
+    } else if (missing_strategy == MissingStrategy::kDefaultChild && node.default_child >= 0) {
+      missing = children + ((node.default_child == 1) != swapped ? 1 : 0);
+    }
+    FlatNode& f = flat[index];
+    f.field = static_cast<std::uint32_t>(a.field);
+    f.op = op;
+    f.value = a.value;
+    f.children = children;
+    f.missing = missing;
+    flat.resize(flat.size() + 2);
+    const std::size_t first = static_cast<std::size_t>(children);
+    return Add(node.children[swapped ? 1 : 0], first) && Add(node.children[swapped ? 0 : 1], first + 1);
+  }
+
+  static const TreeNode* Answer(const FlatNode* n) { return n ? static_cast<const TreeNode*>(n->result) : nullptr; }
+
+  // The general walk: the answering node, or null.
+  const TreeNode* Walk(const double* v) const {
+    const TreeNode* node = &root;
+    const TreeNode* result = nullptr;
+    if (node->predicate.Test(v) != Truth::kTrue) return nullptr;
+    result = node;
+    while (!node->children.empty()) {
+      const TreeNode* next = nullptr;
+      bool unknown = false;
+      for (const auto& child : node->children) {
+        const Truth t = child.predicate.Test(v);
+        if (t == Truth::kTrue) {
+          next = &child;
+          break;
+        }
+        if (t == Truth::kUnknown) {
+          unknown = true;
+          if (missing_strategy != MissingStrategy::kNone) break;
+        }
+      }
+      if (!next && unknown && missing_strategy != MissingStrategy::kNone) {
+        if (missing_strategy == MissingStrategy::kNullPrediction) return nullptr;
+        if (missing_strategy == MissingStrategy::kDefaultChild && node->default_child >= 0) {
+          next = &node->children[static_cast<std::size_t>(node->default_child)];
+        } else {
+          break;  // lastPrediction: this node
+        }
+      }
+      if (!next) return no_true_child_null ? nullptr : result;
+      node = next;
+      result = node;
+    }
+    return result;
+  }
+};
+
+}  // namespace
+
+const FlatTree* AsPlainFlatTree(const Model& model) {
+  const auto* tree = dynamic_cast<const TreeModel*>(&model);
+  if (!tree || tree->classification || tree->flat.nodes.empty() || !tree->local.empty() || !tree->outputs.empty() ||
+      tree->rescale_factor != 1 || tree->rescale_constant != 0) {
+    return nullptr;
+  }
+  return &tree->flat;
+}
+
+namespace {
+
+// Walks `group` trees (at most kLanes) in lockstep for the row `v`: each step advances every
+// unfinished walk by one node, so the CPU overlaps their loads and comparisons.
+constexpr std::size_t kLanes = 8;
+
+template <typename Split>
+void WalkLanes(const FlatTree* const* trees, std::size_t group, const double* v, const FlatNode** out) {
+  const FlatNode* at[kLanes];
+  for (std::size_t j = 0; j < group; ++j) at[j] = trees[j]->nodes.data();
+  bool active = true;
+  while (active) {
+    active = false;
+    for (std::size_t j = 0; j < group; ++j) {
+      const FlatNode* n = at[j];
+      if (!n || n->children < 0) continue;
+      const double x = v[n->field];
+      std::int32_t next;
+      if (std::isnan(x)) [[unlikely]] {
+        if (n->missing < 0) {
+          out[j] = n->missing == FlatNode::kNull ? nullptr : n;
+          at[j] = nullptr;
+          continue;
+        }
+        next = n->missing;
+      } else {
+        next = n->children + static_cast<std::int32_t>(!Split::Holds(*n, x));
+      }
+      at[j] = &trees[j]->nodes[static_cast<std::size_t>(next)];
+      active = true;
+    }
+  }
+  for (std::size_t j = 0; j < group; ++j) {
+    if (at[j]) out[j] = at[j];
+  }
+}
+
+}  // namespace
+
+bool SumFlatTrees(std::span<const FlatTree* const> trees, std::span<const double> weights, bool all_less,
+                  const double* v, bool null_is_missing, double& sum, std::size_t& count, double& weights_total) {
+  const FlatNode* answers[kLanes];
+  for (std::size_t i = 0; i < trees.size(); i += kLanes) {
+    const std::size_t group = std::min(kLanes, trees.size() - i);
+    if (all_less) {
+      WalkLanes<Less>(trees.data() + i, group, v, answers);
+    } else {
+      WalkLanes<AnyOp>(trees.data() + i, group, v, answers);
+    }
+    for (std::size_t j = 0; j < group; ++j) {
+      const FlatNode* n = answers[j];
+      if (!n || std::isnan(n->score)) {
+        if (null_is_missing) return false;
+        continue;
+      }
+      const double w = weights.empty() ? 1.0 : weights[i + j];
+      sum += w * n->score;
+      weights_total += w;
+      ++count;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+core::Result<TreeNode> CompileNode(Compiler& c, const pugi::xml_node& e, bool classification, int depth) {
+  if (depth > 200) return c.Fail(e, "the tree is deeper than 200 levels");
+  TreeNode node;
+  bool has_predicate = false;
+  std::vector<std::pair<std::size_t, double>> counts;  // (category, recordCount or probability)
+  bool probabilities = false;
+  const std::string default_child = e.attribute("defaultChild").as_string();
+  for (pugi::xml_node child : e.children()) {
+    if (child.type() != pugi::node_element) continue;
+    const std::string_view kind = child.name();
+    if (kind == "Extension" || kind == "Partition") continue;
+    if (kind == "Node") {
+      FERRY_ASSIGN_OR_RETURN(auto compiled, CompileNode(c, child, classification, depth + 1));
+      if (!default_child.empty() && default_child == child.attribute("id").as_string()) {
+        node.default_child = static_cast<std::ptrdiff_t>(node.children.size());
+      }
+      node.children.push_back(std::move(compiled));
+    } else if (kind == "ScoreDistribution") {
+      if (!classification) continue;
+      const std::size_t category = c.Category(child.attribute("value").as_string());
+      if (child.attribute("probability")) {
+        probabilities = true;
+        counts.emplace_back(category, child.attribute("probability").as_double());
+      } else {
+        counts.emplace_back(category, child.attribute("recordCount").as_double());
+      }
+    } else if (!has_predicate) {
+      FERRY_ASSIGN_OR_RETURN(node.predicate, c.CompilePredicate(child));
+      has_predicate = true;
+    } else {
+      return c.Unsupported(child);
+    }
+  }
+  if (!has_predicate) return c.Fail(e, "has no predicate");
+  if (!default_child.empty() && node.default_child < 0) {
+    return c.Fail(e, fmt::format("defaultChild '{}' is not a child of the node", default_child));
+  }
+  if (auto score = e.attribute("score")) {
+    if (classification) {
+      node.score = static_cast<double>(c.Category(score.as_string()));
+    } else {
+      const auto value = ParseNumber(score.as_string());
+      if (!value) return c.Fail(e, fmt::format("score '{}' is not a number", score.as_string()));
+      node.score = *value;
+    }
+  }
+  if (!counts.empty()) {
+    double total = 0;
+    for (const auto& [_, n] : counts) total += n;
+    for (const auto& [category, n] : counts) {
+      if (category >= node.distribution.size()) node.distribution.resize(category + 1, 0.0);
+      node.distribution[category] = probabilities || total <= 0 ? n : n / total;
+    }
+  }
+  return node;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Model>> Compiler::Tree(const pugi::xml_node& e) {
+  auto model = std::make_unique<TreeModel>();
+  FERRY_ASSIGN_OR_RETURN(model->classification, IsClassification(e));
+  const std::string_view missing = e.attribute("missingValueStrategy").as_string("none");
+  static constexpr std::pair<std::string_view, MissingStrategy> kStrategies[] = {
+      {"none", MissingStrategy::kNone},
+      {"lastPrediction", MissingStrategy::kLastPrediction},
+      {"nullPrediction", MissingStrategy::kNullPrediction},
+      {"defaultChild", MissingStrategy::kDefaultChild}};
+  const auto* s =
+      std::find_if(std::begin(kStrategies), std::end(kStrategies), [&](const auto& p) { return p.first == missing; });
+  if (s == std::end(kStrategies)) return Fail(e, fmt::format("missingValueStrategy '{}' is not supported", missing));
+  model->missing_strategy = s->second;
+  const std::string_view no_true = e.attribute("noTrueChildStrategy").as_string("returnNullPrediction");
+  if (no_true != "returnNullPrediction" && no_true != "returnLastPrediction") {
+    return Fail(e, fmt::format("noTrueChildStrategy '{}' is not supported", no_true));
+  }
+  model->no_true_child_null = no_true == "returnNullPrediction";
+  pugi::xml_node root;
+  for (pugi::xml_node c : e.children()) {
+    const std::string_view name = c.name();
+    if (c.type() != pugi::node_element || IsModelCommonChild(name)) continue;
+    if (name != "Node" || root) return Unsupported(c);
+    root = c;
+  }
+  if (!root) return Fail(e, "has no Node");
+  FERRY_ASSIGN_OR_RETURN(model->root, CompileNode(*this, root, model->classification, 0));
+  model->Flatten();
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+}  // namespace ferry::backends::pmml
