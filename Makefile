@@ -47,7 +47,7 @@ fuzz:
 	@scripts/install-deps.sh --fuzz > /dev/null
 	@CC=clang-19 CXX=clang++-19 cmake -S . -B $(BUILD_DIR)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g" -DFERRY_FUZZ=ON -DFERRY_BUILD_TESTS=OFF \
-	  -DFERRY_WITH_ONNXRUNTIME=OFF > /dev/null
+	  -DFERRY_WITH_ONNXRUNTIME=OFF -DFERRY_WITH_TORCH=OFF -DFERRY_WITH_PYTHON=OFF > /dev/null
 	@cmake --build $(BUILD_DIR)-fuzz --target fuzz_targets
 	@tests/fuzz/run.sh $(BUILD_DIR)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
@@ -62,6 +62,7 @@ bench: build
 	@bench/pipeline.sh
 	@bench/streaming.sh
 	@bench/pmml.sh
+	@bench/backends.sh
 	@bench/soak.sh
 
 clean:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dynamic batching on an MLP (64 -> 512 -> 512 -> 1, FP32; bench/models/generate_mlp.py):
-#  1. in-process ONNX Runtime rows/s at batch 1, 8, 32, 128 (bench/ort_loop.cc, one thread);
+#  1. in-process ONNX Runtime rows/s at batch 1, 8, 32, 128 (bench/backend_loop.cc, one thread);
 #  2. ferry over HTTP and gRPC (`ferry bench`) at concurrency 1, 8, 32, 64, for the model without
 #     batching (`mlp`) and with dynamic batching (`mlp_batched`, max_queue_delay_us 0: a worker
 #     takes whatever is queued), with the mean rows per execution read from /metrics.
@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 build=${BUILD_DIR:-build}
-[ -x "$build/ferry" ] && [ -x "$build/ferry_bench_ort_loop" ] || { echo "build first: make build" >&2; exit 1; }
+[ -x "$build/ferry" ] && [ -x "$build/ferry_bench_backend_loop" ] || { echo "build first: make build" >&2; exit 1; }
 
 work=$(mktemp -d)
 source bench/lib.sh
@@ -34,7 +34,7 @@ printf 'max_batch_size: 128\ndynamic_batching: {max_queue_delay_us: 0}\n' > "$wo
 
 inprocess=()
 for batch in 1 8 32 128; do
-  read -r runs rows_s p50 p99 < <("$build/ferry_bench_ort_loop" "$work/models/mlp" "$duration" "$batch")
+  read -r runs rows_s p50 p99 < <("$build/ferry_bench_backend_loop" "$work/models/mlp" "$duration" "$batch")
   inprocess+=("| $batch | $runs | $rows_s | $p50 | $p99 |")
   echo "in-process batch $batch: $rows_s rows/s"
 done

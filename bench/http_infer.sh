@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
 done
 
 build=${BUILD_DIR:-build}
-[ -x "$build/ferry" ] && [ -x "$build/ferry_bench_ort_loop" ] || { echo "build first: make build" >&2; exit 1; }
+[ -x "$build/ferry" ] && [ -x "$build/ferry_bench_backend_loop" ] || { echo "build first: make build" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh installs it" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -51,7 +51,7 @@ wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --latency -s "$work/post.
 read -r rps p50_us p99_us errors total < <(grep '^RESULT' "$work/wrk.out" | cut -d' ' -f2-)
 stop_ferry
 
-read -r ort_rps _ ort_p50 ort_p99 < <("$build/ferry_bench_ort_loop" examples/models/pima "$duration")
+read -r ort_rps _ ort_p50 ort_p99 < <("$build/ferry_bench_backend_loop" examples/models/pima "$duration")
 
 commit=$(bench_commit)
 date=$(date -u +%Y-%m-%d)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what ferry needs to build, test and benchmark, and only what is missing:
 #   - Debian packages (compiler, CMake/Ninja/ccache, Boost, simdjson, yaml-cpp, CLI11, spdlog/fmt,
-#     gRPC and protobuf, librdkafka and kcat, libarchive, libxgboost, pugixml, GoogleTest, Python test fixtures and clients, wrk, promtool);
+#     gRPC and protobuf, librdkafka and kcat, libarchive, libxgboost, pugixml, libtorch, python3-dev and
+#     pybind11 (the embedded interpreter) with scikit-learn, joblib, dill and cloudpickle for the
+#     models it serves, GoogleTest, Python test fixtures and clients, wrk, promtool);
 #   - ONNX Runtime, an official release build, from the npm registry package
 #     com.github.asus4.onnxruntime@0.4.9 (ONNX Runtime 1.29.0), checked against a pinned SHA-256
 #     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git).
@@ -27,14 +29,16 @@ debian_packages=(
   g++ cmake ninja-build ccache make pkg-config curl
   libboost-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev kcat libarchive-dev libxgboost-dev libpugixml-dev
+  libtorch-dev python3-dev pybind11-dev
   libgtest-dev libgmock-dev
-  python3-onnx python3-numpy python3-grpcio python3-grpc-tools python3-xgboost
+  python3-onnx python3-numpy python3-grpcio python3-grpc-tools python3-xgboost python3-torch
+  python3-sklearn python3-joblib python3-dill python3-cloudpickle
   prometheus
   wrk npm
 )
 
 if [ "$bench" = 1 ]; then
-  debian_packages+=(python3-flask gunicorn python3-sklearn python3-fastapi uvicorn python3-uvloop python3-httptools
+  debian_packages+=(python3-flask gunicorn python3-fastapi uvicorn python3-uvloop python3-httptools
                     nginx bc python3-confluent-kafka)
 fi
 

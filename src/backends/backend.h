@@ -30,6 +30,10 @@ struct LoadOptions {
   std::int64_t version = 0;
   std::filesystem::path version_dir;              // <repo>/<model>/<version>
   std::map<std::string, std::string> parameters;  // model.yaml `parameters`
+  core::ModelSignature declared;                  // model.yaml `inputs` and `outputs` (empty: not given)
+  // The model file when another backend names it (an MLflow MLmodel's flavor); empty: the
+  // backend's own file names in version_dir.
+  std::filesystem::path model_file;
 };
 
 class BackendInstance {
@@ -55,6 +59,14 @@ class BackendModel {
   virtual std::string_view platform() const = 0;
 
   virtual core::Result<std::unique_ptr<BackendInstance>> CreateInstance() = 0;
+
+  // Operations the model serves besides inference, at POST /v2/models/{m}[/versions/{v}]/{name}
+  // (a Python model's explain and op_<name> methods). `body` is the request's JSON; the answer
+  // is JSON. Called from any thread, concurrently with instances.
+  virtual std::vector<std::string> operations() const { return {}; }
+  virtual core::Result<std::string> Call(std::string_view operation, std::string_view /*body*/) {
+    return core::NotFound(std::string("no operation '") + std::string(operation) + "'");
+  }
 };
 
 class Backend {

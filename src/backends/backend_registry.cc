@@ -3,11 +3,19 @@
 #include <fmt/format.h>
 
 #include "backends/linear/linear_backend.h"
+#include "backends/mlflow/mlflow_backend.h"
 #include "backends/pmml/pmml_backend.h"
 #ifdef FERRY_WITH_XGBOOST
 #include "backends/xgboost/xgboost_backend.h"
 #endif
 
+#ifdef FERRY_WITH_PYTHON
+#include "backends/python/python_backend.h"
+#include "backends/python/sklearn_backend.h"
+#endif
+#ifdef FERRY_WITH_TORCH
+#include "backends/torch/torchscript_backend.h"
+#endif
 #ifdef FERRY_WITH_ONNXRUNTIME
 #include "backends/onnxruntime/ort_backend.h"
 #endif
@@ -16,6 +24,9 @@ namespace ferry::backends {
 
 BackendRegistry BackendRegistry::WithBuiltins() {
   BackendRegistry registry;
+  // First: an MLflow folder holds its flavors' files too (model.onnx, model.pkl), which the
+  // backends below would recognize.
+  registry.Register(mlflow::CreateMlflowBackend());
 #ifdef FERRY_WITH_ONNXRUNTIME
   registry.Register(onnxruntime::CreateOrtBackend());
 #endif
@@ -23,6 +34,13 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   registry.Register(pmml::CreatePmmlBackend());
 #ifdef FERRY_WITH_XGBOOST
   registry.Register(xgboost::CreateXgboostBackend());
+#endif
+#ifdef FERRY_WITH_TORCH
+  registry.Register(torchscript::CreateTorchScriptBackend());
+#endif
+#ifdef FERRY_WITH_PYTHON
+  registry.Register(python::CreatePythonBackend());
+  registry.Register(python::CreateSklearnBackend());
 #endif
   return registry;
 }

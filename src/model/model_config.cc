@@ -194,7 +194,13 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   if (!root.IsMap()) return r.Fail(root, "must be a map of settings");
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
-                                    "dynamic_batching", "warmup", "inputs", "outputs", "parameters", "pipeline"}));
+                                    "dynamic_batching", "warmup", "inputs", "outputs", "parameters", "pipeline",
+                                    "pre_transform", "post_transform"}));
+  for (const char* key : {"pre_transform", "post_transform"}) {
+    if (root[key] && !root["pipeline"]) {
+      return r.Fail(root[key], fmt::format("'{}' belongs to a pipeline (docs/pipelines.md, \"Python\")", key));
+    }
+  }
   if (const YAML::Node steps = root["pipeline"]) {
     if (!steps.IsSequence()) return r.Fail(steps, "'pipeline' must be a list of steps");
     for (const char* key : {"max_batch_size", "instances", "dynamic_batching", "warmup", "inputs", "outputs"}) {

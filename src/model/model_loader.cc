@@ -95,7 +95,8 @@ core::Result<LoadedVersion> LoadVersion(const backends::BackendRegistry& registr
     }
   }
   backends::LoadOptions options{.model_name = config.name, .version = version, .version_dir = version_dir,
-                                .parameters = config.parameters};
+                                .parameters = config.parameters,
+                                .declared = {.inputs = config.inputs, .outputs = config.outputs}};
   FERRY_ASSIGN_OR_RETURN(auto model, backend->Load(options));
   FERRY_ASSIGN_OR_RETURN(auto signature, ResolveSignature(config, model->signature()));
   return LoadedVersion{.version = version, .backend = std::string(backend->name()), .model = std::move(model),

@@ -41,9 +41,33 @@ core::DataType ColumnType(ColumnKind kind) {
 
 }  // namespace
 
+namespace {
+
+// Kinds registered at start-up (RegisterStepKind); read-only once pipelines are parsed.
+std::vector<std::pair<std::string, StepFactory>>& RegisteredKinds() {
+  static std::vector<std::pair<std::string, StepFactory>> kinds;
+  return kinds;
+}
+
+}  // namespace
+
+void RegisterStepKind(std::string name, StepFactory make) {
+  auto& kinds = RegisteredKinds();
+  for (auto& [n, m] : kinds) {
+    if (n == name) {
+      m = make;
+      return;
+    }
+  }
+  kinds.emplace_back(std::move(name), make);
+}
+
 const StepFactory* FindStepFactory(std::string_view kind) {
   for (const auto& k : kKinds) {
     if (k.name == kind) return &k.make;
+  }
+  for (const auto& [name, make] : RegisteredKinds()) {
+    if (name == kind) return &make;
   }
   return nullptr;
 }
@@ -51,9 +75,45 @@ const StepFactory* FindStepFactory(std::string_view kind) {
 std::vector<std::string_view> StepKinds() {
   std::vector<std::string_view> kinds;
   for (const auto& k : kKinds) kinds.push_back(k.name);
+  for (const auto& [name, _] : RegisteredKinds()) kinds.push_back(name);
   kinds.push_back("respond");
   return kinds;
 }
+
+namespace {
+
+// The steps of `pipeline:` with model.yaml's pre_transform and post_transform (per-record Python
+// functions, docs/pipelines.md) added as python steps: after the record step, and before the
+// respond step. Their factories get model.yaml `parameters` as config.
+std::vector<YAML::Node> StepNodes(const YAML::Node& root, const YAML::Node& list) {
+  auto hook = [&](const char* key) {
+    YAML::Node step(YAML::NodeType::Map);
+    step["name"] = key;
+    step["kind"] = "python";
+    step["function"] = root[key];
+    if (root["parameters"]) step["config"] = root["parameters"];
+    return step;
+  };
+  auto kind_of = [](const YAML::Node& node) {
+    return node.IsMap() && node["kind"] && node["kind"].IsScalar() ? node["kind"].Scalar() : std::string();
+  };
+  // Built by push_back only: assigning a YAML::Node (as vector::insert does to shift) would
+  // overwrite the node it refers to, in the document.
+  std::vector<YAML::Node> nodes;
+  const std::size_t count = list.size();
+  std::size_t i = 0;
+  for (const auto& node : list) {
+    if (i == 0 && root["pre_transform"] && kind_of(node) != "record") nodes.push_back(hook("pre_transform"));
+    if (i + 1 == count && root["post_transform"] && kind_of(node) == "respond") nodes.push_back(hook("post_transform"));
+    nodes.push_back(node);
+    if (i == 0 && root["pre_transform"] && kind_of(node) == "record") nodes.push_back(hook("pre_transform"));
+    if (i + 1 == count && root["post_transform"] && kind_of(node) != "respond") nodes.push_back(hook("post_transform"));
+    ++i;
+  }
+  return nodes;
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const Pipeline>> Pipeline::Parse(std::string_view model_yaml, std::string source,
                                                         std::string_view self) {
@@ -76,7 +136,7 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::Parse(std::string_view model_y
   std::set<std::string> names;
   std::vector<YAML::Node> nodes;  // of the steps built, for the tensor-entry check
   std::size_t index = 0;
-  for (const auto& node : list) {
+  for (const auto& node : StepNodes(root, list)) {
     ++index;
     if (!node.IsMap()) return fail(node, fmt::format("step {} must be a map {{name, kind, ...}}", index));
     const YAML::Node kind_node = node["kind"];

@@ -79,6 +79,8 @@ class StepConfig {
 
   const std::string& name() const { return name_; }
   const std::string& kind() const { return kind_; }
+  // The model.yaml the step is in, as its errors name it (a path when read from a file).
+  const std::string& source() const { return source_; }
   bool Has(std::string_view key) const { return static_cast<bool>(node_[std::string(key)]); }
   const YAML::Node& node() const { return node_; }
 
@@ -110,6 +112,9 @@ class StepConfig {
 // The step kinds besides `model` (model_step.h), by configuration kind.
 using StepFactory = core::Result<std::unique_ptr<Step>> (*)(const StepConfig&, Symbols&);
 const StepFactory* FindStepFactory(std::string_view kind);
+// Adds a step kind from outside the pipeline library (the `python` step); call at start-up,
+// before any pipeline is parsed.
+void RegisterStepKind(std::string name, StepFactory make);
 std::vector<std::string_view> StepKinds();
 
 // Comparisons, for `threshold` and `filter`: greater_than, greater_or_equal, less_than,

@@ -123,6 +123,26 @@ core::Result<bool> Server::IsModelReady(std::string_view name, std::int64_t vers
 
 std::vector<ModelStatus> Server::RepositoryIndex() const { return control_.Index(); }
 
+void Server::CallOperation(std::string_view name, std::int64_t version, std::string operation, std::string body,
+                           OperationDone done) {
+  auto served = Resolve(name, version);
+  if (!served) return done(std::unexpected(served.error()));
+  if ((*served)->pipeline) {
+    return done(core::NotFound(fmt::format("pipeline '{}' has no operation '{}'", name, operation)));
+  }
+  const auto ops = (*served)->loaded.model->operations();
+  if (std::find(ops.begin(), ops.end(), operation) == ops.end()) {
+    return done(core::NotFound(fmt::format("model '{}' has no operation '{}' (it has: {})", name, operation,
+                                           ops.empty() ? "none" : fmt::format("{}", fmt::join(ops, ", ")))));
+  }
+  auto shared = std::make_shared<OperationDone>(std::move(done));
+  const bool queued = operations_.Push([version = std::move(*served), operation = std::move(operation),
+                                        body = std::move(body), shared] {
+    (*shared)(version->loaded.model->Call(operation, body));
+  });
+  if (!queued) (*shared)(core::Unavailable("too many operations are waiting; try again later"));
+}
+
 core::Result<ModelConfiguration> Server::GetModelConfig(std::string_view name, std::int64_t version) const {
   FERRY_ASSIGN_OR_RETURN(auto served, Resolve(name, version));
   const auto model = table_.Find(name);

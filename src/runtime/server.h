@@ -33,6 +33,7 @@
 #include "pipeline/pipeline.h"
 #include "runtime/model_control.h"
 #include "runtime/model_table.h"
+#include "runtime/task_queue.h"
 #include "scheduler/scheduler.h"
 
 namespace ferry::runtime {
@@ -59,6 +60,7 @@ struct Prediction {
   pipeline::Frame frame;
 };
 using PredictDone = std::move_only_function<void(core::Result<Prediction>)>;
+using OperationDone = std::move_only_function<void(core::Result<std::string>)>;
 
 // The effective configuration of a model version: model.yaml with the defaults applied and the
 // signature settled against the model file.
@@ -128,6 +130,11 @@ class Server final : public pipeline::ModelInvoker {
   // Records through a pipeline (POST /v2/models/{m}/predict). `done` runs once, on any thread.
   void Predict(std::string_view name, std::int64_t version, std::vector<pipeline::Record> records, PredictDone done);
 
+  // A model's operation besides inference (BackendModel::Call: a Python model's explain and
+  // op_<name>), JSON in and out, run on the operations thread; `done` runs there.
+  void CallOperation(std::string_view name, std::int64_t version, std::string operation, std::string body,
+                     OperationDone done);
+
   // Metrics of other parts of the process (Kafka streams) for /metrics: `render` appends
   // Prometheus text, from any thread, for as long as the server lives.
   void AddMetricsSource(std::function<void(std::string& out)> render);
@@ -155,6 +162,7 @@ class Server final : public pipeline::ModelInvoker {
 
   mutable std::mutex metrics_mutex_;
   std::vector<std::function<void(std::string&)>> metrics_sources_;  // protected by metrics_mutex_
+  TaskQueue operations_{256};
   ModelControl control_;  // last: its threads stop first
 };
 

@@ -255,8 +255,9 @@ class OrtBackend final : public Backend {
   }
 
   Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
-    const auto file = options.version_dir / kModelFile;
-    if (!Recognizes(options.version_dir)) {
+    const auto file = options.model_file.empty() ? options.version_dir / kModelFile : options.model_file;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) {
       return core::NotFound(fmt::format("{} is missing", file.string()));
     }
     FERRY_ASSIGN_OR_RETURN(int intra, IntParameter(options, "intra_op_threads", 1));

@@ -138,6 +138,10 @@ Result<void> Compiler::Run() {
   }
   const pugi::xml_node root = doc.child("PMML");
   if (!root) return core::InvalidArgument(fmt::format("{}: not a PMML document (no <PMML> element)", source_));
+  if (const std::string_view version = root.attribute("version").as_string();
+      !version.empty() && !version.starts_with("3.") && !version.starts_with("4.")) {
+    return Fail(root, fmt::format("PMML version {} is not supported (3.x and 4.x are)", version));
+  }
   pugi::xml_node model;
   for (pugi::xml_node child : root.children()) {
     const std::string_view name = child.name();

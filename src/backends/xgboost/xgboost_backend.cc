@@ -187,7 +187,7 @@ class XgbBackend final : public Backend {
   }
 
   Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
-    const auto file = ModelFile(options.version_dir);
+    const auto file = options.model_file.empty() ? ModelFile(options.version_dir) : options.model_file;
     if (!file) return core::NotFound("no model.json, model.ubj or model.bin in the version folder");
     std::string nthread = "1";
     if (auto it = options.parameters.find("nthread"); it != options.parameters.end()) nthread = it->second;

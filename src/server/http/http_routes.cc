@@ -97,7 +97,7 @@ void Predict(runtime::Server& server, std::string_view model, std::int64_t versi
                  });
 }
 
-// /v2/models/{model}[/versions/{v}][/ready|/infer|/predict|/stats|/config]
+// /v2/models/{model}[/versions/{v}][/ready|/infer|/predict|/stats|/config|/{operation}]
 void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string_view path,
                 const std::vector<std::string_view>& parts, Reply& reply) {
   const Method method = request.method;
@@ -153,7 +153,13 @@ void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string
     if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
     return Predict(server, *model, version, request, std::move(reply));
   }
-  reply(ErrorReply(404, fmt::format("no route {}", path)));
+  // Any other action: an operation of the model (a Python model's explain and op_<name>).
+  if (method != Method::kPost) return reply(ErrorReply(404, fmt::format("no route {}", path)));
+  server.CallOperation(*model, version, std::string(action), std::string(request.body),
+                       [reply = std::move(reply)](core::Result<std::string> result) mutable {
+                         if (!result) return reply(ErrorReply(result.error()));
+                         reply({200, std::move(*result), "", {}});
+                       });
 }
 
 // POST /v2/repository/index, POST /v2/repository/models/{model}/load|unload
@@ -211,7 +217,12 @@ auth::Scope RequiredScope(std::string_view path) {
     return parts.size() == 3 && parts[2] == "index" ? auth::Scope::kRead : auth::Scope::kAdmin;
   }
   if (parts[1] == "models") {
-    return parts.back() == "infer" || parts.back() == "predict" ? auth::Scope::kInfer : auth::Scope::kRead;
+    // Metadata, ready, stats and config read; infer, predict and a model's operations infer.
+    std::size_t action = 3;
+    if (parts.size() > 4 && parts[3] == "versions") action = 5;
+    if (parts.size() <= action) return auth::Scope::kRead;
+    const std::string_view a = parts[action];
+    return a == "ready" || a == "stats" || a == "config" ? auth::Scope::kRead : auth::Scope::kInfer;
   }
   return auth::Scope::kNone;
 }

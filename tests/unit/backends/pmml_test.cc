@@ -405,6 +405,9 @@ TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   EXPECT_NE(field.error().message.find("n.pmml:3: <NumericPredictor>: field 'y' is not an active, derived or output field"),
             std::string::npos)
       << field.error().message;
+  auto version = CompiledPmml::Compile(R"(<PMML version="2.1"><DataDictionary/></PMML>)", "v.pmml");
+  ASSERT_FALSE(version.has_value());
+  EXPECT_EQ(version.error().message, "v.pmml:1: <PMML>: PMML version 2.1 is not supported (3.x and 4.x are)");
   auto xml = CompiledPmml::Compile("<PMML><DataDictionary>", "x.pmml");
   ASSERT_FALSE(xml.has_value());
   EXPECT_NE(xml.error().message.find("not valid XML"), std::string::npos);

@@ -1,12 +1,14 @@
-// The in-process baseline for the benchmarks: runs a model version through ferry's ONNX Runtime
-// backend in a loop on one thread, with no HTTP, JSON or scheduler, and prints
-// "runs/s rows/s p50_us p99_us". Inputs are synthesized from the model's signature: -1 dims
-// become the batch size (first dim) or 1.
-//   ferry_bench_ort_loop <model_dir> <seconds> [batch=1] [version=1]
+// The in-process baseline for the benchmarks: runs a model version through its ferry backend
+// (ONNX Runtime, XGBoost, PMML, TorchScript, ...; model.yaml read when present) in a loop on one
+// thread, with no HTTP, JSON or scheduler, and prints "runs/s rows/s p50_us p99_us". Inputs are
+// synthesized from the model's signature: -1 dims become the batch size (first dim) or 1; values
+// uniform in [lo, hi) (default [0, 100)).
+//   ferry_bench_backend_loop <model_dir> <seconds> [batch=1] [version=1] [lo] [hi]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,7 +26,18 @@ int main(int argc, char** argv) {
   const std::int64_t version = argc > 4 ? std::atoll(argv[4]) : 1;
   const auto registry = ferry::backends::BackendRegistry::WithBuiltins();
   ferry::model::ModelConfig config;
+  const std::filesystem::path yaml = std::filesystem::path(argv[1]) / "model.yaml";
+  if (std::filesystem::exists(yaml)) {
+    auto parsed = ferry::model::LoadModelConfig(yaml);
+    if (!parsed) {
+      std::fprintf(stderr, "%s\n", parsed.error().message.c_str());
+      return 1;
+    }
+    config = std::move(*parsed);
+  }
   config.name = "bench";
+  const float lo = argc > 5 ? std::strtof(argv[5], nullptr) : 0.0f;
+  const float hi = argc > 6 ? std::strtof(argv[6], nullptr) : 100.0f;
   auto loaded = ferry::model::LoadVersion(registry, config, argv[1], version);
   if (!loaded) {
     std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
@@ -46,7 +59,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     auto t = ferry::core::Tensor::Allocate(spec.name, spec.type, std::move(shape));
-    for (float& v : t->values<float>()) v = std::uniform_real_distribution<float>(0, 100)(random);
+    for (float& v : t->values<float>()) v = std::uniform_real_distribution<float>(lo, hi)(random);
     inputs.push_back(std::move(*t));
   }
   std::vector<double> latencies_us;

@@ -1,0 +1,232 @@
+"""ferry's side of the embedded interpreter: how Python models are found, unpickled and wrapped.
+
+Compiled into ferry (src/backends/python/CMakeLists embeds this file) and run once as the module
+`_ferry` when the interpreter starts. The C++ side calls the *_model functions below to make one
+loaded model object per ferry instance; every object has predict(inputs) (inputs: a dict of numpy
+arrays), and may have the optional hooks of docs/python.md and signature().
+"""
+import importlib
+import importlib.util
+import json
+import os
+import pickle
+import sys
+
+import numpy as np
+
+
+def _import_file(unique_name, path):
+    spec = importlib.util.spec_from_file_location(unique_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[unique_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[unique_name]
+        raise
+    return module
+
+
+def _on_path(folder):
+    folder = str(folder)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def user_model(version_dir, module, cls, params, unique_name):
+    """An instance of the user's class from <version_dir>/<module>.py, load()ed."""
+    _on_path(version_dir)
+    path = os.path.join(version_dir, module + ".py")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{module}.py is not in the version folder")
+    mod = sys.modules.get(unique_name) or _import_file(unique_name, path)
+    klass = getattr(mod, cls, None)
+    if klass is None:
+        raise AttributeError(f"{module}.py has no class {cls}")
+    for method in ("load", "predict"):
+        if not callable(getattr(klass, method, None)):
+            raise AttributeError(f"class {cls} has no {method}(self...) method")
+    obj = klass()
+    obj.params = dict(params)
+    obj.version_dir = str(version_dir)
+    obj.load()
+    return obj
+
+
+def unpickle(path):
+    """A pickled object, whichever of joblib, dill, cloudpickle or pickle wrote it."""
+    errors = []
+    loaders = []
+    try:
+        import joblib
+        loaders.append(("joblib", joblib.load))
+    except ImportError:
+        pass
+    for name in ("dill", "cloudpickle"):
+        try:
+            module = importlib.import_module(name)
+            loaders.append((name, lambda p, m=module: m.load(open(p, "rb"))))
+        except ImportError:
+            pass
+    loaders.append(("pickle", lambda p: pickle.load(open(p, "rb"))))
+    for name, load in loaders:
+        try:
+            return load(path)
+        except Exception as e:  # the next loader may read it; all errors are reported
+            errors.append(f"{name}: {type(e).__name__}: {e}")
+    raise ValueError(f"{os.path.basename(path)} could not be unpickled (" + "; ".join(errors) + ")")
+
+
+def _dtype_name(dtype):
+    dtype = np.dtype(dtype)
+    return "object" if dtype.kind in "OUS" else dtype.name
+
+
+class SklearnModel:
+    """A pickled scikit-learn estimator or Pipeline, served through predict and predict_proba."""
+
+    def __init__(self, path):
+        self.estimator = unpickle(path)
+        if not callable(getattr(self.estimator, "predict", None)):
+            raise TypeError(f"{os.path.basename(path)} holds a {type(self.estimator).__name__}, which has no predict()")
+        self.has_proba = callable(getattr(self.estimator, "predict_proba", None))
+
+    def signature(self):
+        e = self.estimator
+        features = getattr(e, "n_features_in_", -1)
+        inputs = [("input", "float64", [-1, int(features)])]
+        classes = getattr(e, "classes_", None)
+        if classes is not None:
+            outputs = [("predict", _dtype_name(np.asarray(classes).dtype), [-1, 1])]
+            if self.has_proba:
+                outputs.append(("predict_proba", "float64", [-1, len(classes)]))
+        else:
+            width = getattr(e, "n_outputs_", 1)
+            outputs = [("predict", "float64", [-1, int(width)])]
+        return inputs, outputs
+
+    def predict(self, inputs, outputs=None):
+        x = next(iter(inputs.values())) if len(inputs) == 1 else _frame(inputs)
+        wanted = outputs or ["predict"]
+        result = {}
+        if "predict" in wanted:
+            result["predict"] = np.asarray(self.estimator.predict(x))
+        if "predict_proba" in wanted:
+            result["predict_proba"] = np.asarray(self.estimator.predict_proba(x))
+        return result
+
+
+def _frame(inputs):
+    """Several inputs: one column each, as a pandas DataFrame when pandas is there."""
+    columns = {name: np.asarray(v).reshape(len(v), -1)[:, 0] for name, v in inputs.items()}
+    try:
+        import pandas
+        return pandas.DataFrame(columns)
+    except ImportError:
+        return np.column_stack(list(columns.values()))
+
+
+def sklearn_model(path):
+    return SklearnModel(path)
+
+
+class PyfuncModel:
+    """An MLflow python_function model: loader_module._load_pyfunc(data) and its predict()."""
+
+    def __init__(self, model_dir, loader_module, data, code):
+        if code:
+            _on_path(os.path.join(model_dir, code))
+        _on_path(model_dir)
+        loader = importlib.import_module(loader_module)
+        self.model = loader._load_pyfunc(os.path.join(model_dir, data) if data else model_dir)
+
+    def predict(self, inputs, outputs=None):
+        x = next(iter(inputs.values())) if len(inputs) == 1 else _frame(inputs)
+        result = self.model.predict(x)
+        if isinstance(result, dict):
+            return result
+        if hasattr(result, "to_numpy"):  # pandas
+            result = result.to_numpy()
+        name = (outputs or ["predict"])[0]
+        return {name: np.asarray(result)}
+
+
+def pyfunc_model(model_dir, loader_module, data, code):
+    return PyfuncModel(model_dir, loader_module, data, code)
+
+
+# ---- the V2 JSON of explain and operations ----
+
+class Rejected(Exception):
+    """The request is at fault (ferry answers 400): bad JSON, or preprocess/validate raised."""
+
+
+def _judge(hook, call, *args):
+    try:
+        return call(*args)
+    except Exception as e:
+        raise Rejected(f"{hook} raised {type(e).__name__}: {e}") from e
+
+_DTYPES = {"BOOL": "bool", "UINT8": "uint8", "UINT16": "uint16", "UINT32": "uint32", "UINT64": "uint64",
+           "INT8": "int8", "INT16": "int16", "INT32": "int32", "INT64": "int64", "FP16": "float16",
+           "FP32": "float32", "FP64": "float64", "BYTES": "object"}
+
+
+def decode_inputs(body):
+    """The inputs of a KServe V2 JSON request as {name: ndarray}."""
+    request = json.loads(body) if body else {}
+    if not isinstance(request, dict) or not isinstance(request.get("inputs"), list):
+        raise ValueError("the body must be a KServe V2 request with an 'inputs' list")
+    inputs = {}
+    for t in request["inputs"]:
+        dtype = _DTYPES.get(t.get("datatype"))
+        if dtype is None:
+            raise ValueError(f"input '{t.get('name')}': unknown datatype {t.get('datatype')!r}")
+        data = t.get("data", [])
+        if dtype == "object":
+            data = [d.encode() if isinstance(d, str) else d for d in data]
+        inputs[t["name"]] = np.asarray(data, dtype=dtype).reshape(t.get("shape", [-1]))
+    return inputs
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OS":
+            return [v.decode() if isinstance(v, bytes) else v for v in value.ravel().tolist()]
+        return value.tolist()
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def encode_outputs(model_name, outputs):
+    """outputs ({name: array-like} or one array) as a KServe V2 JSON response."""
+    if not isinstance(outputs, dict):
+        outputs = {"output": outputs}
+    tensors = []
+    for name, value in outputs.items():
+        array = np.asarray(value)
+        datatype = "BYTES" if array.dtype.kind in "OUS" else {v: k for k, v in _DTYPES.items()}.get(array.dtype.name, "FP64")
+        tensors.append({"name": name, "datatype": datatype, "shape": list(array.shape),
+                        "data": _jsonable(array.ravel())})  # V2 JSON: flat, row-major
+    return json.dumps({"model_name": model_name, "outputs": tensors}, default=_jsonable)
+
+
+def call_operation(model, model_name, operation, body):
+    """POST /v2/models/{m}/<operation>: explain (the inference hooks around it) or op_<name>."""
+    if operation == "explain":
+        inputs = _judge("the request", decode_inputs, body)
+        if hasattr(model, "preprocess"):
+            inputs = _judge("preprocess", model.preprocess, inputs)
+        if hasattr(model, "validate"):
+            _judge("validate", model.validate, inputs)
+        outputs = model.explain(inputs)
+        if hasattr(model, "postprocess"):
+            outputs = model.postprocess(outputs)
+        return encode_outputs(model_name, outputs)
+    request = _judge("the request", json.loads, body) if body else None
+    return json.dumps(getattr(model, "op_" + operation)(request), default=_jsonable)

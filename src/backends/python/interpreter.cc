@@ -1,0 +1,49 @@
+#include "backends/python/interpreter.h"
+
+#include <pybind11/embed.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+namespace ferry::backends::python {
+
+namespace py = pybind11;
+
+void EnsureInterpreter() {
+  static std::once_flag started;
+  std::call_once(started, [] {
+    py::initialize_interpreter(/*init_signal_handlers=*/false);
+    {
+      // Import numpy while starting: the first import is slow and not thread-friendly.
+      py::module_::import("numpy");
+      const auto version = py::module_::import("sys").attr("version").cast<std::string>();
+      spdlog::info("embedded Python {} started", version.substr(0, version.find(' ')));
+    }
+    // Hand the GIL back: from now on, threads take it only while they run Python.
+    PyEval_SaveThread();
+  });
+}
+
+std::string DescribeException(py::error_already_set& e, std::string_view where) {
+  std::string type = "Exception";
+  try {
+    type = e.type().attr("__name__").cast<std::string>();
+    const std::string traceback =
+        py::str("").attr("join")(py::module_::import("traceback").attr("format_exception")(e.type(), e.value(),
+                                                                                           e.trace()))
+            .cast<std::string>();
+    spdlog::warn("{}: Python raised {}", where, traceback);
+  } catch (const std::exception& inner) {
+    spdlog::warn("{}: Python raised {} (no traceback: {})", where, e.what(), inner.what());
+  }
+  std::string message = py::str(e.value()).cast<std::string>();
+  return message.empty() ? type : type + ": " + message;
+}
+
+std::unexpected<core::Error> UserError(py::error_already_set& e, std::string_view hook, std::string_view where,
+                                       core::ErrorCode code) {
+  return core::MakeError(code, fmt::format("{} raised {}", hook, DescribeException(e, fmt::format("{}: {}", where, hook))));
+}
+
+}  // namespace ferry::backends::python

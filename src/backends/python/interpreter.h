@@ -1,0 +1,30 @@
+// The embedded CPython (Debian's python3.11 through pybind11): started once, on the first use,
+// and kept for the life of the process (never finalized: extension modules such as numpy do not
+// survive a restart, and threads may still hold Python objects at exit). After start-up no thread
+// holds the GIL; code that runs Python takes it with pybind11::gil_scoped_acquire for as long as
+// Python runs, and only then. CPython's own signal handlers are not installed: ferry handles
+// SIGINT and SIGTERM.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "core/error.h"
+
+namespace ferry::backends::python {
+
+// Starts the interpreter if it is not running. Thread-safe; returns with the GIL released.
+void EnsureInterpreter();
+
+// The Python exception being handled (GIL held), as "TypeError: message"; logs its traceback
+// with `where` ("model 'iris' version 1").
+std::string DescribeException(pybind11::error_already_set& e, std::string_view where);
+
+// An exception raised by the user's `hook` ("predict"), as a ferry error saying
+// "predict raised TypeError: message": `code` kInvalidArgument for the hooks that judge the input
+// (preprocess, validate), kInternal for the others. The traceback goes to the log.
+std::unexpected<core::Error> UserError(pybind11::error_already_set& e, std::string_view hook, std::string_view where,
+                                       core::ErrorCode code = core::ErrorCode::kInternal);
+
+}  // namespace ferry::backends::python

@@ -1,0 +1,53 @@
+#include "backends/python/python_backend.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "backends/python/python_model.h"
+
+namespace ferry::backends::python {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Parameter(const LoadOptions& options, const std::string& key, std::string fallback) {
+  auto it = options.parameters.find(key);
+  return it == options.parameters.end() ? fallback : it->second;
+}
+
+// A Python identifier usable in a module name.
+std::string Identifier(std::string_view text) {
+  std::string out;
+  for (char c : text) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+class PythonBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "python"; }
+  bool Recognizes(const fs::path& dir) const override {
+    std::error_code ec;
+    return fs::is_regular_file(dir / "model.py", ec);
+  }
+  core::Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
+    const std::string module = Parameter(options, "python_module", "model");
+    const std::string cls = Parameter(options, "python_class", "Model");
+    PythonFactory factory{
+        .function = "user_model",
+        .kwargs = {{"version_dir", options.version_dir.string()},
+                   {"module", module},
+                   {"cls", cls},
+                   // Each model version its own module, so that every model may have its model.py.
+                   {"unique_name",
+                    fmt::format("ferry_models.{}.v{}.{}", Identifier(options.model_name), options.version, module)}},
+        .platform = "python"};
+    return LoadPythonModel(options, factory);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> CreatePythonBackend() { return std::make_unique<PythonBackend>(); }
+
+}  // namespace ferry::backends::python

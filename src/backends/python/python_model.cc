@@ -1,0 +1,269 @@
+#include "backends/python/python_model.h"
+
+#include <fmt/format.h>
+#include <pybind11/eval.h>
+#include <pybind11/stl.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "backends/python/interpreter.h"
+#include "backends/python/numpy_bridge.h"
+
+namespace ferry::backends::python {
+namespace {
+
+namespace py = pybind11;
+using core::Result;
+
+// ferry_runtime.py, embedded at build time (kFerryRuntime).
+#include "ferry_runtime_py.h"
+
+// The _ferry module (GIL held): ferry_runtime.py run once.
+py::module_ Runtime() {
+  static py::module_* runtime = nullptr;  // lives as long as the interpreter: never destroyed
+  if (!runtime) {
+    py::module_ m = py::module_::import("types").attr("ModuleType")("_ferry");
+    py::exec(kFerryRuntime, m.attr("__dict__"));
+    py::module_::import("sys").attr("modules")["_ferry"] = m;
+    runtime = new py::module_(std::move(m));
+  }
+  return *runtime;
+}
+
+// A Python object the GIL must be held to destroy.
+struct PyObjectDeleter {
+  void operator()(py::object* o) const {
+    py::gil_scoped_acquire gil;
+    delete o;
+  }
+};
+using PyRef = std::unique_ptr<py::object, PyObjectDeleter>;
+
+struct Hooks {
+  bool preprocess = false, validate = false, postprocess = false, explain = false;
+  std::vector<std::string> operations;  // explain, then op_<name> as <name>
+};
+
+class PythonInstance final : public BackendInstance {
+ public:
+  PythonInstance(PyRef object, const core::ModelSignature& signature, const Hooks& hooks, bool pass_outputs,
+                 std::string where)
+      : object_(std::move(object)), signature_(signature), hooks_(hooks), pass_outputs_(pass_outputs),
+        where_(std::move(where)) {}
+
+  Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
+                                            core::ComputeTimes* times) override {
+    const auto start = std::chrono::steady_clock::now();
+    py::gil_scoped_acquire gil;
+    py::object& model = *object_;
+    std::string hook = "the call";
+    try {
+      py::dict args;
+      std::vector<py::array> views;
+      for (const auto& t : inputs) {
+        views.push_back(ToNumpy(t));
+        args[py::str(t.name())] = views.back();
+      }
+      py::object in = args;
+      hook = "preprocess";
+      if (hooks_.preprocess) in = model.attr("preprocess")(in);
+      hook = "validate";
+      if (hooks_.validate) model.attr("validate")(in);
+      hook = "predict";
+      py::object out = pass_outputs_ ? model.attr("predict")(in, py::cast(std::vector<std::string>(outputs.begin(), outputs.end())))
+                                     : model.attr("predict")(in);
+      hook = "postprocess";
+      if (hooks_.postprocess) out = model.attr("postprocess")(out);
+      hook = "predict";
+      auto result = Collect(out, outputs);
+      WarnIfKept(views);
+      if (times) times->infer = std::chrono::steady_clock::now() - start;
+      return result;
+    } catch (py::error_already_set& e) {
+      const bool judged = hook == "preprocess" || hook == "validate";
+      return UserError(e, hook, where_, judged ? core::ErrorCode::kInvalidArgument : core::ErrorCode::kInternal);
+    } catch (const std::exception& e) {
+      return core::Internal(fmt::format("{}: {}", hook, e.what()));
+    }
+  }
+
+ private:
+  // The wanted outputs from what predict/postprocess returned: a dict by name, one array for a
+  // model with one output, or a tuple/list in the declared order.
+  Result<std::vector<core::Tensor>> Collect(const py::object& out, std::span<const std::string> wanted) const {
+    const auto& specs = signature_.outputs;
+    std::vector<core::Tensor> result;
+    for (const auto& name : wanted) {
+      const auto spec = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == name; });
+      const auto index = static_cast<std::size_t>(spec - specs.begin());
+      py::object value;
+      if (py::isinstance<py::dict>(out)) {
+        py::dict d = out;
+        if (!d.contains(name)) {
+          return core::Internal(fmt::format("predict returned a dict without the output '{}'", name));
+        }
+        value = d[py::str(name)];
+      } else if (specs.size() == 1) {
+        value = out;
+      } else if (py::isinstance<py::tuple>(out) || py::isinstance<py::list>(out)) {
+        py::sequence s = out;
+        if (index >= s.size()) {
+          return core::Internal(fmt::format("predict returned {} values; no output '{}'", s.size(), name));
+        }
+        value = s[index];
+      } else {
+        return core::Internal(fmt::format("predict returned a {}: a model with several outputs returns a dict",
+                                          py::str(py::type::of(out).attr("__name__")).cast<std::string>()));
+      }
+      FERRY_ASSIGN_OR_RETURN(auto tensor, FromNumpy(*spec, value));
+      result.push_back(std::move(tensor));
+    }
+    return result;
+  }
+
+  // An input view kept past the call would read a buffer ferry reuses: say so, once.
+  void WarnIfKept(const std::vector<py::array>& views) {
+    for (const auto& v : views) {
+      if (v.ref_count() > 2 && !warned_) {  // ours, and the dict's
+        warned_ = true;
+        spdlog::warn("{}: the model keeps an input array after the call; inputs are views of ferry's buffers, "
+                     "valid during the call only: keep a copy (numpy.array(x)) instead",
+                     where_);
+      }
+    }
+  }
+
+  PyRef object_;
+  const core::ModelSignature& signature_;
+  const Hooks& hooks_;
+  const bool pass_outputs_;
+  const std::string where_;
+  bool warned_ = false;
+};
+
+class PythonModel final : public BackendModel {
+ public:
+  PythonModel(PyRef factory, PyRef first, core::ModelSignature signature, Hooks hooks, PythonFactory spec,
+              std::string model_name, std::string where)
+      : factory_(std::move(factory)), first_(std::move(first)), signature_(std::move(signature)),
+        hooks_(std::move(hooks)), spec_(std::move(spec)), model_name_(std::move(model_name)), where_(std::move(where)) {}
+
+  const core::ModelSignature& signature() const override { return signature_; }
+  std::string_view platform() const override { return spec_.platform; }
+
+  Result<std::unique_ptr<BackendInstance>> CreateInstance() override {
+    std::lock_guard lock(mu_);
+    PyRef object;
+    if (!instances_++) {
+      // The first instance gets the object loaded at Load (operations use it too).
+      py::gil_scoped_acquire gil;
+      object.reset(new py::object(*first_));
+    } else {
+      py::gil_scoped_acquire gil;
+      try {
+        object.reset(new py::object((*factory_)()));
+      } catch (py::error_already_set& e) {
+        return UserError(e, "load", where_);
+      }
+    }
+    return std::unique_ptr<BackendInstance>(
+        new PythonInstance(std::move(object), signature_, hooks_, spec_.pass_outputs, where_));
+  }
+
+  std::vector<std::string> operations() const override { return hooks_.operations; }
+
+  Result<std::string> Call(std::string_view operation, std::string_view body) override {
+    if (std::find(hooks_.operations.begin(), hooks_.operations.end(), operation) == hooks_.operations.end()) {
+      return core::NotFound(fmt::format("model '{}' has no operation '{}'", model_name_, operation));
+    }
+    py::gil_scoped_acquire gil;
+    try {
+      return Runtime().attr("call_operation")(*first_, model_name_, std::string(operation), py::bytes(std::string(body)))
+          .cast<std::string>();
+    } catch (py::error_already_set& e) {
+      if (e.matches(Runtime().attr("Rejected"))) {
+        return core::InvalidArgument(py::str(e.value()).cast<std::string>());
+      }
+      return UserError(e, operation == "explain" ? "explain" : fmt::format("op_{}", operation), where_);
+    } catch (const std::exception& e) {
+      return core::Internal(fmt::format("{}: {}", operation, e.what()));
+    }
+  }
+
+ private:
+  PyRef factory_, first_;
+  core::ModelSignature signature_;
+  Hooks hooks_;
+  PythonFactory spec_;
+  std::string model_name_, where_;
+  std::mutex mu_;
+  int instances_ = 0;
+};
+
+// The signature from signature(): ([(name, dtype, shape)...], [...]).
+Result<core::ModelSignature> SignatureOf(const py::object& object) {
+  core::ModelSignature signature;
+  auto [inputs, outputs] = object.attr("signature")().cast<std::pair<py::list, py::list>>();
+  for (auto [list, into] : {std::pair{inputs, &signature.inputs}, std::pair{outputs, &signature.outputs}}) {
+    for (py::handle item : list) {
+      auto [name, dtype, shape] = item.cast<std::tuple<std::string, std::string, std::vector<std::int64_t>>>();
+      FERRY_ASSIGN_OR_RETURN(const auto type, FromNumpyType(dtype));
+      into->push_back({name, type, core::Shape(shape)});
+    }
+  }
+  return signature;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BackendModel>> LoadPythonModel(const LoadOptions& options, const PythonFactory& spec) {
+  EnsureInterpreter();
+  const std::string where = fmt::format("model '{}' version {}", options.model_name, options.version);
+  py::gil_scoped_acquire gil;
+  try {
+    py::dict kwargs;
+    for (const auto& [k, v] : spec.kwargs) kwargs[py::str(k)] = v;
+    if (spec.function == "user_model") kwargs["params"] = py::cast(options.parameters);
+    PyRef factory(new py::object(
+        py::module_::import("functools").attr("partial")(Runtime().attr(spec.function.c_str()), **kwargs)));
+    PyRef first;
+    try {
+      first.reset(new py::object((*factory)()));
+    } catch (py::error_already_set& e) {
+      return core::InvalidArgument(DescribeException(e, where));
+    }
+    const py::object& object = *first;
+    Hooks hooks;
+    hooks.preprocess = py::hasattr(object, "preprocess");
+    hooks.validate = py::hasattr(object, "validate");
+    hooks.postprocess = py::hasattr(object, "postprocess");
+    if (py::hasattr(object, "explain")) hooks.operations.push_back("explain");
+    for (py::handle name : py::module_::import("builtins").attr("dir")(object)) {
+      const auto text = name.cast<std::string>();
+      if (text.starts_with("op_") && text.size() > 3) hooks.operations.push_back(text.substr(3));
+    }
+    core::ModelSignature signature = options.declared;
+    if (signature.inputs.empty() || signature.outputs.empty()) {
+      if (!py::hasattr(object, "signature")) {
+        return core::InvalidArgument("a Python model needs `inputs` and `outputs` in model.yaml");
+      }
+      FERRY_ASSIGN_OR_RETURN(auto own, SignatureOf(object));
+      if (signature.inputs.empty()) signature.inputs = std::move(own.inputs);
+      if (signature.outputs.empty()) signature.outputs = std::move(own.outputs);
+    }
+    if (!hooks.operations.empty()) {
+      spdlog::info("{}: Python operations: {}", where, fmt::join(hooks.operations, ", "));
+    }
+    return std::unique_ptr<BackendModel>(new PythonModel(std::move(factory), std::move(first), std::move(signature),
+                                                         std::move(hooks), spec, options.model_name, where));
+  } catch (py::error_already_set& e) {
+    return core::InvalidArgument(DescribeException(e, where));
+  } catch (const std::exception& e) {
+    return core::InvalidArgument(fmt::format("{}: {}", where, e.what()));
+  }
+}
+
+}  // namespace ferry::backends::python

@@ -1,0 +1,369 @@
+"""Integration tests of the Python backends on the real build/ferry (its embedded CPython): a
+scikit-learn Pipeline with a custom FunctionTransformer pickled with dill, a joblib random forest,
+an MLflow-layout folder (MLmodel + model.pkl) and an MLflow python_function with its own loader
+module, all made here with Debian's python3-sklearn and compared with scikit-learn's own
+predictions; a Python class with every hook (preprocess, validate, predict, postprocess, explain,
+an op_ method); user code that fails to import or raises; 32 concurrent clients.
+"""
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import textwrap
+import threading
+import unittest
+
+import cloudpickle
+import dill
+import joblib
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from ferry_process import FerryProcess
+
+COLUMNS = ["preg", "plas", "pres", "skin", "test", "mass", "pedi", "age"]
+
+# Defined as in a notebook (module __main__), so that dill pickles the function itself and the
+# server needs no module of the training code.
+NOTEBOOK = {"__name__": "__main__", "np": np}
+exec(textwrap.dedent("""
+    def is_adult(X):
+        X = np.asarray(X, dtype=float)
+        return np.column_stack([X, (X[:, 7] >= 18).astype(float)])
+"""), NOTEBOOK)
+
+
+def pima_like(n, rng):
+    """A Pima-like synthetic data set: the eight columns, a label from a logistic model."""
+    x = np.column_stack([rng.integers(0, 12, n), rng.normal(120, 30, n), rng.normal(70, 12, n),
+                         rng.normal(25, 8, n), rng.normal(80, 40, n), rng.normal(32, 7, n),
+                         rng.gamma(2, 0.25, n), rng.integers(10, 80, n)]).astype(np.float64)
+    z = 0.12 * x[:, 0] + 0.035 * x[:, 1] + 0.08 * x[:, 5] + 0.9 * x[:, 6] + 0.02 * x[:, 7] - 9
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(np.int64)
+    return x, y
+
+
+HOOKS_MODEL = '''
+import os
+import numpy as np
+
+
+class Model:
+    def load(self):
+        self.scale = float(self.params["scale"])
+        self.w = np.loadtxt(os.path.join(self.version_dir, "weights.txt"))
+
+    def preprocess(self, inputs):
+        if "x" not in inputs:
+            raise KeyError("x")
+        return {"x": inputs["x"].astype(np.float64) * self.scale}
+
+    def validate(self, inputs):
+        if (inputs["x"] < 0).any():
+            raise ValueError("x must be >= 0")
+
+    def predict(self, inputs):
+        return {"y": (inputs["x"] @ self.w).reshape(-1, 1)}
+
+    def postprocess(self, outputs):
+        if "y" in outputs:  # explain's outputs pass through
+            outputs["y"] = outputs["y"] + 1
+        return outputs
+
+    def explain(self, inputs):
+        return {"contributions": inputs["x"] * self.w}
+
+    def op_describe(self, body):
+        return {"weights": self.w.tolist(), "scale": self.scale, "echo": body}
+'''
+
+RAISES_MODEL = '''
+class Model:
+    def load(self):
+        pass
+
+    def predict(self, inputs):
+        if inputs["x"][0, 0] > 100:
+            raise RuntimeError("boom")
+        return inputs["x"] * 2
+'''
+
+PIPELINE_STEPS = '''
+def make_is_adult(config):
+    limit = config["min_age"]
+
+    def is_adult(record):
+        if record["age"] < 0:
+            raise ValueError("age must be >= 0")
+        return {"is_adult": record["age"] >= limit}
+    return is_adult
+
+
+def make_pre(config):
+    blocked = config["blocked"]
+
+    def pre(record):
+        if record["name"] == blocked:
+            return None  # skipped
+        return {"name": record["name"].title()}
+    return pre
+
+
+def make_post(config):
+    bonus = config["bonus"]
+
+    def post(record):
+        return {"score": record["score"] + bonus}
+    return post
+'''
+
+PIPELINE_YAML = """
+pipeline:
+  - name: fields
+    kind: record
+    fields: {name: string, age: number, score: number}
+  - {name: adult, kind: python, function: "steps:make_is_adult", config: {min_age: 18}, outputs: {is_adult: boolean}}
+  - {name: answer, kind: respond, fields: [name, is_adult, score]}
+pre_transform: "steps:make_pre"
+post_transform: "steps:make_post"
+parameters: {blocked: mallory, bonus: 10}
+"""
+
+PYFUNC_LOADER = '''
+import numpy as np
+
+
+class Linear:
+    def __init__(self, w):
+        self.w = w
+
+    def predict(self, x):
+        return x @ self.w
+
+
+def _load_pyfunc(path):
+    return Linear(np.load(path))
+'''
+
+
+class PythonTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.repo = repo = tempfile.mkdtemp(prefix="ferry_python_")
+        rng = np.random.default_rng(4)
+        x, y = pima_like(600, rng)
+        cls.x_test, _ = pima_like(40, rng)
+        # A Pipeline with a custom FunctionTransformer, pickled with dill.
+        cls.pipeline = make_pipeline(FunctionTransformer(NOTEBOOK["is_adult"]), StandardScaler(),
+                                     LogisticRegression(max_iter=1000)).fit(x, y)
+        os.makedirs(f"{repo}/pima-dill/1")
+        with open(f"{repo}/pima-dill/1/model.pkl", "wb") as f:
+            dill.dump(cls.pipeline, f)
+        # A random forest saved by joblib.
+        cls.forest = RandomForestClassifier(n_estimators=25, max_depth=6, random_state=0).fit(x, y)
+        os.makedirs(f"{repo}/forest/1")
+        joblib.dump(cls.forest, f"{repo}/forest/1/model.joblib")
+        # An MLflow model folder as mlflow.sklearn writes it (MLmodel + a cloudpickled model.pkl).
+        cls.logistic = LogisticRegression(max_iter=1000).fit(x, y)
+        os.makedirs(f"{repo}/pima-mlflow/1")
+        with open(f"{repo}/pima-mlflow/1/model.pkl", "wb") as f:
+            cloudpickle.dump(cls.logistic, f)
+        columns = json.dumps([{"name": c, "type": "double"} for c in COLUMNS])
+        with open(f"{repo}/pima-mlflow/1/MLmodel", "w") as f:
+            f.write(textwrap.dedent(f"""\
+                artifact_path: model
+                flavors:
+                  python_function:
+                    env: conda.yaml
+                    loader_module: mlflow.sklearn
+                    model_path: model.pkl
+                    predict_fn: predict
+                    python_version: 3.11.2
+                  sklearn:
+                    code: null
+                    pickled_model: model.pkl
+                    serialization_format: cloudpickle
+                    sklearn_version: 1.2.1
+                mlflow_version: 2.9.2
+                signature:
+                  inputs: '{columns}'
+                  outputs: '[{{"type": "long"}}]'
+                """))
+        # An MLflow python_function with a loader module of its own.
+        cls.weights = rng.normal(size=(4, 2))
+        os.makedirs(f"{repo}/pyfunc/1/code")
+        np.save(f"{repo}/pyfunc/1/weights.npy", cls.weights)
+        with open(f"{repo}/pyfunc/1/code/linear_loader.py", "w") as f:
+            f.write(PYFUNC_LOADER)
+        spec = json.dumps([{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 4]}, "name": "x"}])
+        out = json.dumps([{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 2]}, "name": "y"}])
+        with open(f"{repo}/pyfunc/1/MLmodel", "w") as f:
+            f.write(f"flavors:\n  python_function:\n    loader_module: linear_loader\n    data: weights.npy\n"
+                    f"    code: code\nsignature:\n  inputs: '{spec}'\n  outputs: '{out}'\n")
+        # A Python class with every hook.
+        os.makedirs(f"{repo}/hooks/1")
+        with open(f"{repo}/hooks/1/model.py", "w") as f:
+            f.write(HOOKS_MODEL)
+        np.savetxt(f"{repo}/hooks/1/weights.txt", [0.5, -1.0, 2.0])
+        with open(f"{repo}/hooks/model.yaml", "w") as f:
+            f.write("max_batch_size: 32\ndynamic_batching: {max_queue_delay_us: 200}\ninstances: 2\n"
+                    "inputs: [{name: x, datatype: FP32, shape: [-1, 3]}]\n"
+                    "outputs: [{name: y, datatype: FP64, shape: [-1, 1]}]\nparameters: {scale: 2}\n")
+        # A pipeline with a python step, a pre_transform and a post_transform.
+        os.makedirs(f"{repo}/people")
+        with open(f"{repo}/people/steps.py", "w") as f:
+            f.write(PIPELINE_STEPS)
+        with open(f"{repo}/people/model.yaml", "w") as f:
+            f.write(PIPELINE_YAML)
+        # User code that raises, and code that does not import.
+        os.makedirs(f"{repo}/raises/1")
+        with open(f"{repo}/raises/1/model.py", "w") as f:
+            f.write(RAISES_MODEL)
+        with open(f"{repo}/raises/model.yaml", "w") as f:
+            f.write("inputs: [{name: x, datatype: FP32, shape: [1, 2]}]\noutputs: [{name: y, datatype: FP32, shape: [1, 2]}]\n")
+        os.makedirs(f"{repo}/broken/1")
+        with open(f"{repo}/broken/1/model.py", "w") as f:
+            f.write("import module_that_does_not_exist\n")
+        with open(f"{repo}/broken/model.yaml", "w") as f:
+            f.write("inputs: [{name: x, datatype: FP32, shape: [1, 2]}]\noutputs: [{name: y, datatype: FP32, shape: [1, 2]}]\n")
+        os.makedirs(f"{repo}/bad-pickle/1")
+        with open(f"{repo}/bad-pickle/1/model.pkl", "wb") as f:
+            f.write(pickle.dumps({"not": "an estimator"}))
+        cls.server = FerryProcess(repo, timeout=60)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.repo, ignore_errors=True)
+
+    def infer(self, model, inputs, outputs=None, expect=200):
+        body = {"inputs": inputs}
+        if outputs:
+            body["outputs"] = [{"name": n} for n in outputs]
+        status, answer, _ = self.server.request("POST", f"/v2/models/{model}/infer", body)
+        self.assertEqual(status, expect, answer)
+        if expect != 200:
+            return answer
+        return {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"]}
+
+    @staticmethod
+    def tensor(name, array, datatype):
+        return {"name": name, "shape": list(array.shape), "datatype": datatype, "data": array.ravel().tolist()}
+
+    def test_dill_pickled_pipeline_with_a_function_transformer_matches_sklearn(self):
+        out = self.infer("pima-dill", [self.tensor("input", self.x_test, "FP64")])
+        np.testing.assert_array_equal(out["predict"].ravel(), self.pipeline.predict(self.x_test))
+        np.testing.assert_allclose(out["predict_proba"], self.pipeline.predict_proba(self.x_test), rtol=1e-9)
+        _, meta, _ = self.server.request("GET", "/v2/models/pima-dill")
+        self.assertEqual(meta["platform"], "sklearn")
+        self.assertEqual(meta["inputs"], [{"name": "input", "datatype": "FP64", "shape": [-1, 8]}])
+        self.assertEqual(meta["outputs"], [{"name": "predict", "datatype": "INT64", "shape": [-1, 1]},
+                                           {"name": "predict_proba", "datatype": "FP64", "shape": [-1, 2]}])
+        # Only the outputs asked for are computed and answered.
+        only = self.infer("pima-dill", [self.tensor("input", self.x_test[:3], "FP64")], outputs=["predict_proba"])
+        self.assertEqual(list(only), ["predict_proba"])
+
+    def test_joblib_random_forest_matches_sklearn(self):
+        out = self.infer("forest", [self.tensor("input", self.x_test, "FP64")])
+        np.testing.assert_array_equal(out["predict"].ravel(), self.forest.predict(self.x_test))
+        np.testing.assert_allclose(out["predict_proba"], self.forest.predict_proba(self.x_test), rtol=1e-9)
+
+    def test_mlflow_folder_is_served_through_its_sklearn_flavor_with_its_signature(self):
+        _, meta, _ = self.server.request("GET", "/v2/models/pima-mlflow")
+        self.assertEqual(meta["inputs"], [{"name": "input", "datatype": "FP64", "shape": [-1, 8]}])
+        self.assertEqual(meta["outputs"], [{"name": "predict", "datatype": "INT64", "shape": [-1, 1]}])
+        out = self.infer("pima-mlflow", [self.tensor("input", self.x_test, "FP64")])
+        np.testing.assert_array_equal(out["predict"].ravel(), self.logistic.predict(self.x_test))
+
+    def test_mlflow_python_function_with_its_own_loader(self):
+        x = np.arange(12, dtype=np.float64).reshape(3, 4)
+        out = self.infer("pyfunc", [self.tensor("x", x, "FP64")])
+        np.testing.assert_allclose(out["y"], x @ self.weights, rtol=1e-12)
+
+    def test_every_hook_in_order(self):
+        x = np.array([[1, 2, 3], [0, 0, 1]], np.float32)
+        out = self.infer("hooks", [self.tensor("x", x, "FP32")])
+        w = np.array([0.5, -1.0, 2.0])
+        np.testing.assert_allclose(out["y"].ravel(), (x * 2) @ w + 1)  # preprocess, predict, postprocess
+        answer = self.infer("hooks", [self.tensor("x", -x, "FP32")], expect=400)
+        self.assertEqual(answer["error"], "validate raised ValueError: x must be >= 0")
+
+    def test_explain_and_an_operation(self):
+        x = np.array([[1, 2, 3]], np.float32)
+        status, answer, _ = self.server.request("POST", "/v2/models/hooks/explain", {"inputs": [self.tensor("x", x, "FP32")]})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["outputs"][0]["name"], "contributions")
+        np.testing.assert_allclose(answer["outputs"][0]["data"], (x.ravel() * 2) * [0.5, -1.0, 2.0])
+        status, answer, _ = self.server.request("POST", "/v2/models/hooks/explain", {"inputs": [self.tensor("x", -x, "FP32")]})
+        self.assertEqual(status, 400, answer)
+        self.assertIn("validate raised ValueError", answer["error"])
+        status, answer, _ = self.server.request("POST", "/v2/models/hooks/describe", {"hello": [1, 2]})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer, {"weights": [0.5, -1.0, 2.0], "scale": 2.0, "echo": {"hello": [1, 2]}})
+        status, answer, _ = self.server.request("POST", "/v2/models/hooks/nothing", {})
+        self.assertEqual(status, 404, answer)
+        self.assertIn("has no operation 'nothing' (it has: explain, describe)", answer["error"])
+
+    def test_user_code_that_raises_is_a_500_and_the_server_keeps_serving(self):
+        answer = self.infer("raises", [self.tensor("x", np.array([[500, 1]], np.float32), "FP32")], expect=500)
+        self.assertEqual(answer["error"], "predict raised RuntimeError: boom")
+        out = self.infer("raises", [self.tensor("x", np.array([[1, 2]], np.float32), "FP32")])
+        np.testing.assert_array_equal(out["y"], [[2, 4]])
+        self.assertIn("Traceback", self.server.log())
+
+    def test_models_that_do_not_load_are_unavailable_with_the_reason(self):
+        _, index, _ = self.server.request("POST", "/v2/repository/index", {})
+        reasons = {m["name"]: m.get("reason", "") for m in index if m["state"] == "UNAVAILABLE"}
+        self.assertIn("ModuleNotFoundError: No module named 'module_that_does_not_exist'", reasons.get("broken", ""))
+        self.assertIn("has no predict()", reasons.get("bad-pickle", ""))
+        for name in ("pima-dill", "forest", "pima-mlflow", "pyfunc", "hooks", "raises", "people"):
+            self.assertNotIn(name, reasons)
+
+    def test_python_steps_and_transforms_in_a_pipeline(self):
+        records = [{"name": "alice", "age": 30, "score": 1}, {"name": "mallory", "age": 40, "score": 2},
+                   {"name": "bob", "age": 10, "score": 3}, {"name": "eve", "age": -1, "score": 4}]
+        status, answer, _ = self.server.request("POST", "/v2/models/people/predict", {"instances": records})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["skipped"], [1])  # pre_transform returned None
+        self.assertEqual(answer["predictions"][0], {"name": "Alice", "is_adult": True, "score": 11})
+        self.assertEqual(answer["predictions"][1], {"name": "Bob", "is_adult": False, "score": 13})
+        self.assertEqual(answer["predictions"][2]["step"], "adult")
+        self.assertEqual(answer["predictions"][2]["error"], "ValueError: age must be >= 0")
+
+    def test_32_concurrent_clients(self):
+        rng = np.random.default_rng(9)
+        rows = [rng.uniform(0, 5, size=(1, 3)).astype(np.float32) for _ in range(320)]
+        results, errors = [None] * len(rows), []
+        w = np.array([0.5, -1.0, 2.0])
+
+        def client(i):
+            try:
+                conn = self.server.connection()
+                for j in range(i, len(rows), 32):
+                    status, answer, _ = self.server.request(
+                        "POST", "/v2/models/hooks/infer", {"inputs": [self.tensor("x", rows[j], "FP32")]}, conn=conn)
+                    if status != 200:
+                        errors.append(answer)
+                        continue
+                    results[j] = answer["outputs"][0]["data"][0]
+                conn.close()
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertFalse(any(t.is_alive() for t in threads), "a client is stuck")
+        self.assertEqual(errors, [])
+        expected = [float((r.astype(np.float64) * 2) @ w + 1) for r in rows]
+        np.testing.assert_allclose(results, expected, rtol=1e-6)
+
+
+if __name__ == "__main__":
+    unittest.main()
