@@ -63,6 +63,7 @@ bench: build
 	@bench/streaming.sh
 	@bench/pmml.sh
 	@bench/backends.sh
+	@bench/python.sh
 	@bench/soak.sh
 
 clean:

@@ -8,11 +8,21 @@
 
 #include <pybind11/pybind11.h>
 
+#include <memory>
 #include <string>
 
 #include "core/error.h"
 
 namespace ferry::backends::python {
+
+// A Python object held from C++: the GIL is taken to release it, whatever thread does.
+struct PyObjectDeleter {
+  void operator()(pybind11::object* o) const {
+    pybind11::gil_scoped_acquire gil;
+    delete o;
+  }
+};
+using PyRef = std::unique_ptr<pybind11::object, PyObjectDeleter>;
 
 // Starts the interpreter if it is not running. Thread-safe; returns with the GIL released.
 void EnsureInterpreter();

@@ -33,17 +33,8 @@ py::module_ Runtime() {
   return *runtime;
 }
 
-// A Python object the GIL must be held to destroy.
-struct PyObjectDeleter {
-  void operator()(py::object* o) const {
-    py::gil_scoped_acquire gil;
-    delete o;
-  }
-};
-using PyRef = std::unique_ptr<py::object, PyObjectDeleter>;
-
 struct Hooks {
-  bool preprocess = false, validate = false, postprocess = false, explain = false;
+  bool preprocess = false, validate = false, postprocess = false;
   std::vector<std::string> operations;  // explain, then op_<name> as <name>
 };
 

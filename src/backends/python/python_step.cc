@@ -45,16 +45,9 @@ py::object FromYaml(const YAML::Node& node) {
   return py::str(text);
 }
 
-struct PyObjectDeleter {
-  void operator()(py::object* o) const {
-    py::gil_scoped_acquire gil;
-    delete o;
-  }
-};
-
 class PythonStep final : public pipeline::Step {
  public:
-  PythonStep(std::string name, std::unique_ptr<py::object, PyObjectDeleter> fn,
+  PythonStep(std::string name, PyRef fn,
              std::vector<std::pair<std::string, ColumnKind>> outputs)
       : Step(std::move(name), "python"), fn_(std::move(fn)), outputs_(std::move(outputs)) {}
 
@@ -157,7 +150,7 @@ class PythonStep final : public pipeline::Step {
     }
   }
 
-  std::unique_ptr<py::object, PyObjectDeleter> fn_;
+  PyRef fn_;
   std::vector<std::pair<std::string, ColumnKind>> outputs_;
 };
 
@@ -185,7 +178,7 @@ core::Result<std::unique_ptr<pipeline::Step>> MakePythonStep(const pipeline::Ste
   }
   EnsureInterpreter();
   py::gil_scoped_acquire gil;
-  std::unique_ptr<py::object, PyObjectDeleter> fn;
+  PyRef fn;
   try {
     // The pipeline's folder first on sys.path, for its own modules.
     std::error_code ec;
