@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "backends/backend_registry.h"
 #include "model/model_loader.h"
 
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
   const double seconds = std::atof(argv[2]);
   const std::int64_t batch = argc > 3 ? std::atoll(argv[3]) : 1;
   const std::int64_t version = argc > 4 ? std::atoll(argv[4]) : 1;
+  spdlog::set_level(spdlog::level::warn);  // stdout carries the result line only
   const auto registry = ferry::backends::BackendRegistry::WithBuiltins();
   ferry::model::ModelConfig config;
   const std::filesystem::path yaml = std::filesystem::path(argv[1]) / "model.yaml";
