@@ -27,7 +27,7 @@ command -v gunicorn >/dev/null || { echo "gunicorn is missing: scripts/install-d
 work=$(mktemp -d)
 source bench/lib.sh
 flask_pid=""
-stop_all() { [ -n "$flask_pid" ] && kill "$flask_pid" 2>/dev/null; wait 2>/dev/null; cleanup; }
+stop_all() { [ -n "$flask_pid" ] && kill "$flask_pid" 2>/dev/null; cleanup; wait 2>/dev/null || true; }
 trap stop_all EXIT
 
 /usr/bin/python3 - "$work" <<'PY'
