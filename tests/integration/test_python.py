@@ -1,7 +1,7 @@
 """Integration tests of the Python backends on the real build/ferry (its embedded CPython): a
 scikit-learn Pipeline with a custom FunctionTransformer pickled with dill, a joblib random forest,
-an MLflow-layout folder (MLmodel + model.pkl) and an MLflow python_function with its own loader
-module, all made here with Debian's python3-sklearn and compared with scikit-learn's own
+MLflow-layout folders (MLmodel + model.pkl; onnx and xgboost flavors; a python_function with its
+own loader module), all made here with Debian's python3-sklearn and compared with scikit-learn's own
 predictions; a Python class with every hook (preprocess, validate, predict, postprocess, explain,
 an op_ method); user code that fails to import or raises; 32 concurrent clients.
 """
@@ -23,6 +23,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+import xgboost as xgb
+
+import models
 from ferry_process import FerryProcess
 
 COLUMNS = ["preg", "plas", "pres", "skin", "test", "mass", "pedi", "age"]
@@ -193,6 +196,19 @@ class PythonTest(unittest.TestCase):
                   inputs: '{columns}'
                   outputs: '[{{"type": "long"}}]'
                 """))
+        # MLflow folders whose flavors ferry serves natively: onnx (ONNX Runtime) and xgboost.
+        os.makedirs(f"{repo}/mlflow-onnx/1")
+        models.save_pima(f"{repo}/mlflow-onnx/1/pima_net.onnx")
+        with open(f"{repo}/mlflow-onnx/1/MLmodel", "w") as f:
+            f.write("flavors:\n  onnx:\n    data: pima_net.onnx\n    onnx_version: 1.13.0\n"
+                    "  python_function:\n    loader_module: mlflow.onnx\n    data: pima_net.onnx\n")
+        cls.booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "nthread": 1},
+                                xgb.DMatrix(x.astype(np.float32), label=y), num_boost_round=10)
+        os.makedirs(f"{repo}/mlflow-xgb/1")
+        cls.booster.save_model(f"{repo}/mlflow-xgb/1/model.xgb")
+        with open(f"{repo}/mlflow-xgb/1/MLmodel", "w") as f:
+            f.write("flavors:\n  xgboost:\n    data: model.xgb\n    model_class: xgboost.core.Booster\n"
+                    "  python_function:\n    loader_module: mlflow.xgboost\n    data: model.xgb\n")
         # An MLflow python_function with a loader module of its own.
         cls.weights = rng.normal(size=(4, 2))
         os.makedirs(f"{repo}/pyfunc/1/code")
@@ -279,6 +295,18 @@ class PythonTest(unittest.TestCase):
         out = self.infer("pima-mlflow", [self.tensor("input", self.x_test, "FP64")])
         np.testing.assert_array_equal(out["predict"].ravel(), self.logistic.predict(self.x_test))
 
+    def test_mlflow_onnx_and_xgboost_flavors_are_served_natively(self):
+        _, meta, _ = self.server.request("GET", "/v2/models/mlflow-onnx")
+        self.assertEqual(meta["platform"], "onnxruntime_onnx")
+        row = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
+        out = self.infer("mlflow-onnx", [self.tensor("features", np.array([row], np.float32), "FP32")])
+        self.assertAlmostEqual(float(out["probability"].ravel()[0]), models.pima_probability(row), places=5)
+        _, meta, _ = self.server.request("GET", "/v2/models/mlflow-xgb")
+        self.assertEqual(meta["platform"], "xgboost")
+        x = self.x_test.astype(np.float32)
+        out = self.infer("mlflow-xgb", [self.tensor("features", x, "FP32")])
+        np.testing.assert_allclose(out["probability"].ravel(), self.booster.inplace_predict(x), rtol=1e-5, atol=1e-6)
+
     def test_mlflow_python_function_with_its_own_loader(self):
         x = np.arange(12, dtype=np.float64).reshape(3, 4)
         out = self.infer("pyfunc", [self.tensor("x", x, "FP64")])
@@ -320,7 +348,8 @@ class PythonTest(unittest.TestCase):
         reasons = {m["name"]: m.get("reason", "") for m in index if m["state"] == "UNAVAILABLE"}
         self.assertIn("ModuleNotFoundError: No module named 'module_that_does_not_exist'", reasons.get("broken", ""))
         self.assertIn("has no predict()", reasons.get("bad-pickle", ""))
-        for name in ("pima-dill", "forest", "pima-mlflow", "pyfunc", "hooks", "raises", "people"):
+        for name in ("pima-dill", "forest", "pima-mlflow", "mlflow-onnx", "mlflow-xgb", "pyfunc", "hooks", "raises",
+                     "people"):
             self.assertNotIn(name, reasons)
 
     def test_python_steps_and_transforms_in_a_pipeline(self):
