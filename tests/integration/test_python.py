@@ -363,6 +363,31 @@ class PythonTest(unittest.TestCase):
         self.assertEqual(answer["predictions"][2]["step"], "adult")
         self.assertEqual(answer["predictions"][2]["error"], "ValueError: age must be >= 0")
 
+    def test_a_reload_runs_the_new_model_py(self):
+        repo = tempfile.mkdtemp(prefix="ferry_python_reload_")
+        try:
+            os.makedirs(f"{repo}/m/1")
+            code = "class Model:\n    def load(self):\n        pass\n\n    def predict(self, inputs):\n        return inputs['x'] * {}\n"
+            with open(f"{repo}/m/1/model.py", "w") as f:
+                f.write(code.format(2))
+            with open(f"{repo}/m/model.yaml", "w") as f:
+                f.write("inputs: [{name: x, datatype: FP32, shape: [1]}]\noutputs: [{name: y, datatype: FP32, shape: [1]}]\n")
+            server = FerryProcess(repo, "--model-control", "explicit", "--load-model", "m")
+            try:
+                body = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [5]}]}
+                _, answer, _ = server.request("POST", "/v2/models/m/infer", body)
+                self.assertEqual(answer["outputs"][0]["data"], [10])
+                with open(f"{repo}/m/1/model.py", "w") as f:
+                    f.write(code.format(3))
+                status, answer, _ = server.request("POST", "/v2/repository/models/m/load", {})
+                self.assertEqual(status, 200, answer)
+                _, answer, _ = server.request("POST", "/v2/models/m/infer", body)
+                self.assertEqual(answer["outputs"][0]["data"], [15])
+            finally:
+                server.stop()
+        finally:
+            shutil.rmtree(repo, ignore_errors=True)
+
     def test_32_concurrent_clients(self):
         rng = np.random.default_rng(9)
         rows = [rng.uniform(0, 5, size=(1, 3)).astype(np.float32) for _ in range(320)]

@@ -1,9 +1,10 @@
 """ferry's side of the embedded interpreter: how Python models are found, unpickled and wrapped.
 
-Compiled into ferry (src/backends/python/CMakeLists embeds this file) and run once as the module
-`_ferry` when the interpreter starts. The C++ side calls the *_model functions below to make one
-loaded model object per ferry instance; every object has predict(inputs) (inputs: a dict of numpy
-arrays), and may have the optional hooks of docs/python.md and signature().
+Compiled into ferry (CMakeLists.txt embeds this file) and run once as the module `_ferry` when the
+interpreter first serves. At each load the C++ side calls one of the *_model functions below,
+which returns a factory; calling the factory makes one loaded model object, one a ferry
+instance. Every object has predict(inputs) (inputs: a dict of numpy arrays), and may have the
+optional hooks of docs/python.md and signature().
 """
 import importlib
 import importlib.util
@@ -36,23 +37,29 @@ def _on_path(folder):
 
 
 def user_model(version_dir, module, cls, params, unique_name):
-    """An instance of the user's class from <version_dir>/<module>.py, load()ed."""
+    """A factory of instances of the user's class from <version_dir>/<module>.py, load()ed.
+
+    The module is executed afresh on every call (a reload after model.py changed sees the new
+    code), once for all the instances of one load."""
     _on_path(version_dir)
     path = os.path.join(version_dir, module + ".py")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{module}.py is not in the version folder")
-    mod = sys.modules.get(unique_name) or _import_file(unique_name, path)
+    mod = _import_file(unique_name, path)
     klass = getattr(mod, cls, None)
     if klass is None:
         raise AttributeError(f"{module}.py has no class {cls}")
     for method in ("load", "predict"):
         if not callable(getattr(klass, method, None)):
             raise AttributeError(f"class {cls} has no {method}(self...) method")
-    obj = klass()
-    obj.params = dict(params)
-    obj.version_dir = str(version_dir)
-    obj.load()
-    return obj
+
+    def make():
+        obj = klass()
+        obj.params = dict(params)
+        obj.version_dir = str(version_dir)
+        obj.load()
+        return obj
+    return make
 
 
 def unpickle(path):
@@ -129,7 +136,8 @@ def _frame(inputs):
 
 
 def sklearn_model(path):
-    return SklearnModel(path)
+    """A factory of SklearnModel objects, one an instance."""
+    return lambda: SklearnModel(path)
 
 
 class PyfuncModel:
@@ -154,7 +162,8 @@ class PyfuncModel:
 
 
 def pyfunc_model(model_dir, loader_module, data, code):
-    return PyfuncModel(model_dir, loader_module, data, code)
+    """A factory of PyfuncModel objects, one an instance."""
+    return lambda: PyfuncModel(model_dir, loader_module, data, code)
 
 
 # ---- the V2 JSON of explain and operations ----

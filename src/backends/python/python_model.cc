@@ -218,10 +218,9 @@ Result<std::unique_ptr<BackendModel>> LoadPythonModel(const LoadOptions& options
     py::dict kwargs;
     for (const auto& [k, v] : spec.kwargs) kwargs[py::str(k)] = v;
     if (spec.function == "user_model") kwargs["params"] = py::cast(options.parameters);
-    PyRef factory(new py::object(
-        py::module_::import("functools").attr("partial")(Runtime().attr(spec.function.c_str()), **kwargs)));
-    PyRef first;
+    PyRef factory, first;
     try {
+      factory.reset(new py::object(Runtime().attr(spec.function.c_str())(**kwargs)));
       first.reset(new py::object((*factory)()));
     } catch (py::error_already_set& e) {
       return core::InvalidArgument(DescribeException(e, where));

@@ -12,7 +12,7 @@
 namespace ferry::backends::python {
 
 struct PythonFactory {
-  std::string function;                       // in _ferry: user_model, sklearn_model, pyfunc_model
+  std::string function;                       // in _ferry, returning a factory: user_model, sklearn_model, pyfunc_model
   std::map<std::string, std::string> kwargs;  // its arguments (besides params for user_model)
   bool pass_outputs = false;                  // predict(inputs, outputs): the adapters compute only those
   std::string platform;                       // the KServe platform string
