@@ -151,6 +151,16 @@ void Scheduler::Run(ExecuteFn& execute, std::vector<Job>& batch) {
     for (const Job& job : batch) requests.push_back(&job.request);
     auto joined = JoinInputs(requests);
     outputs = joined ? execute(*joined, batch[0].outputs, &times) : std::unexpected(joined.error());
+    if (!outputs && outputs.error().code == core::ErrorCode::kInvalidArgument) {
+      // The data of one request is at fault (a value the model refuses, a Python model's
+      // validate): run each alone, so that only the requests at fault fail.
+      for (Job& job : batch) {
+        std::vector<Job> one;
+        one.push_back(std::move(job));
+        Run(execute, one);
+      }
+      return;
+    }
   }
   const auto finished = Clock::now();
   if (times.input + times.infer + times.output == std::chrono::nanoseconds(0)) times.infer = finished - started;

@@ -160,6 +160,7 @@ struct RowSumModel {
   std::mutex mutex;
   std::vector<std::int64_t> executions;  // rows per execution
   std::chrono::microseconds work{0};
+  bool refuse_negative = false;  // a negative value is the request's fault (kInvalidArgument)
 
   ExecuteFn Instance() {
     return [this](std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
@@ -169,6 +170,11 @@ struct RowSumModel {
       {
         std::lock_guard lock(mutex);
         executions.push_back(rows);
+      }
+      if (refuse_negative) {
+        for (float v : x.values<float>()) {
+          if (v < 0) return core::InvalidArgument("negative value");
+        }
       }
       if (work.count() > 0) std::this_thread::sleep_for(work);
       auto sum = core::Tensor::Allocate("sum", core::DataType::kFp32, {rows, 1});
@@ -326,6 +332,33 @@ TEST(DynamicBatching, DispatchesAtOnceAtAPreferredSizeOrAFullBatch) {
   two.wait();
   EXPECT_LT(std::chrono::steady_clock::now() - again, std::chrono::seconds(2));
   EXPECT_EQ(full_model.Executions(), (std::vector<std::int64_t>{6}));  // 3 + 3 rows
+}
+
+TEST(DynamicBatching, ARequestAtFaultFailsAloneWhenItsBatchIsRefused) {
+  RowSumModel model;
+  model.refuse_negative = true;
+  auto scheduler = Start(model, Batching(8, std::chrono::milliseconds(100)));
+  std::latch done(3);
+  std::map<std::string, Result<core::InferenceResponse>> answers;
+  std::mutex mutex;
+  auto record = [&](std::string id) {
+    return [&, id](Result<core::InferenceResponse> r) {
+      std::lock_guard lock(mutex);
+      answers.emplace(id, std::move(r));
+      done.count_down();
+    };
+  };
+  ASSERT_TRUE(scheduler->Submit(RowsJob("a", {1, 2}, 2, record("a"), {"sum"})).has_value());
+  ASSERT_TRUE(scheduler->Submit(RowsJob("b", {-1, 2}, 2, record("b"), {"sum"})).has_value());
+  ASSERT_TRUE(scheduler->Submit(RowsJob("c", {3, 4}, 2, record("c"), {"sum"})).has_value());
+  done.wait();
+  ASSERT_TRUE(answers.at("a").has_value());
+  EXPECT_EQ(answers.at("a")->outputs[0].values<float>()[0], 3);
+  ASSERT_TRUE(answers.at("c").has_value());
+  EXPECT_EQ(answers.at("c")->outputs[0].values<float>()[0], 7);
+  ASSERT_FALSE(answers.at("b").has_value());
+  EXPECT_EQ(answers.at("b").error().message, "negative value");
+  EXPECT_EQ(model.Executions(), (std::vector<std::int64_t>{3, 1, 1, 1}));  // the batch, then each alone
 }
 
 TEST(DynamicBatching, IncompatibleShapesAreNotJoined) {
