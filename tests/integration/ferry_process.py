@@ -96,6 +96,33 @@ class FerryProcess:
             if own:
                 conn.close()
 
+    def post_concurrently(self, path, bodies, clients, timeout=120.0):
+        """POSTs each body from `clients` threads (keep-alive connections, body i on client
+        i % clients); returns the answers in the order of `bodies`: (status, parsed body), or
+        (None, repr(exception)). Raises when a client is still stuck after `timeout`."""
+        answers = [None] * len(bodies)
+
+        def client(i):
+            conn = self.connection()
+            try:
+                for j in range(i, len(bodies), clients):
+                    try:
+                        status, answer, _ = self.request("POST", path, bodies[j], conn=conn)
+                        answers[j] = (status, answer)
+                    except Exception as e:  # the caller sees it as an answer
+                        answers[j] = (None, repr(e))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout)
+        if any(t.is_alive() for t in threads):
+            raise AssertionError(f"a client of {path} is stuck after {timeout} s")
+        return answers
+
     def stop(self, timeout=15.0):
         if self.proc.poll() is None:
             self.proc.terminate()

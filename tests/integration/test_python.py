@@ -11,7 +11,6 @@ import pickle
 import shutil
 import tempfile
 import textwrap
-import threading
 import unittest
 
 import cloudpickle
@@ -235,6 +234,12 @@ class PythonTest(unittest.TestCase):
             f.write(PIPELINE_STEPS)
         with open(f"{repo}/people/model.yaml", "w") as f:
             f.write(PIPELINE_YAML)
+        # The same, batching for long enough that concurrent requests always share a batch.
+        shutil.copytree(f"{repo}/hooks", f"{repo}/hooks-batched")
+        with open(f"{repo}/hooks-batched/model.yaml", "w") as f:
+            f.write("max_batch_size: 64\ndynamic_batching: {max_queue_delay_us: 50000}\n"
+                    "inputs: [{name: x, datatype: FP32, shape: [-1, 3]}]\n"
+                    "outputs: [{name: y, datatype: FP64, shape: [-1, 1]}]\nparameters: {scale: 2}\n")
         # User code that raises, and code that does not import.
         os.makedirs(f"{repo}/raises/1")
         with open(f"{repo}/raises/1/model.py", "w") as f:
@@ -388,33 +393,26 @@ class PythonTest(unittest.TestCase):
         finally:
             shutil.rmtree(repo, ignore_errors=True)
 
+    def test_a_rejected_request_fails_alone_in_its_batch(self):
+        rows = [np.array([[1, 2, 3]], np.float32) for _ in range(48)]
+        rows[17] = -rows[17]
+        bodies = [{"inputs": [self.tensor("x", r, "FP32")]} for r in rows]
+        answers = self.server.post_concurrently("/v2/models/hooks-batched/infer", bodies, clients=16)
+        self.assertEqual(answers[17], (400, {"error": "validate raised ValueError: x must be >= 0"}))
+        self.assertEqual([i for i, a in enumerate(answers) if a[0] != 200], [17])
+        _, stats, _ = self.server.request("GET", "/v2/models/hooks-batched/stats")
+        stats = stats["model_stats"][0]
+        self.assertEqual(stats["inference_count"], 47)
+        self.assertLess(stats["execution_count"], 47)  # batches were formed
+
     def test_32_concurrent_clients(self):
         rng = np.random.default_rng(9)
         rows = [rng.uniform(0, 5, size=(1, 3)).astype(np.float32) for _ in range(320)]
-        results, errors = [None] * len(rows), []
         w = np.array([0.5, -1.0, 2.0])
-
-        def client(i):
-            try:
-                conn = self.server.connection()
-                for j in range(i, len(rows), 32):
-                    status, answer, _ = self.server.request(
-                        "POST", "/v2/models/hooks/infer", {"inputs": [self.tensor("x", rows[j], "FP32")]}, conn=conn)
-                    if status != 200:
-                        errors.append(answer)
-                        continue
-                    results[j] = answer["outputs"][0]["data"][0]
-                conn.close()
-            except Exception as e:  # reported below
-                errors.append(repr(e))
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(32)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-        self.assertFalse(any(t.is_alive() for t in threads), "a client is stuck")
-        self.assertEqual(errors, [])
+        bodies = [{"inputs": [self.tensor("x", r, "FP32")]} for r in rows]
+        answers = self.server.post_concurrently("/v2/models/hooks/infer", bodies, clients=32)
+        self.assertEqual([a for a in answers if a[0] != 200], [])
+        results = [a[1]["outputs"][0]["data"][0] for a in answers]
         expected = [float((r.astype(np.float64) * 2) @ w + 1) for r in rows]
         np.testing.assert_allclose(results, expected, rtol=1e-6)
 

@@ -7,7 +7,6 @@ declarations leave their model UNAVAILABLE with a reason while the rest serves.
 import os
 import shutil
 import tempfile
-import threading
 import unittest
 from typing import Dict, Tuple
 
@@ -145,26 +144,10 @@ outputs: [{name: y, datatype: FP32, shape: [-1, 2]}]
     def test_concurrent_requests_are_batched_and_correct(self):
         rng = np.random.default_rng(5)
         rows = [rng.normal(size=(1, 8)).astype(np.float32) for _ in range(64)]
-        results, errors = [None] * len(rows), []
-
-        def client(i):
-            try:
-                conn = self.server.connection()
-                for j in range(i, len(rows), 16):
-                    status, answer, _ = self.server.request(
-                        "POST", "/v2/models/mlp/infer", {"inputs": [tensor("input", rows[j], "FP32")]}, conn=conn)
-                    if status != 200:
-                        errors.append(answer)
-                    results[j] = np.array(answer["outputs"][0]["data"]).reshape(1, 3)
-            except Exception as e:  # reported below
-                errors.append(repr(e))
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        self.assertEqual(errors, [])
+        bodies = [{"inputs": [tensor("input", r, "FP32")]} for r in rows]
+        answers = self.server.post_concurrently("/v2/models/mlp/infer", bodies, clients=16)
+        self.assertEqual([a for a in answers if a[0] != 200], [])
+        results = [np.array(a[1]["outputs"][0]["data"]).reshape(1, 3) for a in answers]
         with torch.no_grad():
             expected = self.mlp(torch.from_numpy(np.concatenate(rows))).numpy()
         np.testing.assert_allclose(np.concatenate(results), expected, rtol=1e-5, atol=1e-5)
