@@ -195,10 +195,21 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
                                     "dynamic_batching", "warmup", "inputs", "outputs", "parameters", "pipeline",
-                                    "pre_transform", "post_transform"}));
-  for (const char* key : {"pre_transform", "post_transform"}) {
-    if (root[key] && !root["pipeline"]) {
-      return r.Fail(root[key], fmt::format("'{}' belongs to a pipeline (docs/pipelines.md, \"Python\")", key));
+                                    "pre_transform", "predict", "post_transform"}));
+  if (root["predict"] && root["pipeline"]) {
+    return r.Fail(root["predict"], "'predict' is a model's hook; a pipeline calls its models in model steps");
+  }
+  if (!root["pipeline"]) {
+    for (auto [key, into] : {std::pair{"pre_transform", &config.pre_transform}, std::pair{"predict", &config.predict},
+                             std::pair{"post_transform", &config.post_transform}}) {
+      if (!root[key]) continue;
+      FERRY_ASSIGN_OR_RETURN(*into, r.Scalar<std::string>(root[key], key, "module:factory"));
+      if (into->find(':') == std::string::npos) return r.Fail(root[key], fmt::format("'{}' must be module:factory", key));
+    }
+    const bool hooks = !config.pre_transform.empty() || !config.predict.empty() || !config.post_transform.empty();
+    if (hooks && root["dynamic_batching"]) {
+      return r.Fail(root["dynamic_batching"], "a model with pre_transform, predict or post_transform sees one "
+                                              "request an event: dynamic_batching cannot be on");
     }
   }
   if (const YAML::Node steps = root["pipeline"]) {

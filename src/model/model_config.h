@@ -18,6 +18,7 @@
 //   outputs: [{name: probability, datatype: FP32, shape: [-1, 1]}]
 //   parameters: {intra_op_threads: 1}                            # backend-specific strings
 //   pipeline: [...]           # makes it a pipeline: steps instead of a model file (docs/pipelines.md)
+//   pre_transform / predict / post_transform: module:factory   # Python hooks (docs/python.md)
 //
 // Unknown keys are errors (a typo must not be silently ignored). Plain value type.
 #pragma once
@@ -71,6 +72,9 @@ struct ModelConfig {
   std::vector<core::TensorSpec> inputs;   // empty: take the model's own
   std::vector<core::TensorSpec> outputs;  // empty: take the model's own
   std::map<std::string, std::string> parameters;
+  // Python hooks of a model (docs/python.md, "Hooks"): module:factory each, empty when absent.
+  // Pipelines take pre_transform and post_transform too, as python steps (pipeline.cc).
+  std::string pre_transform, predict, post_transform;
   // A pipeline (`pipeline:`, docs/pipelines.md): the whole model.yaml text and the name it was
   // read from, which the pipeline library parses (its steps are not a model setting).
   bool is_pipeline = false;

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#ifdef FERRY_WITH_PYTHON
+#include "backends/python/hooks.h"
+#endif
+
 namespace ferry::model {
 namespace {
 
@@ -98,6 +102,17 @@ core::Result<LoadedVersion> LoadVersion(const backends::BackendRegistry& registr
                                 .parameters = config.parameters,
                                 .declared = {.inputs = config.inputs, .outputs = config.outputs}};
   FERRY_ASSIGN_OR_RETURN(auto model, backend->Load(options));
+  if (!config.pre_transform.empty() || !config.predict.empty() || !config.post_transform.empty()) {
+#ifdef FERRY_WITH_PYTHON
+    FERRY_ASSIGN_OR_RETURN(model, backends::python::WithHooks(std::move(model),
+                                                              {config.pre_transform, config.predict,
+                                                               config.post_transform},
+                                                              options));
+#else
+    return core::InvalidArgument("pre_transform, predict and post_transform need Python: this ferry is built "
+                                 "without it (FERRY_WITH_PYTHON)");
+#endif
+  }
   FERRY_ASSIGN_OR_RETURN(auto signature, ResolveSignature(config, model->signature()));
   return LoadedVersion{.version = version, .backend = std::string(backend->name()), .model = std::move(model),
                        .signature = std::move(signature)};

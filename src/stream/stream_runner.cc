@@ -466,7 +466,9 @@ struct StreamRunner::Impl {
     for (std::size_t i : events) {
       if (!answers[i]) continue;
       const auto& answer = *answers[i];
-      if (answer) {
+      if (answer && answer->outputs.empty()) {
+        outcomes[i] = {Outcome::Kind::kSkip, {}, {}};  // a model's Python hook skipped it (docs/python.md)
+      } else if (answer) {
         outcomes[i] = {Outcome::Kind::kOutput, EncodeAnswer(*answer, *batch[i]), {}};
       } else {
         outcomes[i] = {Outcome::Kind::kError, answer.error().message, undecodable[i] ? "decode" : "model"};
@@ -617,7 +619,7 @@ void RenderStreamMetrics(const std::vector<std::pair<std::string, std::shared_pt
       {"ferry_stream_events_consumed_total", "Events read from the stream's source topic.", &StreamCounters::consumed},
       {"ferry_stream_events_produced_total", "Outputs produced to the stream's sink topic.", &StreamCounters::produced},
       {"ferry_stream_events_failed_total", "Events sent to the stream's error topic.", &StreamCounters::errors},
-      {"ferry_stream_events_skipped_total", "Events a pipeline step skipped (no output).", &StreamCounters::skipped},
+      {"ferry_stream_events_skipped_total", "Events a pipeline step or a model's hook skipped (no output).", &StreamCounters::skipped},
       {"ferry_stream_events_duplicated_total",
        "Events read again that already had an answer (after a member of the group died before committing).",
        &StreamCounters::duplicated},

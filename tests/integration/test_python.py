@@ -135,6 +135,39 @@ post_transform: "steps:make_post"
 parameters: {blocked: mallory, bonus: 10}
 """
 
+MODEL_HOOKS = '''
+import numpy as np
+
+
+def make_pre(config):
+    def pre(inputs):
+        x = inputs["features"]
+        if x[0, 0] < 0:
+            return None  # skipped
+        if x[0, 1] > 1000:
+            raise ValueError("plas out of range")
+        return {"features": x}
+    return pre
+
+
+def make_predict(config, model):
+    digits = int(config["digits"])
+
+    def predict(inputs):
+        out = model(inputs)
+        out["probability"] = np.round(out["probability"], digits)
+        return out
+    return predict
+
+
+def make_post(config):
+    def post(outputs):
+        if outputs["probability"][0, 0] > 0.9999:
+            return None  # skipped
+        return outputs
+    return post
+'''
+
 PYFUNC_LOADER = '''
 import numpy as np
 
@@ -240,6 +273,16 @@ class PythonTest(unittest.TestCase):
             f.write("max_batch_size: 64\ndynamic_batching: {max_queue_delay_us: 50000}\n"
                     "inputs: [{name: x, datatype: FP32, shape: [-1, 3]}]\n"
                     "outputs: [{name: y, datatype: FP64, shape: [-1, 1]}]\nparameters: {scale: 2}\n")
+        # Hooks around a model of another backend (the Pima ONNX model).
+        models.save_pima(f"{repo}/pima-hooked/1/model.onnx")
+        with open(f"{repo}/pima-hooked/model_hooks.py", "w") as f:
+            f.write(MODEL_HOOKS)
+        with open(f"{repo}/pima-hooked/model.yaml", "w") as f:
+            f.write("max_batch_size: 8\npre_transform: model_hooks:make_pre\npredict: model_hooks:make_predict\n"
+                    "post_transform: model_hooks:make_post\nparameters: {digits: 3}\n")
+        models.save_pima(f"{repo}/hooked-batching/1/model.onnx")
+        with open(f"{repo}/hooked-batching/model.yaml", "w") as f:
+            f.write("max_batch_size: 8\ndynamic_batching: {}\npre_transform: model_hooks:make_pre\n")
         # User code that raises, and code that does not import.
         os.makedirs(f"{repo}/raises/1")
         with open(f"{repo}/raises/1/model.py", "w") as f:
@@ -354,7 +397,7 @@ class PythonTest(unittest.TestCase):
         self.assertIn("ModuleNotFoundError: No module named 'module_that_does_not_exist'", reasons.get("broken", ""))
         self.assertIn("has no predict()", reasons.get("bad-pickle", ""))
         for name in ("pima-dill", "forest", "pima-mlflow", "mlflow-onnx", "mlflow-xgb", "pyfunc", "hooks", "raises",
-                     "people"):
+                     "people", "pima-hooked"):
             self.assertNotIn(name, reasons)
 
     def test_python_steps_and_transforms_in_a_pipeline(self):
@@ -367,6 +410,22 @@ class PythonTest(unittest.TestCase):
         self.assertEqual(answer["predictions"][1], {"name": "Bob", "is_adult": False, "score": 13})
         self.assertEqual(answer["predictions"][2]["step"], "adult")
         self.assertEqual(answer["predictions"][2]["error"], "ValueError: age must be >= 0")
+
+    def test_hooks_around_a_model_of_another_backend(self):
+        row = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
+        out = self.infer("pima-hooked", [self.tensor("features", np.array([row], np.float32), "FP32")])
+        self.assertAlmostEqual(float(out["probability"][0, 0]), round(models.pima_probability(row), 3), places=6)
+        skipped = [-1] + row[1:]  # pre_transform returns None: an answer without outputs
+        status, answer, _ = self.server.request(
+            "POST", "/v2/models/pima-hooked/infer", {"inputs": [self.tensor("features", np.array([skipped], np.float32), "FP32")]})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["outputs"], [])
+        bad = row[:1] + [5000] + row[2:]
+        answer = self.infer("pima-hooked", [self.tensor("features", np.array([bad], np.float32), "FP32")], expect=400)
+        self.assertEqual(answer["error"], "pre_transform raised ValueError: plas out of range")
+        _, index, _ = self.server.request("POST", "/v2/repository/index", {})
+        reasons = {m["name"]: m.get("reason", "") for m in index if m["state"] == "UNAVAILABLE"}
+        self.assertIn("dynamic_batching cannot be on", reasons.get("hooked-batching", ""))
 
     def test_a_reload_runs_the_new_model_py(self):
         repo = tempfile.mkdtemp(prefix="ferry_python_reload_")

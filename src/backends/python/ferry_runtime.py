@@ -166,6 +166,23 @@ def pyfunc_model(model_dir, loader_module, data, code):
     return lambda: PyfuncModel(model_dir, loader_module, data, code)
 
 
+def hook_functions(folders, specs):
+    """The factories of a model's hooks ({kind: "module:factory"}), modules looked up first in
+    `folders`; a module loaded before is reloaded, so that a model reload runs its new code."""
+    for folder in reversed(folders):
+        _on_path(folder)
+    factories = {}
+    for kind, spec in specs.items():
+        module_name, _, name = spec.partition(":")
+        module = importlib.import_module(module_name)
+        module = importlib.reload(module)
+        factory = getattr(module, name, None)
+        if not callable(factory):
+            raise AttributeError(f"{kind}: {module_name} has no function {name}")
+        factories[kind] = factory
+    return factories
+
+
 # ---- the V2 JSON of explain and operations ----
 
 class Rejected(Exception):

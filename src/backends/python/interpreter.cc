@@ -1,6 +1,7 @@
 #include "backends/python/interpreter.h"
 
 #include <pybind11/embed.h>
+#include <pybind11/eval.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,24 @@
 namespace ferry::backends::python {
 
 namespace py = pybind11;
+
+namespace {
+
+// ferry_runtime.py, embedded at build time (kFerryRuntime).
+#include "ferry_runtime_py.h"
+
+}  // namespace
+
+py::module_ Runtime() {
+  static py::module_* runtime = nullptr;  // lives as long as the interpreter: never destroyed
+  if (!runtime) {
+    py::module_ m = py::module_::import("types").attr("ModuleType")("_ferry");
+    py::exec(kFerryRuntime, m.attr("__dict__"));
+    py::module_::import("sys").attr("modules")["_ferry"] = m;
+    runtime = new py::module_(std::move(m));
+  }
+  return *runtime;
+}
 
 void EnsureInterpreter() {
   static std::once_flag started;

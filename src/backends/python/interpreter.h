@@ -27,6 +27,9 @@ using PyRef = std::unique_ptr<pybind11::object, PyObjectDeleter>;
 // Starts the interpreter if it is not running. Thread-safe; returns with the GIL released.
 void EnsureInterpreter();
 
+// The `_ferry` module (ferry_runtime.py), run on first use; the GIL must be held.
+pybind11::module_ Runtime();
+
 // The Python exception being handled (GIL held), as "TypeError: message"; logs its traceback
 // with `where` ("model 'iris' version 1").
 std::string DescribeException(pybind11::error_already_set& e, std::string_view where);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace ferry::backends::python {
@@ -100,6 +101,38 @@ core::Result<core::Tensor> FromNumpy(const core::TensorSpec& spec, py::handle va
   FERRY_ASSIGN_OR_RETURN(auto tensor, core::Tensor::Allocate(spec.name, spec.type, shape));
   std::memcpy(tensor.bytes().data(), converted.data(), tensor.byte_size());
   return tensor;
+}
+
+core::Result<std::vector<core::Tensor>> OutputsFromPython(const core::ModelSignature& signature,
+                                                          const py::object& out, std::span<const std::string> wanted,
+                                                          std::string_view hook) {
+  const auto& specs = signature.outputs;
+  std::vector<core::Tensor> result;
+  for (const auto& name : wanted) {
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == name; });
+    if (spec == specs.end()) return core::Internal(fmt::format("no output '{}' in the signature", name));
+    const auto index = static_cast<std::size_t>(spec - specs.begin());
+    py::object value;
+    if (py::isinstance<py::dict>(out)) {
+      py::dict d = out;
+      if (!d.contains(name)) return core::Internal(fmt::format("{} returned a dict without the output '{}'", hook, name));
+      value = d[py::str(name)];
+    } else if (specs.size() == 1) {
+      value = out;
+    } else if (py::isinstance<py::tuple>(out) || py::isinstance<py::list>(out)) {
+      py::sequence s = out;
+      if (index >= s.size()) {
+        return core::Internal(fmt::format("{} returned {} values; no output '{}'", hook, s.size(), name));
+      }
+      value = s[index];
+    } else {
+      return core::Internal(fmt::format("{} returned a {}: a model with several outputs returns a dict", hook,
+                                        py::str(py::type::of(out).attr("__name__")).cast<std::string>()));
+    }
+    FERRY_ASSIGN_OR_RETURN(auto tensor, FromNumpy(*spec, value));
+    result.push_back(std::move(tensor));
+  }
+  return result;
 }
 
 }  // namespace ferry::backends::python

@@ -8,6 +8,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <span>
+#include <string>
+#include <vector>
+
 #include "core/error.h"
 #include "core/inference.h"
 #include "core/tensor.h"
@@ -20,6 +24,12 @@ pybind11::array ToNumpy(const core::Tensor& tensor);
 // tensor of spec's datatype. Its shape must fit spec's; a 1-D result for a declared [-1, 1] is
 // taken as one column. Errors name the output.
 core::Result<core::Tensor> FromNumpy(const core::TensorSpec& spec, pybind11::handle value);
+
+// The `wanted` outputs of `signature` from what Python code (`hook`, for errors) returned: a dict
+// by name, one array for a signature with one output, or a tuple/list in the declared order.
+core::Result<std::vector<core::Tensor>> OutputsFromPython(const core::ModelSignature& signature,
+                                                          const pybind11::object& out,
+                                                          std::span<const std::string> wanted, std::string_view hook);
 
 // The numpy dtype name of a datatype ("float32"), or empty when numpy has none (BF16, BYTES).
 std::string_view NumpyType(core::DataType type);

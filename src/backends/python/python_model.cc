@@ -18,21 +18,6 @@ namespace {
 namespace py = pybind11;
 using core::Result;
 
-// ferry_runtime.py, embedded at build time (kFerryRuntime).
-#include "ferry_runtime_py.h"
-
-// The _ferry module (GIL held): ferry_runtime.py run once.
-py::module_ Runtime() {
-  static py::module_* runtime = nullptr;  // lives as long as the interpreter: never destroyed
-  if (!runtime) {
-    py::module_ m = py::module_::import("types").attr("ModuleType")("_ferry");
-    py::exec(kFerryRuntime, m.attr("__dict__"));
-    py::module_::import("sys").attr("modules")["_ferry"] = m;
-    runtime = new py::module_(std::move(m));
-  }
-  return *runtime;
-}
-
 struct Hooks {
   bool preprocess = false, validate = false, postprocess = false;
   std::vector<std::string> operations;  // explain, then op_<name> as <name>
@@ -69,7 +54,7 @@ class PythonInstance final : public BackendInstance {
       hook = "postprocess";
       if (hooks_.postprocess) out = model.attr("postprocess")(out);
       hook = "predict";
-      auto result = Collect(out, outputs);
+      auto result = OutputsFromPython(signature_, out, outputs, "predict");
       WarnIfKept(views);
       if (times) times->infer = std::chrono::steady_clock::now() - start;
       return result;
@@ -82,39 +67,6 @@ class PythonInstance final : public BackendInstance {
   }
 
  private:
-  // The wanted outputs from what predict/postprocess returned: a dict by name, one array for a
-  // model with one output, or a tuple/list in the declared order.
-  Result<std::vector<core::Tensor>> Collect(const py::object& out, std::span<const std::string> wanted) const {
-    const auto& specs = signature_.outputs;
-    std::vector<core::Tensor> result;
-    for (const auto& name : wanted) {
-      const auto spec = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == name; });
-      const auto index = static_cast<std::size_t>(spec - specs.begin());
-      py::object value;
-      if (py::isinstance<py::dict>(out)) {
-        py::dict d = out;
-        if (!d.contains(name)) {
-          return core::Internal(fmt::format("predict returned a dict without the output '{}'", name));
-        }
-        value = d[py::str(name)];
-      } else if (specs.size() == 1) {
-        value = out;
-      } else if (py::isinstance<py::tuple>(out) || py::isinstance<py::list>(out)) {
-        py::sequence s = out;
-        if (index >= s.size()) {
-          return core::Internal(fmt::format("predict returned {} values; no output '{}'", s.size(), name));
-        }
-        value = s[index];
-      } else {
-        return core::Internal(fmt::format("predict returned a {}: a model with several outputs returns a dict",
-                                          py::str(py::type::of(out).attr("__name__")).cast<std::string>()));
-      }
-      FERRY_ASSIGN_OR_RETURN(auto tensor, FromNumpy(*spec, value));
-      result.push_back(std::move(tensor));
-    }
-    return result;
-  }
-
   // An input view kept past the call would read a buffer ferry reuses: say so, once.
   void WarnIfKept(const std::vector<py::array>& views) {
     for (const auto& v : views) {

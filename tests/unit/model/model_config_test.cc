@@ -39,6 +39,28 @@ parameters:
   EXPECT_EQ(config->parameters.at("graph_optimization_level"), "basic");
 }
 
+TEST(ModelConfig, PythonHooks) {
+  auto config = ParseModelConfig("pre_transform: hooks:make_pre\npredict: hooks:make_predict\n"
+                                 "post_transform: hooks:make_post\n", "m/model.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->pre_transform, "hooks:make_pre");
+  EXPECT_EQ(config->predict, "hooks:make_predict");
+  EXPECT_EQ(config->post_transform, "hooks:make_post");
+  auto batching = ParseModelConfig("max_batch_size: 8\ndynamic_batching: {}\npre_transform: h:f\n", "m/model.yaml");
+  ASSERT_FALSE(batching.has_value());
+  EXPECT_NE(batching.error().message.find("dynamic_batching cannot be on"), std::string::npos);
+  auto colon = ParseModelConfig("predict: hooks\n", "m/model.yaml");
+  ASSERT_FALSE(colon.has_value());
+  EXPECT_NE(colon.error().message.find("'predict' must be module:factory"), std::string::npos);
+  auto pipeline = ParseModelConfig("pipeline: [{kind: record, fields: {a: number}}]\npredict: h:f\n", "p/model.yaml");
+  ASSERT_FALSE(pipeline.has_value());
+  EXPECT_NE(pipeline.error().message.find("a pipeline calls its models in model steps"), std::string::npos);
+  // A pipeline's pre_transform and post_transform are its python steps (pipeline.cc), not hooks.
+  auto steps = ParseModelConfig("pipeline: [{kind: record, fields: {a: number}}]\npre_transform: h:f\n", "p/model.yaml");
+  ASSERT_TRUE(steps.has_value()) << steps.error().message;
+  EXPECT_TRUE(steps->pre_transform.empty());
+}
+
 TEST(ModelConfig, EmptyFileMeansDefaults) {
   auto config = ParseModelConfig("", "m/model.yaml");
   ASSERT_TRUE(config.has_value());
