@@ -52,7 +52,7 @@ class StreamingTest(unittest.TestCase):
         for name in ("pima-features", "pima-pipeline"):
             shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
         topics = []
-        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass"):
+        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
         topics += ["models:1", "models-bad:1"]
         cls.broker = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", "3", *sum((["--topic", t] for t in topics), [])],
@@ -406,6 +406,36 @@ streams:
             self.assertIn("ferry-stage=model", errors["n0"])
             self.assertIn("unknown model 'nope'", errors["n0"])
             self.assertIn("ferry-stage=decode", errors["bad"])
+        finally:
+            ferry.stop()
+
+    def test_an_event_a_model_hook_skips_is_committed_without_output(self):
+        repo = self.own_repo("repo-hook")
+        models.save_pima(os.path.join(repo, "pima", "1", "model.onnx"))
+        with open(os.path.join(repo, "pima", "hooks.py"), "w") as f:
+            f.write("def make_pre(config):\n"
+                    "    return lambda inputs: None if inputs['features'][0, 0] < 0 else inputs\n")
+        with open(os.path.join(repo, "pima", "model.yaml"), "w") as f:
+            f.write("max_batch_size: 8\npre_transform: hooks:make_pre\n")
+        ferry = self.serve("hook", repo=repo, model="pima")
+        try:
+            events = {}
+            for i in range(60):
+                row = list(ROWS[i % len(ROWS)])
+                if i % 3 == 0:
+                    row[0] = -1  # skipped by pre_transform
+                events[f"h{i}"] = row
+            self.produce("in-hook", [(k, json.dumps({"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32",
+                                                                "data": r}]})) for k, r in events.items()])
+            kept = {k for k, r in events.items() if r[0] >= 0}
+            deadline = time.time() + 60
+            metrics = ""
+            while time.time() < deadline and 'ferry_stream_events_skipped_total{stream="pima-hook"} 20' not in metrics:
+                _, metrics, _ = ferry.request("GET", "/metrics")
+                time.sleep(0.2)
+            self.assertIn('ferry_stream_events_skipped_total{stream="pima-hook"} 20', metrics)
+            self.assertEqual({o[1] for o in self.consume("out-hook", len(kept))}, kept)
+            self.assertEqual(self.consume("err-hook", 0, timeout=0), [])
         finally:
             ferry.stop()
 
