@@ -2,11 +2,12 @@
 
 #include <onnxruntime_cxx_api.h>
 
-#include <charconv>
 #include <cstring>
 #include <fmt/format.h>
 #include <optional>
 #include <system_error>
+
+#include "backends/parameters.h"
 
 namespace ferry::backends::onnxruntime {
 namespace {
@@ -60,18 +61,6 @@ ONNXTensorElementDataType ToOnnx(DataType type) {
     case DataType::kBytes: return ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING;
   }
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-}
-
-Result<int> IntParameter(const LoadOptions& options, const std::string& key, int fallback) {
-  auto it = options.parameters.find(key);
-  if (it == options.parameters.end()) return fallback;
-  int value = 0;
-  const std::string& text = it->second;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > 1024) {
-    return core::InvalidArgument(fmt::format("parameter {} must be an integer 0..1024, got '{}'", key, text));
-  }
-  return value;
 }
 
 Result<GraphOptimizationLevel> OptimizationLevel(const LoadOptions& options) {
@@ -260,8 +249,8 @@ class OrtBackend final : public Backend {
     if (!std::filesystem::is_regular_file(file, ec)) {
       return core::NotFound(fmt::format("{} is missing", file.string()));
     }
-    FERRY_ASSIGN_OR_RETURN(int intra, IntParameter(options, "intra_op_threads", 1));
-    FERRY_ASSIGN_OR_RETURN(int inter, IntParameter(options, "inter_op_threads", 1));
+    FERRY_ASSIGN_OR_RETURN(int intra, IntParameter(options, "intra_op_threads", 1, 0, 1024));
+    FERRY_ASSIGN_OR_RETURN(int inter, IntParameter(options, "inter_op_threads", 1, 0, 1024));
     FERRY_ASSIGN_OR_RETURN(auto level, OptimizationLevel(options));
     try {
       Ort::SessionOptions session_options;

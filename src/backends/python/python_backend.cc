@@ -4,17 +4,13 @@
 
 #include <algorithm>
 
+#include "backends/parameters.h"
 #include "backends/python/python_model.h"
 
 namespace ferry::backends::python {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Parameter(const LoadOptions& options, const std::string& key, std::string fallback) {
-  auto it = options.parameters.find(key);
-  return it == options.parameters.end() ? fallback : it->second;
-}
 
 // A Python identifier usable in a module name.
 std::string Identifier(std::string_view text) {
@@ -31,8 +27,8 @@ class PythonBackend final : public Backend {
     return fs::is_regular_file(dir / "model.py", ec);
   }
   core::Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
-    const std::string module = Parameter(options, "python_module", "model");
-    const std::string cls = Parameter(options, "python_class", "Model");
+    const std::string module = StringParameter(options, "python_module", "model");
+    const std::string cls = StringParameter(options, "python_class", "Model");
     PythonFactory factory{
         .function = "user_model",
         .kwargs = {{"version_dir", options.version_dir.string()},

@@ -7,12 +7,12 @@
 #include <torch/version.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <optional>
 #include <sstream>
 
+#include "backends/parameters.h"
 #include "core/file.h"
 
 namespace ferry::backends::torchscript {
@@ -170,13 +170,7 @@ class TorchBackend final : public Backend {
     }
     FERRY_RETURN_IF_ERROR(CheckTypes(options.declared.inputs, "input"));
     FERRY_RETURN_IF_ERROR(CheckTypes(options.declared.outputs, "output"));
-    int threads = 1;
-    if (auto it = options.parameters.find("intra_op_threads"); it != options.parameters.end()) {
-      auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), threads);
-      if (ec != std::errc() || end != it->second.data() + it->second.size() || threads < 1) {
-        return core::InvalidArgument(fmt::format("parameters.intra_op_threads '{}' is not a positive integer", it->second));
-      }
-    }
+    FERRY_ASSIGN_OR_RETURN(const int threads, IntParameter(options, "intra_op_threads", 1, 1, 1024));
     at::set_num_threads(threads);
     FERRY_ASSIGN_OR_RETURN(auto bytes, core::ReadWholeFile(options.version_dir / "model.pt"));
     // Load once here so that a bad file fails the load, not the first instance.

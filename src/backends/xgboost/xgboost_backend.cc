@@ -10,6 +10,7 @@
 #include <optional>
 #include <cstring>
 
+#include "backends/parameters.h"
 #include "core/file.h"
 
 namespace ferry::backends::xgboost {
@@ -189,8 +190,7 @@ class XgbBackend final : public Backend {
   Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
     const auto file = options.model_file.empty() ? ModelFile(options.version_dir) : options.model_file;
     if (!file) return core::NotFound("no model.json, model.ubj or model.bin in the version folder");
-    std::string nthread = "1";
-    if (auto it = options.parameters.find("nthread"); it != options.parameters.end()) nthread = it->second;
+    const std::string nthread = StringParameter(options, "nthread", "1");
     FERRY_ASSIGN_OR_RETURN(auto booster, LoadBooster(*file, nthread));
     FERRY_ASSIGN_OR_RETURN(auto info, Describe(booster.get()));
     if (info.features < 1) return core::InvalidArgument(fmt::format("{}: the booster has no feature", file->filename().string()));
