@@ -83,6 +83,24 @@ Result<std::vector<core::TensorSpec>> SignatureSide(std::string_view json, std::
   return specs;
 }
 
+// The signature of a parsed MLmodel; empty when it has none.
+Result<core::ModelSignature> SignatureOf(const YAML::Node& root) {
+  core::ModelSignature signature;
+  const YAML::Node s = root["signature"];
+  if (!s || !s.IsMap()) return signature;
+  try {
+    if (s["inputs"] && s["inputs"].IsScalar()) {
+      FERRY_ASSIGN_OR_RETURN(signature.inputs, SignatureSide(s["inputs"].as<std::string>(), "input", "input"));
+    }
+    if (s["outputs"] && s["outputs"].IsScalar()) {
+      FERRY_ASSIGN_OR_RETURN(signature.outputs, SignatureSide(s["outputs"].as<std::string>(), "output", "predict"));
+    }
+  } catch (const YAML::Exception& e) {
+    return core::InvalidArgument(fmt::format("MLmodel: signature: {}", e.what()));
+  }
+  return signature;
+}
+
 class MlflowBackend final : public Backend {
  public:
   std::string_view name() const override { return "mlflow"; }
@@ -125,7 +143,7 @@ class MlflowBackend final : public Backend {
     }
 #endif
 #ifdef FERRY_WITH_PYTHON
-    FERRY_ASSIGN_OR_RETURN(const auto signature, ParseMlflowSignature(text));
+    FERRY_ASSIGN_OR_RETURN(const auto signature, SignatureOf(root));
     if (delegated.declared.inputs.empty()) delegated.declared.inputs = signature.inputs;
     if (delegated.declared.outputs.empty()) delegated.declared.outputs = signature.outputs;
     if (flavors["sklearn"]) {
@@ -172,26 +190,13 @@ class MlflowBackend final : public Backend {
 }  // namespace
 
 Result<core::ModelSignature> ParseMlflowSignature(std::string_view mlmodel_yaml) {
-  core::ModelSignature signature;
   YAML::Node root;
   try {
     root = YAML::Load(std::string(mlmodel_yaml));
   } catch (const YAML::Exception& e) {
     return core::InvalidArgument(fmt::format("MLmodel: not YAML: {}", e.what()));
   }
-  const YAML::Node s = root["signature"];
-  if (!s || !s.IsMap()) return signature;
-  try {
-    if (s["inputs"] && s["inputs"].IsScalar()) {
-      FERRY_ASSIGN_OR_RETURN(signature.inputs, SignatureSide(s["inputs"].as<std::string>(), "input", "input"));
-    }
-    if (s["outputs"] && s["outputs"].IsScalar()) {
-      FERRY_ASSIGN_OR_RETURN(signature.outputs, SignatureSide(s["outputs"].as<std::string>(), "output", "predict"));
-    }
-  } catch (const YAML::Exception& e) {
-    return core::InvalidArgument(fmt::format("MLmodel: signature: {}", e.what()));
-  }
-  return signature;
+  return SignatureOf(root);
 }
 
 std::unique_ptr<Backend> CreateMlflowBackend() { return std::make_unique<MlflowBackend>(); }
