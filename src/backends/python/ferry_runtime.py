@@ -73,14 +73,16 @@ def unpickle(path):
         pass
     for name in ("dill", "cloudpickle"):
         try:
-            module = importlib.import_module(name)
-            loaders.append((name, lambda p, m=module: m.load(open(p, "rb"))))
+            loaders.append((name, importlib.import_module(name).load))
         except ImportError:
             pass
-    loaders.append(("pickle", lambda p: pickle.load(open(p, "rb"))))
+    loaders.append(("pickle", pickle.load))
     for name, load in loaders:
         try:
-            return load(path)
+            if name == "joblib":
+                return load(path)
+            with open(path, "rb") as f:
+                return load(f)
         except Exception as e:  # the next loader may read it; all errors are reported
             errors.append(f"{name}: {type(e).__name__}: {e}")
     raise ValueError(f"{os.path.basename(path)} could not be unpickled (" + "; ".join(errors) + ")")
@@ -200,6 +202,9 @@ _DTYPES = {"BOOL": "bool", "UINT8": "uint8", "UINT16": "uint16", "UINT32": "uint
            "FP32": "float32", "FP64": "float64", "BYTES": "object"}
 
 
+_DATATYPES = {dtype: datatype for datatype, dtype in _DTYPES.items()}  # numpy dtype -> KServe datatype
+
+
 def decode_inputs(body):
     """The inputs of a KServe V2 JSON request as {name: ndarray}."""
     request = json.loads(body) if body else {}
@@ -236,7 +241,7 @@ def encode_outputs(model_name, outputs):
     tensors = []
     for name, value in outputs.items():
         array = np.asarray(value)
-        datatype = "BYTES" if array.dtype.kind in "OUS" else {v: k for k, v in _DTYPES.items()}.get(array.dtype.name, "FP64")
+        datatype = "BYTES" if array.dtype.kind in "OUS" else _DATATYPES.get(array.dtype.name, "FP64")
         tensors.append({"name": name, "datatype": datatype, "shape": list(array.shape),
                         "data": _jsonable(array.ravel())})  # V2 JSON: flat, row-major
     return json.dumps({"model_name": model_name, "outputs": tensors}, default=_jsonable)

@@ -34,7 +34,7 @@ class HookedInstance final : public BackendInstance {
   }
 
   Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
-                                            core::ComputeTimes* times) override {
+                                            core::ComputeTimes*) override {
     py::gil_scoped_acquire gil;
     std::string hook = "pre_transform";
     try {
@@ -52,9 +52,7 @@ class HookedInstance final : public BackendInstance {
         out = (*post_)(out);
         if (out.is_none()) return std::vector<core::Tensor>();  // skipped
       }
-      auto result = OutputsFromPython(signature_, out, outputs, hook);
-      if (times) times->infer = std::chrono::nanoseconds(0);  // the scheduler measures the whole call
-      return result;
+      return OutputsFromPython(signature_, out, outputs, hook);  // no times: the scheduler measures the call
     } catch (py::error_already_set& e) {
       return UserError(e, hook, where_,
                        hook == "pre_transform" ? core::ErrorCode::kInvalidArgument : core::ErrorCode::kInternal);

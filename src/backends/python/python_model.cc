@@ -53,8 +53,7 @@ class PythonInstance final : public BackendInstance {
                                      : model.attr("predict")(in);
       hook = "postprocess";
       if (hooks_.postprocess) out = model.attr("postprocess")(out);
-      hook = "predict";
-      auto result = OutputsFromPython(signature_, out, outputs, "predict");
+      auto result = OutputsFromPython(signature_, out, outputs, hooks_.postprocess ? "postprocess" : "predict");
       WarnIfKept(views);
       if (times) times->infer = std::chrono::steady_clock::now() - start;
       return result;
