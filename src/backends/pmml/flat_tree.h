@@ -42,20 +42,24 @@ struct FlatTree {
   std::vector<FlatNode> nodes;  // nodes[0] is the root
   bool all_less = false;        // every split is "x < value" (XGBoost's)
 
+  // One step from node `n` for the row `v`: the index of the next node, or, when the split's
+  // field is missing and the node has no default child, FlatNode::kStop (answer with `n`) or
+  // FlatNode::kNull.
+  template <typename Split>
+  static std::int32_t Next(const FlatNode& n, const double* v) {
+    const double x = v[n.field];
+    if (std::isnan(x)) [[unlikely]] return n.missing;
+    return n.children + static_cast<std::int32_t>(!Split::Holds(n, x));
+  }
+
   // The answering node for the row `v`, or null for a null prediction.
   template <typename Split>
   const FlatNode* Walk(const double* v) const {
     const FlatNode* n = nodes.data();
     while (n->children >= 0) {
-      const double x = v[n->field];
-      std::int32_t next;
-      if (std::isnan(x)) [[unlikely]] {
-        if (n->missing == FlatNode::kNull) return nullptr;
-        if (n->missing == FlatNode::kStop) break;
-        next = n->missing;
-      } else {
-        next = n->children + static_cast<std::int32_t>(!Split::Holds(*n, x));
-      }
+      const std::int32_t next = Next<Split>(*n, v);
+      if (next == FlatNode::kNull) return nullptr;
+      if (next == FlatNode::kStop) break;
       n = &nodes[static_cast<std::size_t>(next)];
     }
     return n;

@@ -183,17 +183,11 @@ void WalkLanes(const FlatTree* const* trees, std::size_t group, const double* v,
     for (std::size_t j = 0; j < group; ++j) {
       const FlatNode* n = at[j];
       if (!n || n->children < 0) continue;
-      const double x = v[n->field];
-      std::int32_t next;
-      if (std::isnan(x)) [[unlikely]] {
-        if (n->missing < 0) {
-          out[j] = n->missing == FlatNode::kNull ? nullptr : n;
-          at[j] = nullptr;
-          continue;
-        }
-        next = n->missing;
-      } else {
-        next = n->children + static_cast<std::int32_t>(!Split::Holds(*n, x));
+      const std::int32_t next = FlatTree::Next<Split>(*n, v);
+      if (next < 0) {  // missing, and no default child: this node answers, or none does
+        out[j] = next == FlatNode::kNull ? nullptr : n;
+        at[j] = nullptr;
+        continue;
       }
       at[j] = &trees[j]->nodes[static_cast<std::size_t>(next)];
       active = true;
