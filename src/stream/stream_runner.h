@@ -22,20 +22,9 @@
 #include "core/error.h"
 #include "runtime/server.h"
 #include "stream/stream_config.h"
+#include "stream/stream_metrics.h"
 
 namespace ferry::stream {
-
-// Counters of one stream, for /metrics. Updated by the stream's thread, read by any.
-struct StreamCounters {
-  std::atomic<std::uint64_t> consumed{0};   // events read from the source
-  std::atomic<std::uint64_t> produced{0};   // outputs acknowledged by the sink
-  std::atomic<std::uint64_t> errors{0};     // events sent to the error topic (or only logged)
-  std::atomic<std::uint64_t> skipped{0};    // events a step skipped
-  std::atomic<std::uint64_t> duplicated{0}; // events read again that already had an answer
-  std::atomic<std::uint64_t> batches{0};    // batches inferred
-  std::atomic<std::uint64_t> retries{0};    // batches retried because the model could not take them
-  std::atomic<std::uint64_t> commits{0};    // offset commits
-};
 
 class StreamRunner {
  public:
@@ -59,9 +48,5 @@ class StreamRunner {
   std::unique_ptr<Impl> impl_;
   std::jthread thread_;
 };
-
-// Appends the Prometheus metrics of these streams (name, counters) to `out`.
-void RenderStreamMetrics(const std::vector<std::pair<std::string, std::shared_ptr<const StreamCounters>>>& streams,
-                         std::string& out);
 
 }  // namespace ferry::stream
