@@ -257,22 +257,20 @@ class PythonTest(unittest.TestCase):
         with open(f"{repo}/hooks/1/model.py", "w") as f:
             f.write(HOOKS_MODEL)
         np.savetxt(f"{repo}/hooks/1/weights.txt", [0.5, -1.0, 2.0])
+        tensors = ("inputs: [{name: x, datatype: FP32, shape: [-1, 3]}]\n"
+                   "outputs: [{name: y, datatype: FP64, shape: [-1, 1]}]\nparameters: {scale: 2}\n")
         with open(f"{repo}/hooks/model.yaml", "w") as f:
-            f.write("max_batch_size: 32\ndynamic_batching: {max_queue_delay_us: 200}\ninstances: 2\n"
-                    "inputs: [{name: x, datatype: FP32, shape: [-1, 3]}]\n"
-                    "outputs: [{name: y, datatype: FP64, shape: [-1, 1]}]\nparameters: {scale: 2}\n")
+            f.write("max_batch_size: 32\ndynamic_batching: {max_queue_delay_us: 200}\ninstances: 2\n" + tensors)
+        # The same, batching for long enough that concurrent requests always share a batch.
+        shutil.copytree(f"{repo}/hooks", f"{repo}/hooks-batched")
+        with open(f"{repo}/hooks-batched/model.yaml", "w") as f:
+            f.write("max_batch_size: 64\ndynamic_batching: {max_queue_delay_us: 50000}\n" + tensors)
         # A pipeline with a python step, a pre_transform and a post_transform.
         os.makedirs(f"{repo}/people")
         with open(f"{repo}/people/steps.py", "w") as f:
             f.write(PIPELINE_STEPS)
         with open(f"{repo}/people/model.yaml", "w") as f:
             f.write(PIPELINE_YAML)
-        # The same, batching for long enough that concurrent requests always share a batch.
-        shutil.copytree(f"{repo}/hooks", f"{repo}/hooks-batched")
-        with open(f"{repo}/hooks-batched/model.yaml", "w") as f:
-            f.write("max_batch_size: 64\ndynamic_batching: {max_queue_delay_us: 50000}\n"
-                    "inputs: [{name: x, datatype: FP32, shape: [-1, 3]}]\n"
-                    "outputs: [{name: y, datatype: FP64, shape: [-1, 1]}]\nparameters: {scale: 2}\n")
         # Hooks around a model of another backend (the Pima ONNX model).
         models.save_pima(f"{repo}/pima-hooked/1/model.onnx")
         with open(f"{repo}/pima-hooked/model_hooks.py", "w") as f:
