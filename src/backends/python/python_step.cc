@@ -60,10 +60,13 @@ class PythonStep final : public pipeline::Step {
       }
     }
     py::gil_scoped_acquire gil;
+    // The field names as Python strings once a frame, not once a record.
+    std::vector<std::pair<py::str, const Column*>> fields;
+    for (const auto& [name, column] : frame.columns) fields.emplace_back(py::str(name), &column);
     for (std::size_t row = 0; row < frame.rows; ++row) {
       if (!frame.Live(row)) continue;
       py::dict record;
-      for (const auto& [name, column] : frame.columns) record[py::str(name)] = Read(column, row);
+      for (const auto& [key, column] : fields) record[key] = Read(*column, row);
       py::object result;
       try {
         result = (*fn_)(record);
