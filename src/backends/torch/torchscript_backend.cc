@@ -88,7 +88,8 @@ class TorchInstance final : public BackendInstance {
       if (index != 0) return core::Internal(fmt::format("forward() returned one tensor; no output '{}'", name));
       value = result;
     } else if (result.isTuple() || result.isList()) {
-      const auto items = result.isTuple() ? result.toTupleRef().elements().vec() : result.toListRef().vec();
+      // A view of the returned values, not a copy of them for each output picked.
+      const c10::ArrayRef<c10::IValue> items = result.isTuple() ? result.toTupleRef().elements() : result.toListRef();
       if (index >= items.size()) {
         return core::Internal(fmt::format("forward() returned {} values; no output '{}' (number {} in model.yaml)",
                                           items.size(), name, index + 1));
