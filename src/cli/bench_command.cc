@@ -10,7 +10,7 @@
 #include "cli/load_generator.h"
 #include "grpc_service.grpc.pb.h"
 #include "core/json_writer.h"
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 
 namespace ferry::cli {
 namespace {

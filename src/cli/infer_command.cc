@@ -11,7 +11,7 @@
 #include "grpc_service.grpc.pb.h"
 #include "server/grpc/grpc_codec.h"
 #include "core/json_writer.h"
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 
 namespace ferry::cli {
 namespace {

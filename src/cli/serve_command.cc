@@ -11,7 +11,7 @@
 #include "server/auth/token_auth.h"
 #include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 #include "stream/model_topic.h"
 #include "stream/stream_config.h"
 #include "stream/stream_runner.h"

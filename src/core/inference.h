@@ -32,6 +32,16 @@ struct InferenceRequest {
   std::vector<RequestedOutput> outputs;  // empty: every output of the model
 };
 
+// A deep copy of a request (its tensors' bytes too): for a router that sends one request to
+// several servables (shadows, ensemble members, a fallback).
+inline InferenceRequest Clone(const InferenceRequest& request) {
+  InferenceRequest copy{.model_name = request.model_name, .model_version = request.model_version, .id = request.id,
+                        .parameters = request.parameters, .inputs = {}, .outputs = request.outputs};
+  copy.inputs.reserve(request.inputs.size());
+  for (const auto& t : request.inputs) copy.inputs.push_back(t.Clone());
+  return copy;
+}
+
 struct InferenceResponse {
   std::string model_name;
   std::int64_t model_version = 0;

@@ -29,6 +29,12 @@ Tensor Tensor::AllocateBytes(std::string name, DataType type, Shape shape, std::
   return t;
 }
 
+Tensor Tensor::Clone() const {
+  Tensor copy = AllocateBytes(name_, type_, shape_, byte_size_);
+  if (byte_size_ > 0) std::memcpy(copy.data_.get(), data_.get(), byte_size_);
+  return copy;
+}
+
 Result<Tensor> Tensor::FromRaw(std::string name, DataType type, Shape shape, std::span<const std::byte> raw) {
   if (!shape.ElementCount()) {
     return InvalidArgument(fmt::format("tensor '{}': shape {} is not a valid concrete shape", name, shape.ToString()));

@@ -40,6 +40,9 @@ class Tensor {
   // what `shape` needs (a concrete shape is required).
   static Result<Tensor> FromRaw(std::string name, DataType type, Shape shape, std::span<const std::byte> raw);
 
+  // A deep copy (same name, type, shape and bytes).
+  Tensor Clone() const;
+
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
   DataType type() const { return type_; }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/file.h"
+#include "core/yaml_reader.h"
 
 namespace ferry::model {
 namespace {
@@ -15,45 +16,9 @@ namespace {
 using core::Result;
 
 // Reading helpers: each failure names the file, line and key.
-class Reader {
+class Reader : public core::YamlReader {
  public:
-  explicit Reader(std::string_view source) : source_(source) {}
-
-  std::unexpected<core::Error> Fail(const YAML::Node& node, std::string_view what) const {
-    const auto mark = node.Mark();
-    if (mark.line >= 0) {
-      return core::InvalidArgument(fmt::format("{}:{}: {}", source_, mark.line + 1, what));
-    }
-    return core::InvalidArgument(fmt::format("{}: {}", source_, what));
-  }
-
-  template <typename T>
-  Result<T> Scalar(const YAML::Node& node, std::string_view key, std::string_view expected) const {
-    if (!node.IsScalar()) return Fail(node, fmt::format("'{}' must be {}", key, expected));
-    try {
-      return node.as<T>();
-    } catch (const YAML::Exception&) {
-      return Fail(node, fmt::format("'{}' must be {}, got '{}'", key, expected, node.Scalar()));
-    }
-  }
-
-  // A map key as a string; a key that is itself a list or map (`? [a, b] : 1`) is an error.
-  Result<std::string> Key(const YAML::Node& key, std::string_view where) const {
-    if (!key.IsScalar()) return Fail(key, fmt::format("the keys of {} must be names", where));
-    return key.Scalar();
-  }
-
-  Result<void> OnlyKeys(const YAML::Node& map, std::string_view where,
-                        std::initializer_list<std::string_view> known) const {
-    for (const auto& entry : map) {
-      FERRY_ASSIGN_OR_RETURN(const std::string key, Key(entry.first, where));
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        return Fail(entry.first, fmt::format("unknown key '{}' in {} (known: {})", key, where,
-                                             fmt::join(known, ", ")));
-      }
-    }
-    return {};
-  }
+  using core::YamlReader::YamlReader;
 
   Result<std::vector<core::TensorSpec>> Tensors(const YAML::Node& node, std::string_view key) const {
     if (!node.IsSequence()) return Fail(node, fmt::format("'{}' must be a list of tensors", key));
@@ -183,19 +148,14 @@ std::string VersionPolicy::ToString() const {
 
 Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view source) {
   Reader r(source);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return core::InvalidArgument(fmt::format("{}:{}: not valid YAML: {}", source, e.mark.line + 1, e.msg));
-  }
+  FERRY_ASSIGN_OR_RETURN(const YAML::Node root, r.Load(yaml));
   ModelConfig config;
   if (root.IsNull()) return config;  // an empty file means all defaults
   if (!root.IsMap()) return r.Fail(root, "must be a map of settings");
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
                                     "dynamic_batching", "warmup", "inputs", "outputs", "parameters", "pipeline",
-                                    "pre_transform", "predict", "post_transform"}));
+                                    "router", "pre_transform", "predict", "post_transform"}));
   if (root["predict"] && root["pipeline"]) {
     return r.Fail(root["predict"], "'predict' is a model's hook; a pipeline calls its models in model steps");
   }
@@ -222,8 +182,23 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
     }
     config.is_pipeline = true;
     config.backend = "pipeline";
-    config.pipeline_text = std::string(yaml);
-    config.pipeline_source = std::string(source);
+    config.yaml_text = std::string(yaml);
+    config.yaml_source = std::string(source);
+  }
+  if (const YAML::Node router = root["router"]) {
+    if (root["pipeline"]) return r.Fail(router, "a model is a router or a pipeline, not both");
+    if (!router.IsMap()) return r.Fail(router, "'router' must be a map ({routes: [...]}, {ensemble: ...}, ...)");
+    for (const char* key : {"max_batch_size", "instances", "dynamic_batching", "warmup", "inputs", "outputs",
+                            "version_policy", "pre_transform", "predict", "post_transform"}) {
+      if (root[key]) return r.Fail(root[key], fmt::format("'{}' is a model setting; a router does not take it", key));
+    }
+    if (root["backend"] && root["backend"].IsScalar() && root["backend"].Scalar() != "router") {
+      return r.Fail(root["backend"], "a router's backend can only be 'router'");
+    }
+    config.is_router = true;
+    config.backend = "router";
+    config.yaml_text = std::string(yaml);
+    config.yaml_source = std::string(source);
   }
   if (root["name"]) {
     FERRY_ASSIGN_OR_RETURN(config.name, r.Scalar<std::string>(root["name"], "name", "a string"));
@@ -308,6 +283,11 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
 Result<ModelConfig> LoadModelConfig(const std::filesystem::path& file) {
   FERRY_ASSIGN_OR_RETURN(const auto text, core::ReadWholeFile(file));
   return ParseModelConfig(text, file.string());
+}
+
+bool IsRouterConfig(const std::filesystem::path& file) {
+  auto config = LoadModelConfig(file);
+  return config && config->is_router;
 }
 
 }  // namespace ferry::model

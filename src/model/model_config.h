@@ -18,6 +18,7 @@
 //   outputs: [{name: probability, datatype: FP32, shape: [-1, 1]}]
 //   parameters: {intra_op_threads: 1}                            # backend-specific strings
 //   pipeline: [...]           # makes it a pipeline: steps instead of a model file (docs/pipelines.md)
+//   router: {...}             # makes it a router over other models (docs/routing.md)
 //   pre_transform / predict / post_transform: module:factory   # Python hooks (docs/python.md)
 //
 // Unknown keys are errors (a typo must not be silently ignored). Plain value type.
@@ -75,11 +76,13 @@ struct ModelConfig {
   // Python hooks of a model (docs/python.md, "Hooks"): module:factory each, empty when absent.
   // Pipelines take pre_transform and post_transform too, as python steps (pipeline.cc).
   std::string pre_transform, predict, post_transform;
-  // A pipeline (`pipeline:`, docs/pipelines.md): the whole model.yaml text and the name it was
-  // read from, which the pipeline library parses (its steps are not a model setting).
+  // A pipeline (`pipeline:`, docs/pipelines.md) or a router (`router:`, docs/routing.md): the
+  // whole model.yaml text and the name it was read from, which the pipeline or routing library
+  // parses (its steps or routes are not a model setting). Both have one version, 1.
   bool is_pipeline = false;
-  std::string pipeline_text;
-  std::string pipeline_source;
+  bool is_router = false;
+  std::string yaml_text;
+  std::string yaml_source;
 };
 
 // Parses model.yaml text; `source` names the file in error messages ("pima/model.yaml").
@@ -87,5 +90,8 @@ core::Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_vi
 
 // Reads and parses a model.yaml file.
 core::Result<ModelConfig> LoadModelConfig(const std::filesystem::path& file);
+
+// Whether a model.yaml file makes its model a router (false when it cannot be read).
+bool IsRouterConfig(const std::filesystem::path& file);
 
 }  // namespace ferry::model

@@ -15,7 +15,7 @@ void PrometheusWriter::Family(std::string_view name, std::string_view type, std:
   out_.append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
-void PrometheusWriter::Labels(std::initializer_list<Label> labels, std::string_view le) {
+void PrometheusWriter::Labels(std::span<const Label> labels, std::string_view le) {
   if (labels.size() == 0 && le.empty()) return;
   out_.push_back('{');
   bool first = true;
@@ -50,13 +50,13 @@ void PrometheusWriter::Value(double value) {
   out_.push_back('\n');
 }
 
-void PrometheusWriter::Sample(std::string_view name, std::initializer_list<Label> labels, double value) {
+void PrometheusWriter::Sample(std::string_view name, std::span<const Label> labels, double value) {
   out_.append(name);
   Labels(labels);
   Value(value);
 }
 
-void PrometheusWriter::Histogram(std::string_view name, std::initializer_list<Label> labels,
+void PrometheusWriter::Histogram(std::string_view name, std::span<const Label> labels,
                                  std::span<const double> bounds, std::span<const std::uint64_t> counts, double sum,
                                  std::uint64_t count) {
   std::uint64_t cumulative = 0;

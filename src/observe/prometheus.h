@@ -22,13 +22,20 @@ class PrometheusWriter {
 
   // type: counter, gauge or histogram.
   void Family(std::string_view name, std::string_view type, std::string_view help);
-  void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
+  void Sample(std::string_view name, std::span<const Label> labels, double value);
+  void Sample(std::string_view name, std::initializer_list<Label> labels, double value) {
+    Sample(name, std::span<const Label>(labels.begin(), labels.size()), value);
+  }
   // `counts` per bucket (not cumulative), bounds.size() + 1 of them, the last for +Inf.
-  void Histogram(std::string_view name, std::initializer_list<Label> labels, std::span<const double> bounds,
+  void Histogram(std::string_view name, std::span<const Label> labels, std::span<const double> bounds,
                  std::span<const std::uint64_t> counts, double sum, std::uint64_t count);
+  void Histogram(std::string_view name, std::initializer_list<Label> labels, std::span<const double> bounds,
+                 std::span<const std::uint64_t> counts, double sum, std::uint64_t count) {
+    Histogram(name, std::span<const Label>(labels.begin(), labels.size()), bounds, counts, sum, count);
+  }
 
  private:
-  void Labels(std::initializer_list<Label> labels, std::string_view le = {});
+  void Labels(std::span<const Label> labels, std::string_view le = {});
   void Value(double value);
 
   std::string& out_;

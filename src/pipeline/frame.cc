@@ -4,18 +4,6 @@
 
 namespace ferry::pipeline {
 
-std::string_view KindName(const Value& value) {
-  switch (value.kind) {
-    case Value::Kind::kNull: return "null";
-    case Value::Kind::kBool: return "a boolean";
-    case Value::Kind::kNumber: return "a number";
-    case Value::Kind::kString: return "a string";
-    case Value::Kind::kArray: return value.numeric_array ? "an array of numbers" : "an array";
-    case Value::Kind::kObject: return "an object";
-  }
-  return "a value";
-}
-
 std::string_view ColumnKindName(ColumnKind kind) {
   switch (kind) {
     case ColumnKind::kNumber: return "number";

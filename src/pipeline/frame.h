@@ -14,9 +14,15 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "pipeline/record.h"
+#include "core/record.h"
 
 namespace ferry::pipeline {
+
+// Records and their values are core types (core/record.h): frontends decode them, pipelines read them.
+using core::Field;
+using core::KindName;
+using core::Record;
+using core::Value;
 
 enum class ColumnKind : std::uint8_t { kNumber, kBool, kString, kVector, kJson };
 

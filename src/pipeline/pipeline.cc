@@ -330,10 +330,18 @@ Pipeline::AnswerWriter::AnswerWriter(const Pipeline& pipeline, const Frame& fram
   }
 }
 
-void Pipeline::AnswerWriter::Write(std::size_t row, core::JsonWriter& w) const {
+void Pipeline::AnswerWriter::Write(std::size_t row, core::JsonWriter& w, std::string_view replace_field,
+                                   const std::function<void(core::JsonWriter&)>* replace,
+                                   const std::function<void(core::JsonWriter&)>* append) const {
   w.BeginObject();
+  bool replaced = false;
   for (const auto& field : fields_) {
     w.Key(field.name);
+    if (replace && field.name == replace_field) {
+      (*replace)(w);
+      replaced = true;
+      continue;
+    }
     if (field.column) {
       const Column& column = *field.column;
       if (column.missing[row]) {
@@ -370,7 +378,58 @@ void Pipeline::AnswerWriter::Write(std::size_t row, core::JsonWriter& w) const {
       default: w.Null(); break;  // FP16/BF16/BYTES do not reach the frame (the model step refuses BYTES)
     }
   }
+  if (replace && !replaced) {
+    w.Key(replace_field);
+    (*replace)(w);
+  }
+  if (append && *append) (*append)(w);
   w.EndObject();
+}
+
+std::optional<core::Value> Pipeline::AnswerWriter::Get(std::size_t row, std::string_view name) const {
+  auto field = std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) { return f.name == name; });
+  if (field == fields_.end()) return std::nullopt;
+  if (field->column) {
+    const Column& column = *field->column;
+    if (column.missing[row]) return core::Value::Null();
+    switch (column.kind) {
+      case ColumnKind::kNumber: return core::Value::Number(column.numbers[row]);
+      case ColumnKind::kBool: return core::Value::Bool(column.numbers[row] != 0);
+      case ColumnKind::kString: return core::Value::String(column.strings[row]);
+      case ColumnKind::kJson: return core::Value{.kind = core::Value::Kind::kObject};
+      case ColumnKind::kVector: {
+        core::Value v{.kind = core::Value::Kind::kArray};
+        v.array.assign(column.numbers.begin() + static_cast<std::ptrdiff_t>(row * column.width),
+                       column.numbers.begin() + static_cast<std::ptrdiff_t>((row + 1) * column.width));
+        return v;
+      }
+    }
+    return std::nullopt;
+  }
+  const core::Tensor& t = *field->tensor;
+  auto number = [&](std::size_t i) -> double {
+    switch (t.type()) {
+      case core::DataType::kFp32: return t.values<float>()[i];
+      case core::DataType::kFp64: return t.values<double>()[i];
+      case core::DataType::kInt8: return t.values<std::int8_t>()[i];
+      case core::DataType::kInt16: return t.values<std::int16_t>()[i];
+      case core::DataType::kInt32: return t.values<std::int32_t>()[i];
+      case core::DataType::kInt64: return static_cast<double>(t.values<std::int64_t>()[i]);
+      case core::DataType::kUint8: return t.values<std::uint8_t>()[i];
+      case core::DataType::kUint16: return t.values<std::uint16_t>()[i];
+      case core::DataType::kUint32: return t.values<std::uint32_t>()[i];
+      case core::DataType::kUint64: return static_cast<double>(t.values<std::uint64_t>()[i]);
+      case core::DataType::kBool: return t.values<bool>()[i] ? 1 : 0;
+      default: return 0;
+    }
+  };
+  if (field->width == 1) {
+    if (t.type() == core::DataType::kBool) return core::Value::Bool(t.values<bool>()[row]);
+    return core::Value::Number(number(row));
+  }
+  core::Value v{.kind = core::Value::Kind::kArray};
+  for (std::size_t k = 0; k < field->width; ++k) v.array.push_back(number(row * field->width + k));
+  return v;
 }
 
 Result<std::vector<core::Tensor>> Pipeline::AnswerTensors(Frame& frame) const {

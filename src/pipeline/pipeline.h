@@ -17,7 +17,9 @@
 // into a Frame and renders the finished frame with AnswerWriter / AnswerTensors.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,7 +62,13 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   class AnswerWriter {
    public:
     AnswerWriter(const Pipeline& pipeline, const Frame& frame);
-    void Write(std::size_t row, core::JsonWriter& w) const;
+    // With `replace_field`, that field's value is written by `replace` instead (added last when
+    // the answer has no such field); `append` adds members at the end.
+    void Write(std::size_t row, core::JsonWriter& w, std::string_view replace_field = {},
+               const std::function<void(core::JsonWriter&)>* replace = nullptr,
+               const std::function<void(core::JsonWriter&)>* append = nullptr) const;
+    // One field of a row's answer as a value (nullopt when the answer has no such field).
+    std::optional<core::Value> Get(std::size_t row, std::string_view name) const;
 
    private:
     struct Field {

@@ -42,17 +42,6 @@ std::optional<Value> DefaultValue(const YAML::Node& node, FieldType type) {
 
 }  // namespace
 
-std::string FieldTypeName(FieldType type, bool article) {
-  switch (type) {
-    case FieldType::kNumber: return article ? "a number" : "number";
-    case FieldType::kInteger: return article ? "an integer" : "integer";
-    case FieldType::kBoolean: return article ? "a boolean" : "boolean";
-    case FieldType::kString: return article ? "a string" : "string";
-    case FieldType::kArray: return article ? "an array of numbers" : "array";
-  }
-  return "value";
-}
-
 core::Result<std::vector<RecordField>> ParseRecordFields(const StepConfig& c) {
   const YAML::Node map = c.node()["fields"];
   if (!map || !map.IsMap() || map.size() == 0) {

@@ -15,23 +15,14 @@
 #include <vector>
 
 #include "core/inference.h"
-#include "pipeline/record.h"
+#include "core/record.h"
 #include "pipeline/step.h"
 
 namespace ferry::pipeline {
 
-enum class FieldType : std::uint8_t { kNumber, kInteger, kBoolean, kString, kArray };
-
-// "number", "integer", ...; with `article`: "a number", "an integer", ...
-std::string FieldTypeName(FieldType type, bool article = false);
-
-struct RecordField {
-  std::string name;
-  FieldType type = FieldType::kNumber;
-  bool required = true;
-  std::optional<Value> default_value;
-  std::size_t width = 0;  // kArray
-};
+using core::FieldType;
+using core::FieldTypeName;
+using core::RecordField;
 
 core::Result<std::vector<RecordField>> ParseRecordFields(const StepConfig& config);
 

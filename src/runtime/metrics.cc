@@ -1,5 +1,6 @@
 #include "runtime/metrics.h"
 
+#include "observe/metric_set.h"
 #include "observe/process_stats.h"
 #include "observe/prometheus.h"
 
@@ -77,6 +78,10 @@ std::string RenderMetrics(const Server& server) {
     w.Sample("ferry_model_ready", {{"model", status.name}, {"version", version}},
              status.state == ModelState::kReady ? 1 : 0);
   }
+  // Routers' routes, shadows, ensembles and bandits (routing/router_metrics.h).
+  observe::MetricSet routing;
+  for (const auto& servable : server.ServingVersions()) servable->CollectMetrics(routing);
+  routing.Render(w);
   const auto process = observe::ReadProcessStats();
   w.Family("ferry_process_resident_memory_bytes", "gauge", "Resident memory of the ferry process.");
   w.Sample("ferry_process_resident_memory_bytes", {}, static_cast<double>(process.resident_bytes));

@@ -23,7 +23,9 @@ std::uint64_t TextFingerprint(std::string_view text) {
 ModelControl::ModelControl(Options options, ModelTable& table)
     : options_(std::move(options)), table_(table), registry_(backends::BackendRegistry::WithBuiltins()) {}
 
-ModelControl::~ModelControl() {
+ModelControl::~ModelControl() { Stop(); }
+
+void ModelControl::Stop() {
   poller_ = {};  // request_stop + join
   loader_ = {};
   CollectRetired(/*wait_all=*/true);
@@ -49,11 +51,20 @@ void ModelControl::Start(std::function<void()> started) {
       const auto& wanted = options_.startup_models;
       const bool all = options_.mode != ControlMode::kExplicit ||
                        std::find(wanted.begin(), wanted.end(), "*") != wanted.end();
+      // Routers last, so that what they route to serves when they are built.
+      std::vector<model::ModelDirectory> routers;
       for (auto& dir : scan->models) {
-        if (all || std::find(wanted.begin(), wanted.end(), dir.name) != wanted.end()) {
-          const std::string name = dir.name;
-          (void)DoLoad(name, std::nullopt, std::move(dir));
+        if (!all && std::find(wanted.begin(), wanted.end(), dir.name) == wanted.end()) continue;
+        if (dir.config_file && model::IsRouterConfig(*dir.config_file)) {
+          routers.push_back(std::move(dir));
+          continue;
         }
+        const std::string name = dir.name;
+        (void)DoLoad(name, std::nullopt, std::move(dir));
+      }
+      for (auto& dir : routers) {
+        const std::string name = dir.name;
+        (void)DoLoad(name, std::nullopt, std::move(dir));
       }
       if (!all) {
         for (const auto& name : wanted) {
@@ -219,8 +230,9 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
     return fail(fmt::format("model.yaml names the model '{}' but its folder is '{}'", config->name, name));
   }
   config->name = name;
-  // A pipeline is its model.yaml: one version, 1, whatever folders are beside it.
-  const auto chosen = config->is_pipeline ? std::vector<std::int64_t>{1} : config->version_policy.Select(dir.versions);
+  // A pipeline or a router is its model.yaml: one version, 1, whatever folders are beside it.
+  const bool defined_by_yaml = config->is_pipeline || config->is_router;
+  const auto chosen = defined_by_yaml ? std::vector<std::int64_t>{1} : config->version_policy.Select(dir.versions);
   if (chosen.empty()) {
     return fail(dir.versions.empty() ? "no numeric version folder (expected <model>/1/...)"
                                      : fmt::format("version policy '{}' selects none of versions {}",
@@ -248,10 +260,29 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
         continue;
       }
     }
-    auto version = next->config.is_pipeline
-                       ? BuildPipelineVersion(next->config, config_fingerprint)
-                       : BuildVersion(registry_, next->config, dir.path, v, fingerprint, config_fingerprint,
-                                      options_.request_decoder);
+    const VersionBuild build{.config = &next->config,
+                             .model_dir = dir.path,
+                             .version = v,
+                             .fingerprint = fingerprint,
+                             .config_fingerprint = config_fingerprint};
+    std::shared_ptr<ServedVersion> version;
+    if (next->config.is_router) {
+      const routing::Servable* previous = nullptr;
+      if (serving) {
+        if (auto it = serving->versions.find(v); it != serving->versions.end()) previous = it->second->servable.get();
+      }
+      std::vector<std::string> missing;
+      version = BuildRouterVersion(build, options_.routing, previous, &missing);
+      if (!missing.empty()) {
+        waiting_[name] = Waiting{.targets = std::move(missing), .config_override = config_override};
+      } else {
+        waiting_.erase(name);
+      }
+    } else if (next->config.is_pipeline) {
+      version = BuildPipelineVersion(build, *options_.routing.resolver);
+    } else {
+      version = BuildModelVersion(build, registry_, options_.request_decoder);
+    }
     if (version->state == ModelState::kReady) {
       spdlog::info("model '{}' version {}: READY", name, v);
     } else {
@@ -269,6 +300,7 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
     spdlog::warn("model '{}': {}", name, next->error);
   }
   Retire(table_.Install(next), next.get());
+  if (next->HasReadyVersion()) RetryWaiting(name);
   if (!failures.empty()) {
     std::vector<std::int64_t> serving_versions;
     for (const auto& [v, version] : next->versions) {
@@ -282,7 +314,22 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
   return {};
 }
 
+void ModelControl::RetryWaiting(const std::string& name) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> ready;
+  for (const auto& [router, waiting] : waiting_) {
+    if (std::find(waiting.targets.begin(), waiting.targets.end(), name) != waiting.targets.end()) {
+      ready.emplace_back(router, waiting.config_override);
+    }
+  }
+  for (const auto& [router, config_override] : ready) {
+    if (!waiting_.contains(router)) continue;  // built meanwhile, by a retry of another target
+    spdlog::info("model '{}' serves: building router '{}' again", name, router);
+    (void)DoLoad(router, config_override, std::nullopt);
+  }
+}
+
 void ModelControl::DoUnload(const std::string& name) {
+  waiting_.erase(name);
   loaded_from_.erase(name);
   Retire(table_.Remove(name), nullptr);
   spdlog::info("model '{}': unloaded", name);
@@ -293,7 +340,7 @@ void ModelControl::Retire(const std::shared_ptr<const ServedModel>& old, const S
   std::lock_guard lock(mutex_);
   for (const auto& [v, version] : old->versions) {
     const bool still_served = kept && kept->versions.contains(v) && kept->versions.at(v) == version;
-    if (!still_served) retired_.push_back(version);
+    if (!still_served && version->servable) retired_.push_back(version->servable);
   }
 }
 
@@ -301,7 +348,7 @@ void ModelControl::CollectRetired(bool wait_all) {
   using Clock = std::chrono::steady_clock;
   const auto give_up = Clock::now() + std::chrono::seconds(60);
   while (true) {
-    std::vector<std::shared_ptr<ServedVersion>> free;
+    std::vector<routing::ServableHandle> free;
     bool left = false;
     {
       std::lock_guard lock(mutex_);

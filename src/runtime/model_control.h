@@ -14,6 +14,10 @@
 // is taken out of service and freed before it is loaded again (for models too large to hold
 // twice).
 //
+// Routers and pipelines call other models by name. A router whose targets do not serve yet is
+// UNAVAILABLE with the reason, and is built again each time one of them becomes READY; at start,
+// routers are loaded after everything else.
+//
 // Polling considers a version folder (and model.yaml) only once its files are unchanged across
 // two scans in a row, so a version being copied in is not loaded half-written.
 //
@@ -60,11 +64,16 @@ class ModelControl {
     std::vector<std::string> startup_models;  // explicit mode: names to load at start; "*" for all
     bool unload_first = false;                // free a model before loading it again
     RequestDecoder request_decoder;           // for warm-up request files (the frontend's codec)
+    routing::RouterEnvironment routing;       // what pipelines and routers resolve names with
   };
   using Done = std::move_only_function<void(core::Result<void>)>;
 
   ModelControl(Options options, ModelTable& table);
-  ~ModelControl();
+  ~ModelControl();  // Stop()s
+
+  // Stops the loader and poller, then frees the retired versions (waiting, up to a minute, for
+  // the requests that hold them). Idempotent.
+  void Stop();
 
   // Starts the loader (and poller); loads the startup models in the background and calls
   // `started` once they are all loaded or failed.
@@ -97,6 +106,8 @@ class ModelControl {
   core::Result<void> DoLoad(const std::string& name, const std::optional<std::string>& config_override,
                             std::optional<model::ModelDirectory> scanned);
   void DoUnload(const std::string& name);
+  // Builds again the routers that were waiting for `name` to serve.
+  void RetryWaiting(const std::string& name);
   void Retire(const std::shared_ptr<const ServedModel>& old, const ServedModel* kept);
   // Frees retired versions no request holds any more; with `wait_all`, waits (up to a minute)
   // until every one is free.
@@ -112,10 +123,17 @@ class ModelControl {
   // Protected by mutex_.
   std::deque<std::move_only_function<void()>> tasks_;
   std::set<std::string> loading_;
-  std::vector<std::shared_ptr<ServedVersion>> retired_;
+  std::vector<routing::ServableHandle> retired_;
 
   // Loader thread only.
   std::map<std::string, Fingerprints> loaded_from_;  // what each model's last load saw
+  // Routers that could not be built for want of these targets, with the model.yaml override
+  // they were loaded with (explicit mode), to build again once the targets serve.
+  struct Waiting {
+    std::vector<std::string> targets;
+    std::optional<std::string> config_override;
+  };
+  std::map<std::string, Waiting> waiting_;
   // Poll thread only.
   std::map<std::string, Fingerprints> previous_scan_;
 

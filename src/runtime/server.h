@@ -1,5 +1,7 @@
 // ferry::runtime::Server: the one in-process API every frontend (HTTP, gRPC, Kafka) and an
 // embedding C++ program talks to -- health, metadata, the repository, statistics and inference.
+// It resolves a model name to the servable that answers for it (a model, a pipeline or a router:
+// routing/servable.h) and forwards; it never asks which kind it holds.
 //
 // Lifecycle: Create() starts loading the startup models in the background (see ModelControl)
 // and returns at once, so frontends can answer health probes while models load; the server is
@@ -7,34 +9,34 @@
 // fail to load are UNAVAILABLE with their reason, and the rest serve. Destruction stops model
 // control and lets each version run what its queue holds.
 //
-// Thread safety: every method may be called concurrently from any thread. Infer never blocks on
-// inference: it validates, queues, and returns; the callback runs later on a scheduler thread (or
-// at once on the calling thread when the request is refused before queueing).
+// Thread safety: every method may be called concurrently from any thread. Infer and Predict
+// never block on inference: they resolve, queue, and return; the callback runs later on a worker
+// thread (or at once on the calling thread when the request is refused before queueing).
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <functional>
-#include <optional>
-
 #include "core/error.h"
 #include "core/inference.h"
+#include "core/record.h"
 #include "model/model_config.h"
-#include "pipeline/model_invoker.h"
-#include "pipeline/pipeline.h"
+#include "routing/servable.h"
+#include "routing/timer.h"
 #include "runtime/model_control.h"
 #include "runtime/model_table.h"
 #include "runtime/task_queue.h"
-#include "scheduler/scheduler.h"
+#include "scheduler/statistics.h"
 
 namespace ferry::runtime {
 
@@ -49,17 +51,10 @@ struct ModelMetadata {
   std::vector<std::int64_t> versions;  // the versions being served, ascending
   std::string platform;
   core::ModelSignature signature;
-  // A pipeline's record fields (what POST /v2/models/{m}/predict takes); empty otherwise.
-  std::vector<pipeline::RecordField> record_fields;
+  // The record fields POST /v2/models/{m}/predict takes (pipelines, routers over them); empty otherwise.
+  std::vector<core::RecordField> record_fields;
 };
 
-// A /predict call's result: the finished frame (each record's status and values) and the
-// pipeline that renders its answers.
-struct Prediction {
-  std::shared_ptr<const pipeline::Pipeline> pipeline;
-  pipeline::Frame frame;
-};
-using PredictDone = std::move_only_function<void(core::Result<Prediction>)>;
 using OperationDone = std::move_only_function<void(core::Result<std::string>)>;
 
 // The effective configuration of a model version: model.yaml with the defaults applied and the
@@ -78,7 +73,7 @@ struct VersionStatistics {
   std::size_t queue_depth = 0;  // requests waiting now
 };
 
-class Server final : public pipeline::ModelInvoker {
+class Server final : public routing::Resolver {
  public:
   struct Options {
     std::filesystem::path model_repository;
@@ -92,7 +87,7 @@ class Server final : public pipeline::ModelInvoker {
 
   // Fails only when the repository is not a readable directory.
   static core::Result<std::unique_ptr<Server>> Create(const Options& options);
-  ~Server();
+  ~Server() override;
 
   ServerMetadata Metadata() const;
   bool IsLive() const { return true; }
@@ -104,9 +99,14 @@ class Server final : public pipeline::ModelInvoker {
   // Marks the server not ready (health probes fail) ahead of shutdown; serving continues.
   void BeginShutdown() { shutting_down_.store(true, std::memory_order_relaxed); }
 
+  // The servable answering for `name` at `version` (0: the latest ready one): NotFound for an
+  // unknown model or version, Unavailable when it cannot serve now. The handle pins that version.
+  core::Result<routing::ServableHandle> Resolve(std::string_view name, std::int64_t version) const override;
+
   // `version` 0 means the model as a whole (the latest served version's signature).
   core::Result<ModelMetadata> GetModelMetadata(std::string_view name, std::int64_t version) const;
-  // NotFound for an unknown model or version; false when it exists but cannot serve.
+  // NotFound for an unknown model or version; false when it exists but cannot serve (a router:
+  // when the routes it needs cannot).
   core::Result<bool> IsModelReady(std::string_view name, std::int64_t version) const;
   std::vector<ModelStatus> RepositoryIndex() const;
   // The repository extension (explicit model control only); `done` runs on the loader thread.
@@ -117,42 +117,41 @@ class Server final : public pipeline::ModelInvoker {
   core::Result<ModelConfiguration> GetModelConfig(std::string_view name, std::int64_t version) const;
   // `name` empty: every ready version of every model. `version` 0: every ready version of `name`.
   core::Result<std::vector<VersionStatistics>> GetStatistics(std::string_view name, std::int64_t version) const;
+  // Every servable that serves now (the ready versions), for metrics.
+  std::vector<routing::ServableHandle> ServingVersions() const;
 
-  // Tensors in, tensors out: a model through its scheduler, or a pipeline from its tensor steps.
-  void Infer(core::InferenceRequest&& request, sched::InferCallback done) override;
-
-  // Whether `name` (at `version`, 0: the latest) is a pipeline; errors as for inference.
-  core::Result<bool> IsPipeline(std::string_view name, std::int64_t version) const {
-    FERRY_ASSIGN_OR_RETURN(auto served, Resolve(name, version));
-    return served->pipeline != nullptr;
+  // Tensors in, tensors out, through whatever answers for request.model_name. `context` (request
+  // headers, a stream event's key) is read by routers before Infer returns.
+  void Infer(core::InferenceRequest&& request, const routing::CallContext& context, routing::InferDone done);
+  void Infer(core::InferenceRequest&& request, routing::InferDone done) {
+    Infer(std::move(request), routing::CallContext::None(), std::move(done));
   }
+  // Records in, one outcome a record out (POST /v2/models/{m}/predict). `done` runs once, on any thread.
+  void Predict(std::string_view name, std::int64_t version, std::vector<core::Record> records,
+               const routing::CallContext& context, routing::PredictDone done);
 
-  // Records through a pipeline (POST /v2/models/{m}/predict). `done` runs once, on any thread.
-  void Predict(std::string_view name, std::int64_t version, std::vector<pipeline::Record> records, PredictDone done);
-
-  // A model's operation besides inference (BackendModel::Call: a Python model's explain and
-  // op_<name>), JSON in and out, run on the operations thread; `done` runs there.
+  // A model's operation besides inference (a Python model's explain and op_<name>), JSON in and
+  // out, run on the operations thread; `done` runs there.
   void CallOperation(std::string_view name, std::int64_t version, std::string operation, std::string body,
                      OperationDone done);
+
+  // Routers: their routes and state, weights set at run time, and bandit feedback.
+  core::Result<routing::RoutingState> GetRouting(std::string_view name) const;
+  core::Result<void> SetWeights(std::string_view name, const std::vector<std::pair<std::string, double>>& weights);
+  core::Result<std::vector<routing::FeedbackResult>> ApplyFeedback(std::string_view name,
+                                                                   const std::vector<routing::Feedback>& feedback);
 
   // Metrics of other parts of the process (Kafka streams) for /metrics: `render` appends
   // Prometheus text, from any thread, for as long as the server lives.
   void AddMetricsSource(std::function<void(std::string& out)> render);
   void RenderMetricsSources(std::string& out) const;
 
-  // For pipelines' model steps: a model (not a pipeline) as it serves now.
-  core::Result<pipeline::ModelInfo> Describe(std::string_view model, std::int64_t version) const override;
-
  private:
   explicit Server(const Options& options);
-  // The version serving a request for `version` (0: the latest ready one).
-  core::Result<std::shared_ptr<ServedVersion>> Resolve(std::string_view name, std::int64_t version) const;
-  core::ModelSignature SignatureOf(const ServedVersion& version) const;
-  void InferPipeline(std::shared_ptr<ServedVersion> version, core::InferenceRequest&& request,
-                     sched::InferCallback done);
 
   const Options options_;
-  ModelTable table_;  // thread-safe itself
+  ModelTable table_;      // thread-safe itself
+  routing::Timer timer_;  // thread-safe itself; ensembles' member timeouts
 
   // Read by health probes on I/O threads, written by the loader and at shutdown.
   std::atomic<bool> started_{false};

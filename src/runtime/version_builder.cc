@@ -6,7 +6,11 @@
 #include <random>
 
 #include "core/file.h"
-#include "runtime/request_validation.h"
+#include "model/model_loader.h"
+#include "pipeline/pipeline.h"
+#include "routing/model_servable.h"
+#include "routing/pipeline_servable.h"
+#include "routing/request_validation.h"
 
 namespace ferry::runtime {
 namespace {
@@ -56,7 +60,7 @@ core::Result<core::InferenceRequest> WarmupRequest(const model::ModelConfig& con
   FERRY_ASSIGN_OR_RETURN(const auto text, core::ReadWholeFile(path, "warm-up request"));
   if (!decoder) return core::MakeError(core::ErrorCode::kUnimplemented, "warm-up request files need a request decoder");
   FERRY_ASSIGN_OR_RETURN(auto request, decoder(text));
-  FERRY_RETURN_IF_ERROR(ValidateRequest(config.name, signature, config.max_batch_size, request));
+  FERRY_RETURN_IF_ERROR(routing::ValidateRequest(config.name, signature, config.max_batch_size, request));
   return request;
 }
 
@@ -100,32 +104,28 @@ core::Result<void> Warmup(const model::ModelConfig& config, const core::ModelSig
 
 }  // namespace
 
-std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& registry, const model::ModelConfig& config,
-                                            const std::filesystem::path& model_dir, std::int64_t v,
-                                            std::uint64_t fingerprint, std::uint64_t config_fingerprint,
-                                            const RequestDecoder& decoder) {
+std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, const backends::BackendRegistry& registry,
+                                                 const RequestDecoder& decoder) {
+  const model::ModelConfig& config = *build.config;
   auto version = std::make_shared<ServedVersion>();
-  version->name = config.name;
-  version->version = v;
-  version->max_batch_size = config.max_batch_size;
-  version->fingerprint = fingerprint;
-  version->config_fingerprint = config_fingerprint;
-  auto loaded = model::LoadVersion(registry, config, model_dir, v);
+  version->version = build.version;
+  version->fingerprint = build.fingerprint;
+  version->config_fingerprint = build.config_fingerprint;
+  auto loaded = model::LoadVersion(registry, config, build.model_dir, build.version);
   if (!loaded) {
     version->reason = loaded.error().message;
     return version;
   }
-  version->loaded = std::move(*loaded);
   std::vector<std::unique_ptr<backends::BackendInstance>> instances;
   for (int i = 0; i < config.instances; ++i) {
-    auto instance = version->loaded.model->CreateInstance();
+    auto instance = loaded->model->CreateInstance();
     if (!instance) {
       version->reason = instance.error().message;
       return version;
     }
     instances.push_back(std::move(*instance));
   }
-  if (auto warmed = Warmup(config, version->loaded.signature, model_dir, decoder, instances); !warmed) {
+  if (auto warmed = Warmup(config, loaded->signature, build.model_dir, decoder, instances); !warmed) {
     version->reason = warmed.error().message;
     return version;
   }
@@ -137,9 +137,9 @@ std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& reg
     });
   }
   const auto& batching = config.dynamic_batching;
-  version->scheduler = sched::Scheduler::Create(
+  auto scheduler = sched::Scheduler::Create(
       {.model_name = config.name,
-       .model_version = v,
+       .model_version = build.version,
        .max_batch_size = config.max_batch_size,
        .batching = batching.enabled,
        .max_queue_delay = std::chrono::microseconds(batching.max_queue_delay_us),
@@ -147,23 +147,56 @@ std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& reg
        .max_queue_size = static_cast<std::size_t>(batching.max_queue_size),
        .default_timeout = std::chrono::microseconds(batching.default_timeout_us)},
       std::move(executors));
+  version->servable = std::make_shared<const routing::ModelServable>(
+      routing::ModelServable::Options{.name = config.name,
+                                      .version = build.version,
+                                      .backend = std::move(loaded->backend),
+                                      .model = std::move(loaded->model),
+                                      .signature = std::move(loaded->signature),
+                                      .max_batch_size = config.max_batch_size,
+                                      .scheduler = std::move(scheduler)});
   version->state = ModelState::kReady;
   return version;
 }
 
-std::shared_ptr<ServedVersion> BuildPipelineVersion(const model::ModelConfig& config, std::uint64_t config_fingerprint) {
+std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, const routing::Resolver& resolver) {
+  const model::ModelConfig& config = *build.config;
   auto version = std::make_shared<ServedVersion>();
-  version->name = config.name;
-  version->version = 1;
-  version->config_fingerprint = config_fingerprint;
-  version->loaded.backend = "pipeline";
-  auto pipeline = pipeline::Pipeline::Parse(config.pipeline_text, config.pipeline_source, config.name);
+  version->version = build.version;
+  version->config_fingerprint = build.config_fingerprint;
+  auto pipeline = pipeline::Pipeline::Parse(config.yaml_text, config.yaml_source, config.name);
   if (!pipeline) {
     version->reason = pipeline.error().message;
     return version;
   }
-  version->pipeline = std::move(*pipeline);
-  version->pipeline_statistics = std::make_unique<sched::Statistics>();
+  auto servable = std::make_shared<const routing::PipelineServable>(config.name, build.version, std::move(*pipeline),
+                                                                    resolver);
+  if (auto cycle = routing::FindCycle(config.name, servable->Targets(), resolver)) {
+    version->reason = fmt::format("pipeline '{}' would call itself: {}", config.name, *cycle);
+    return version;
+  }
+  version->servable = std::move(servable);
+  version->state = ModelState::kReady;
+  return version;
+}
+
+std::shared_ptr<ServedVersion> BuildRouterVersion(const VersionBuild& build, const routing::RouterEnvironment& environment,
+                                                  const routing::Servable* previous, std::vector<std::string>* missing) {
+  const model::ModelConfig& config = *build.config;
+  auto version = std::make_shared<ServedVersion>();
+  version->version = build.version;
+  version->config_fingerprint = build.config_fingerprint;
+  auto router = routing::BuildRouter({.name = config.name,
+                                      .version = build.version,
+                                      .yaml = config.yaml_text,
+                                      .source = config.yaml_source,
+                                      .previous = previous},
+                                     environment, missing);
+  if (!router) {
+    version->reason = router.error().message;
+    return version;
+  }
+  version->servable = std::move(*router);
   version->state = ModelState::kReady;
   return version;
 }

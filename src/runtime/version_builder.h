@@ -1,17 +1,21 @@
-// Building one servable model version: load it through its backend, create its instances, warm
-// them up (model.yaml `warmup`), and put them behind a scheduler. Blocking and possibly slow: run
-// it on a loader thread, never on a serving one. Never fails as a call: a version that cannot
-// serve comes back UNAVAILABLE with its reason.
+// Building one servable version: a model (load it through its backend, create its instances,
+// warm them up -- model.yaml `warmup` -- and put them behind a scheduler), a pipeline (parse its
+// steps) or a router (check its routes against what serves). Blocking and possibly slow: run it
+// on a loader thread, never on a serving one. Never fails as a call: a version that cannot serve
+// comes back UNAVAILABLE with its reason.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "backends/backend_registry.h"
 #include "model/model_config.h"
+#include "routing/router_builder.h"
 #include "runtime/served_model.h"
 
 namespace ferry::runtime {
@@ -20,12 +24,25 @@ namespace ferry::runtime {
 // so that the runtime does not depend on a frontend.
 using RequestDecoder = std::function<core::Result<core::InferenceRequest>(std::string_view json)>;
 
-std::shared_ptr<ServedVersion> BuildVersion(const backends::BackendRegistry& registry, const model::ModelConfig& config,
-                                            const std::filesystem::path& model_dir, std::int64_t version,
-                                            std::uint64_t fingerprint, std::uint64_t config_fingerprint,
-                                            const RequestDecoder& decoder);
+// What one version is built from.
+struct VersionBuild {
+  const model::ModelConfig* config = nullptr;  // with the model's name; must outlive the call
+  std::filesystem::path model_dir;             // <repo>/<model>
+  std::int64_t version = 0;
+  std::uint64_t fingerprint = 0;         // of the version folder's files, to tell a change later
+  std::uint64_t config_fingerprint = 0;  // of model.yaml
+};
 
-// A pipeline's one version (it has no version folders: its steps are in model.yaml).
-std::shared_ptr<ServedVersion> BuildPipelineVersion(const model::ModelConfig& config, std::uint64_t config_fingerprint);
+std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, const backends::BackendRegistry& registry,
+                                                 const RequestDecoder& decoder);
+
+// A pipeline's one version (its steps are in model.yaml). Refused when its model steps would
+// call it back (a cycle through routers).
+std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, const routing::Resolver& resolver);
+
+// A router's one version. `previous` is the version it replaces (a reload keeps its bandit and
+// counters when the routes are the same); `missing` gets the targets that did not serve.
+std::shared_ptr<ServedVersion> BuildRouterVersion(const VersionBuild& build, const routing::RouterEnvironment& environment,
+                                                  const routing::Servable* previous, std::vector<std::string>* missing);
 
 }  // namespace ferry::runtime

@@ -12,14 +12,18 @@
 #include <vector>
 
 #include "core/json_writer.h"
-#include "server/protocol/predict_json.h"
-#include "server/protocol/v2_json.h"
+#include "routing/route_info.h"
+#include "protocol/predict_json.h"
+#include "protocol/v2_json.h"
 #include "stream/kafka_client.h"
 
 namespace ferry::stream {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A model name and version (0: the latest) that events go to.
+using Target = std::pair<std::string, std::int64_t>;
 
 // The source offsets a batch will commit, and how many of its messages the broker has yet to
 // acknowledge.
@@ -264,10 +268,42 @@ struct StreamRunner::Impl {
     Kind kind = Kind::kError;
     std::string value;  // kOutput: the sink message; kError: the reason
     std::string stage;  // kError: decode, model, or the pipeline step
+    routing::RouteInfo route;  // kOutput: which servable answered (sink headers)
+  };
+
+  // A Kafka event as routers see it: its headers (names compared case-insensitively) and its key.
+  class EventContext final : public routing::CallContext {
+   public:
+    explicit EventContext(const rd_kafka_message_t& event) : event_(event) {}
+    std::optional<std::string_view> Header(std::string_view name) const override {
+      rd_kafka_headers_t* headers = nullptr;
+      if (rd_kafka_message_headers(&event_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+      const char* key = nullptr;
+      const void* value = nullptr;
+      std::size_t size = 0;
+      std::optional<std::string_view> found;
+      for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &key, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        const std::string_view k(key);
+        if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+              return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+            })) {
+          found = Text(value, size);  // the last one wins, as HeaderValue
+        }
+      }
+      return found;
+    }
+    std::optional<std::string_view> Key() const override {
+      if (!event_.key) return std::nullopt;
+      return Text(event_.key, event_.key_len);
+    }
+
+   private:
+    const rd_kafka_message_t& event_;
   };
 
   // Waits for an answer, serving the deliveries of earlier batches meanwhile (without blocking in
-  // librdkafka: answers usually come in tens of microseconds).
+  // librdkafka, so that the answer is picked up as soon as it comes).
   template <typename T>
   T Await(std::future<T>& future) {
     while (future.wait_for(std::chrono::microseconds(200)) != std::future_status::ready) {
@@ -305,39 +341,48 @@ struct StreamRunner::Impl {
     return message;
   }
 
-  // Events for a pipeline: JSON records in, one answer a record.
-  void RunPipeline(const std::vector<Message>& batch, const std::vector<std::size_t>& events, const std::string& model,
-                   std::int64_t version, std::vector<Outcome>& outcomes) {
+  // Events for a servable that takes records (a pipeline, a router over pipelines): JSON records
+  // in, one answer a record. Each event is decided on alone by a router (its own context).
+  void RunRecords(const routing::ServableHandle& servable, const std::vector<Message>& batch,
+                  const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes) {
     std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
+    std::vector<EventContext> contexts;
+    contexts.reserve(events.size());
+    std::vector<const routing::CallContext*> context_of;
     auto decode = [&] {
-      std::vector<pipeline::Record> records;
+      std::vector<core::Record> records;
       records.reserve(events.size());
+      contexts.clear();
+      context_of.clear();
       for (std::size_t i : events) {
         const rd_kafka_message_t& m = *batch[i];
         if (spec.source_encoder != "json") {
-          outcomes[i] = {Outcome::Kind::kError, "a pipeline takes JSON records (source encoder json)", "decode"};
+          outcomes[i] = {Outcome::Kind::kError, "a pipeline takes JSON records (source encoder json)", "decode", {}};
           continue;
         }
         auto decoded = protocol::DecodePredictRequest(Text(m.payload, m.len));
         if (!decoded) {
-          outcomes[i] = {Outcome::Kind::kError, EventError(decoded.error()), "decode"};
+          outcomes[i] = {Outcome::Kind::kError, EventError(decoded.error()), "decode", {}};
         } else if (decoded->instances) {
-          outcomes[i] = {Outcome::Kind::kError, "an event must be one record, not {\"instances\": [...]}", "decode"};
+          outcomes[i] = {Outcome::Kind::kError, "an event must be one record, not {\"instances\": [...]}", "decode", {}};
         } else {
           row_of[i] = static_cast<std::ptrdiff_t>(records.size());
           records.push_back(std::move(decoded->records.front()));
+          contexts.emplace_back(m);
         }
       }
+      for (const auto& context : contexts) context_of.push_back(&context);
       return records;
     };
-    std::optional<core::Result<runtime::Prediction>> prediction;
+    std::optional<core::Result<routing::Predictions>> prediction;
     WithBackpressure([&] {
-      std::promise<core::Result<runtime::Prediction>> promise;
+      std::promise<core::Result<routing::Predictions>> promise;
       auto future = promise.get_future();
       auto records = decode();
       if (records.empty()) return false;
-      server.Predict(model, version, std::move(records),
-                     [&promise](core::Result<runtime::Prediction> result) { promise.set_value(std::move(result)); });
+      servable->Predict(std::move(records), context_of, [&promise](core::Result<routing::Predictions> result) {
+        promise.set_value(std::move(result));
+      });
       prediction = Await(future);
       return !*prediction && Transient(prediction->error().code);
     });
@@ -345,66 +390,61 @@ struct StreamRunner::Impl {
     ++counters.batches;
     if (!*prediction) {
       for (std::size_t i : events) {
-        if (row_of[i] >= 0) outcomes[i] = {Outcome::Kind::kError, (*prediction).error().message, "model"};
+        if (row_of[i] >= 0) outcomes[i] = {Outcome::Kind::kError, (*prediction).error().message, "model", {}};
       }
       return;
     }
-    const pipeline::Pipeline::AnswerWriter answers(*(*prediction)->pipeline, (*prediction)->frame);
+    const routing::Predictions& answers = **prediction;
     for (std::size_t i : events) {
       if (row_of[i] < 0) continue;
       const auto row = static_cast<std::size_t>(row_of[i]);
-      const auto& status = (*prediction)->frame.status[row];
-      switch (status.state) {
-        case pipeline::RowStatus::State::kLive: {
+      const auto& outcome = answers.outcome(row);
+      switch (outcome.state) {
+        case routing::Predictions::State::kAnswered: {
           Outcome& o = outcomes[i];
           o.kind = Outcome::Kind::kOutput;
+          o.route = answers.route(row);
           if (spec.sink_encoder == "none") {
             o.value.assign(Text(batch[i]->payload, batch[i]->len));
           } else {
             core::JsonWriter w(o.value);
-            answers.Write(row, w);
+            answers.WriteAnswer(row, w);
           }
           break;
         }
-        case pipeline::RowStatus::State::kRejected:
-          outcomes[i] = {Outcome::Kind::kError, status.error, status.step};
+        case routing::Predictions::State::kRejected:
+          outcomes[i] = {Outcome::Kind::kError, outcome.error, outcome.step, {}};
           break;
-        case pipeline::RowStatus::State::kSkipped:
-          outcomes[i] = {Outcome::Kind::kSkip, {}, {}};
+        case routing::Predictions::State::kSkipped:
+          outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}};
           break;
       }
     }
   }
 
-  // An event as a request to a model: a KServe V2 JSON request (json), or its bytes as the one
-  // BYTES element of the model's first input (raw).
-  // `info` is the model as RunModel found it for the batch (raw events only).
-  core::Result<core::InferenceRequest> DecodeRequest(const rd_kafka_message_t& m, const std::string& model,
-                                                     std::int64_t version,
-                                                     const core::Result<pipeline::ModelInfo>& info) {
-    core::InferenceRequest request;
+  // An event as a request to a servable that takes tensors: a KServe V2 JSON request (json), or
+  // its bytes as the one BYTES element of the servable's first input (raw).
+  core::Result<core::InferenceRequest> DecodeRequest(const rd_kafka_message_t& m,
+                                                     const core::ModelSignature* signature) const {
     if (spec.source_encoder == "json") {
       auto decoded = protocol::DecodeInferRequest(Text(m.payload, m.len));
       if (!decoded) return core::InvalidArgument(EventError(decoded.error()));
-      request = std::move(*decoded);
-    } else {
-      if (!info) return std::unexpected(info.error());
-      if (info->signature.inputs.empty()) return core::InvalidArgument("the model has no input");
-      const auto& spec_in = info->signature.inputs.front();
-      std::vector<std::int64_t> dims(spec_in.shape.dims().begin(), spec_in.shape.dims().end());
-      for (auto& d : dims) d = d < 0 ? 1 : d;
-      if (spec_in.type != core::DataType::kBytes || core::Shape(dims).ElementCount().value_or(0) != 1) {
-        return core::InvalidArgument(fmt::format(
-            "raw events need a model whose first input takes one BYTES element; '{}' is {} {}", spec_in.name,
-            core::DataTypeName(spec_in.type), spec_in.shape.ToString()));
-      }
-      const std::string_view bytes = Text(m.payload, m.len);
-      auto tensor = core::Tensor::AllocateBytes(spec_in.name, core::DataType::kBytes, core::Shape(dims), 4 + bytes.size());
-      core::WriteBytesElement(tensor.bytes().data(), bytes);
-      request.inputs.push_back(std::move(tensor));
+      return decoded;
     }
-    request.model_name = model;
-    request.model_version = version;
+    if (!signature || signature->inputs.empty()) return core::InvalidArgument("the model has no input");
+    const auto& spec_in = signature->inputs.front();
+    std::vector<std::int64_t> dims(spec_in.shape.dims().begin(), spec_in.shape.dims().end());
+    for (auto& d : dims) d = d < 0 ? 1 : d;
+    if (spec_in.type != core::DataType::kBytes || core::Shape(dims).ElementCount().value_or(0) != 1) {
+      return core::InvalidArgument(fmt::format(
+          "raw events need a model whose first input takes one BYTES element; '{}' is {} {}", spec_in.name,
+          core::DataTypeName(spec_in.type), spec_in.shape.ToString()));
+    }
+    const std::string_view bytes = Text(m.payload, m.len);
+    auto tensor = core::Tensor::AllocateBytes(spec_in.name, core::DataType::kBytes, core::Shape(dims), 4 + bytes.size());
+    core::WriteBytesElement(tensor.bytes().data(), bytes);
+    core::InferenceRequest request;
+    request.inputs.push_back(std::move(tensor));
     return request;
   }
 
@@ -431,26 +471,33 @@ struct StreamRunner::Impl {
     return out;
   }
 
-  // Events for a model: one request each, all in flight at once (its scheduler batches them).
-  void RunModel(const std::vector<Message>& batch, const std::vector<std::size_t>& events, const std::string& model,
-                std::int64_t version, std::vector<Outcome>& outcomes) {
+  // Events for a servable that takes tensors: one request each, all in flight at once (its
+  // scheduler batches them). `requests` holds the requests decoded while routing, if any.
+  void RunTensors(const Target& target, const routing::ServableHandle& servable, const std::vector<Message>& batch,
+                  const std::vector<std::size_t>& events,
+                  std::vector<std::optional<core::Result<core::InferenceRequest>>>& requests,
+                  std::vector<Outcome>& outcomes) {
     std::vector<std::optional<core::Result<core::InferenceResponse>>> answers(batch.size());
     std::vector<std::uint8_t> undecodable(batch.size());
+    // Raw events take the servable's first input: looked up once a batch, not once an event.
+    const auto signature = spec.source_encoder == "json" ? core::ModelSignature() : servable->Signature();
     WithBackpressure([&] {
-      // Raw events take the model's first input: look it up once a batch, not once an event.
-      const core::Result<pipeline::ModelInfo> info =
-          spec.source_encoder == "json" ? core::Result<pipeline::ModelInfo>() : server.Describe(model, version);
       std::vector<std::promise<core::Result<core::InferenceResponse>>> promises(events.size());
       std::vector<std::future<core::Result<core::InferenceResponse>>> futures;
       for (std::size_t k = 0; k < events.size(); ++k) {
+        const std::size_t i = events[k];
         futures.push_back(promises[k].get_future());
-        auto request = DecodeRequest(*batch[events[k]], model, version, info);
+        auto request = requests[i] ? std::move(*requests[i]) : DecodeRequest(*batch[i], &signature);
+        requests[i].reset();  // used up: a retry decodes again
         if (!request) {
-          undecodable[events[k]] = 1;
+          undecodable[i] = 1;
           promises[k].set_value(std::unexpected(request.error()));
           continue;
         }
-        server.Infer(std::move(*request), [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
+        request->model_name = target.first;
+        request->model_version = target.second;
+        const EventContext context(*batch[i]);
+        servable->Infer(std::move(*request), context, [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
           promise.set_value(std::move(r));
         });
       }
@@ -466,13 +513,25 @@ struct StreamRunner::Impl {
       if (!answers[i]) continue;
       const auto& answer = *answers[i];
       if (answer && answer->outputs.empty()) {
-        outcomes[i] = {Outcome::Kind::kSkip, {}, {}};  // a model's Python hook skipped it (docs/python.md)
+        outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}};  // a model's Python hook skipped it (docs/python.md)
       } else if (answer) {
-        outcomes[i] = {Outcome::Kind::kOutput, EncodeAnswer(*answer, *batch[i]), {}};
+        outcomes[i] = {Outcome::Kind::kOutput, EncodeAnswer(*answer, *batch[i]), {}, routing::RouteOf(*answer)};
       } else {
-        outcomes[i] = {Outcome::Kind::kError, answer.error().message, undecodable[i] ? "decode" : "model"};
+        outcomes[i] = {Outcome::Kind::kError, answer.error().message, undecodable[i] ? "decode" : "model", {}};
       }
     }
+  }
+
+  // The servable answering for a target, waiting (paused) while it cannot serve for a while.
+  core::Result<routing::ServableHandle> ResolveTarget(const Target& target) {
+    auto servable = server.Resolve(target.first, target.second);
+    if (!servable && Transient(servable.error().code)) {
+      WithBackpressure([&] {
+        servable = server.Resolve(target.first, target.second);
+        return !servable && Transient(servable.error().code);
+      });
+    }
+    return servable;
   }
 
   void ProcessBatch(std::vector<Message>& batch) {
@@ -481,41 +540,57 @@ struct StreamRunner::Impl {
     Pending* p = pending.get();
     in_flight.push_back(std::move(pending));
 
-    // Events by the model they go to: the stream's, or the one their headers name.
-    std::map<std::pair<std::string, std::int64_t>, std::vector<std::size_t>> groups;
+    // Where each event goes: the stream's model, or the one its headers name, or -- for a V2
+    // request to a servable that takes tensors -- the one its body names. Each target is
+    // resolved once a batch.
     std::vector<Outcome> outcomes(batch.size());
+    std::vector<std::optional<Target>> target_of(batch.size());
+    std::vector<std::uint8_t> named_by_header(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      std::string model = spec.model;
-      std::int64_t version = spec.model_version;
+      Target target{spec.model, spec.model_version};
       if (const auto named = HeaderValue(*batch[i], "ferry-model"); !named.empty()) {
-        model.assign(named);
-        version = 0;
+        target = {std::string(named), 0};
+        named_by_header[i] = 1;
       }
       if (const auto v = HeaderValue(*batch[i], "ferry-model-version"); !v.empty()) {
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
-        if (ec != std::errc() || end != v.data() + v.size() || version < 1) {
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), target.second);
+        if (ec != std::errc() || end != v.data() + v.size() || target.second < 1) {
           outcomes[i] = {Outcome::Kind::kError, fmt::format("header ferry-model-version '{}' is not a version", v),
-                         "decode"};
+                         "decode", {}};
           continue;
         }
+        named_by_header[i] = 1;
       }
-      groups[{std::move(model), version}].push_back(i);
+      target_of[i] = std::move(target);
+    }
+    std::map<Target, core::Result<routing::ServableHandle>> resolved;
+    auto resolve = [&](const Target& target) -> const core::Result<routing::ServableHandle>& {
+      auto it = resolved.find(target);
+      if (it == resolved.end()) it = resolved.emplace(target, ResolveTarget(target)).first;
+      return it->second;
+    };
+    std::vector<std::optional<core::Result<core::InferenceRequest>>> requests(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!target_of[i] || named_by_header[i] || spec.source_encoder != "json") continue;
+      const auto& servable = resolve(*target_of[i]);
+      if (!servable || (*servable)->TakesRecords()) continue;
+      requests[i] = DecodeRequest(*batch[i], nullptr);
+      if (*requests[i] && !(*requests[i])->model_name.empty()) {
+        target_of[i] = Target{(*requests[i])->model_name, (*requests[i])->model_version};
+      }
+    }
+    std::map<Target, std::vector<std::size_t>> groups;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (target_of[i]) groups[*target_of[i]].push_back(i);
     }
     for (const auto& [target, events] : groups) {
-      const auto& [model, version] = target;
-      auto kind = server.IsPipeline(model, version);
-      if (!kind && Transient(kind.error().code)) {
-        WithBackpressure([&] {
-          kind = server.IsPipeline(model, version);
-          return !kind && Transient(kind.error().code);
-        });
-      }
-      if (!kind) {
-        for (std::size_t i : events) outcomes[i] = {Outcome::Kind::kError, kind.error().message, "model"};
-      } else if (*kind) {
-        RunPipeline(batch, events, model, version, outcomes);
+      const auto& servable = resolve(target);
+      if (!servable) {
+        for (std::size_t i : events) outcomes[i] = {Outcome::Kind::kError, servable.error().message, "model", {}};
+      } else if ((*servable)->TakesRecords()) {
+        RunRecords(*servable, batch, events, outcomes);
       } else {
-        RunModel(batch, events, model, version, outcomes);
+        RunTensors(target, *servable, batch, events, requests, outcomes);
       }
     }
 
@@ -525,9 +600,14 @@ struct StreamRunner::Impl {
       switch (o.kind) {
         case Outcome::Kind::kOutput: {
           const std::string_view key = spec.key_from_source ? Text(event.key, event.key_len) : std::string_view();
-          rd_kafka_headers_t* headers = rd_kafka_headers_new(1);
+          const auto route = o.route.Fields();
+          rd_kafka_headers_t* headers = rd_kafka_headers_new(1 + route.size());
           const std::string source = SourceOf(event);
           rd_kafka_header_add(headers, "ferry-source", -1, source.data(), static_cast<ssize_t>(source.size()));
+          for (const auto& [name, value] : route) {
+            rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                                static_cast<ssize_t>(value.size()));
+          }
           Produce(spec.sink_topic, key, o.value, headers, p);
           ++counters.produced;
           break;

@@ -6,7 +6,7 @@
 #include <span>
 #include <string_view>
 
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/file.h"
+#include "routing/route_info.h"
 #include "grpc_service.grpc.pb.h"
 #include "server/grpc/grpc_codec.h"
 #include "server/grpc/grpc_stream.h"
@@ -22,6 +23,22 @@ ServerUnaryReactor* Done(CallbackServerContext* context, const grpc::Status& sta
   reactor->Finish(status);
   return reactor;
 }
+
+// A call's client metadata as routers read it (sticky keys, the override header); gRPC keys are
+// lower case already. Lives as long as the call.
+class MetadataContext final : public routing::CallContext {
+ public:
+  explicit MetadataContext(const grpc::CallbackServerContext& context) : context_(context) {}
+  std::optional<std::string_view> Header(std::string_view name) const override {
+    const auto& metadata = context_.client_metadata();
+    auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
+    if (it == metadata.end()) return std::nullopt;
+    return std::string_view(it->second.data(), it->second.size());
+  }
+
+ private:
+  const grpc::CallbackServerContext& context_;
+};
 
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
@@ -78,12 +95,18 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     auto decoded = DecodeInferRequest(*request, limits_);
     if (!decoded) return Done(context, ToStatus(decoded.error()));
     ServerUnaryReactor* reactor = context->DefaultReactor();
-    // Completed on the scheduler thread that ran the model; this thread returns at once.
-    server_.Infer(std::move(*decoded), [reactor, response](core::Result<core::InferenceResponse> result) {
-      if (!result) return reactor->Finish(ToStatus(result.error()));
-      EncodeInferResponse(*result, response);
-      reactor->Finish(grpc::Status::OK);
-    });
+    // Completed on the scheduler thread that ran the model; this thread returns at once. Which
+    // servable answered travels as trailing metadata too (and in the response's parameters).
+    const MetadataContext headers(*context);
+    server_.Infer(std::move(*decoded), headers,
+                  [reactor, response, context](core::Result<core::InferenceResponse> result) {
+                    if (!result) return reactor->Finish(ToStatus(result.error()));
+                    for (const auto& [key, value] : routing::RouteOf(*result).Fields()) {
+                      context->AddTrailingMetadata(std::string(key), value);
+                    }
+                    EncodeInferResponse(*result, response);
+                    reactor->Finish(grpc::Status::OK);
+                  });
     return reactor;
   }
 

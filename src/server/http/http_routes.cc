@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "observe/prometheus.h"
+#include "protocol/predict_json.h"
+#include "protocol/routing_json.h"
+#include "protocol/v2_json.h"
+#include "routing/route_info.h"
 #include "runtime/metrics.h"
-#include "server/protocol/predict_json.h"
-#include "server/protocol/v2_json.h"
 
 namespace ferry::http {
 namespace {
@@ -63,6 +65,14 @@ core::Result<std::pair<std::string_view, std::span<const std::byte>>> SplitBody(
   return std::pair{json, binary};
 }
 
+const routing::CallContext& ContextOf(const HttpRequest& http) {
+  return http.context ? *http.context : routing::CallContext::None();
+}
+
+void AddRouteHeaders(const routing::RouteInfo& route, HttpReply& reply) {
+  for (auto& [key, value] : route.Fields()) reply.headers.emplace_back(key, std::move(value));
+}
+
 void Infer(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
   auto parts = SplitBody(http);
   if (!parts) return reply(ErrorReply(parts.error()));
@@ -72,14 +82,15 @@ void Infer(runtime::Server& server, std::string model, std::int64_t version, con
   request->model_name = std::move(model);
   request->model_version = version;
   protocol::OutputFormat format(*request);
-  server.Infer(std::move(*request), [reply = std::move(reply), format = std::move(format)](
-                                        core::Result<core::InferenceResponse> result) mutable {
-    if (!result) return reply(ErrorReply(result.error()));
-    HttpReply ok;
-    ok.body.reserve(256);
-    ok.inference_header_length = protocol::EncodeInferResponse(*result, format, ok.body);
-    reply(std::move(ok));
-  });
+  server.Infer(std::move(*request), ContextOf(http),
+               [reply = std::move(reply), format = std::move(format)](core::Result<core::InferenceResponse> result) mutable {
+                 if (!result) return reply(ErrorReply(result.error()));
+                 HttpReply ok;
+                 ok.body.reserve(256);
+                 AddRouteHeaders(routing::RouteOf(*result), ok);
+                 ok.inference_header_length = protocol::EncodeInferResponse(*result, format, ok.body);
+                 reply(std::move(ok));
+               });
 }
 
 void Predict(runtime::Server& server, std::string_view model, std::int64_t version, const HttpRequest& http,
@@ -88,13 +99,48 @@ void Predict(runtime::Server& server, std::string_view model, std::int64_t versi
   auto request = protocol::DecodePredictRequest(http.body, http.limits ? *http.limits : kDefaults);
   if (!request) return reply(ErrorReply(request.error()));
   const bool instances = request->instances;
-  server.Predict(model, version, std::move(request->records),
-                 [reply = std::move(reply), instances](core::Result<runtime::Prediction> result) mutable {
+  server.Predict(model, version, std::move(request->records), ContextOf(http),
+                 [reply = std::move(reply), instances](core::Result<routing::Predictions> result) mutable {
                    if (!result) return reply(ErrorReply(result.error()));
                    HttpReply answer;
+                   // One call answered by one servable: its route in the headers (a call's
+                   // records are decided together).
+                   if (result->size() > 0) AddRouteHeaders(result->route(0), answer);
                    answer.status = protocol::EncodePredictResponse(*result, instances, answer.body);
                    reply(std::move(answer));
                  });
+}
+
+// GET /v2/models/{r}/routing: the routes and their state; PUT: new weights.
+void RoutingRoute(runtime::Server& server, const std::string& model, const HttpRequest& request, std::string_view path,
+                  Reply& reply) {
+  if (request.method == Method::kGet) {
+    auto state = server.GetRouting(model);
+    if (!state) return reply(ErrorReply(state.error()));
+    return reply({200, protocol::EncodeRouting(model, *state), "", {}});
+  }
+  if (request.method != Method::kPut) return reply(MethodNotAllowed("GET, PUT", path));
+  static const core::RequestLimits kDefaults;
+  auto weights = protocol::DecodeWeights(request.body, request.limits ? *request.limits : kDefaults);
+  if (!weights) return reply(ErrorReply(weights.error()));
+  if (auto set = server.SetWeights(model, *weights); !set) return reply(ErrorReply(set.error()));
+  auto state = server.GetRouting(model);
+  if (!state) return reply(ErrorReply(state.error()));
+  reply({200, protocol::EncodeRouting(model, *state), "", {}});
+}
+
+// POST /v2/models/{r}/feedback: rewards for a bandit's decisions.
+void FeedbackRoute(runtime::Server& server, const std::string& model, const HttpRequest& request,
+                   std::string_view path, Reply& reply) {
+  if (request.method != Method::kPost) return reply(MethodNotAllowed("POST", path));
+  static const core::RequestLimits kDefaults;
+  auto feedback = protocol::DecodeFeedback(request.body, request.limits ? *request.limits : kDefaults);
+  if (!feedback) return reply(ErrorReply(feedback.error()));
+  auto results = server.ApplyFeedback(model, feedback->feedback);
+  if (!results) return reply(ErrorReply(results.error()));
+  int status = 200;
+  if (!feedback->list && results->front().outcome == routing::FeedbackResult::Outcome::kInvalid) status = 400;
+  reply({status, protocol::EncodeFeedbackResults(*results, feedback->list), "", {}});
 }
 
 // /v2/models/{model}[/versions/{v}][/ready|/infer|/predict|/stats|/config|/{operation}]
@@ -153,6 +199,8 @@ void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string
     if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
     return Predict(server, *model, version, request, std::move(reply));
   }
+  if (action == "routing" && version == 0) return RoutingRoute(server, *model, request, path, reply);
+  if (action == "feedback" && version == 0) return FeedbackRoute(server, *model, request, path, reply);
   // Any other action: an operation of the model (a Python model's explain and op_<name>).
   if (method != Method::kPost) return reply(ErrorReply(404, fmt::format("no route {}", path)));
   server.CallOperation(*model, version, std::string(action), std::string(request.body),
@@ -207,7 +255,7 @@ std::optional<std::string> DecodePathSegment(std::string_view segment) {
   return out;
 }
 
-auth::Scope RequiredScope(std::string_view path) {
+auth::Scope RequiredScope(std::string_view path, Method method) {
   const auto parts = SplitPath(path);
   if (path == "/metrics") return auth::Scope::kRead;
   if (parts.empty() || parts[0] != "v2") return auth::Scope::kNone;
@@ -222,6 +270,7 @@ auth::Scope RequiredScope(std::string_view path) {
     if (parts.size() > 4 && parts[3] == "versions") action = 5;
     if (parts.size() <= action) return auth::Scope::kRead;
     const std::string_view a = parts[action];
+    if (a == "routing") return method == Method::kGet ? auth::Scope::kRead : auth::Scope::kAdmin;
     return a == "ready" || a == "stats" || a == "config" ? auth::Scope::kRead : auth::Scope::kInfer;
   }
   return auth::Scope::kNone;
@@ -231,7 +280,7 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
   const Method method = request.method;
   const std::string_view path = request.target.substr(0, request.target.find('?'));
   if (request.auth) {
-    if (auto allowed = request.auth->Check(request.authorization, RequiredScope(path)); !allowed) {
+    if (auto allowed = request.auth->Check(request.authorization, RequiredScope(path, method)); !allowed) {
       HttpReply refused = ErrorReply(allowed.error());
       refused.ask_for_token = allowed.error().code == core::ErrorCode::kUnauthenticated;
       return reply(std::move(refused));

@@ -1,6 +1,6 @@
 // The KServe V2 REST routes (with Triton's statistics, configuration and repository extensions):
 // maps a method and target to ferry::runtime::Server calls and their JSON answers. Knows nothing of sockets (see http_server.h) nor of JSON details (see
-// server/protocol/v2_json.h).
+// protocol/v2_json.h).
 //
 // Every error answer is a non-2xx status with {"error": "..."}: 400 for a bad request, 404 for an
 // unknown route, model or version, 405 for a known route with the wrong method (with Allow), 503
@@ -12,14 +12,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/limits.h"
-#include "server/auth/token_auth.h"
+#include "routing/servable.h"
 #include "runtime/server.h"
+#include "server/auth/token_auth.h"
 
 namespace ferry::http {
 
-enum class Method { kGet, kPost, kOther };
+enum class Method { kGet, kPost, kPut, kOther };
 
 struct HttpRequest {
   Method method = Method::kOther;
@@ -30,6 +33,7 @@ struct HttpRequest {
   const core::RequestLimits* limits = nullptr;  // null: the defaults
   std::string_view authorization;               // the Authorization header
   const auth::TokenAuth* auth = nullptr;        // null: no authentication
+  const routing::CallContext* context = nullptr;  // the request's headers, for routers; null: none
 };
 
 struct HttpReply {
@@ -40,6 +44,8 @@ struct HttpReply {
   std::optional<std::size_t> inference_header_length;
   std::string_view content_type = "application/json";
   bool ask_for_token = false;  // a 401: answer with WWW-Authenticate: Bearer
+  // More headers: which servable answered (ferry-model, ferry-route, ...: routing/route_info.h).
+  std::vector<std::pair<std::string_view, std::string>> headers;
 };
 
 // Which routes a listener serves: everything (the HTTP port), or only GET /metrics (--metrics-port).
@@ -54,7 +60,7 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
                    RouteSet routes = RouteSet::kAll);
 
 // The scope a route needs (kNone for health probes and unknown routes).
-auth::Scope RequiredScope(std::string_view path);
+auth::Scope RequiredScope(std::string_view path, Method method);
 
 // Percent-decodes one path segment ("a%20b" -> "a b"); nullopt on a malformed escape or NUL.
 std::optional<std::string> DecodePathSegment(std::string_view segment);

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "server/http/http_routes.h"
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 
 namespace ferry::http {
 namespace {
@@ -33,6 +33,21 @@ struct Activity {
   std::atomic<int> connections{0};
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
+};
+
+// A request's headers as routers read them (sticky keys, the override header). Beast looks
+// names up case-insensitively. Lives as long as the request, which outlives the routing decision.
+class RequestHeaders final : public routing::CallContext {
+ public:
+  explicit RequestHeaders(const bhttp::request<bhttp::string_body>& request) : request_(request) {}
+  std::optional<std::string_view> Header(std::string_view name) const override {
+    auto it = request_.find(beast::string_view(name.data(), name.size()));
+    if (it == request_.end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  }
+
+ private:
+  const bhttp::request<bhttp::string_body>& request_;
 };
 
 // One connection. Lives on one I/O thread: every handler of a session runs on its socket's
@@ -157,6 +172,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     Method method = Method::kOther;
     if (request.method() == bhttp::verb::get) method = Method::kGet;
     if (request.method() == bhttp::verb::post) method = Method::kPost;
+    if (request.method() == bhttp::verb::put) method = Method::kPut;
     const auto target = request.target();
     HttpRequest view{.method = method, .target = std::string_view(target.data(), target.size()),
                      .body = request.body(), .inference_header_length = std::nullopt, .limits = &options_.limits};
@@ -173,6 +189,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         self->Write(std::move(reply));
       });
     };
+    const RequestHeaders headers(request);
+    view.context = &headers;
     try {
       HandleRequest(server_, view, std::move(reply), routes_);
     } catch (const std::exception& e) {  // such as bad_alloc: fail this request, keep serving
@@ -200,6 +218,9 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     }
     if (!reply.allow.empty()) response_->set(bhttp::field::allow, reply.allow);
     if (reply.ask_for_token) response_->set(bhttp::field::www_authenticate, "Bearer");
+    for (const auto& [name, value] : reply.headers) {
+      response_->set(beast::string_view(name.data(), name.size()), value);
+    }
     if (activity_.draining.load(std::memory_order_relaxed)) keep_alive_ = false;  // shutting down: last answer
     response_->keep_alive(keep_alive_);
     response_->body() = std::move(reply.body);

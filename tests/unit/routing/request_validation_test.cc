@@ -1,8 +1,8 @@
-#include "runtime/request_validation.h"
+#include "routing/request_validation.h"
 
 #include <gtest/gtest.h>
 
-namespace ferry::runtime {
+namespace ferry::routing {
 namespace {
 
 using core::DataType;
@@ -80,4 +80,4 @@ TEST(ValidateRequest, EnforcesMaxBatchSizeAndOneBatchSize) {
 }
 
 }  // namespace
-}  // namespace ferry::runtime
+}  // namespace ferry::routing

@@ -1,4 +1,4 @@
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/json_writer.h"
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 
 namespace ferry::protocol {
 

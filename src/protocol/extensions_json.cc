@@ -1,6 +1,6 @@
 // JSON of the statistics and model configuration extensions.
 #include "core/json_writer.h"
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 
 namespace ferry::protocol {
 

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 #include <limits>
 
-#include "server/protocol/request_json.h"
-#include "server/protocol/v2_json.h"
+#include "protocol/request_json.h"
+#include "protocol/v2_json.h"
 
 namespace ferry::protocol {
 namespace {
@@ -413,6 +413,21 @@ Result<core::InferenceRequest> DecodeInferRequest(std::string_view json, std::sp
         FERRY_ASSIGN_OR_RETURN(auto wanted, DecodeOutput(output, index++));
         request.outputs.push_back(std::move(wanted));
       }
+    } else if (key == "model_name") {  // a stream event may name its model (HTTP takes it from the URL)
+      std::string_view name;
+      if (value.get_string().get(name)) return core::InvalidArgument("'model_name' must be a string");
+      request.model_name = std::string(name);
+    } else if (key == "model_version") {
+      std::int64_t version = 0;
+      std::string_view text;
+      if (!value.get_string().get(text)) {
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+        if (ec != std::errc() || end != text.data() + text.size()) version = 0;
+      } else if (value.get_int64().get(version)) {
+        version = 0;
+      }
+      if (version < 1) return core::InvalidArgument("'model_version' must be a positive integer (or its string)");
+      request.model_version = version;
     }
     // Other keys are ignored, as KServe servers do.
   }

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "core/json_writer.h"
-#include "server/protocol/predict_json.h"
-#include "server/protocol/request_json.h"
+#include "protocol/predict_json.h"
+#include "protocol/request_json.h"
 
 namespace ferry::protocol {
 namespace {
@@ -14,8 +14,8 @@ using core::JsonWriter;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-pipeline::Value ToValue(element e) {
-  using pipeline::Value;
+core::Value ToValue(element e) {
+  using core::Value;
   switch (e.type()) {
     case element_type::NULL_VALUE: return Value::Null();
     case element_type::BOOL: return Value::Bool(e.get_bool().value_unsafe());
@@ -42,8 +42,8 @@ pipeline::Value ToValue(element e) {
   return Value::Null();
 }
 
-pipeline::Record ToRecord(simdjson::dom::object object) {
-  pipeline::Record record;
+core::Record ToRecord(simdjson::dom::object object) {
+  core::Record record;
   record.fields.reserve(object.size());
   for (auto field : object) {
     record.fields.push_back({std::string(field.key), ToValue(field.value)});
@@ -80,16 +80,16 @@ core::Result<PredictRequest> DecodePredictRequest(std::string_view json, const c
   return request;
 }
 
-int EncodePredictResponse(const runtime::Prediction& prediction, bool instances, std::string& out) {
-  using State = pipeline::RowStatus::State;
-  const auto& frame = prediction.frame;
-  if (!instances && frame.rows == 1 && frame.status[0].state == State::kRejected) {
+int EncodePredictResponse(const routing::Predictions& predictions, bool instances, std::string& out) {
+  using State = routing::Predictions::State;
+  const std::size_t rows = predictions.size();
+  if (!instances && rows == 1 && predictions.state(0) == State::kRejected) {
     JsonWriter w(out);
     w.BeginObject();
     w.Key("error");
-    w.String(frame.status[0].error);
+    w.String(predictions.outcome(0).error);
     w.Key("step");
-    w.String(frame.status[0].step);
+    w.String(predictions.outcome(0).step);
     w.EndObject();
     return 422;
   }
@@ -99,18 +99,17 @@ int EncodePredictResponse(const runtime::Prediction& prediction, bool instances,
   w.BeginArray();
   std::size_t rejected = 0;
   std::vector<std::size_t> skipped;
-  const pipeline::Pipeline::AnswerWriter answers(*prediction.pipeline, frame);
-  for (std::size_t row = 0; row < frame.rows; ++row) {
-    const auto& status = frame.status[row];
-    if (status.state == State::kLive) {
-      answers.Write(row, w);
-    } else if (status.state == State::kRejected) {
+  for (std::size_t row = 0; row < rows; ++row) {
+    const auto& outcome = predictions.outcome(row);
+    if (outcome.state == State::kAnswered) {
+      predictions.WriteAnswer(row, w);
+    } else if (outcome.state == State::kRejected) {
       ++rejected;
       w.BeginObject();
       w.Key("error");
-      w.String(status.error);
+      w.String(outcome.error);
       w.Key("step");
-      w.String(status.step);
+      w.String(outcome.step);
       w.EndObject();
     } else {
       skipped.push_back(row);
@@ -124,7 +123,7 @@ int EncodePredictResponse(const runtime::Prediction& prediction, bool instances,
     w.EndArray();
   }
   w.EndObject();
-  return frame.rows > 0 && rejected == frame.rows ? 422 : 200;
+  return rows > 0 && rejected == rows ? 422 : 200;
 }
 
 }  // namespace ferry::protocol

@@ -12,19 +12,19 @@
 
 #include "core/error.h"
 #include "core/limits.h"
-#include "pipeline/record.h"
-#include "runtime/server.h"
+#include "core/record.h"
+#include "routing/predictions.h"
 
 namespace ferry::protocol {
 
 struct PredictRequest {
-  std::vector<pipeline::Record> records;
+  std::vector<core::Record> records;
   bool instances = false;  // sent as {"instances": [...]}
 };
 
 core::Result<PredictRequest> DecodePredictRequest(std::string_view json, const core::RequestLimits& limits = {});
 
 // Appends the response body; returns its HTTP status.
-int EncodePredictResponse(const runtime::Prediction& prediction, bool instances, std::string& out);
+int EncodePredictResponse(const routing::Predictions& predictions, bool instances, std::string& out);
 
 }  // namespace ferry::protocol

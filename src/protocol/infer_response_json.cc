@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "core/json_writer.h"
-#include "server/protocol/v2_json.h"
+#include "protocol/v2_json.h"
 
 namespace ferry::protocol {
 
@@ -249,8 +249,8 @@ std::string EncodeModelMetadata(const runtime::ModelMetadata& metadata) {
       w.Key("name");
       w.String(field.name);
       w.Key("type");
-      w.String(pipeline::FieldTypeName(field.type));
-      if (field.type == pipeline::FieldType::kArray) {
+      w.String(core::FieldTypeName(field.type));
+      if (field.type == core::FieldType::kArray) {
         w.Key("width");
         w.Number(static_cast<std::uint64_t>(field.width));
       }
@@ -259,9 +259,9 @@ std::string EncodeModelMetadata(const runtime::ModelMetadata& metadata) {
       if (field.default_value) {
         w.Key("default");
         const auto& d = *field.default_value;
-        if (d.kind == pipeline::Value::Kind::kBool) {
+        if (d.kind == core::Value::Kind::kBool) {
           w.Bool(d.boolean);
-        } else if (d.kind == pipeline::Value::Kind::kString) {
+        } else if (d.kind == core::Value::Kind::kString) {
           w.String(d.text);
         } else {
           w.Number(d.number);

@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "core/inference.h"
 
-namespace ferry::runtime {
+namespace ferry::routing {
 
 // Returns the names of the outputs to compute, in response order (all of them when the request
 // names none).
@@ -20,4 +20,4 @@ core::Result<std::vector<std::string>> ValidateRequest(std::string_view model_na
                                                        std::int64_t max_batch_size,
                                                        const core::InferenceRequest& request);
 
-}  // namespace ferry::runtime
+}  // namespace ferry::routing

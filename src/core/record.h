@@ -1,15 +1,19 @@
 // Record: one business record as a client sends it to /predict or an event carries it on a
 // stream, {"preg": 2, "plas": 120, ...}, decoded from JSON (or any other encoding) into typed
-// values. The pipeline's `record` step reads records into columns; nothing else looks at them.
+// values; and RecordField, what a servable that takes records says of each field it reads
+// (GET /v2/models/{m} lists them). Pipelines read records into columns (pipeline/record_steps);
+// routers may read a field to route on it.
 // Plain value types; not synchronized.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace ferry::pipeline {
+namespace ferry::core {
 
 struct Value {
   enum class Kind : std::uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
@@ -48,4 +52,17 @@ struct Record {
   }
 };
 
-}  // namespace ferry::pipeline
+enum class FieldType : std::uint8_t { kNumber, kInteger, kBoolean, kString, kArray };
+
+// "number", "integer", ...; with `article`: "a number", "an integer", ...
+std::string FieldTypeName(FieldType type, bool article = false);
+
+struct RecordField {
+  std::string name;
+  FieldType type = FieldType::kNumber;
+  bool required = true;
+  std::optional<Value> default_value;
+  std::size_t width = 0;  // kArray
+};
+
+}  // namespace ferry::core

@@ -1,9 +1,9 @@
-#include "runtime/request_validation.h"
+#include "routing/request_validation.h"
 
 #include <algorithm>
 #include <fmt/format.h>
 
-namespace ferry::runtime {
+namespace ferry::routing {
 namespace {
 
 std::string Names(const std::vector<core::TensorSpec>& specs) {
@@ -79,4 +79,4 @@ core::Result<std::vector<std::string>> ValidateRequest(std::string_view model, c
   return outputs;
 }
 
-}  // namespace ferry::runtime
+}  // namespace ferry::routing

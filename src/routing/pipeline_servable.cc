@@ -1,0 +1,154 @@
+#include "routing/pipeline_servable.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "pipeline/model_step.h"
+#include "routing/pinned_invoker.h"
+
+namespace ferry::routing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Counts one pipeline call in the pipeline's own statistics.
+void Record(sched::Statistics& statistics, Clock::time_point start, std::size_t rows, bool ok) {
+  const auto total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+  if (!ok) return statistics.RecordFailure(total);
+  const core::ComputeTimes times{.input = {}, .infer = total, .output = {}};
+  statistics.RecordExecution(rows, times);
+  statistics.RecordSuccess(std::chrono::nanoseconds(0), times, total);
+}
+
+// The answers of a finished frame, read by Predictions. The writer looks into the frame, so both
+// live here together and never move.
+class FrameAnswers final : public Predictions::Answers {
+ public:
+  FrameAnswers(std::shared_ptr<const pipeline::Pipeline> pipeline, pipeline::Frame frame)
+      : pipeline_(std::move(pipeline)), frame_(std::move(frame)), writer_(*pipeline_, frame_) {}
+
+  void Write(std::size_t row, core::JsonWriter& w, const Predictions::Replacement* replace) const override {
+    if (replace) return writer_.Write(row, w, replace->field, &replace->write, &replace->append);
+    writer_.Write(row, w);
+  }
+  std::optional<core::Value> Field(std::size_t row, std::string_view name) const override {
+    return writer_.Get(row, name);
+  }
+  const pipeline::Frame& frame() const { return frame_; }
+
+ private:
+  const std::shared_ptr<const pipeline::Pipeline> pipeline_;
+  const pipeline::Frame frame_;
+  const pipeline::Pipeline::AnswerWriter writer_;
+};
+
+}  // namespace
+
+PipelineServable::PipelineServable(std::string name, std::int64_t version,
+                                   std::shared_ptr<const pipeline::Pipeline> pipeline, const Resolver& resolver)
+    : Servable(std::move(name), version), pipeline_(std::move(pipeline)), resolver_(resolver) {}
+
+core::ModelSignature PipelineServable::Signature() const {
+  const PinnedInvoker invoker(resolver_);
+  return {.inputs = pipeline_->input_tensors(), .outputs = pipeline_->OutputSpecs(invoker)};
+}
+
+std::vector<std::string> PipelineServable::Targets() const {
+  std::vector<std::string> targets;
+  for (const auto& step : pipeline_->steps()) {
+    if (const auto* model = step->AsModel();
+        model && std::find(targets.begin(), targets.end(), model->model()) == targets.end()) {
+      targets.push_back(model->model());
+    }
+  }
+  return targets;
+}
+
+void PipelineServable::Infer(core::InferenceRequest&& request, const CallContext&, InferDone done) const {
+  const auto start = Clock::now();
+  auto frame = pipeline::Frame::FromTensors(std::move(request.inputs));
+  if (frame && frame->rows == 0) frame = core::InvalidArgument("the inputs have no rows");
+  if (!frame) {
+    Record(statistics_, start, 0, false);
+    return done(std::unexpected(std::move(frame).error()));
+  }
+  std::vector<std::string> wanted;
+  for (const auto& output : request.outputs) wanted.push_back(output.name);
+  auto invoker = std::make_shared<PinnedInvoker>(resolver_);
+  pipeline::ModelInvoker& steps_invoker = *invoker;
+  pipeline_->RunTensors(
+      std::move(*frame), steps_invoker,
+      [self = shared_from_this(), this, invoker = std::move(invoker), start, wanted = std::move(wanted),
+       name = std::move(request.model_name), id = std::move(request.id),
+       done = std::move(done)](core::Result<pipeline::Frame> out) mutable {
+        auto fail = [&](core::Error error) {
+          Record(statistics_, start, 0, false);
+          done(std::unexpected(std::move(error)));
+        };
+        if (!out) return fail(std::move(out).error());
+        for (std::size_t row = 0; row < out->rows; ++row) {
+          const auto& status = out->status[row];
+          if (status.state == pipeline::RowStatus::State::kLive) continue;
+          return fail(core::Error{
+              core::ErrorCode::kInvalidArgument,
+              status.state == pipeline::RowStatus::State::kRejected
+                  ? fmt::format("row {} was rejected by step '{}': {}", row, status.step, status.error)
+                  : fmt::format("row {} was skipped by step '{}'; /infer answers every row (/predict leaves skipped "
+                                "records out)",
+                                row, status.step)});
+        }
+        auto tensors = pipeline_->AnswerTensors(*out);
+        if (!tensors) return fail(std::move(tensors).error());
+        core::InferenceResponse response{.model_name = std::move(name), .model_version = version(),
+                                         .id = std::move(id), .parameters = {}, .outputs = {}};
+        if (wanted.empty()) {
+          response.outputs = std::move(*tensors);
+        } else {
+          for (const auto& w : wanted) {
+            auto it = std::find_if(tensors->begin(), tensors->end(), [&](const auto& t) { return t.name() == w; });
+            if (it == tensors->end()) {
+              return fail(core::Error{core::ErrorCode::kInvalidArgument,
+                                      fmt::format("unknown output '{}' of pipeline '{}'", w, response.model_name)});
+            }
+            response.outputs.push_back(std::move(*it));
+          }
+        }
+        Record(statistics_, start, out->rows, true);
+        done(std::move(response));
+      });
+}
+
+void PipelineServable::Predict(std::vector<core::Record> records, std::span<const CallContext* const>,
+                               PredictDone done) const {
+  const auto start = Clock::now();
+  auto invoker = std::make_shared<PinnedInvoker>(resolver_);
+  pipeline::ModelInvoker& steps_invoker = *invoker;
+  pipeline_->Run(pipeline::Frame::FromRecords(std::move(records)), steps_invoker,
+                 [self = shared_from_this(), this, invoker = std::move(invoker), start,
+                  done = std::move(done)](core::Result<pipeline::Frame> out) mutable {
+                   if (!out) {
+                     Record(statistics_, start, 0, false);
+                     return done(std::unexpected(std::move(out).error()));
+                   }
+                   Record(statistics_, start, out->rows, true);
+                   std::vector<Predictions::Outcome> outcomes(out->rows);
+                   for (std::size_t row = 0; row < out->rows; ++row) {
+                     auto& status = out->status[row];
+                     auto& o = outcomes[row];
+                     switch (status.state) {
+                       case pipeline::RowStatus::State::kLive: o.state = Predictions::State::kAnswered; break;
+                       case pipeline::RowStatus::State::kRejected: o.state = Predictions::State::kRejected; break;
+                       case pipeline::RowStatus::State::kSkipped: o.state = Predictions::State::kSkipped; break;
+                     }
+                     o.step = std::move(status.step);
+                     o.error = std::move(status.error);
+                   }
+                   auto answers = std::make_shared<const FrameAnswers>(pipeline_, std::move(*out));
+                   done(Predictions(std::move(outcomes), std::move(answers),
+                                    RouteInfo{.model = name(), .version = version()}));
+                 });
+}
+
+}  // namespace ferry::routing
