@@ -38,13 +38,17 @@ double SampleBeta(double alpha, double beta, std::mt19937_64& random) {
 
 }  // namespace
 
-Bandit::Bandit(Options options)
-    : options_(std::move(options)), instance_(InstanceId()), random_(Seed(options_.config)),
-      state_(options_.arms.size()) {
+Bandit::Bandit(Options options, const Bandit* previous)
+    : options_(std::move(options)),
+      ledger_(previous && previous->arms() == options_.arms ? previous->ledger_ : std::make_shared<Ledger>()) {
+  if (previous && previous->ledger_ == ledger_) return;  // carried over: nothing to read
+  ledger_->instance = InstanceId();
+  ledger_->random.seed(Seed(options_.config));
+  ledger_->state.resize(options_.arms.size());
   if (options_.config.state_file.empty()) return;
   std::string why;
   if (auto saved = ReadState(options_.config.state_file, options_.arms, why)) {
-    state_ = std::move(*saved);
+    ledger_->state = std::move(*saved);
     spdlog::info("router '{}': bandit state read from {}", options_.router, options_.config.state_file);
   } else if (!why.empty()) {
     spdlog::warn("router '{}': bandit state file {} ignored: {}; starting from the prior", options_.router,
@@ -57,7 +61,7 @@ Bandit::~Bandit() {
 }
 
 double Bandit::Mean(std::size_t arm) const {
-  const ArmState& s = state_[arm];
+  const ArmState& s = ledger_->state[arm];
   const auto& c = options_.config;
   if (s.rewarded == 0) return c.prior_alpha / (c.prior_alpha + c.prior_beta);
   return s.reward_sum / static_cast<double>(s.rewarded);
@@ -65,13 +69,13 @@ double Bandit::Mean(std::size_t arm) const {
 
 std::size_t Bandit::Choose(bool& explore) {
   const auto& c = options_.config;
-  const std::size_t n = state_.size();
+  const std::size_t n = ledger_->state.size();
   // Every arm first gets its min_pulls rows, the least pulled first.
   std::size_t least = 0;
   for (std::size_t i = 1; i < n; ++i) {
-    if (state_[i].pulls < state_[least].pulls) least = i;
+    if (ledger_->state[i].pulls < ledger_->state[least].pulls) least = i;
   }
-  if (state_[least].pulls < static_cast<std::uint64_t>(c.min_pulls)) {
+  if (ledger_->state[least].pulls < static_cast<std::uint64_t>(c.min_pulls)) {
     explore = true;
     return least;
   }
@@ -82,8 +86,8 @@ std::size_t Bandit::Choose(bool& explore) {
   std::size_t chosen = best;
   switch (c.policy) {
     case BanditPolicy::kEpsilonGreedy:
-      if (std::uniform_real_distribution<double>(0, 1)(random_) < c.epsilon) {
-        chosen = std::uniform_int_distribution<std::size_t>(0, n - 1)(random_);
+      if (std::uniform_real_distribution<double>(0, 1)(ledger_->random) < c.epsilon) {
+        chosen = std::uniform_int_distribution<std::size_t>(0, n - 1)(ledger_->random);
         explore = true;
         return chosen;
       }
@@ -91,9 +95,9 @@ std::size_t Bandit::Choose(bool& explore) {
     case BanditPolicy::kThompson: {
       double top = -1;
       for (std::size_t i = 0; i < n; ++i) {
-        const ArmState& s = state_[i];
+        const ArmState& s = ledger_->state[i];
         const double sample = SampleBeta(c.prior_alpha + s.reward_sum,
-                                         c.prior_beta + static_cast<double>(s.rewarded) - s.reward_sum, random_);
+                                         c.prior_beta + static_cast<double>(s.rewarded) - s.reward_sum, ledger_->random);
         if (sample > top) {
           top = sample;
           chosen = i;
@@ -103,15 +107,15 @@ std::size_t Bandit::Choose(bool& explore) {
     }
     case BanditPolicy::kUcb1: {
       std::uint64_t total = 0;
-      for (const auto& s : state_) total += s.pulls;
+      for (const auto& s : ledger_->state) total += s.pulls;
       double top = -1;
       for (std::size_t i = 0; i < n; ++i) {
-        if (state_[i].pulls == 0) {
+        if (ledger_->state[i].pulls == 0) {
           chosen = i;
           break;
         }
         const double bound = Mean(i) + std::sqrt(2.0 * std::log(static_cast<double>(std::max<std::uint64_t>(total, 1))) /
-                                                 static_cast<double>(state_[i].pulls));
+                                                 static_cast<double>(ledger_->state[i].pulls));
         if (bound > top) {
           top = bound;
           chosen = i;
@@ -126,36 +130,36 @@ std::size_t Bandit::Choose(bool& explore) {
 
 void Bandit::Prune(Clock::time_point now) {
   const auto& c = options_.config;
-  while (!decisions_.empty() && (decisions_.size() > c.max_decisions || now - decisions_.front().issued > c.feedback_ttl)) {
-    decisions_.pop_front();
-    ++first_;
+  while (!ledger_->decisions.empty() && (ledger_->decisions.size() > c.max_decisions || now - ledger_->decisions.front().issued > c.feedback_ttl)) {
+    ledger_->decisions.pop_front();
+    ++ledger_->first;
   }
 }
 
 Bandit::Decision Bandit::Decide(std::size_t rows) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(ledger_->mutex);
   const auto now = Clock::now();
   Prune(now);
   Decision decision;
   decision.arm = Choose(decision.explore);
-  state_[decision.arm].pulls += rows;
-  changed_ = true;
-  decisions_.push_back({.arm = decision.arm, .rows = rows, .issued = now, .credited = false});
-  decision.id = fmt::format("{}-{:x}", instance_, first_ + decisions_.size() - 1);
+  ledger_->state[decision.arm].pulls += rows;
+  ledger_->changed = true;
+  ledger_->decisions.push_back({.arm = decision.arm, .rows = rows, .issued = now, .credited = false});
+  decision.id = fmt::format("{}-{:x}", ledger_->instance, ledger_->first + ledger_->decisions.size() - 1);
   Prune(now);
   return decision;
 }
 
 void Bandit::Redirect(const std::string& id, std::size_t arm) {
   const auto dash = id.find('-');
-  if (dash == std::string::npos || id.compare(0, dash, instance_) != 0) return;
+  if (dash == std::string::npos || id.compare(0, dash, ledger_->instance) != 0) return;
   std::uint64_t seq = 0;
   if (std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq, 16).ec != std::errc()) return;
-  std::lock_guard lock(mutex_);
-  if (seq < first_ || seq - first_ >= decisions_.size()) return;
-  Entry& entry = decisions_[seq - first_];
-  state_[entry.arm].pulls -= std::min<std::uint64_t>(state_[entry.arm].pulls, entry.rows);
-  state_[arm].pulls += entry.rows;
+  std::lock_guard lock(ledger_->mutex);
+  if (seq < ledger_->first || seq - ledger_->first >= ledger_->decisions.size()) return;
+  Entry& entry = ledger_->decisions[seq - ledger_->first];
+  ledger_->state[entry.arm].pulls -= std::min<std::uint64_t>(ledger_->state[entry.arm].pulls, entry.rows);
+  ledger_->state[arm].pulls += entry.rows;
   entry.arm = arm;
 }
 
@@ -169,23 +173,23 @@ FeedbackResult Bandit::Apply(const Feedback& feedback) {
     result.detail = "not a decision id of ferry (<instance>-<sequence>)";
     return result;
   }
-  if (id.compare(0, dash, instance_) != 0) {
+  if (id.compare(0, dash, ledger_->instance) != 0) {
     result.detail = "not decided by this instance of ferry (another replica, or before a restart)";
     return result;
   }
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(ledger_->mutex);
   const auto now = Clock::now();
   Prune(now);
-  if (seq < first_) {
+  if (seq < ledger_->first) {
     result.outcome = FeedbackResult::Outcome::kExpired;
     result.detail = "older than the feedback TTL or the last max_decisions decisions";
     return result;
   }
-  if (seq - first_ >= decisions_.size()) {
+  if (seq - ledger_->first >= ledger_->decisions.size()) {
     result.detail = "no such decision";
     return result;
   }
-  Entry& entry = decisions_[seq - first_];
+  Entry& entry = ledger_->decisions[seq - ledger_->first];
   result.route = options_.arms[entry.arm].name;
   if (entry.credited) {
     result.outcome = FeedbackResult::Outcome::kDuplicate;
@@ -205,19 +209,19 @@ FeedbackResult Bandit::Apply(const Feedback& feedback) {
       return result;
     }
   }
-  ArmState& s = state_[entry.arm];
+  ArmState& s = ledger_->state[entry.arm];
   for (double r : rewards) s.reward_sum += r;
   s.rewarded += rewards.size();
   entry.credited = true;
-  changed_ = true;
+  ledger_->changed = true;
   result.outcome = FeedbackResult::Outcome::kApplied;
   result.rows = rewards.size();
   return result;
 }
 
 std::vector<Bandit::ArmState> Bandit::State() const {
-  std::lock_guard lock(mutex_);
-  return state_;
+  std::lock_guard lock(ledger_->mutex);
+  return ledger_->state;
 }
 
 std::vector<Bandit::Posterior> Bandit::Posteriors() const {
@@ -253,10 +257,10 @@ core::Result<void> Bandit::SaveIfChanged() {
   if (path.empty()) return {};
   std::vector<ArmState> state;
   {
-    std::lock_guard lock(mutex_);
-    if (!changed_) return {};
-    changed_ = false;
-    state = state_;
+    std::lock_guard lock(ledger_->mutex);
+    if (!ledger_->changed) return {};
+    ledger_->changed = false;
+    state = ledger_->state;
   }
   std::string text;
   core::JsonWriter w(text);
@@ -290,8 +294,8 @@ core::Result<void> Bandit::SaveIfChanged() {
     out << text;
     out.flush();
     if (!out) {
-      std::lock_guard lock(mutex_);
-      changed_ = true;
+      std::lock_guard lock(ledger_->mutex);
+      ledger_->changed = true;
       return core::Unavailable(fmt::format("cannot write the bandit state file {}", temporary));
     }
   }
@@ -299,8 +303,8 @@ core::Result<void> Bandit::SaveIfChanged() {
   std::filesystem::rename(temporary, path, ec);
   if (ec) {
     std::filesystem::remove(temporary, ec);
-    std::lock_guard lock(mutex_);
-    changed_ = true;
+    std::lock_guard lock(ledger_->mutex);
+    ledger_->changed = true;
     return core::Unavailable(fmt::format("cannot replace the bandit state file {}: {}", path, ec.message()));
   }
   return {};

@@ -13,7 +13,7 @@
 // when it changed, and when the bandit is destroyed; read back at construction when its arms are
 // the same (same names and targets). A state file that cannot be read is ignored with a log line.
 //
-// Thread safety: every method may be called from any thread; one mutex, held briefly.
+// Thread safety: every method may be called from any thread; one mutex (the ledger's), held briefly.
 #pragma once
 
 #include <chrono>
@@ -55,7 +55,9 @@ class Bandit {
     double reward_sum = 0;
   };
 
-  explicit Bandit(Options options);
+  // With `previous` (the bandit of the router version this one replaces, with the same arms),
+  // what it learnt and the decisions awaiting feedback carry over: the two share them.
+  explicit Bandit(Options options, const Bandit* previous = nullptr);
   ~Bandit();  // saves the state file when the state changed
   Bandit(const Bandit&) = delete;
   Bandit& operator=(const Bandit&) = delete;
@@ -92,21 +94,27 @@ class Bandit {
     std::chrono::steady_clock::time_point issued;
     bool credited = false;
   };
-  std::size_t Choose(bool& explore);  // under mutex_
-  void Prune(std::chrono::steady_clock::time_point now);  // under mutex_
-  double Mean(std::size_t arm) const;                      // under mutex_
+  // Under ledger_->mutex.
+  std::size_t Choose(bool& explore);
+  void Prune(std::chrono::steady_clock::time_point now);
+  double Mean(std::size_t arm) const;
+
+  // What the bandit learnt and the decisions awaiting feedback, shared by the versions of a
+  // router whose arms stayed the same across reloads.
+  struct Ledger {
+    std::string instance;  // hex, part of every decision id
+    std::mutex mutex;
+    // Protected by mutex.
+    std::mt19937_64 random;
+    std::vector<ArmState> state;
+    std::deque<Entry> decisions;  // decisions[i] is sequence first + i
+    std::uint64_t first = 0;
+    bool changed = false;
+  };
 
   // Constant after construction.
   const Options options_;
-  const std::string instance_;  // hex, part of every decision id
-
-  mutable std::mutex mutex_;
-  // Protected by mutex_.
-  std::mt19937_64 random_;
-  std::vector<ArmState> state_;
-  std::deque<Entry> decisions_;  // decisions_[i] is sequence first_ + i
-  std::uint64_t first_ = 0;
-  bool changed_ = false;
+  const std::shared_ptr<Ledger> ledger_;  // thread-safe itself
 };
 
 }  // namespace ferry::routing

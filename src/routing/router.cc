@@ -106,12 +106,10 @@ Router::Router(Options options)
   if (config_.bandit) {
     std::vector<Bandit::Arm> arms;
     for (const auto& route : config_.routes) arms.push_back({route.name, route.target.ToString()});
-    if (previous && previous->bandit_ && previous->bandit_->arms() == arms) {
-      bandit_ = previous->bandit_;  // a reload that keeps the routes keeps what the bandit learnt
-    } else {
-      bandit_ = std::make_shared<Bandit>(Bandit::Options{.router = name(), .config = *config_.bandit, .arms = arms});
-      if (options.timer) Bandit::SaveEvery(bandit_, *options.timer);
-    }
+    // A reload that keeps the routes keeps what the bandit learnt (and takes the new policy).
+    bandit_ = std::make_shared<Bandit>(Bandit::Options{.router = name(), .config = *config_.bandit, .arms = arms},
+                                       previous ? previous->bandit_.get() : nullptr);
+    if (options.timer) Bandit::SaveEvery(bandit_, *options.timer);
   }
   if (!config_.shadows.empty()) {
     shadows_ = std::make_unique<Shadows>(config_.shadows, resolver_, counters_);
@@ -438,12 +436,7 @@ bool Router::Ready() const {
   return any || fallback_ready;
 }
 
-std::vector<std::string> Router::Targets() const {
-  std::vector<std::string> targets;
-  for (const auto& route : config_.routes) targets.push_back(route.target.model);
-  for (const auto& shadow : config_.shadows) targets.push_back(shadow.target.model);
-  return targets;
-}
+std::vector<std::string> Router::Targets() const { return TargetNames(config_); }
 
 core::Result<RoutingState> Router::Routing() const {
   RoutingState state{.kind = bandit_ ? "bandit" : "split", .policy = {}, .routes = {}, .shadows = {}};

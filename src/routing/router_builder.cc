@@ -25,10 +25,8 @@ std::optional<std::string> FindCycle(std::string_view name, const std::vector<st
         return true;
       }
       if (done.contains(target) || std::find(path.begin(), path.end(), target) != path.end()) continue;
-      auto servable = resolver.Resolve(target, 0);
-      if (!servable) continue;
       path.push_back(target);
-      if (visit((*servable)->Targets())) return true;
+      if (visit(resolver.TargetsOf(target))) return true;
       path.pop_back();
       done.insert(target);
     }
@@ -55,8 +53,7 @@ core::Result<ServableHandle> BuildRouter(const RouterBuild& build, const RouterE
   for (const auto& r : config.routes) uses.push_back({"route", r.name, r.target});
   for (const auto& s : config.shadows) uses.push_back({"shadow", s.name, s.target});
 
-  std::vector<std::string> targets;
-  for (const auto& use : uses) targets.push_back(use.target.model);
+  const std::vector<std::string> targets = TargetNames(config);
   if (std::find(targets.begin(), targets.end(), build.name) != targets.end()) {
     return core::InvalidArgument(fmt::format("router '{}' routes to itself", build.name));
   }

@@ -35,7 +35,7 @@ core::Result<ServableHandle> BuildRouter(const RouterBuild& build, const RouterE
                                          std::vector<std::string>* missing = nullptr);
 
 // The first cycle that calling `targets` from `name` leads into, as "a -> b -> a"; nullopt when
-// there is none. Follows each serving servable's Targets().
+// there is none. Follows Resolver::TargetsOf, so routers that do not serve yet count too.
 std::optional<std::string> FindCycle(std::string_view name, const std::vector<std::string>& targets,
                                      const Resolver& resolver);
 

@@ -318,6 +318,16 @@ std::string_view AggregateMethodName(AggregateMethod method) {
   return "mean";
 }
 
+std::vector<std::string> TargetNames(const RouterConfig& config) {
+  std::vector<std::string> targets;
+  if (config.ensemble) {
+    for (const auto& m : config.ensemble->members) targets.push_back(m.target.model);
+  }
+  for (const auto& r : config.routes) targets.push_back(r.target.model);
+  for (const auto& s : config.shadows) targets.push_back(s.target.model);
+  return targets;
+}
+
 core::Result<RouterConfig> ParseRouterConfig(std::string_view model_yaml, std::string_view source) {
   const Reader r(source);
   FERRY_ASSIGN_OR_RETURN(const YAML::Node root, r.Load(model_yaml));

@@ -126,6 +126,9 @@ struct RouterConfig {
   std::optional<EnsembleConfig> ensemble;
 };
 
+// The models a router calls: its members, routes and shadows, in that order.
+std::vector<std::string> TargetNames(const RouterConfig& config);
+
 // Parses the `router:` key of a whole model.yaml; `source` names it in errors (with the line).
 core::Result<RouterConfig> ParseRouterConfig(std::string_view model_yaml, std::string_view source);
 

@@ -44,4 +44,9 @@ core::Result<std::vector<FeedbackResult>> Servable::ApplyFeedback(const std::vec
                                     name()));
 }
 
+std::vector<std::string> Resolver::TargetsOf(std::string_view name) const {
+  auto servable = Resolve(name, 0);
+  return servable ? (*servable)->Targets() : std::vector<std::string>{};
+}
+
 }  // namespace ferry::routing

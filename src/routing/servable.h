@@ -156,6 +156,9 @@ class Resolver {
   // The version serving `name` at `version` (0: the latest ready one); NotFound for an unknown
   // model or version, Unavailable when it cannot serve now.
   virtual core::Result<ServableHandle> Resolve(std::string_view name, std::int64_t version) const = 0;
+  // The names `name` calls (a router's routes, a pipeline's models), whether or not it serves
+  // now, for cycle checks. The default: those of the version serving, if any.
+  virtual std::vector<std::string> TargetsOf(std::string_view name) const;
 };
 
 }  // namespace ferry::routing

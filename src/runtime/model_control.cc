@@ -300,7 +300,7 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
     spdlog::warn("model '{}': {}", name, next->error);
   }
   Retire(table_.Install(next), next.get());
-  if (next->HasReadyVersion()) RetryWaiting(name);
+  RetryWaiting(name);
   if (!failures.empty()) {
     std::vector<std::int64_t> serving_versions;
     for (const auto& [v, version] : next->versions) {
@@ -322,9 +322,12 @@ void ModelControl::RetryWaiting(const std::string& name) {
     }
   }
   for (const auto& [router, config_override] : ready) {
-    if (!waiting_.contains(router)) continue;  // built meanwhile, by a retry of another target
-    spdlog::info("model '{}' serves: building router '{}' again", name, router);
+    // Built meanwhile by a retry for another target, or being built further up this chain.
+    if (!waiting_.contains(router) || retrying_.contains(router)) continue;
+    spdlog::info("model '{}' was loaded: building router '{}' again", name, router);
+    retrying_.insert(router);
     (void)DoLoad(router, config_override, std::nullopt);
+    retrying_.erase(router);
   }
 }
 
@@ -370,6 +373,13 @@ void ModelControl::CollectRetired(bool wait_all) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+bool ModelControl::LoadsAtStart(std::string_view name) const {
+  if (options_.mode != ControlMode::kExplicit) return true;
+  const auto& wanted = options_.startup_models;
+  return std::find(wanted.begin(), wanted.end(), "*") != wanted.end() ||
+         std::find(wanted.begin(), wanted.end(), name) != wanted.end();
 }
 
 std::vector<ModelStatus> ModelControl::Index() const {

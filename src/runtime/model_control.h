@@ -15,8 +15,8 @@
 // twice).
 //
 // Routers and pipelines call other models by name. A router whose targets do not serve yet is
-// UNAVAILABLE with the reason, and is built again each time one of them becomes READY; at start,
-// routers are loaded after everything else.
+// UNAVAILABLE with the reason, and is built again each time one of them is loaded (so that its
+// reason stays current); at start, routers are loaded after everything else.
 //
 // Polling considers a version folder (and model.yaml) only once its files are unchanged across
 // two scans in a row, so a version being copied in is not loaded half-written.
@@ -91,6 +91,8 @@ class ModelControl {
   std::vector<ModelStatus> Index() const;
 
   ControlMode mode() const { return options_.mode; }
+  // Whether the startup loads include `name` (every model, unless explicit control names others).
+  bool LoadsAtStart(std::string_view name) const;
 
  private:
   struct Fingerprints {
@@ -106,7 +108,7 @@ class ModelControl {
   core::Result<void> DoLoad(const std::string& name, const std::optional<std::string>& config_override,
                             std::optional<model::ModelDirectory> scanned);
   void DoUnload(const std::string& name);
-  // Builds again the routers that were waiting for `name` to serve.
+  // Builds again the routers that were waiting for `name`, which was just loaded (or failed to).
   void RetryWaiting(const std::string& name);
   void Retire(const std::shared_ptr<const ServedModel>& old, const ServedModel* kept);
   // Frees retired versions no request holds any more; with `wait_all`, waits (up to a minute)
@@ -134,6 +136,7 @@ class ModelControl {
     std::optional<std::string> config_override;
   };
   std::map<std::string, Waiting> waiting_;
+  std::set<std::string> retrying_;  // routers being built again, up the current chain of retries
   // Poll thread only.
   std::map<std::string, Fingerprints> previous_scan_;
 

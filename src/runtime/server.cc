@@ -6,7 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include "core/version.h"
+#include "model/repository.h"
 #include "routing/feedback.h"
+#include "routing/router_config.h"
 
 namespace ferry::runtime {
 
@@ -79,10 +81,17 @@ ServerMetadata Server::Metadata() const {
 core::Result<routing::ServableHandle> Server::Resolve(std::string_view name, std::int64_t version) const {
   const auto model = table_.Find(name);
   if (!model) {
-    if (!started_.load(std::memory_order_relaxed)) {
+    std::error_code ec;
+    if (!model::IsPlainName(name) || !std::filesystem::is_directory(options_.model_repository / name, ec)) {
+      return core::NotFound(fmt::format("unknown model '{}'", name));
+    }
+    if (!started_.load(std::memory_order_relaxed) && control_.LoadsAtStart(name)) {
       return core::Unavailable(fmt::format("model '{}' is not loaded yet: the server is still starting", name));
     }
-    return core::NotFound(fmt::format("unknown model '{}'", name));
+    return core::NotFound(fmt::format("model '{}' is not loaded{}", name,
+                                      control_.mode() == ControlMode::kExplicit
+                                          ? fmt::format(" (load it: POST /v2/repository/models/{}/load)", name)
+                                          : std::string()));
   }
   const ServedModel& m = *model;
   if (m.versions.empty()) return core::Unavailable(fmt::format("model '{}' is unavailable: {}", name, m.error));
@@ -105,6 +114,14 @@ core::Result<routing::ServableHandle> Server::Resolve(std::string_view name, std
     return core::Unavailable(fmt::format("model '{}' version {} is unavailable: {}", name, version, v->second->reason));
   }
   return v->second->servable;
+}
+
+std::vector<std::string> Server::TargetsOf(std::string_view name) const {
+  if (auto servable = Resolve(name, 0)) return (*servable)->Targets();
+  const auto model = table_.Find(name);
+  if (!model || !model->config.is_router) return {};
+  auto config = routing::ParseRouterConfig(model->config.yaml_text, model->config.yaml_source);
+  return config ? routing::TargetNames(*config) : std::vector<std::string>{};
 }
 
 core::Result<ModelMetadata> Server::GetModelMetadata(std::string_view name, std::int64_t version) const {

@@ -102,6 +102,9 @@ class Server final : public routing::Resolver {
   // The servable answering for `name` at `version` (0: the latest ready one): NotFound for an
   // unknown model or version, Unavailable when it cannot serve now. The handle pins that version.
   core::Result<routing::ServableHandle> Resolve(std::string_view name, std::int64_t version) const override;
+  // What `name` routes to: the serving version's targets, or those its router configuration
+  // names when it does not serve (for cycle checks of routers waiting for their targets).
+  std::vector<std::string> TargetsOf(std::string_view name) const override;
 
   // `version` 0 means the model as a whole (the latest served version's signature).
   core::Result<ModelMetadata> GetModelMetadata(std::string_view name, std::int64_t version) const;

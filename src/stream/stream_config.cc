@@ -63,7 +63,7 @@ class Reader {
 };
 
 Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(node, "a stream", {"name", "source", "model", "version", "sink", "errors", "batch"}));
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(node, "a stream", {"name", "source", "model", "version", "sink", "errors", "batch", "feedback"}));
   StreamSpec s;
   FERRY_ASSIGN_OR_RETURN(s.name, r.String(node, "name", "a stream"));
   const std::string where = fmt::format("stream '{}'", s.name);
@@ -111,6 +111,10 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(batch, where + " batch", {"max_events", "max_wait_ms"}));
     FERRY_ASSIGN_OR_RETURN(s.max_events, r.Int(batch, "max_events", 256, 1, 100000));
     FERRY_ASSIGN_OR_RETURN(s.max_wait_ms, r.Int(batch, "max_wait_ms", 5, 0, 60000));
+  }
+  if (const YAML::Node feedback = node["feedback"]) {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(feedback, where + " feedback", {"topic"}));
+    FERRY_ASSIGN_OR_RETURN(s.feedback_topic, r.String(feedback, "topic", where + " feedback"));
   }
   if (s.sink_topic == s.source_topic || s.errors_topic == s.source_topic) {
     return r.Fail(node, where + ": the sink and error topics must differ from the source topic");

@@ -11,6 +11,7 @@
 //       sink:   {topic: predictions, encoder: json, key: from_source}
 //       errors: {topic: patients-errors}
 //       batch:  {max_events: 256, max_wait_ms: 5}
+//       feedback: {topic: rewards}  # a bandit router's feedback, read by every instance (docs/routing.md)
 //   models_topic: {topic: models, start_from: last}   # models published with `ferry publish`
 //
 // Unknown keys are errors. Plain value types.
@@ -43,6 +44,7 @@ struct StreamSpec {
   std::string errors_topic;     // where bad events go (required)
   int max_events = 256;
   int max_wait_ms = 5;
+  std::string feedback_topic;   // rewards for the stream's router's decisions; empty: none
 };
 
 struct StreamConfig {

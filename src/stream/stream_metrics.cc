@@ -24,6 +24,9 @@ void RenderStreamMetrics(const std::vector<std::pair<std::string, std::shared_pt
        &StreamCounters::retries},
       {"ferry_stream_commits_total", "Source offset commits, each after its outputs were acknowledged.",
        &StreamCounters::commits},
+      {"ferry_stream_feedback_total", "Messages read from the stream's feedback topic.", &StreamCounters::feedback},
+      {"ferry_stream_feedback_malformed_total", "Feedback messages ignored: not feedback JSON, or for no router.",
+       &StreamCounters::feedback_malformed},
   };
   observe::PrometheusWriter w(out);
   for (const auto& family : kFamilies) {

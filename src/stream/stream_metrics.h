@@ -21,6 +21,8 @@ struct StreamCounters {
   std::atomic<std::uint64_t> batches{0};    // batches inferred
   std::atomic<std::uint64_t> retries{0};    // batches retried because the model could not take them
   std::atomic<std::uint64_t> commits{0};    // offset commits
+  std::atomic<std::uint64_t> feedback{0};   // messages read from the feedback topic
+  std::atomic<std::uint64_t> feedback_malformed{0};  // of them, not feedback JSON or for no router
 };
 
 // Appends the Prometheus metrics of these streams (name, counters) to `out`.

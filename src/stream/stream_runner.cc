@@ -14,7 +14,7 @@
 #include "core/json_writer.h"
 #include "routing/route_info.h"
 #include "protocol/predict_json.h"
-#include "protocol/v2_json.h"
+#include "stream/event_codec.h"
 #include "stream/kafka_client.h"
 
 namespace ferry::stream {
@@ -271,37 +271,6 @@ struct StreamRunner::Impl {
     routing::RouteInfo route;  // kOutput: which servable answered (sink headers)
   };
 
-  // A Kafka event as routers see it: its headers (names compared case-insensitively) and its key.
-  class EventContext final : public routing::CallContext {
-   public:
-    explicit EventContext(const rd_kafka_message_t& event) : event_(event) {}
-    std::optional<std::string_view> Header(std::string_view name) const override {
-      rd_kafka_headers_t* headers = nullptr;
-      if (rd_kafka_message_headers(&event_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
-      const char* key = nullptr;
-      const void* value = nullptr;
-      std::size_t size = 0;
-      std::optional<std::string_view> found;
-      for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &key, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-           ++i) {
-        const std::string_view k(key);
-        if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-              return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-            })) {
-          found = Text(value, size);  // the last one wins, as HeaderValue
-        }
-      }
-      return found;
-    }
-    std::optional<std::string_view> Key() const override {
-      if (!event_.key) return std::nullopt;
-      return Text(event_.key, event_.key_len);
-    }
-
-   private:
-    const rd_kafka_message_t& event_;
-  };
-
   // Waits for an answer, serving the deliveries of earlier batches meanwhile (without blocking in
   // librdkafka, so that the answer is picked up as soon as it comes).
   template <typename T>
@@ -332,13 +301,6 @@ struct StreamRunner::Impl {
       delay = std::min(delay * 2, std::chrono::milliseconds(1000));
     }
     if (paused) SetPaused(false);
-  }
-
-  static std::string EventError(const core::Error& error) {
-    // The codecs speak of a request body; here it is an event.
-    std::string message = error.message;
-    if (message.starts_with("request body")) message.replace(0, 12, "the event");
-    return message;
   }
 
   // Events for a servable that takes records (a pipeline, a router over pipelines): JSON records
@@ -422,55 +384,6 @@ struct StreamRunner::Impl {
     }
   }
 
-  // An event as a request to a servable that takes tensors: a KServe V2 JSON request (json), or
-  // its bytes as the one BYTES element of the servable's first input (raw).
-  core::Result<core::InferenceRequest> DecodeRequest(const rd_kafka_message_t& m,
-                                                     const core::ModelSignature* signature) const {
-    if (spec.source_encoder == "json") {
-      auto decoded = protocol::DecodeInferRequest(Text(m.payload, m.len));
-      if (!decoded) return core::InvalidArgument(EventError(decoded.error()));
-      return decoded;
-    }
-    if (!signature || signature->inputs.empty()) return core::InvalidArgument("the model has no input");
-    const auto& spec_in = signature->inputs.front();
-    std::vector<std::int64_t> dims(spec_in.shape.dims().begin(), spec_in.shape.dims().end());
-    for (auto& d : dims) d = d < 0 ? 1 : d;
-    if (spec_in.type != core::DataType::kBytes || core::Shape(dims).ElementCount().value_or(0) != 1) {
-      return core::InvalidArgument(fmt::format(
-          "raw events need a model whose first input takes one BYTES element; '{}' is {} {}", spec_in.name,
-          core::DataTypeName(spec_in.type), spec_in.shape.ToString()));
-    }
-    const std::string_view bytes = Text(m.payload, m.len);
-    auto tensor = core::Tensor::AllocateBytes(spec_in.name, core::DataType::kBytes, core::Shape(dims), 4 + bytes.size());
-    core::WriteBytesElement(tensor.bytes().data(), bytes);
-    core::InferenceRequest request;
-    request.inputs.push_back(std::move(tensor));
-    return request;
-  }
-
-  // The sink message for a model's answer: its V2 JSON (json), the first output's bytes (raw), or
-  // the event itself (none).
-  std::string EncodeAnswer(const core::InferenceResponse& response, const rd_kafka_message_t& event) const {
-    std::string out;
-    if (spec.sink_encoder == "none") {
-      out.assign(Text(event.payload, event.len));
-    } else if (spec.sink_encoder == "raw") {
-      if (!response.outputs.empty()) {
-        const core::Tensor& t = response.outputs.front();
-        if (t.type() == core::DataType::kBytes) {
-          core::ForEachBytesElement(t.bytes(), [&](std::string_view element) {
-            if (out.empty()) out.assign(element);
-          });
-        } else {
-          out.assign(reinterpret_cast<const char*>(t.bytes().data()), t.byte_size());
-        }
-      }
-    } else {
-      (void)protocol::EncodeInferResponse(response, protocol::OutputFormat(), out);
-    }
-    return out;
-  }
-
   // Events for a servable that takes tensors: one request each, all in flight at once (its
   // scheduler batches them). `requests` holds the requests decoded while routing, if any.
   void RunTensors(const Target& target, const routing::ServableHandle& servable, const std::vector<Message>& batch,
@@ -487,7 +400,7 @@ struct StreamRunner::Impl {
       for (std::size_t k = 0; k < events.size(); ++k) {
         const std::size_t i = events[k];
         futures.push_back(promises[k].get_future());
-        auto request = requests[i] ? std::move(*requests[i]) : DecodeRequest(*batch[i], &signature);
+        auto request = requests[i] ? std::move(*requests[i]) : DecodeEventRequest(Text(batch[i]->payload, batch[i]->len), spec.source_encoder, &signature);
         requests[i].reset();  // used up: a retry decodes again
         if (!request) {
           undecodable[i] = 1;
@@ -515,7 +428,7 @@ struct StreamRunner::Impl {
       if (answer && answer->outputs.empty()) {
         outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}};  // a model's Python hook skipped it (docs/python.md)
       } else if (answer) {
-        outcomes[i] = {Outcome::Kind::kOutput, EncodeAnswer(*answer, *batch[i]), {}, routing::RouteOf(*answer)};
+        outcomes[i] = {Outcome::Kind::kOutput, EncodeEventAnswer(*answer, Text(batch[i]->payload, batch[i]->len), spec.sink_encoder), {}, routing::RouteOf(*answer)};
       } else {
         outcomes[i] = {Outcome::Kind::kError, answer.error().message, undecodable[i] ? "decode" : "model", {}};
       }
@@ -574,7 +487,7 @@ struct StreamRunner::Impl {
       if (!target_of[i] || named_by_header[i] || spec.source_encoder != "json") continue;
       const auto& servable = resolve(*target_of[i]);
       if (!servable || (*servable)->TakesRecords()) continue;
-      requests[i] = DecodeRequest(*batch[i], nullptr);
+      requests[i] = DecodeEventRequest(Text(batch[i]->payload, batch[i]->len), spec.source_encoder, nullptr);
       if (*requests[i] && !(*requests[i])->model_name.empty()) {
         target_of[i] = Target{(*requests[i])->model_name, (*requests[i])->model_version};
       }
@@ -670,11 +583,15 @@ core::Result<std::unique_ptr<StreamRunner>> StreamRunner::Start(const StreamConf
   spdlog::info("stream '{}': {} -> {} -> {} (errors: {}), group {}, batches of up to {} events / {} ms", spec.name,
                spec.source_topic, spec.model, spec.sink_topic, spec.errors_topic, spec.group, spec.max_events,
                spec.max_wait_ms);
+  if (!spec.feedback_topic.empty()) {
+    FERRY_ASSIGN_OR_RETURN(runner->feedback_, FeedbackSubscriber::Start(kafka, spec, server, *runner->counters_));
+  }
   runner->thread_ = std::jthread([impl = runner->impl_.get()] { impl->Run(); });
   return runner;
 }
 
 void StreamRunner::Stop() {
+  if (feedback_) feedback_->Stop();
   if (!impl_) return;
   impl_->stop.store(true);
   if (thread_.joinable()) thread_.join();

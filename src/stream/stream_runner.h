@@ -7,7 +7,8 @@
 // While the model cannot take the batch (its queue is full, it is loading), the assigned
 // partitions are paused and the batch is retried: consumption waits instead of dropping events
 // or piling them up in memory. Stop() finishes the batch in hand, waits for its messages to be
-// acknowledged, commits, and leaves the consumer group.
+// acknowledged, commits, and leaves the consumer group. A stream with `feedback: {topic}` also
+// reads its router's feedback (feedback_topic.h).
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 
 #include "core/error.h"
 #include "runtime/server.h"
+#include "stream/feedback_topic.h"
 #include "stream/stream_config.h"
 #include "stream/stream_metrics.h"
 
@@ -46,6 +48,7 @@ class StreamRunner {
   StreamSpec spec_;
   std::shared_ptr<StreamCounters> counters_ = std::make_shared<StreamCounters>();
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<FeedbackSubscriber> feedback_;  // with `feedback: {topic}`
   std::jthread thread_;
 };
 

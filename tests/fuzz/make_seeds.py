@@ -280,7 +280,44 @@ def pmml_seeds():
         write("fuzz_pmml", "pima.pmml", f.read())
 
 
+ROUTERS = {
+    "split.yaml": """router:
+  routes:
+    - {name: stable, target: "pima:1", weight: 95}
+    - {name: canary, target: "pima:2", weight: 5}
+  sticky: {key: "header:x-user-id"}
+  override: {header: x-route}
+  fallback: {on: [unavailable, queue_full, timeout], to: stable}
+  shadow: [{name: next, target: pima-next, percent: 10, max_inflight: 4, compare: {output: probability, abs_tol: 0.01}}]
+""",
+    "bandit.yaml": """router:
+  routes: [{target: a}, {target: b}]
+  bandit: {policy: ucb1, epsilon: 0.2, prior: {alpha: 2, beta: 3}, min_pulls: 5, state_file: /tmp/x.json,
+           save_every_s: 1, feedback_ttl_s: 60, max_decisions: 10, seed: 4}
+""",
+    "ensemble.yaml": """router:
+  ensemble:
+    members: [{target: a, weight: 2}, {target: "b:3"}, {name: c, target: c}]
+    aggregate: {output: label, method: soft_vote, label: winner}
+    quorum: 2
+    member_timeout_ms: 100
+""",
+    "zero.yaml": "router: {routes: [{target: a, weight: 0}]}\n",
+}
+
+
+def routing_seeds():
+    for name, text in ROUTERS.items():
+        write("fuzz_router_config", name, text)
+    write("fuzz_routing_json", "weights.json", json.dumps({"weights": {"stable": 50, "canary": 50.5}}))
+    write("fuzz_routing_json", "feedback.json", json.dumps({"decision_id": "0a1b2c3d-1f", "reward": 1}))
+    write("fuzz_routing_json", "rewards.json", json.dumps({"decision_id": "0a1b2c3d-20", "rewards": [1, 0, 0.5]}))
+    write("fuzz_routing_json", "list.json", json.dumps([{"decision_id": "x-1", "reward": 0}, {"decision_id": "x-2", "rewards": [1]}]))
+    write("fuzz_routing_json", "both.json", json.dumps({"decision_id": "x-1", "reward": 0, "rewards": [1]}))
+
+
 if __name__ == "__main__":
+    routing_seeds()
     pmml_seeds()
     package_seeds()
     stream_seeds()
