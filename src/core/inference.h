@@ -3,10 +3,13 @@
 // Plain value types; move them between threads.
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -42,12 +45,45 @@ inline InferenceRequest Clone(const InferenceRequest& request) {
   return copy;
 }
 
+// Which servable computed an answer and why, when a router chose it (docs/routing.md). Every
+// transport reports it under the same names -- ferry-model, ferry-model-version, ferry-route,
+// ferry-route-reason, ferry-decision-id, ferry-ensemble -- as HTTP headers, gRPC trailing
+// metadata, Kafka headers, and in a V2 response's `parameters`.
+struct RouteInfo {
+  std::string model;      // the model (or pipeline) that computed the answer
+  std::int64_t version = 0;
+  std::string route;      // the route taken (nested routers: outer/inner)
+  std::string reason;     // weighted | sticky | override | fallback | explore | exploit | ensemble
+  std::string decision_id;  // a bandit's decision, for feedback
+  std::string ensemble;     // the members of an ensemble that took part
+
+  bool empty() const { return model.empty(); }
+  // An outer router's decision around this one: route and reason become "outer/inner"; the
+  // decision id stays the innermost bandit's unless this one has none.
+  void Wrap(std::string_view outer_route, std::string_view outer_reason, std::string_view outer_decision);
+  // Calls fn(name, value) for each field to send, in the order above; empty values are left out.
+  template <typename Fn>
+  void ForEachField(Fn&& fn) const {
+    if (!model.empty()) fn(std::string_view("ferry-model"), std::string_view(model));
+    if (version > 0) {
+      char digits[24];
+      const auto end = std::to_chars(digits, digits + sizeof digits, version).ptr;
+      fn(std::string_view("ferry-model-version"), std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    }
+    if (!route.empty()) fn(std::string_view("ferry-route"), std::string_view(route));
+    if (!reason.empty()) fn(std::string_view("ferry-route-reason"), std::string_view(reason));
+    if (!decision_id.empty()) fn(std::string_view("ferry-decision-id"), std::string_view(decision_id));
+    if (!ensemble.empty()) fn(std::string_view("ferry-ensemble"), std::string_view(ensemble));
+  }
+};
+
 struct InferenceResponse {
   std::string model_name;
   std::int64_t model_version = 0;
   std::string id;
   Parameters parameters;
   std::vector<Tensor> outputs;
+  RouteInfo route;  // set by routers; empty when model_name itself answered
 };
 
 // Where one model execution spent its time, as a backend measures it: preparing inputs, running

@@ -16,8 +16,7 @@ void WriteValues(const core::Tensor& t, JsonWriter& w) {
   for (T v : t.values<T>()) w.Number(v);
 }
 
-void WriteParameters(const core::Parameters& params, JsonWriter& w) {
-  w.BeginObject();
+void WriteParameterMembers(const core::Parameters& params, JsonWriter& w) {
   for (const auto& [key, value] : params) {
     w.Key(key);
     std::visit(
@@ -33,7 +32,24 @@ void WriteParameters(const core::Parameters& params, JsonWriter& w) {
         },
         value);
   }
+}
+
+void WriteParameters(const core::Parameters& params, JsonWriter& w) {
+  w.BeginObject();
+  WriteParameterMembers(params, w);
   w.EndObject();
+}
+
+// A router's route as response parameters (ferry-model-version a number, the rest strings).
+void WriteRoute(const core::RouteInfo& route, JsonWriter& w) {
+  route.ForEachField([&](std::string_view key, std::string_view value) {
+    w.Key(key);
+    if (key == "ferry-model-version") {
+      w.Number(route.version);
+    } else {
+      w.String(value);
+    }
+  });
 }
 
 // The name, datatype and shape members shared by tensor metadata and output tensors.
@@ -142,9 +158,12 @@ std::optional<std::size_t> EncodeInferResponse(const core::InferenceResponse& re
     w.Key("id");
     w.String(response.id);
   }
-  if (!response.parameters.empty()) {
+  if (!response.parameters.empty() || !response.route.empty()) {
     w.Key("parameters");
-    WriteParameters(response.parameters, w);
+    w.BeginObject();
+    WriteParameterMembers(response.parameters, w);
+    WriteRoute(response.route, w);
+    w.EndObject();
   }
   w.Key("outputs");
   w.BeginArray();

@@ -226,7 +226,7 @@ void Ensemble::Finish(const std::shared_ptr<Call<Answer>>& call) const {
     if (!outputs) return fail(std::move(outputs).error());
     core::InferenceResponse response{.model_name = name(), .model_version = version(), .id = std::move(call->id),
                                      .parameters = {}, .outputs = std::move(*outputs)};
-    SetRoute(route, response);
+    response.route = route;
     Record(statistics_, call->start, call->rows, true);
     call->done(std::move(response));
   } else {

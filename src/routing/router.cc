@@ -82,6 +82,7 @@ struct Router::Call {
   Clock::time_point start = Clock::now();
   std::size_t rows = 1;
   std::size_t decisions = 1;  // what the route's request counter gets (records decided one by one)
+  Choice choice;              // the route being tried
   InferDone infer_done;      // tensors, or
   PredictDone predict_done;  // records
   std::optional<core::InferenceRequest> spare;       // for the fallback
@@ -170,7 +171,9 @@ core::Result<Router::Choice> Router::Choose(const CallContext& context, const co
 void Router::Infer(core::InferenceRequest&& request, const CallContext& context, InferDone done) const {
   auto call = std::make_shared<Call>();
   call->self = shared_from_this();
-  call->rows = Rows(request, max_batch_size());
+  // Rows matter to bandits (a pull a row) and statistics; finding whether the routes have a batch
+  // dimension resolves them, so only bandits pay for it.
+  call->rows = bandit_ ? Rows(request, max_batch_size()) : Rows(request, 1);
   call->infer_done = std::move(done);
   auto choice = Choose(context, &request.parameters, nullptr, call->rows);
   if (!choice) {
@@ -183,12 +186,13 @@ void Router::Infer(core::InferenceRequest&& request, const CallContext& context,
     call->comparisons = mirror->comparisons();
   }
   if (fallback_route_ && choice->route != *fallback_route_) call->spare = core::Clone(request);
-  Dispatch(std::move(call), std::move(*choice), std::move(request), context);
+  call->choice = std::move(*choice);
+  Dispatch(std::move(call), std::move(request), context);
   if (mirror) mirror->Send();
 }
 
-void Router::Dispatch(std::shared_ptr<Call> call, Choice choice, core::InferenceRequest&& request,
-                      const CallContext& context) const {
+void Router::Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& request, const CallContext& context) const {
+  const Choice& choice = call->choice;
   const RouteConfig& route = config_.routes[choice.route];
   counters_->routes[choice.route].requests[static_cast<std::size_t>(choice.reason)].fetch_add(1, std::memory_order_relaxed);
   auto servable = resolver_.Resolve(route.target.model, route.target.version);
@@ -196,7 +200,7 @@ void Router::Dispatch(std::shared_ptr<Call> call, Choice choice, core::Inference
     core::Error error = std::move(servable).error();
     if (error.code == core::ErrorCode::kNotFound) error.code = core::ErrorCode::kUnavailable;
     error.message = fmt::format("router '{}' route '{}': {}", name(), route.name, error.message);
-    if (FallBack(call, choice, error)) return;
+    if (FallBack(call, error)) return;
     call->comparisons.Primary(core::Result<core::InferenceResponse>(std::unexpected(error)));
     Record(statistics_, call->start, 0, false);
     return call->infer_done(std::unexpected(std::move(error)));
@@ -204,17 +208,21 @@ void Router::Dispatch(std::shared_ptr<Call> call, Choice choice, core::Inference
   request.model_name = route.target.model;
   request.model_version = route.target.version;
   (*servable)->Infer(std::move(request), context,
-                     [this, call, choice = std::move(choice)](core::Result<core::InferenceResponse> answer) mutable {
+                     [this, call](core::Result<core::InferenceResponse> answer) mutable {
+                       const Choice& choice = call->choice;
                        if (!answer) {
-                         if (FallBack(call, choice, answer.error())) return;
+                         if (FallBack(call, answer.error())) return;
                          call->comparisons.Primary(answer);
                          Record(statistics_, call->start, 0, false);
                          return call->infer_done(std::move(answer));
                        }
                        call->comparisons.Primary(answer);
-                       RouteInfo info = RouteOf(*answer);
-                       info.Wrap(config_.routes[choice.route].name, ReasonName(choice.reason), choice.decision_id);
-                       SetRoute(info, *answer);
+                       if (answer->route.empty()) {
+                         answer->route.model = std::move(answer->model_name);
+                         answer->route.version = answer->model_version;
+                       }
+                       answer->route.Wrap(config_.routes[choice.route].name, ReasonName(choice.reason),
+                                          choice.decision_id);
                        answer->model_name = name();
                        answer->model_version = version();
                        Record(statistics_, call->start, call->rows, true);
@@ -222,28 +230,30 @@ void Router::Dispatch(std::shared_ptr<Call> call, Choice choice, core::Inference
                      });
 }
 
-bool Router::FallBack(const std::shared_ptr<Call>& call, const Choice& choice, const core::Error& error) const {
+bool Router::FallBack(const std::shared_ptr<Call>& call, const core::Error& error) const {
+  const Choice& choice = call->choice;
   counters_->routes[choice.route].errors.fetch_add(1, std::memory_order_relaxed);
   if (!fallback_route_ || choice.route == *fallback_route_ || (!call->spare && !call->spare_records)) return false;
   const auto failure = Classify(error);
   const auto& on = config_.fallback->on;
   if (!failure || std::find(on.begin(), on.end(), *failure) == on.end()) return false;
   if (bandit_ && !choice.decision_id.empty()) bandit_->Redirect(choice.decision_id, *fallback_route_);
-  Choice fallback{.route = *fallback_route_, .reason = Reason::kFallback, .decision_id = choice.decision_id};
+  call->choice = Choice{.route = *fallback_route_, .reason = Reason::kFallback, .decision_id = choice.decision_id};
   if (call->spare) {
     auto request = std::move(*call->spare);
     call->spare.reset();
-    Dispatch(call, std::move(fallback), std::move(request), CallContext::None());
+    Dispatch(call, std::move(request), CallContext::None());
   } else {
     auto records = std::move(*call->spare_records);
     call->spare_records.reset();
-    DispatchRecords(call, std::move(fallback), std::move(records), CallContext::None());
+    DispatchRecords(call, std::move(records), CallContext::None());
   }
   return true;
 }
 
-void Router::DispatchRecords(std::shared_ptr<Call> call, Choice choice, std::vector<core::Record> records,
+void Router::DispatchRecords(std::shared_ptr<Call> call, std::vector<core::Record> records,
                              const CallContext& context) const {
+  const Choice& choice = call->choice;
   const RouteConfig& route = config_.routes[choice.route];
   counters_->routes[choice.route].requests[static_cast<std::size_t>(choice.reason)].fetch_add(
       call->decisions, std::memory_order_relaxed);
@@ -252,15 +262,16 @@ void Router::DispatchRecords(std::shared_ptr<Call> call, Choice choice, std::vec
     core::Error error = std::move(servable).error();
     if (error.code == core::ErrorCode::kNotFound) error.code = core::ErrorCode::kUnavailable;
     error.message = fmt::format("router '{}' route '{}': {}", name(), route.name, error.message);
-    if (FallBack(call, choice, error)) return;
+    if (FallBack(call, error)) return;
     call->comparisons.Primary(core::Result<Predictions>(std::unexpected(error)));
     return call->predict_done(std::unexpected(std::move(error)));
   }
   const CallContext* contexts[] = {&context};
   (*servable)->Predict(std::move(records), contexts,
-                       [this, call, choice = std::move(choice)](core::Result<Predictions> answer) mutable {
+                       [this, call](core::Result<Predictions> answer) mutable {
+                         const Choice& choice = call->choice;
                          if (!answer) {
-                           if (FallBack(call, choice, answer.error())) return;
+                           if (FallBack(call, answer.error())) return;
                            call->comparisons.Primary(answer);
                            return call->predict_done(std::move(answer));
                          }
@@ -299,7 +310,8 @@ void Router::Predict(std::vector<core::Record> records, std::span<const CallCont
       call->comparisons = mirror->comparisons();
     }
     if (fallback_route_ && choice->route != *fallback_route_) call->spare_records = records;
-    DispatchRecords(std::move(call), std::move(*choice), std::move(records), shared_context);
+    call->choice = std::move(*choice);
+    DispatchRecords(std::move(call), std::move(records), shared_context);
     if (mirror) mirror->Send();
     return;
   }
@@ -368,7 +380,8 @@ void Router::Predict(std::vector<core::Record> records, std::span<const CallCont
       call->comparisons = mirror->comparisons();
     }
     if (fallback_route_ && route != *fallback_route_) call->spare_records = group;
-    DispatchRecords(std::move(call), Choice{.route = route, .reason = reason}, std::move(group), CallContext::None());
+    call->choice = Choice{.route = route, .reason = reason, .decision_id = {}};
+    DispatchRecords(std::move(call), std::move(group), CallContext::None());
     if (mirror) mirror->Send();
   }
 }

@@ -78,12 +78,13 @@ class Router final : public Servable {
   // the sticky key.
   core::Result<Choice> Choose(const CallContext& context, const core::Parameters* parameters,
                               const core::Record* record, std::size_t rows) const;
-  void Dispatch(std::shared_ptr<Call> call, Choice choice, core::InferenceRequest&& request,
-                const CallContext& context) const;
-  void DispatchRecords(std::shared_ptr<Call> call, Choice choice, std::vector<core::Record> records,
+  // Sends the call to the route of call->choice.
+  void Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& request, const CallContext& context) const;
+  void DispatchRecords(std::shared_ptr<Call> call, std::vector<core::Record> records,
                        const CallContext& context) const;
-  // A route answered with `error` (or could not be reached): fall back, or fail the call.
-  bool FallBack(const std::shared_ptr<Call>& call, const Choice& choice, const core::Error& error) const;
+  // The call's route answered with `error` (or could not be reached): true when it was sent to
+  // the fallback route instead; false when the caller must fail the call.
+  bool FallBack(const std::shared_ptr<Call>& call, const core::Error& error) const;
   std::vector<std::pair<std::size_t, ServableHandle>> ServingRoutes() const;
   bool Needed(std::size_t route) const;  // a route calls may go to
 

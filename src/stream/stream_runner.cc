@@ -513,14 +513,13 @@ struct StreamRunner::Impl {
       switch (o.kind) {
         case Outcome::Kind::kOutput: {
           const std::string_view key = spec.key_from_source ? Text(event.key, event.key_len) : std::string_view();
-          const auto route = o.route.Fields();
-          rd_kafka_headers_t* headers = rd_kafka_headers_new(1 + route.size());
+          rd_kafka_headers_t* headers = rd_kafka_headers_new(7);
           const std::string source = SourceOf(event);
           rd_kafka_header_add(headers, "ferry-source", -1, source.data(), static_cast<ssize_t>(source.size()));
-          for (const auto& [name, value] : route) {
+          o.route.ForEachField([&](std::string_view name, std::string_view value) {
             rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
                                 static_cast<ssize_t>(value.size()));
-          }
+          });
           Produce(spec.sink_topic, key, o.value, headers, p);
           ++counters.produced;
           break;

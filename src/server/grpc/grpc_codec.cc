@@ -238,6 +238,15 @@ void EncodeInferResponse(const core::InferenceResponse& response, inference::Mod
   out->set_model_version(std::to_string(response.model_version));
   out->set_id(response.id);
   EncodeParameters(response.parameters, out->mutable_parameters());
+  // A router's route, as parameters (as in V2 JSON): ferry-model-version a number, the rest strings.
+  response.route.ForEachField([&](std::string_view key, std::string_view value) {
+    inference::InferParameter& p = (*out->mutable_parameters())[std::string(key)];
+    if (key == "ferry-model-version") {
+      p.set_int64_param(response.route.version);
+    } else {
+      p.set_string_param(std::string(value));
+    }
+  });
   for (const core::Tensor& t : response.outputs) {
     auto* tensor = out->add_outputs();
     tensor->set_name(t.name());

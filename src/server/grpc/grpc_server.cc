@@ -101,9 +101,9 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     server_.Infer(std::move(*decoded), headers,
                   [reactor, response, context](core::Result<core::InferenceResponse> result) {
                     if (!result) return reactor->Finish(ToStatus(result.error()));
-                    for (const auto& [key, value] : routing::RouteOf(*result).Fields()) {
-                      context->AddTrailingMetadata(std::string(key), value);
-                    }
+                    routing::RouteOf(*result).ForEachField([&](std::string_view key, std::string_view value) {
+                      context->AddTrailingMetadata(std::string(key), std::string(value));
+                    });
                     EncodeInferResponse(*result, response);
                     reactor->Finish(grpc::Status::OK);
                   });

@@ -70,7 +70,7 @@ const routing::CallContext& ContextOf(const HttpRequest& http) {
 }
 
 void AddRouteHeaders(const routing::RouteInfo& route, HttpReply& reply) {
-  for (auto& [key, value] : route.Fields()) reply.headers.emplace_back(key, std::move(value));
+  route.ForEachField([&](std::string_view key, std::string_view value) { reply.headers.emplace_back(key, value); });
 }
 
 void Infer(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {

@@ -53,9 +53,13 @@ core::Result<core::InferenceResponse> Call(const Servable& servable, core::Infer
   return future.get();
 }
 
+// One field of the answer's route, as transports send it.
 std::string Param(const core::InferenceResponse& response, std::string_view key) {
-  auto it = response.parameters.find(key);
-  return it == response.parameters.end() ? std::string() : ParameterText(it->second);
+  std::string found;
+  RouteOf(response).ForEachField([&](std::string_view k, std::string_view v) {
+    if (k == key) found = std::string(v);
+  });
+  return found;
 }
 
 class RouterTest : public ::testing::Test {
@@ -69,7 +73,8 @@ class RouterTest : public ::testing::Test {
 
   core::Result<ServableHandle> Build(const std::string& name, const std::string& yaml,
                                      std::vector<std::string>* missing = nullptr) {
-    return BuildRouter({.name = name, .version = 1, .yaml = yaml, .source = name + "/model.yaml", .previous = nullptr},
+    const std::string source = fmt::format("{}/model.yaml", name);
+    return BuildRouter({.name = name, .version = 1, .yaml = yaml, .source = source, .previous = nullptr},
                        {.resolver = &resolver_, .timer = &timer_}, missing);
   }
   ServableHandle MustBuild(const std::string& name, const std::string& yaml) {
@@ -177,7 +182,7 @@ TEST_F(RouterTest, StickyKeysGoTheSameWayOnEveryInstance) {
   auto first = MustBuild("r", yaml), second = MustBuild("r", yaml);
   int to_a = 0;
   for (int user = 0; user < 200; ++user) {
-    const Headers headers(std::map<std::string, std::string>{{"x-user-id", "user-" + std::to_string(user)}});
+    const Headers headers(std::map<std::string, std::string>{{"x-user-id", fmt::format("user-{}", user)}});
     auto one = Call(*first, Request("r"), headers), two = Call(*second, Request("r"), headers);
     ASSERT_TRUE(one && two);
     EXPECT_EQ(Param(*one, kReasonKey), "sticky");
@@ -374,15 +379,15 @@ TEST_F(RouterTest, RecordsAreRoutedOneByOneWhenEachHasItsOwnContext) {
   for (const std::string model : {"a", "b"}) {
     std::string yaml = steps;
     yaml.replace(yaml.find("MODEL"), 5, model);
-    auto pipeline = pipeline::Pipeline::Parse(yaml, "p/model.yaml", "p" + model).value();
-    resolver_.Add(std::make_shared<PipelineServable>("p" + model, 1, pipeline, resolver_));
+    auto pipeline = pipeline::Pipeline::Parse(yaml, "p/model.yaml", fmt::format("p{}", model)).value();
+    resolver_.Add(std::make_shared<PipelineServable>(fmt::format("p{}", model), 1, pipeline, resolver_));
   }
   auto router = MustBuild("r", "router: {routes: [{target: pa}, {target: pb}], sticky: {key: \"field:user\"}}");
   ASSERT_TRUE(router->TakesRecords());
   std::vector<core::Record> records;
   std::vector<Headers> contexts;
   for (int i = 0; i < 40; ++i) {
-    records.push_back({{{"v", core::Value::Number(i)}, {"user", core::Value::String("u" + std::to_string(i))}}});
+    records.push_back({{{"v", core::Value::Number(i)}, {"user", core::Value::String(fmt::format("u{}", i))}}});
     contexts.emplace_back(std::map<std::string, std::string>{});
   }
   std::vector<const CallContext*> each;
@@ -397,7 +402,7 @@ TEST_F(RouterTest, RecordsAreRoutedOneByOneWhenEachHasItsOwnContext) {
     ASSERT_EQ(predictions->state(i), Predictions::State::kAnswered);
     auto user = predictions->Field(i, "user");
     ASSERT_TRUE(user);
-    EXPECT_EQ(user->text, "u" + std::to_string(i));  // in the order sent
+    EXPECT_EQ(user->text, fmt::format("u{}", i));  // in the order sent
     const auto& route = predictions->route(i);
     EXPECT_EQ(route.reason, "sticky");
     EXPECT_EQ(predictions->Field(i, "y")->number, route.model == "pa" ? 1 : 2);
