@@ -87,7 +87,16 @@ struct Router::Call {
   PredictDone predict_done;  // records
   std::optional<core::InferenceRequest> spare;       // for the fallback
   std::optional<std::vector<core::Record>> spare_records;
-  Shadows::Comparisons comparisons;
+  std::optional<Shadows::Mirror> mirror;             // the shadows' copies
+
+  // Answers the client, then sends the shadows their copies: a shadow never delays an answer,
+  // and the call's own inference is done before its copies compete for the cores.
+  template <typename Answer, typename Done>
+  void Reply(Done& done, Answer answer) {
+    if (mirror) mirror->comparisons().Primary(answer);
+    done(std::move(answer));
+    if (mirror) mirror->Send();
+  }
 };
 
 Router::Router(Options options)
@@ -180,15 +189,10 @@ void Router::Infer(core::InferenceRequest&& request, const CallContext& context,
     Record(statistics_, call->start, 0, false);
     return call->infer_done(std::unexpected(std::move(choice).error()));
   }
-  std::optional<Shadows::Mirror> mirror;
-  if (shadows_) {
-    mirror = shadows_->Prepare(request);
-    call->comparisons = mirror->comparisons();
-  }
+  if (shadows_) call->mirror = shadows_->Prepare(request);
   if (fallback_route_ && choice->route != *fallback_route_) call->spare = core::Clone(request);
   call->choice = std::move(*choice);
   Dispatch(std::move(call), std::move(request), context);
-  if (mirror) mirror->Send();
 }
 
 void Router::Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& request, const CallContext& context) const {
@@ -201,9 +205,8 @@ void Router::Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& reque
     if (error.code == core::ErrorCode::kNotFound) error.code = core::ErrorCode::kUnavailable;
     error.message = fmt::format("router '{}' route '{}': {}", name(), route.name, error.message);
     if (FallBack(call, error)) return;
-    call->comparisons.Primary(core::Result<core::InferenceResponse>(std::unexpected(error)));
     Record(statistics_, call->start, 0, false);
-    return call->infer_done(std::unexpected(std::move(error)));
+    return call->Reply(call->infer_done, core::Result<core::InferenceResponse>(std::unexpected(std::move(error))));
   }
   request.model_name = route.target.model;
   request.model_version = route.target.version;
@@ -212,11 +215,9 @@ void Router::Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& reque
                        const Choice& choice = call->choice;
                        if (!answer) {
                          if (FallBack(call, answer.error())) return;
-                         call->comparisons.Primary(answer);
                          Record(statistics_, call->start, 0, false);
-                         return call->infer_done(std::move(answer));
+                         return call->Reply(call->infer_done, std::move(answer));
                        }
-                       call->comparisons.Primary(answer);
                        if (answer->route.empty()) {
                          answer->route.model = std::move(answer->model_name);
                          answer->route.version = answer->model_version;
@@ -226,7 +227,7 @@ void Router::Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& reque
                        answer->model_name = name();
                        answer->model_version = version();
                        Record(statistics_, call->start, call->rows, true);
-                       call->infer_done(std::move(answer));
+                       call->Reply(call->infer_done, std::move(answer));
                      });
 }
 
@@ -263,8 +264,7 @@ void Router::DispatchRecords(std::shared_ptr<Call> call, std::vector<core::Recor
     if (error.code == core::ErrorCode::kNotFound) error.code = core::ErrorCode::kUnavailable;
     error.message = fmt::format("router '{}' route '{}': {}", name(), route.name, error.message);
     if (FallBack(call, error)) return;
-    call->comparisons.Primary(core::Result<Predictions>(std::unexpected(error)));
-    return call->predict_done(std::unexpected(std::move(error)));
+    return call->Reply(call->predict_done, core::Result<Predictions>(std::unexpected(std::move(error))));
   }
   const CallContext* contexts[] = {&context};
   (*servable)->Predict(std::move(records), contexts,
@@ -272,13 +272,11 @@ void Router::DispatchRecords(std::shared_ptr<Call> call, std::vector<core::Recor
                          const Choice& choice = call->choice;
                          if (!answer) {
                            if (FallBack(call, answer.error())) return;
-                           call->comparisons.Primary(answer);
-                           return call->predict_done(std::move(answer));
+                           return call->Reply(call->predict_done, std::move(answer));
                          }
-                         call->comparisons.Primary(answer);
                          answer->Wrap(config_.routes[choice.route].name, ReasonName(choice.reason),
                                       choice.decision_id);
-                         call->predict_done(std::move(answer));
+                         call->Reply(call->predict_done, std::move(answer));
                        });
 }
 
@@ -304,15 +302,10 @@ void Router::Predict(std::vector<core::Record> records, std::span<const CallCont
     auto choice = Choose(shared_context, nullptr, count == 1 ? &records.front() : nullptr, count);
     if (!choice) return finish(std::unexpected(std::move(choice).error()));
     auto call = start_call(std::move(finish), count);
-    std::optional<Shadows::Mirror> mirror;
-    if (shadows_) {
-      mirror = shadows_->Prepare(records);
-      call->comparisons = mirror->comparisons();
-    }
+    if (shadows_) call->mirror = shadows_->Prepare(records);
     if (fallback_route_ && choice->route != *fallback_route_) call->spare_records = records;
     call->choice = std::move(*choice);
     DispatchRecords(std::move(call), std::move(records), shared_context);
-    if (mirror) mirror->Send();
     return;
   }
   // One decision a record (stream events): records grouped by route and reason, one call a
@@ -374,15 +367,10 @@ void Router::Predict(std::vector<core::Record> records, std::span<const CallCont
     };
     auto call = start_call(std::move(group_done), group.size());
     call->decisions = group.size();
-    std::optional<Shadows::Mirror> mirror;
-    if (shadows_) {
-      mirror = shadows_->Prepare(group);
-      call->comparisons = mirror->comparisons();
-    }
+    if (shadows_) call->mirror = shadows_->Prepare(group);
     if (fallback_route_ && route != *fallback_route_) call->spare_records = group;
     call->choice = Choice{.route = route, .reason = reason, .decision_id = {}};
     DispatchRecords(std::move(call), std::move(group), CallContext::None());
-    if (mirror) mirror->Send();
   }
 }
 

@@ -6,8 +6,8 @@
 // Weights are normalised into integer ranges (split.h); PUT /v2/models/{r}/routing swaps in a new
 // table atomically, without a reload. A call that fails for a reason the fallback catches
 // (unavailable, queue_full, timeout) is sent again to the fallback route (a router with a
-// fallback keeps a copy of each call's input until it is answered). Shadows get copies and never
-// change the answer. Every answer names the servable that computed it and why (RouteInfo);
+// fallback keeps a copy of each call's input until it is answered). Shadows get copies once the
+// client has its answer, and never change it. Every answer names the servable that computed it and why (RouteInfo);
 // Predict with one context a record (stream events) decides for each record.
 //
 // Ownership and lifetime: routes are resolved by name at each call, so a route follows its

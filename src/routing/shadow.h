@@ -1,14 +1,14 @@
 // Shadows: traffic mirroring. For each request a router serves, every shadow draws its own
-// sample (`percent`); a sampled request is copied and sent to the shadow's target right after
-// the primary is queued, and the shadow's answer is only compared and dropped: the client's answer
-// and its latency never wait for a shadow. A shadow with `max_inflight` copies unanswered gets no
+// sample (`percent`); a sampled request is copied before it goes to the primary, and the copy is
+// sent to the shadow's target once the primary has answered the client; the shadow's answer is
+// only compared and dropped: the client's answer and its latency never wait for a shadow. A shadow with `max_inflight` copies unanswered gets no
 // more (the copy is dropped and counted), so a slow or failing shadow costs the primary at most
 // that many copies of work. With `compare`, the values of one output (or record answer field)
 // are compared element by element with the primary's: agreement within abs_tol is counted, and
 // every absolute difference goes to a histogram.
 //
-// Use: Prepare (before the request is moved to the primary), dispatch the primary, Send; give the
-// primary's answer to the Mirror's Comparisons when it comes. Thread safety: Shadows is immutable and
+// Use: Prepare (before the request is moved to the primary), dispatch the primary; when it
+// answers, give its answer to the Mirror's Comparisons, answer the client, then Send. Thread safety: Shadows is immutable and
 // shared; a Mirror belongs to one call (its shared state is locked).
 #pragma once
 
