@@ -29,6 +29,23 @@ Tensor Tensor::AllocateBytes(std::string name, DataType type, Shape shape, std::
   return t;
 }
 
+double ElementAsDouble(const Tensor& t, std::size_t i) {
+  switch (t.type()) {
+    case DataType::kFp32: return t.values<float>()[i];
+    case DataType::kFp64: return t.values<double>()[i];
+    case DataType::kInt8: return t.values<std::int8_t>()[i];
+    case DataType::kInt16: return t.values<std::int16_t>()[i];
+    case DataType::kInt32: return t.values<std::int32_t>()[i];
+    case DataType::kInt64: return static_cast<double>(t.values<std::int64_t>()[i]);
+    case DataType::kUint8: return t.values<std::uint8_t>()[i];
+    case DataType::kUint16: return t.values<std::uint16_t>()[i];
+    case DataType::kUint32: return t.values<std::uint32_t>()[i];
+    case DataType::kUint64: return static_cast<double>(t.values<std::uint64_t>()[i]);
+    case DataType::kBool: return t.values<bool>()[i] ? 1 : 0;
+    default: return 0;
+  }
+}
+
 Tensor Tensor::Clone() const {
   Tensor copy = AllocateBytes(name_, type_, shape_, byte_size_);
   if (byte_size_ > 0) std::memcpy(copy.data_.get(), data_.get(), byte_size_);

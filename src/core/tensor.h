@@ -76,6 +76,9 @@ class Tensor {
   std::unique_ptr<std::byte[]> data_;
 };
 
+// Element i of a fixed-size numeric tensor as a double (BOOL as 0 or 1); 0 for BYTES, FP16, BF16.
+double ElementAsDouble(const Tensor& tensor, std::size_t i);
+
 // Walks the elements of a BYTES buffer (validated), calling fn(std::string_view) for each.
 template <typename Fn>
 void ForEachBytesElement(std::span<const std::byte> buffer, Fn&& fn) {

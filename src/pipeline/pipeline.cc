@@ -407,28 +407,12 @@ std::optional<core::Value> Pipeline::AnswerWriter::Get(std::size_t row, std::str
     return std::nullopt;
   }
   const core::Tensor& t = *field->tensor;
-  auto number = [&](std::size_t i) -> double {
-    switch (t.type()) {
-      case core::DataType::kFp32: return t.values<float>()[i];
-      case core::DataType::kFp64: return t.values<double>()[i];
-      case core::DataType::kInt8: return t.values<std::int8_t>()[i];
-      case core::DataType::kInt16: return t.values<std::int16_t>()[i];
-      case core::DataType::kInt32: return t.values<std::int32_t>()[i];
-      case core::DataType::kInt64: return static_cast<double>(t.values<std::int64_t>()[i]);
-      case core::DataType::kUint8: return t.values<std::uint8_t>()[i];
-      case core::DataType::kUint16: return t.values<std::uint16_t>()[i];
-      case core::DataType::kUint32: return t.values<std::uint32_t>()[i];
-      case core::DataType::kUint64: return static_cast<double>(t.values<std::uint64_t>()[i]);
-      case core::DataType::kBool: return t.values<bool>()[i] ? 1 : 0;
-      default: return 0;
-    }
-  };
   if (field->width == 1) {
     if (t.type() == core::DataType::kBool) return core::Value::Bool(t.values<bool>()[row]);
-    return core::Value::Number(number(row));
+    return core::Value::Number(core::ElementAsDouble(t, row));
   }
   core::Value v{.kind = core::Value::Kind::kArray};
-  for (std::size_t k = 0; k < field->width; ++k) v.array.push_back(number(row * field->width + k));
+  for (std::size_t k = 0; k < field->width; ++k) v.array.push_back(core::ElementAsDouble(t, row * field->width + k));
   return v;
 }
 

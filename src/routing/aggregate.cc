@@ -9,23 +9,6 @@
 namespace ferry::routing {
 namespace {
 
-double Element(const core::Tensor& t, std::size_t i) {
-  switch (t.type()) {
-    case core::DataType::kFp32: return t.values<float>()[i];
-    case core::DataType::kFp64: return t.values<double>()[i];
-    case core::DataType::kInt8: return t.values<std::int8_t>()[i];
-    case core::DataType::kInt16: return t.values<std::int16_t>()[i];
-    case core::DataType::kInt32: return t.values<std::int32_t>()[i];
-    case core::DataType::kInt64: return static_cast<double>(t.values<std::int64_t>()[i]);
-    case core::DataType::kUint8: return t.values<std::uint8_t>()[i];
-    case core::DataType::kUint16: return t.values<std::uint16_t>()[i];
-    case core::DataType::kUint32: return t.values<std::uint32_t>()[i];
-    case core::DataType::kUint64: return static_cast<double>(t.values<std::uint64_t>()[i]);
-    case core::DataType::kBool: return t.values<bool>()[i] ? 1 : 0;
-    default: return 0;
-  }
-}
-
 bool Numeric(core::DataType type) {
   return type != core::DataType::kBytes && type != core::DataType::kFp16 && type != core::DataType::kBf16;
 }
@@ -120,7 +103,7 @@ core::Result<std::vector<core::Tensor>> Aggregate(AggregateMethod method, std::s
     case AggregateMethod::kMedian: {
       std::vector<double> values(count);
       for (std::size_t i = 0; i < count; ++i) {
-        for (std::size_t m = 0; m < members.size(); ++m) column[m] = Element(*members[m].tensor, i);
+        for (std::size_t m = 0; m < members.size(); ++m) column[m] = core::ElementAsDouble(*members[m].tensor, i);
         values[i] = method == AggregateMethod::kMedian ? WeightedMedian(column, weights) : WeightedMean(column, weights);
       }
       FERRY_ASSIGN_OR_RETURN(auto t, RealTensor(output, fp32, first.shape(), values));
@@ -130,7 +113,7 @@ core::Result<std::vector<core::Tensor>> Aggregate(AggregateMethod method, std::s
     case AggregateMethod::kSoftVote: {
       std::vector<double> values(count);
       for (std::size_t i = 0; i < count; ++i) {
-        for (std::size_t m = 0; m < members.size(); ++m) column[m] = Element(*members[m].tensor, i);
+        for (std::size_t m = 0; m < members.size(); ++m) column[m] = core::ElementAsDouble(*members[m].tensor, i);
         values[i] = WeightedMean(column, weights);
       }
       const auto& dims = first.shape().dims();
@@ -181,7 +164,7 @@ core::Result<std::vector<core::Tensor>> Aggregate(AggregateMethod method, std::s
       const std::size_t size = core::DataTypeSize(first.type());
       for (std::size_t i = 0; i < count; ++i) {
         for (std::size_t m = 0; m < members.size(); ++m) {
-          labels[m] = Label{.number = Element(*members[m].tensor, i), .text = {}, .is_text = false};
+          labels[m] = Label{.number = core::ElementAsDouble(*members[m].tensor, i), .text = {}, .is_text = false};
         }
         const std::size_t winner = MajorityVote(labels, weights);
         std::memcpy(t.bytes().data() + i * size, members[winner].tensor->bytes().data() + i * size, size);

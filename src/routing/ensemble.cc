@@ -16,12 +16,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void Record(sched::Statistics& statistics, Clock::time_point start, std::size_t rows, bool ok) {
-  const auto total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
-  if (!ok) return statistics.RecordFailure(total);
-  const core::ComputeTimes times{.input = {}, .infer = total, .output = {}};
-  statistics.RecordExecution(rows, times);
-  statistics.RecordSuccess(std::chrono::nanoseconds(0), times, total);
+std::vector<TargetSet::Named> Named(const EnsembleConfig& config) {
+  std::vector<TargetSet::Named> named;
+  for (const auto& member : config.members) named.push_back({member.name, member.target});
+  return named;
 }
 
 bool SameMembers(const EnsembleConfig& a, const EnsembleConfig& b) {
@@ -114,7 +112,7 @@ struct Ensemble::Call {
 
 Ensemble::Ensemble(Options options)
     : Servable(std::move(options.name), options.version), config_(std::move(options.config)),
-      resolver_(*options.resolver), timer_(options.timer) {
+      members_(Named(config_), *options.resolver), timer_(options.timer) {
   if (options.previous && SameMembers(options.previous->config_, config_)) {
     counters_ = options.previous->counters_;
   } else {
@@ -138,8 +136,7 @@ void Ensemble::Start(const std::shared_ptr<Call<Answer>>& call, Send&& send) con
     });
   }
   for (std::size_t m = 0; m < n; ++m) {
-    const auto& target = config_.members[m].target;
-    auto servable = resolver_.Resolve(target.model, target.version);
+    auto servable = members_.Resolve(m);
     if (!servable) {
       Answered(call, m, core::Result<Answer>(std::unexpected(std::move(servable).error())));
       continue;
@@ -202,7 +199,7 @@ void Ensemble::Finish(const std::shared_ptr<Call<Answer>>& call) const {
   const RouteInfo route{.model = name(), .version = version(), .route = {}, .reason = "ensemble", .decision_id = {},
                         .ensemble = fmt::format("{}", fmt::join(names, ","))};
   auto fail = [&](core::Error error) {
-    Record(statistics_, call->start, 0, false);
+    statistics_.RecordCall(Clock::now() - call->start, 0, false);
     call->done(std::unexpected(std::move(error)));
   };
   if (answered.size() < static_cast<std::size_t>(config_.quorum)) {
@@ -227,7 +224,7 @@ void Ensemble::Finish(const std::shared_ptr<Call<Answer>>& call) const {
     core::InferenceResponse response{.model_name = name(), .model_version = version(), .id = std::move(call->id),
                                      .parameters = {}, .outputs = std::move(*outputs)};
     response.route = route;
-    Record(statistics_, call->start, call->rows, true);
+    statistics_.RecordCall(Clock::now() - call->start, call->rows, true);
     call->done(std::move(response));
   } else {
     // Records: combined one by one on the answer field `output`.
@@ -315,7 +312,7 @@ void Ensemble::Finish(const std::shared_ptr<Call<Answer>>& call) const {
     }
     auto answers = std::make_shared<const EnsembleAnswers>(std::move(members), std::move(rows), config_.output,
                                                            config_.label_output);
-    Record(statistics_, call->start, records, true);
+    statistics_.RecordCall(Clock::now() - call->start, records, true);
     call->done(Predictions(std::move(outcomes), std::move(answers), route));
   }
 }
@@ -331,7 +328,7 @@ void Ensemble::Infer(core::InferenceRequest&& request, const CallContext&, Infer
   for (const auto& wanted : request.outputs) {
     if (wanted.name != config_.output &&
         !(config_.method == AggregateMethod::kSoftVote && wanted.name == config_.label_output)) {
-      Record(statistics_, call->start, 0, false);
+      statistics_.RecordCall(Clock::now() - call->start, 0, false);
       return call->done(core::InvalidArgument(fmt::format("ensemble '{}' answers '{}'{}; it has no output '{}'", name(),
                                                           config_.output,
                                                           config_.method == AggregateMethod::kSoftVote
@@ -362,27 +359,13 @@ void Ensemble::Predict(std::vector<core::Record> records, std::span<const CallCo
   });
 }
 
-std::vector<std::pair<std::size_t, ServableHandle>> Ensemble::ServingMembers() const {
-  std::vector<std::pair<std::size_t, ServableHandle>> serving;
-  for (std::size_t i = 0; i < config_.members.size(); ++i) {
-    const auto& target = config_.members[i].target;
-    if (auto servable = resolver_.Resolve(target.model, target.version)) serving.emplace_back(i, std::move(*servable));
-  }
-  return serving;
-}
-
 core::ModelSignature Ensemble::Signature() const {
-  std::vector<std::pair<std::string, core::ModelSignature>> signatures;
-  for (const auto& [i, servable] : ServingMembers()) {
-    signatures.emplace_back(config_.members[i].name, servable->Signature());
-  }
-  auto common = CommonSignature(signatures);
-  if (!common) return {};
-  core::ModelSignature signature{.inputs = std::move(common->inputs), .outputs = {}};
-  auto member = std::find_if(common->outputs.begin(), common->outputs.end(),
+  const core::ModelSignature common = members_.Signature();
+  core::ModelSignature signature{.inputs = common.inputs, .outputs = {}};
+  auto member = std::find_if(common.outputs.begin(), common.outputs.end(),
                              [&](const auto& spec) { return spec.name == config_.output; });
   core::TensorSpec out{.name = config_.output, .type = core::DataType::kFp64, .shape = core::Shape{-1}};
-  if (member != common->outputs.end()) {
+  if (member != common.outputs.end()) {
     out.shape = member->shape;
     out.type = config_.method == AggregateMethod::kMajority || member->type == core::DataType::kFp32
                    ? member->type
@@ -395,32 +378,13 @@ core::ModelSignature Ensemble::Signature() const {
   return signature;
 }
 
-std::int64_t Ensemble::max_batch_size() const {
-  std::int64_t smallest = 0;
-  for (const auto& [i, servable] : ServingMembers()) {
-    const auto rows = servable->max_batch_size();
-    if (rows <= 0) return 0;
-    smallest = smallest == 0 ? rows : std::min(smallest, rows);
-  }
-  return smallest;
-}
-
-bool Ensemble::TakesRecords() const {
-  const auto serving = ServingMembers();
-  return !serving.empty() &&
-         std::all_of(serving.begin(), serving.end(), [](const auto& m) { return m.second->TakesRecords(); });
-}
-
-std::vector<core::RecordField> Ensemble::RecordFields() const {
-  for (const auto& [i, servable] : ServingMembers()) {
-    if (servable->TakesRecords()) return servable->RecordFields();
-  }
-  return {};
-}
+std::int64_t Ensemble::max_batch_size() const { return members_.max_batch_size(); }
+bool Ensemble::TakesRecords() const { return members_.TakesRecords(); }
+std::vector<core::RecordField> Ensemble::RecordFields() const { return members_.RecordFields(); }
 
 bool Ensemble::Ready() const {
   std::size_t ready = 0;
-  for (const auto& [i, servable] : ServingMembers()) ready += servable->Ready() ? 1 : 0;
+  for (const auto& [i, servable] : members_.ServingNow()) ready += servable->Ready() ? 1 : 0;
   return ready >= static_cast<std::size_t>(config_.quorum);
 }
 
@@ -439,7 +403,7 @@ core::Result<RoutingState> Ensemble::Routing() const {
     const auto& member = config_.members[i];
     const MemberCounters& c = counters_->members[i];
     RouteState r{.name = member.name, .target = member.target.ToString(), .weight = member.weight / total};
-    auto servable = resolver_.Resolve(member.target.model, member.target.version);
+    auto servable = members_.Resolve(i);
     r.ready = servable && (*servable)->Ready();
     r.requests = c.answered.load(std::memory_order_relaxed) + c.failed.load(std::memory_order_relaxed) +
                  c.timed_out.load(std::memory_order_relaxed);

@@ -17,6 +17,7 @@
 #include "routing/router_config.h"
 #include "routing/router_metrics.h"
 #include "routing/servable.h"
+#include "routing/target_set.h"
 #include "routing/timer.h"
 
 namespace ferry::routing {
@@ -64,11 +65,10 @@ class Ensemble final : public Servable {
   // Fewer than quorum: the error that says who failed and why.
   core::Error BelowQuorum(const std::vector<std::string>& failures, std::size_t answered,
                           bool all_invalid, const core::Error* first) const;
-  std::vector<std::pair<std::size_t, ServableHandle>> ServingMembers() const;
 
   // Constant after construction.
   const EnsembleConfig config_;
-  const Resolver& resolver_;
+  const TargetSet members_;
   Timer* const timer_;
   std::shared_ptr<RouterCounters> counters_;
   mutable sched::Statistics statistics_;  // thread-safe itself

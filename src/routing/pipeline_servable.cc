@@ -13,15 +13,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Counts one pipeline call in the pipeline's own statistics.
-void Record(sched::Statistics& statistics, Clock::time_point start, std::size_t rows, bool ok) {
-  const auto total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
-  if (!ok) return statistics.RecordFailure(total);
-  const core::ComputeTimes times{.input = {}, .infer = total, .output = {}};
-  statistics.RecordExecution(rows, times);
-  statistics.RecordSuccess(std::chrono::nanoseconds(0), times, total);
-}
-
 // The answers of a finished frame, read by Predictions. The writer looks into the frame, so both
 // live here together and never move.
 class FrameAnswers final : public Predictions::Answers {
@@ -71,7 +62,7 @@ void PipelineServable::Infer(core::InferenceRequest&& request, const CallContext
   auto frame = pipeline::Frame::FromTensors(std::move(request.inputs));
   if (frame && frame->rows == 0) frame = core::InvalidArgument("the inputs have no rows");
   if (!frame) {
-    Record(statistics_, start, 0, false);
+    statistics_.RecordCall(Clock::now() - start, 0, false);
     return done(std::unexpected(std::move(frame).error()));
   }
   std::vector<std::string> wanted;
@@ -84,7 +75,7 @@ void PipelineServable::Infer(core::InferenceRequest&& request, const CallContext
        name = std::move(request.model_name), id = std::move(request.id),
        done = std::move(done)](core::Result<pipeline::Frame> out) mutable {
         auto fail = [&](core::Error error) {
-          Record(statistics_, start, 0, false);
+          statistics_.RecordCall(Clock::now() - start, 0, false);
           done(std::unexpected(std::move(error)));
         };
         if (!out) return fail(std::move(out).error());
@@ -115,7 +106,7 @@ void PipelineServable::Infer(core::InferenceRequest&& request, const CallContext
             response.outputs.push_back(std::move(*it));
           }
         }
-        Record(statistics_, start, out->rows, true);
+        statistics_.RecordCall(Clock::now() - start, out->rows, true);
         done(std::move(response));
       });
 }
@@ -129,10 +120,10 @@ void PipelineServable::Predict(std::vector<core::Record> records, std::span<cons
                  [self = shared_from_this(), this, invoker = std::move(invoker), start,
                   done = std::move(done)](core::Result<pipeline::Frame> out) mutable {
                    if (!out) {
-                     Record(statistics_, start, 0, false);
+                     statistics_.RecordCall(Clock::now() - start, 0, false);
                      return done(std::unexpected(std::move(out).error()));
                    }
-                   Record(statistics_, start, out->rows, true);
+                   statistics_.RecordCall(Clock::now() - start, out->rows, true);
                    std::vector<Predictions::Outcome> outcomes(out->rows);
                    for (std::size_t row = 0; row < out->rows; ++row) {
                      auto& status = out->status[row];

@@ -30,14 +30,6 @@ std::optional<FailureClass> Classify(const core::Error& error) {
   }
 }
 
-void Record(sched::Statistics& statistics, Clock::time_point start, std::size_t rows, bool ok) {
-  const auto total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
-  if (!ok) return statistics.RecordFailure(total);
-  const core::ComputeTimes times{.input = {}, .infer = total, .output = {}};
-  statistics.RecordExecution(rows, times);
-  statistics.RecordSuccess(std::chrono::nanoseconds(0), times, total);
-}
-
 std::size_t Rows(const core::InferenceRequest& request, std::int64_t max_batch_size) {
   if (max_batch_size <= 0 || request.inputs.empty() || request.inputs.front().shape().rank() == 0) return 1;
   return static_cast<std::size_t>(std::max<std::int64_t>(request.inputs.front().shape()[0], 1));
@@ -63,6 +55,12 @@ bool SameShadows(const RouterConfig& a, const RouterConfig& b) {
     if (a.shadows[i].name != b.shadows[i].name) return false;
   }
   return true;
+}
+
+std::vector<TargetSet::Named> Named(const RouterConfig& config) {
+  std::vector<TargetSet::Named> named;
+  for (const auto& route : config.routes) named.push_back({route.name, route.target});
+  return named;
 }
 
 std::string KeyText(const core::Value& value) {
@@ -101,7 +99,7 @@ struct Router::Call {
 
 Router::Router(Options options)
     : Servable(std::move(options.name), options.version), config_(std::move(options.config)),
-      resolver_(*options.resolver) {
+      resolver_(*options.resolver), routes_(Named(config_), resolver_) {
   const Router* previous = options.previous;
   if (previous && SameRoutes(previous->config_, config_) && SameShadows(previous->config_, config_)) {
     counters_ = previous->counters_;
@@ -186,7 +184,7 @@ void Router::Infer(core::InferenceRequest&& request, const CallContext& context,
   call->infer_done = std::move(done);
   auto choice = Choose(context, &request.parameters, nullptr, call->rows);
   if (!choice) {
-    Record(statistics_, call->start, 0, false);
+    statistics_.RecordCall(Clock::now() - call->start, 0, false);
     return call->infer_done(std::unexpected(std::move(choice).error()));
   }
   if (shadows_) call->mirror = shadows_->Prepare(request);
@@ -195,17 +193,25 @@ void Router::Infer(core::InferenceRequest&& request, const CallContext& context,
   Dispatch(std::move(call), std::move(request), context);
 }
 
+core::Result<ServableHandle> Router::ResolveRoute(const Choice& choice) const {
+  auto servable = routes_.Resolve(choice.route);
+  if (servable) return servable;
+  core::Error error = std::move(servable).error();
+  // The router exists; its route does not serve: unavailable (503), not an unknown model (404).
+  if (error.code == core::ErrorCode::kNotFound) error.code = core::ErrorCode::kUnavailable;
+  error.message = fmt::format("router '{}' route '{}': {}", name(), config_.routes[choice.route].name, error.message);
+  return std::unexpected(std::move(error));
+}
+
 void Router::Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& request, const CallContext& context) const {
   const Choice& choice = call->choice;
   const RouteConfig& route = config_.routes[choice.route];
   counters_->routes[choice.route].requests[static_cast<std::size_t>(choice.reason)].fetch_add(1, std::memory_order_relaxed);
-  auto servable = resolver_.Resolve(route.target.model, route.target.version);
+  auto servable = ResolveRoute(choice);
   if (!servable) {
     core::Error error = std::move(servable).error();
-    if (error.code == core::ErrorCode::kNotFound) error.code = core::ErrorCode::kUnavailable;
-    error.message = fmt::format("router '{}' route '{}': {}", name(), route.name, error.message);
     if (FallBack(call, error)) return;
-    Record(statistics_, call->start, 0, false);
+    statistics_.RecordCall(Clock::now() - call->start, 0, false);
     return call->Reply(call->infer_done, core::Result<core::InferenceResponse>(std::unexpected(std::move(error))));
   }
   request.model_name = route.target.model;
@@ -215,7 +221,7 @@ void Router::Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& reque
                        const Choice& choice = call->choice;
                        if (!answer) {
                          if (FallBack(call, answer.error())) return;
-                         Record(statistics_, call->start, 0, false);
+                         statistics_.RecordCall(Clock::now() - call->start, 0, false);
                          return call->Reply(call->infer_done, std::move(answer));
                        }
                        if (answer->route.empty()) {
@@ -226,7 +232,7 @@ void Router::Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& reque
                                           choice.decision_id);
                        answer->model_name = name();
                        answer->model_version = version();
-                       Record(statistics_, call->start, call->rows, true);
+                       statistics_.RecordCall(Clock::now() - call->start, call->rows, true);
                        call->Reply(call->infer_done, std::move(answer));
                      });
 }
@@ -255,14 +261,11 @@ bool Router::FallBack(const std::shared_ptr<Call>& call, const core::Error& erro
 void Router::DispatchRecords(std::shared_ptr<Call> call, std::vector<core::Record> records,
                              const CallContext& context) const {
   const Choice& choice = call->choice;
-  const RouteConfig& route = config_.routes[choice.route];
   counters_->routes[choice.route].requests[static_cast<std::size_t>(choice.reason)].fetch_add(
       call->decisions, std::memory_order_relaxed);
-  auto servable = resolver_.Resolve(route.target.model, route.target.version);
+  auto servable = ResolveRoute(choice);
   if (!servable) {
     core::Error error = std::move(servable).error();
-    if (error.code == core::ErrorCode::kNotFound) error.code = core::ErrorCode::kUnavailable;
-    error.message = fmt::format("router '{}' route '{}': {}", name(), route.name, error.message);
     if (FallBack(call, error)) return;
     return call->Reply(call->predict_done, core::Result<Predictions>(std::unexpected(std::move(error))));
   }
@@ -286,7 +289,7 @@ void Router::Predict(std::vector<core::Record> records, std::span<const CallCont
   const std::size_t count = records.size();
   auto finish = [this, self = shared_from_this(), start, count,
                  done = std::move(done)](core::Result<Predictions> answer) mutable {
-    Record(statistics_, start, answer ? count : 0, answer.has_value());
+    statistics_.RecordCall(Clock::now() - start, answer ? count : 0, answer.has_value());
     done(std::move(answer));
   };
   const bool each = contexts.size() == count && count > 1;
@@ -374,62 +377,26 @@ void Router::Predict(std::vector<core::Record> records, std::span<const CallCont
   }
 }
 
-std::vector<std::pair<std::size_t, ServableHandle>> Router::ServingRoutes() const {
-  std::vector<std::pair<std::size_t, ServableHandle>> serving;
-  for (std::size_t i = 0; i < config_.routes.size(); ++i) {
-    const auto& target = config_.routes[i].target;
-    if (auto servable = resolver_.Resolve(target.model, target.version)) serving.emplace_back(i, std::move(*servable));
-  }
-  return serving;
-}
-
 bool Router::Needed(std::size_t route) const {
   if (bandit_) return true;
   return split_.load(std::memory_order_acquire)->share(route) > 0;
 }
 
-core::ModelSignature Router::Signature() const {
-  std::vector<std::pair<std::string, core::ModelSignature>> signatures;
-  for (const auto& [i, servable] : ServingRoutes()) signatures.emplace_back(config_.routes[i].name, servable->Signature());
-  auto common = CommonSignature(signatures);
-  return common ? std::move(*common) : core::ModelSignature{};
-}
-
-std::int64_t Router::max_batch_size() const {
-  std::int64_t smallest = 0;
-  for (const auto& [i, servable] : ServingRoutes()) {
-    const auto rows = servable->max_batch_size();
-    if (rows <= 0) return 0;
-    smallest = smallest == 0 ? rows : std::min(smallest, rows);
-  }
-  return smallest;
-}
-
-bool Router::TakesRecords() const {
-  const auto serving = ServingRoutes();
-  return !serving.empty() &&
-         std::all_of(serving.begin(), serving.end(), [](const auto& route) { return route.second->TakesRecords(); });
-}
-
-std::vector<core::RecordField> Router::RecordFields() const {
-  for (const auto& [i, servable] : ServingRoutes()) {
-    if (servable->TakesRecords()) return servable->RecordFields();
-  }
-  return {};
-}
+core::ModelSignature Router::Signature() const { return routes_.Signature(); }
+std::int64_t Router::max_batch_size() const { return routes_.max_batch_size(); }
+bool Router::TakesRecords() const { return routes_.TakesRecords(); }
+std::vector<core::RecordField> Router::RecordFields() const { return routes_.RecordFields(); }
 
 bool Router::Ready() const {
   bool fallback_ready = false;
   if (fallback_route_) {
-    const auto& target = config_.routes[*fallback_route_].target;
-    auto servable = resolver_.Resolve(target.model, target.version);
+    auto servable = routes_.Resolve(*fallback_route_);
     fallback_ready = servable && (*servable)->Ready();
   }
   bool any = false;
   for (std::size_t i = 0; i < config_.routes.size(); ++i) {
     if (!Needed(i)) continue;
-    const auto& target = config_.routes[i].target;
-    auto servable = resolver_.Resolve(target.model, target.version);
+    auto servable = routes_.Resolve(i);
     const bool ready = servable && (*servable)->Ready();
     if (!ready && !fallback_ready) return false;
     any |= ready;
@@ -452,7 +419,7 @@ core::Result<RoutingState> Router::Routing() const {
   for (std::size_t i = 0; i < config_.routes.size(); ++i) {
     const auto& route = config_.routes[i];
     RouteState r{.name = route.name, .target = route.target.ToString(), .weight = split.share(i)};
-    auto servable = resolver_.Resolve(route.target.model, route.target.version);
+    auto servable = routes_.Resolve(i);
     r.ready = servable && (*servable)->Ready();
     r.requests = counters_->routes[i].total();
     r.errors = counters_->routes[i].errors.load(std::memory_order_relaxed);

@@ -31,6 +31,7 @@
 #include "routing/servable.h"
 #include "routing/shadow.h"
 #include "routing/split.h"
+#include "routing/target_set.h"
 #include "routing/timer.h"
 
 namespace ferry::routing {
@@ -78,6 +79,8 @@ class Router final : public Servable {
   // the sticky key.
   core::Result<Choice> Choose(const CallContext& context, const core::Parameters* parameters,
                               const core::Record* record, std::size_t rows) const;
+  // The servable of a choice's route, or why it cannot serve (naming the router and the route).
+  core::Result<ServableHandle> ResolveRoute(const Choice& choice) const;
   // Sends the call to the route of call->choice.
   void Dispatch(std::shared_ptr<Call> call, core::InferenceRequest&& request, const CallContext& context) const;
   void DispatchRecords(std::shared_ptr<Call> call, std::vector<core::Record> records,
@@ -85,12 +88,12 @@ class Router final : public Servable {
   // The call's route answered with `error` (or could not be reached): true when it was sent to
   // the fallback route instead; false when the caller must fail the call.
   bool FallBack(const std::shared_ptr<Call>& call, const core::Error& error) const;
-  std::vector<std::pair<std::size_t, ServableHandle>> ServingRoutes() const;
   bool Needed(std::size_t route) const;  // a route calls may go to
 
   // Constant after construction.
   const RouterConfig config_;
   const Resolver& resolver_;
+  const TargetSet routes_;
   std::optional<std::size_t> fallback_route_;
   std::shared_ptr<RouterCounters> counters_;
   std::shared_ptr<Bandit> bandit_;  // null without `bandit`

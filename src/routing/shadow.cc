@@ -11,25 +11,13 @@ namespace {
 std::vector<double> Values(const core::InferenceResponse& response, const std::string& name) {
   std::vector<double> values;
   for (const auto& t : response.outputs) {
-    if (t.name() != name) continue;
-    auto add = [&](auto span) {
-      values.reserve(span.size());
-      for (auto v : span) values.push_back(static_cast<double>(v));
-    };
-    switch (t.type()) {
-      case core::DataType::kFp32: add(t.values<float>()); break;
-      case core::DataType::kFp64: add(t.values<double>()); break;
-      case core::DataType::kInt8: add(t.values<std::int8_t>()); break;
-      case core::DataType::kInt16: add(t.values<std::int16_t>()); break;
-      case core::DataType::kInt32: add(t.values<std::int32_t>()); break;
-      case core::DataType::kInt64: add(t.values<std::int64_t>()); break;
-      case core::DataType::kUint8: add(t.values<std::uint8_t>()); break;
-      case core::DataType::kUint16: add(t.values<std::uint16_t>()); break;
-      case core::DataType::kUint32: add(t.values<std::uint32_t>()); break;
-      case core::DataType::kUint64: add(t.values<std::uint64_t>()); break;
-      case core::DataType::kBool: add(t.values<bool>()); break;
-      default: break;
+    if (t.name() != name || t.type() == core::DataType::kBytes || t.type() == core::DataType::kFp16 ||
+        t.type() == core::DataType::kBf16) {
+      continue;
     }
+    const auto count = static_cast<std::size_t>(t.element_count());
+    values.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) values.push_back(core::ElementAsDouble(t, i));
   }
   return values;
 }

@@ -36,6 +36,13 @@ void Statistics::RecordFailure(std::chrono::nanoseconds total) {
   data_.fail.Add(total);
 }
 
+void Statistics::RecordCall(std::chrono::nanoseconds total, std::uint64_t rows, bool ok) {
+  if (!ok) return RecordFailure(total);
+  const core::ComputeTimes times{.input = {}, .infer = total, .output = {}};
+  RecordExecution(rows, times);
+  RecordSuccess(std::chrono::nanoseconds(0), times, total);
+}
+
 StatisticsSnapshot Statistics::Snapshot() const {
   std::lock_guard lock(mutex_);
   StatisticsSnapshot copy = data_;

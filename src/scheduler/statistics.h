@@ -79,6 +79,9 @@ class Statistics {
   void RecordSuccess(std::chrono::nanoseconds queue, const core::ComputeTimes& times, std::chrono::nanoseconds total);
   // One request that failed after it was queued.
   void RecordFailure(std::chrono::nanoseconds total);
+  // One call of a servable without a queue of its own (a pipeline, a router) that took `total`:
+  // on success one execution of `rows` rows, all of it counted as compute time.
+  void RecordCall(std::chrono::nanoseconds total, std::uint64_t rows, bool ok);
 
   StatisticsSnapshot Snapshot() const;
 

@@ -2,9 +2,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
-
-#include <random>
 
 #include "protocol/routing_json.h"
 #include "stream/kafka_client.h"
@@ -21,26 +18,11 @@ struct FeedbackSubscriber::Impl {
   Impl(StreamSpec s, runtime::Server& srv, StreamCounters& c) : spec(std::move(s)), server(srv), counters(c) {}
 
   core::Result<void> Connect(const StreamConfig& kafka) {
-    std::random_device random;
-    const std::string group = fmt::format("ferry-feedback-{}-{:x}", getpid(), random());
-    FERRY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
-                           MakeKafkaConf(kafka.bootstrap_servers, kafka.properties,
-                                         {{"group.id", group}, {"enable.auto.commit", "false"}},
-                                         {"group.id", "enable.auto.commit"}));
-    char error[512];
-    consumer.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error));
-    if (!consumer) return core::InvalidArgument(fmt::format("feedback topic consumer: {}", error));
-    rd_kafka_poll_set_consumer(consumer.get());
-    // Every partition, from its end, by assignment (no group membership): every instance sees all.
-    auto partitions = TopicPartitions(consumer.get(), spec.feedback_topic, 10000);
-    if (!partitions) return core::Unavailable(fmt::format("feedback {}", partitions.error().message));
-    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));
-    for (const auto& p : *partitions) {
-      rd_kafka_topic_partition_list_add(list.get(), spec.feedback_topic.c_str(), p.partition)->offset = p.high;
-    }
-    if (auto e = rd_kafka_assign(consumer.get(), list.get())) {
-      return core::Unavailable(fmt::format("feedback topic '{}': {}", spec.feedback_topic, rd_kafka_err2str(e)));
-    }
+    // Every partition, from its end: feedback is for decisions made from now on.
+    FERRY_ASSIGN_OR_RETURN(auto reader, ReadEveryPartition(kafka.bootstrap_servers, kafka.properties,
+                                                           spec.feedback_topic, "feedback topic",
+                                                           [](const PartitionRange& p) { return p.high; }));
+    consumer = std::move(reader.consumer);
     return {};
   }
 

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <random>
+#include <unistd.h>
 
 namespace ferry::stream {
 namespace {
@@ -44,6 +46,31 @@ core::Result<rd_kafka_conf_t*> MakeKafkaConf(const std::string& bootstrap_server
     return std::unexpected(result.error());
   }
   return conf;
+}
+
+core::Result<TopicReader> ReadEveryPartition(const std::string& bootstrap_servers,
+                                             const std::map<std::string, std::string>& properties,
+                                             const std::string& topic, std::string_view what,
+                                             const std::function<std::int64_t(const PartitionRange&)>& start) {
+  std::random_device random;
+  const std::string group = fmt::format("ferry-reader-{}-{:x}", getpid(), random());  // never joined
+  FERRY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
+                         MakeKafkaConf(bootstrap_servers, properties,
+                                       {{"group.id", group}, {"enable.auto.commit", "false"}},
+                                       {"group.id", "enable.auto.commit"}));
+  char error[512];
+  TopicReader reader{.consumer = Kafka(rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error)), .partitions = {}};
+  if (!reader.consumer) return core::InvalidArgument(fmt::format("{} consumer: {}", what, error));
+  rd_kafka_poll_set_consumer(reader.consumer.get());
+  FERRY_ASSIGN_OR_RETURN(reader.partitions, TopicPartitions(reader.consumer.get(), topic, 10000));
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(reader.partitions.size())));
+  for (const auto& p : reader.partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = start(p);
+  }
+  if (auto e = rd_kafka_assign(reader.consumer.get(), list.get())) {
+    return core::Unavailable(fmt::format("{} '{}': {}", what, topic, rd_kafka_err2str(e)));
+  }
+  return reader;
 }
 
 core::Result<std::vector<PartitionRange>> TopicPartitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,6 +56,19 @@ struct PartitionRange {
 // Every partition of `topic` with its watermarks (0, 0 where they could not be read), as the
 // broker says now; Unavailable when the topic's metadata cannot be read.
 core::Result<std::vector<PartitionRange>> TopicPartitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
+// A consumer reading every partition of one topic by assignment, outside any consumer group, so
+// that every instance of ferry reads everything (the models topic, a feedback topic).
+struct TopicReader {
+  Kafka consumer;
+  std::vector<PartitionRange> partitions;  // as they were when it started
+};
+// Starts reading `topic` with `kafka`'s connection, each partition from the offset `start`
+// gives for it (RD_KAFKA_OFFSET_BEGINNING, its high watermark, ...). `what` names it in errors.
+core::Result<TopicReader> ReadEveryPartition(const std::string& bootstrap_servers,
+                                             const std::map<std::string, std::string>& properties,
+                                             const std::string& topic, std::string_view what,
+                                             const std::function<std::int64_t(const PartitionRange&)>& start);
 
 // The value of a message's header `name`, or empty.
 std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name);

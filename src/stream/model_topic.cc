@@ -3,12 +3,10 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <chrono>
 #include <optional>
-#include <random>
 
 #include "core/json_writer.h"
 #include "observe/prometheus.h"
@@ -133,27 +131,13 @@ struct ModelSubscriber::Impl {
       : kafka(std::move(k)), repository(std::move(repo)), server(s), counters(c) {}
 
   core::Result<void> Connect() {
-    std::random_device random;
-    const std::string group = fmt::format("ferry-models-{}-{:x}", getpid(), random());
-    FERRY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
-                           MakeKafkaConf(kafka.bootstrap_servers, kafka.properties,
-                                         {{"group.id", group}, {"enable.auto.commit", "false"}},
-                                         {"group.id", "enable.auto.commit"}));
-    char error[512];
-    consumer.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error));
-    if (!consumer) return core::InvalidArgument(fmt::format("models topic consumer: {}", error));
-    rd_kafka_poll_set_consumer(consumer.get());
-    // Every partition, from the beginning, by assignment (no group membership).
-    auto partitions = TopicPartitions(consumer.get(), kafka.models_topic, 10000);
-    if (!partitions) return core::Unavailable(fmt::format("models {}", partitions.error().message));
-    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));
-    for (const auto& p : *partitions) {
-      rd_kafka_topic_partition_list_add(list.get(), kafka.models_topic.c_str(), p.partition)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
+    // Every partition, from the beginning.
+    auto reader = ReadEveryPartition(kafka.bootstrap_servers, kafka.properties, kafka.models_topic, "models topic",
+                                     [](const PartitionRange&) { return RD_KAFKA_OFFSET_BEGINNING; });
+    if (!reader) return std::unexpected(reader.error());
+    consumer = std::move(reader->consumer);
+    for (const auto& p : reader->partitions) {
       if (kafka.models_from_last && p.high > p.low) catch_up[p.partition] = p.high;
-    }
-    if (auto e = rd_kafka_assign(consumer.get(), list.get())) {
-      return core::Unavailable(fmt::format("models topic '{}': {}", kafka.models_topic, rd_kafka_err2str(e)));
     }
     return {};
   }

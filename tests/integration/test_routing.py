@@ -12,7 +12,6 @@ computed it, independently of the headers that say so.
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import tempfile
@@ -24,7 +23,8 @@ import grpc
 import numpy as np
 
 import models
-from ferry_process import FERRY_BIN, FerryProcess
+from dev_kafka import DevKafka
+from ferry_process import FerryProcess
 from test_grpc import compile_protos
 
 ROW = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
@@ -257,24 +257,25 @@ class RoutingTest(unittest.TestCase):
 
     # -- shadows ---------------------------------------------------------------------------------
 
-    def latencies(self, model, n=300):
+    def latencies(self, models, n=300):
+        """Sorted latencies of n requests to each model, sent alternately on one connection, so
+        that a busy moment of the machine falls on both alike."""
         conn = self.server.connection()
         try:
-            out = []
+            out = {m: [] for m in models}
             for _ in range(n):
-                start = time.perf_counter()
-                status, _, _ = self.server.request("POST", f"/v2/models/{model}/infer", infer_body(), conn=conn)
-                out.append(time.perf_counter() - start)
-                self.assertEqual(status, 200)
-            return sorted(out)
+                for model in models:
+                    start = time.perf_counter()
+                    status, _, _ = self.server.request("POST", f"/v2/models/{model}/infer", infer_body(), conn=conn)
+                    out[model].append(time.perf_counter() - start)
+                    self.assertEqual(status, 200)
+            return [sorted(out[m]) for m in models]
         finally:
             conn.close()
 
     def test_a_slow_shadow_neither_slows_the_primary_nor_piles_up(self):
-        self.latencies("unshadowed", 50)  # warm both paths
-        self.latencies("shadowed", 50)
-        off = self.latencies("unshadowed")
-        on = self.latencies("shadowed")
+        self.latencies(["unshadowed", "shadowed"], 50)  # warm both paths
+        off, on = self.latencies(["unshadowed", "shadowed"])
         p99_off, p99_on = off[int(len(off) * 0.99)], on[int(len(on) * 0.99)]
         print(f"\nprimary p99 with the shadow off {p99_off * 1000:.2f} ms, on {p99_on * 1000:.2f} ms "
               f"(ratio {p99_on / p99_off:.2f}); medians {statistics.median(off) * 1000:.2f} / "
@@ -554,12 +555,8 @@ class RoutingStreamTest(unittest.TestCase):
         cls.work = tempfile.mkdtemp(prefix="ferry_routing_kafka_")
         cls.repo = os.path.join(cls.work, "models")
         make_repository(cls.repo, cls.work)
-        topics = ["in:3", "out:3", "err:1", "rewards:2", "in-r:2", "out-r:2", "err-r:1"]
-        cls.broker = subprocess.Popen([FERRY_BIN, "dev-kafka", *sum((["--topic", t] for t in topics), [])],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        cls.bootstrap = cls.broker.stdout.readline().strip()
-        if not cls.bootstrap:
-            raise RuntimeError("ferry dev-kafka printed no bootstrap address")
+        cls.broker = DevKafka(["in:3", "out:3", "err:1", "rewards:2", "in-r:2", "out-r:2", "err-r:1"])
+        cls.bootstrap = cls.broker.bootstrap
         write(f"{cls.repo}/keyed/model.yaml", "router:\n  routes: [{target: \"pima:1\"}, {target: \"pima:2\"}]\n"
                                              "  sticky: {key: kafka_key}\n")
         config = os.path.join(cls.work, "ferry.yaml")
@@ -584,33 +581,15 @@ streams:
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
-        cls.broker.stdout.close()
-        cls.broker.send_signal(signal.SIGTERM)
-        try:
-            cls.broker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            cls.broker.kill()
+        cls.broker.stop()
         shutil.rmtree(cls.work, ignore_errors=True)
 
     def produce(self, topic, events, headers=()):
-        path = os.path.join(self.work, f"{topic}.events")
-        with open(path, "w") as f:
-            for key, value in events:
-                f.write(f"{key}\t{value}\n")
-        args = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t", "-l", path]
-        for h in headers:
-            args += ["-H", h]
-        subprocess.run(args, check=True, timeout=60)
+        self.broker.produce(self.work, topic, events, headers)
 
     def consume(self, topic, expected, timeout=60):
-        deadline = time.time() + timeout
-        while True:
-            out = subprocess.run(["kcat", "-C", "-b", self.bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
-                                  "-f", "%k\x1f%h\x1f%s\x1e"], capture_output=True, text=True, timeout=60).stdout
-            messages = [m.split("\x1f") for m in out.split("\x1e") if m]
-            if len(messages) >= expected or time.time() > deadline:
-                return messages
-            time.sleep(0.3)
+        """[key, headers, value] of every message of the topic."""
+        return [m[1:] for m in self.broker.consume(topic, expected, timeout)]
 
     @staticmethod
     def headers(text):

@@ -17,6 +17,7 @@ import unittest
 import onnx
 
 import models
+from dev_kafka import DevKafka
 from ferry_process import FERRY_BIN, FerryProcess
 from test_pipeline import FIELDS, engineered_probability
 
@@ -55,20 +56,12 @@ class StreamingTest(unittest.TestCase):
         for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
         topics += ["models:1", "models-bad:1"]
-        cls.broker = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", "3", *sum((["--topic", t] for t in topics), [])],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        cls.bootstrap = cls.broker.stdout.readline().strip()
-        if not cls.bootstrap:
-            raise RuntimeError("ferry dev-kafka printed no bootstrap address")
+        cls.broker = DevKafka(topics, brokers=3)
+        cls.bootstrap = cls.broker.bootstrap
 
     @classmethod
     def tearDownClass(cls):
-        cls.broker.stdout.close()
-        cls.broker.send_signal(signal.SIGTERM)
-        try:
-            cls.broker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            cls.broker.kill()
+        cls.broker.stop()
         shutil.rmtree(cls.work, ignore_errors=True)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -92,26 +85,10 @@ streams:
         return path
 
     def produce(self, topic, events, headers=()):
-        """events: (key, value) pairs, sent with kcat in order (with `headers`, name=value)."""
-        path = os.path.join(self.work, f"{topic}.events")
-        with open(path, "w") as f:
-            for key, value in events:
-                f.write(f"{key}\t{value}\n")
-        args = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t", "-l", path]
-        for h in headers:
-            args += ["-H", h]
-        subprocess.run(args, check=True, timeout=120)
+        self.broker.produce(self.work, topic, events, headers)
 
     def consume(self, topic, expected, timeout=120):
-        """Every message of the topic (partition, key, headers, value), once at least `expected` are there."""
-        deadline = time.time() + timeout
-        while True:
-            out = subprocess.run(["kcat", "-C", "-b", self.bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
-                                  "-f", "%p\x1f%k\x1f%h\x1f%s\x1e"], capture_output=True, text=True, timeout=120).stdout
-            messages = [m.split("\x1f") for m in out.split("\x1e") if m]
-            if len(messages) >= expected or time.time() > deadline:
-                return messages
-            time.sleep(0.5)
+        return self.broker.consume(topic, expected, timeout)
 
     def serve(self, suffix, repo=None, **kwargs):
         return FerryProcess(repo or self.repo, "--config", self.config(suffix, **kwargs))
