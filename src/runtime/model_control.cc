@@ -48,13 +48,10 @@ void ModelControl::Start(std::function<void()> started) {
     } else {
       spdlog::info("model repository {}: {} model folder(s)", options_.repository.string(), scan->models.size());
       for (const auto& note : scan->ignored) spdlog::info("ignored {}", note);
-      const auto& wanted = options_.startup_models;
-      const bool all = options_.mode != ControlMode::kExplicit ||
-                       std::find(wanted.begin(), wanted.end(), "*") != wanted.end();
       // Routers last, so that what they route to serves when they are built.
       std::vector<model::ModelDirectory> routers;
       for (auto& dir : scan->models) {
-        if (!all && std::find(wanted.begin(), wanted.end(), dir.name) == wanted.end()) continue;
+        if (!LoadsAtStart(dir.name)) continue;
         if (dir.config_file && model::IsRouterConfig(*dir.config_file)) {
           routers.push_back(std::move(dir));
           continue;
@@ -66,9 +63,9 @@ void ModelControl::Start(std::function<void()> started) {
         const std::string name = dir.name;
         (void)DoLoad(name, std::nullopt, std::move(dir));
       }
-      if (!all) {
-        for (const auto& name : wanted) {
-          if (!table_.Find(name)) spdlog::warn("--load-model {}: no such model folder in the repository", name);
+      for (const auto& name : options_.startup_models) {
+        if (name != "*" && options_.mode == ControlMode::kExplicit && !table_.Find(name)) {
+          spdlog::warn("--load-model {}: no such model folder in the repository", name);
         }
       }
     }
