@@ -18,6 +18,14 @@ TEST(DecodePathSegment, DecodesPercentEscapes) {
   EXPECT_FALSE(DecodePathSegment("a%00b").has_value());
 }
 
+TEST(RequiredScope, RoutingIsReadToSeeAdminToChangeAndFeedbackIsInference) {
+  EXPECT_EQ(RequiredScope("/v2/models/r/routing", Method::kGet), auth::Scope::kRead);
+  EXPECT_EQ(RequiredScope("/v2/models/r/routing", Method::kPut), auth::Scope::kAdmin);
+  EXPECT_EQ(RequiredScope("/v2/models/r/feedback", Method::kPost), auth::Scope::kInfer);
+  EXPECT_EQ(RequiredScope("/v2/models/r/infer", Method::kPost), auth::Scope::kInfer);
+  EXPECT_EQ(RequiredScope("/v2/health/ready", Method::kGet), auth::Scope::kNone);
+}
+
 // Routes against a server over an empty repository: everything but inference.
 class RoutesTest : public ::testing::Test {
  protected:
