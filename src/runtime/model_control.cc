@@ -162,6 +162,9 @@ void ModelControl::PollLoop(std::stop_token stop) {
           settled.version_fingerprints[v] = f;
         }
       }
+      // A version folder still being written (new, or edited in place): wait for it, rather than
+      // load the model without it (which would take an edited version out of service meanwhile).
+      if (settled.versions.size() != fp.versions.size()) continue;
       stable.emplace(dir.name, std::move(settled));
     }
     previous_scan_ = std::move(current);
@@ -247,6 +250,8 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
   next->name = name;
   next->config = *config;
   std::vector<std::string> failures;  // of the versions built by this load
+  bool built_ready = false;           // a version built by this load serves
+  bool kept_previous = false;         // a version's previous build serves on, its new one refused
   for (std::int64_t v : chosen) {
     const std::uint64_t fingerprint = dir.version_fingerprints.count(v) ? dir.version_fingerprints.at(v) : 0;
     if (serving) {
@@ -282,12 +287,21 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
     }
     if (version->state == ModelState::kReady) {
       spdlog::info("model '{}' version {}: READY", name, v);
+      built_ready = true;
+    } else if (auto kept = KeepServing(serving.get(), v, version->reason)) {
+      // A failed build, of files, configuration or warm-up alike, never replaces the build that serves.
+      spdlog::warn("model '{}' version {}: {}", name, v, kept->reason);
+      failures.push_back(fmt::format("version {}: {}", v, version->reason));
+      version = std::move(kept);
+      kept_previous = true;
     } else {
       spdlog::warn("model '{}' version {}: UNAVAILABLE: {}", name, v, version->reason);
       failures.push_back(fmt::format("version {}: {}", v, version->reason));
     }
     next->versions.emplace(v, std::move(version));
   }
+  // The builds that serve are the previous ones: so is the configuration they run with.
+  if (kept_previous && !built_ready) next->config = serving->config;
   if (!next->HasReadyVersion() && serving && serving->HasReadyVersion()) {
     // Nothing new can serve: keep the versions that do, so traffic goes on.
     for (const auto& [v, version] : serving->versions) {
@@ -309,6 +323,16 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
                                              : fmt::format(" (serving versions {})", serving_versions)));
   }
   return {};
+}
+
+std::shared_ptr<ServedVersion> ModelControl::KeepServing(const ServedModel* serving, std::int64_t v,
+                                                         std::string_view refused) {
+  if (!serving) return nullptr;
+  auto it = serving->versions.find(v);
+  if (it == serving->versions.end() || it->second->state != ModelState::kReady) return nullptr;
+  auto kept = std::make_shared<ServedVersion>(*it->second);  // the same servable, and what it was built from
+  kept->reason = fmt::format("the previous build serves; the new one was refused: {}", refused);
+  return kept;
 }
 
 void ModelControl::RetryWaiting(const std::string& name) {
@@ -339,7 +363,8 @@ void ModelControl::Retire(const std::shared_ptr<const ServedModel>& old, const S
   if (!old) return;
   std::lock_guard lock(mutex_);
   for (const auto& [v, version] : old->versions) {
-    const bool still_served = kept && kept->versions.contains(v) && kept->versions.at(v) == version;
+    const bool still_served =
+        kept && kept->versions.contains(v) && kept->versions.at(v)->servable == version->servable;
     if (!still_served && version->servable) retired_.push_back(version->servable);
   }
 }

@@ -9,8 +9,10 @@
 // A load runs on the loader thread (one, so loads never compete with each other or take serving
 // threads): the new or changed versions are built and warmed up beside what serves, then the
 // model is swapped in at once; unchanged versions are kept as they are. Replaced versions are
-// retired: the loader destroys each once no request holds it, after its queue has run. If every
-// new version fails, the versions that were serving keep serving. With `unload_first`, a model
+// retired: the loader destroys each once no request holds it, after its queue has run. A build
+// that fails -- files, model.yaml, warm-up alike -- never replaces the build that serves: that
+// version serves on, and the index says which build serves and why the new one was refused; if
+// every new version fails, the versions that were serving keep serving. With `unload_first`, a model
 // is taken out of service and freed before it is loaded again (for models too large to hold
 // twice).
 //
@@ -18,8 +20,9 @@
 // UNAVAILABLE with the reason, and is built again each time one of them is loaded (so that its
 // reason stays current); at start, routers are loaded after everything else.
 //
-// Polling considers a version folder (and model.yaml) only once its files are unchanged across
-// two scans in a row, so a version being copied in is not loaded half-written.
+// Polling considers a model only once its model.yaml and every version folder are unchanged
+// across two scans in a row, so a version being copied in, or edited in place, is not loaded
+// half-written.
 //
 // Thread safety: every public method may be called from any thread; `done` callbacks run on the
 // loader thread.
@@ -108,6 +111,10 @@ class ModelControl {
   core::Result<void> DoLoad(const std::string& name, const std::optional<std::string>& config_override,
                             std::optional<model::ModelDirectory> scanned);
   void DoUnload(const std::string& name);
+  // When `serving` has version `v` READY: a copy of it that keeps serving, saying the new build
+  // was refused and why; else null.
+  static std::shared_ptr<ServedVersion> KeepServing(const ServedModel* serving, std::int64_t v,
+                                                    std::string_view refused);
   // Builds again the routers that were waiting for `name`, which was just loaded (or failed to).
   void RetryWaiting(const std::string& name);
   void Retire(const std::shared_ptr<const ServedModel>& old, const ServedModel* kept);

@@ -190,6 +190,65 @@ class LifecycleTest(unittest.TestCase):
         # Load needs explicit mode; the route is POST only.
         self.assertEqual(self.ferry.request("GET", "/v2/repository/index")[0], 405)
 
+    def test_a_refused_rebuild_of_the_serving_version_keeps_it_serving(self):
+        self.start("--model-control", "explicit", "--load-model", "pima")
+        self.assertEqual(self.answer()[0], 1)
+        refusals = (
+            ("a warm-up sample that is not there", "warmup: [{request: nosuch.json}]\n", "nosuch.json"),
+            ("a wrong datatype", "inputs: [{name: features, datatype: FP64, shape: [-1, 8]}]\n", "FP64"),
+        )
+        for what, config, fragment in refusals:
+            status, body, _ = self.load("pima", config=config)
+            self.assertEqual(status, 503, f"{what}: {body}")
+            self.assertIn(fragment, body["error"])
+            version, p = self.answer()  # the build that served still does
+            self.assertEqual(version, 1, what)
+            self.assertAlmostEqual(p, models.pima_probability(ROW, intercept_of(1)), places=5)
+            entry = self.index()[("pima", "1")]
+            self.assertEqual(entry["state"], "READY", what)
+            self.assertIn("the previous build serves", entry["reason"])
+            self.assertIn(fragment, entry["reason"])
+        self.assertIn("the previous build serves", self.ferry.log())
+        # A truncated model file under the serving version number.
+        with open(f"{self.repo}/pima/1/model.onnx", "r+b") as f:
+            f.truncate(40)
+        status, body, _ = self.load("pima")
+        self.assertEqual(status, 503, body)
+        self.assertEqual(self.answer(), (1, self.answer()[1]))
+        self.assertAlmostEqual(self.answer()[1], models.pima_probability(ROW, intercept_of(1)), places=5)
+        # A good build of the same version replaces it; the index no longer speaks of a refusal.
+        models.save_pima(f"{self.repo}/pima/1/model.onnx", intercept=intercept_of(5))
+        status, body, _ = self.load("pima")
+        self.assertEqual(status, 200, body)
+        self.assertAlmostEqual(self.answer()[1], models.pima_probability(ROW, intercept_of(5)), places=5)
+        self.assertEqual(self.index()[("pima", "1")].get("reason", ""), "")
+
+    def test_in_place_edits_under_polling_never_take_the_version_down(self):
+        self.start("--model-control", "poll", "--repository-poll-secs", "0.1")
+        load = SteadyLoad(self.ferry)
+        try:
+            models.save_pima(f"{self.repo}/pima/1/model.onnx", intercept=intercept_of(7))  # rewritten in place
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                if abs(self.answer()[1] - models.pima_probability(ROW, intercept_of(7))) < 1e-5:
+                    break
+                time.sleep(0.05)
+            self.assertAlmostEqual(self.answer()[1], models.pima_probability(ROW, intercept_of(7)), places=5)
+            with open(f"{self.repo}/pima/1/model.onnx", "wb") as f:
+                f.write(b"not a model")  # a broken file in place: refused, the good build serves on
+            with open(f"{self.repo}/pima/model.yaml", "w") as f:
+                f.write("warmup: [{request: nosuch.json}]\n")  # and a model.yaml whose warm-up fails
+            deadline = time.time() + 15
+            while time.time() < deadline and self.ferry.log().count("the previous build serves") < 1:
+                time.sleep(0.05)
+            time.sleep(0.5)
+            self.assertAlmostEqual(self.answer()[1], models.pima_probability(ROW, intercept_of(7)), places=5)
+        finally:
+            load.stop()
+        self.assertEqual(load.failures, [])
+        self.assertIn("the previous build serves", self.ferry.log())
+        self.assertNotIn("no numeric version folder", self.ferry.log())
+
     def test_half_written_version_waits_until_complete(self):
         self.start("--model-control", "poll", "--repository-poll-secs", "0.2")
         source = f"{self.repo}/staging.onnx"

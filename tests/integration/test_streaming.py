@@ -55,7 +55,7 @@ class StreamingTest(unittest.TestCase):
         topics = []
         for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
-        topics += ["models:1", "models-bad:1"]
+        topics += ["models:1", "models-bad:1", "models-same:1"]
         cls.broker = DevKafka(topics, brokers=3)
         cls.bootstrap = cls.broker.bootstrap
 
@@ -302,6 +302,35 @@ streams:
         finally:
             ferry.stop()
 
+
+    def test_a_broken_model_published_under_the_serving_version_is_refused_and_that_version_serves(self):
+        repo = self.own_repo("repo-same")
+        ferry = self.serve("flow", repo=repo, models_topic="models-same")
+        try:
+            expected = engineered_probability(record(0))
+            version_dir = os.path.join(self.work, "same", "pima-features", "1")
+            os.makedirs(version_dir)
+            with open(os.path.join(self.repo, "pima-features", "1", "model.onnx"), "rb") as f:
+                truncated = f.read()[:60]
+            with open(os.path.join(version_dir, "model.onnx"), "wb") as f:
+                f.write(truncated)
+            out = subprocess.run([FERRY_BIN, "publish", "--bootstrap", self.bootstrap, "--topic", "models-same",
+                                  "--model-dir", version_dir, "--name", "pima-features", "--version", "1"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            deadline = time.time() + 30
+            while time.time() < deadline and "the previous build serves" not in ferry.log():
+                time.sleep(0.1)
+            self.assertIn("the previous build serves", ferry.log())
+            status, answer, _ = ferry.request("POST", "/v2/models/pima-pipeline/predict", record(0))
+            self.assertEqual(status, 200, answer)
+            self.assertAlmostEqual(answer["predictions"][0]["probability"], expected, places=5)
+            _, index, _ = ferry.request("POST", "/v2/repository/index", {})
+            entry = [e for e in index if e["name"] == "pima-features" and e.get("version") == "1"][0]
+            self.assertEqual(entry["state"], "READY")
+            self.assertIn("the new one was refused", entry["reason"])
+        finally:
+            ferry.stop()
 
     def test_a_full_model_queue_pauses_the_stream_and_nothing_is_lost(self):
         width = 2048  # a 2048 x 2048 Gemm: about a millisecond a row
