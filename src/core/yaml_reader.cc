@@ -15,6 +15,7 @@ Result<YAML::Node> YamlReader::Load(std::string_view text) const {
 }
 
 std::unexpected<Error> YamlReader::Fail(const YAML::Node& node, std::string_view what) const {
+  if (!node.IsDefined()) return InvalidArgument(fmt::format("{}: {}", source_, what));  // no line to name
   const auto mark = node.Mark();
   if (mark.line >= 0) return InvalidArgument(fmt::format("{}:{}: {}", source_, mark.line + 1, what));
   return InvalidArgument(fmt::format("{}: {}", source_, what));

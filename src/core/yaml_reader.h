@@ -30,8 +30,10 @@ class YamlReader {
   std::unexpected<Error> Fail(const YAML::Node& node, std::string_view what) const;
 
   // A scalar as T (std::string, double, std::int64_t, int, bool); `key` names it in the error.
+  // A node that is not there (a missing key) is an error saying the key is required.
   template <typename T>
   Result<T> Scalar(const YAML::Node& node, std::string_view key, std::string_view expected) const {
+    if (!node.IsDefined()) return InvalidArgument(fmt::format("{}: '{}' is required ({})", source_, key, expected));
     if (!node.IsScalar()) return Fail(node, fmt::format("'{}' must be {}", key, expected));
     try {
       return node.as<T>();

@@ -106,6 +106,20 @@ TEST(RouterConfig, BadConfigurationsAreRefusedWithTheLine) {
        "'routes' belongs to a router with routes"},
       {"router: []", "'router' must be a map"},
   };
+  // Required keys that are missing (found by fuzzing: reading them threw).
+  const std::pair<std::string, std::string> missing[] = {
+      {"router: {ensemble: {members: [{target: a}], aggregate: {output: y}}}", "'method' is required"},
+      {"router: {ensemble: {members: [{target: a}], aggregate: {method: mean}}}", "'output' is required"},
+      {"router: {routes: [{target: a}], fallback: {on: [timeout]}}", "'to' is required"},
+      {"router: {routes: [{target: a}], sticky: {}}", "'key' is required"},
+      {"router: {routes: [{target: a}], override: {}}", "'header' is required"},
+      {"router: {routes: [{target: a}], shadow: [{target: b, compare: {abs_tol: 1}}]}", "'output' is required"},
+  };
+  for (const auto& [yaml, fragment] : missing) {
+    auto config = ParseRouterConfig(yaml, "r/model.yaml");
+    ASSERT_FALSE(config) << yaml;
+    EXPECT_NE(config.error().message.find(fragment), std::string::npos) << config.error().message;
+  }
   for (const auto& [yaml, fragment] : cases) {
     auto config = ParseRouterConfig(yaml, "r/model.yaml");
     ASSERT_FALSE(config) << yaml;
