@@ -255,6 +255,7 @@ std::vector<Bandit::Posterior> Bandit::Posteriors() const {
 core::Result<void> Bandit::SaveIfChanged() {
   const std::string& path = options_.config.state_file;
   if (path.empty()) return {};
+  std::lock_guard saving(ledger_->save_mutex);
   std::vector<ArmState> state;
   {
     std::lock_guard lock(ledger_->mutex);

@@ -110,6 +110,9 @@ class Bandit {
     std::deque<Entry> decisions;  // decisions[i] is sequence first + i
     std::uint64_t first = 0;
     bool changed = false;
+    // Held while the state file is written: the bandits sharing a ledger (a reloaded router's
+    // old and new versions) save from different threads, to the same temporary file.
+    std::mutex save_mutex;
   };
 
   // Constant after construction.
