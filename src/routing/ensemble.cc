@@ -22,14 +22,6 @@ std::vector<TargetSet::Named> Named(const EnsembleConfig& config) {
   return named;
 }
 
-bool SameMembers(const EnsembleConfig& a, const EnsembleConfig& b) {
-  if (a.members.size() != b.members.size()) return false;
-  for (std::size_t i = 0; i < a.members.size(); ++i) {
-    if (a.members[i].name != b.members[i].name || a.members[i].target != b.members[i].target) return false;
-  }
-  return true;
-}
-
 // A record answer's value as a vote: a number, a boolean or a string.
 std::optional<Label> AsLabel(const core::Value& value) {
   switch (value.kind) {
@@ -113,7 +105,7 @@ struct Ensemble::Call {
 Ensemble::Ensemble(Options options)
     : Servable(std::move(options.name), options.version), config_(std::move(options.config)),
       members_(Named(config_), *options.resolver), timer_(options.timer) {
-  if (options.previous && SameMembers(options.previous->config_, config_)) {
+  if (options.previous && options.previous->members_.targets() == members_.targets()) {
     counters_ = options.previous->counters_;
   } else {
     counters_ = std::make_shared<RouterCounters>(0, 0, config_.members.size());

@@ -41,20 +41,19 @@ std::vector<double> Weights(const RouterConfig& config) {
   return weights;
 }
 
-bool SameRoutes(const RouterConfig& a, const RouterConfig& b) {
-  if (a.routes.size() != b.routes.size()) return false;
-  for (std::size_t i = 0; i < a.routes.size(); ++i) {
-    if (a.routes[i].name != b.routes[i].name || a.routes[i].target != b.routes[i].target) return false;
-  }
-  return true;
-}
-
 bool SameShadows(const RouterConfig& a, const RouterConfig& b) {
   if (a.shadows.size() != b.shadows.size()) return false;
   for (std::size_t i = 0; i < a.shadows.size(); ++i) {
     if (a.shadows[i].name != b.shadows[i].name) return false;
   }
   return true;
+}
+
+// "stable, canary": the routes, for error messages.
+std::string RouteNames(const RouterConfig& config) {
+  std::vector<std::string_view> names;
+  for (const auto& route : config.routes) names.push_back(route.name);
+  return fmt::format("{}", fmt::join(names, ", "));
 }
 
 std::vector<TargetSet::Named> Named(const RouterConfig& config) {
@@ -101,7 +100,7 @@ Router::Router(Options options)
     : Servable(std::move(options.name), options.version), config_(std::move(options.config)),
       resolver_(*options.resolver), routes_(Named(config_), resolver_) {
   const Router* previous = options.previous;
-  if (previous && SameRoutes(previous->config_, config_) && SameShadows(previous->config_, config_)) {
+  if (previous && previous->routes_.targets() == routes_.targets() && SameShadows(previous->config_, config_)) {
     counters_ = previous->counters_;
   } else {
     counters_ = std::make_shared<RouterCounters>(config_.routes.size(), config_.shadows.size(), 0);
@@ -134,10 +133,8 @@ core::Result<Router::Choice> Router::Choose(const CallContext& context, const co
       for (std::size_t i = 0; i < config_.routes.size(); ++i) {
         if (config_.routes[i].name == *forced) return Choice{.route = i, .reason = Reason::kOverride};
       }
-      std::vector<std::string> names;
-      for (const auto& route : config_.routes) names.push_back(route.name);
       return core::InvalidArgument(fmt::format("header {}: '{}' names no route of router '{}' (routes: {})",
-                                               config_.override_header, *forced, name(), fmt::join(names, ", ")));
+                                               config_.override_header, *forced, name(), RouteNames(config_)));
     }
   }
   if (bandit_) {
@@ -447,10 +444,8 @@ core::Result<void> Router::SetWeights(const std::vector<std::pair<std::string, d
   for (const auto& [route, weight] : weights) {
     auto it = std::find_if(config_.routes.begin(), config_.routes.end(), [&](const auto& r) { return r.name == route; });
     if (it == config_.routes.end()) {
-      std::vector<std::string> names;
-      for (const auto& r : config_.routes) names.push_back(r.name);
       return core::InvalidArgument(fmt::format("router '{}' has no route '{}' (routes: {})", name(), route,
-                                               fmt::join(names, ", ")));
+                                               RouteNames(config_)));
     }
     if (!std::isfinite(weight) || weight < 0) {
       return core::InvalidArgument(fmt::format("route '{}': a weight must be a number >= 0, got {}", route, weight));

@@ -131,27 +131,19 @@ Shadows::Mirror Shadows::Prepare(const std::vector<core::Record>& records) const
 
 void Shadows::Mirror::Send() {
   for (auto& copy : copies_) {
-    ShadowCounters& c = counters_->shadows[copy.index];
-    c.sent.fetch_add(1, std::memory_order_relaxed);
+    counters_->shadows[copy.index].sent.fetch_add(1, std::memory_order_relaxed);
+    // The shadow's answer, tensors or records: counted, compared, dropped.
+    auto answered = [counters = counters_, index = copy.index, compare = copy.compare](auto answer) {
+      ShadowCounters& c = counters->shadows[index];
+      c.inflight.fetch_sub(1, std::memory_order_relaxed);
+      if (!answer) c.failed.fetch_add(1, std::memory_order_relaxed);
+      if (compare) compare->Set(false, answer ? Values(*answer, compare->output) : std::vector<double>{});
+    };
     if (copy.request) {
-      copy.servable->Infer(std::move(*copy.request), CallContext::None(),
-                           [counters = counters_, index = copy.index,
-                            compare = copy.compare](core::Result<core::InferenceResponse> answer) {
-                             ShadowCounters& c = counters->shadows[index];
-                             c.inflight.fetch_sub(1, std::memory_order_relaxed);
-                             if (!answer) c.failed.fetch_add(1, std::memory_order_relaxed);
-                             if (compare) compare->Set(false, answer ? Values(*answer, compare->output) : std::vector<double>{});
-                           });
+      copy.servable->Infer(std::move(*copy.request), CallContext::None(), std::move(answered));
     } else {
       const CallContext* none[] = {&CallContext::None()};
-      copy.servable->Predict(std::move(copy.records), none,
-                             [counters = counters_, index = copy.index,
-                              compare = copy.compare](core::Result<Predictions> answer) {
-                               ShadowCounters& c = counters->shadows[index];
-                               c.inflight.fetch_sub(1, std::memory_order_relaxed);
-                               if (!answer) c.failed.fetch_add(1, std::memory_order_relaxed);
-                               if (compare) compare->Set(false, answer ? Values(*answer, compare->output) : std::vector<double>{});
-                             });
+      copy.servable->Predict(std::move(copy.records), none, std::move(answered));
     }
   }
 }

@@ -19,6 +19,7 @@ class TargetSet {
   struct Named {
     std::string name;  // the route's or member's
     Target target;
+    bool operator==(const Named&) const = default;
   };
   TargetSet(std::vector<Named> targets, const Resolver& resolver)
       : targets_(std::move(targets)), resolver_(resolver) {}
