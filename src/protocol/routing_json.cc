@@ -55,7 +55,7 @@ core::Result<routing::Feedback> OneFeedback(element item, std::string_view where
     }
   }
   if (!has_id) return core::InvalidArgument(fmt::format("{} needs a 'decision_id'", where));
-  if (feedback.reward.has_value() == !feedback.rewards.empty() || (!feedback.reward && feedback.rewards.empty())) {
+  if (feedback.reward.has_value() == !feedback.rewards.empty()) {  // both, or neither
     return core::InvalidArgument(fmt::format("{} needs either 'reward' (for every row) or 'rewards' (one a row)", where));
   }
   return feedback;
