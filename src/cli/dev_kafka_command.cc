@@ -13,15 +13,21 @@ namespace ferry::cli {
 void AddDevKafkaCommand(CLI::App& app, int& exit_code) {
   struct Options {
     int brokers = 1;
+    int port = 0;
     std::vector<std::string> topics;
   };
   auto options = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "dev-kafka",
       "Run a Kafka-protocol broker on loopback (librdkafka's mock cluster, in memory) until SIGINT or SIGTERM; "
-      "prints its bootstrap address on the first line");
+      "prints its bootstrap address on the first line. Each partition keeps at most 5 MiB or 100,000 messages "
+      "(older ones are dropped); topics not created with --topic are created on first use with 4 partitions");
   cmd->add_option("--brokers", options->brokers, "Brokers in the cluster")->check(CLI::Range(1, 9))->capture_default_str();
   cmd->add_option("--topic", options->topics, "A topic to create, name:partitions (repeatable)");
+  cmd->add_option("--port", options->port,
+                  "Also take bootstrap connections on 127.0.0.1:PORT, the same from run to run (0: only the "
+                  "brokers' own ports, chosen at random)")
+      ->check(CLI::Range(0, 65535));
   cmd->callback([options, &exit_code] {
     std::vector<std::pair<std::string, int>> topics;
     for (const auto& spec : options->topics) {
@@ -45,7 +51,7 @@ void AddDevKafkaCommand(CLI::App& app, int& exit_code) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    auto dev = stream::DevKafka::Start(options->brokers, topics);
+    auto dev = stream::DevKafka::Start(options->brokers, topics, options->port);
     if (!dev) {
       fmt::print(stderr, "ferry {}\n", dev.error().message);
       exit_code = 1;
@@ -53,6 +59,11 @@ void AddDevKafkaCommand(CLI::App& app, int& exit_code) {
     }
     fmt::print("{}\n", (*dev)->bootstrap_servers());
     std::fflush(stdout);
+    fmt::print(stderr,
+               "ferry dev-kafka: a broker in memory for development and tests; each partition keeps at most 5 MiB or "
+               "100,000 messages (librdkafka's mock cluster drops older ones). For local streams, set "
+               "kafka.properties session.timeout.ms: \"6000\" in ferry.yaml so that a restarted instance gets its "
+               "partitions in seconds.\n");
     int signal = 0;
     sigwait(&signals, &signal);
     exit_code = 0;

@@ -4,34 +4,100 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <array>
+#include <optional>
+#include <boost/asio.hpp>
+#include <thread>
+
 namespace ferry::stream {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// Copies bytes from one socket to the other until either side closes.
+void Pipe(std::shared_ptr<tcp::socket> from, std::shared_ptr<tcp::socket> to,
+          std::shared_ptr<std::array<char, 65536>> buffer) {
+  from->async_read_some(asio::buffer(*buffer), [from, to, buffer](boost::system::error_code ec, std::size_t n) {
+    if (ec) {
+      boost::system::error_code ignored;
+      to->shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    asio::async_write(*to, asio::buffer(buffer->data(), n), [from, to, buffer](boost::system::error_code ec, std::size_t) {
+      if (!ec) Pipe(from, to, buffer);
+    });
+  });
+}
+
+}  // namespace
 
 struct DevKafka::Impl {
   rd_kafka_t* handle = nullptr;  // the mock cluster runs on this handle's threads
   rd_kafka_mock_cluster_t* cluster = nullptr;
+  asio::io_context io;
+  std::optional<tcp::acceptor> acceptor;
+  tcp::endpoint broker;
+  std::thread forwarder;
+
+  void Accept() {
+    acceptor->async_accept([this](boost::system::error_code ec, tcp::socket client) {
+      if (ec) return;
+      auto in = std::make_shared<tcp::socket>(std::move(client));
+      auto out = std::make_shared<tcp::socket>(io);
+      out->async_connect(broker, [in, out](boost::system::error_code ec) {
+        if (ec) return;
+        Pipe(in, out, std::make_shared<std::array<char, 65536>>());
+        Pipe(out, in, std::make_shared<std::array<char, 65536>>());
+      });
+      Accept();
+    });
+  }
+
   ~Impl() {
+    io.stop();
+    if (forwarder.joinable()) forwarder.join();
     if (cluster) rd_kafka_mock_cluster_destroy(cluster);
     if (handle) rd_kafka_destroy(handle);
   }
 };
 
 core::Result<std::unique_ptr<DevKafka>> DevKafka::Start(int brokers,
-                                                        const std::vector<std::pair<std::string, int>>& topics) {
+                                                        const std::vector<std::pair<std::string, int>>& topics,
+                                                        int port) {
   std::unique_ptr<DevKafka> dev(new DevKafka());
   dev->impl_ = std::make_unique<Impl>();
+  Impl& impl = *dev->impl_;
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "log_level", "3", error, sizeof error);
-  dev->impl_->handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-  if (!dev->impl_->handle) return core::Internal(fmt::format("dev-kafka: {}", error));
-  dev->impl_->cluster = rd_kafka_mock_cluster_new(dev->impl_->handle, brokers);
-  if (!dev->impl_->cluster) return core::Internal("dev-kafka: librdkafka could not start its mock cluster");
+  impl.handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (!impl.handle) return core::Internal(fmt::format("dev-kafka: {}", error));
+  impl.cluster = rd_kafka_mock_cluster_new(impl.handle, brokers);
+  if (!impl.cluster) return core::Internal("dev-kafka: librdkafka could not start its mock cluster");
   for (const auto& [name, partitions] : topics) {
-    if (auto err = rd_kafka_mock_topic_create(dev->impl_->cluster, name.c_str(), partitions, 1)) {
+    if (auto err = rd_kafka_mock_topic_create(impl.cluster, name.c_str(), partitions, 1)) {
       return core::InvalidArgument(fmt::format("dev-kafka: topic '{}': {}", name, rd_kafka_err2str(err)));
     }
   }
-  dev->bootstrap_ = rd_kafka_mock_cluster_bootstraps(dev->impl_->cluster);
+  dev->bootstrap_ = rd_kafka_mock_cluster_bootstraps(impl.cluster);
+  if (port != 0) {
+    const std::string first = dev->bootstrap_.substr(0, dev->bootstrap_.find(','));
+    const auto colon = first.rfind(':');
+    impl.broker = tcp::endpoint(asio::ip::make_address(first.substr(0, colon)),
+                                static_cast<unsigned short>(std::stoi(first.substr(colon + 1))));
+    boost::system::error_code ec;
+    impl.acceptor.emplace(impl.io);
+    const tcp::endpoint listen(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+    impl.acceptor->open(listen.protocol(), ec);
+    if (!ec) impl.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) impl.acceptor->bind(listen, ec);
+    if (!ec) impl.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return core::Unavailable(fmt::format("dev-kafka: cannot listen on 127.0.0.1:{}: {}", port, ec.message()));
+    impl.Accept();
+    impl.forwarder = std::thread([&impl] { impl.io.run(); });
+    dev->bootstrap_ = fmt::format("127.0.0.1:{}", port);
+  }
   return dev;
 }
 

@@ -11,8 +11,8 @@ from ferry_process import FERRY_BIN
 class DevKafka:
     """`ferry dev-kafka` with the given topics ("name:partitions"); stop() ends it."""
 
-    def __init__(self, topics, brokers=1):
-        self.proc = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", str(brokers),
+    def __init__(self, topics, brokers=1, port=0):
+        self.proc = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", str(brokers), "--port", str(port),
                                       *sum((["--topic", t] for t in topics), [])],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.bootstrap = self.proc.stdout.readline().strip()
