@@ -161,9 +161,11 @@ int Serve(const ServeOptions& options) {
       }
       runners.push_back(std::move(*runner));
     }
-    std::vector<std::pair<std::string, std::shared_ptr<const stream::StreamCounters>>> counters;
-    for (const auto& runner : runners) counters.emplace_back(runner->spec().name, runner->counters());
-    (*server)->AddMetricsSource([counters](std::string& out) { stream::RenderStreamMetrics(counters, out); });
+    std::vector<stream::StreamView> views;
+    for (const auto& runner : runners) views.push_back(runner->view());
+    (*server)->AddMetricsSource([views](std::string& out) { stream::RenderStreamMetrics(views, out); });
+    (*server)->AddStreamSource({.status = [views](std::vector<std::string>& out) { stream::RenderStreamStatus(views, out); },
+                                .not_ready = [views] { return stream::StreamsNotReady(views); }});
   }
 
   int signal = 0;

@@ -53,13 +53,19 @@ Server::~Server() {
   for (auto& model : table_.All()) table_.Remove(model->name);
 }
 
-bool Server::IsReady() const {
-  if (!started_.load(std::memory_order_relaxed) || shutting_down_.load(std::memory_order_relaxed)) return false;
-  if (!options_.strict_readiness) return true;
-  for (const auto& model : table_.All()) {
-    if (!model->HasReadyVersion()) return false;
+std::string Server::NotReadyReason() const {
+  if (!started_.load(std::memory_order_relaxed)) return "the startup models are still loading";
+  if (shutting_down_.load(std::memory_order_relaxed)) return "shutting down";
+  if (options_.strict_readiness) {
+    for (const auto& model : table_.All()) {
+      if (!model->HasReadyVersion()) return fmt::format("model '{}' has no version that serves", model->name);
+    }
   }
-  return true;
+  std::lock_guard lock(metrics_mutex_);
+  for (const auto& source : stream_sources_) {
+    if (auto why = source.not_ready(); !why.empty()) return why;
+  }
+  return {};
 }
 
 bool Server::WaitUntilReady(std::chrono::milliseconds timeout) const {
@@ -241,6 +247,18 @@ core::Result<std::vector<routing::FeedbackResult>> Server::ApplyFeedback(
 void Server::AddMetricsSource(std::function<void(std::string&)> render) {
   std::lock_guard lock(metrics_mutex_);
   metrics_sources_.push_back(std::move(render));
+}
+
+void Server::AddStreamSource(StreamSource source) {
+  std::lock_guard lock(metrics_mutex_);
+  stream_sources_.push_back(std::move(source));
+}
+
+std::vector<std::string> Server::StreamStatus() const {
+  std::vector<std::string> objects;
+  std::lock_guard lock(metrics_mutex_);
+  for (const auto& source : stream_sources_) source.status(objects);
+  return objects;
 }
 
 void Server::RenderMetricsSources(std::string& out) const {

@@ -91,7 +91,10 @@ class Server final : public routing::Resolver {
 
   ServerMetadata Metadata() const;
   bool IsLive() const { return true; }
-  bool IsReady() const;
+  bool IsReady() const { return NotReadyReason().empty(); }
+  // Why the server is not ready (still loading, shutting down, a required stream stopped), or
+  // empty when it is.
+  std::string NotReadyReason() const;
   // Blocks until the startup loads are done or `timeout` passes; returns IsReady(). For tests
   // and embedders that want to serve only once loaded.
   bool WaitUntilReady(std::chrono::milliseconds timeout) const;
@@ -149,6 +152,15 @@ class Server final : public routing::Resolver {
   void AddMetricsSource(std::function<void(std::string& out)> render);
   void RenderMetricsSources(std::string& out) const;
 
+  // Streams beside the models (Kafka): a source appends its streams' status as JSON objects
+  // (GET /v2/streams) and says why they keep the server from being ready, or nothing.
+  struct StreamSource {
+    std::function<void(std::vector<std::string>& objects)> status;
+    std::function<std::string()> not_ready;
+  };
+  void AddStreamSource(StreamSource source);
+  std::vector<std::string> StreamStatus() const;
+
  private:
   explicit Server(const Options& options);
 
@@ -164,6 +176,7 @@ class Server final : public routing::Resolver {
 
   mutable std::mutex metrics_mutex_;
   std::vector<std::function<void(std::string&)>> metrics_sources_;  // protected by metrics_mutex_
+  std::vector<StreamSource> stream_sources_;                        // protected by metrics_mutex_
   TaskQueue operations_{256};
   ModelControl control_;  // last: its threads stop first
 };

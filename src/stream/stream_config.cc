@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <set>
 
@@ -62,8 +63,36 @@ class Reader {
   std::string source_;
 };
 
+// A property's value as ferry.yaml gives it, or from elsewhere so that secrets stay out of it:
+// `file:PATH` is the file's content (one trailing newline dropped), and every `${NAME}` is the
+// environment variable NAME.
+Result<std::string> ResolveSecret(const std::string& value) {
+  if (value.starts_with("file:")) {
+    auto text = core::ReadWholeFile(value.substr(5));
+    if (!text) return core::InvalidArgument(fmt::format("cannot read '{}'", value.substr(5)));
+    if (text->ends_with('\n')) text->pop_back();
+    if (text->ends_with('\r')) text->pop_back();
+    return *text;
+  }
+  std::string out;
+  std::size_t at = 0;
+  while (true) {
+    const auto open = value.find("${", at);
+    if (open == std::string::npos) break;
+    const auto close = value.find('}', open);
+    if (close == std::string::npos) return core::InvalidArgument("'${' without its '}'");
+    const std::string name = value.substr(open + 2, close - open - 2);
+    const char* env = name.empty() ? nullptr : std::getenv(name.c_str());
+    if (!env) return core::InvalidArgument(fmt::format("environment variable '{}' is not set", name));
+    out.append(value, at, open - at).append(env);
+    at = close + 1;
+  }
+  return out.append(value, at);
+}
+
 Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(node, "a stream", {"name", "source", "model", "version", "sink", "errors", "batch", "feedback"}));
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(node, "a stream", {"name", "source", "model", "version", "sink", "errors", "batch",
+                                                      "feedback", "required"}));
   StreamSpec s;
   FERRY_ASSIGN_OR_RETURN(s.name, r.String(node, "name", "a stream"));
   const std::string where = fmt::format("stream '{}'", s.name);
@@ -92,7 +121,7 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
 
   const YAML::Node sink = node["sink"];
   if (!sink) return r.Fail(node, where + " needs 'sink'");
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(sink, where + " sink", {"topic", "encoder", "key"}));
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(sink, where + " sink", {"topic", "encoder", "key", "headers"}));
   FERRY_ASSIGN_OR_RETURN(s.sink_topic, r.String(sink, "topic", where + " sink"));
   FERRY_ASSIGN_OR_RETURN(s.sink_encoder, r.String(sink, "encoder", where, "json"));
   if (s.sink_encoder != "json" && s.sink_encoder != "raw" && s.sink_encoder != "none") {
@@ -101,12 +130,29 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
   FERRY_ASSIGN_OR_RETURN(auto key, r.String(sink, "key", where, "from_source"));
   if (key != "from_source" && key != "none") return r.Fail(sink["key"], "sink key must be from_source or none");
   s.key_from_source = key == "from_source";
+  FERRY_ASSIGN_OR_RETURN(auto headers, r.String(sink, "headers", where, "none"));
+  if (headers != "copy" && headers != "none") return r.Fail(sink["headers"], "sink headers must be copy or none");
+  s.copy_headers = headers == "copy";
 
-  // Required: a bad event must go somewhere (nothing accepted is lost).
+  // A bad event must go somewhere (nothing accepted is lost): the error topic, or with
+  // `tolerance: none` nowhere -- the stream stops at it.
   const YAML::Node errors = node["errors"];
   if (!errors) return r.Fail(node, where + " needs 'errors: {topic: ...}', where bad events go");
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(errors, where + " errors", {"topic"}));
-  FERRY_ASSIGN_OR_RETURN(s.errors_topic, r.String(errors, "topic", where + " errors"));
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(errors, where + " errors", {"topic", "tolerance"}));
+  FERRY_ASSIGN_OR_RETURN(auto tolerance, r.String(errors, "tolerance", where, "all"));
+  if (tolerance != "all" && tolerance != "none") {
+    return r.Fail(errors["tolerance"], "errors tolerance must be all (bad events to the error topic) or none (the "
+                                       "stream stops at the first)");
+  }
+  s.tolerate_errors = tolerance == "all";
+  FERRY_ASSIGN_OR_RETURN(s.errors_topic, r.String(errors, "topic", where + " errors",
+                                                  s.tolerate_errors ? std::nullopt : std::optional<std::string_view>("")));
+  if (const YAML::Node required = node["required"]) {
+    if (!required.IsScalar() || (required.Scalar() != "true" && required.Scalar() != "false")) {
+      return r.Fail(required, "'required' must be true or false");
+    }
+    s.required = required.Scalar() == "true";
+  }
   if (const YAML::Node batch = node["batch"]) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(batch, where + " batch", {"max_events", "max_wait_ms"}));
     FERRY_ASSIGN_OR_RETURN(s.max_events, r.Int(batch, "max_events", 256, 1, 100000));
@@ -153,7 +199,10 @@ Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view s
         if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
           return r.Fail(entry.first, "kafka properties must map names to values");
         }
-        config.properties[entry.first.Scalar()] = entry.second.Scalar();
+        auto value = ResolveSecret(entry.second.Scalar());
+        if (!value) return r.Fail(entry.second, fmt::format("kafka property '{}': {}", entry.first.Scalar(),
+                                                            value.error().message));
+        config.properties[entry.first.Scalar()] = std::move(*value);
       }
     }
   }

@@ -3,13 +3,15 @@
 //
 //   kafka:
 //     bootstrap_servers: 127.0.0.1:9092
-//     properties: {}          # passed to librdkafka as they are: security.protocol, sasl.*, ssl.*, ...
+//     properties: {}          # passed to librdkafka: security.protocol, sasl.*, ssl.*, ...; a value
+//                             # `file:PATH` is read from the file, `${NAME}` from the environment
 //   streams:
 //     - name: pima-scoring
 //       source: {topic: patients, encoder: json, group: ferry-pima, start_from: latest}
 //       model: pima-pipeline  # a pipeline (JSON records) or a model (KServe V2 JSON requests)
-//       sink:   {topic: predictions, encoder: json, key: from_source}
-//       errors: {topic: patients-errors}
+//       sink:   {topic: predictions, encoder: json, key: from_source, headers: none}  # copy: keep the event's
+//       errors: {topic: patients-errors, tolerance: all}  # none: the stream stops at the first bad event
+//       required: true        # a stopped stream makes /v2/health/ready fail
 //       batch:  {max_events: 256, max_wait_ms: 5}
 //       feedback: {topic: rewards}  # a bandit router's feedback, read by every instance (docs/routing.md)
 //   models_topic: {topic: models, start_from: last}   # models published with `ferry publish`
@@ -41,7 +43,10 @@ struct StreamSpec {
   std::string sink_topic;
   std::string sink_encoder = "json";    // json | raw (the first output's bytes) | none (the event)
   bool key_from_source = true;  // sink key: from_source | none
-  std::string errors_topic;     // where bad events go (required)
+  bool copy_headers = false;    // sink headers: copy (the event's, then ferry's) | none (ferry's)
+  std::string errors_topic;     // where bad events go (required unless !tolerate_errors)
+  bool tolerate_errors = true;  // errors tolerance: all | none (the stream stops at a bad event)
+  bool required = true;         // the server is not ready while the stream is stopped
   int max_events = 256;
   int max_wait_ms = 5;
   std::string feedback_topic;   // rewards for the stream's router's decisions; empty: none

@@ -4,70 +4,73 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <chrono>
-#include <deque>
 #include <functional>
-#include <future>
+#include <optional>
 #include <vector>
 
-#include "core/json_writer.h"
-#include "routing/route_info.h"
-#include "protocol/predict_json.h"
-#include "stream/event_codec.h"
+#include "stream/answered_scan.h"
+#include "stream/batch_inference.h"
+#include "stream/event_writer.h"
 #include "stream/kafka_client.h"
+#include "stream/offset_ledger.h"
+#include "stream/progress_probe.h"
 
 namespace ferry::stream {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A model name and version (0: the latest) that events go to.
-using Target = std::pair<std::string, std::int64_t>;
-
-// The source offsets a batch will commit, and how many of its messages the broker has yet to
-// acknowledge.
-struct Pending {
-  std::map<std::int32_t, std::int64_t> next_offsets;  // partition -> offset to resume from
-  std::size_t outstanding = 0;
-};
-
 // Settings at-least-once depends on: the operator's properties cannot change them.
 const std::vector<std::string_view> kReserved = {"enable.auto.commit", "enable.auto.offset.store", "enable.idempotence",
                                                  "group.id"};
-
-bool Transient(core::ErrorCode code) {
-  return code == core::ErrorCode::kUnavailable || code == core::ErrorCode::kResourceExhausted ||
-         code == core::ErrorCode::kDeadlineExceeded;
-}
 
 }  // namespace
 
 struct StreamRunner::Impl {
   const StreamSpec& spec;
   StreamCounters& counters;
+  StreamHealth& health;
   runtime::Server& server;
+  OffsetLedger ledger;
+  EventWriter writer{spec, counters, ledger};
+  BatchInference inference{spec, server, counters,
+                           [this](std::string_view what, const std::function<std::optional<core::Error>()>& attempt) {
+                             return WithBackpressure(what, attempt);
+                           },
+                           [this] { writer.Poll(0); }};
   Kafka consumer;
-  Kafka producer;
-  std::deque<std::unique_ptr<Pending>> in_flight;
-  std::string fatal;  // a delivery that failed for good: the stream stops without committing
-  std::map<std::int32_t, std::int64_t> ready_offsets;  // acknowledged, not yet committed
+  bool consumer_closed = false;
+  std::map<std::int32_t, std::int64_t> ready_offsets;   // committable, not yet committed
   std::map<std::int32_t, std::int64_t> answered_up_to;  // source partition -> highest offset already answered
-  std::string bootstrap;                               // for FindAnswered's scanner
+  std::vector<Message> carried;  // read while a batch waited for its model: the next batch's
+  std::string bootstrap;         // for ScanAnswered
   std::map<std::string, std::string> properties;
   Clock::time_point last_commit{};
+  Clock::time_point last_probe{};
+  StreamState settled = StreamState::kStarting;  // what the state returns to after a pause or back-off
+  bool revoked = false;  // partitions were revoked: the batch in hand is abandoned
   std::atomic<bool> stop{false};
 
-  Impl(const StreamSpec& s, StreamCounters& c, runtime::Server& srv) : spec(s), counters(c), server(srv) {}
+  Impl(const StreamSpec& s, StreamCounters& c, StreamHealth& h, runtime::Server& srv)
+      : spec(s), counters(c), health(h), server(srv) {}
 
-  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
-    auto* self = static_cast<Impl*>(opaque);
-    auto* pending = static_cast<Pending*>(message->_private);
-    if (message->err) {
-      self->fatal = fmt::format("a message to '{}' was not delivered: {}", rd_kafka_topic_name(message->rkt),
-                                rd_kafka_err2str(message->err));
+  void Enter(StreamState state, std::string reason = {}) {
+    const auto before = health.Read();
+    if (before.state == StreamState::kStopped) return;  // for good
+    if (before.state == state && before.reason == reason) return;
+    if (state == StreamState::kStopped) {
+      spdlog::error("stream '{}' stopped: {}", spec.name, reason);
+    } else if (state == StreamState::kPaused || state == StreamState::kBackingOff) {
+      spdlog::warn("stream '{}' {}: {}", spec.name, StateName(state), reason);
+    } else if (before.state == StreamState::kPaused || before.state == StreamState::kBackingOff) {
+      spdlog::info("stream '{}' {} again", spec.name, StateName(state));
     }
-    --pending->outstanding;
+    health.SetState(state, std::move(reason));
+  }
+  void Settle(StreamState state) {
+    settled = state;
+    Enter(state);
   }
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
@@ -76,37 +79,44 @@ struct StreamRunner::Impl {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       spdlog::info("stream '{}': {} partition(s) of '{}' assigned", self->spec.name, partitions->cnt,
                    self->spec.source_topic);
-      self->FindAnswered();
+      self->answered_up_to = ScanAnswered(self->bootstrap, self->properties, self->spec);
       rd_kafka_assign(rk, partitions);
+      std::vector<std::int32_t> assigned;
+      for (int i = 0; i < partitions->cnt; ++i) assigned.push_back(partitions->elems[i].partition);
+      self->health.SetAssignment(assigned);
+      self->Settle(StreamState::kAssigned);
     } else {
-      // Before giving partitions up: everything produced for them acknowledged, their offsets committed.
+      // Before giving partitions up: what was answered acknowledged and committed. The batch in
+      // hand, if any, is abandoned: its events will be read again by whoever gets them.
       self->Drain(std::chrono::seconds(30));
+      self->ledger.Clear();
+      self->carried.clear();
+      self->revoked = true;
       spdlog::info("stream '{}': {} partition(s) revoked", self->spec.name, partitions->cnt);
       rd_kafka_assign(rk, nullptr);
+      self->health.SetAssignment({});
+      self->Settle(StreamState::kStarting);
     }
   }
 
-  static void OnCommit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
+  static void OnCommit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       spdlog::warn("stream '{}': offset commit failed: {} (the events will be read again)", self->spec.name,
                    rd_kafka_err2str(err));
+      return;
     }
+    std::map<std::int32_t, std::int64_t> committed;
+    for (int i = 0; offsets && i < offsets->cnt; ++i) {
+      if (!offsets->elems[i].err) committed[offsets->elems[i].partition] = offsets->elems[i].offset;
+    }
+    self->health.SetCommitted(committed, !committed.empty());
   }
 
   core::Result<void> Connect(const StreamConfig& kafka) {
     bootstrap = kafka.bootstrap_servers;
     properties = kafka.properties;
-    char error[512];
-    FERRY_ASSIGN_OR_RETURN(
-        rd_kafka_conf_t * pconf,
-        MakeKafkaConf(kafka.bootstrap_servers, kafka.properties,
-                      {{"enable.idempotence", "true"}, {"linger.ms", "2"}, {"message.timeout.ms", "0"}}, kReserved));
-    rd_kafka_conf_set_dr_msg_cb(pconf, &Impl::OnDelivery);
-    rd_kafka_conf_set_opaque(pconf, this);
-    producer.reset(rd_kafka_new(RD_KAFKA_PRODUCER, pconf, error, sizeof error));
-    if (!producer) return core::InvalidArgument(fmt::format("stream '{}': kafka producer: {}", spec.name, error));
-
+    FERRY_RETURN_IF_ERROR(writer.Connect(kafka.bootstrap_servers, kafka.properties));
     const char* reset = spec.start_from == StartFrom::kLatest ? "latest" : "earliest";
     FERRY_ASSIGN_OR_RETURN(rd_kafka_conf_t * cconf,
                            MakeKafkaConf(kafka.bootstrap_servers, kafka.properties,
@@ -118,33 +128,63 @@ struct StreamRunner::Impl {
     rd_kafka_conf_set_rebalance_cb(cconf, &Impl::OnRebalance);
     rd_kafka_conf_set_offset_commit_cb(cconf, &Impl::OnCommit);
     rd_kafka_conf_set_opaque(cconf, this);
+    char error[512];
     consumer.reset(rd_kafka_new(RD_KAFKA_CONSUMER, cconf, error, sizeof error));
     if (!consumer) return core::InvalidArgument(fmt::format("stream '{}': kafka consumer: {}", spec.name, error));
     rd_kafka_poll_set_consumer(consumer.get());
+    return {};
+  }
+
+  // Before consuming: the sink and error topics exist (or the broker creates them on first use).
+  // While one does not, or the broker cannot be reached, the stream backs off and asks again.
+  bool AwaitTopics() {
+    for (auto delay = std::chrono::milliseconds(500); !stop.load(); delay = std::min(delay * 2, std::chrono::milliseconds(10000))) {
+      std::string trouble;
+      for (const std::string* topic : {&spec.sink_topic, &spec.errors_topic}) {
+        if (topic->empty()) continue;
+        auto partitions = TopicPartitions(writer.producer(), *topic, 5000);
+        if (!partitions) {
+          trouble = fmt::format("{} topic: {} (create it, or let the broker create topics on first use)",
+                                topic == &spec.sink_topic ? "sink" : "error", partitions.error().message);
+          break;
+        }
+      }
+      if (trouble.empty()) return true;
+      Enter(StreamState::kBackingOff, trouble);
+      for (const auto until = Clock::now() + delay; Clock::now() < until && !stop.load();) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    return false;
+  }
+
+  core::Result<void> Subscribe() {
     PartitionList topics(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(topics.get(), spec.source_topic.c_str(), RD_KAFKA_PARTITION_UA);
     if (auto err = rd_kafka_subscribe(consumer.get(), topics.get())) {
-      return core::InvalidArgument(fmt::format("stream '{}': cannot subscribe to '{}': {}", spec.name,
-                                               spec.source_topic, rd_kafka_err2str(err)));
+      return core::InvalidArgument(fmt::format("cannot subscribe to '{}': {}", spec.source_topic, rd_kafka_err2str(err)));
     }
     return {};
   }
 
-  // Takes the batches at the front whose messages are all acknowledged, and commits their
-  // offsets: at once when `sync`, else at most every 50 ms (one commit for many small batches;
-  // committing later only means reading more again after a crash).
+  // Commits what the ledger lets commit: at once when `sync`, else at most every 50 ms (one
+  // commit for many small batches; committing later only means reading more again after a crash).
   void CommitReady(bool sync) {
-    while (!in_flight.empty() && in_flight.front()->outstanding == 0 && fatal.empty()) {
-      for (const auto& [partition, offset] : in_flight.front()->next_offsets) ready_offsets[partition] = offset;
-      in_flight.pop_front();
-    }
+    for (const auto& [partition, offset] : ledger.TakeCommittable()) ready_offsets[partition] = offset;
+    health.SetInFlight(ledger.EventsInFlight());
     if (ready_offsets.empty() || (!sync && Clock::now() - last_commit < std::chrono::milliseconds(50))) return;
     PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(ready_offsets.size())));
     for (const auto& [partition, offset] : ready_offsets) {
       rd_kafka_topic_partition_list_add(list.get(), spec.source_topic.c_str(), partition)->offset = offset;
     }
-    if (auto err = rd_kafka_commit(consumer.get(), list.get(), sync ? 0 : 1); err && sync) {
-      spdlog::warn("stream '{}': offset commit failed: {}", spec.name, rd_kafka_err2str(err));
+    if (sync) {
+      if (auto err = rd_kafka_commit(consumer.get(), list.get(), 0)) {
+        spdlog::warn("stream '{}': offset commit failed: {}", spec.name, rd_kafka_err2str(err));
+      } else {
+        health.SetCommitted(ready_offsets, true);
+      }
+    } else {
+      rd_kafka_commit(consumer.get(), list.get(), 1);  // OnCommit records it
     }
     ++counters.commits;
     ready_offsets.clear();
@@ -154,101 +194,8 @@ struct StreamRunner::Impl {
   // Waits until everything produced is acknowledged, then commits synchronously.
   void Drain(std::chrono::milliseconds timeout) {
     const auto give_up = Clock::now() + timeout;
-    while (!in_flight.empty() && in_flight.back()->outstanding > 0 && fatal.empty() && Clock::now() < give_up) {
-      rd_kafka_poll(producer.get(), 10);
-    }
+    while (ledger.Unacknowledged() > 0 && writer.failure().empty() && Clock::now() < give_up) writer.Poll(10);
     CommitReady(/*sync=*/true);
-  }
-
-  // Produces one message; waits while librdkafka's queue is full.
-  void Produce(const std::string& topic, std::string_view key, std::string_view value, rd_kafka_headers_t* headers,
-               Pending* pending) {
-    ++pending->outstanding;
-    while (true) {
-      const auto err = rd_kafka_producev(
-          producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the message owns `headers` now
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_poll(producer.get(), 10);
-        continue;
-      }
-      if (headers) rd_kafka_headers_destroy(headers);
-      --pending->outstanding;
-      fatal = fmt::format("cannot produce to '{}': {}", topic, rd_kafka_err2str(err));
-      return;
-    }
-  }
-
-  // The event, unchanged, on the error topic, with headers saying why.
-  void ProduceError(const rd_kafka_message_t& event, std::string_view stage, std::string_view reason,
-                    Pending* pending) {
-    ++counters.errors;
-    rd_kafka_headers_t* original = nullptr;
-    rd_kafka_headers_t* headers = rd_kafka_message_headers(&event, &original) == RD_KAFKA_RESP_ERR_NO_ERROR
-                                      ? rd_kafka_headers_copy(original)
-                                      : rd_kafka_headers_new(4);
-    rd_kafka_header_add(headers, "ferry-error", -1, reason.data(), static_cast<ssize_t>(reason.size()));
-    rd_kafka_header_add(headers, "ferry-stage", -1, stage.data(), static_cast<ssize_t>(stage.size()));
-    rd_kafka_header_add(headers, "ferry-stream", -1, spec.name.data(), static_cast<ssize_t>(spec.name.size()));
-    const std::string source = SourceOf(event);
-    rd_kafka_header_add(headers, "ferry-source", -1, source.data(), static_cast<ssize_t>(source.size()));
-    Produce(spec.errors_topic, Text(event.key, event.key_len), Text(event.payload, event.len), headers, pending);
-  }
-
-  static std::string SourceOf(const rd_kafka_message_t& event) {
-    return fmt::format("{}/{}/{}", rd_kafka_topic_name(event.rkt), event.partition, event.offset);
-  }
-
-  // Which source offsets already have an answer: every output and error message carries its
-  // event's ferry-source header, so the last kAnsweredScan messages of each sink and error
-  // partition tell how far earlier members of the group (a process killed before its commit) got.
-  // Events read again up to there are counted as duplicates.
-  void FindAnswered() {
-    constexpr std::int64_t kAnsweredScan = 20000;
-    answered_up_to.clear();
-    auto conf = MakeKafkaConf(bootstrap, properties,
-                              {{"group.id", spec.group + "-scan"}, {"enable.auto.commit", "false"}},
-                              {"group.id", "enable.auto.commit"});
-    if (!conf) return;
-    char error[512];
-    Kafka scanner(rd_kafka_new(RD_KAFKA_CONSUMER, *conf, error, sizeof error));
-    if (!scanner) return;
-    const std::string prefix = spec.source_topic + "/";
-    for (const std::string& topic : {spec.sink_topic, spec.errors_topic}) {
-      auto partitions = TopicPartitions(scanner.get(), topic, 5000);
-      if (!partitions) continue;
-      PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));
-      std::map<std::int32_t, std::int64_t> ends;
-      for (const auto& p : *partitions) {
-        if (p.high <= p.low) continue;
-        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset =
-            std::max(p.low, p.high - kAnsweredScan);
-        ends[p.partition] = p.high;
-      }
-      if (ends.empty() || rd_kafka_assign(scanner.get(), list.get())) continue;
-      const auto give_up = Clock::now() + std::chrono::seconds(10);
-      while (!ends.empty() && Clock::now() < give_up) {
-        Message m(rd_kafka_consumer_poll(scanner.get(), 100));
-        if (!m || m->err) continue;
-        const std::string_view source = HeaderValue(*m, "ferry-source");
-        if (source.starts_with(prefix)) {
-          const auto rest = source.substr(prefix.size());
-          const auto slash = rest.find('/');
-          std::int32_t partition = 0;
-          std::int64_t offset = 0;
-          if (slash != std::string_view::npos &&
-              std::from_chars(rest.data(), rest.data() + slash, partition).ec == std::errc() &&
-              std::from_chars(rest.data() + slash + 1, rest.data() + rest.size(), offset).ec == std::errc()) {
-            auto& up_to = answered_up_to[partition];
-            up_to = std::max(up_to, offset);
-          }
-        }
-        if (auto it = ends.find(m->partition); it != ends.end() && m->offset + 1 >= it->second) ends.erase(it);
-      }
-    }
-    rd_kafka_consumer_close(scanner.get());
   }
 
   void SetPaused(bool paused) {
@@ -262,281 +209,106 @@ struct StreamRunner::Impl {
     }
   }
 
-  // What one event leads to: an output for the sink, an error (with its stage), or nothing.
-  struct Outcome {
-    enum class Kind : std::uint8_t { kOutput, kError, kSkip };
-    Kind kind = Kind::kError;
-    std::string value;  // kOutput: the sink message; kError: the reason
-    std::string stage;  // kError: decode, model, or the pipeline step
-    routing::RouteInfo route;  // kOutput: which servable answered (sink headers)
-  };
-
-  // Waits for an answer, serving the deliveries of earlier batches meanwhile (without blocking in
-  // librdkafka, so that the answer is picked up as soon as it comes).
-  template <typename T>
-  T Await(std::future<T>& future) {
-    while (future.wait_for(std::chrono::microseconds(200)) != std::future_status::ready) {
-      rd_kafka_poll(producer.get(), 0);
-    }
-    return future.get();
-  }
-
-  // Runs `attempt` until it need not be repeated (it returns true while the model could not take
-  // the work: queue full, loading). Meanwhile consumption is paused and the delay grows.
-  void WithBackpressure(const std::function<bool()>& attempt) {
+  // Runs `attempt` until it returns no error (it returns the error that made the model unable to
+  // take the work: missing, unavailable, queue full, a timeout). Meanwhile consumption is paused
+  // and the delay grows; a shutdown or a rebalance ends the wait with the work not done.
+  Waited WithBackpressure(std::string_view what, const std::function<std::optional<core::Error>()>& attempt) {
     auto delay = std::chrono::milliseconds(5);
     bool paused = false;
-    while (attempt() && !stop.load()) {
+    Waited waited = Waited::kDone;
+    const auto since = Clock::now();
+    while (auto error = attempt()) {
+      if (stop.load()) {
+        waited = Waited::kStopping;
+        break;
+      }
       if (!paused) {
-        spdlog::warn("stream '{}': the model cannot take the batch now; pausing consumption and retrying", spec.name);
+        ++counters.pauses[static_cast<std::size_t>(ReasonOf(*error))];
         SetPaused(true);
         paused = true;
       }
+      Enter(StreamState::kPaused, fmt::format("{} cannot take events now ({}); retrying", what, error->message));
       ++counters.retries;
-      const auto until = Clock::now() + delay;
-      while (Clock::now() < until) {
-        rd_kafka_poll(producer.get(), 1);
-        Message keepalive(rd_kafka_consumer_poll(consumer.get(), 0));  // paused: keeps the group membership
+      for (const auto until = Clock::now() + delay; Clock::now() < until && !revoked && !stop.load();) {
+        writer.Poll(1);
+        // Paused, this only keeps the group membership; a rebalance may assign partitions that
+        // are not paused, whose events are kept for the next batch.
+        if (Message m{rd_kafka_consumer_poll(consumer.get(), 0)}; m && !m->err) carried.push_back(std::move(m));
+      }
+      if (revoked) {
+        waited = Waited::kRevoked;
+        break;
       }
       delay = std::min(delay * 2, std::chrono::milliseconds(1000));
     }
-    if (paused) SetPaused(false);
+    if (paused && waited != Waited::kRevoked) SetPaused(false);
+    if (paused && waited == Waited::kDone) {
+      spdlog::info("stream '{}': {} takes events again after {:.1f} s", spec.name, what,
+                   std::chrono::duration<double>(Clock::now() - since).count());
+      Enter(settled);
+    }
+    return waited;
   }
 
-  // Events for a servable that takes records (a pipeline, a router over pipelines): JSON records
-  // in, one answer a record. Each event is decided on alone by a router (its own context).
-  void RunRecords(const routing::ServableHandle& servable, const std::vector<Message>& batch,
-                  const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes) {
-    std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
-    std::vector<EventContext> contexts;
-    contexts.reserve(events.size());
-    std::vector<const routing::CallContext*> context_of;
-    auto decode = [&] {
-      std::vector<core::Record> records;
-      records.reserve(events.size());
-      contexts.clear();
-      context_of.clear();
-      for (std::size_t i : events) {
-        const rd_kafka_message_t& m = *batch[i];
-        if (spec.source_encoder != "json") {
-          outcomes[i] = {Outcome::Kind::kError, "a pipeline takes JSON records (source encoder json)", "decode", {}};
-          continue;
-        }
-        auto decoded = protocol::DecodePredictRequest(Text(m.payload, m.len));
-        if (!decoded) {
-          outcomes[i] = {Outcome::Kind::kError, EventError(decoded.error()), "decode", {}};
-        } else if (decoded->instances) {
-          outcomes[i] = {Outcome::Kind::kError, "an event must be one record, not {\"instances\": [...]}", "decode", {}};
-        } else {
-          row_of[i] = static_cast<std::ptrdiff_t>(records.size());
-          records.push_back(std::move(decoded->records.front()));
-          contexts.emplace_back(m);
-        }
+  // Infers a batch and writes what its events lead to. Returns false when the batch was not
+  // decided (a shutdown or a rebalance while it waited for its model): it stays uncommitted.
+  bool ProcessBatch(std::vector<Message>& batch) {
+    std::map<std::int32_t, std::int64_t> next_offsets;
+    for (const auto& m : batch) next_offsets[m->partition] = m->offset + 1;
+    OffsetLedger::Batch* const entry = ledger.Open(std::move(next_offsets), batch.size());
+
+    const auto outcomes = inference.Infer(batch);
+    if (!outcomes) return false;
+    for (std::size_t i = 0; i < batch.size() && writer.failure().empty(); ++i) {
+      const Outcome& o = (*outcomes)[i];
+      switch (o.kind) {
+        case Outcome::Kind::kAnswer: writer.Answer(*batch[i], o.value, o.route, entry); break;
+        case Outcome::Kind::kDeadLetter: writer.DeadLetter(*batch[i], o.error_class, o.stage, o.value, entry); break;
+        case Outcome::Kind::kSkip: ++counters.skipped; break;
+        case Outcome::Kind::kNone: break;
       }
-      for (const auto& context : contexts) context_of.push_back(&context);
-      return records;
-    };
-    std::optional<core::Result<routing::Predictions>> prediction;
-    WithBackpressure([&] {
-      std::promise<core::Result<routing::Predictions>> promise;
-      auto future = promise.get_future();
-      auto records = decode();
-      if (records.empty()) return false;
-      servable->Predict(std::move(records), context_of, [&promise](core::Result<routing::Predictions> result) {
-        promise.set_value(std::move(result));
-      });
-      prediction = Await(future);
-      return !*prediction && Transient(prediction->error().code);
-    });
-    if (!prediction) return;
-    ++counters.batches;
-    if (!*prediction) {
-      for (std::size_t i : events) {
-        if (row_of[i] >= 0) outcomes[i] = {Outcome::Kind::kError, (*prediction).error().message, "model", {}};
-      }
+    }
+    if (!writer.failure().empty()) return false;  // the stream stops; this batch is not committed
+    ledger.Decide(entry);
+    if (settled != StreamState::kRunning) Settle(StreamState::kRunning);
+    CommitReady(/*sync=*/false);
+    return true;
+  }
+
+  // A consumer error: Kafka trouble that heals (the broker down, a topic missing, authorization
+  // refused) backs off -- librdkafka keeps retrying -- and a fatal one stops the stream.
+  void OnConsumerError(const rd_kafka_message_t& m) {
+    if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    if (m.err == RD_KAFKA_RESP_ERR__FATAL) {
+      char reason[512];
+      rd_kafka_fatal_error(consumer.get(), reason, sizeof reason);
+      Enter(StreamState::kStopped, fmt::format("kafka: {}", reason));
       return;
     }
-    const routing::Predictions& answers = **prediction;
-    for (std::size_t i : events) {
-      if (row_of[i] < 0) continue;
-      const auto row = static_cast<std::size_t>(row_of[i]);
-      const auto& outcome = answers.outcome(row);
-      switch (outcome.state) {
-        case routing::Predictions::State::kAnswered: {
-          Outcome& o = outcomes[i];
-          o.kind = Outcome::Kind::kOutput;
-          o.route = answers.route(row);
-          if (spec.sink_encoder == "none") {
-            o.value.assign(Text(batch[i]->payload, batch[i]->len));
-          } else {
-            core::JsonWriter w(o.value);
-            answers.WriteAnswer(row, w);
-          }
-          break;
-        }
-        case routing::Predictions::State::kRejected:
-          outcomes[i] = {Outcome::Kind::kError, outcome.error, outcome.step, {}};
-          break;
-        case routing::Predictions::State::kSkipped:
-          outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}};
-          break;
-      }
-    }
+    Enter(StreamState::kBackingOff, fmt::format("kafka: {}", rd_kafka_message_errstr(&m)));
   }
 
-  // Events for a servable that takes tensors: one request each, all in flight at once (its
-  // scheduler batches them). `requests` holds the requests decoded while routing, if any.
-  void RunTensors(const Target& target, const routing::ServableHandle& servable, const std::vector<Message>& batch,
-                  const std::vector<std::size_t>& events,
-                  std::vector<std::optional<core::Result<core::InferenceRequest>>>& requests,
-                  std::vector<Outcome>& outcomes) {
-    std::vector<std::optional<core::Result<core::InferenceResponse>>> answers(batch.size());
-    std::vector<std::uint8_t> undecodable(batch.size());
-    // Raw events take the servable's first input: looked up once a batch, not once an event.
-    const auto signature = spec.source_encoder == "json" ? core::ModelSignature() : servable->Signature();
-    WithBackpressure([&] {
-      std::vector<std::promise<core::Result<core::InferenceResponse>>> promises(events.size());
-      std::vector<std::future<core::Result<core::InferenceResponse>>> futures;
-      for (std::size_t k = 0; k < events.size(); ++k) {
-        const std::size_t i = events[k];
-        futures.push_back(promises[k].get_future());
-        auto request = requests[i] ? std::move(*requests[i]) : DecodeEventRequest(Text(batch[i]->payload, batch[i]->len), spec.source_encoder, &signature);
-        requests[i].reset();  // used up: a retry decodes again
-        if (!request) {
-          undecodable[i] = 1;
-          promises[k].set_value(std::unexpected(request.error()));
-          continue;
-        }
-        request->model_name = target.first;
-        request->model_version = target.second;
-        const EventContext context(*batch[i]);
-        servable->Infer(std::move(*request), context, [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
-          promise.set_value(std::move(r));
-        });
-      }
-      bool retry = false;
-      for (std::size_t k = 0; k < events.size(); ++k) {
-        answers[events[k]] = Await(futures[k]);
-        retry |= !*answers[events[k]] && Transient(answers[events[k]]->error().code);
-      }
-      return retry;
-    });
-    ++counters.batches;
-    for (std::size_t i : events) {
-      if (!answers[i]) continue;
-      const auto& answer = *answers[i];
-      if (answer && answer->outputs.empty()) {
-        outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}};  // a model's Python hook skipped it (docs/python.md)
-      } else if (answer) {
-        outcomes[i] = {Outcome::Kind::kOutput, EncodeEventAnswer(*answer, Text(batch[i]->payload, batch[i]->len), spec.sink_encoder), {}, routing::RouteOf(*answer)};
-      } else {
-        outcomes[i] = {Outcome::Kind::kError, answer.error().message, undecodable[i] ? "decode" : "model", {}};
-      }
-    }
-  }
-
-  // The servable answering for a target, waiting (paused) while it cannot serve for a while.
-  core::Result<routing::ServableHandle> ResolveTarget(const Target& target) {
-    auto servable = server.Resolve(target.first, target.second);
-    if (!servable && Transient(servable.error().code)) {
-      WithBackpressure([&] {
-        servable = server.Resolve(target.first, target.second);
-        return !servable && Transient(servable.error().code);
-      });
-    }
-    return servable;
-  }
-
-  void ProcessBatch(std::vector<Message>& batch) {
-    auto pending = std::make_unique<Pending>();
-    for (const auto& m : batch) pending->next_offsets[m->partition] = m->offset + 1;
-    Pending* p = pending.get();
-    in_flight.push_back(std::move(pending));
-
-    // Where each event goes: the stream's model, or the one its headers name, or -- for a V2
-    // request to a servable that takes tensors -- the one its body names. Each target is
-    // resolved once a batch.
-    std::vector<Outcome> outcomes(batch.size());
-    std::vector<std::optional<Target>> target_of(batch.size());
-    std::vector<std::uint8_t> named_by_header(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      Target target{spec.model, spec.model_version};
-      if (const auto named = HeaderValue(*batch[i], "ferry-model"); !named.empty()) {
-        target = {std::string(named), 0};
-        named_by_header[i] = 1;
-      }
-      if (const auto v = HeaderValue(*batch[i], "ferry-model-version"); !v.empty()) {
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), target.second);
-        if (ec != std::errc() || end != v.data() + v.size() || target.second < 1) {
-          outcomes[i] = {Outcome::Kind::kError, fmt::format("header ferry-model-version '{}' is not a version", v),
-                         "decode", {}};
-          continue;
-        }
-        named_by_header[i] = 1;
-      }
-      target_of[i] = std::move(target);
-    }
-    std::map<Target, core::Result<routing::ServableHandle>> resolved;
-    auto resolve = [&](const Target& target) -> const core::Result<routing::ServableHandle>& {
-      auto it = resolved.find(target);
-      if (it == resolved.end()) it = resolved.emplace(target, ResolveTarget(target)).first;
-      return it->second;
-    };
-    std::vector<std::optional<core::Result<core::InferenceRequest>>> requests(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!target_of[i] || named_by_header[i] || spec.source_encoder != "json") continue;
-      const auto& servable = resolve(*target_of[i]);
-      if (!servable || (*servable)->TakesRecords()) continue;
-      requests[i] = DecodeEventRequest(Text(batch[i]->payload, batch[i]->len), spec.source_encoder, nullptr);
-      if (*requests[i] && !(*requests[i])->model_name.empty()) {
-        target_of[i] = Target{(*requests[i])->model_name, (*requests[i])->model_version};
-      }
-    }
-    std::map<Target, std::vector<std::size_t>> groups;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (target_of[i]) groups[*target_of[i]].push_back(i);
-    }
-    for (const auto& [target, events] : groups) {
-      const auto& servable = resolve(target);
-      if (!servable) {
-        for (std::size_t i : events) outcomes[i] = {Outcome::Kind::kError, servable.error().message, "model", {}};
-      } else if ((*servable)->TakesRecords()) {
-        RunRecords(*servable, batch, events, outcomes);
-      } else {
-        RunTensors(target, *servable, batch, events, requests, outcomes);
-      }
-    }
-
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const rd_kafka_message_t& event = *batch[i];
-      const Outcome& o = outcomes[i];
-      switch (o.kind) {
-        case Outcome::Kind::kOutput: {
-          const std::string_view key = spec.key_from_source ? Text(event.key, event.key_len) : std::string_view();
-          rd_kafka_headers_t* headers = rd_kafka_headers_new(7);
-          const std::string source = SourceOf(event);
-          rd_kafka_header_add(headers, "ferry-source", -1, source.data(), static_cast<ssize_t>(source.size()));
-          o.route.ForEachField([&](std::string_view name, std::string_view value) {
-            rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
-                                static_cast<ssize_t>(value.size()));
-          });
-          Produce(spec.sink_topic, key, o.value, headers, p);
-          ++counters.produced;
-          break;
-        }
-        case Outcome::Kind::kError: ProduceError(event, o.stage, o.value, p); break;
-        case Outcome::Kind::kSkip: ++counters.skipped; break;
-      }
-    }
-    batch.clear();
-    CommitReady(/*sync=*/false);
+  // While backing off and no event comes: once a second, whether the broker answers for the
+  // source topic again (an idle stream has no event to say so).
+  void CheckRecovered() {
+    if (health.Read().state != StreamState::kBackingOff || Clock::now() - last_probe < std::chrono::seconds(1)) return;
+    last_probe = Clock::now();
+    if (TopicPartitions(consumer.get(), spec.source_topic, 1000)) Enter(settled);
   }
 
   void Run() {
+    if (!AwaitTopics()) return Finish();
+    if (auto subscribed = Subscribe(); !subscribed) {
+      Enter(StreamState::kStopped, subscribed.error().message);
+      return Finish();
+    }
     std::vector<Message> batch;
     batch.reserve(static_cast<std::size_t>(spec.max_events));
-    while (!stop.load() && fatal.empty()) {
+    while (!stop.load() && health.Read().state != StreamState::kStopped) {
       Clock::time_point deadline = Clock::time_point::max();
+      batch = std::move(carried);
+      carried.clear();
+      if (!batch.empty()) deadline = Clock::now();
       while (batch.size() < static_cast<std::size_t>(spec.max_events) && !stop.load()) {
         const auto now = Clock::now();
         if (now >= deadline) break;
@@ -544,18 +316,22 @@ struct StreamRunner::Impl {
                                           : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                  deadline - now).count());
         Message m(rd_kafka_consumer_poll(consumer.get(), std::max(wait_ms, 0)));
-        rd_kafka_poll(producer.get(), 0);
+        writer.Poll(0);
+        if (revoked) {  // what was read before the rebalance is read again by the new owner
+          batch.clear();
+          revoked = false;
+        }
         if (!m) {
           if (batch.empty()) CommitReady(false);
+          if (batch.empty()) CheckRecovered();
           if (!batch.empty() && wait_ms <= 0) break;
           continue;
         }
         if (m->err) {
-          if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            spdlog::warn("stream '{}': consumer: {}", spec.name, rd_kafka_message_errstr(m.get()));
-          }
+          OnConsumerError(*m);
           continue;
         }
+        if (health.Read().state == StreamState::kBackingOff) Enter(settled);
         ++counters.consumed;
         if (auto it = answered_up_to.find(m->partition); it != answered_up_to.end() && m->offset <= it->second) {
           ++counters.duplicated;
@@ -563,29 +339,45 @@ struct StreamRunner::Impl {
         if (batch.empty()) deadline = Clock::now() + std::chrono::milliseconds(spec.max_wait_ms);
         batch.push_back(std::move(m));
       }
-      if (!batch.empty()) ProcessBatch(batch);
+      if (!batch.empty() && !ProcessBatch(batch)) {
+        revoked = false;  // abandoned: read again from the last commit, by us or the new owner
+        if (!writer.failure().empty()) Enter(StreamState::kStopped, writer.failure());
+      }
+      batch.clear();
     }
-    if (!fatal.empty()) {
-      spdlog::error("stream '{}' stopped: {}; offsets after the last acknowledged batch are not committed",
-                    spec.name, fatal);
-      return;
-    }
-    Drain(std::chrono::seconds(30));
+    Finish();
   }
+
+  // The end of the thread: what is answered is committed; a stream stopped for good leaves its
+  // group at once, so that other instances take its partitions.
+  void Finish() {
+    Drain(std::chrono::seconds(30));
+    if (health.Read().state == StreamState::kStopped) {
+      spdlog::error("stream '{}': leaving group '{}'; offsets after the last answered batch are not committed",
+                    spec.name, spec.group);
+      rd_kafka_consumer_close(consumer.get());
+      consumer_closed = true;
+    }
+  }
+
 };
 
 core::Result<std::unique_ptr<StreamRunner>> StreamRunner::Start(const StreamConfig& kafka, const StreamSpec& spec,
                                                                 runtime::Server& server) {
   std::unique_ptr<StreamRunner> runner(new StreamRunner(spec));
-  runner->impl_ = std::make_unique<Impl>(runner->spec_, *runner->counters_, server);
+  runner->impl_ = std::make_unique<Impl>(runner->spec_, *runner->counters_, *runner->health_, server);
   FERRY_RETURN_IF_ERROR(runner->impl_->Connect(kafka));
   spdlog::info("stream '{}': {} -> {} -> {} (errors: {}), group {}, batches of up to {} events / {} ms", spec.name,
-               spec.source_topic, spec.model, spec.sink_topic, spec.errors_topic, spec.group, spec.max_events,
-               spec.max_wait_ms);
+               spec.source_topic, spec.model, spec.sink_topic,
+               spec.tolerate_errors ? spec.errors_topic : "none: the stream stops at a bad event", spec.group,
+               spec.max_events, spec.max_wait_ms);
   if (!spec.feedback_topic.empty()) {
     FERRY_ASSIGN_OR_RETURN(runner->feedback_, FeedbackSubscriber::Start(kafka, spec, server, *runner->counters_));
   }
   runner->thread_ = std::jthread([impl = runner->impl_.get()] { impl->Run(); });
+  runner->progress_ = std::jthread([impl = runner->impl_.get()](std::stop_token token) {
+    WatchProgress(impl->consumer.get(), impl->spec.source_topic, impl->health, token);
+  });
   return runner;
 }
 
@@ -594,9 +386,24 @@ void StreamRunner::Stop() {
   if (!impl_) return;
   impl_->stop.store(true);
   if (thread_.joinable()) thread_.join();
-  if (impl_->consumer) rd_kafka_consumer_close(impl_->consumer.get());
-  if (impl_->producer) rd_kafka_flush(impl_->producer.get(), 10000);
+  progress_.request_stop();
+  if (progress_.joinable()) progress_.join();
+  if (impl_->consumer && !impl_->consumer_closed) rd_kafka_consumer_close(impl_->consumer.get());
+  if (impl_->writer.producer()) rd_kafka_flush(impl_->writer.producer(), 10000);
+  if (health_->Read().state != StreamState::kStopped) health_->SetState(StreamState::kStopped, "the server shut down");
   impl_.reset();
+}
+
+StreamView StreamRunner::view() const {
+  return {.name = spec_.name,
+          .source_topic = spec_.source_topic,
+          .model = spec_.model,
+          .sink_topic = spec_.sink_topic,
+          .errors_topic = spec_.errors_topic,
+          .group = spec_.group,
+          .required = spec_.required,
+          .counters = counters_,
+          .health = health_};
 }
 
 StreamRunner::StreamRunner(StreamSpec spec) : spec_(std::move(spec)) {}

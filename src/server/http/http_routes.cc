@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <optional>
 #include <vector>
 
@@ -261,6 +262,7 @@ auth::Scope RequiredScope(std::string_view path, Method method) {
   if (parts.empty() || parts[0] != "v2") return auth::Scope::kNone;
   if (parts.size() == 1) return auth::Scope::kRead;
   if (parts[1] == "health") return auth::Scope::kNone;
+  if (parts[1] == "streams") return auth::Scope::kRead;
   if (parts[1] == "repository") {
     return parts.size() == 3 && parts[2] == "index" ? auth::Scope::kRead : auth::Scope::kAdmin;
   }
@@ -304,8 +306,14 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
   if (parts[1] == "health" && parts.size() == 3 && (parts[2] == "live" || parts[2] == "ready")) {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
     if (parts[2] == "live") return reply({200, R"({"live":true})", "", {}});
-    if (!server.IsReady()) return reply(ErrorReply(503, "server is not ready"));
+    if (auto why = server.NotReadyReason(); !why.empty()) {
+      return reply(ErrorReply(503, fmt::format("server is not ready: {}", why)));
+    }
     return reply({200, R"({"ready":true})", "", {}});
+  }
+  if (parts[1] == "streams" && parts.size() == 2) {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    return reply({200, fmt::format(R"({{"streams":[{}]}})", fmt::join(server.StreamStatus(), ",")), "", {}});
   }
   if (parts[1] == "repository") return RepositoryRoute(server, request, path, parts, std::move(reply));
   if (parts[1] == "models" && parts.size() == 3 && parts[2] == "stats") {  // every model's statistics

@@ -24,6 +24,7 @@ TEST(RequiredScope, RoutingIsReadToSeeAdminToChangeAndFeedbackIsInference) {
   EXPECT_EQ(RequiredScope("/v2/models/r/feedback", Method::kPost), auth::Scope::kInfer);
   EXPECT_EQ(RequiredScope("/v2/models/r/infer", Method::kPost), auth::Scope::kInfer);
   EXPECT_EQ(RequiredScope("/v2/health/ready", Method::kGet), auth::Scope::kNone);
+  EXPECT_EQ(RequiredScope("/v2/streams", Method::kGet), auth::Scope::kRead);
 }
 
 // Routes against a server over an empty repository: everything but inference.
@@ -57,6 +58,20 @@ TEST_F(RoutesTest, HealthAndServerMetadata) {
   EXPECT_NE(meta.body.find("\"name\":\"ferry\""), std::string::npos);
   server_->BeginShutdown();
   EXPECT_EQ(Call(Method::kGet, "/v2/health/ready").status, 503);
+}
+
+TEST_F(RoutesTest, StreamsListTheirStatusAndAStoppedRequiredOneFailsReadiness) {
+  EXPECT_EQ(Call(Method::kGet, "/v2/streams").body, R"({"streams":[]})");
+  std::string why;
+  server_->AddStreamSource({.status = [](std::vector<std::string>& out) { out.push_back(R"({"name":"a"})"); },
+                            .not_ready = [&why] { return why; }});
+  EXPECT_EQ(Call(Method::kGet, "/v2/streams").body, R"({"streams":[{"name":"a"}]})");
+  EXPECT_EQ(Call(Method::kPost, "/v2/streams").status, 405);
+  EXPECT_EQ(Call(Method::kGet, "/v2/health/ready").status, 200);
+  why = "stream 'a' stopped: the broker refused";
+  auto ready = Call(Method::kGet, "/v2/health/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("stream 'a' stopped: the broker refused"), std::string::npos) << ready.body;
 }
 
 TEST_F(RoutesTest, UnknownRoutesAndMethods) {

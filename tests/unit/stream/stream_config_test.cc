@@ -3,6 +3,11 @@
 #include "stream/stream_config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "stream/kafka_client.h"
 
@@ -18,14 +23,15 @@ streams:
     source: {topic: patients, encoder: json, group: g, start_from: earliest}
     model: pima-pipeline
     version: 3
-    sink:   {topic: predictions, encoder: none, key: none}
+    sink:   {topic: predictions, encoder: none, key: none, headers: copy}
     errors: {topic: patients-errors}
     batch:  {max_events: 64, max_wait_ms: 2}
+    required: false
   - name: raw
     source: {topic: texts, encoder: raw}
     model: echo
     sink: {topic: echoes, encoder: raw}
-    errors: {topic: bad-texts}
+    errors: {tolerance: none}
 )";
 
 TEST(StreamConfig, ReadsEveryKeyAndAppliesDefaults) {
@@ -44,6 +50,9 @@ TEST(StreamConfig, ReadsEveryKeyAndAppliesDefaults) {
   EXPECT_FALSE(s.key_from_source);
   EXPECT_EQ(s.max_events, 64);
   EXPECT_EQ(s.max_wait_ms, 2);
+  EXPECT_TRUE(s.copy_headers);
+  EXPECT_TRUE(s.tolerate_errors);
+  EXPECT_FALSE(s.required);
   const StreamSpec& r = config->streams[1];
   EXPECT_EQ(r.group, "ferry-raw");
   EXPECT_EQ(r.start_from, StartFrom::kLatest);
@@ -51,6 +60,10 @@ TEST(StreamConfig, ReadsEveryKeyAndAppliesDefaults) {
   EXPECT_TRUE(r.key_from_source);
   EXPECT_EQ(r.max_events, 256);
   EXPECT_EQ(r.max_wait_ms, 5);
+  EXPECT_FALSE(r.copy_headers);
+  EXPECT_FALSE(r.tolerate_errors);
+  EXPECT_EQ(r.errors_topic, "");  // tolerance none: no error topic needed
+  EXPECT_TRUE(r.required);
   EXPECT_TRUE(ParseStreamConfig("", "empty.yaml")->streams.empty());
 }
 
@@ -79,6 +92,39 @@ TEST(StreamConfig, ErrorsNameTheLineAndTheKey) {
   ExpectError("kafka: {bootstrap_servers: b}\nmodels_topic: {topic: m, start_from: never}\n",
               "start_from must be last or earliest");
   ExpectError("kafka: [\n", "not valid YAML");
+  ExpectError(head + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b}, errors: {tolerance: some}}\n",
+              "errors tolerance must be all");
+  ExpectError(head + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b}, errors: {tolerance: all}}\n",
+              "needs 'topic'");
+  ExpectError(head + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b, headers: all}, errors: {topic: e}}\n",
+              "sink headers must be copy or none");
+}
+
+// Secrets stay out of ferry.yaml: a property's value may come from the environment or a file.
+TEST(StreamConfig, PropertiesFromTheEnvironmentAndFiles) {
+  const auto secret = std::filesystem::temp_directory_path() / ("ferry_secret_" + std::to_string(::getpid()));
+  {
+    std::ofstream out(secret);
+    out << "s3cret\n";
+  }
+  ::setenv("FERRY_TEST_KAFKA_USER", "alice", 1);
+  ::unsetenv("FERRY_TEST_UNSET");
+  auto config = ParseStreamConfig(
+      "kafka:\n  bootstrap_servers: b\n  properties:\n"
+      "    sasl.username: ${FERRY_TEST_KAFKA_USER}\n"
+      "    client.id: ferry-${FERRY_TEST_KAFKA_USER}-1\n"
+      "    sasl.password: file:" + secret.string() + "\n",
+      "ferry.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->properties.at("sasl.username"), "alice");
+  EXPECT_EQ(config->properties.at("client.id"), "ferry-alice-1");
+  EXPECT_EQ(config->properties.at("sasl.password"), "s3cret");  // the trailing newline dropped
+  ExpectError("kafka:\n  bootstrap_servers: b\n  properties:\n    sasl.password: ${FERRY_TEST_UNSET}\n",
+              "ferry.yaml:4: kafka property 'sasl.password': environment variable 'FERRY_TEST_UNSET' is not set");
+  ExpectError("kafka:\n  bootstrap_servers: b\n  properties: {sasl.password: file:/nonexistent/secret}\n",
+              "kafka property 'sasl.password': cannot read '/nonexistent/secret'");
+  ExpectError("kafka:\n  bootstrap_servers: b\n  properties: {sasl.password: \"${OPEN\"}\n", "without its '}'");
+  std::filesystem::remove(secret);
 }
 
 }  // namespace
