@@ -12,12 +12,14 @@ struct FeedbackSubscriber::Impl {
   const StreamSpec spec;
   runtime::Server& server;
   StreamCounters& counters;
+  StreamConfig kafka;
   Kafka consumer;
   std::atomic<bool> stop{false};
 
-  Impl(StreamSpec s, runtime::Server& srv, StreamCounters& c) : spec(std::move(s)), server(srv), counters(c) {}
+  Impl(StreamSpec s, runtime::Server& srv, StreamCounters& c, StreamConfig k)
+      : spec(std::move(s)), server(srv), counters(c), kafka(std::move(k)) {}
 
-  core::Result<void> Connect(const StreamConfig& kafka) {
+  core::Result<void> Connect() {
     // Every partition, from its end: feedback is for decisions made from now on.
     FERRY_ASSIGN_OR_RETURN(auto reader, ReadEveryPartition(kafka.bootstrap_servers, kafka.properties,
                                                            spec.feedback_topic, "feedback topic",
@@ -45,6 +47,10 @@ struct FeedbackSubscriber::Impl {
   }
 
   void Run() {
+    if (!consumer && !RetryWhileUnavailable(fmt::format("stream '{}': feedback topic '{}'", spec.name, spec.feedback_topic),
+                                            [this] { return Connect(); }, stop)) {
+      return;
+    }
     while (!stop.load()) {
       Message m(rd_kafka_consumer_poll(consumer.get(), 200));
       if (m && !m->err) {
@@ -63,8 +69,13 @@ core::Result<std::unique_ptr<FeedbackSubscriber>> FeedbackSubscriber::Start(cons
                                                                             runtime::Server& server,
                                                                             StreamCounters& counters) {
   std::unique_ptr<FeedbackSubscriber> subscriber(new FeedbackSubscriber());
-  subscriber->impl_ = std::make_unique<Impl>(spec, server, counters);
-  FERRY_RETURN_IF_ERROR(subscriber->impl_->Connect(kafka));
+  subscriber->impl_ = std::make_unique<Impl>(spec, server, counters, kafka);
+  // A configuration librdkafka refuses fails the start; a broker that cannot be reached yet does
+  // not: the subscriber keeps trying.
+  if (auto connected = subscriber->impl_->Connect(); !connected) {
+    if (connected.error().code != core::ErrorCode::kUnavailable) return std::unexpected(connected.error());
+    spdlog::warn("stream '{}': feedback topic: {}; trying again in 1 s", spec.name, connected.error().message);
+  }
   spdlog::info("stream '{}': feedback from '{}' for router '{}' (every partition, from its end)", spec.name,
                spec.feedback_topic, spec.model);
   subscriber->thread_ = std::jthread([impl = subscriber->impl_.get()] { impl->Run(); });
@@ -75,7 +86,7 @@ void FeedbackSubscriber::Stop() {
   if (!impl_) return;
   impl_->stop.store(true);
   if (thread_.joinable()) thread_.join();
-  rd_kafka_consumer_close(impl_->consumer.get());
+  if (impl_->consumer) rd_kafka_consumer_close(impl_->consumer.get());
   impl_.reset();
 }
 

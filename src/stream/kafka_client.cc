@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <random>
 #include <unistd.h>
 
@@ -94,6 +96,27 @@ core::Result<std::vector<PartitionRange>> TopicPartitions(rd_kafka_t* rk, const 
   if (metadata) rd_kafka_metadata_destroy(metadata);
   if (err) return core::Unavailable(fmt::format("topic '{}': {}", topic, rd_kafka_err2str(err)));
   return partitions;
+}
+
+bool RetryWhileUnavailable(std::string_view what, const std::function<core::Result<void>()>& connect,
+                           const std::atomic<bool>& stop) {
+  for (auto delay = std::chrono::seconds(1); !stop.load(); delay = std::min(delay * 2, std::chrono::seconds(30))) {
+    for (const auto until = std::chrono::steady_clock::now() + delay; std::chrono::steady_clock::now() < until;) {
+      if (stop.load()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    auto connected = connect();
+    if (connected) {
+      spdlog::info("{}: connected", what);
+      return true;
+    }
+    if (connected.error().code != core::ErrorCode::kUnavailable) {
+      spdlog::error("{}: {}", what, connected.error().message);
+      return false;
+    }
+    spdlog::warn("{}: {}; trying again in {} s", what, connected.error().message, std::min(delay * 2, std::chrono::seconds(30)).count());
+  }
+  return false;
 }
 
 std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name) {

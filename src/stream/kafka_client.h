@@ -5,6 +5,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -69,6 +70,12 @@ core::Result<TopicReader> ReadEveryPartition(const std::string& bootstrap_server
                                              const std::map<std::string, std::string>& properties,
                                              const std::string& topic, std::string_view what,
                                              const std::function<std::int64_t(const PartitionRange&)>& start);
+
+// Calls `connect` again -- after 1 s, doubling up to 30 s -- while it fails with Unavailable (the
+// broker unreachable, the topic missing), until it succeeds, fails otherwise, or `stop` is set.
+// Each failure is logged, naming `what`. True once connected.
+bool RetryWhileUnavailable(std::string_view what, const std::function<core::Result<void>()>& connect,
+                           const std::atomic<bool>& stop);
 
 // The value of a message's header `name`, or empty.
 std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name);

@@ -222,6 +222,9 @@ struct ModelSubscriber::Impl {
   }
 
   void Run() {
+    if (!consumer && !RetryWhileUnavailable(fmt::format("models topic '{}'", kafka.models_topic), [this] { return Connect(); }, stop)) {
+      return;
+    }
     while (!stop.load()) {
       Message m(rd_kafka_consumer_poll(consumer.get(), 200));
       if (m && !m->err) {
@@ -247,9 +250,15 @@ core::Result<std::unique_ptr<ModelSubscriber>> ModelSubscriber::Start(const Stre
                                                                       runtime::Server& server) {
   std::unique_ptr<ModelSubscriber> subscriber(new ModelSubscriber());
   subscriber->impl_ = std::make_unique<Impl>(kafka, repository, server, *subscriber->counters_);
-  FERRY_RETURN_IF_ERROR(subscriber->impl_->Connect());
-  spdlog::info("models topic '{}': reading every partition ({})", kafka.models_topic,
-               kafka.models_from_last ? "the last complete model of each name first" : "every model in order");
+  // A configuration librdkafka refuses fails the start; a broker that cannot be reached yet does
+  // not: the subscriber keeps trying, and the repository serves meanwhile.
+  if (auto connected = subscriber->impl_->Connect(); !connected) {
+    if (connected.error().code != core::ErrorCode::kUnavailable) return std::unexpected(connected.error());
+    spdlog::warn("models topic: {}; trying again in 1 s", connected.error().message);
+  } else {
+    spdlog::info("models topic '{}': reading every partition ({})", kafka.models_topic,
+                 kafka.models_from_last ? "the last complete model of each name first" : "every model in order");
+  }
   subscriber->thread_ = std::jthread([impl = subscriber->impl_.get()] { impl->Run(); });
   return subscriber;
 }
@@ -258,7 +267,7 @@ void ModelSubscriber::Stop() {
   if (!impl_) return;
   impl_->stop.store(true);
   if (thread_.joinable()) thread_.join();
-  rd_kafka_consumer_close(impl_->consumer.get());
+  if (impl_->consumer) rd_kafka_consumer_close(impl_->consumer.get());
   impl_.reset();
 }
 

@@ -86,7 +86,7 @@ streams:
     def stream(self, ferry, name):
         status, body, _ = ferry.request("GET", "/v2/streams")
         self.assertEqual(status, 200, body)
-        return next(s for s in body["streams"] if s["name"] == name)
+        return next((s for s in body["streams"] if s["name"] == name), {"state": "not started yet", "reason": ""})
 
     def metric(self, ferry, pattern):
         _, metrics, _ = ferry.request("GET", "/metrics")
@@ -243,6 +243,7 @@ streams:
             f.write(f"""kafka:
   bootstrap_servers: 127.0.0.1:{port}
   properties: {{session.timeout.ms: "6000", heartbeat.interval.ms: "500", reconnect.backoff.max.ms: "1000"}}
+models_topic: {{topic: models-down}}
 streams:
   - name: s-down
     source: {{topic: in-down, start_from: earliest}}
@@ -257,12 +258,14 @@ streams:
                               "no broker: the stream backs off")
             self.assertIn("sink topic", stream["reason"])
             self.assertEqual(ferry.request("GET", "/v2/health/ready")[0], 200, "backing off heals: still ready")
-            broker = DevKafka(["in-down:1", "out-down:1", "err-down:1"], port=port)
+            broker = DevKafka(["in-down:1", "out-down:1", "err-down:1", "models-down:1"], port=port)
             wait_for(lambda: self.stream(ferry, "s-down")["state"] == "assigned", 60,
                      "the stream recovers once the broker is there: " + ferry.log())
             broker.produce(self.work, "in-down", [("d1", record())])
             self.assertEqual([m[1] for m in broker.consume("out-down", 1)], ["d1"])
             self.assertEqual(self.stream(ferry, "s-down")["state"], "running")
+            wait_for(lambda: "models topic 'models-down': connected" in ferry.log(), 60,
+                     "the models topic is read once the broker is there")
         finally:
             ferry.stop()
             if broker:
