@@ -5,6 +5,12 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <sstream>
+#include <thread>
 
 #include "stream/dev_kafka.h"
 
@@ -64,8 +70,40 @@ void AddDevKafkaCommand(CLI::App& app, int& exit_code) {
                "100,000 messages (librdkafka's mock cluster drops older ones). For local streams, set "
                "kafka.properties session.timeout.ms: \"6000\" in ferry.yaml so that a restarted instance gets its "
                "partitions in seconds.\n");
+    // Fault injection for tests, one command a line on standard input:
+    //   fail <request> <kafka error> [count]     e.g. fail produce MSG_SIZE_TOO_LARGE 3
+    std::atomic<bool> stopping{false};
+    std::thread commands([&dev = **dev, &stopping] {
+      std::string pending;
+      char buffer[4096];
+      while (!stopping.load()) {
+        pollfd in{.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
+        if (::poll(&in, 1, 200) <= 0) continue;
+        const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+        if (n <= 0) return;  // closed: no more commands
+        pending.append(buffer, static_cast<std::size_t>(n));
+        for (auto end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
+          std::istringstream words(pending.substr(0, end));
+          pending.erase(0, end + 1);
+          std::string verb, request, error;
+          int count = 1;
+          words >> verb >> request >> error;
+          if (!(words >> count)) count = 1;
+          if (verb.empty()) continue;
+          auto done = verb == "fail" ? dev.FailRequests(request, error, count)
+                                     : core::Result<void>(core::InvalidArgument("expected: fail <request> <error> [count]"));
+          if (done) {
+            fmt::print(stderr, "ferry dev-kafka: the next {} {} request(s) fail with {}\n", count, request, error);
+          } else {
+            fmt::print(stderr, "ferry dev-kafka: {}\n", done.error().message);
+          }
+        }
+      }
+    });
     int signal = 0;
     sigwait(&signals, &signal);
+    stopping.store(true);
+    commands.join();
     exit_code = 0;
   });
 }

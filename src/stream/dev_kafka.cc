@@ -4,7 +4,9 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <optional>
 #include <boost/asio.hpp>
 #include <thread>
@@ -99,6 +101,33 @@ core::Result<std::unique_ptr<DevKafka>> DevKafka::Start(int brokers,
     dev->bootstrap_ = fmt::format("127.0.0.1:{}", port);
   }
   return dev;
+}
+
+core::Result<void> DevKafka::FailRequests(std::string_view request, std::string_view error, int count) {
+  // Kafka protocol API keys.
+  static constexpr std::pair<std::string_view, std::int16_t> kRequests[] = {
+      {"produce", 0},       {"fetch", 1},       {"list_offsets", 2}, {"metadata", 3},   {"offset_commit", 8},
+      {"offset_fetch", 9},  {"find_coordinator", 10}, {"join_group", 11}, {"heartbeat", 12}, {"leave_group", 13},
+      {"sync_group", 14}};
+  const auto* api = std::find_if(std::begin(kRequests), std::end(kRequests),
+                                 [&](const auto& r) { return r.first == request; });
+  if (api == std::end(kRequests)) return core::InvalidArgument(fmt::format("unknown request '{}'", request));
+  std::optional<rd_kafka_resp_err_t> code;
+  const rd_kafka_err_desc* descs = nullptr;
+  std::size_t n = 0;
+  rd_kafka_get_err_descs(&descs, &n);
+  for (std::size_t i = 0; i < n && !code; ++i) {
+    if (descs[i].name && error == descs[i].name) code = descs[i].code;
+  }
+  int number = 0;
+  if (!code && std::from_chars(error.data(), error.data() + error.size(), number).ec == std::errc()) {
+    code = static_cast<rd_kafka_resp_err_t>(number);
+  }
+  if (!code) return core::InvalidArgument(fmt::format("unknown Kafka error '{}'", error));
+  if (count < 1) return core::InvalidArgument("the count must be at least 1");
+  const std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count), *code);
+  rd_kafka_mock_push_request_errors_array(impl_->cluster, api->second, errors.size(), errors.data());
+  return {};
 }
 
 DevKafka::~DevKafka() = default;

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,11 @@ class DevKafka {
   ~DevKafka();
 
   const std::string& bootstrap_servers() const { return bootstrap_; }
+
+  // Fault injection: the next `count` requests of kind `request` (produce, fetch, metadata,
+  // offset_commit, offset_fetch, join_group, heartbeat, sync_group, leave_group) fail with the
+  // Kafka error `error` (its librdkafka name, e.g. MSG_SIZE_TOO_LARGE, or its number). Thread-safe.
+  core::Result<void> FailRequests(std::string_view request, std::string_view error, int count);
 
  private:
   DevKafka() = default;

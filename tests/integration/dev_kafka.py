@@ -14,14 +14,21 @@ class DevKafka:
     def __init__(self, topics, brokers=1, port=0):
         self.proc = subprocess.Popen([FERRY_BIN, "dev-kafka", "--brokers", str(brokers), "--port", str(port),
                                       *sum((["--topic", t] for t in topics), [])],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
         self.bootstrap = self.proc.stdout.readline().strip()
         if not self.bootstrap:
             self.stop()
             raise RuntimeError("ferry dev-kafka printed no bootstrap address")
 
+    def fail(self, request, error, count=1):
+        """The broker's next `count` requests of kind `request` fail with Kafka error `error`."""
+        self.proc.stdin.write(f"fail {request} {error} {count}\n")
+        self.proc.stdin.flush()
+
     def stop(self):
         self.proc.stdout.close()
+        self.proc.stdin.close()
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=10)

@@ -130,6 +130,45 @@ streams:
         finally:
             ferry.stop()
 
+    def test_answers_the_broker_refuses_for_their_size_become_dead_letters_and_the_stream_goes_on(self):
+        """The broker's own limit below the producer's: it refuses a produce request with
+        MESSAGE_TOO_LARGE. Those answers are written again as dead letters; nothing is lost."""
+        broker = DevKafka(["in-refused:1", "out-refused:1", "err-refused:1"])
+        repo = self.repo("repo-refused")
+        path = os.path.join(self.work, "ferry-refused.yaml")
+        with open(path, "w") as f:
+            f.write(f"""kafka: {{bootstrap_servers: "{broker.bootstrap}"}}
+streams:
+  - name: s-refused
+    source: {{topic: in-refused, start_from: earliest}}
+    model: pima-pipeline
+    sink: {{topic: out-refused}}
+    errors: {{topic: err-refused}}
+""")
+        ferry = None
+        try:
+            broker.produce(self.work, "in-refused", [(f"r{i}", record()) for i in range(50)])
+            broker.fail("produce", "MSG_SIZE_TOO_LARGE", 1)
+            ferry = FerryProcess(repo, "--config", path)
+            answered = {m[1] for m in broker.consume("out-refused", 0, timeout=0)}
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                answered = {m[1] for m in broker.consume("out-refused", 0, timeout=0)}
+                refused = {m[1]: m for m in broker.consume("err-refused", 0, timeout=0)}
+                if len(answered) + len(refused) >= 50:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(answered | set(refused), {f"r{i}" for i in range(50)}, ferry.log())
+            self.assertGreater(len(refused), 0, "the refused answers are dead letters")
+            for _, key, headers, _ in refused.values():
+                self.assertIn("ferry-error-class=too_large", headers)
+                self.assertIn("ferry-stage=sink", headers)
+            self.assertEqual(self.stream(ferry, "s-refused")["state"], "running")
+        finally:
+            if ferry:
+                ferry.stop()
+            broker.stop()
+
     def test_a_model_gone_for_five_seconds_pauses_the_stream_and_nothing_is_dead_lettered(self):
         repo = self.repo("repo-gone")
         ferry = self.serve("gone", repo)
