@@ -230,8 +230,32 @@ void ModelStep::Run(Frame frame, ModelInvoker& invoker, Done done) const {
     sources.emplace_back(spec.name, &tensor->second);
   }
   const std::size_t live = call->live.size();
-  call->batched = info->max_batch_size > 0;
-  call->chunk = call->batched ? static_cast<std::size_t>(info->max_batch_size) : 1;
+  // How rows reach the model. With max_batch_size, in chunks of at most that many along its batch
+  // dimension. Without, its declared shapes are taken as they are: a leading dimension of -1
+  // takes every row in one call, of 1 one row a call; a shape of a row's own rank takes one row a
+  // call, without a leading dimension.
+  if (info->max_batch_size > 0) {
+    call->batched = true;
+    call->chunk = static_cast<std::size_t>(info->max_batch_size);
+  } else if (!sources.empty()) {
+    const auto& spec = *std::find_if(info->signature.inputs.begin(), info->signature.inputs.end(),
+                                     [&](const core::TensorSpec& s) { return s.name == sources.front().first; });
+    const std::size_t row_rank = sources.front().second->shape().rank() - 1;
+    if (spec.shape.rank() == row_rank + 1 && (spec.shape[0] == -1 || spec.shape[0] == 1)) {
+      call->batched = true;
+      call->chunk = spec.shape[0] == 1 ? 1 : std::max<std::size_t>(live, 1);
+    } else if (spec.shape.rank() == row_rank) {
+      call->batched = false;
+      call->chunk = 1;
+    } else {
+      return call->done(std::unexpected(InStep(*this, core::InvalidArgument(fmt::format(
+          "model '{}' takes input '{}' as {} and has no max_batch_size; a pipeline sends it rows of shape {}: "
+          "declare the input as [-1, ...] (or set max_batch_size in its model.yaml)",
+          model_, spec.name, spec.shape.ToString(),
+          core::Shape(std::vector<std::int64_t>(sources.front().second->shape().dims().begin() + 1,
+                                                sources.front().second->shape().dims().end())).ToString())))));
+    }
+  }
   const std::size_t chunks = (live + call->chunk - 1) / call->chunk;
   call->answers.resize(chunks);
   std::vector<core::InferenceRequest> requests(chunks);
@@ -243,7 +267,7 @@ void ModelStep::Run(Frame frame, ModelInvoker& invoker, Done done) const {
     request.model_version = version_;
     for (const auto& [input, tensor] : sources) {
       auto part = core::Tensor::Allocate(input, tensor->type(),
-                                         info->max_batch_size > 0 ? WithRows(tensor->shape(), rows)
+                                         call->batched ? WithRows(tensor->shape(), rows)
                                                                   : core::Shape(std::vector<std::int64_t>(
                                                                         tensor->shape().dims().begin() + 1,
                                                                         tensor->shape().dims().end())));

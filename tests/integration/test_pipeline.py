@@ -74,6 +74,16 @@ class PipelineTest(unittest.TestCase):
         os.makedirs(f"{cls.repo}/broken")
         with open(f"{cls.repo}/broken/model.yaml", "w") as f:
             f.write(BROKEN)
+        # The same model without max_batch_size: its declared shape ([-1, 9] or [1, 9]) is
+        # taken as it is, and a pipeline's model step must call it so.
+        pipeline = open(os.path.join(examples, "pima-pipeline", "model.yaml")).read()
+        for name, shape in (("any", "[-1, 9]"), ("one", "[1, 9]")):
+            shutil.copytree(os.path.join(examples, "pima-features", "1"), f"{cls.repo}/features-{name}/1")
+            with open(f"{cls.repo}/features-{name}/model.yaml", "w") as f:
+                f.write(f"backend: onnxruntime\ninputs: [{{name: features, datatype: FP32, shape: {shape}}}]\n")
+            os.makedirs(f"{cls.repo}/pipeline-{name}")
+            with open(f"{cls.repo}/pipeline-{name}/model.yaml", "w") as f:
+                f.write(pipeline.replace("model: pima-features", f"model: features-{name}"))
         cls.server = FerryProcess(cls.repo, grpc=True)
 
     @classmethod
@@ -114,6 +124,14 @@ class PipelineTest(unittest.TestCase):
             expected = engineered_probability(record)
             self.assertAlmostEqual(answer["probability"], expected, places=5)
             self.assertEqual(answer["label"], "diabetic" if expected > 0.5 else "healthy")
+
+    def test_a_model_step_calls_a_model_without_max_batch_size_by_its_declared_shape(self):
+        records = [ROW_A, ROW_B, ROW_A]
+        for name in ("any", "one"):
+            status, body = self.predict({"instances": records}, model=f"pipeline-{name}")
+            self.assertEqual(status, 200, f"{name}: {body}")
+            for record, answer in zip(records, body["predictions"]):
+                self.assertAlmostEqual(answer["probability"], engineered_probability(record), places=5, msg=name)
 
     def test_instances_keep_their_order_and_rejections_name_field_and_step(self):
         bad_type = dict(ROW_B, age="old")
