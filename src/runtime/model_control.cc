@@ -246,6 +246,7 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
     CollectRetired(/*wait_all=*/true);
   }
   const auto serving = current;
+  std::vector<std::string> dependencies;  // the models a pipeline calls
   auto next = std::make_shared<ServedModel>();
   next->name = name;
   next->config = *config;
@@ -281,7 +282,14 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
         waiting_.erase(name);
       }
     } else if (next->config.is_pipeline) {
-      version = BuildPipelineVersion(build, *options_.routing.resolver);
+      std::vector<std::string> missing;
+      version = BuildPipelineVersion(build, *options_.routing.resolver, &missing);
+      if (!missing.empty()) {
+        waiting_[name] = Waiting{.targets = std::move(missing), .config_override = config_override};
+      } else {
+        waiting_.erase(name);
+      }
+      if (version->servable) dependencies = version->servable->Targets();
     } else {
       version = BuildModelVersion(build, registry_, options_.request_decoder);
     }
@@ -312,6 +320,7 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
   }
   Retire(table_.Install(next), next.get());
   RetryWaiting(name);
+  if (options_.mode == ControlMode::kExplicit) LoadDependencies(name, dependencies);
   if (!failures.empty()) {
     std::vector<std::int64_t> serving_versions;
     for (const auto& [v, version] : next->versions) {
@@ -333,6 +342,21 @@ std::shared_ptr<ServedVersion> ModelControl::KeepServing(const ServedModel* serv
   auto kept = std::make_shared<ServedVersion>(*it->second);  // the same servable, and what it was built from
   kept->reason = fmt::format("the previous build serves; the new one was refused: {}", refused);
   return kept;
+}
+
+void ModelControl::LoadDependencies(const std::string& name, const std::vector<std::string>& dependencies) {
+  for (const auto& dependency : dependencies) {
+    bool loading = false;
+    {
+      std::lock_guard lock(mutex_);
+      loading = loading_.contains(dependency);  // up the current chain of loads
+    }
+    if (loading || table_.Find(dependency)) continue;
+    spdlog::info("model '{}' calls model '{}': loading it", name, dependency);
+    if (auto loaded = DoLoad(dependency, std::nullopt, std::nullopt); !loaded) {
+      spdlog::warn("model '{}': {}", name, loaded.error().message);
+    }
+  }
 }
 
 void ModelControl::RetryWaiting(const std::string& name) {

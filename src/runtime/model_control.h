@@ -16,9 +16,11 @@
 // is taken out of service and freed before it is loaded again (for models too large to hold
 // twice).
 //
-// Routers and pipelines call other models by name. A router whose targets do not serve yet is
-// UNAVAILABLE with the reason, and is built again each time one of them is loaded (so that its
-// reason stays current); at start, routers are loaded after everything else.
+// Routers and pipelines call other models by name. A router whose targets do not serve yet, or
+// a pipeline whose model steps call models the repository does not have, is UNAVAILABLE with the
+// reason, and is built again each time one of them is loaded (so that its reason stays current);
+// at start, routers are loaded after everything else. In explicit mode, loading a pipeline also
+// loads the models it calls.
 //
 // Polling considers a model only once its model.yaml and every version folder are unchanged
 // across two scans in a row, so a version being copied in, or edited in place, is not loaded
@@ -108,6 +110,8 @@ class ModelControl {
   void LoaderLoop(std::stop_token stop);
   void PollLoop(std::stop_token stop);
   // On the loader thread.
+  // Explicit mode: loads what `name` calls that is not loaded yet.
+  void LoadDependencies(const std::string& name, const std::vector<std::string>& dependencies);
   core::Result<void> DoLoad(const std::string& name, const std::optional<std::string>& config_override,
                             std::optional<model::ModelDirectory> scanned);
   void DoUnload(const std::string& name);

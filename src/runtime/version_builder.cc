@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <filesystem>
 #include <random>
 
 #include "core/file.h"
@@ -14,6 +15,16 @@
 
 namespace ferry::runtime {
 namespace {
+
+// 'a', 'b' and 'c'
+std::string Quoted(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " and " : ", ";
+    out += "'" + names[i] + "'";
+  }
+  return out;
+}
 
 // Synthetic inputs for one warm-up sample: -1 dims become the batch size (first) or 1.
 core::Result<std::vector<core::Tensor>> WarmupInputs(const core::ModelSignature& signature,
@@ -159,7 +170,8 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
   return version;
 }
 
-std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, const routing::Resolver& resolver) {
+std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, const routing::Resolver& resolver,
+                                                    std::vector<std::string>* missing) {
   const model::ModelConfig& config = *build.config;
   auto version = std::make_shared<ServedVersion>();
   version->version = build.version;
@@ -173,6 +185,18 @@ std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, c
                                                                     resolver);
   if (auto cycle = routing::FindCycle(config.name, servable->Targets(), resolver)) {
     version->reason = fmt::format("pipeline '{}' would call itself: {}", config.name, *cycle);
+    return version;
+  }
+  const std::filesystem::path repository = build.model_dir.parent_path();
+  for (const auto& target : servable->Targets()) {
+    std::error_code ec;
+    if (!resolver.Resolve(target, 0) && !std::filesystem::is_directory(repository / target, ec)) {
+      missing->push_back(target);
+    }
+  }
+  if (!missing->empty()) {
+    version->reason = fmt::format("its model steps call {}, not in the repository (the pipeline is built again when "
+                                  "{} loaded)", Quoted(*missing), missing->size() == 1 ? "it is" : "they are");
     return version;
   }
   version->servable = std::move(servable);

@@ -37,8 +37,10 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
                                                  const RequestDecoder& decoder);
 
 // A pipeline's one version (its steps are in model.yaml). Refused when its model steps would
-// call it back (a cycle through routers).
-std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, const routing::Resolver& resolver);
+// call it back (a cycle through routers), or call models the repository does not have (listed in
+// `missing`, so that it can be built again once they come).
+std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, const routing::Resolver& resolver,
+                                                    std::vector<std::string>* missing);
 
 // A router's one version. `previous` is the version it replaces (a reload keeps its bandit and
 // counters when the routes are the same); `missing` gets the targets that did not serve.

@@ -52,6 +52,16 @@ class SteadyLoad:
             t.join(30)
 
 
+# A pipeline whose model step calls the model named %s: one record of eight features in, its
+# probability out.
+PIPELINE_OVER = """pipeline:
+  - {name: in, kind: record, fields: {features: {type: array, width: 8}}}
+  - {name: t, kind: tensor, output: features, fields: [features]}
+  - {name: score, kind: model, model: %s}
+  - {kind: respond, fields: [probability]}
+"""
+
+
 class LifecycleTest(unittest.TestCase):
     def setUp(self):
         self.repo = tempfile.mkdtemp(prefix="ferry_life_")
@@ -90,6 +100,42 @@ class LifecycleTest(unittest.TestCase):
         status, body, _ = self.ferry.request("POST", "/v2/repository/index", {})
         self.assertEqual(status, 200, body)
         return {(e["name"], e.get("version")): e for e in body}
+
+    def write_pipeline(self, name, model):
+        os.makedirs(f"{self.repo}/{name}", exist_ok=True)
+        with open(f"{self.repo}/{name}/model.yaml", "w") as f:
+            f.write(PIPELINE_OVER % model)
+
+    def test_a_pipeline_over_a_model_the_repository_lacks_is_unavailable_until_it_comes(self):
+        self.write_pipeline("scorer", "later")
+        self.start("--model-control", "poll", "--repository-poll-secs", "0.1")
+        status, body, _ = self.ferry.request("GET", "/v2/models/scorer/ready")
+        self.assertEqual(status, 503, body)
+        entry = self.index()[("scorer", "1")]
+        self.assertEqual(entry["state"], "UNAVAILABLE")
+        self.assertIn("'later'", entry["reason"])
+        self.assertIn("not in the repository", entry["reason"])
+        status, body, _ = self.ferry.request("POST", "/v2/models/scorer/predict", {"features": ROW})
+        self.assertEqual(status, 503, body)
+        self.assertIn("'later'", body["error"])
+        models.save_pima(f"{self.repo}/later/1/model.onnx", intercept=intercept_of(1))  # the model arrives
+        deadline = time.time() + 15
+        while time.time() < deadline and self.ferry.request("GET", "/v2/models/scorer/ready")[0] != 200:
+            time.sleep(0.05)
+        status, body, _ = self.ferry.request("POST", "/v2/models/scorer/predict", {"features": ROW})
+        self.assertEqual(status, 200, body)
+        self.assertAlmostEqual(body["predictions"][0]["probability"], models.pima_probability(ROW, intercept_of(1)),
+                               places=5)
+
+    def test_loading_a_pipeline_in_explicit_mode_loads_the_models_it_calls(self):
+        self.write_pipeline("scorer", "pima")
+        self.start("--model-control", "explicit")
+        self.assertEqual(self.ferry.request("GET", "/v2/models/pima/ready")[0], 404)
+        status, body, _ = self.load("scorer")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.ferry.request("GET", "/v2/models/pima/ready")[0], 200, "loaded with the pipeline")
+        status, body, _ = self.ferry.request("POST", "/v2/models/scorer/predict", {"features": ROW})
+        self.assertEqual(status, 200, body)
 
     def test_twenty_swaps_through_polling_under_load(self):
         self.start("--model-control", "poll", "--repository-poll-secs", "0.1")
