@@ -82,6 +82,17 @@ core::Result<ModelDirectory> ScanModel(const fs::path& root, const std::string& 
       }
     }
   }
+  // The Python files beside model.yaml (a pipeline's steps, a model's hooks) are part of its
+  // configuration: editing one reloads the model.
+  std::vector<fs::path> python;
+  for (const auto& file : fs::directory_iterator(path, ec)) {
+    if (file.path().extension() == ".py" && file.is_regular_file(ec)) python.push_back(file.path());
+  }
+  std::sort(python.begin(), python.end());
+  for (const auto& file : python) {
+    Mix(model.config_fingerprint, file.filename().string());
+    Mix(model.config_fingerprint, std::to_string(FileFingerprint(file)));
+  }
   std::sort(model.versions.begin(), model.versions.end());
   return model;
 }

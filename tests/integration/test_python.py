@@ -10,6 +10,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 import textwrap
 import unittest
 
@@ -445,6 +446,50 @@ class PythonTest(unittest.TestCase):
                 self.assertEqual(status, 200, answer)
                 _, answer, _ = server.request("POST", "/v2/models/m/infer", body)
                 self.assertEqual(answer["outputs"][0]["data"], [15])
+            finally:
+                server.stop()
+        finally:
+            shutil.rmtree(repo, ignore_errors=True)
+
+    def test_editing_only_a_python_step_or_hook_file_reloads_the_model_under_polling(self):
+        repo = tempfile.mkdtemp(prefix="ferry_python_steps_reload_")
+        steps = "def make_double(config):\n    return lambda r: {{'y': r['x'] * {}}}\n"
+        hooks = "def make_post(config):\n    return lambda outputs: {{'y': outputs['y'] + {}}}\n"
+        try:
+            os.makedirs(f"{repo}/p")
+            with open(f"{repo}/p/steps.py", "w") as f:
+                f.write(steps.format(2))
+            with open(f"{repo}/p/model.yaml", "w") as f:
+                f.write("pipeline:\n  - {name: in, kind: record, fields: {x: number}}\n"
+                        "  - {name: twice, kind: python, function: 'steps:make_double', outputs: {y: number}}\n"
+                        "  - {kind: respond, fields: [y]}\n")
+            os.makedirs(f"{repo}/m/1")
+            with open(f"{repo}/m/1/model.py", "w") as f:
+                f.write("class Model:\n    def load(self):\n        pass\n\n"
+                        "    def predict(self, inputs):\n        return {'y': inputs['x'] * 1}\n")
+            with open(f"{repo}/m/model_hooks.py", "w") as f:
+                f.write(hooks.format(100))
+            with open(f"{repo}/m/model.yaml", "w") as f:
+                f.write("inputs: [{name: x, datatype: FP32, shape: [1]}]\noutputs: [{name: y, datatype: FP32, shape: [1]}]\n"
+                        "post_transform: model_hooks:make_post\n")
+            server = FerryProcess(repo, "--model-control", "poll", "--repository-poll-secs", "0.1")
+            body = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [5]}]}
+
+            def answers():
+                _, p, _ = server.request("POST", "/v2/models/p/predict", {"x": 5})
+                _, m, _ = server.request("POST", "/v2/models/m/infer", body)
+                return p["predictions"][0]["y"], m["outputs"][0]["data"][0]
+            try:
+                self.assertEqual(answers(), (10, 105))
+                time.sleep(0.3)  # a new mtime, at the file system's granularity
+                with open(f"{repo}/p/steps.py", "w") as f:
+                    f.write(steps.format(3))
+                with open(f"{repo}/m/model_hooks.py", "w") as f:
+                    f.write(hooks.format(200))
+                deadline = time.time() + 15
+                while time.time() < deadline and answers() != (15, 205):
+                    time.sleep(0.1)
+                self.assertEqual(answers(), (15, 205), server.log()[-2000:])
             finally:
                 server.stop()
         finally:

@@ -185,6 +185,23 @@ def hook_functions(folders, specs):
     return factories
 
 
+def step_factory(folder, spec):
+    """The factory of a pipeline's python step ("module:factory"). A module beside the
+    pipeline's model.yaml is executed afresh on every call, so that a reload runs its new code;
+    another module is imported, and reloaded."""
+    module_name, _, name = spec.partition(":")
+    path = os.path.join(folder, module_name + ".py") if folder else ""
+    if path and os.path.isfile(path):
+        _on_path(folder)
+        module = _import_file(f"_ferry_step_{abs(hash(os.path.abspath(path))):x}_{module_name}", path)
+    else:
+        module = importlib.reload(importlib.import_module(module_name))
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        raise AttributeError(f"{module_name} has no function {name}")
+    return factory
+
+
 # ---- the V2 JSON of explain and operations ----
 
 class Rejected(Exception):

@@ -183,16 +183,12 @@ core::Result<std::unique_ptr<pipeline::Step>> MakePythonStep(const pipeline::Ste
   py::gil_scoped_acquire gil;
   PyRef fn;
   try {
-    // The pipeline's folder first on sys.path, for its own modules.
+    // The pipeline's folder first on sys.path, for its own modules, which are run afresh.
     std::error_code ec;
     const auto folder = std::filesystem::path(config.source()).parent_path();
-    if (!folder.empty() && std::filesystem::is_directory(folder, ec)) {
-      py::list path = py::module_::import("sys").attr("path");
-      const auto text = std::filesystem::absolute(folder).string();
-      if (!path.contains(text)) path.insert(0, text);
-    }
-    py::object module = py::module_::import(function.substr(0, colon).c_str());
-    py::object factory = module.attr(function.substr(colon + 1).c_str());
+    const std::string folder_text =
+        !folder.empty() && std::filesystem::is_directory(folder, ec) ? std::filesystem::absolute(folder).string() : "";
+    py::object factory = Runtime().attr("step_factory")(folder_text, function);
     py::object settings = config.Has("config") ? FromYaml(config.node()["config"]) : py::dict();
     py::object per_record = factory(settings);
     if (!PyCallable_Check(per_record.ptr())) {
