@@ -134,6 +134,27 @@ std::string EncodeModelConfig(const runtime::ModelConfiguration& c) {
   w.Number(config.max_batch_size);
   WriteConfigTensors("input", c.signature.inputs, config.max_batch_size > 0, w);
   WriteConfigTensors("output", c.signature.outputs, config.max_batch_size > 0, w);
+  if (config.dynamic_batching.enabled) {
+    const auto& batching = config.dynamic_batching;
+    w.Key("dynamic_batching");
+    w.BeginObject();
+    w.Key("preferred_batch_size");
+    w.BeginArray();
+    for (auto size : batching.preferred_batch_sizes) w.Number(size);
+    w.EndArray();
+    w.Key("max_queue_delay_microseconds");
+    w.Number(batching.max_queue_delay_us);
+    w.Key("default_queue_policy");
+    w.BeginObject();
+    w.Key("max_queue_size");
+    w.Number(batching.max_queue_size);
+    w.Key("default_timeout_microseconds");
+    w.Number(batching.default_timeout_us);
+    w.Key("allow_timeout_override");
+    w.Bool(true);  // a request's "timeout" parameter
+    w.EndObject();
+    w.EndObject();
+  }
   w.Key("instance_group");
   w.BeginArray();
   w.BeginObject();

@@ -44,7 +44,7 @@ class GrpcTest(unittest.TestCase):
         repo = os.path.join(cls.tmp, "models")
         models.save_pima(f"{repo}/pima/1/model.onnx")
         with open(f"{repo}/pima/model.yaml", "w") as f:
-            f.write("max_batch_size: 64\n")
+            f.write("max_batch_size: 64\ndynamic_batching: {max_queue_delay_us: 100, preferred_batch_sizes: [4, 8]}\n")
         models.save_identity(f"{repo}/identity/1/model.onnx")
         # FP16 has no typed gRPC field: a model without it takes a request of typed contents only.
         models.save_identity(f"{repo}/typed/1/model.onnx", types=[t for t in models.IDENTITY_TYPES if t != "FP16"])
@@ -124,6 +124,11 @@ class GrpcTest(unittest.TestCase):
         self.assertEqual([(i.name, i.data_type, list(i.dims)) for i in config.input],
                          [("features", self.pb.model__config__pb2.TYPE_FP32, [8])])
         self.assertEqual(config.instance_group[0].count, 1)
+        # dynamic_batching, as Triton's tools read it.
+        self.assertEqual(config.WhichOneof("scheduling_choice"), "dynamic_batching")
+        self.assertEqual(list(config.dynamic_batching.preferred_batch_size), [4, 8])
+        self.assertEqual(config.dynamic_batching.max_queue_delay_microseconds, 100)
+        self.assertEqual(config.dynamic_batching.default_queue_policy.max_queue_size, 4096)
 
     def test_model_statistics(self):
         before = self.stub.ModelStatistics(self.pb.ModelStatisticsRequest(name="pima", version="1")).model_stats[0]

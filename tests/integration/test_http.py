@@ -284,6 +284,7 @@ class HttpTest(unittest.TestCase):
                                             {"name": "label", "data_type": "TYPE_INT64", "dims": [1]}])
         self.assertEqual(config["instance_group"], [{"name": "counted", "kind": "KIND_CPU", "count": 2}])
         self.assertEqual(config["parameters"], {"intra_op_threads": {"string_value": "1"}})
+        self.assertNotIn("dynamic_batching", config)  # off: Triton leaves it out too
         unbatched = self.call("GET", "/v2/models/latest/versions/2/config")[1]
         self.assertEqual(unbatched["max_batch_size"], 0)
         self.assertEqual(unbatched["input"][0]["dims"], [-1, 8])  # no batch dim to strip

@@ -340,6 +340,16 @@ void EncodeModelConfig(const runtime::ModelConfiguration& c, inference::ModelCon
     output->set_data_type(ConfigDataType(spec.type));
     for (std::size_t i = skip; i < spec.shape.rank(); ++i) output->add_dims(spec.shape[i]);
   }
+  if (c.config.dynamic_batching.enabled) {
+    const auto& batching = c.config.dynamic_batching;
+    auto* dynamic = out->mutable_dynamic_batching();
+    for (auto size : batching.preferred_batch_sizes) dynamic->add_preferred_batch_size(static_cast<std::int32_t>(size));
+    dynamic->set_max_queue_delay_microseconds(static_cast<std::uint64_t>(batching.max_queue_delay_us));
+    dynamic->mutable_default_queue_policy()->set_max_queue_size(static_cast<std::uint32_t>(batching.max_queue_size));
+    dynamic->mutable_default_queue_policy()->set_default_timeout_microseconds(
+        static_cast<std::uint64_t>(batching.default_timeout_us));
+    dynamic->mutable_default_queue_policy()->set_allow_timeout_override(true);
+  }
   auto* group = out->add_instance_group();
   group->set_name(c.config.name);
   group->set_kind(inference::ModelInstanceGroup::KIND_CPU);

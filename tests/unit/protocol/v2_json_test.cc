@@ -308,6 +308,14 @@ TEST(V2Json, EncodesStatisticsAndConfig) {
             R"({"versions":[1,3]}},"max_batch_size":4,"input":[{"name":"s","data_type":"TYPE_STRING","dims":[2]}],)"
             R"("output":[{"name":"y","data_type":"TYPE_FP16","dims":[]}],"instance_group":[{"name":"m",)"
             R"("kind":"KIND_CPU","count":1}],"parameters":{"k":{"string_value":"v"}}})");
+  // With dynamic batching on, Triton's dynamic_batching object (its tools read it).
+  c.config.dynamic_batching = {.enabled = true, .max_queue_delay_us = 100, .preferred_batch_sizes = {2, 4},
+                               .max_queue_size = 64, .default_timeout_us = 5000};
+  EXPECT_NE(EncodeModelConfig(c).find(
+                R"("dynamic_batching":{"preferred_batch_size":[2,4],"max_queue_delay_microseconds":100,)"
+                R"("default_queue_policy":{"max_queue_size":64,"default_timeout_microseconds":5000,"allow_timeout_override":true}})"),
+            std::string::npos)
+      << EncodeModelConfig(c);
 }
 
 TEST(V2Json, EncodesMetadataAndErrors) {
