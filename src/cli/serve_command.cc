@@ -187,12 +187,16 @@ int Serve(const ServeOptions& options) {
   std::thread grpc_stop([&] {
     if (grpc) grpc->Stop();  // waits for RPCs in flight up to the grace period
   });
-  if (!(*http)->Shutdown(timeout)) spdlog::warn("shutdown timeout: HTTP requests were still in flight");
+  const int unanswered = (*http)->Shutdown(timeout);
+  if (unanswered > 0) {
+    spdlog::error("shutdown timeout: {} HTTP request(s) got no answer (--shutdown-timeout {} s)", unanswered,
+                  options.shutdown_timeout_s);
+  }
   grpc_stop.join();
   if (metrics) metrics->Stop();
   server->reset();  // answers what is still queued while the I/O contexts still exist
   http->reset();
-  return 0;
+  return unanswered > 0 ? 3 : 0;
 }
 
 }  // namespace

@@ -72,6 +72,37 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(code, 0, ferry.log())
         self.assertIn("finishing requests in flight", ferry.log())
 
+    def test_during_the_drain_probes_see_not_ready_and_new_work_is_turned_away(self):
+        ferry = FerryProcess(self.repo, "--shutdown-timeout", "60")
+        threads, results = self.send_in_threads(ferry, 4)
+        time.sleep(0.3)
+        ferry.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)  # draining: the accepted requests are still being answered
+        status, body, _ = ferry.request("GET", "/v2/health/ready")
+        self.assertEqual(status, 503, "a probe sees the not-ready step instead of a refused connection")
+        self.assertIn("shutting down", body["error"])
+        self.assertEqual(ferry.request("GET", "/v2/health/live")[0], 200)
+        status, body, _ = ferry.request("POST", "/v2/models/slow/infer", {"inputs": []})
+        self.assertEqual(status, 503)
+        self.assertIn("shutting down", body["error"])
+        for t in threads:
+            t.join(60)
+        self.assertEqual(ferry.proc.wait(60), 0, ferry.log())
+        ferry.stop()
+        self.assertEqual([r[0] for r in results], [200] * 4, results)
+
+    def test_a_shutdown_timeout_that_abandons_requests_exits_non_zero_and_says_how_many(self):
+        ferry = FerryProcess(self.repo, "--shutdown-timeout", "0.2")
+        threads, results = self.send_in_threads(ferry, 6)
+        time.sleep(0.3)
+        ferry.proc.send_signal(signal.SIGTERM)
+        code = ferry.proc.wait(60)
+        for t in threads:
+            t.join(60)
+        ferry.stop()
+        self.assertNotEqual(code, 0, ferry.log())
+        self.assertRegex(ferry.log(), r"shutdown timeout: [1-9]\d* HTTP request\(s\) got no answer")
+
     def test_a_second_signal_exits_at_once(self):
         ferry = FerryProcess(self.repo, "--shutdown-timeout", "60")
         threads, _ = self.send_in_threads(ferry, 8)

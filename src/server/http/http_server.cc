@@ -189,6 +189,13 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         self->Write(std::move(reply));
       });
     };
+    if (activity_.draining.load(std::memory_order_relaxed) && !view.target.starts_with("/v2/health/") &&
+        !view.target.starts_with("/metrics")) {
+      // Shutting down: probes still get answers (ready: 503), new work goes elsewhere.
+      keep_alive_ = false;
+      return Write({503, protocol::EncodeError("the server is shutting down; send the request to another instance"),
+                    "", {}, "application/json"});
+    }
     const RequestHeaders headers(request);
     view.context = &headers;
     try {
@@ -395,20 +402,16 @@ std::uint16_t HttpServer::port() const { return impl_->acceptor->local_endpoint(
 
 int HttpServer::threads() const { return static_cast<int>(impl_->contexts.size()); }
 
-bool HttpServer::Shutdown(std::chrono::milliseconds timeout) {
-  if (impl_->stopped) return true;
+int HttpServer::Shutdown(std::chrono::milliseconds timeout) {
+  if (impl_->stopped) return 0;
   impl_->activity.draining = true;
-  asio::post(*impl_->contexts[0], [impl = impl_.get()] {
-    beast::error_code ignored;
-    impl->acceptor->close(ignored);
-  });
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool drained = false;
-  while (!(drained = impl_->activity.in_flight.load() == 0) && std::chrono::steady_clock::now() < deadline) {
+  int unanswered = 0;
+  while ((unanswered = impl_->activity.in_flight.load()) > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   Stop();
-  return drained;
+  return unanswered;
 }
 
 void HttpServer::Stop() {

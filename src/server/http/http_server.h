@@ -49,9 +49,11 @@ class HttpServer {
   std::uint16_t port() const;
   int threads() const;
 
-  // Graceful stop: no new connections; requests being handled get their answers (marked
-  // Connection: close); then Stop(). Returns false if `timeout` passed with requests unanswered.
-  bool Shutdown(std::chrono::milliseconds timeout);
+  // Graceful stop: requests being handled get their answers (marked Connection: close); while
+  // they do, health probes and /metrics are still answered (readiness says 503) and any other new
+  // request gets 503; then Stop(). Returns how many requests were still unanswered when
+  // `timeout` passed (0: all answered).
+  int Shutdown(std::chrono::milliseconds timeout);
 
   // Stops accepting and closes the I/O threads at once; idempotent.
   void Stop();
