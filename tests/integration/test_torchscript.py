@@ -138,6 +138,11 @@ outputs: [{name: y, datatype: FP32, shape: [-1, 2]}]
         answer = self.infer("checked", [tensor("x", np.array([[1, -4]], np.float32), "FP32")], expect=500)
         self.assertIn("TorchScript forward() failed", answer["error"])
         self.assertIn("negative input", answer["error"])
+        # The client gets the error, not the traceback with the server's file paths; the log has it.
+        self.assertNotIn("Traceback", answer["error"])
+        self.assertNotIn(".py", answer["error"])
+        self.assertEqual(answer["error"].count("\n"), 0, answer["error"])
+        self.assertIn("Traceback of TorchScript", self.server.log())
         out = self.infer("checked", [tensor("x", np.array([[1, 4]], np.float32), "FP32")])
         np.testing.assert_array_equal(out["y"], [[1, 2]])
 

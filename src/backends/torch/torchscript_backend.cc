@@ -39,11 +39,17 @@ std::optional<at::ScalarType> TorchType(DataType type) {
   }
 }
 
-// libtorch's message without its C++ stack trace.
+// libtorch's message without its C++ stack trace. An error raised in TorchScript code comes with
+// the tracebacks of the serialized and the original code, which name the server's (or the
+// trainer's) files: they go to the log, and the message is the error itself, its last line.
 std::string TorchMessage(const std::exception& e) {
-  const std::string_view what = e.what();
-  const auto cut = what.find("\nException raised from");
-  return std::string(what.substr(0, cut));
+  std::string_view what = e.what();
+  what = what.substr(0, what.find("\nException raised from"));
+  if (what.find("Traceback of TorchScript") == std::string_view::npos) return std::string(what);
+  spdlog::warn("TorchScript forward() failed: {}", what);
+  while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.remove_suffix(1);
+  const auto last = what.rfind('\n');
+  return std::string(last == std::string_view::npos ? what : what.substr(last + 1));
 }
 
 class TorchInstance final : public BackendInstance {
