@@ -293,6 +293,12 @@ class PythonTest(unittest.TestCase):
             f.write("import module_that_does_not_exist\n")
         with open(f"{repo}/broken/model.yaml", "w") as f:
             f.write("inputs: [{name: x, datatype: FP32, shape: [1, 2]}]\noutputs: [{name: y, datatype: FP32, shape: [1, 2]}]\n")
+        os.makedirs(f"{repo}/broken-step")
+        with open(f"{repo}/broken-step/steps.py", "w") as f:
+            f.write("import module_that_does_not_exist\n")
+        with open(f"{repo}/broken-step/model.yaml", "w") as f:
+            f.write("pipeline:\n  - {name: in, kind: record, fields: {x: number}}\n"
+                    "  - {name: s, kind: python, function: 'steps:make'}\n  - {kind: respond, fields: [x]}\n")
         os.makedirs(f"{repo}/bad-pickle/1")
         with open(f"{repo}/bad-pickle/1/model.pkl", "wb") as f:
             f.write(pickle.dumps({"not": "an estimator"}))
@@ -395,6 +401,11 @@ class PythonTest(unittest.TestCase):
         reasons = {m["name"]: m.get("reason", "") for m in index if m["state"] == "UNAVAILABLE"}
         self.assertIn("ModuleNotFoundError: No module named 'module_that_does_not_exist'", reasons.get("broken", ""))
         self.assertIn("has no predict()", reasons.get("bad-pickle", ""))
+        # A python step whose module does not import: Python's error, not pybind11's.
+        self.assertIn("steps:make: ModuleNotFoundError: No module named 'module_that_does_not_exist'",
+                      reasons.get("broken-step", ""))
+        self.assertNotIn("PYBIND11", reasons.get("broken-step", ""))
+        self.assertNotIn("PYBIND11", self.server.log())
         for name in ("pima-dill", "forest", "pima-mlflow", "mlflow-onnx", "mlflow-xgb", "pyfunc", "hooks", "raises",
                      "people", "pima-hooked"):
             self.assertNotIn(name, reasons)
