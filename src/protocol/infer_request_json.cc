@@ -362,8 +362,10 @@ Result<core::RequestedOutput> DecodeOutput(element e, std::size_t index) {
 
 core::Result<element> ParseRequestJson(std::string_view json, const core::RequestLimits& limits) {
   thread_local simdjson::dom::parser parser;
-  if (parser.max_depth() != limits.max_json_depth || parser.capacity() < json.size()) {
-    if (parser.allocate(std::max(parser.capacity(), json.size()), limits.max_json_depth)) {
+  // --max-json-depth counts containers; simdjson's depth counts the scalars inside them too.
+  const std::size_t depth = limits.max_json_depth + 1;
+  if (parser.max_depth() != depth || parser.capacity() < json.size()) {
+    if (parser.allocate(std::max(parser.capacity(), json.size()), depth)) {
       return core::MakeError(core::ErrorCode::kResourceExhausted, "cannot allocate the JSON parser");
     }
   }

@@ -257,6 +257,11 @@ TEST(V2Json, LimitsAreCheckedBeforeAllocating) {
         R"({"name":"b","datatype":"FP32","shape":[1],"data":[1]}]})", "more than the limit of 1 (--max-inputs)");
   check(OneInput("FP32", "[5]", "[1,2,3,4,5]"), "more elements than the limit of 4 (--max-tensor-elements)");
   check(OneInput("FP32", "[1]", "[[[[[[[[1]]]]]]]]"), "deeper than 6 levels (--max-json-depth)");
+  // Depth counts containers, not the scalars inside them: a plain request is 4 deep.
+  const core::RequestLimits four{.max_inputs = 1, .max_tensor_elements = 4, .max_json_depth = 4, .max_bytes_element = 3};
+  EXPECT_TRUE(DecodeInferRequest(OneInput("FP32", "[1]", "[1]"), {}, four).has_value());
+  const core::RequestLimits three{.max_inputs = 1, .max_tensor_elements = 4, .max_json_depth = 3, .max_bytes_element = 3};
+  EXPECT_FALSE(DecodeInferRequest(OneInput("FP32", "[1]", "[1]"), {}, three).has_value());
   check(OneInput("BYTES", "[1]", R"(["abcd"])"), "4 bytes, more than the limit of 3 (--max-bytes-element)");
   const auto raw = std::vector<std::byte>{std::byte{4}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{'a'},
                                           std::byte{'b'}, std::byte{'c'}, std::byte{'d'}};
