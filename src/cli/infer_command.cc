@@ -29,12 +29,15 @@ struct InferOptions {
 
 // name:DTYPE:shape:values -> one JSON input object. Shape "1,8" or "[1,8]"; values comma-separated
 // (strings for BYTES, true/false for BOOL, numbers otherwise).
-core::Result<std::string> InputSpecToJson(std::string_view spec) {
+core::Result<std::string> InputSpecToJson(const std::string_view whole) {
   std::string_view parts[4];
+  std::string_view spec = whole;
   for (int i = 0; i < 3; ++i) {
     const auto colon = spec.find(':');
     if (colon == std::string_view::npos) {
-      return core::InvalidArgument(fmt::format("--input '{}' is not name:DTYPE:shape:values or @file.json", spec));
+      return core::InvalidArgument(fmt::format(
+          "--input '{}' has {} of the 4 parts name:DTYPE:shape:values (e.g. x:FP32:1,2:0.5,1.5), or give @file.json",
+          whole, i + 1));
     }
     parts[i] = spec.substr(0, colon);
     spec.remove_prefix(colon + 1);

@@ -301,6 +301,10 @@ class GrpcTest(unittest.TestCase):
                                 timeout=30)
         self.assertEqual(failed.returncode, 1)
         self.assertIn("gRPC NOT_FOUND: unknown model 'nope'", failed.stderr)
+        malformed = subprocess.run([FERRY_BIN, "infer", "--url", f"127.0.0.1:{self.ferry.port}", "--model", "pima",
+                                    "--input", "features:FP32:1,8"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(malformed.returncode, 0)
+        self.assertIn("--input 'features:FP32:1,8' has 3 of the 4 parts", malformed.stderr)  # the whole of it
 
     def test_ferry_bench_command(self):
         base = ["--model", "pima", "--concurrency-range", "1:3:2", "--duration", "0.5", "--warmup", "0.2", "--json"]
