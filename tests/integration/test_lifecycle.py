@@ -355,7 +355,9 @@ class LifecycleTest(unittest.TestCase):
         deadline = time.time() + 10
         while time.time() < deadline and "startup loading done" not in self.ferry.log():
             time.sleep(0.05)
-        self.assertEqual(self.ferry.request("GET", "/v2/health/ready")[0], 503)
+        status, body, _ = self.ferry.request("GET", "/v2/health/ready")
+        self.assertEqual(status, 503)
+        self.assertIn("model 'broken' has no version that serves", body["error"])  # the reason, not just 503
         self.assertEqual(self.answer()[0], 1)  # what loaded serves anyway
 
 
