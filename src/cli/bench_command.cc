@@ -28,6 +28,7 @@ struct BenchOptions {
   std::int64_t batch_size = 1;
   std::vector<std::string> inputs;
   bool json = false;
+  ClientSecurity security;
 };
 
 // "a", "a:b" or "a:b:step".
@@ -57,18 +58,18 @@ core::Result<std::vector<int>> ParseRange(const std::string& text) {
 }
 
 // The model's inputs as its metadata gives them, from the server.
-core::Result<std::vector<core::TensorSpec>> FetchInputs(const BenchOptions& options, const std::string& host,
-                                                        std::uint16_t port) {
+core::Result<std::vector<core::TensorSpec>> FetchInputs(const BenchOptions& options, const LoadOptions& load) {
   std::vector<core::TensorSpec> specs;
   if (options.protocol == "grpc") {
     auto stub = inference::GRPCInferenceService::NewStub(
-        grpc::CreateChannel(fmt::format("{}:{}", host, port), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(fmt::format("{}:{}", load.host, load.port), load.credentials));
     inference::ModelMetadataRequest request;
     request.set_name(options.model);
     if (options.version > 0) request.set_version(std::to_string(options.version));
     inference::ModelMetadataResponse response;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!load.token.empty()) context.AddMetadata("authorization", "Bearer " + load.token);
     auto status = stub->ModelMetadata(&context, request, &response);
     if (!status.ok()) return core::Unavailable("model metadata: " + status.error_message());
     for (const auto& input : response.inputs()) {
@@ -78,10 +79,13 @@ core::Result<std::vector<core::TensorSpec>> FetchInputs(const BenchOptions& opti
     }
     return specs;
   }
-  FERRY_ASSIGN_OR_RETURN(auto client, HttpClient::Connect(host, port));
+  FERRY_ASSIGN_OR_RETURN(auto client, HttpClient::Connect({.host = load.host, .port = load.port, .tls = load.tls},
+                                                          load.tls_context));
   std::string target = "/v2/models/" + options.model;
   if (options.version > 0) target += "/versions/" + std::to_string(options.version);
-  FERRY_ASSIGN_OR_RETURN(auto answer, client->Send(false, target, ""));
+  std::map<std::string, std::string> headers;
+  if (!load.token.empty()) headers["Authorization"] = "Bearer " + load.token;
+  FERRY_ASSIGN_OR_RETURN(auto answer, client->Send(false, target, "", headers));
   if (answer.status != 200) return core::Unavailable(fmt::format("model metadata: HTTP {}: {}", answer.status, answer.body));
   FERRY_ASSIGN_OR_RETURN(auto metadata, protocol::DecodeModelMetadata(answer.body));
   return metadata.signature.inputs;
@@ -167,14 +171,33 @@ void PrintResults(const std::vector<LoadResult>& results, const BenchOptions& op
   fmt::print("{}\n", out);
 }
 
+// Where and how to connect: the address, TLS and the token, from --url and the security options.
+core::Result<LoadOptions> Connection(const BenchOptions& options, bool grpc) {
+  FERRY_ASSIGN_OR_RETURN(auto address,
+                         ParseServerAddress(options.url.empty() ? (grpc ? "127.0.0.1:8001" : "127.0.0.1:8000")
+                                                                : options.url,
+                                            grpc ? 8001 : 8000));
+  LoadOptions load;
+  load.host = address.host;
+  load.port = address.port;
+  load.grpc = grpc;
+  load.binary = options.binary;
+  load.tls = address.tls;
+  if (address.tls && !grpc) {
+    FERRY_ASSIGN_OR_RETURN(load.tls_context, MakeTlsContext(options.security));
+  }
+  FERRY_ASSIGN_OR_RETURN(load.credentials, GrpcCredentials(options.security, address.tls));
+  FERRY_ASSIGN_OR_RETURN(load.token, BearerToken(options.security));
+  return load;
+}
+
 int Bench(const BenchOptions& options) {
   const bool grpc = options.protocol == "grpc";
-  auto address = ParseHostPort(options.url.empty() ? (grpc ? "127.0.0.1:8001" : "127.0.0.1:8000") : options.url,
-                               grpc ? 8001 : 8000);
   const bool open_loop = !options.request_rates.empty();
   auto range = ParseRange(options.concurrency_range.empty() ? (open_loop ? "64" : "1") : options.concurrency_range);
-  if (!address || !range) {
-    fmt::print(stderr, "ferry bench: {}\n", (!address ? address.error() : range.error()).message);
+  auto connection = Connection(options, grpc);
+  if (!connection || !range) {
+    fmt::print(stderr, "ferry bench: {}\n", (!connection ? connection.error() : range.error()).message);
     return 2;
   }
   core::InferenceRequest request;
@@ -186,7 +209,7 @@ int Bench(const BenchOptions& options) {
     }
     request = std::move(*built);
   } else {
-    auto specs = FetchInputs(options, address->first, address->second);
+    auto specs = FetchInputs(options, *connection);
     auto tensors = specs ? Synthesize(*specs, options.batch_size) : core::Result<std::vector<core::Tensor>>(
                                                                          std::unexpected(specs.error()));
     if (!tensors) {
@@ -206,11 +229,11 @@ int Bench(const BenchOptions& options) {
   }
   std::vector<LoadResult> results;
   for (const auto& [concurrency, rate] : steps) {
-    LoadOptions load{.host = address->first, .port = address->second, .grpc = grpc, .binary = options.binary,
-                     .concurrency = concurrency,
-                     .request_rate = rate,
-                     .warmup = std::chrono::milliseconds(static_cast<std::int64_t>(options.warmup_s * 1000)),
-                     .duration = std::chrono::milliseconds(static_cast<std::int64_t>(options.duration_s * 1000))};
+    LoadOptions load = *connection;
+    load.concurrency = concurrency;
+    load.request_rate = rate;
+    load.warmup = std::chrono::milliseconds(static_cast<std::int64_t>(options.warmup_s * 1000));
+    load.duration = std::chrono::milliseconds(static_cast<std::int64_t>(options.duration_s * 1000));
     auto result = RunLoad(load, request);
     if (!result) {
       fmt::print(stderr, "ferry bench: {}\n", result.error().message);
@@ -239,7 +262,9 @@ int Bench(const BenchOptions& options) {
 void AddBenchCommand(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<BenchOptions>();
   CLI::App* bench = app.add_subcommand("bench", "Measure a KServe V2 server's throughput and latency under load");
-  bench->add_option("--url", options->url, "Server address (default 127.0.0.1:8000, or :8001 for gRPC)");
+  bench->add_option("--url", options->url,
+                    "Server address: [http://|https://]host:port (default 127.0.0.1:8000, or :8001 for gRPC); "
+                    "https:// is TLS");
   bench->add_option("--model", options->model, "Model name")->required();
   bench->add_option("--model-version", options->version, "Model version (default: the server's choice)");
   bench->add_option("--protocol", options->protocol, "http or grpc")
@@ -261,6 +286,7 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
                     "Inputs as for ferry infer (name:DTYPE:shape:values, or @request.json); default: synthesized "
                     "from the model's metadata");
   bench->add_flag("--json", options->json, "Print the results as a JSON array");
+  AddClientSecurityOptions(*bench, options->security);
   bench->callback([options, &exit_code] { exit_code = Bench(*options); });
 }
 

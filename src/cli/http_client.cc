@@ -1,12 +1,15 @@
 #include "cli/http_client.h"
 
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <charconv>
-#include <fmt/format.h>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
 
 namespace ferry::cli {
 
@@ -14,41 +17,49 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
-core::Result<std::pair<std::string, std::uint16_t>> ParseHostPort(std::string_view url, std::uint16_t default_port) {
-  for (std::string_view scheme : {"http://", "grpc://"}) {
-    if (url.starts_with(scheme)) url.remove_prefix(scheme.size());
-  }
-  if (auto slash = url.find('/'); slash != std::string_view::npos) url = url.substr(0, slash);
-  std::uint16_t port = default_port;
-  std::string_view host = url;
-  if (auto colon = url.rfind(':'); colon != std::string_view::npos) {
-    host = url.substr(0, colon);
-    const auto text = url.substr(colon + 1);
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    if (ec != std::errc() || end != text.data() + text.size()) {
-      return core::InvalidArgument(fmt::format("'{}' is not host:port", url));
-    }
-  }
-  if (host.empty()) return core::InvalidArgument(fmt::format("'{}' names no host", url));
-  return std::pair{std::string(host), port};
-}
-
 struct HttpClient::Impl {
   asio::io_context context;
-  beast::tcp_stream stream{context};
+  std::shared_ptr<asio::ssl::context> tls_context;  // outlives `tls`
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   std::string host;
+
+  beast::tcp_stream& Tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  template <typename Fn>
+  void WithStream(Fn&& fn) {
+    if (tls) {
+      fn(*tls);
+    } else {
+      fn(*plain);
+    }
+  }
 };
 
-core::Result<std::unique_ptr<HttpClient>> HttpClient::Connect(const std::string& host, std::uint16_t port) {
+core::Result<std::unique_ptr<HttpClient>> HttpClient::Connect(const ServerAddress& address,
+                                                              std::shared_ptr<asio::ssl::context> tls) {
   auto impl = std::make_unique<Impl>();
-  impl->host = host;
+  impl->host = address.host;
+  if (address.tls) {
+    if (!tls) return core::InvalidArgument("an https:// URL needs a TLS context");
+    impl->tls_context = std::move(tls);
+    impl->tls.emplace(impl->context, *impl->tls_context);
+  } else {
+    impl->plain.emplace(impl->context);
+  }
   beast::error_code ec;
   asio::ip::tcp::resolver resolver(impl->context);
-  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
-  if (!ec) impl->stream.connect(endpoints, ec);
-  if (ec) return core::Unavailable(fmt::format("cannot connect to {}:{}: {}", host, port, ec.message()));
-  impl->stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  auto endpoints = resolver.resolve(address.host, std::to_string(address.port), ec);
+  if (!ec) impl->Tcp().connect(endpoints, ec);
+  if (ec) return core::Unavailable(fmt::format("cannot connect to {}:{}: {}", address.host, address.port, ec.message()));
+  impl->Tcp().socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  if (impl->tls) {
+    // The name to verify the certificate against (and SNI); an IP address is checked as one.
+    impl->tls->set_verify_callback(asio::ssl::host_name_verification(address.host), ec);
+    SSL_set_tlsext_host_name(impl->tls->native_handle(), address.host.c_str());
+    impl->tls->handshake(asio::ssl::stream_base::client, ec);
+    if (ec) return core::Unavailable(fmt::format("TLS with {}:{} failed: {}", address.host, address.port, ec.message()));
+  }
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
 }
 
@@ -65,10 +76,12 @@ core::Result<HttpAnswer> HttpClient::Send(bool post, std::string_view target, st
   request.body() = std::string(body);
   request.prepare_payload();
   beast::error_code ec;
-  bhttp::write(impl_->stream, request, ec);
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  if (!ec) bhttp::read(impl_->stream, impl_->buffer, parser, ec);
+  impl_->WithStream([&](auto& stream) {
+    bhttp::write(stream, request, ec);
+    if (!ec) bhttp::read(stream, impl_->buffer, parser, ec);
+  });
   if (ec) return core::Unavailable(fmt::format("HTTP exchange failed: {}", ec.message()));
   auto& response = parser.get();
   HttpAnswer answer{.status = static_cast<int>(response.result_int()), .headers = {}, .body = std::move(response.body())};

@@ -1,13 +1,15 @@
 // A small blocking HTTP/1.1 client (Boost.Beast) for the ferry command's client tools: one
-// keep-alive connection, one request at a time. Not synchronized; one per thread.
+// keep-alive connection, one request at a time, over TCP or TLS. Not synchronized; one per thread.
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "cli/client_security.h"
 #include "core/error.h"
 
 namespace ferry::cli {
@@ -18,12 +20,11 @@ struct HttpAnswer {
   std::string body;
 };
 
-// Splits "http://host:port" (scheme optional, port default 8000) into host and port.
-core::Result<std::pair<std::string, std::uint16_t>> ParseHostPort(std::string_view url, std::uint16_t default_port);
-
 class HttpClient {
  public:
-  static core::Result<std::unique_ptr<HttpClient>> Connect(const std::string& host, std::uint16_t port);
+  // TLS when `address.tls`, verified with `tls` (MakeTlsContext).
+  static core::Result<std::unique_ptr<HttpClient>> Connect(const ServerAddress& address,
+                                                           std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~HttpClient();
 
   // Sends one request (GET when body is empty and post is false) and reads the answer.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/client_security.h"
 #include "cli/http_client.h"
 #include "grpc_service.grpc.pb.h"
 #include "server/grpc/grpc_codec.h"
@@ -25,6 +26,7 @@ struct InferOptions {
   std::string id;
   bool grpc = false;
   bool binary = false;
+  ClientSecurity security;
 };
 
 // name:DTYPE:shape:values -> one JSON input object. Shape "1,8" or "[1,8]"; values comma-separated
@@ -84,10 +86,16 @@ core::Result<core::InferenceRequest> BuildRequest(const InferOptions& options) {
 }
 
 core::Result<core::InferenceResponse> InferOverHttp(const InferOptions& options, const core::InferenceRequest& request) {
-  FERRY_ASSIGN_OR_RETURN(auto address, ParseHostPort(options.url, 8000));
-  FERRY_ASSIGN_OR_RETURN(auto client, HttpClient::Connect(address.first, address.second));
+  FERRY_ASSIGN_OR_RETURN(auto address, ParseServerAddress(options.url, 8000));
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (address.tls) {
+    FERRY_ASSIGN_OR_RETURN(tls, MakeTlsContext(options.security));
+  }
+  FERRY_ASSIGN_OR_RETURN(auto client, HttpClient::Connect(address, std::move(tls)));
   std::string body;
   std::map<std::string, std::string> headers;
+  FERRY_ASSIGN_OR_RETURN(const auto token, BearerToken(options.security));
+  if (!token.empty()) headers["Authorization"] = "Bearer " + token;
   if (auto header = protocol::EncodeInferRequest(request, options.binary, options.binary, body)) {
     headers["Inference-Header-Content-Length"] = std::to_string(*header);
   }
@@ -108,17 +116,19 @@ core::Result<core::InferenceResponse> InferOverHttp(const InferOptions& options,
 }
 
 core::Result<core::InferenceResponse> InferOverGrpc(const InferOptions& options, const core::InferenceRequest& request) {
-  FERRY_ASSIGN_OR_RETURN(auto address, ParseHostPort(options.url, 8001));
+  FERRY_ASSIGN_OR_RETURN(auto address, ParseServerAddress(options.url, 8001));
+  FERRY_ASSIGN_OR_RETURN(auto credentials, GrpcCredentials(options.security, address.tls));
+  FERRY_ASSIGN_OR_RETURN(const auto token, BearerToken(options.security));
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(fmt::format("{}:{}", address.first, address.second),
-                                           grpc::InsecureChannelCredentials(), arguments);
+  auto channel = grpc::CreateCustomChannel(fmt::format("{}:{}", address.host, address.port), credentials, arguments);
   auto stub = inference::GRPCInferenceService::NewStub(channel);
   inference::ModelInferRequest message;
   grpc_frontend::EncodeInferRequest(request, &message);
   inference::ModelInferResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
   const grpc::Status status = stub->ModelInfer(&context, message, &response);
   if (!status.ok()) {
     static constexpr const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
@@ -178,7 +188,9 @@ core::Result<core::InferenceRequest> BuildInferRequest(const std::vector<std::st
 void AddInferCommand(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<InferOptions>();
   CLI::App* infer = app.add_subcommand("infer", "Send one inference request to a KServe V2 server and print the answer");
-  infer->add_option("--url", options->url, "Server address: http://host:port (default 127.0.0.1:8000, or :8001 with --grpc)");
+  infer->add_option("--url", options->url,
+                    "Server address: [http://|https://]host:port (default 127.0.0.1:8000, or :8001 with --grpc); "
+                    "https:// is TLS, for HTTP and gRPC alike");
   infer->add_option("--model", options->model, "Model name")->required();
   infer->add_option("--model-version", options->version, "Model version (default: the server's choice)");
   infer->add_option("--input", options->inputs,
@@ -189,6 +201,7 @@ void AddInferCommand(CLI::App& app, int& exit_code) {
   infer->add_option("--id", options->id, "Request id, echoed in the answer");
   infer->add_flag("--grpc", options->grpc, "Use gRPC instead of HTTP");
   infer->add_flag("--binary", options->binary, "Over HTTP, send and receive tensors as binary data");
+  AddClientSecurityOptions(*infer, options->security);
   infer->callback([options, &exit_code] {
     if (options->url.empty()) options->url = options->grpc ? "127.0.0.1:8001" : "127.0.0.1:8000";
     exit_code = Infer(*options);

@@ -6,6 +6,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+#include <type_traits>
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -83,18 +87,32 @@ Clock::duration Interval(double rate) {
                   : Clock::duration(0);
 }
 
-// One HTTP keep-alive connection sending the same request again and again.
-class HttpSlot : public std::enable_shared_from_this<HttpSlot> {
+// One HTTP keep-alive connection sending the same request again and again, over TCP
+// (Stream = beast::tcp_stream) or TLS (beast::ssl_stream<beast::tcp_stream>).
+template <typename Stream>
+class HttpSlot : public std::enable_shared_from_this<HttpSlot<Stream>> {
  public:
-  HttpSlot(asio::io_context& context, const bhttp::request<bhttp::string_body>& request, Recorder& recorder,
-           Pacer& pacer)
-      : stream_(context), timer_(context), request_(request), recorder_(recorder), pacer_(pacer) {}
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-  void Start(const asio::ip::tcp::resolver::results_type& endpoints) {
-    stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, auto) {
+  template <typename... StreamArgs>
+  HttpSlot(asio::io_context& context, const bhttp::request<bhttp::string_body>& request, Recorder& recorder,
+           Pacer& pacer, StreamArgs&... stream_args)
+      : stream_(context, stream_args...), timer_(context), request_(request), recorder_(recorder), pacer_(pacer) {}
+
+  void Start(const asio::ip::tcp::resolver::results_type& endpoints, const std::string& host) {
+    beast::get_lowest_layer(stream_).async_connect(endpoints, [self = this->shared_from_this(), host](beast::error_code ec, auto) {
       if (ec) return self->Fail(ec);
-      self->stream_.socket().set_option(asio::ip::tcp::no_delay(true));
-      self->Send();
+      beast::get_lowest_layer(self->stream_).socket().set_option(asio::ip::tcp::no_delay(true));
+      if constexpr (kTls) {
+        self->stream_.set_verify_callback(asio::ssl::host_name_verification(host));
+        SSL_set_tlsext_host_name(self->stream_.native_handle(), host.c_str());
+        self->stream_.async_handshake(asio::ssl::stream_base::client, [self](beast::error_code ec) {
+          if (ec) return self->Fail(ec);
+          self->Send();
+        });
+      } else {
+        self->Send();
+      }
     });
   }
 
@@ -105,7 +123,7 @@ class HttpSlot : public std::enable_shared_from_this<HttpSlot> {
     if (due <= Clock::now()) return Write(due);
     timer_.expires_at(due);
     // Sent on time: the latency counts from now (a late timer is the client's own delay).
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) self->Write(Clock::now());
     });
   }
@@ -114,7 +132,7 @@ class HttpSlot : public std::enable_shared_from_this<HttpSlot> {
   // the wait counts against the server).
   void Write(Clock::time_point due) {
     sent_ = due;
-    bhttp::async_write(stream_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    bhttp::async_write(stream_, request_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->Fail(ec);
       self->parser_.emplace();
       self->parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -133,7 +151,7 @@ class HttpSlot : public std::enable_shared_from_this<HttpSlot> {
 
   void Fail(beast::error_code ec) { recorder_.Record(sent_, Clock::now(), false, ec.message()); }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   asio::steady_timer timer_;
   const bhttp::request<bhttp::string_body>& request_;
   Recorder& recorder_;
@@ -155,6 +173,7 @@ core::Result<LoadResult> RunHttp(const LoadOptions& options, const core::Inferen
   message.set(bhttp::field::host, options.host);
   message.set(bhttp::field::content_type, options.binary ? "application/octet-stream" : "application/json");
   message.body() = std::move(body);
+  if (!options.token.empty()) message.set(bhttp::field::authorization, "Bearer " + options.token);
   message.keep_alive(true);
   message.prepare_payload();
 
@@ -166,7 +185,14 @@ core::Result<LoadResult> RunHttp(const LoadOptions& options, const core::Inferen
   Recorder recorder(start, start + options.duration);
   Pacer pacer{.t0 = Clock::now(), .interval = Interval(options.request_rate)};
   for (int i = 0; i < options.concurrency; ++i) {
-    std::make_shared<HttpSlot>(context, message, recorder, pacer)->Start(endpoints);
+    if (options.tls) {
+      if (!options.tls_context) return core::InvalidArgument("an https:// URL needs a TLS context");
+      std::make_shared<HttpSlot<beast::ssl_stream<beast::tcp_stream>>>(context, message, recorder, pacer,
+                                                                        *options.tls_context)
+          ->Start(endpoints, options.host);
+    } else {
+      std::make_shared<HttpSlot<beast::tcp_stream>>(context, message, recorder, pacer)->Start(endpoints, options.host);
+    }
   }
   // Returns when every slot is done, or gives up on a stalled server 10 s after the window.
   context.run_until(start + options.duration + std::chrono::seconds(10));
@@ -185,7 +211,8 @@ core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::Inferen
   for (int i = 0; i < options.concurrency; ++i) {
     arguments.SetInt("ferry.slot", i);
     stubs.push_back(inference::GRPCInferenceService::NewStub(grpc::CreateCustomChannel(
-        fmt::format("{}:{}", options.host, options.port), grpc::InsecureChannelCredentials(), arguments)));
+        fmt::format("{}:{}", options.host, options.port),
+        options.credentials ? options.credentials : grpc::InsecureChannelCredentials(), arguments)));
   }
   std::size_t next_stub = 0;
   grpc::CompletionQueue queue;
@@ -204,6 +231,7 @@ core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::Inferen
     call->waiting = false;
     call->sent = due;
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (!options.token.empty()) call->context.AddMetadata("authorization", "Bearer " + options.token);
     call->reader = stubs[next_stub++ % stubs.size()]->PrepareAsyncModelInfer(&call->context, message, &queue);
     call->reader->StartCall();
     call->reader->Finish(&call->response, &call->status, call.get());

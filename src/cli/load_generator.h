@@ -9,7 +9,11 @@
 // on one HTTP/2 connection measured about half the throughput at concurrency 4.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,6 +26,10 @@ namespace ferry::cli {
 struct LoadOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;
+  bool tls = false;                                           // https://
+  std::shared_ptr<boost::asio::ssl::context> tls_context;     // HTTP over TLS
+  std::shared_ptr<grpc::ChannelCredentials> credentials;      // gRPC (insecure or TLS)
+  std::string token;                                          // bearer token, or empty
   bool grpc = false;
   bool binary = false;  // HTTP only: binary tensor data both ways
   int concurrency = 1;         // closed loop: requests in flight; with request_rate: the most in flight

@@ -122,6 +122,8 @@ int Serve(const ServeOptions& options) {
     metrics_options.port = options.metrics_port;
     metrics_options.threads = 1;
     metrics_options.metrics_only = true;
+    // Probes and scrapers need no client certificate: this port serves TLS without mutual TLS.
+    metrics_options.tls_client_ca.clear();
     auto created = http::HttpServer::Create(metrics_options, **server);
     if (!created) {
       spdlog::error("{}", created.error().message);
@@ -237,7 +239,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
   serve->add_option("--metrics-port", options->metrics_port,
-                    "Port for GET /metrics alone, on the --http-host address (0: none; /metrics is on the HTTP "
+                    "Port for GET /metrics and the health probes alone, on the --http-host address, TLS without "
+                    "client certificates under --tls-client-ca (0: none; both are on the HTTP "
                     "port too)")
       ->capture_default_str();
   serve->add_option("--max-request-bytes", options->http.max_request_bytes,

@@ -107,12 +107,15 @@ class MetricsTest(unittest.TestCase):
         self.assertGreater(metric(text, "ferry_process_resident_memory_bytes"), 1e6)
         self.assertGreater(metric(text, "ferry_process_cpu_seconds_total"), 0)
 
-    def test_metrics_on_the_http_port_and_only_metrics_on_the_metrics_port(self):
+    def test_metrics_on_the_http_port_and_only_metrics_and_probes_on_the_metrics_port(self):
         self.assertIn("ferry_request_success_total", self.scrape(self.ferry.port))
         status, body, _ = self.ferry.request("GET", "/v2/health/live")
         self.assertEqual(status, 200)
+        for probe in ("live", "ready"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/v2/health/{probe}", timeout=10) as r:
+                self.assertEqual(r.status, 200)
         with self.assertRaises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/v2/health/live", timeout=10)
+            urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/v2/models/single", timeout=10)
         self.assertEqual(caught.exception.code, 404)
 
 

@@ -293,8 +293,8 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
     HttpReply metrics{200, runtime::RenderMetrics(server), "", {}, observe::PrometheusWriter::kContentType};
     return reply(std::move(metrics));
   }
-  if (routes == RouteSet::kMetricsOnly) {
-    return reply(ErrorReply(404, fmt::format("no route {} (this port serves /metrics only)", path)));
+  if (routes == RouteSet::kMetricsOnly && !path.starts_with("/v2/health/")) {
+    return reply(ErrorReply(404, fmt::format("no route {} (this port serves /metrics and /v2/health/* only)", path)));
   }
   const auto parts = SplitPath(path);
   if (parts.empty() || parts[0] != "v2") return reply(ErrorReply(404, fmt::format("no route {}", path)));

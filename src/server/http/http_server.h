@@ -36,7 +36,7 @@ class HttpServer {
     int max_connections = 4096;                   // more are answered 503 and closed
     core::RequestLimits limits;                   // checked by the JSON codec
     const auth::TokenAuth* auth = nullptr;        // null: no authentication; must outlive the server
-    bool metrics_only = false;                    // serve GET /metrics alone (--metrics-port)
+    bool metrics_only = false;                    // serve GET /metrics and the health probes alone (--metrics-port)
     std::string tls_cert;       // PEM certificate chain: serve HTTPS (with tls_key)
     std::string tls_key;        // PEM private key
     std::string tls_client_ca;  // PEM CAs: require client certificates signed by them (mutual TLS)
