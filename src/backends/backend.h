@@ -78,6 +78,8 @@ class Backend {
 
   // True when `version_dir` holds a model file this backend reads (for detection).
   virtual bool Recognizes(const std::filesystem::path& version_dir) const = 0;
+  // The files it recognizes, for messages ("model.onnx").
+  virtual std::string_view Files() const = 0;
 
   // Errors say what is wrong with the files (the caller adds which model and version).
   virtual core::Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const = 0;

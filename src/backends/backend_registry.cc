@@ -70,4 +70,13 @@ std::string BackendRegistry::Names() const {
   return names;
 }
 
+std::string BackendRegistry::FilesHint() const {
+  std::string hint;
+  for (const auto& b : backends_) {
+    if (!hint.empty()) hint += ", ";
+    hint += fmt::format("{} ({})", b->Files(), b->name());
+  }
+  return hint;
+}
+
 }  // namespace ferry::backends

@@ -27,6 +27,8 @@ class BackendRegistry {
 
   // "onnxruntime, ..." for error messages.
   std::string Names() const;
+  // "model.onnx (onnxruntime), model.pmml (pmml), ...": what each backend looks for.
+  std::string FilesHint() const;
 
  private:
   std::vector<std::unique_ptr<Backend>> backends_;

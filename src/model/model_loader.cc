@@ -94,8 +94,9 @@ core::Result<LoadedVersion> LoadVersion(const backends::BackendRegistry& registr
   } else {
     backend = registry.Detect(version_dir);
     if (!backend) {
-      return core::InvalidArgument(fmt::format("no model file that a backend recognizes in {} (for ONNX: model.onnx)",
-                                               version_dir.string()));
+      return core::InvalidArgument(fmt::format("no model file that a backend recognizes in {} (looked for: {}; or "
+                                               "name one with `backend:` in model.yaml)",
+                                               version_dir.string(), registry.FilesHint()));
     }
   }
   backends::LoadOptions options{.model_name = config.name, .version = version, .version_dir = version_dir,

@@ -84,14 +84,21 @@ namespace {
 
 // The steps of `pipeline:` with model.yaml's pre_transform and post_transform (per-record Python
 // functions, docs/pipelines.md) added as python steps: after the record step, and before the
-// respond step. Their factories get model.yaml `parameters` as config.
+// respond step. Their factories get model.yaml `parameters` as config. Each is "module:factory",
+// or a map with `function` and what else a python step takes (`outputs`: the columns it adds;
+// `config`, instead of `parameters`).
 std::vector<YAML::Node> StepNodes(const YAML::Node& root, const YAML::Node& list) {
   auto hook = [&](const char* key) {
     YAML::Node step(YAML::NodeType::Map);
     step["name"] = key;
     step["kind"] = "python";
-    step["function"] = root[key];
     if (root["parameters"]) step["config"] = root["parameters"];
+    const YAML::Node spec = root[key];
+    if (spec.IsMap()) {
+      for (const auto& entry : spec) step[entry.first.Scalar()] = entry.second;
+    } else {
+      step["function"] = spec;
+    }
     return step;
   };
   auto kind_of = [](const YAML::Node& node) {

@@ -120,7 +120,7 @@ def make_post(config):
     bonus = config["bonus"]
 
     def post(record):
-        return {"score": record["score"] + bonus}
+        return {"score": record["score"] + bonus, "greeting": "hello " + record["name"]}
     return post
 '''
 
@@ -130,9 +130,9 @@ pipeline:
     kind: record
     fields: {name: string, age: number, score: number}
   - {name: adult, kind: python, function: "steps:make_is_adult", config: {min_age: 18}, outputs: {is_adult: boolean}}
-  - {name: answer, kind: respond, fields: [name, is_adult, score]}
+  - {name: answer, kind: respond, fields: [name, is_adult, score, greeting]}
 pre_transform: "steps:make_pre"
-post_transform: "steps:make_post"
+post_transform: {function: "steps:make_post", outputs: {greeting: string}}
 parameters: {blocked: mallory, bonus: 10}
 """
 
@@ -416,8 +416,10 @@ class PythonTest(unittest.TestCase):
         status, answer, _ = self.server.request("POST", "/v2/models/people/predict", {"instances": records})
         self.assertEqual(status, 200, answer)
         self.assertEqual(answer["skipped"], [1])  # pre_transform returned None
-        self.assertEqual(answer["predictions"][0], {"name": "Alice", "is_adult": True, "score": 11})
-        self.assertEqual(answer["predictions"][1], {"name": "Bob", "is_adult": False, "score": 13})
+        self.assertEqual(answer["predictions"][0],
+                         {"name": "Alice", "is_adult": True, "score": 11, "greeting": "hello Alice"})
+        self.assertEqual(answer["predictions"][1],
+                         {"name": "Bob", "is_adult": False, "score": 13, "greeting": "hello Bob"})
         self.assertEqual(answer["predictions"][2]["step"], "adult")
         self.assertEqual(answer["predictions"][2]["error"], "ValueError: age must be >= 0")
 

@@ -185,6 +185,7 @@ bool HasCoefficients(const fs::path& file) {
 class LinearBackend final : public Backend {
  public:
   std::string_view name() const override { return "linear"; }
+  std::string_view Files() const override { return "model.json with coefficients"; }
   bool Recognizes(const fs::path& dir) const override { return HasCoefficients(dir / "model.json"); }
   Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
     const fs::path file = options.version_dir / "model.json";

@@ -104,6 +104,7 @@ Result<core::ModelSignature> SignatureOf(const YAML::Node& root) {
 class MlflowBackend final : public Backend {
  public:
   std::string_view name() const override { return "mlflow"; }
+  std::string_view Files() const override { return "MLmodel (an MLflow model folder)"; }
   bool Recognizes(const fs::path& dir) const override {
     std::error_code ec;
     return fs::is_regular_file(dir / "MLmodel", ec);

@@ -238,6 +238,7 @@ class OrtBackend final : public Backend {
  public:
   std::string_view name() const override { return "onnxruntime"; }
 
+  std::string_view Files() const override { return "model.onnx"; }
   bool Recognizes(const std::filesystem::path& version_dir) const override {
     std::error_code ec;
     return std::filesystem::is_regular_file(version_dir / kModelFile, ec);

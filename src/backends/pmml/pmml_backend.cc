@@ -212,6 +212,7 @@ class PmmlModel final : public BackendModel {
 class PmmlBackend final : public Backend {
  public:
   std::string_view name() const override { return "pmml"; }
+  std::string_view Files() const override { return "model.pmml"; }
   bool Recognizes(const fs::path& dir) const override {
     std::error_code ec;
     return fs::is_regular_file(dir / "model.pmml", ec);

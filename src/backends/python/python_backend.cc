@@ -22,6 +22,7 @@ std::string Identifier(std::string_view text) {
 class PythonBackend final : public Backend {
  public:
   std::string_view name() const override { return "python"; }
+  std::string_view Files() const override { return "model.py"; }
   bool Recognizes(const fs::path& dir) const override {
     std::error_code ec;
     return fs::is_regular_file(dir / "model.py", ec);

@@ -20,6 +20,7 @@ std::optional<fs::path> PickleFile(const fs::path& dir) {
 class SklearnBackend final : public Backend {
  public:
   std::string_view name() const override { return "sklearn"; }
+  std::string_view Files() const override { return "model.joblib or model.pkl"; }
   bool Recognizes(const fs::path& dir) const override { return PickleFile(dir).has_value(); }
   core::Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
     const auto file = PickleFile(options.version_dir);

@@ -166,6 +166,7 @@ Result<void> CheckTypes(const std::vector<core::TensorSpec>& specs, std::string_
 class TorchBackend final : public Backend {
  public:
   std::string_view name() const override { return "torchscript"; }
+  std::string_view Files() const override { return "model.pt"; }
   bool Recognizes(const fs::path& dir) const override {
     std::error_code ec;
     return fs::is_regular_file(dir / "model.pt", ec);

@@ -177,6 +177,7 @@ class XgbBackend final : public Backend {
  public:
   std::string_view name() const override { return "xgboost"; }
 
+  std::string_view Files() const override { return "model.json with a learner, model.ubj or model.bin"; }
   bool Recognizes(const fs::path& dir) const override {
     const auto file = ModelFile(dir);
     if (!file) return false;

@@ -102,6 +102,9 @@ TEST(LoadVersion, ReportsAMissingModelFile) {
   auto loaded = LoadVersion(registry, config, std::filesystem::path(FERRY_SOURCE_DIR) / "examples/models/pima", 9);
   ASSERT_FALSE(loaded.has_value());
   EXPECT_NE(loaded.error().message.find("no model file that a backend recognizes"), std::string::npos);
+  // What each backend looks for, not only ONNX's file.
+  EXPECT_NE(loaded.error().message.find("model.onnx (onnxruntime)"), std::string::npos) << loaded.error().message;
+  EXPECT_NE(loaded.error().message.find("model.pmml (pmml)"), std::string::npos) << loaded.error().message;
   config.backend = "tensorflow";
   loaded = LoadVersion(registry, config, std::filesystem::path(FERRY_SOURCE_DIR) / "examples/models/pima", 1);
   ASSERT_FALSE(loaded.has_value());
