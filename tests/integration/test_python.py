@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
 import tempfile
 import time
 import textwrap
@@ -48,6 +49,24 @@ def pima_like(n, rng):
     z = 0.12 * x[:, 0] + 0.035 * x[:, 1] + 0.08 * x[:, 5] + 0.9 * x[:, 6] + 0.02 * x[:, 7] - 9
     y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(np.int64)
     return x, y
+
+
+DILL_WITHOUT_RECURSE = """
+import sys
+import dill
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+def add_one(X):
+    return np.asarray(X) + 1
+
+x = np.random.default_rng(0).normal(size=(50, 3))
+pipeline = make_pipeline(FunctionTransformer(add_one), LogisticRegression()).fit(x, (x[:, 0] > 0).astype(int))
+with open(sys.argv[1], "wb") as f:
+    dill.dump(pipeline, f)
+"""
 
 
 HOOKS_MODEL = '''
@@ -299,6 +318,10 @@ class PythonTest(unittest.TestCase):
         with open(f"{repo}/broken-step/model.yaml", "w") as f:
             f.write("pipeline:\n  - {name: in, kind: record, fields: {x: number}}\n"
                     "  - {name: s, kind: python, function: 'steps:make'}\n  - {kind: respond, fields: [x]}\n")
+        # A notebook function pickled by dill without recurse=True: its globals (np) stay behind.
+        os.makedirs(f"{repo}/dill-norecurse/1")
+        subprocess.run(["/usr/bin/python3", "-c", DILL_WITHOUT_RECURSE, f"{repo}/dill-norecurse/1/model.pkl"],
+                       check=True, timeout=120)
         os.makedirs(f"{repo}/bad-pickle/1")
         with open(f"{repo}/bad-pickle/1/model.pkl", "wb") as f:
             f.write(pickle.dumps({"not": "an estimator"}))
@@ -409,6 +432,14 @@ class PythonTest(unittest.TestCase):
         for name in ("pima-dill", "forest", "pima-mlflow", "mlflow-onnx", "mlflow-xgb", "pyfunc", "hooks", "raises",
                      "people", "pima-hooked"):
             self.assertNotIn(name, reasons)
+
+    def test_a_dill_pickle_without_its_globals_is_named_at_load(self):
+        self.assertIn("model 'dill-norecurse' version 1: add_one() uses 'np', which the pickle did not carry",
+                      self.server.log())
+        self.assertIn("recurse=True", self.server.log())
+        self.assertNotIn("model 'pima-dill' version 1: is_adult()", self.server.log())  # its globals came along
+        answer = self.infer("dill-norecurse", [self.tensor("input", np.ones((1, 3)), "FP64")], expect=500)
+        self.assertIn("NameError", answer["error"])
 
     def test_python_steps_and_transforms_in_a_pipeline(self):
         records = [{"name": "alice", "age": 30, "score": 1}, {"name": "mallory", "age": 40, "score": 2},

@@ -6,12 +6,15 @@ which returns a factory; calling the factory makes one loaded model object, one 
 instance. Every object has predict(inputs) (inputs: a dict of numpy arrays), and may have the
 optional hooks of docs/python.md and signature().
 """
+import builtins
+import dis
 import importlib
 import importlib.util
 import json
 import os
 import pickle
 import sys
+import types
 
 import numpy as np
 
@@ -93,11 +96,47 @@ def _dtype_name(dtype):
     return "object" if dtype.kind in "OUS" else dtype.name
 
 
+def _functions_in(obj, depth=0, seen=None):
+    """The Python functions an estimator holds (a FunctionTransformer's func, in a Pipeline, a
+    ColumnTransformer, ...): its attributes, a few levels deep."""
+    seen = set() if seen is None else seen
+    if depth > 8 or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, types.FunctionType):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _functions_in(item, depth + 1, seen)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _functions_in(item, depth + 1, seen)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)):
+        yield from _functions_in(vars(obj), depth + 1, seen)
+
+
+def missing_globals(obj):
+    """The global names the functions held by `obj` use that their globals lack: what a dill
+    pickle written without recurse=True leaves behind (each call would raise NameError)."""
+    missing = set()
+    for function in _functions_in(obj):
+        for instruction in dis.get_instructions(function):
+            name = instruction.argval
+            if (instruction.opname == "LOAD_GLOBAL" and name not in function.__globals__
+                    and not hasattr(builtins, name)):
+                missing.add(f"{function.__qualname__}() uses '{name}'")
+    return sorted(missing)
+
+
 class SklearnModel:
     """A pickled scikit-learn estimator or Pipeline, served through predict and predict_proba."""
 
     def __init__(self, path):
         self.estimator = unpickle(path)
+        missing = missing_globals(self.estimator)
+        self.load_warnings = [
+            f"{', '.join(missing)}, which the pickle did not carry: every request will fail with NameError "
+            "(write it with dill.dump(..., recurse=True), or cloudpickle)"] if missing else []
         if not callable(getattr(self.estimator, "predict", None)):
             raise TypeError(f"{os.path.basename(path)} holds a {type(self.estimator).__name__}, which has no predict()")
         self.has_proba = callable(getattr(self.estimator, "predict_proba", None))

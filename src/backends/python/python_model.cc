@@ -177,6 +177,9 @@ Result<std::unique_ptr<BackendModel>> LoadPythonModel(const LoadOptions& options
       return core::InvalidArgument(DescribeException(e, where));
     }
     const py::object& object = *first;
+    if (py::hasattr(object, "load_warnings")) {  // what loads but will not serve well
+      for (py::handle warning : object.attr("load_warnings")) spdlog::warn("{}: {}", where, warning.cast<std::string>());
+    }
     Hooks hooks;
     hooks.preprocess = py::hasattr(object, "preprocess");
     hooks.validate = py::hasattr(object, "validate");
