@@ -39,7 +39,7 @@ class StreamFaultsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="ferry_stream_faults_")
         topics = []
-        for suffix in ("big", "gone", "term", "none", "head"):
+        for suffix in ("big", "tiny", "gone", "term", "none", "head"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
         cls.broker = DevKafka(topics)
 
@@ -127,6 +127,26 @@ streams:
             counted = dict(self.metric(ferry, r'ferry_stream_dead_letters_total\{stream="s-big",class="(\w+)"\} (\S+)'))
             self.assertEqual(counted.get("too_large"), 1.0, counted)
             self.assertEqual(counted.get("decode"), 1.0, counted)
+        finally:
+            ferry.stop()
+
+    def test_events_ten_times_the_producer_limit_never_stop_the_stream(self):
+        """A 10 MB event cannot pass through `ferry dev-kafka` (it drops any message over 5 MiB), so
+        the producer's limit is lowered to 100 kB and 1 MiB events stand in for 10 MB ones."""
+        repo = self.repo("repo-tiny")
+        ferry = self.serve("tiny", repo, ", encoder: none", "", ', message.max.bytes: "100000"')
+        try:
+            self.produce("in-tiny", [("bad", "x" * (1 << 20))])
+            self.produce("in-tiny", [("huge", record(note="y" * (1 << 20)))])
+            self.produce("in-tiny", [(f"ok{i}", record()) for i in range(10)])
+            self.assertEqual({o[1] for o in self.consume("out-tiny", 10)}, {f"ok{i}" for i in range(10)})
+            errors = {e[1]: e for e in self.consume("err-tiny", 2)}
+            self.assertEqual(set(errors), {"bad", "huge"})
+            for key, (_, _, headers, value) in errors.items():
+                self.assertIn("ferry-truncated=", headers, key)
+                self.assertLess(len(value), 100_000, key)
+            self.assertIn("ferry-error-class=too_large", errors["huge"][2])
+            self.assertEqual(self.stream(ferry, "s-tiny")["state"], "running")
         finally:
             ferry.stop()
 
