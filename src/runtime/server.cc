@@ -244,6 +244,13 @@ core::Result<std::vector<routing::FeedbackResult>> Server::ApplyFeedback(
   return servable->ApplyFeedback(feedback);
 }
 
+core::Error Server::RequestError(std::string_view name, std::int64_t version, core::Error error) const {
+  if (auto servable = Resolve(name, version); !servable && servable.error().code == core::ErrorCode::kNotFound) {
+    return servable.error();
+  }
+  return error;
+}
+
 void Server::AddMetricsSource(std::function<void(std::string&)> render) {
   std::lock_guard lock(metrics_mutex_);
   metrics_sources_.push_back(std::move(render));

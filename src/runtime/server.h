@@ -105,6 +105,10 @@ class Server final : public routing::Resolver {
   // The servable answering for `name` at `version` (0: the latest ready one): NotFound for an
   // unknown model or version, Unavailable when it cannot serve now. The handle pins that version.
   core::Result<routing::ServableHandle> Resolve(std::string_view name, std::int64_t version) const override;
+  // Why a request for `name` at `version` that could not be decoded fails: NotFound when there is
+  // no such model or version (the model is checked before the body, as Triton does), else
+  // `error`. Only on the error path: a decoded request finds its model in Infer.
+  core::Error RequestError(std::string_view name, std::int64_t version, core::Error error) const;
   // What `name` routes to: the serving version's targets, or those its router configuration
   // names when it does not serve (for cycle checks of routers waiting for their targets).
   std::vector<std::string> TargetsOf(std::string_view name) const override;

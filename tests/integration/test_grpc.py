@@ -214,6 +214,10 @@ class GrpcTest(unittest.TestCase):
         pb = self.pb
         infer = self.stub.ModelInfer
         self.assert_code(grpc.StatusCode.NOT_FOUND, "unknown model 'nope'", infer, pb.ModelInferRequest(model_name="nope"))
+        bad_for_nope = self.pima_request([ROW_A])
+        bad_for_nope.model_name = "nope"
+        bad_for_nope.inputs[0].datatype = "FLOAT"  # the model is looked up before the request is decoded
+        self.assert_code(grpc.StatusCode.NOT_FOUND, "unknown model 'nope'", infer, bad_for_nope)
         self.assert_code(grpc.StatusCode.UNAVAILABLE, "model 'broken' version 1 is unavailable", infer,
                          pb.ModelInferRequest(model_name="broken"))
         self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, "model version 'abc' is not a positive integer", infer,

@@ -336,6 +336,10 @@ class HttpTest(unittest.TestCase):
         self.assert_error(404, "has no version 1 being served (served: [2])", "GET", "/v2/models/latest/versions/1")
         self.assert_error(404, "no route /v2/whatever", "GET", "/v2/whatever")
         self.assert_error(404, "no route /v1/models", "GET", "/v1/models")
+        # The model is looked up before the body is read: an unknown one is 404 whatever the body.
+        self.assert_error(404, "unknown model 'nope'", "POST", "/v2/models/nope/infer", "not json at all")
+        self.assert_error(404, "unknown model 'nope'", "POST", "/v2/models/nope/predict", "not json at all")
+        self.assert_error(404, "has no version 2 being served", "POST", "/v2/models/pima/versions/2/infer", "{")
 
     def test_method_not_allowed(self):
         status, body, headers = self.call("GET", "/v2/models/pima/infer")

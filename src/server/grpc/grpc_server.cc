@@ -93,7 +93,11 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                                  inference::ModelInferResponse* response) override {
     if (auto status = Authorize(context, auth::Scope::kInfer); !status.ok()) return Done(context, status);
     auto decoded = DecodeInferRequest(*request, limits_);
-    if (!decoded) return Done(context, ToStatus(decoded.error()));
+    if (!decoded) {
+      const auto version = ParseVersion(request->model_version());
+      return Done(context, ToStatus(version ? server_.RequestError(request->model_name(), *version, decoded.error())
+                                            : decoded.error()));
+    }
     ServerUnaryReactor* reactor = context->DefaultReactor();
     // Completed on the scheduler thread that ran the model; this thread returns at once. Which
     // servable answered travels as trailing metadata too (and in the response's parameters).

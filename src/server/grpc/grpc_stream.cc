@@ -23,7 +23,9 @@ class InferStream final
     auto decoded = DecodeInferRequest(request_, limits_);
     Update([this] { ++in_flight_; });
     if (!decoded) {
-      Answer(decoded.error(), request_.id());
+      const auto version = ParseVersion(request_.model_version());
+      Answer(version ? server_.RequestError(request_.model_name(), *version, decoded.error()) : decoded.error(),
+             request_.id());
     } else {
       std::string id = decoded->id;
       server_.Infer(std::move(*decoded), [this, id = std::move(id)](core::Result<core::InferenceResponse> result) {

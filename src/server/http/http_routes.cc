@@ -76,10 +76,10 @@ void AddRouteHeaders(const routing::RouteInfo& route, HttpReply& reply) {
 
 void Infer(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
   auto parts = SplitBody(http);
-  if (!parts) return reply(ErrorReply(parts.error()));
+  if (!parts) return reply(ErrorReply(server.RequestError(model, version, parts.error())));
   static const core::RequestLimits kDefaults;
   auto request = protocol::DecodeInferRequest(parts->first, parts->second, http.limits ? *http.limits : kDefaults);
-  if (!request) return reply(ErrorReply(request.error()));
+  if (!request) return reply(ErrorReply(server.RequestError(model, version, request.error())));
   request->model_name = std::move(model);
   request->model_version = version;
   protocol::OutputFormat format(*request);
@@ -98,7 +98,7 @@ void Predict(runtime::Server& server, std::string_view model, std::int64_t versi
              Reply reply) {
   static const core::RequestLimits kDefaults;
   auto request = protocol::DecodePredictRequest(http.body, http.limits ? *http.limits : kDefaults);
-  if (!request) return reply(ErrorReply(request.error()));
+  if (!request) return reply(ErrorReply(server.RequestError(model, version, request.error())));
   const bool instances = request->instances;
   server.Predict(model, version, std::move(request->records), ContextOf(http),
                  [reply = std::move(reply), instances](core::Result<routing::Predictions> result) mutable {
