@@ -256,6 +256,17 @@ std::optional<std::string> DecodePathSegment(std::string_view segment) {
   return out;
 }
 
+// The Triton extension a path belongs to, when ferry does not offer it.
+std::optional<std::string_view> UnsupportedExtension(const std::vector<std::string_view>& parts) {
+  if (parts.size() < 2) return std::nullopt;
+  if (parts[1] == "systemsharedmemory") return "system shared memory";
+  if (parts[1] == "cudasharedmemory") return "CUDA shared memory";
+  if (parts[1] == "logging") return "logging";
+  if (parts[1] == "trace") return "trace";
+  if (parts[1] == "models" && parts.size() >= 5 && parts[parts.size() - 2] == "trace") return "trace";
+  return std::nullopt;
+}
+
 auth::Scope RequiredScope(std::string_view path, Method method) {
   const auto parts = SplitPath(path);
   if (path == "/metrics") return auth::Scope::kRead;
@@ -314,6 +325,10 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
   if (parts[1] == "streams" && parts.size() == 2) {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
     return reply({200, fmt::format(R"({{"streams":[{}]}})", fmt::join(server.StreamStatus(), ",")), "", {}});
+  }
+  if (auto extension = UnsupportedExtension(parts)) {
+    return reply(ErrorReply(501, fmt::format("ferry does not offer Triton's {} extension ({} is not served; see "
+                                             "GET /v2 for the extensions it has)", *extension, path)));
   }
   if (parts[1] == "repository") return RepositoryRoute(server, request, path, parts, std::move(reply));
   if (parts[1] == "models" && parts.size() == 3 && parts[2] == "stats") {  // every model's statistics

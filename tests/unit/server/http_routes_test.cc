@@ -74,6 +74,21 @@ TEST_F(RoutesTest, StreamsListTheirStatusAndAStoppedRequiredOneFailsReadiness) {
   EXPECT_NE(ready.body.find("stream 'a' stopped: the broker refused"), std::string::npos) << ready.body;
 }
 
+// Triton's extensions ferry does not offer: 501 naming the extension, not 404 "no route".
+TEST_F(RoutesTest, UnsupportedTritonExtensionsAre501NamingThem) {
+  for (const auto& [target, extension] :
+       std::vector<std::pair<std::string, std::string>>{{"/v2/systemsharedmemory/status", "system shared memory"},
+                                                        {"/v2/systemsharedmemory/region/r/register", "system shared memory"},
+                                                        {"/v2/cudasharedmemory/status", "CUDA shared memory"},
+                                                        {"/v2/logging", "logging"},
+                                                        {"/v2/trace/setting", "trace"},
+                                                        {"/v2/models/m/trace/setting", "trace"}}) {
+    auto reply = Call(Method::kGet, target);
+    EXPECT_EQ(reply.status, 501) << target;
+    EXPECT_NE(reply.body.find(extension), std::string::npos) << target << ": " << reply.body;
+  }
+}
+
 TEST_F(RoutesTest, UnknownRoutesAndMethods) {
   EXPECT_EQ(Call(Method::kGet, "/v3").status, 404);
   EXPECT_EQ(Call(Method::kGet, "/v2/nothing").status, 404);
