@@ -13,11 +13,6 @@ namespace {
 // batch header is 61 bytes, a record's own fields at most a few dozen).
 constexpr std::size_t kRecordOverhead = 512;
 
-void Add(rd_kafka_headers_t* headers, std::string_view name, std::string_view value) {
-  rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
-                      static_cast<ssize_t>(value.size()));
-}
-
 std::size_t HeaderBytes(const rd_kafka_headers_t* headers) {
   std::size_t bytes = 0;
   const char* name = nullptr;
@@ -113,8 +108,8 @@ void EventWriter::Answer(const rd_kafka_message_t& event, std::string_view value
   } else {
     headers = rd_kafka_headers_new(8);
   }
-  Add(headers, "ferry-source", SourceOf(event));
-  route.ForEachField([&](std::string_view name, std::string_view field) { Add(headers, name, field); });
+  AddHeader(headers, "ferry-source", SourceOf(event));
+  route.ForEachField([&](std::string_view name, std::string_view field) { AddHeader(headers, name, field); });
   const std::string_view key = spec_.key_from_source ? Text(event.key, event.key_len) : std::string_view();
   const auto err = Produce(spec_.sink_topic, key, value, headers, batch);
   if (TooLarge(err)) {
@@ -127,18 +122,14 @@ void EventWriter::Answer(const rd_kafka_message_t& event, std::string_view value
   if (!err) ++counters_.produced;
 }
 
-rd_kafka_headers_t* EventWriter::ErrorHeaders(const rd_kafka_message_t& event, DeadLetterClass kind,
-                                              std::string_view stage, std::string_view reason) const {
-  rd_kafka_headers_t* original = nullptr;
-  rd_kafka_headers_t* headers = rd_kafka_message_headers(&event, &original) == RD_KAFKA_RESP_ERR_NO_ERROR
-                                    ? rd_kafka_headers_copy(original)
-                                    : rd_kafka_headers_new(6);
-  Add(headers, "ferry-error", reason);
-  Add(headers, "ferry-error-class", ClassName(kind));
-  Add(headers, "ferry-stage", stage);
-  Add(headers, "ferry-stream", spec_.name);
-  Add(headers, "ferry-source", SourceOf(event));
-  return headers;
+void EventWriter::AddErrorHeaders(rd_kafka_headers_t* headers, DeadLetterClass kind, std::string_view stage,
+                                  std::string_view reason) {
+  ++counters_.errors;
+  ++counters_.dead_letters[static_cast<std::size_t>(kind)];
+  AddHeader(headers, "ferry-error", reason);
+  AddHeader(headers, "ferry-error-class", ClassName(kind));
+  AddHeader(headers, "ferry-stage", stage);
+  AddHeader(headers, "ferry-stream", spec_.name);
 }
 
 void EventWriter::DeadLetter(const rd_kafka_message_t& event, DeadLetterClass kind, std::string_view stage,
@@ -147,11 +138,14 @@ void EventWriter::DeadLetter(const rd_kafka_message_t& event, DeadLetterClass ki
     Fail(fmt::format("event {} ({}): {} (errors: {{tolerance: none}})", SourceOf(event), ClassName(kind), reason));
     return;
   }
-  ++counters_.errors;
-  ++counters_.dead_letters[static_cast<std::size_t>(kind)];
   const std::string_view key = Text(event.key, event.key_len);
   const std::string_view value = Text(event.payload, event.len);
-  rd_kafka_headers_t* headers = ErrorHeaders(event, kind, stage, reason);
+  rd_kafka_headers_t* original = nullptr;
+  rd_kafka_headers_t* headers = rd_kafka_message_headers(&event, &original) == RD_KAFKA_RESP_ERR_NO_ERROR
+                                    ? rd_kafka_headers_copy(original)
+                                    : rd_kafka_headers_new(6);
+  AddErrorHeaders(headers, kind, stage, reason);
+  AddHeader(headers, "ferry-source", SourceOf(event));
   const std::size_t framing = key.size() + HeaderBytes(headers) + kRecordOverhead;
   if (value.size() + framing <= max_message_bytes_ &&
       !TooLarge(Produce(spec_.errors_topic, key, value, rd_kafka_headers_copy(headers), batch))) {
@@ -166,7 +160,7 @@ void EventWriter::WriteCut(std::string_view key, std::string_view value, rd_kafk
                            std::size_t original_size, std::size_t budget, OffsetLedger::Batch* batch) {
   ++counters_.truncated;
   rd_kafka_header_remove(headers, "ferry-truncated");
-  Add(headers, "ferry-truncated", std::to_string(original_size));
+  AddHeader(headers, "ferry-truncated", std::to_string(original_size));
   if (budget > 0 &&
       !TooLarge(Produce(spec_.errors_topic, key, value.substr(0, budget), rd_kafka_headers_copy(headers), batch))) {
     rd_kafka_headers_destroy(headers);
@@ -179,7 +173,7 @@ void EventWriter::WriteCut(std::string_view key, std::string_view value, rd_kafk
     const void* field = nullptr;
     std::size_t size = 0;
     if (rd_kafka_header_get_last(headers, name, &field, &size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      Add(reference, name, Text(field, size));
+      AddHeader(reference, name, Text(field, size));
     }
   }
   rd_kafka_headers_destroy(headers);
@@ -200,12 +194,9 @@ void EventWriter::Poll(int timeout_ms) {
         Fail(fmt::format("the broker refused an answer of {} bytes to '{}' (errors: {{tolerance: none}})",
                          r.value.size(), r.topic));
       } else {
-        Add(r.headers, "ferry-error", fmt::format("the broker refused the answer of {} bytes for its size", r.value.size()));
-        Add(r.headers, "ferry-error-class", ClassName(DeadLetterClass::kTooLarge));
-        Add(r.headers, "ferry-stage", "sink");
-        Add(r.headers, "ferry-stream", spec_.name);
-        ++counters_.errors;
-        ++counters_.dead_letters[static_cast<std::size_t>(DeadLetterClass::kTooLarge)];
+        // The answer's headers already name its event (ferry-source).
+        AddErrorHeaders(r.headers, DeadLetterClass::kTooLarge, "sink",
+                        fmt::format("the broker refused the answer of {} bytes for its size", r.value.size()));
         WriteCut(r.key, r.value, r.headers, r.value.size(), r.value.size() / 2, r.batch);
       }
     } else {  // a dead letter the broker refused: half the value again, down to a reference record

@@ -66,8 +66,9 @@ class EventWriter {
   // fit either, as a reference record.
   void WriteCut(std::string_view key, std::string_view value, rd_kafka_headers_t* headers,
                 std::size_t original_size, std::size_t budget, OffsetLedger::Batch* batch);
-  rd_kafka_headers_t* ErrorHeaders(const rd_kafka_message_t& event, DeadLetterClass kind, std::string_view stage,
-                                   std::string_view reason) const;
+  // ferry's dead-letter headers (the reason, its class, the stage, the stream), counted.
+  void AddErrorHeaders(rd_kafka_headers_t* headers, DeadLetterClass kind, std::string_view stage,
+                       std::string_view reason);
   void Fail(std::string why);
 
   const StreamSpec& spec_;

@@ -70,12 +70,9 @@ core::Result<std::unique_ptr<FeedbackSubscriber>> FeedbackSubscriber::Start(cons
                                                                             StreamCounters& counters) {
   std::unique_ptr<FeedbackSubscriber> subscriber(new FeedbackSubscriber());
   subscriber->impl_ = std::make_unique<Impl>(spec, server, counters, kafka);
-  // A configuration librdkafka refuses fails the start; a broker that cannot be reached yet does
-  // not: the subscriber keeps trying.
-  if (auto connected = subscriber->impl_->Connect(); !connected) {
-    if (connected.error().code != core::ErrorCode::kUnavailable) return std::unexpected(connected.error());
-    spdlog::warn("stream '{}': feedback topic: {}; trying again in 1 s", spec.name, connected.error().message);
-  }
+  // A broker that cannot be reached yet does not fail the start: the subscriber keeps trying.
+  FERRY_RETURN_IF_ERROR(ConnectNowOrLater(fmt::format("stream '{}': feedback topic '{}'", spec.name, spec.feedback_topic),
+                                          [impl = subscriber->impl_.get()] { return impl->Connect(); }));
   spdlog::info("stream '{}': feedback from '{}' for router '{}' (every partition, from its end)", spec.name,
                spec.feedback_topic, spec.model);
   subscriber->thread_ = std::jthread([impl = subscriber->impl_.get()] { impl->Run(); });

@@ -98,6 +98,14 @@ core::Result<std::vector<PartitionRange>> TopicPartitions(rd_kafka_t* rk, const 
   return partitions;
 }
 
+core::Result<bool> ConnectNowOrLater(std::string_view what, const std::function<core::Result<void>()>& connect) {
+  auto connected = connect();
+  if (connected) return true;
+  if (connected.error().code != core::ErrorCode::kUnavailable) return std::unexpected(connected.error());
+  spdlog::warn("{}: {}; trying again in 1 s", what, connected.error().message);
+  return false;
+}
+
 bool RetryWhileUnavailable(std::string_view what, const std::function<core::Result<void>()>& connect,
                            const std::atomic<bool>& stop) {
   for (auto delay = std::chrono::seconds(1); !stop.load(); delay = std::min(delay * 2, std::chrono::seconds(30))) {

@@ -71,11 +71,22 @@ core::Result<TopicReader> ReadEveryPartition(const std::string& bootstrap_server
                                              const std::string& topic, std::string_view what,
                                              const std::function<std::int64_t(const PartitionRange&)>& start);
 
+// A subscriber's first connection, at start: true when `connect` succeeded, false when it failed
+// with Unavailable (logged; the subscriber retries with RetryWhileUnavailable), the error
+// otherwise (a configuration librdkafka refuses fails the start).
+core::Result<bool> ConnectNowOrLater(std::string_view what, const std::function<core::Result<void>()>& connect);
+
 // Calls `connect` again -- after 1 s, doubling up to 30 s -- while it fails with Unavailable (the
 // broker unreachable, the topic missing), until it succeeds, fails otherwise, or `stop` is set.
 // Each failure is logged, naming `what`. True once connected.
 bool RetryWhileUnavailable(std::string_view what, const std::function<core::Result<void>()>& connect,
                            const std::atomic<bool>& stop);
+
+// Adds header `name` with `value` (copied) to `headers`.
+inline void AddHeader(rd_kafka_headers_t* headers, std::string_view name, std::string_view value) {
+  rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                      static_cast<ssize_t>(value.size()));
+}
 
 // The value of a message's header `name`, or empty.
 std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name);

@@ -19,10 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void AddHeader(rd_kafka_headers_t* headers, const char* name, std::string_view value) {
-  rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
-}
-
 std::optional<std::int64_t> ToInt(std::string_view text) {
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -250,12 +246,12 @@ core::Result<std::unique_ptr<ModelSubscriber>> ModelSubscriber::Start(const Stre
                                                                       runtime::Server& server) {
   std::unique_ptr<ModelSubscriber> subscriber(new ModelSubscriber());
   subscriber->impl_ = std::make_unique<Impl>(kafka, repository, server, *subscriber->counters_);
-  // A configuration librdkafka refuses fails the start; a broker that cannot be reached yet does
-  // not: the subscriber keeps trying, and the repository serves meanwhile.
-  if (auto connected = subscriber->impl_->Connect(); !connected) {
-    if (connected.error().code != core::ErrorCode::kUnavailable) return std::unexpected(connected.error());
-    spdlog::warn("models topic: {}; trying again in 1 s", connected.error().message);
-  } else {
+  // A broker that cannot be reached yet does not fail the start: the subscriber keeps trying, and
+  // the repository serves meanwhile.
+  FERRY_ASSIGN_OR_RETURN(const bool connected,
+                         ConnectNowOrLater(fmt::format("models topic '{}'", kafka.models_topic),
+                                           [impl = subscriber->impl_.get()] { return impl->Connect(); }));
+  if (connected) {
     spdlog::info("models topic '{}': reading every partition ({})", kafka.models_topic,
                  kafka.models_from_last ? "the last complete model of each name first" : "every model in order");
   }

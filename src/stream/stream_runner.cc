@@ -48,6 +48,8 @@ struct StreamRunner::Impl {
   std::map<std::string, std::string> properties;
   Clock::time_point last_commit{};
   Clock::time_point last_probe{};
+  StreamState state = StreamState::kStarting;    // as health has it (Enter)
+  std::string state_reason;
   StreamState settled = StreamState::kStarting;  // what the state returns to after a pause or back-off
   bool revoked = false;  // partitions were revoked: the batch in hand is abandoned
   std::atomic<bool> stop{false};
@@ -55,18 +57,21 @@ struct StreamRunner::Impl {
   Impl(const StreamSpec& s, StreamCounters& c, StreamHealth& h, runtime::Server& srv)
       : spec(s), counters(c), health(h), server(srv) {}
 
-  void Enter(StreamState state, std::string reason = {}) {
-    const auto before = health.Read();
-    if (before.state == StreamState::kStopped) return;  // for good
-    if (before.state == state && before.reason == reason) return;
-    if (state == StreamState::kStopped) {
+  // The state is kept here too (this thread is its only writer), so that the loop reads it
+  // without taking the health's lock for every event.
+  void Enter(StreamState next, std::string reason = {}) {
+    if (state == StreamState::kStopped) return;  // for good
+    if (state == next && state_reason == reason) return;
+    if (next == StreamState::kStopped) {
       spdlog::error("stream '{}' stopped: {}", spec.name, reason);
+    } else if (next == StreamState::kPaused || next == StreamState::kBackingOff) {
+      spdlog::warn("stream '{}' {}: {}", spec.name, StateName(next), reason);
     } else if (state == StreamState::kPaused || state == StreamState::kBackingOff) {
-      spdlog::warn("stream '{}' {}: {}", spec.name, StateName(state), reason);
-    } else if (before.state == StreamState::kPaused || before.state == StreamState::kBackingOff) {
-      spdlog::info("stream '{}' {} again", spec.name, StateName(state));
+      spdlog::info("stream '{}' {} again", spec.name, StateName(next));
     }
-    health.SetState(state, std::move(reason));
+    state = next;
+    state_reason = reason;
+    health.SetState(next, std::move(reason));
   }
   void Settle(StreamState state) {
     settled = state;
@@ -291,7 +296,7 @@ struct StreamRunner::Impl {
   // While backing off and no event comes: once a second, whether the broker answers for the
   // source topic again (an idle stream has no event to say so).
   void CheckRecovered() {
-    if (health.Read().state != StreamState::kBackingOff || Clock::now() - last_probe < std::chrono::seconds(1)) return;
+    if (state != StreamState::kBackingOff || Clock::now() - last_probe < std::chrono::seconds(1)) return;
     last_probe = Clock::now();
     if (TopicPartitions(consumer.get(), spec.source_topic, 1000)) Enter(settled);
   }
@@ -304,7 +309,7 @@ struct StreamRunner::Impl {
     }
     std::vector<Message> batch;
     batch.reserve(static_cast<std::size_t>(spec.max_events));
-    while (!stop.load() && health.Read().state != StreamState::kStopped) {
+    while (!stop.load() && state != StreamState::kStopped) {
       Clock::time_point deadline = Clock::time_point::max();
       batch = std::move(carried);
       carried.clear();
@@ -331,7 +336,7 @@ struct StreamRunner::Impl {
           OnConsumerError(*m);
           continue;
         }
-        if (health.Read().state == StreamState::kBackingOff) Enter(settled);
+        if (state == StreamState::kBackingOff) Enter(settled);
         ++counters.consumed;
         if (auto it = answered_up_to.find(m->partition); it != answered_up_to.end() && m->offset <= it->second) {
           ++counters.duplicated;
@@ -352,7 +357,7 @@ struct StreamRunner::Impl {
   // group at once, so that other instances take its partitions.
   void Finish() {
     Drain(std::chrono::seconds(30));
-    if (health.Read().state == StreamState::kStopped) {
+    if (state == StreamState::kStopped) {
       spdlog::error("stream '{}': leaving group '{}'; offsets after the last answered batch are not committed",
                     spec.name, spec.group);
       rd_kafka_consumer_close(consumer.get());
