@@ -156,7 +156,7 @@ class SklearnModel:
         return inputs, outputs
 
     def predict(self, inputs, outputs=None):
-        x = next(iter(inputs.values())) if len(inputs) == 1 else _frame(inputs)
+        x = _estimator_input(inputs)
         wanted = outputs or ["predict"]
         result = {}
         if "predict" in wanted:
@@ -166,9 +166,29 @@ class SklearnModel:
         return result
 
 
+def _as_text(array):
+    """A BYTES input (an object array of bytes) as str, what estimators fitted on text columns
+    compare with: b'paris' is an unknown category to a OneHotEncoder fitted on 'paris'. Bytes that
+    are not UTF-8 stay bytes."""
+    if array.dtype != object:
+        return array
+
+    def text(v):
+        try:
+            return v.decode() if isinstance(v, bytes) else v
+        except UnicodeDecodeError:
+            return v
+    return np.vectorize(text, otypes=[object])(array) if array.size else array
+
+
+def _estimator_input(inputs):
+    """One input as it comes (BYTES as str); several as a frame of one column each."""
+    return _as_text(next(iter(inputs.values()))) if len(inputs) == 1 else _frame(inputs)
+
+
 def _frame(inputs):
     """Several inputs: one column each, as a pandas DataFrame when pandas is there."""
-    columns = {name: np.asarray(v).reshape(len(v), -1)[:, 0] for name, v in inputs.items()}
+    columns = {name: _as_text(np.asarray(v).reshape(len(v), -1)[:, 0]) for name, v in inputs.items()}
     try:
         import pandas
         return pandas.DataFrame(columns)
@@ -192,7 +212,7 @@ class PyfuncModel:
         self.model = loader._load_pyfunc(os.path.join(model_dir, data) if data else model_dir)
 
     def predict(self, inputs, outputs=None):
-        x = next(iter(inputs.values())) if len(inputs) == 1 else _frame(inputs)
+        x = _estimator_input(inputs)
         result = self.model.predict(x)
         if isinstance(result, dict):
             return result

@@ -46,8 +46,10 @@ py::array ToNumpy(const core::Tensor& t) {
   if (t.type() == DataType::kBytes) {
     py::list items;
     core::ForEachBytesElement(t.bytes(), [&](std::string_view s) { items.append(py::bytes(s.data(), s.size())); });
+    py::tuple dims_tuple(shape.size());
+    for (std::size_t i = 0; i < shape.size(); ++i) dims_tuple[i] = py::int_(shape[i]);
     py::array array = py::module_::import("numpy").attr("array")(items, py::arg("dtype") = "object");
-    return array.attr("reshape")(py::tuple(py::cast(shape)));
+    return array.attr("reshape")(dims_tuple);
   }
   // A view: the capsule base makes numpy leave the buffer alone; read-only so that a model cannot
   // write into the request.
