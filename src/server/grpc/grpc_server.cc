@@ -40,6 +40,13 @@ class MetadataContext final : public routing::CallContext {
   const grpc::CallbackServerContext& context_;
 };
 
+// The model a load or unload names: Triton's proto has it at field 2 (`model_name`, field 1 being
+// `repository_name`); KServe's grpc_predict_v2.proto at field 1. Field 2 when set, else field 1.
+template <typename Request>
+std::string RepositoryModelName(const Request& request) {
+  return request.model_name().empty() ? request.repository_name() : request.model_name();
+}
+
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
   Service(runtime::Server& server, const core::RequestLimits& limits, const auth::TokenAuth* auth)
@@ -159,14 +166,17 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* RepositoryModelLoad(CallbackServerContext* context,
                                           const inference::RepositoryModelLoadRequest* request,
-                                          inference::RepositoryModelLoadResponse*) override {
+                                          inference::RepositoryModelLoadResponse* response) override {
     if (auto status = Authorize(context, auth::Scope::kAdmin); !status.ok()) return Done(context, status);
     std::optional<std::string> config;
     if (auto it = request->parameters().find("config"); it != request->parameters().end()) {
       config = it->second.string_param();
     }
     ServerUnaryReactor* reactor = context->DefaultReactor();
-    server_.LoadModel(request->model_name(), std::move(config), [reactor](core::Result<void> result) {
+    std::string name = RepositoryModelName(*request);
+    response->set_model_name(name);
+    server_.LoadModel(std::move(name), std::move(config), [reactor, response](core::Result<void> result) {
+      response->set_isloaded(result.has_value());
       reactor->Finish(result ? grpc::Status::OK : ToStatus(result.error()));
     });
     return reactor;
@@ -174,10 +184,13 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ServerUnaryReactor* RepositoryModelUnload(CallbackServerContext* context,
                                             const inference::RepositoryModelUnloadRequest* request,
-                                            inference::RepositoryModelUnloadResponse*) override {
+                                            inference::RepositoryModelUnloadResponse* response) override {
     if (auto status = Authorize(context, auth::Scope::kAdmin); !status.ok()) return Done(context, status);
     ServerUnaryReactor* reactor = context->DefaultReactor();
-    server_.UnloadModel(request->model_name(), [reactor](core::Result<void> result) {
+    std::string name = RepositoryModelName(*request);
+    response->set_model_name(name);
+    server_.UnloadModel(std::move(name), [reactor, response](core::Result<void> result) {
+      response->set_isunloaded(result.has_value());
       reactor->Finish(result ? grpc::Status::OK : ToStatus(result.error()));
     });
     return reactor;

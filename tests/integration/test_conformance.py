@@ -1,0 +1,94 @@
+"""What stock Triton and KServe clients do beyond inference, each with an independent client:
+stubs compiled at test time from proto/ (Triton's messages) and from KServe's own message shapes
+(written below as its grpc_predict_v2.proto has them), and HTTP requests built byte by byte.
+"""
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+import grpc
+from grpc_tools import protoc
+
+import models
+from ferry_process import FerryProcess
+from test_grpc import compile_protos
+
+# The repository messages of KServe's grpc_predict_v2.proto: model_name is field 1 of the
+# requests, and the responses say whether it worked. (Package renamed: Triton's messages of the
+# same names are in this process too; the package is not on the wire, the method path is.)
+KSERVE_REPOSITORY_PROTO = """\
+syntax = "proto3";
+package kserve_shape;
+message RepositoryModelLoadRequest { string model_name = 1; }
+message RepositoryModelLoadResponse { string model_name = 1; bool isLoaded = 2; }
+message RepositoryModelUnloadRequest { string model_name = 1; }
+message RepositoryModelUnloadResponse { string model_name = 1; bool isUnloaded = 2; }
+"""
+
+
+def compile_kserve(out_dir):
+    folder = os.path.join(out_dir, "kserve")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "kserve_predict_v2.proto"), "w") as f:
+        f.write(KSERVE_REPOSITORY_PROTO)
+    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    if protoc.main(["grpc_tools.protoc", f"-I{folder}", f"-I{include}", f"--python_out={folder}",
+                    os.path.join(folder, "kserve_predict_v2.proto")]) != 0:
+        raise RuntimeError("protoc failed on the KServe proto")
+    sys.path.insert(0, folder)
+    return importlib.import_module("kserve_predict_v2_pb2")
+
+
+def kserve_call(channel, method, response_type):
+    return channel.unary_unary(f"/inference.GRPCInferenceService/{method}",
+                               request_serializer=lambda m: m.SerializeToString(),
+                               response_deserializer=response_type.FromString)
+
+
+class ConformanceTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ferry_conformance_")
+        cls.pb, pb_grpc = compile_protos(cls.tmp)
+        cls.kserve = compile_kserve(cls.tmp)
+        repo = cls.repo = os.path.join(cls.tmp, "models")
+        models.save_pima(f"{repo}/pima/1/model.onnx")
+        models.save_pima(f"{repo}/spare/1/model.onnx")
+        cls.ferry = FerryProcess(repo, "--model-control", "explicit", "--load-model", "pima", grpc=True)
+        cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.ferry.grpc_port}")
+        grpc.channel_ready_future(cls.channel).result(timeout=20)
+        cls.stub = pb_grpc.GRPCInferenceServiceStub(cls.channel)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.ferry.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def model_ready(self, name):
+        return self.ferry.request("GET", f"/v2/models/{name}/ready")[0] == 200
+
+    def test_kserve_repository_calls_name_the_model_in_field_1(self):
+        load = kserve_call(self.channel, "RepositoryModelLoad", self.kserve.RepositoryModelLoadResponse)
+        unload = kserve_call(self.channel, "RepositoryModelUnload", self.kserve.RepositoryModelUnloadResponse)
+        answer = load(self.kserve.RepositoryModelLoadRequest(model_name="spare"), timeout=30)
+        self.assertEqual((answer.model_name, answer.isLoaded), ("spare", True))
+        self.assertTrue(self.model_ready("spare"))
+        answer = unload(self.kserve.RepositoryModelUnloadRequest(model_name="spare"), timeout=30)
+        self.assertEqual((answer.model_name, answer.isUnloaded), ("spare", True))
+        self.assertFalse(self.model_ready("spare"))
+        with self.assertRaises(grpc.RpcError) as caught:
+            load(self.kserve.RepositoryModelLoadRequest(model_name="nosuch"), timeout=30)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND, caught.exception.details())
+        # Triton's shape (model_name at field 2) keeps working.
+        self.stub.RepositoryModelLoad(self.pb.RepositoryModelLoadRequest(model_name="spare"), timeout=30)
+        self.assertTrue(self.model_ready("spare"))
+        self.stub.RepositoryModelUnload(self.pb.RepositoryModelUnloadRequest(model_name="spare"), timeout=30)
+        self.assertFalse(self.model_ready("spare"))
+
+
+if __name__ == "__main__":
+    unittest.main()
