@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 
 import grpc
@@ -27,6 +28,34 @@ message RepositoryModelLoadResponse { string model_name = 1; bool isLoaded = 2; 
 message RepositoryModelUnloadRequest { string model_name = 1; }
 message RepositoryModelUnloadResponse { string model_name = 1; bool isUnloaded = 2; }
 """
+
+
+# grpc.health.v1 as published (grpc/grpc's health.proto).
+HEALTH_PROTO = """\
+syntax = "proto3";
+package grpc.health.v1;
+message HealthCheckRequest { string service = 1; }
+message HealthCheckResponse {
+  enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
+  ServingStatus status = 1;
+}
+service Health {
+  rpc Check(HealthCheckRequest) returns (HealthCheckResponse);
+  rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
+}
+"""
+
+
+def compile_health(out_dir):
+    folder = os.path.join(out_dir, "health")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "health.proto"), "w") as f:
+        f.write(HEALTH_PROTO)
+    if protoc.main(["grpc_tools.protoc", f"-I{folder}", f"--python_out={folder}", f"--grpc_python_out={folder}",
+                    os.path.join(folder, "health.proto")]) != 0:
+        raise RuntimeError("protoc failed on health.proto")
+    sys.path.insert(0, folder)
+    return importlib.import_module("health_pb2"), importlib.import_module("health_pb2_grpc")
 
 
 def compile_kserve(out_dir):
@@ -54,6 +83,7 @@ class ConformanceTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="ferry_conformance_")
         cls.pb, pb_grpc = compile_protos(cls.tmp)
         cls.kserve = compile_kserve(cls.tmp)
+        cls.health, health_grpc = compile_health(cls.tmp)
         repo = cls.repo = os.path.join(cls.tmp, "models")
         models.save_pima(f"{repo}/pima/1/model.onnx")
         models.save_pima(f"{repo}/spare/1/model.onnx")
@@ -61,6 +91,7 @@ class ConformanceTest(unittest.TestCase):
         cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.ferry.grpc_port}")
         grpc.channel_ready_future(cls.channel).result(timeout=20)
         cls.stub = pb_grpc.GRPCInferenceServiceStub(cls.channel)
+        cls.health_stub = health_grpc.HealthStub(cls.channel)
 
     @classmethod
     def tearDownClass(cls):
@@ -88,6 +119,38 @@ class ConformanceTest(unittest.TestCase):
         self.assertTrue(self.model_ready("spare"))
         self.stub.RepositoryModelUnload(self.pb.RepositoryModelUnloadRequest(model_name="spare"), timeout=30)
         self.assertFalse(self.model_ready("spare"))
+
+    def check(self, service):
+        return self.health_stub.Check(self.health.HealthCheckRequest(service=service), timeout=10).status
+
+    def wait_for_status(self, service, status, timeout=10):
+        deadline = time.monotonic() + timeout
+        while self.check(service) != status:
+            self.assertLess(time.monotonic(), deadline, f"{service} never became {status}")
+            time.sleep(0.05)
+
+    def test_grpc_health_service_follows_the_server_and_each_model(self):
+        status = self.health.HealthCheckResponse
+        self.wait_for_status("", status.SERVING)  # the statuses follow readiness within 0.1 s
+        self.assertEqual(self.check("inference.GRPCInferenceService"), status.SERVING)
+        self.assertEqual(self.check("pima"), status.SERVING)
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.check("nosuch")
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
+        # Watch: the current status at once, then each change, as a model is loaded and unloaded.
+        watch = self.health_stub.Watch(self.health.HealthCheckRequest(service="watched"), timeout=30)
+        self.assertEqual(next(watch).status, status.SERVICE_UNKNOWN)
+        shutil.copytree(f"{self.repo}/spare", f"{self.repo}/watched")
+        try:
+            self.assertEqual(self.ferry.request("POST", "/v2/repository/models/watched/load", {})[0], 200)
+            self.assertEqual(next(watch).status, status.SERVING)
+            self.assertEqual(self.check("watched"), status.SERVING)
+            self.assertEqual(self.ferry.request("POST", "/v2/repository/models/watched/unload", {})[0], 200)
+            self.assertEqual(next(watch).status, status.NOT_SERVING)
+            self.wait_for_status("watched", status.NOT_SERVING)
+        finally:
+            watch.cancel()
+            shutil.rmtree(f"{self.repo}/watched", ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include "routing/route_info.h"
 #include "grpc_service.grpc.pb.h"
 #include "server/grpc/grpc_codec.h"
+#include "server/grpc/grpc_health.h"
 #include "server/grpc/grpc_stream.h"
 
 namespace ferry::grpc_frontend {
@@ -219,6 +220,7 @@ struct GrpcServer::Impl {
   Options options;
   Service service;
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<HealthPublisher> health;
   int port = 0;
   bool stopped = false;
 
@@ -253,10 +255,12 @@ core::Result<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& opti
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_message_bytes, INT32_MAX)));
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(&impl->service);
+  grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1.Health, statuses set below
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port == 0) {
     return core::Unavailable(fmt::format("cannot listen for gRPC on {}", address));
   }
+  impl->health = std::make_unique<HealthPublisher>(*impl->server->GetHealthCheckService(), server);
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
 }
 
@@ -269,6 +273,7 @@ std::uint16_t GrpcServer::port() const { return static_cast<std::uint16_t>(impl_
 void GrpcServer::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  impl_->health->Stop();
   impl_->server->Shutdown(std::chrono::system_clock::now() + impl_->options.shutdown_grace);
   impl_->server->Wait();
 }
