@@ -20,13 +20,19 @@ class Reader : public core::YamlReader {
  public:
   using core::YamlReader::YamlReader;
 
-  Result<std::vector<core::TensorSpec>> Tensors(const YAML::Node& node, std::string_view key) const {
+  // `labels` (outputs only): each output's labels file, by output name.
+  Result<std::vector<core::TensorSpec>> Tensors(const YAML::Node& node, std::string_view key,
+                                                std::map<std::string, std::string>* labels = nullptr) const {
     if (!node.IsSequence()) return Fail(node, fmt::format("'{}' must be a list of tensors", key));
     std::vector<core::TensorSpec> specs;
     std::set<std::string> seen;
     for (const auto& item : node) {
       if (!item.IsMap()) return Fail(item, fmt::format("each entry of '{}' must be a map", key));
-      FERRY_RETURN_IF_ERROR(OnlyKeys(item, key, {"name", "datatype", "shape"}));
+      if (labels) {
+        FERRY_RETURN_IF_ERROR(OnlyKeys(item, key, {"name", "datatype", "shape", "labels"}));
+      } else {
+        FERRY_RETURN_IF_ERROR(OnlyKeys(item, key, {"name", "datatype", "shape"}));
+      }
       core::TensorSpec spec;
       if (!item["name"]) return Fail(item, fmt::format("an entry of '{}' has no 'name'", key));
       FERRY_ASSIGN_OR_RETURN(spec.name, Scalar<std::string>(item["name"], "name", "a string"));
@@ -51,6 +57,9 @@ class Reader : public core::YamlReader {
         FERRY_ASSIGN_OR_RETURN(std::int64_t d, Scalar<std::int64_t>(dim, "shape", "a list of integers"));
         if (d < -1) return Fail(dim, fmt::format("{} '{}': dim {} is invalid (>= 0, or -1 for any)", key, spec.name, d));
         spec.shape.mutable_dims().push_back(d);
+      }
+      if (labels && item["labels"]) {
+        FERRY_ASSIGN_OR_RETURN((*labels)[spec.name], Scalar<std::string>(item["labels"], "labels", "a file name"));
       }
       specs.push_back(std::move(spec));
     }
@@ -267,7 +276,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
     FERRY_ASSIGN_OR_RETURN(config.inputs, r.Tensors(root["inputs"], "inputs"));
   }
   if (root["outputs"]) {
-    FERRY_ASSIGN_OR_RETURN(config.outputs, r.Tensors(root["outputs"], "outputs"));
+    FERRY_ASSIGN_OR_RETURN(config.outputs, r.Tensors(root["outputs"], "outputs", &config.labels));
   }
   if (const YAML::Node params = root["parameters"]) {
     if (!params.IsMap()) return r.Fail(params, "'parameters' must be a map of names to values");

@@ -16,6 +16,7 @@
 //     - {request: warmup/sample.json, count: 2} # a V2 JSON request file in the model folder
 //   inputs:  [{name: features, datatype: FP32, shape: [-1, 8]}]   # shapes as clients see them
 //   outputs: [{name: probability, datatype: FP32, shape: [-1, 1]}]
+//            # an output may name its class labels, one a line: {..., labels: labels.txt}
 //   parameters: {intra_op_threads: 1}                            # backend-specific strings
 //   pipeline: [...]           # makes it a pipeline: steps instead of a model file (docs/pipelines.md)
 //   router: {...}             # makes it a router over other models (docs/routing.md)
@@ -72,6 +73,9 @@ struct ModelConfig {
   std::vector<WarmupSample> warmup;
   std::vector<core::TensorSpec> inputs;   // empty: take the model's own
   std::vector<core::TensorSpec> outputs;  // empty: take the model's own
+  // Class labels files by output name (relative to the model folder), for the classification
+  // extension: line i is the label of class i.
+  std::map<std::string, std::string> labels;
   std::map<std::string, std::string> parameters;
   // Python hooks of a model (docs/python.md, "Hooks"): module:factory each, empty when absent.
   // Pipelines take pre_transform and post_transform too, as python steps (pipeline.cc).

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "model/triton_config.h"
 #include "runtime/version_builder.h"
 
 namespace ferry::runtime {
@@ -221,10 +222,18 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
   };
 
   std::uint64_t config_fingerprint = dir.config_fingerprint;
-  auto config = config_override ? model::ParseModelConfig(*config_override, fmt::format("{} (load override)", name))
-                : dir.config_file ? model::LoadModelConfig(*dir.config_file)
-                                  : core::Result<model::ModelConfig>();
-  if (config_override) config_fingerprint = TextFingerprint(*config_override);
+  core::Result<model::ModelConfig> config;
+  if (config_override) {
+    // The client's configuration (model.yaml or Triton's ModelConfig JSON): a bad one is the
+    // client's error, refused without touching what serves.
+    auto given = model::ParseLoadConfig(*config_override, fmt::format("{} (load config)", name));
+    if (!given) return std::unexpected(given.error());
+    for (const auto& warning : given->warnings) spdlog::warn("model '{}': {}", name, warning);
+    config = std::move(given->config);
+    config_fingerprint = TextFingerprint(*config_override);
+  } else if (dir.config_file) {
+    config = model::LoadModelConfig(*dir.config_file);
+  }
   if (!config) return fail(config.error().message);
   if (!config->name.empty() && config->name != name) {
     return fail(fmt::format("model.yaml names the model '{}' but its folder is '{}'", config->name, name));

@@ -3,6 +3,7 @@ stubs compiled at test time from proto/ (Triton's messages) and from KServe's ow
 (written below as its grpc_predict_v2.proto has them), and HTTP requests built byte by byte.
 """
 import importlib
+import json
 import os
 import shutil
 import sys
@@ -86,6 +87,8 @@ class ConformanceTest(unittest.TestCase):
         cls.health, health_grpc = compile_health(cls.tmp)
         repo = cls.repo = os.path.join(cls.tmp, "models")
         models.save_pima(f"{repo}/pima/1/model.onnx")
+        with open(f"{repo}/pima/model.yaml", "w") as f:
+            f.write("max_batch_size: 8\n")
         models.save_pima(f"{repo}/spare/1/model.onnx")
         cls.ferry = FerryProcess(repo, "--model-control", "explicit", "--load-model", "pima", grpc=True)
         cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.ferry.grpc_port}")
@@ -119,6 +122,55 @@ class ConformanceTest(unittest.TestCase):
         self.assertTrue(self.model_ready("spare"))
         self.stub.RepositoryModelUnload(self.pb.RepositoryModelUnloadRequest(model_name="spare"), timeout=30)
         self.assertFalse(self.model_ready("spare"))
+
+    def infer_pima(self):
+        body = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 8], "data": [6, 148, 72, 35, 0, 33.6, 0.627, 50]}]}
+        return self.ferry.request("POST", "/v2/models/pima/infer", body)[0]
+
+    def test_triton_model_config_round_trip_over_http_and_grpc(self):
+        # HTTP: the configuration get_model_config() returns, changed and loaded back.
+        status, config, _ = self.ferry.request("GET", "/v2/models/pima/config")
+        self.assertEqual(status, 200, config)
+        config["instance_group"][0]["count"] = 2
+        config["dynamic_batching"] = {"max_queue_delay_microseconds": 300, "preferred_batch_size": [4]}
+        config["optimization"] = {"input_pinned_memory": {"enable": True}}  # a Triton field ferry ignores
+        status, answer, _ = self.ferry.request("POST", "/v2/repository/models/pima/load",
+                                               {"parameters": {"config": json.dumps(config)}})
+        self.assertEqual(status, 200, answer)
+        self.assertIn("Triton field 'optimization' ignored", self.ferry.log())
+        _, now, _ = self.ferry.request("GET", "/v2/models/pima/config")
+        self.assertEqual(now["instance_group"][0]["count"], 2)
+        self.assertEqual(now["dynamic_batching"]["max_queue_delay_microseconds"], 300)
+        self.assertEqual(self.infer_pima(), 200)
+        # gRPC: ModelConfig as protobuf's JSON (camelCase names, int64 as strings), as
+        # tritonclient.grpc's get_model_config(as_json=True) gives it.
+        from google.protobuf import json_format
+        got = self.stub.ModelConfig(self.pb.ModelConfigRequest(name="pima"), timeout=10)
+        got.config.instance_group[0].count = 3
+        text = json_format.MessageToJson(got.config)
+        self.assertIn("maxBatchSize", text)
+        request = self.pb.RepositoryModelLoadRequest(model_name="pima")
+        request.parameters["config"].string_param = text
+        self.stub.RepositoryModelLoad(request, timeout=30)
+        got = self.stub.ModelConfig(self.pb.ModelConfigRequest(name="pima"), timeout=10)
+        self.assertEqual(got.config.instance_group[0].count, 3)
+        self.assertEqual(self.infer_pima(), 200)
+        # A configuration ferry cannot honour: 400 / INVALID_ARGUMENT, and the model keeps serving.
+        config["sequence_batching"] = {"max_sequence_idle_microseconds": 1000}
+        status, answer, _ = self.ferry.request("POST", "/v2/repository/models/pima/load",
+                                               {"parameters": {"config": json.dumps(config)}})
+        self.assertEqual(status, 400, answer)
+        self.assertIn("Triton's 'sequence_batching' is not served by ferry", answer["error"])
+        request.parameters["config"].string_param = json.dumps({"name": "pima", "platform": "tensorrt_plan"})
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.stub.RepositoryModelLoad(request, timeout=30)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("platform 'tensorrt_plan' is not served by ferry", caught.exception.details())
+        status, answer, _ = self.ferry.request("POST", "/v2/repository/models/pima/load",
+                                               {"parameters": {"config": "max_batch_size: [oops"}})
+        self.assertEqual(status, 400, answer)
+        self.assertEqual(self.infer_pima(), 200)
+        self.assertTrue(self.model_ready("pima"))
 
     def check(self, service):
         return self.health_stub.Check(self.health.HealthCheckRequest(service=service), timeout=10).status
