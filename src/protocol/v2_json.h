@@ -81,8 +81,9 @@ std::string ConfigDataTypeName(core::DataType type);
 std::string EncodeRepositoryIndex(const std::vector<runtime::ModelStatus>& index, bool ready_only);
 // POST /v2/repository/index body: {"ready": bool}, optional; returns `ready`.
 core::Result<bool> DecodeIndexRequest(std::string_view body);
-// POST .../load body: {"parameters": {"config": "<model.yaml content, YAML or JSON>"}}, optional.
-core::Result<std::optional<std::string>> DecodeLoadRequest(std::string_view body);
+// POST .../load body, optional: {"parameters": {"config": "<model.yaml or Triton's ModelConfig
+// JSON>", "file:<version>/<path>": "<the file's bytes, base64>", ...}}.
+core::Result<runtime::LoadRequest> DecodeLoadRequest(std::string_view body);
 
 // {"error": "<message>"}
 std::string EncodeError(std::string_view message);

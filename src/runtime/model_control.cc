@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "model/triton_config.h"
 #include "runtime/version_builder.h"
@@ -21,8 +22,17 @@ std::uint64_t TextFingerprint(std::string_view text) {
 
 }  // namespace
 
+namespace {
+std::filesystem::path StagingFolder(const std::filesystem::path& given) {
+  if (!given.empty()) return given;
+  std::error_code ec;
+  return std::filesystem::temp_directory_path(ec) / fmt::format("ferry-staging-{}", ::getpid());
+}
+}  // namespace
+
 ModelControl::ModelControl(Options options, ModelTable& table)
-    : options_(std::move(options)), table_(table), registry_(backends::BackendRegistry::WithBuiltins()) {}
+    : options_(std::move(options)), table_(table), registry_(backends::BackendRegistry::WithBuiltins()),
+      staging_(StagingFolder(options_.staging_directory)) {}
 
 ModelControl::~ModelControl() { Stop(); }
 
@@ -77,7 +87,7 @@ void ModelControl::Start(std::function<void()> started) {
   });
 }
 
-void ModelControl::Load(std::string name, std::optional<std::string> config, Done done) {
+void ModelControl::Load(std::string name, LoadRequest request, Done done) {
   if (options_.mode != ControlMode::kExplicit) {
     return done(core::InvalidArgument(fmt::format(
         "loading and unloading models needs --model-control explicit (this server {})",
@@ -87,10 +97,41 @@ void ModelControl::Load(std::string name, std::optional<std::string> config, Don
     std::lock_guard lock(mutex_);
     loading_.insert(name);
   }
-  Enqueue([this, name = std::move(name), config = std::move(config), done = std::move(done)]() mutable {
-    auto result = DoLoad(name, config, std::nullopt);
-    done(std::move(result));
+  Enqueue([this, name = std::move(name), request = std::move(request), done = std::move(done)]() mutable {
+    done(LoadAsAsked(name, request));
   });
+}
+
+core::Result<void> ModelControl::LoadAsAsked(const std::string& name, const LoadRequest& request) {
+  const auto previous = staged_.find(name);
+  if (request.files.empty()) {
+    auto result = DoLoad(name, request.config, std::nullopt);
+    if (result && previous != staged_.end()) {  // the repository's folder serves again
+      model::StagingArea::Remove(previous->second);
+      staged_.erase(previous);
+    }
+    return result;
+  }
+  if (!request.config) {
+    return core::InvalidArgument("file: parameters need the 'config' parameter too: the configuration of the "
+                                 "model those files make (model.yaml or Triton's, as for Triton)");
+  }
+  if (!model::IsPlainName(name)) return core::InvalidArgument(fmt::format("'{}' is not a model name", name));
+  FERRY_ASSIGN_OR_RETURN(const std::filesystem::path staged, staging_.Stage(name, request.files));
+  auto dir = model::ScanModel(staged, name);
+  if (!dir) {
+    model::StagingArea::Remove(staged);
+    return std::unexpected(dir.error());
+  }
+  auto result = DoLoad(name, request.config, std::move(*dir));
+  if (!result) {
+    model::StagingArea::Remove(staged);
+    return result;
+  }
+  if (previous != staged_.end()) model::StagingArea::Remove(previous->second);
+  staged_[name] = staged;
+  spdlog::info("model '{}': loaded from {} file(s) given with the load", name, request.files.size());
+  return result;
 }
 
 void ModelControl::Refresh(std::string name, Done done) {
@@ -389,6 +430,10 @@ void ModelControl::DoUnload(const std::string& name) {
   waiting_.erase(name);
   loaded_from_.erase(name);
   Retire(table_.Remove(name), nullptr);
+  if (auto staged = staged_.find(name); staged != staged_.end()) {  // backends hold what they read
+    model::StagingArea::Remove(staged->second);
+    staged_.erase(staged);
+  }
   spdlog::info("model '{}': unloaded", name);
 }
 

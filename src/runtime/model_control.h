@@ -46,12 +46,21 @@
 #include "backends/backend_registry.h"
 #include "core/error.h"
 #include "model/repository.h"
+#include "model/staged_files.h"
 #include "runtime/model_table.h"
 #include "runtime/version_builder.h"
 
 namespace ferry::runtime {
 
 enum class ControlMode { kNone, kPoll, kExplicit };
+
+// What a load asks for beyond the model's name: its configuration (model.yaml text or Triton's
+// ModelConfig JSON) instead of the folder's model.yaml, and files that replace the model's folder
+// (Triton's `file:<version>/<path>` parameters; they need `config`).
+struct LoadRequest {
+  std::optional<std::string> config;
+  std::vector<model::ModelFile> files;
+};
 
 struct ModelStatus {
   std::string name;
@@ -70,6 +79,8 @@ class ModelControl {
     bool unload_first = false;                // free a model before loading it again
     RequestDecoder request_decoder;           // for warm-up request files (the frontend's codec)
     routing::RouterEnvironment routing;       // what pipelines and routers resolve names with
+    // Where files pushed with a load are written (a folder of its own, removed at Stop()).
+    std::filesystem::path staging_directory;
   };
   using Done = std::move_only_function<void(core::Result<void>)>;
 
@@ -84,9 +95,11 @@ class ModelControl {
   // `started` once they are all loaded or failed.
   void Start(std::function<void()> started);
 
-  // Explicit mode only. Load (or reload) a model, optionally with model.yaml content given here
-  // instead of the file; `done` gets an error naming what failed.
-  void Load(std::string name, std::optional<std::string> config, Done done);
+  // Explicit mode only. Load (or reload) a model, optionally with its configuration given here
+  // instead of the file, and with files given here instead of its folder (which then need not be
+  // in the repository; a later load without files loads the repository's folder again); `done`
+  // gets an error naming what failed (kInvalidArgument for what the request got wrong).
+  void Load(std::string name, LoadRequest request, Done done);
   // Loads (or reloads) a model from its folder whatever the control mode: for models that arrive
   // by other ways than the repository API (the Kafka models topic).
   void Refresh(std::string name, Done done);
@@ -115,6 +128,8 @@ class ModelControl {
   core::Result<void> DoLoad(const std::string& name, const std::optional<std::string>& config_override,
                             std::optional<model::ModelDirectory> scanned);
   void DoUnload(const std::string& name);
+  // DoLoad from the request's files when it has any (staged first), from the repository else.
+  core::Result<void> LoadAsAsked(const std::string& name, const LoadRequest& request);
   // When `serving` has version `v` READY: a copy of it that keeps serving, saying the new build
   // was refused and why; else null.
   static std::shared_ptr<ServedVersion> KeepServing(const ServedModel* serving, std::int64_t v,
@@ -140,6 +155,8 @@ class ModelControl {
 
   // Loader thread only.
   std::map<std::string, Fingerprints> loaded_from_;  // what each model's last load saw
+  model::StagingArea staging_;
+  std::map<std::string, std::filesystem::path> staged_;  // models serving files pushed with a load
   // Routers that could not be built for want of these targets, with the model.yaml override
   // they were loaded with (explicit mode), to build again once the targets serve.
   struct Waiting {

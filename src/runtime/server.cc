@@ -74,8 +74,8 @@ bool Server::WaitUntilReady(std::chrono::milliseconds timeout) const {
   return IsReady();
 }
 
-void Server::LoadModel(std::string name, std::optional<std::string> config, ModelControl::Done done) {
-  control_.Load(std::move(name), std::move(config), std::move(done));
+void Server::LoadModel(std::string name, LoadRequest request, ModelControl::Done done) {
+  control_.Load(std::move(name), std::move(request), std::move(done));
 }
 
 void Server::UnloadModel(std::string name, ModelControl::Done done) { control_.Unload(std::move(name), std::move(done)); }

@@ -120,7 +120,7 @@ class Server final : public routing::Resolver {
   core::Result<bool> IsModelReady(std::string_view name, std::int64_t version) const;
   std::vector<ModelStatus> RepositoryIndex() const;
   // The repository extension (explicit model control only); `done` runs on the loader thread.
-  void LoadModel(std::string name, std::optional<std::string> config, ModelControl::Done done);
+  void LoadModel(std::string name, LoadRequest request, ModelControl::Done done);
   void UnloadModel(std::string name, ModelControl::Done done);
   // Loads or reloads a model from its folder in any control mode (models received over Kafka).
   void RefreshModel(std::string name, ModelControl::Done done) { control_.Refresh(std::move(name), std::move(done)); }

@@ -2,6 +2,7 @@
 stubs compiled at test time from proto/ (Triton's messages) and from KServe's own message shapes
 (written below as its grpc_predict_v2.proto has them), and HTTP requests built byte by byte.
 """
+import base64
 import importlib
 import json
 import os
@@ -171,6 +172,63 @@ class ConformanceTest(unittest.TestCase):
         self.assertEqual(status, 400, answer)
         self.assertEqual(self.infer_pima(), 200)
         self.assertTrue(self.model_ready("pima"))
+
+    def load_files(self, name, files, config="max_batch_size: 8\n"):
+        parameters = {f"file:{path}": base64.b64encode(content).decode() for path, content in files.items()}
+        if config is not None:
+            parameters["config"] = config
+        return self.ferry.request("POST", f"/v2/repository/models/{name}/load", {"parameters": parameters})
+
+    def test_files_pushed_with_a_load_replace_the_models_folder(self):
+        with open(f"{self.repo}/pima/1/model.onnx", "rb") as f:
+            pima = f.read()
+        identity_path = os.path.join(self.tmp, "identity.onnx")
+        models.save_identity(identity_path)
+        with open(identity_path, "rb") as f:
+            identity = f.read()
+        # A model the repository does not have, pushed over HTTP (base64, as tritonclient sends).
+        status, answer, _ = self.load_files("pushed", {"3/model.onnx": pima})
+        self.assertEqual(status, 200, answer)
+        _, metadata, _ = self.ferry.request("GET", "/v2/models/pushed")
+        self.assertEqual(metadata["versions"], ["3"])
+        body = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 8], "data": [6, 148, 72, 35, 0, 33.6, 0.627, 50]}]}
+        self.assertEqual(self.ferry.request("POST", "/v2/models/pushed/infer", body)[0], 200)
+        # The repository's spare replaced by other files, over gRPC (bytes_param), with Triton's config.
+        request = self.pb.RepositoryModelLoadRequest(model_name="spare")
+        request.parameters["config"].string_param = json.dumps({"name": "spare", "backend": "onnxruntime"})
+        request.parameters["file:1/model.onnx"].bytes_param = identity
+        self.stub.RepositoryModelLoad(request, timeout=30)
+        _, metadata, _ = self.ferry.request("GET", "/v2/models/spare")
+        self.assertNotEqual(metadata["inputs"][0]["name"], "features")  # the identity model serves
+        # A load without files serves the repository's folder again.
+        self.assertEqual(self.ferry.request("POST", "/v2/repository/models/spare/load", {})[0], 200)
+        _, metadata, _ = self.ferry.request("GET", "/v2/models/spare")
+        self.assertEqual(metadata["inputs"][0]["name"], "features")
+        # Refused, each with 400 naming the path, nothing written outside the staging folder.
+        outside = os.path.join(self.tmp, "escaped")
+        for path, fragment in [("../escaped", "'.' and '..' are not allowed"),
+                               ("1/../../escaped", "'.' and '..' are not allowed"),
+                               (outside, "an absolute path"),
+                               ("model.onnx", "the path must start with a version number"),
+                               ("1", "a file goes in a version folder"),
+                               ("1//model.onnx", "an empty path component"),
+                               ("1/./model.onnx", "'.' and '..' are not allowed"),
+                               ("1\\model.onnx", "a backslash")]:
+            status, answer, _ = self.load_files("pushed", {path: b"x"})
+            self.assertEqual(status, 400, (path, answer))
+            self.assertIn(f"file:{path} is refused: {fragment}", answer["error"])
+        self.assertFalse(os.path.exists(outside))
+        status, answer, _ = self.load_files("pushed", {"1/model.onnx": pima}, config=None)
+        self.assertEqual(status, 400, answer)
+        self.assertIn("need the 'config' parameter", answer["error"])
+        status, answer, _ = self.ferry.request("POST", "/v2/repository/models/pushed/load",
+                                               {"parameters": {"config": "{}", "file:1/model.onnx": "not base64!"}})
+        self.assertEqual(status, 400, answer)
+        self.assertIn("base64", answer["error"])
+        status, answer, _ = self.load_files("pushed", {"1/model.onnx": b"not an onnx file"})
+        self.assertEqual(status, 503, answer)  # the files do not make a model: the pushed version serves on
+        self.assertEqual(self.ferry.request("POST", "/v2/models/pushed/infer", body)[0], 200)
+        self.assertEqual(self.ferry.request("POST", "/v2/repository/models/pushed/unload", {})[0], 200)
 
     def check(self, service):
         return self.health_stub.Check(self.health.HealthCheckRequest(service=service), timeout=10).status

@@ -169,14 +169,22 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                                           const inference::RepositoryModelLoadRequest* request,
                                           inference::RepositoryModelLoadResponse* response) override {
     if (auto status = Authorize(context, auth::Scope::kAdmin); !status.ok()) return Done(context, status);
-    std::optional<std::string> config;
-    if (auto it = request->parameters().find("config"); it != request->parameters().end()) {
-      config = it->second.string_param();
+    runtime::LoadRequest load;
+    for (const auto& [key, value] : request->parameters()) {
+      if (key == "config") {
+        load.config = value.string_param();
+      } else if (key.starts_with("file:")) {
+        if (value.parameter_choice_case() != inference::ModelRepositoryParameter::kBytesParam) {
+          return Done(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                            fmt::format("parameter '{}' must be a bytes_param (the file)", key)));
+        }
+        load.files.push_back({key.substr(5), value.bytes_param()});
+      }
     }
     ServerUnaryReactor* reactor = context->DefaultReactor();
     std::string name = RepositoryModelName(*request);
     response->set_model_name(name);
-    server_.LoadModel(std::move(name), std::move(config), [reactor, response](core::Result<void> result) {
+    server_.LoadModel(std::move(name), std::move(load), [reactor, response](core::Result<void> result) {
       response->set_isloaded(result.has_value());
       reactor->Finish(result ? grpc::Status::OK : ToStatus(result.error()));
     });
