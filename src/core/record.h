@@ -65,4 +65,10 @@ struct RecordField {
   std::size_t width = 0;  // kArray
 };
 
+// One problem of a record: the field and what is wrong with it ("must be a number, got a string").
+struct FieldProblem {
+  std::string field;
+  std::string reason;  // the whole message, naming the field
+};
+
 }  // namespace ferry::core

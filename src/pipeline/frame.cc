@@ -1,5 +1,7 @@
 #include "pipeline/frame.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace ferry::pipeline {
@@ -58,6 +60,24 @@ void Frame::Reject(std::size_t row, std::string_view step, std::string error) {
   s.state = RowStatus::State::kRejected;
   s.step = step;
   s.error = std::move(error);
+}
+
+void Frame::RejectField(std::size_t row, std::string_view step, std::string_view field, std::string reason) {
+  auto& s = status[row];
+  if (s.state == RowStatus::State::kLive) {
+    s.state = RowStatus::State::kRejected;
+    s.step = step;
+    s.error = reason;
+    s.checking = true;
+  } else if (!s.checking) {
+    return;
+  }
+  s.problems.push_back({std::string(field), std::move(reason)});
+}
+
+bool Frame::HasProblem(std::size_t row, std::string_view field) const {
+  const auto& problems = status[row].problems;
+  return std::any_of(problems.begin(), problems.end(), [&](const auto& p) { return p.field == field; });
 }
 
 void Frame::Skip(std::size_t row, std::string_view step) {

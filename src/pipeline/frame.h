@@ -51,7 +51,11 @@ struct RowStatus {
   enum class State : std::uint8_t { kLive, kRejected, kSkipped };
   State state = State::kLive;
   std::string step;   // the step that rejected or skipped it
-  std::string error;  // why it was rejected
+  std::string error;  // why it was rejected (the first problem)
+  // Every problem of the record found by the input checks (record and validate steps), so that
+  // a client fixes them in one round; empty when something else rejected it.
+  std::vector<core::FieldProblem> problems;
+  bool checking = false;  // rejected by input checks only: later checks still look at the row
 };
 
 struct Frame {
@@ -69,6 +73,13 @@ struct Frame {
   bool Live(std::size_t row) const { return status[row].state == RowStatus::State::kLive; }
   std::size_t LiveCount() const;
   void Reject(std::size_t row, std::string_view step, std::string error);
+  // A problem with one field found by an input check: rejects a live row as Reject does, and
+  // adds to the problems of a row other input checks rejected.
+  void RejectField(std::size_t row, std::string_view step, std::string_view field, std::string reason);
+  // Whether an input check is to look at the row: live, or rejected by input checks only.
+  bool Checkable(std::size_t row) const { return Live(row) || status[row].checking; }
+  // Whether an input check already found a problem with `field` in the row.
+  bool HasProblem(std::size_t row, std::string_view field) const;
   void Skip(std::size_t row, std::string_view step);
 };
 

@@ -260,8 +260,14 @@ void Pipeline::RunTensors(Frame frame, ModelInvoker& invoker, Done done) const {
 
 void Pipeline::Continue(std::size_t index, Frame frame, ModelInvoker& invoker, Done done) const {
   for (; index < steps_.size(); ++index) {
-    if (frame.LiveCount() == 0) break;
     const Step& step = *steps_[index];
+    if (frame.LiveCount() == 0) {
+      // Nothing left to answer: only input checks still run, on the rows input checks rejected.
+      const bool checkable =
+          std::any_of(frame.status.begin(), frame.status.end(), [](const auto& s) { return s.checking; });
+      if (!checkable) break;
+      if (!step.ChecksInput()) continue;
+    }
     if (const ModelStep* model = step.AsModel()) {
       model->Run(std::move(frame), invoker,
                  [self = shared_from_this(), index, &invoker, done = std::move(done)](Result<Frame> out) mutable {

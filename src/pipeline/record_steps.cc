@@ -20,6 +20,7 @@ class RecordStep final : public Step {
   RecordStep(const StepConfig& c, std::vector<RecordField> fields)
       : Step(c.name(), c.kind()), fields_(std::move(fields)) {}
   const std::vector<RecordField>& fields() const { return fields_; }
+  bool ChecksInput() const override { return true; }
 
   Result<void> Apply(Frame& frame) const override {
     if (frame.records.size() != frame.rows) {
@@ -39,7 +40,7 @@ class RecordStep final : public Step {
     for (const auto& field : fields_) columns.push_back(&frame.columns.find(field.name)->second);
     for (std::size_t row = 0; row < frame.rows; ++row) {
       for (std::size_t i = 0; i < fields_.size(); ++i) {
-        if (!frame.Live(row)) break;
+        if (!frame.Checkable(row)) break;  // every field of a record is checked, to report all at once
         const RecordField& field = fields_[i];
         Column& column = *columns[i];
         const Value* value = frame.records[row].Find(field.name, i);
@@ -47,7 +48,7 @@ class RecordStep final : public Step {
           if (field.default_value) {
             value = &*field.default_value;
           } else if (field.required) {
-            frame.Reject(row, name(), fmt::format("field '{}' is missing", field.name));
+            frame.RejectField(row, name(), field.name, fmt::format("field '{}' is missing", field.name));
             continue;
           } else {
             column.missing[row] = 1;
@@ -55,7 +56,7 @@ class RecordStep final : public Step {
             continue;
           }
         }
-        if (auto error = Store(field, *value, column, row)) frame.Reject(row, name(), std::move(*error));
+        if (auto error = Store(field, *value, column, row)) frame.RejectField(row, name(), field.name, std::move(*error));
       }
     }
     return {};
@@ -118,13 +119,14 @@ struct Rule {
 class ValidateStep final : public Step {
  public:
   ValidateStep(const StepConfig& c, std::vector<Rule> rules) : Step(c.name(), c.kind()), rules_(std::move(rules)) {}
+  bool ChecksInput() const override { return true; }
 
   Result<void> Apply(Frame& frame) const override {
     for (const auto& rule : rules_) {
       const Column& column = frame.columns.find(rule.field)->second;
       for (std::size_t row = 0; row < frame.rows; ++row) {
-        if (!frame.Live(row)) continue;
-        if (auto error = Check(rule, column, row)) frame.Reject(row, name(), std::move(*error));
+        if (!frame.Checkable(row) || frame.HasProblem(row, rule.field)) continue;
+        if (auto error = Check(rule, column, row)) frame.RejectField(row, name(), rule.field, std::move(*error));
       }
     }
     return {};

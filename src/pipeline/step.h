@@ -38,6 +38,9 @@ class Step {
 
   virtual core::Result<void> Apply(Frame& frame) const = 0;
   virtual const ModelStep* AsModel() const { return nullptr; }
+  // An input check (record, validate): it also runs on rows other input checks rejected, so
+  // that a record's every problem is reported at once (Frame::RejectField).
+  virtual bool ChecksInput() const { return false; }
 
  private:
   std::string name_;

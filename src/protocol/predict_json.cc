@@ -80,17 +80,40 @@ core::Result<PredictRequest> DecodePredictRequest(std::string_view json, const c
   return request;
 }
 
+namespace {
+
+// {"error": first problem, "step": ..., "errors": [{"field", "reason"}...] when input checks found
+// several or one}.
+void WriteRejection(const routing::Predictions::Outcome& outcome, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("error");
+  w.String(outcome.error);
+  w.Key("step");
+  w.String(outcome.step);
+  if (!outcome.problems.empty()) {
+    w.Key("errors");
+    w.BeginArray();
+    for (const auto& problem : outcome.problems) {
+      w.BeginObject();
+      w.Key("field");
+      w.String(problem.field);
+      w.Key("reason");
+      w.String(problem.reason);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
 int EncodePredictResponse(const routing::Predictions& predictions, bool instances, std::string& out) {
   using State = routing::Predictions::State;
   const std::size_t rows = predictions.size();
   if (!instances && rows == 1 && predictions.state(0) == State::kRejected) {
     JsonWriter w(out);
-    w.BeginObject();
-    w.Key("error");
-    w.String(predictions.outcome(0).error);
-    w.Key("step");
-    w.String(predictions.outcome(0).step);
-    w.EndObject();
+    WriteRejection(predictions.outcome(0), w);
     return 422;
   }
   JsonWriter w(out);
@@ -105,12 +128,7 @@ int EncodePredictResponse(const routing::Predictions& predictions, bool instance
       predictions.WriteAnswer(row, w);
     } else if (outcome.state == State::kRejected) {
       ++rejected;
-      w.BeginObject();
-      w.Key("error");
-      w.String(outcome.error);
-      w.Key("step");
-      w.String(outcome.step);
-      w.EndObject();
+      WriteRejection(outcome, w);
     } else {
       skipped.push_back(row);
     }

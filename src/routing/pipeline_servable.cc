@@ -135,6 +135,7 @@ void PipelineServable::Predict(std::vector<core::Record> records, std::span<cons
                      }
                      o.step = std::move(status.step);
                      o.error = std::move(status.error);
+                     o.problems = std::move(status.problems);
                    }
                    auto answers = std::make_shared<const FrameAnswers>(pipeline_, std::move(*out));
                    done(Predictions(std::move(outcomes), std::move(answers),

@@ -22,6 +22,7 @@
 
 #include "core/json_writer.h"
 #include "core/record.h"
+#include "core/record.h"
 #include "routing/route_info.h"
 
 namespace ferry::routing {
@@ -33,6 +34,7 @@ class Predictions {
     State state = State::kAnswered;
     std::string step;   // the step that rejected or skipped it
     std::string error;  // why it was rejected
+    std::vector<core::FieldProblem> problems;  // every problem of the record, when input checks found them
   };
 
   // A field of an answer to write differently (an ensemble's aggregate over its members').

@@ -159,10 +159,31 @@ class PipelineTest(unittest.TestCase):
     def test_a_single_rejected_record_is_422(self):
         status, body = self.predict(dict(ROW_A, pres=None))
         self.assertEqual(status, 422, body)
-        self.assertEqual(body, {"error": "field 'pres' is missing", "step": "fields"})
+        self.assertEqual(body, {"error": "field 'pres' is missing", "step": "fields",
+                                "errors": [{"field": "pres", "reason": "field 'pres' is missing"}]})
         status, body = self.predict({"instances": [dict(ROW_A, age=-5), dict(ROW_A, age=500)]})
         self.assertEqual(status, 422, body)
         self.assertEqual([p["step"] for p in body["predictions"]], ["check", "check"])
+        self.assert_serving()
+
+    def test_every_problem_of_a_record_is_reported_at_once(self):
+        record = dict(ROW_A, age="old", plas=585, skin=-3)
+        del record["pres"]
+        status, body = self.predict(record)
+        self.assertEqual(status, 422, body)
+        # The record step's problems (type, missing), then the validate step's on the fields that
+        # were read (ranges); the first is today's `error`.
+        self.assertEqual(body["error"], "field 'pres' is missing")
+        self.assertEqual(body["step"], "fields")
+        self.assertEqual(body["errors"], [
+            {"field": "pres", "reason": "field 'pres' is missing"},
+            {"field": "age", "reason": "field 'age' must be an integer, got a string"},
+            {"field": "plas", "reason": "field 'plas': 585 is above the maximum 400"},
+            {"field": "skin", "reason": "field 'skin': -3 is below the minimum 0"}])
+        status, body = self.predict({"instances": [ROW_B, dict(ROW_A, mass=-1, preg=99)]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual([e["field"] for e in body["predictions"][1]["errors"]], ["preg", "mass"])
+        self.assertNotIn("errors", body["predictions"][0])
         self.assert_serving()
 
     def test_empty_instances(self):
