@@ -3,7 +3,7 @@
 #   - Debian packages (compiler, CMake/Ninja/ccache, Boost, simdjson, yaml-cpp, CLI11, spdlog/fmt,
 #     gRPC and protobuf, librdkafka and kcat, libarchive, libxgboost, pugixml, libtorch, python3-dev and
 #     pybind11 (the embedded interpreter) with scikit-learn, joblib, dill and cloudpickle for the
-#     models it serves, GoogleTest, Python test fixtures and clients, wrk, promtool);
+#     models it serves, zlib (HTTP compression), GoogleTest, Python test fixtures and clients, wrk, promtool);
 #   - ONNX Runtime, an official release build, from the npm registry package
 #     com.github.asus4.onnxruntime@0.4.9 (ONNX Runtime 1.29.0), checked against a pinned SHA-256
 #     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git).
@@ -27,7 +27,7 @@ deps_dir="${FERRY_DEPS_DIR:-$HOME/.cache/ferry}"
 
 debian_packages=(
   g++ cmake ninja-build ccache make pkg-config curl
-  libboost-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  libboost-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev kcat libarchive-dev libxgboost-dev libpugixml-dev
   libtorch-dev python3-dev pybind11-dev
   libgtest-dev libgmock-dev

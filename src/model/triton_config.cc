@@ -97,8 +97,13 @@ bool IsTritonConfig(const YAML::Node& root) {
         }
       }
     }
-    if (key == "version_policy" && value.IsMap() && value["latest"] && value["latest"].IsMap()) return true;
-    if (key == "version_policy" && value.IsMap() && (value["all"] || value["specific"])) return true;
+    if (key == "version_policy" && value.IsMap()) {
+      // Triton's {latest: {num_versions}}, {all: {}}, {specific: {versions}}; model.yaml's
+      // {latest: N}, {specific: [..]} (and the scalar `all`).
+      for (const char* kind : {"latest", "all", "specific"}) {
+        if (value[kind] && value[kind].IsMap()) return true;
+      }
+    }
   }
   return false;
 }
@@ -341,7 +346,12 @@ Result<LoadConfig> ParseLoadConfig(std::string_view text, std::string_view sourc
     return result;
   }
   Translator translator(source);
-  FERRY_ASSIGN_OR_RETURN(const YAML::Node translated, translator.Translate(Normalized(root), result.warnings));
+  YAML::Node translated;
+  try {
+    FERRY_ASSIGN_OR_RETURN(translated, translator.Translate(Normalized(root), result.warnings));
+  } catch (const YAML::Exception& e) {  // a field of an unexpected shape
+    return core::InvalidArgument(fmt::format("{}: not a valid Triton model configuration: {}", source, e.msg));
+  }
   const std::string translated_source = fmt::format("{}, Triton's read as model.yaml", source);
   FERRY_ASSIGN_OR_RETURN(result.config, ParseModelConfig(YAML::Dump(translated), translated_source));
   return result;

@@ -165,6 +165,20 @@ short infer
 """
 
 
+TRITON_CONFIG = """{"name": "pima", "platform": "onnxruntime_onnx", "max_batch_size": 8,
+ "version_policy": {"latest": {"num_versions": 1}},
+ "input": [{"name": "features", "data_type": "TYPE_FP32", "dims": [8]}],
+ "output": [{"name": "probability", "data_type": "TYPE_FP32", "dims": [1], "label_filename": "labels.txt"}],
+ "dynamic_batching": {"max_queue_delay_microseconds": 100, "preferred_batch_size": [4],
+                      "default_queue_policy": {"max_queue_size": 10}},
+ "instance_group": [{"count": 2, "kind": "KIND_CPU"}], "parameters": {"k": {"string_value": "v"}},
+ "model_warmup": [{"name": "w", "batch_size": 1, "inputs": {"features": {"data_type": "TYPE_FP32", "dims": [8],
+                   "zero_data": true}}}], "optimization": {}}"""
+TRITON_CONFIG_CAMEL = """{"name": "pima", "backend": "onnxruntime", "maxBatchSize": "8",
+ "input": [{"name": "features", "dataType": "TYPE_FP32", "dims": ["8"]}],
+ "dynamicBatching": {"maxQueueDelayMicroseconds": "100"}, "instanceGroup": [{"count": 1, "kind": "KIND_GPU"}]}"""
+
+
 def model_config_seeds():
     pima = os.path.join(SOURCE_DIR, "examples", "models", "pima", "model.yaml")
     with open(pima, "rb") as f:
@@ -172,6 +186,20 @@ def model_config_seeds():
     for name, text in MODEL_CONFIGS.items():
         write("fuzz_model_config", name, text)
     write("fuzz_model_config", "tokens.txt", TOKENS)
+    write("fuzz_model_config", "triton.json", TRITON_CONFIG)
+    write("fuzz_model_config", "triton_camel.json", TRITON_CONFIG_CAMEL)
+    write("fuzz_model_config", "file_path.txt", "1/sub/model.onnx")
+
+
+def http_coding_seeds():
+    import gzip
+    import zlib
+    body = b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]}]}'
+    write("fuzz_http_coding", "gzip.bin", gzip.compress(body, mtime=0))
+    write("fuzz_http_coding", "zlib.bin", zlib.compress(body))
+    raw = zlib.compressobj(wbits=-15)
+    write("fuzz_http_coding", "raw.bin", raw.compress(body) + raw.flush())
+    write("fuzz_http_coding", "accept.txt", "gzip;q=0.5, deflate;q=0.9, br, *;q=0")
 
 
 PIPELINES = {
@@ -326,3 +354,4 @@ if __name__ == "__main__":
     binary_seeds()
     grpc_seeds()
     model_config_seeds()
+    http_coding_seeds()

@@ -3,6 +3,7 @@ stubs compiled at test time from proto/ (Triton's messages) and from KServe's ow
 (written below as its grpc_predict_v2.proto has them), and HTTP requests built byte by byte.
 """
 import base64
+import gzip
 import importlib
 import json
 import os
@@ -11,8 +12,10 @@ import sys
 import tempfile
 import time
 import unittest
+import zlib
 
 import grpc
+import numpy as np
 from grpc_tools import protoc
 
 import models
@@ -91,7 +94,9 @@ class ConformanceTest(unittest.TestCase):
         with open(f"{repo}/pima/model.yaml", "w") as f:
             f.write("max_batch_size: 8\n")
         models.save_pima(f"{repo}/spare/1/model.onnx")
-        cls.ferry = FerryProcess(repo, "--model-control", "explicit", "--load-model", "pima", grpc=True)
+        models.save_identity(f"{repo}/identity/1/model.onnx", types=["FP32"])
+        cls.ferry = FerryProcess(repo, "--model-control", "explicit", "--load-model", "pima", "--load-model",
+                                 "identity", grpc=True)
         cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.ferry.grpc_port}")
         grpc.channel_ready_future(cls.channel).result(timeout=20)
         cls.stub = pb_grpc.GRPCInferenceServiceStub(cls.channel)
@@ -229,6 +234,70 @@ class ConformanceTest(unittest.TestCase):
         self.assertEqual(status, 503, answer)  # the files do not make a model: the pushed version serves on
         self.assertEqual(self.ferry.request("POST", "/v2/models/pushed/infer", body)[0], 200)
         self.assertEqual(self.ferry.request("POST", "/v2/repository/models/pushed/unload", {})[0], 200)
+
+    def post(self, path, body, headers):
+        conn = self.ferry.connection()
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
+        finally:
+            conn.close()
+
+    def test_compressed_requests_and_answers(self):
+        rows = np.arange(600, dtype=np.float32).reshape(300, 2)
+        body = json.dumps({"inputs": [{"name": "in_FP32", "datatype": "FP32", "shape": [300, 2],
+                                       "data": rows.ravel().tolist()}]}).encode()
+        raw_deflate = zlib.compressobj(wbits=-15)
+        for encoding, packed in [("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)),
+                                 ("deflate", raw_deflate.compress(body) + raw_deflate.flush()),
+                                 ("identity", body)]:
+            status, answer, headers = self.post("/v2/models/identity/infer", packed, {"Content-Encoding": encoding})
+            self.assertEqual(status, 200, (encoding, answer))
+            self.assertNotIn("content-encoding", headers)  # not asked for
+            np.testing.assert_array_equal(np.array(json.loads(answer)["outputs"][0]["data"]), rows.ravel())
+        # The binary extension: Inference-Header-Content-Length counts the JSON before compression.
+        header = json.dumps({"inputs": [{"name": "in_FP32", "datatype": "FP32", "shape": [300, 2],
+                                         "parameters": {"binary_data_size": rows.nbytes}}],
+                             "outputs": [{"name": "out_FP32", "parameters": {"binary_data": True}}]}).encode()
+        status, answer, headers = self.post(
+            "/v2/models/identity/infer", gzip.compress(header + rows.tobytes()),
+            {"Content-Encoding": "gzip", "Inference-Header-Content-Length": str(len(header)),
+             "Accept-Encoding": "gzip"})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(headers["content-encoding"], "gzip")
+        plain = gzip.decompress(answer)
+        length = int(headers["inference-header-content-length"])
+        self.assertEqual(json.loads(plain[:length])["outputs"][0]["parameters"]["binary_data_size"], rows.nbytes)
+        np.testing.assert_array_equal(np.frombuffer(plain[length:], dtype="<f4"), rows.ravel())
+        # Compressed answers as Accept-Encoding asks (q-values), small ones as they are.
+        for accept, expected in [("deflate", "deflate"), ("gzip;q=0.5, deflate;q=0.9", "deflate"),
+                                 ("br, gzip", "gzip"), ("*", "gzip"), ("gzip;q=0", None), ("br", None)]:
+            status, answer, headers = self.post("/v2/models/identity/infer", body, {"Accept-Encoding": accept})
+            self.assertEqual(status, 200)
+            self.assertEqual(headers.get("content-encoding"), expected, accept)
+            if expected == "deflate":
+                answer = zlib.decompress(answer)
+            elif expected == "gzip":
+                answer = gzip.decompress(answer)
+            np.testing.assert_array_equal(np.array(json.loads(answer)["outputs"][0]["data"]), rows.ravel())
+        small = json.dumps({"inputs": [{"name": "in_FP32", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]}]})
+        status, answer, headers = self.post("/v2/models/identity/infer", small, {"Accept-Encoding": "gzip"})
+        self.assertEqual(status, 200, answer)
+        self.assertNotIn("content-encoding", headers)
+        # Refused: an unknown coding (415), a broken stream (400), a bomb (413); ferry serves on.
+        status, answer, _ = self.post("/v2/models/identity/infer", body, {"Content-Encoding": "br"})
+        self.assertEqual(status, 415, answer)
+        self.assertIn("Content-Encoding 'br' is not supported", json.loads(answer)["error"])
+        status, answer, _ = self.post("/v2/models/identity/infer", gzip.compress(body)[:-20], {"Content-Encoding": "gzip"})
+        self.assertEqual(status, 400, answer)
+        self.assertIn("not valid gzip data", json.loads(answer)["error"])
+        bomb = gzip.compress(b" " * (80 << 20), compresslevel=9)  # 80 MiB of spaces in about 80 KB
+        self.assertLess(len(bomb), 1 << 20)
+        status, answer, _ = self.post("/v2/models/identity/infer", bomb, {"Content-Encoding": "gzip"})
+        self.assertEqual(status, 413, answer)
+        self.assertIn("inflates beyond the limit", json.loads(answer)["error"])
+        self.assertEqual(self.infer_pima(), 200)
 
     def check(self, service):
         return self.health_stub.Check(self.health.HealthCheckRequest(service=service), timeout=10).status

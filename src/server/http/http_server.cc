@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/http/http_compression.h"
 #include "server/http/http_routes.h"
 #include "protocol/v2_json.h"
 
@@ -174,6 +175,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (request.method() == bhttp::verb::post) method = Method::kPost;
     if (request.method() == bhttp::verb::put) method = Method::kPut;
     const auto target = request.target();
+    response_coding_ = Coding::kIdentity;
+    if (auto it = request.find(bhttp::field::accept_encoding); it != request.end()) {
+      response_coding_ = ResponseCoding(std::string_view(it->value().data(), it->value().size()));
+    }
     HttpRequest view{.method = method, .target = std::string_view(target.data(), target.size()),
                      .body = request.body(), .inference_header_length = std::nullopt, .limits = &options_.limits};
     view.auth = options_.auth;
@@ -196,6 +201,24 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       return Write({503, protocol::EncodeError("the server is shutting down; send the request to another instance"),
                     "", {}, "application/json"});
     }
+    if (auto it = request.find(bhttp::field::content_encoding); it != request.end()) {
+      const std::string_view value(it->value().data(), it->value().size());
+      const auto coding = RequestCoding(value);
+      if (!coding) {
+        return Write({415, protocol::EncodeError(fmt::format("Content-Encoding '{}' is not supported (gzip, deflate, "
+                                                             "identity)", value)), "", {}, "application/json"});
+      }
+      if (*coding != Coding::kIdentity) {
+        auto inflated = Inflate(view.body, *coding, max_request_bytes_);
+        if (!inflated) {
+          if (inflated.error().status == 413) keep_alive_ = false;
+          return Write({inflated.error().status, protocol::EncodeError(inflated.error().message), "", {},
+                        "application/json"});
+        }
+        inflated_body_ = std::move(*inflated);
+        view.body = inflated_body_;
+      }
+    }
     const RequestHeaders headers(request);
     view.context = &headers;
     try {
@@ -209,6 +232,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   // Answers a request that cannot be read to its end, then closes the connection.
   void Fail(int status, std::string_view message) {
     keep_alive_ = false;
+    response_coding_ = Coding::kIdentity;
     http_version_ = 11;
     Write({status, protocol::EncodeError(message), "", {}, "application/json"});
   }
@@ -230,6 +254,16 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     }
     if (activity_.draining.load(std::memory_order_relaxed)) keep_alive_ = false;  // shutting down: last answer
     response_->keep_alive(keep_alive_);
+    if (response_coding_ != Coding::kIdentity) {
+      // The binary extension's Inference-Header-Content-Length keeps counting the JSON as sent
+      // before compression, as Triton's clients read it.
+      response_->set(bhttp::field::vary, "Accept-Encoding");
+      if (reply.body.size() >= kMinCompressedBody) {
+        reply.body = Deflate(reply.body, response_coding_);
+        const std::string_view coding = CodingName(response_coding_);
+        response_->set(bhttp::field::content_encoding, beast::string_view(coding.data(), coding.size()));
+      }
+    }
     response_->body() = std::move(reply.body);
     response_->prepare_payload();
     bhttp::async_write(socket_, *response_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -295,6 +329,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::optional<asio::steady_timer> drain_timer_;
   std::array<char, 16384> scratch_;
   bool keep_alive_ = true;
+  Coding response_coding_ = Coding::kIdentity;  // what the request's Accept-Encoding asks for
+  std::string inflated_body_;                   // a compressed request's body, while it is served
   unsigned http_version_ = 11;
 };
 
