@@ -82,11 +82,12 @@ core::Result<ModelDirectory> ScanModel(const fs::path& root, const std::string& 
       }
     }
   }
-  // The Python files beside model.yaml (a pipeline's steps, a model's hooks) are part of its
-  // configuration: editing one reloads the model.
+  // The Python files beside model.yaml (a pipeline's steps, a model's hooks) and its text files
+  // (an output's class labels) are part of its configuration: editing one reloads the model.
   std::vector<fs::path> python;
   for (const auto& file : fs::directory_iterator(path, ec)) {
-    if (file.path().extension() == ".py" && file.is_regular_file(ec)) python.push_back(file.path());
+    const auto extension = file.path().extension();
+    if ((extension == ".py" || extension == ".txt") && file.is_regular_file(ec)) python.push_back(file.path());
   }
   std::sort(python.begin(), python.end());
   for (const auto& file : python) {

@@ -11,6 +11,7 @@ ModelServable::ModelServable(Options options)
       backend_(std::move(options.backend)),
       signature_(std::move(options.signature)),
       max_batch_size_(options.max_batch_size),
+      labels_(std::move(options.labels)),
       model_(std::move(options.model)),
       scheduler_(std::move(options.scheduler)) {}
 
@@ -18,9 +19,22 @@ ModelServable::~ModelServable() { scheduler_.reset(); }
 
 void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, InferDone done) const {
   auto outputs = ValidateRequest(request.model_name, signature_, max_batch_size_, request);
-  if (!outputs) {
+  auto classification = outputs ? ClassificationRequests(request, signature_)
+                                : core::Result<std::vector<ClassificationRequest>>(std::unexpected(outputs.error()));
+  if (!classification) {
     scheduler_->statistics().RecordFailure(std::chrono::nanoseconds(0));
-    return done(std::unexpected(std::move(outputs).error()));
+    return done(std::unexpected(std::move(classification).error()));
+  }
+  if (!classification->empty()) {
+    done = [this, wanted = std::move(*classification), inner = std::move(done)](
+               core::Result<core::InferenceResponse> result) mutable {
+      if (result) {
+        if (auto classified = Classify(*result, wanted, max_batch_size_ > 0, labels_); !classified) {
+          return inner(std::unexpected(std::move(classified).error()));
+        }
+      }
+      inner(std::move(result));
+    };
   }
   // Inputs in signature order, so that requests naming them in another order still batch together.
   const auto& specs = signature_.inputs;

@@ -2,7 +2,8 @@
 // the served signature (request_validation.h), puts its inputs in signature order (so requests
 // that name them in another order still batch together) and queues it; the scheduler's workers
 // run the backend's instances. Operations (a Python model's explain, op_<name>) go to the
-// backend model directly.
+// backend model directly. Outputs asked for with `classification: K` are answered as their top K
+// classes (classification.h).
 //
 // Ownership: it owns the backend model and the scheduler whose instances borrow it; destruction
 // runs what the queue holds, then frees the model. Thread safety: as every Servable.
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "backends/backend.h"
+#include "routing/classification.h"
 #include "routing/servable.h"
 #include "scheduler/scheduler.h"
 
@@ -28,6 +30,7 @@ class ModelServable final : public Servable {
     core::ModelSignature signature;                  // what requests are checked against
     std::int64_t max_batch_size = 0;
     std::unique_ptr<sched::Scheduler> scheduler;     // runs instances of `model`
+    ClassLabels labels;                              // outputs' class labels (classification extension)
   };
   explicit ModelServable(Options options);
   ~ModelServable() override;
@@ -49,6 +52,7 @@ class ModelServable final : public Servable {
   const std::string backend_;
   const core::ModelSignature signature_;
   const std::int64_t max_batch_size_;
+  const ClassLabels labels_;
   std::unique_ptr<backends::BackendModel> model_;
   std::unique_ptr<sched::Scheduler> scheduler_;  // after model_: destroyed first
 };

@@ -81,7 +81,8 @@ void Server::LoadModel(std::string name, LoadRequest request, ModelControl::Done
 void Server::UnloadModel(std::string name, ModelControl::Done done) { control_.Unload(std::move(name), std::move(done)); }
 
 ServerMetadata Server::Metadata() const {
-  return {.name = "ferry", .version = kFerryVersion, .extensions = {"binary_tensor_data", "statistics", "model_configuration", "model_repository"}};
+  return {.name = "ferry", .version = kFerryVersion, .extensions = {"binary_tensor_data", "classification", "statistics", "model_configuration",
+                                                             "model_repository"}};
 }
 
 core::Result<routing::ServableHandle> Server::Resolve(std::string_view name, std::int64_t version) const {

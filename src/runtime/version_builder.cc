@@ -127,6 +127,21 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
     version->reason = loaded.error().message;
     return version;
   }
+  routing::ClassLabels labels;
+  for (const auto& [output, file] : config.labels) {
+    const bool known = std::any_of(loaded->signature.outputs.begin(), loaded->signature.outputs.end(),
+                                   [&](const auto& spec) { return spec.name == output; });
+    if (!known) {
+      version->reason = fmt::format("model.yaml gives labels for '{}', which is not an output of the model", output);
+      return version;
+    }
+    auto text = core::ReadWholeFile(build.model_dir / file, "the labels file");
+    if (!text) {
+      version->reason = fmt::format("output '{}': {}", output, text.error().message);
+      return version;
+    }
+    labels[output] = routing::ParseLabels(*text);
+  }
   std::vector<std::unique_ptr<backends::BackendInstance>> instances;
   for (int i = 0; i < config.instances; ++i) {
     auto instance = loaded->model->CreateInstance();
@@ -165,7 +180,8 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
                                       .model = std::move(loaded->model),
                                       .signature = std::move(loaded->signature),
                                       .max_batch_size = config.max_batch_size,
-                                      .scheduler = std::move(scheduler)});
+                                      .scheduler = std::move(scheduler),
+                                      .labels = std::move(labels)});
   version->state = ModelState::kReady;
   return version;
 }

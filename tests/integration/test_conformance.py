@@ -63,6 +63,34 @@ def compile_health(out_dir):
     return importlib.import_module("health_pb2"), importlib.import_module("health_pb2_grpc")
 
 
+LABELS = ["cat", "dog", "bird", "fish", "horse"]
+
+
+def save_scores(path):
+    """scores FP32 [N, 5] and votes INT64 [N, 5], each its input unchanged."""
+    from onnx import TensorProto, helper
+    import onnx
+    nodes = [helper.make_node("Identity", ["x"], ["scores"]), helper.make_node("Identity", ["n"], ["votes"])]
+    graph = helper.make_graph(nodes, "scores",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 5]),
+                               helper.make_tensor_value_info("n", TensorProto.INT64, ["N", 5])],
+                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 5]),
+                               helper.make_tensor_value_info("votes", TensorProto.INT64, ["N", 5])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    onnx.save(model, path)
+
+
+def top_k(rows, k, labels=None):
+    """What the classification extension answers, computed with numpy."""
+    out = []
+    for row in rows:
+        order = np.argsort(-row, kind="stable")[:k]
+        out.append([f"{row[i]:f}:{i}" + (f":{labels[i]}" if labels else "") for i in order])
+    return out
+
+
 def compile_kserve(out_dir):
     folder = os.path.join(out_dir, "kserve")
     os.makedirs(folder)
@@ -95,8 +123,15 @@ class ConformanceTest(unittest.TestCase):
             f.write("max_batch_size: 8\n")
         models.save_pima(f"{repo}/spare/1/model.onnx")
         models.save_identity(f"{repo}/identity/1/model.onnx", types=["FP32"])
+        save_scores(f"{repo}/classes/1/model.onnx")
+        with open(f"{repo}/classes/labels.txt", "w") as f:
+            f.write("\n".join(LABELS) + "\n")
+        with open(f"{repo}/classes/model.yaml", "w") as f:
+            f.write("max_batch_size: 16\noutputs:\n"
+                    "  - {name: scores, datatype: FP32, shape: [-1, 5], labels: labels.txt}\n"
+                    "  - {name: votes, datatype: INT64, shape: [-1, 5]}\n")
         cls.ferry = FerryProcess(repo, "--model-control", "explicit", "--load-model", "pima", "--load-model",
-                                 "identity", grpc=True)
+                                 "identity", "--load-model", "classes", grpc=True)
         cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.ferry.grpc_port}")
         grpc.channel_ready_future(cls.channel).result(timeout=20)
         cls.stub = pb_grpc.GRPCInferenceServiceStub(cls.channel)
@@ -143,7 +178,10 @@ class ConformanceTest(unittest.TestCase):
         status, answer, _ = self.ferry.request("POST", "/v2/repository/models/pima/load",
                                                {"parameters": {"config": json.dumps(config)}})
         self.assertEqual(status, 200, answer)
-        self.assertIn("Triton field 'optimization' ignored", self.ferry.log())
+        deadline = time.monotonic() + 10  # the log is read from ferry's stderr as it comes
+        while "Triton field 'optimization' ignored" not in self.ferry.log():
+            self.assertLess(time.monotonic(), deadline, self.ferry.log())
+            time.sleep(0.05)
         _, now, _ = self.ferry.request("GET", "/v2/models/pima/config")
         self.assertEqual(now["instance_group"][0]["count"], 2)
         self.assertEqual(now["dynamic_batching"]["max_queue_delay_microseconds"], 300)
@@ -298,6 +336,43 @@ class ConformanceTest(unittest.TestCase):
         self.assertEqual(status, 413, answer)
         self.assertIn("inflates beyond the limit", json.loads(answer)["error"])
         self.assertEqual(self.infer_pima(), 200)
+
+    def test_classification_extension_over_http_and_grpc(self):
+        rng = np.random.default_rng(3)
+        x = rng.random((4, 5), dtype=np.float32)
+        x[1, 2] = x[1, 4]  # a tie keeps index order
+        n = rng.integers(-50, 50, (4, 5))
+        body = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [4, 5], "data": x.ravel().tolist()},
+                           {"name": "n", "datatype": "INT64", "shape": [4, 5], "data": n.ravel().tolist()}],
+                "outputs": [{"name": "scores", "parameters": {"classification": 3}},
+                            {"name": "votes", "parameters": {"classification": 9}}]}
+        status, answer, _ = self.ferry.request("POST", "/v2/models/classes/infer", body)
+        self.assertEqual(status, 200, answer)
+        outputs = {o["name"]: o for o in answer["outputs"]}
+        self.assertEqual((outputs["scores"]["datatype"], outputs["scores"]["shape"]), ("BYTES", [4, 3]))
+        self.assertEqual(np.array(outputs["scores"]["data"]).reshape(4, 3).tolist(), top_k(x, 3, LABELS))
+        self.assertEqual(outputs["votes"]["shape"], [4, 5])  # 9 asked, 5 classes
+        self.assertEqual(np.array(outputs["votes"]["data"]).reshape(4, 5).tolist(),
+                         [[f"{row[i]}:{i}" for i in np.argsort(-row, kind="stable")] for row in n])
+        # gRPC: the int64 parameter; the BYTES answer comes raw.
+        request = self.pb.ModelInferRequest(model_name="classes")
+        request.inputs.add(name="x", datatype="FP32", shape=[4, 5]).contents.fp32_contents.extend(x.ravel().tolist())
+        request.inputs.add(name="n", datatype="INT64", shape=[4, 5]).contents.int64_contents.extend(n.ravel().tolist())
+        request.outputs.add(name="scores").parameters["classification"].int64_param = 2
+        response = self.stub.ModelInfer(request, timeout=10)
+        raw, items, at = response.raw_output_contents[0], [], 0
+        while at < len(raw):
+            size = int.from_bytes(raw[at:at + 4], "little")
+            items.append(raw[at + 4:at + 4 + size].decode())
+            at += 4 + size
+        self.assertEqual(list(response.outputs[0].shape), [4, 2])
+        self.assertEqual(np.array(items).reshape(4, 2).tolist(), top_k(x, 2, LABELS))
+        # Refused: a count that is not a positive integer.
+        for value in (0, "3", 1.5):
+            body["outputs"] = [{"name": "scores", "parameters": {"classification": value}}]
+            status, answer, _ = self.ferry.request("POST", "/v2/models/classes/infer", body)
+            self.assertEqual(status, 400, answer)
+            self.assertIn("'classification' must be a positive integer", answer["error"])
 
     def check(self, service):
         return self.health_stub.Check(self.health.HealthCheckRequest(service=service), timeout=10).status

@@ -292,7 +292,8 @@ class HttpTest(unittest.TestCase):
 
     def test_extensions_listed(self):
         extensions = self.call("GET", "/v2")[1]["extensions"]
-        self.assertEqual(sorted(extensions), ["binary_tensor_data", "model_configuration", "model_repository", "statistics"])
+        self.assertEqual(sorted(extensions), ["binary_tensor_data", "classification", "model_configuration",
+                                              "model_repository", "statistics"])
 
     # --- errors: each answered clearly, and the server keeps serving ------------------------
 
