@@ -154,7 +154,13 @@ class ConformanceTest(unittest.TestCase):
         self.assertTrue(self.model_ready("spare"))
         answer = unload(self.kserve.RepositoryModelUnloadRequest(model_name="spare"), timeout=30)
         self.assertEqual((answer.model_name, answer.isUnloaded), ("spare", True))
-        self.assertFalse(self.model_ready("spare"))
+        # Not ready after an unload: 404 over HTTP (false to the clients), NOT_FOUND over gRPC, as Triton.
+        status, answer, _ = self.ferry.request("GET", "/v2/models/spare/ready")
+        self.assertEqual(status, 404, answer)
+        self.assertIn("model 'spare' is not loaded", answer["error"])
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.stub.ModelReady(self.pb.ModelReadyRequest(name="spare"), timeout=10)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
         with self.assertRaises(grpc.RpcError) as caught:
             load(self.kserve.RepositoryModelLoadRequest(model_name="nosuch"), timeout=30)
         self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND, caught.exception.details())
