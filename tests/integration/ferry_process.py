@@ -96,6 +96,16 @@ class FerryProcess:
             if own:
                 conn.close()
 
+    def post_raw(self, path, body, headers):
+        """POSTs bytes as they are; returns (status, body bytes, headers with lower-case names)."""
+        conn = self.connection()
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
+        finally:
+            conn.close()
+
     def post_concurrently(self, path, bodies, clients, timeout=120.0):
         """POSTs each body from `clients` threads (keep-alive connections, body i on client
         i % clients); returns the answers in the order of `bodies`: (status, parsed body), or

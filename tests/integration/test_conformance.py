@@ -279,15 +279,6 @@ class ConformanceTest(unittest.TestCase):
         self.assertEqual(self.ferry.request("POST", "/v2/models/pushed/infer", body)[0], 200)
         self.assertEqual(self.ferry.request("POST", "/v2/repository/models/pushed/unload", {})[0], 200)
 
-    def post(self, path, body, headers):
-        conn = self.ferry.connection()
-        try:
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
-        finally:
-            conn.close()
-
     def test_compressed_requests_and_answers(self):
         rows = np.arange(600, dtype=np.float32).reshape(300, 2)
         body = json.dumps({"inputs": [{"name": "in_FP32", "datatype": "FP32", "shape": [300, 2],
@@ -296,7 +287,7 @@ class ConformanceTest(unittest.TestCase):
         for encoding, packed in [("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)),
                                  ("deflate", raw_deflate.compress(body) + raw_deflate.flush()),
                                  ("identity", body)]:
-            status, answer, headers = self.post("/v2/models/identity/infer", packed, {"Content-Encoding": encoding})
+            status, answer, headers = self.ferry.post_raw("/v2/models/identity/infer", packed, {"Content-Encoding": encoding})
             self.assertEqual(status, 200, (encoding, answer))
             self.assertNotIn("content-encoding", headers)  # not asked for
             np.testing.assert_array_equal(np.array(json.loads(answer)["outputs"][0]["data"]), rows.ravel())
@@ -304,7 +295,7 @@ class ConformanceTest(unittest.TestCase):
         header = json.dumps({"inputs": [{"name": "in_FP32", "datatype": "FP32", "shape": [300, 2],
                                          "parameters": {"binary_data_size": rows.nbytes}}],
                              "outputs": [{"name": "out_FP32", "parameters": {"binary_data": True}}]}).encode()
-        status, answer, headers = self.post(
+        status, answer, headers = self.ferry.post_raw(
             "/v2/models/identity/infer", gzip.compress(header + rows.tobytes()),
             {"Content-Encoding": "gzip", "Inference-Header-Content-Length": str(len(header)),
              "Accept-Encoding": "gzip"})
@@ -317,7 +308,7 @@ class ConformanceTest(unittest.TestCase):
         # Compressed answers as Accept-Encoding asks (q-values), small ones as they are.
         for accept, expected in [("deflate", "deflate"), ("gzip;q=0.5, deflate;q=0.9", "deflate"),
                                  ("br, gzip", "gzip"), ("*", "gzip"), ("gzip;q=0", None), ("br", None)]:
-            status, answer, headers = self.post("/v2/models/identity/infer", body, {"Accept-Encoding": accept})
+            status, answer, headers = self.ferry.post_raw("/v2/models/identity/infer", body, {"Accept-Encoding": accept})
             self.assertEqual(status, 200)
             self.assertEqual(headers.get("content-encoding"), expected, accept)
             if expected == "deflate":
@@ -326,19 +317,19 @@ class ConformanceTest(unittest.TestCase):
                 answer = gzip.decompress(answer)
             np.testing.assert_array_equal(np.array(json.loads(answer)["outputs"][0]["data"]), rows.ravel())
         small = json.dumps({"inputs": [{"name": "in_FP32", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]}]})
-        status, answer, headers = self.post("/v2/models/identity/infer", small, {"Accept-Encoding": "gzip"})
+        status, answer, headers = self.ferry.post_raw("/v2/models/identity/infer", small, {"Accept-Encoding": "gzip"})
         self.assertEqual(status, 200, answer)
         self.assertNotIn("content-encoding", headers)
         # Refused: an unknown coding (415), a broken stream (400), a bomb (413); ferry serves on.
-        status, answer, _ = self.post("/v2/models/identity/infer", body, {"Content-Encoding": "br"})
+        status, answer, _ = self.ferry.post_raw("/v2/models/identity/infer", body, {"Content-Encoding": "br"})
         self.assertEqual(status, 415, answer)
         self.assertIn("Content-Encoding 'br' is not supported", json.loads(answer)["error"])
-        status, answer, _ = self.post("/v2/models/identity/infer", gzip.compress(body)[:-20], {"Content-Encoding": "gzip"})
+        status, answer, _ = self.ferry.post_raw("/v2/models/identity/infer", gzip.compress(body)[:-20], {"Content-Encoding": "gzip"})
         self.assertEqual(status, 400, answer)
         self.assertIn("not valid gzip data", json.loads(answer)["error"])
         bomb = gzip.compress(b" " * (80 << 20), compresslevel=9)  # 80 MiB of spaces in about 80 KB
         self.assertLess(len(bomb), 1 << 20)
-        status, answer, _ = self.post("/v2/models/identity/infer", bomb, {"Content-Encoding": "gzip"})
+        status, answer, _ = self.ferry.post_raw("/v2/models/identity/infer", bomb, {"Content-Encoding": "gzip"})
         self.assertEqual(status, 413, answer)
         self.assertIn("inflates beyond the limit", json.loads(answer)["error"])
         self.assertEqual(self.infer_pima(), 200)

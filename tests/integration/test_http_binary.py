@@ -27,7 +27,7 @@ def binary_request(header, *blobs):
 
 def split_response(raw, headers):
     """Splits a binary response into (json, binary tail) by its Inference-Header-Content-Length."""
-    length = int(headers["Inference-Header-Content-Length"])
+    length = int(headers["inference-header-content-length"])
     return json.loads(raw[:length]), raw[length:]
 
 
@@ -48,25 +48,16 @@ class HttpBinaryTest(unittest.TestCase):
         cls.ferry.stop()
         shutil.rmtree(cls.repo, ignore_errors=True)
 
-    def post_raw(self, path, body, headers):
-        conn = self.ferry.connection()
-        try:
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read(), dict(response.getheaders())
-        finally:
-            conn.close()
-
     def assert_serving(self):
         body, headers = binary_request(
             {"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32",
                          "parameters": {"binary_data_size": 32}}]},
             struct.pack("<8f", *ROW_A))
-        status, raw, _ = self.post_raw("/v2/models/pima/infer", body, headers)
+        status, raw, _ = self.ferry.post_raw("/v2/models/pima/infer", body, headers)
         self.assertEqual(status, 200, raw)
 
     def assert_400(self, fragment, body, headers):
-        status, raw, _ = self.post_raw("/v2/models/pima/infer", body, headers)
+        status, raw, _ = self.ferry.post_raw("/v2/models/pima/infer", body, headers)
         self.assertEqual(status, 400, raw)
         self.assertIn(fragment, json.loads(raw)["error"])
         self.assert_serving()
@@ -77,7 +68,7 @@ class HttpBinaryTest(unittest.TestCase):
                          "parameters": {"binary_data_size": 64}}],
              "parameters": {"binary_data_output": True}},
             struct.pack("<16f", *ROW_A, *ROW_B))
-        status, raw, response_headers = self.post_raw("/v2/models/pima/infer", body, headers)
+        status, raw, response_headers = self.ferry.post_raw("/v2/models/pima/infer", body, headers)
         self.assertEqual(status, 200, raw)
         header, tail = split_response(raw, response_headers)
         probability, label = header["outputs"]
@@ -101,7 +92,7 @@ class HttpBinaryTest(unittest.TestCase):
              "outputs": [{"name": "label", "parameters": {"binary_data": True}}]},
             struct.pack(f"<{len(flat)}f", *flat))
         self.assertGreater(len(body), 100_000)
-        status, raw, response_headers = self.post_raw("/v2/models/pima/infer", body, headers)
+        status, raw, response_headers = self.ferry.post_raw("/v2/models/pima/infer", body, headers)
         self.assertEqual(status, 200, raw[:300])
         _, tail = split_response(raw, response_headers)
         expected = [int(models.pima_probability(r) > 0.5) for r in rows]
@@ -109,7 +100,7 @@ class HttpBinaryTest(unittest.TestCase):
         as_json = json.dumps({"inputs": [{"name": "features", "shape": [4000, 8], "datatype": "FP32", "data": rows}],
                               "outputs": [{"name": "label"}]})
         self.assertGreater(len(as_json), 100_000)
-        status, raw, _ = self.post_raw("/v2/models/pima/infer", as_json, {"Content-Type": "application/json"})
+        status, raw, _ = self.ferry.post_raw("/v2/models/pima/infer", as_json, {"Content-Type": "application/json"})
         self.assertEqual(status, 200, raw[:300])
         self.assertEqual(json.loads(raw)["outputs"][0]["data"], expected)
         self.assert_serving()
@@ -118,20 +109,20 @@ class HttpBinaryTest(unittest.TestCase):
         body, headers = binary_request(
             {"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32", "data": ROW_A}],
              "outputs": [{"name": "probability", "parameters": {"binary_data": True}}, {"name": "label"}]})
-        status, raw, response_headers = self.post_raw("/v2/models/pima/infer", body, headers)
+        status, raw, response_headers = self.ferry.post_raw("/v2/models/pima/infer", body, headers)
         self.assertEqual(status, 200, raw)
         header, tail = split_response(raw, response_headers)
         self.assertEqual(header["outputs"][1]["data"], [1])
         self.assertAlmostEqual(struct.unpack("<f", tail)[0], models.pima_probability(ROW_A), places=5)
 
     def test_json_only_request_gets_json_only_answer(self):
-        status, raw, headers = self.post_raw(
+        status, raw, headers = self.ferry.post_raw(
             "/v2/models/pima/infer",
             json.dumps({"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32", "data": ROW_A}]}),
             {"Content-Type": "application/json"})
         self.assertEqual(status, 200)
         self.assertNotIn("Inference-Header-Content-Length", headers)
-        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(headers["content-type"], "application/json")
         json.loads(raw)
 
     def test_every_datatype_mixed_binary_and_json(self):
@@ -159,7 +150,7 @@ class HttpBinaryTest(unittest.TestCase):
             else:
                 inputs.append({"name": f"in_{dtype}", "datatype": dtype, "shape": [2, 2], "data": values})
         body, headers = binary_request({"inputs": inputs, "parameters": {"binary_data_output": True}}, *tail)
-        status, raw, response_headers = self.post_raw("/v2/models/identity/infer", body, headers)
+        status, raw, response_headers = self.ferry.post_raw("/v2/models/identity/infer", body, headers)
         self.assertEqual(status, 200, raw)
         header, data = split_response(raw, response_headers)
         offset = 0
@@ -211,7 +202,7 @@ class HttpBinaryTest(unittest.TestCase):
         body, headers = binary_request(
             {"inputs": [{"name": "in_BYTES", "shape": [1], "datatype": "BYTES",
                          "parameters": {"binary_data_size": len(blob)}}]}, blob)
-        status, raw, _ = self.post_raw("/v2/models/identity/infer", body, headers)
+        status, raw, _ = self.ferry.post_raw("/v2/models/identity/infer", body, headers)
         self.assertEqual(status, 400, raw)
         self.assertIn("claims 100 bytes, only 5 remain", json.loads(raw)["error"])
         self.assert_serving()

@@ -133,14 +133,8 @@ class PythonBytesTest(unittest.TestCase):
                            "parameters": {"binary_data_size": len(blob)}})
             blobs.append(blob)
         body, headers = binary_request({"inputs": inputs}, *blobs)
-        conn = self.ferry.connection()
-        try:
-            conn.request("POST", f"/v2/models/{model}/infer", body=body, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
-        finally:
-            conn.close()
-        self.assertEqual(response.status, 200, raw)
+        status, raw, _ = self.ferry.post_raw(f"/v2/models/{model}/infer", body, headers)
+        self.assertEqual(status, 200, raw)
         answer = json.loads(raw)
         return {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"]}
 
