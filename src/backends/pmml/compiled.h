@@ -97,9 +97,11 @@ class Model {
   double rescale_factor = 1, rescale_constant = 0;  // Targets/Target (regression)
 
   // Evaluates the row `v` (the model's derived fields and outputs are written into it): a
-  // regression writes y[0], a classification one probability a category. False for a null
-  // (missing) prediction. `scratch` holds scratch_size() doubles for ensembles.
+  // regression writes y[0], a classification one probability a category then, at y[categories],
+  // the predicted category's index (score_width() values in all). False for a null (missing)
+  // prediction. `scratch` holds scratch_size() doubles for ensembles.
   bool Predict(double* v, double* y, double* scratch) const;
+  std::size_t score_width() const { return classification ? categories + 1 : 1; }
   virtual std::size_t scratch_size() const { return 0; }
   virtual void SetCategories(const std::vector<double>& values) {
     categories = values.size();
@@ -107,6 +109,9 @@ class Model {
   }
 
  protected:
+  // As Predict, before the rescaling and the outputs. A classification writes the probabilities
+  // and may write y[categories], the predicted category, when it is not simply the likeliest (a
+  // tree leaf's `score`); left NaN, it is the likeliest (ties: the first).
   virtual bool Score(double* v, double* y, double* scratch) const = 0;
 };
 

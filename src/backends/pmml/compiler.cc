@@ -29,9 +29,12 @@ std::size_t Likeliest(const double* p, std::size_t k) {
 
 bool Model::Predict(double* v, double* y, double* scratch) const {
   for (const auto& [slot, e] : local) v[slot] = Eval(e, v);
+  const std::size_t k = classification ? categories : 1;
+  if (classification) y[k] = kMissing;
   const bool ok = Score(v, y, scratch);
   if (ok && !classification) y[0] = y[0] * rescale_factor + rescale_constant;
-  const std::size_t k = classification ? categories : 1;
+  if (ok && classification && std::isnan(y[k])) y[k] = static_cast<double>(Likeliest(y, k));
+  const std::size_t predicted = classification && ok ? static_cast<std::size_t>(y[k]) : 0;
   for (const auto& o : outputs) {
     double& out = v[o.slot];
     if (!ok) {
@@ -40,10 +43,10 @@ bool Model::Predict(double* v, double* y, double* scratch) const {
     }
     switch (o.feature) {
       case OutputField::Feature::kPredictedValue:
-        out = classification ? category_values[Likeliest(y, k)] : y[0];
+        out = classification ? category_values[predicted] : y[0];
         break;
       case OutputField::Feature::kProbability:
-        out = y[o.category >= 0 ? static_cast<std::size_t>(o.category) : Likeliest(y, k)];
+        out = y[o.category >= 0 ? static_cast<std::size_t>(o.category) : predicted];
         break;
       case OutputField::Feature::kTransformedValue: out = Eval(o.expression, v); break;
     }
@@ -394,9 +397,7 @@ Result<std::unique_ptr<CompiledPmml>> CompiledPmml::Compile(std::string_view xml
 bool CompiledPmml::classification() const { return impl_->model->classification; }
 const std::vector<std::string>& CompiledPmml::categories() const { return impl_->categories; }
 
-std::size_t CompiledPmml::width() const {
-  return (classification() ? impl_->categories.size() : 1) + impl_->final_outputs.size();
-}
+std::size_t CompiledPmml::width() const { return impl_->model->score_width() + impl_->final_outputs.size(); }
 
 double CompiledPmml::Encode(std::string_view text) const {
   auto it = impl_->string_codes.find(text);
@@ -465,11 +466,11 @@ Result<void> CompiledPmml::Evaluate(const double* in, std::size_t rows, double* 
     }
     for (const auto& [slot, e] : p.derived) values[slot] = Eval(e, values.data());
     double* y = out + r * w;
-    if (!model.Predict(values.data(), y, scratch.data())) std::fill(y, y + k, kMissing);
+    const std::size_t base = model.score_width();
+    if (!model.Predict(values.data(), y, scratch.data())) std::fill(y, y + base, kMissing);
     for (std::size_t j = 0; j < p.final_outputs.size(); ++j) {
       const OutputField& o = *p.final_outputs[j];
-      y[k + j] = o.category_valued ? (std::isnan(y[0]) ? kMissing : static_cast<double>(Likeliest(y, k)))
-                                   : values[o.slot];
+      y[base + j] = o.category_valued ? y[k] : values[o.slot];  // the predicted category's index
     }
   }
   return {};

@@ -82,7 +82,7 @@ class MiningModel final : public Model {
   }
 
  protected:
-  std::size_t Width() const { return std::max<std::size_t>(categories, 1); }
+  std::size_t Width() const { return categories + 1; }  // a segment's score_width(), whatever its function
 
   bool Score(double* v, double* y, double* scratch) const override {
     if (!flat_trees.empty()) return ScoreFlatTrees(v, y);
@@ -103,7 +103,7 @@ class MiningModel final : public Model {
       }
       switch (method) {
         case Method::kSelectFirst:
-          std::copy(seg, seg + k, y);
+          std::copy(seg, seg + score_width(), y);  // with the segment's predicted category
           return true;
         case Method::kModelChain:
           // Every segment runs (their outputs feed the later ones); the last one answers.
@@ -120,8 +120,8 @@ class MiningModel final : public Model {
           break;
         case Method::kMedian: values[count] = seg[0]; break;
         case Method::kMax: acc[0] = std::max(acc[0], seg[0]); break;
-        case Method::kMajorityVote: acc[Likeliest(seg, k)] += 1; break;
-        case Method::kWeightedMajorityVote: acc[Likeliest(seg, k)] += s.weight; break;
+        case Method::kMajorityVote: acc[static_cast<std::size_t>(seg[k])] += 1; break;  // its prediction
+        case Method::kWeightedMajorityVote: acc[static_cast<std::size_t>(seg[k])] += s.weight; break;
       }
       ++count;
       weights += s.weight;
@@ -153,6 +153,7 @@ class MiningModel final : public Model {
       }
       default:
         std::copy(acc, acc + k, y);
+        if (method == Method::kModelChain && classification) y[k] = acc[k];  // the last segment's prediction
         return true;
     }
   }

@@ -66,8 +66,8 @@ class PmmlInstance final : public BackendInstance {
     for (const auto& name : outputs) {
       if (name == "label") {
         FERRY_ASSIGN_OR_RETURN(auto t, Categories("label", rows, [&](std::size_t r) -> std::ptrdiff_t {
-          const double* p = out_.data() + r * w;
-          return std::isnan(p[0]) ? -1 : std::max_element(p, p + k) - p;
+          const double predicted = out_[r * w + k];  // the predicted category's index
+          return std::isnan(predicted) ? -1 : static_cast<std::ptrdiff_t>(predicted);
         }));
         result.push_back(std::move(t));
         continue;
@@ -79,7 +79,8 @@ class PmmlInstance final : public BackendInstance {
       }
       const auto& fields = model_.outputs();
       const auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& o) { return o.name == name; });
-      const std::size_t column = k + static_cast<std::size_t>(it - fields.begin());
+      const std::size_t base = model_.classification() ? k + 1 : 1;  // after the prediction columns
+      const std::size_t column = base + static_cast<std::size_t>(it - fields.begin());
       if (it->is_category) {
         FERRY_ASSIGN_OR_RETURN(auto t, Categories(name, rows, [&](std::size_t r) -> std::ptrdiff_t {
           const double v = out_[r * w + column];

@@ -42,7 +42,7 @@ class CompiledPmml {
   };
   const std::vector<Output>& outputs() const { return outputs_; }
   // Values a row Evaluate writes: the prediction (regression: 1; classification: one
-  // probability a category), then one a output field.
+  // probability a category, then the predicted category's index), then one a output field.
   std::size_t width() const;
 
   // The value of a string input (an unknown string gives a code no category equals).

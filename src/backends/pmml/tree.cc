@@ -78,6 +78,8 @@ class TreeModel final : public Model {
     for (std::size_t j = 0; j < categories; ++j) {
       y[j] = d.empty() ? (static_cast<double>(j) == result->score ? 1.0 : 0.0) : (j < d.size() ? d[j] : 0.0);
     }
+    // The leaf's `score` is the prediction, whatever ties its ScoreDistribution has.
+    if (!std::isnan(result->score)) y[categories] = result->score;
     return true;
   }
 

@@ -73,16 +73,17 @@ TEST(Pmml, TheLogisticRegressionWithLog1pGivesTheProbabilityComputedByHand) {
   EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"0", "1"}));
   ASSERT_EQ((*model)->outputs().size(), 1u);
   EXPECT_EQ((*model)->outputs()[0].name, "probability(1)");
-  ASSERT_EQ((*model)->width(), 3u);
+  ASSERT_EQ((*model)->width(), 4u);  // two probabilities, the predicted category, probability(1)
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double rows[] = {6, 148, 33.6, 0.627, 50,  //
                          1, 85, nan, 0.351, 31};   // mass missing: replaced by 32
-  double out[6];
+  double out[8];
   ASSERT_TRUE((*model)->Evaluate(rows, 2, out).has_value());
   EXPECT_NEAR(out[1], PimaByHand(6, 148, 33.6, 0.627, 50), 1e-12);
   EXPECT_NEAR(out[0], 1 - out[1], 1e-12);
-  EXPECT_EQ(out[2], out[1]);
-  EXPECT_NEAR(out[4], PimaByHand(1, 85, 32.0, 0.351, 31), 1e-12);
+  EXPECT_EQ(out[2], out[1] > out[0] ? 1.0 : 0.0);
+  EXPECT_EQ(out[3], out[1]);
+  EXPECT_NEAR(out[5], PimaByHand(1, 85, 32.0, 0.351, 31), 1e-12);
 }
 
 TEST(Pmml, RegressionWithNormContinuousAndFunctions) {
@@ -152,16 +153,49 @@ TEST(Pmml, ClassificationTreeWithPredicatesDistributionsAndMissingValues) {
                          7, 2,     // x >= 5, c == 2 and x < 100: no
                          7, nan,   // c missing: the defaultChild, "set": yes
                          200, 2};  // no child true: null prediction
-  double p[10];
+  double p[15];  // a row: P(no), P(yes), the predicted category
   ASSERT_TRUE((*model)->Evaluate(rows, 5, p).has_value());
   EXPECT_DOUBLE_EQ(p[0], 0.75);
   EXPECT_DOUBLE_EQ(p[1], 0.25);
-  EXPECT_EQ(p[2], 0.0);
-  EXPECT_EQ(p[3], 1.0);
+  EXPECT_EQ(p[3], 0.0);
   EXPECT_EQ(p[4], 1.0);
-  EXPECT_EQ(p[5], 0.0);
-  EXPECT_EQ(p[7], 1.0);
-  EXPECT_TRUE(std::isnan(p[8]));
+  EXPECT_EQ(p[6], 1.0);
+  EXPECT_EQ(p[7], 0.0);
+  EXPECT_EQ(p[10], 1.0);
+  EXPECT_TRUE(std::isnan(p[12]));
+  EXPECT_TRUE(std::isnan(p[14]));
+}
+
+// PMML 4.4, TreeModel: a Node's `score` is its prediction; the ScoreDistribution gives the
+// probabilities. On a tie the score decides (not the first category with the highest
+// probability), for the prediction, a predictedValue output and a probability output alike.
+TEST(Pmml, ATreeLeafsScoreIsThePredictionWhenItsDistributionTies) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="x" optype="continuous" dataType="double"/>
+    <DataField name="y" optype="categorical" dataType="string"><Value value="no"/><Value value="yes"/></DataField>
+  </DataDictionary>
+  <TreeModel functionName="classification"><MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>
+    <Output><OutputField name="decision" feature="predictedValue"/><OutputField name="confidence" feature="probability"/></Output>
+    <Node score="no"><True/>
+      <Node score="yes"><SimplePredicate field="x" operator="lessThan" value="5"/>
+        <ScoreDistribution value="no" recordCount="5"/><ScoreDistribution value="yes" recordCount="5"/></Node>
+      <Node score="no"><True/>
+        <ScoreDistribution value="no" recordCount="7"/><ScoreDistribution value="yes" recordCount="7"/></Node>
+    </Node></TreeModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "tie.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  ASSERT_EQ((*model)->width(), 5u);  // P(no), P(yes), the predicted category, decision, confidence
+  ASSERT_TRUE((*model)->outputs()[0].is_category);
+  const double rows[] = {1, 9};
+  double out[10];
+  ASSERT_TRUE((*model)->Evaluate(rows, 2, out).has_value());
+  EXPECT_EQ(out[0], 0.5);
+  EXPECT_EQ(out[1], 0.5);
+  EXPECT_EQ(out[2], 1.0);  // "yes", the leaf's score, though "no" comes first
+  EXPECT_EQ(out[3], 1.0);
+  EXPECT_EQ(out[4], 0.5);
+  EXPECT_EQ(out[7], 0.0);  // "no"
+  EXPECT_EQ(out[8], 0.0);
 }
 
 TEST(Pmml, RegressionTreeReturnsTheLastPredictionWhenNoChildIsTrue) {
@@ -220,19 +254,20 @@ TEST(Pmml, BoostedTreesChainedIntoALogisticRegression) {
   auto model = CompiledPmml::Compile(kDoc, "gbm.pmml");
   ASSERT_TRUE(model.has_value()) << model.error().message;
   EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"0", "1"}));
-  ASSERT_EQ((*model)->width(), 4u);  // two probabilities, p1, decision
+  ASSERT_EQ((*model)->width(), 5u);  // two probabilities, the predicted category, p1, decision
   EXPECT_TRUE((*model)->outputs()[1].is_category);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double rows[] = {1, 1, 2, -1, nan, nan};
-  double out[12];
+  double out[15];
   ASSERT_TRUE((*model)->Evaluate(rows, 3, out).has_value());
   auto sigmoid = [](double z) { return 1 / (1 + std::exp(-z)); };
   const double margins[] = {0.4 + 0.6 - 0.5, -0.3 - 0.2 - 0.5, 0.4 + 0.6 - 0.5};  // missing: the default children
   for (int r = 0; r < 3; ++r) {
-    EXPECT_NEAR(out[4 * r + 1], sigmoid(margins[r]), 1e-12) << r;
-    EXPECT_NEAR(out[4 * r], 1 - sigmoid(margins[r]), 1e-12) << r;
-    EXPECT_EQ(out[4 * r + 2], out[4 * r + 1]) << r;
-    EXPECT_EQ(out[4 * r + 3], margins[r] > 0 ? 1.0 : 0.0) << r;
+    EXPECT_NEAR(out[5 * r + 1], sigmoid(margins[r]), 1e-12) << r;
+    EXPECT_NEAR(out[5 * r], 1 - sigmoid(margins[r]), 1e-12) << r;
+    EXPECT_EQ(out[5 * r + 2], margins[r] > 0 ? 1.0 : 0.0) << r;
+    EXPECT_EQ(out[5 * r + 3], out[5 * r + 1]) << r;
+    EXPECT_EQ(out[5 * r + 4], margins[r] > 0 ? 1.0 : 0.0) << r;
   }
 }
 
@@ -260,13 +295,14 @@ TEST(Pmml, MajorityVoteOfTreesOverStringCategories) {
   EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"cat", "dog"}));
   const auto& m = **model;
   const double rows[] = {m.Encode("red"), 5, m.Encode("green"), 5, m.Encode("blue"), 20, m.Encode("purple"), 20};
-  double p[8];
+  double p[12];  // a row: P(cat), P(dog), the predicted category
   ASSERT_TRUE(m.Evaluate(rows, 4, p).has_value());
   EXPECT_EQ(p[0], 1.0);
-  EXPECT_NEAR(p[2], 1.0 / 3, 1e-12);
-  EXPECT_NEAR(p[3], 2.0 / 3, 1e-12);
+  EXPECT_NEAR(p[3], 1.0 / 3, 1e-12);
+  EXPECT_NEAR(p[4], 2.0 / 3, 1e-12);
   EXPECT_EQ(p[5], 1.0);
-  EXPECT_NEAR(p[6], 2.0 / 3, 1e-12);  // purple is invalid: as missing, replaced by red
+  EXPECT_EQ(p[7], 1.0);
+  EXPECT_NEAR(p[9], 2.0 / 3, 1e-12);  // purple is invalid: as missing, replaced by red
 }
 
 // Every regression method of a Segmentation, on three segments (the second selected for x > 0).
