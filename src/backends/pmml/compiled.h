@@ -84,6 +84,18 @@ struct OutputField {
   bool final_result = true;      // isFinalResult: an output of the top model
 };
 
+// What a nested model's (a Segment's) own MiningSchema does to an input field inside that
+// model only: its missingValueReplacement and outlier treatment.
+struct FieldTreatment {
+  std::size_t slot = 0;
+  bool replace_missing = false;
+  double missing_replacement = kMissing;
+  enum class Outliers : std::uint8_t { kAsIs, kAsMissing, kAsExtreme };
+  Outliers outliers = Outliers::kAsIs;
+  double low = 0, high = 0;
+};
+inline constexpr std::size_t kMaxFieldTreatments = 64;
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -93,6 +105,7 @@ class Model {
   std::size_t categories = 0;
   const double* category_values = nullptr;
   std::vector<std::pair<std::size_t, Expr>> local;  // LocalTransformations: (slot, expression)
+  std::vector<FieldTreatment> treatments;  // a nested model's MiningSchema (at most kMaxFieldTreatments)
   std::vector<OutputField> outputs;
   double rescale_factor = 1, rescale_constant = 0;  // Targets/Target (regression)
 

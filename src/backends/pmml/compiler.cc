@@ -28,6 +28,28 @@ std::size_t Likeliest(const double* p, std::size_t k) {
 }
 
 bool Model::Predict(double* v, double* y, double* scratch) const {
+  // A nested model's MiningSchema treats its inputs for it alone: the row's values come back after.
+  double saved[kMaxFieldTreatments];
+  for (std::size_t i = 0; i < treatments.size(); ++i) {
+    const FieldTreatment& t = treatments[i];
+    double& x = v[t.slot];
+    saved[i] = x;
+    if (std::isnan(x)) {
+      if (t.replace_missing) x = t.missing_replacement;
+    } else if (t.outliers != FieldTreatment::Outliers::kAsIs && (x < t.low || x > t.high)) {
+      x = t.outliers == FieldTreatment::Outliers::kAsExtreme ? std::clamp(x, t.low, t.high)
+          : t.replace_missing                                  ? t.missing_replacement
+                                                               : kMissing;
+    }
+  }
+  struct Restore {
+    const std::vector<FieldTreatment>& treatments;
+    double* v;
+    const double* saved;
+    ~Restore() {
+      for (std::size_t i = 0; i < treatments.size(); ++i) v[treatments[i].slot] = saved[i];
+    }
+  } restore{treatments, v, saved};
   for (const auto& [slot, e] : local) v[slot] = Eval(e, v);
   const std::size_t k = classification ? categories : 1;
   if (classification) y[k] = kMissing;
@@ -350,6 +372,7 @@ Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, i
     FERRY_ASSIGN_OR_RETURN(model, Mining(e, depth));
   }
   model->local = std::move(local);
+  if (depth > 0) FERRY_RETURN_IF_ERROR(NestedMiningSchema(e, *model));
   if (auto targets = e.child("Targets")) FERRY_RETURN_IF_ERROR(Targets(targets, *model));
   if (auto output = e.child("Output")) FERRY_RETURN_IF_ERROR(Outputs(output, *model));
   if (depth > 0) {
@@ -358,6 +381,42 @@ Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, i
     fields_ = std::move(visible);
   }
   return model;
+}
+
+// A nested model's own MiningSchema: the missing value replacements and outlier treatments it
+// gives its active fields apply inside that model. Its invalid value treatment cannot differ
+// from the top model's (values are checked once, on the way in).
+Result<void> Compiler::NestedMiningSchema(const pugi::xml_node& e, Model& model) {
+  for (pugi::xml_node mf : e.child("MiningSchema").children("MiningField")) {
+    if (std::string_view(mf.attribute("usageType").as_string("active")) != "active") continue;
+    const std::string_view invalid = mf.attribute("invalidValueTreatment").as_string("returnInvalid");
+    if (invalid != "returnInvalid" && invalid != "asIs") {
+      return Fail(mf, fmt::format("invalidValueTreatment '{}' in a nested model's MiningSchema is not supported "
+                                  "(give it in the top model's)", invalid));
+    }
+    const std::string_view outliers = mf.attribute("outliers").as_string("asIs");
+    const auto replacement = mf.attribute("missingValueReplacement");
+    if (!replacement && outliers == "asIs") continue;
+    FERRY_ASSIGN_OR_RETURN(const FieldInfo info, Field(mf, mf.attribute("name").as_string()));
+    FieldTreatment t{.slot = info.slot};
+    if (replacement) {
+      t.replace_missing = true;
+      FERRY_ASSIGN_OR_RETURN(t.missing_replacement, ValueFor(mf, info, replacement.as_string()));
+    }
+    if (outliers == "asMissingValues" || outliers == "asExtremeValues") {
+      t.outliers = outliers == "asMissingValues" ? FieldTreatment::Outliers::kAsMissing
+                                                 : FieldTreatment::Outliers::kAsExtreme;
+      t.low = mf.attribute("lowValue").as_double(-std::numeric_limits<double>::infinity());
+      t.high = mf.attribute("highValue").as_double(std::numeric_limits<double>::infinity());
+    } else if (outliers != "asIs") {
+      return Fail(mf, fmt::format("outliers '{}' is not supported", outliers));
+    }
+    if (model.treatments.size() == kMaxFieldTreatments) {
+      return Fail(mf, fmt::format("more than {} treated fields in one nested MiningSchema", kMaxFieldTreatments));
+    }
+    model.treatments.push_back(t);
+  }
+  return {};
 }
 
 Result<void> Compiler::Finish() {

@@ -60,6 +60,7 @@ class Compiler {
   core::Result<void> DerivedFields(const pugi::xml_node& parent, std::vector<std::pair<std::size_t, Expr>>& into);
   core::Result<void> Outputs(const pugi::xml_node& output, Model& model);
   core::Result<void> Targets(const pugi::xml_node& targets, Model& model);
+  core::Result<void> NestedMiningSchema(const pugi::xml_node& e, Model& model);
   std::size_t NewSlot(std::string_view name, bool is_string);
   core::Result<void> Finish();
 

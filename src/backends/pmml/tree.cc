@@ -162,8 +162,8 @@ class TreeModel final : public Model {
 
 const FlatTree* AsPlainFlatTree(const Model& model) {
   const auto* tree = dynamic_cast<const TreeModel*>(&model);
-  if (!tree || tree->classification || tree->flat.nodes.empty() || !tree->local.empty() || !tree->outputs.empty() ||
-      tree->rescale_factor != 1 || tree->rescale_constant != 0) {
+  if (!tree || tree->classification || tree->flat.nodes.empty() || !tree->local.empty() ||
+      !tree->treatments.empty() || !tree->outputs.empty() || tree->rescale_factor != 1 || tree->rescale_constant != 0) {
     return nullptr;
   }
   return &tree->flat;

@@ -198,6 +198,36 @@ TEST(Pmml, ATreeLeafsScoreIsThePredictionWhenItsDistributionTies) {
   EXPECT_EQ(out[8], 0.0);
 }
 
+// A Segment's model with its own MiningSchema: its missingValueReplacement and outlier treatment
+// apply inside that segment only (the next segment sees the row's own value).
+TEST(Pmml, ASegmentsOwnMiningSchemaTreatsItsInputsForItAlone) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="x" optype="continuous" dataType="double"/></DataDictionary>
+  <MiningModel functionName="regression"><MiningSchema><MiningField name="x"/></MiningSchema>
+    <Segmentation multipleModelMethod="sum">
+      <Segment><True/><RegressionModel functionName="regression">
+        <MiningSchema><MiningField name="x" missingValueReplacement="10" outliers="asExtremeValues" lowValue="0" highValue="100"/></MiningSchema>
+        <RegressionTable intercept="0"><NumericPredictor name="x" coefficient="1"/></RegressionTable></RegressionModel></Segment>
+      <Segment><True/><TreeModel functionName="regression">
+        <MiningSchema><MiningField name="x" missingValueReplacement="-7"/></MiningSchema>
+        <Node><True/><Node score="1000"><SimplePredicate field="x" operator="lessThan" value="0"/></Node>
+          <Node score="2000"><SimplePredicate field="x" operator="greaterOrEqual" value="0"/></Node></Node></TreeModel></Segment>
+      <Segment><True/><RegressionModel functionName="regression">
+        <MiningSchema><MiningField name="x"/></MiningSchema>
+        <RegressionTable intercept="0.5"><NumericPredictor name="x" coefficient="0"/></RegressionTable></RegressionModel></Segment>
+    </Segmentation></MiningModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "segments.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  const double rows[] = {std::numeric_limits<double>::quiet_NaN(), 500, 5};
+  double out[3];
+  ASSERT_TRUE((*model)->Evaluate(rows, 3, out).has_value());
+  // Missing: 10 in the first segment, -7 in the second; the third sees the row's missing value
+  // (its schema replaces nothing), has no prediction and is left out of the sum.
+  EXPECT_EQ(out[0], 10 + 1000);
+  EXPECT_EQ(out[1], 100 + 2000 + 0.5);  // 500 clamped to 100 in the first segment only
+  EXPECT_EQ(out[2], 5 + 2000 + 0.5);
+}
+
 TEST(Pmml, RegressionTreeReturnsTheLastPredictionWhenNoChildIsTrue) {
   constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
   <TreeModel functionName="regression" noTrueChildStrategy="returnLastPrediction" missingValueStrategy="lastPrediction">
