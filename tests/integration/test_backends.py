@@ -41,6 +41,22 @@ PMML = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
 """
 
 
+# Double thresholds and interval margins, and a transformedValue of strings.
+PRECISION_PMML = """<PMML version="4.4"><DataDictionary>
+    <DataField name="x" optype="continuous" dataType="double"/>
+    <DataField name="z" optype="continuous" dataType="double"><Interval closure="closedClosed" leftMargin="0" rightMargin="0.3"/></DataField>
+    <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+  <TreeModel functionName="regression"><MiningSchema><MiningField name="x"/><MiningField name="z"/><MiningField name="y" usageType="target"/></MiningSchema>
+    <Output><OutputField name="band" feature="transformedValue">
+      <MapValues outputColumn="data:band"><FieldColumnPair field="x" column="data:x"/>
+        <InlineTable><row><data:x>14.9</data:x><data:band>high</data:band></row>
+                     <row><data:x>14.899999618530273</data:x><data:band>low</data:band></row></InlineTable></MapValues>
+    </OutputField></Output>
+    <Node><True/><Node score="1"><SimplePredicate field="x" operator="lessThan" value="14.9"/></Node><Node score="2"><True/></Node></Node>
+  </TreeModel></PMML>
+"""
+
+
 # A forest of three trees voting on string categories, with a string field.
 STRING_PMML = """<PMML version="4.4"><DataDictionary>
   <DataField name="color" optype="categorical" dataType="string"><Value value="red"/><Value value="green"/><Value value="blue"/></DataField>
@@ -60,9 +76,10 @@ STRING_PMML = """<PMML version="4.4"><DataDictionary>
 """
 
 
-def infer(server, model, rows):
-    body = {"inputs": [{"name": "features", "shape": list(rows.shape), "datatype": "FP32",
-                        "data": rows.astype(np.float32).ravel().tolist()}]}
+def infer(server, model, rows, datatype="FP32"):
+    values = rows.astype(np.float32 if datatype == "FP32" else np.float64)
+    body = {"inputs": [{"name": "features", "shape": list(rows.shape), "datatype": datatype,
+                        "data": values.ravel().tolist()}]}
     status, answer, _ = server.request("POST", f"/v2/models/{model}/infer", body)
     if status != 200:
         raise AssertionError(f"{model}: {status} {answer}")
@@ -102,6 +119,15 @@ class BackendsTest(unittest.TestCase):
         os.makedirs(f"{cls.repo}/pmml/1")
         with open(f"{cls.repo}/pmml/1/model.pmml", "w") as f:
             f.write(PMML)
+        os.makedirs(f"{cls.repo}/pmml-fp32/1")
+        with open(f"{cls.repo}/pmml-fp32/1/model.pmml", "w") as f:
+            f.write(PMML)
+        with open(f"{cls.repo}/pmml-fp32/model.yaml", "w") as f:
+            f.write("inputs: [{name: features, datatype: FP32, shape: [-1, 2]}]\n"
+                    "outputs: [{name: probability, datatype: FP32, shape: [-1, 2]}, {name: label, datatype: INT64, shape: [-1, 1]}]\n")
+        os.makedirs(f"{cls.repo}/pmml-precision/1")
+        with open(f"{cls.repo}/pmml-precision/1/model.pmml", "w") as f:
+            f.write(PRECISION_PMML)
         os.makedirs(f"{cls.repo}/pmml-neural/1")
         with open(f"{cls.repo}/pmml-neural/1/model.pmml", "w") as f:
             f.write('<PMML version="4.4">\n  <DataDictionary/>\n  <NeuralNetwork functionName="regression"/>\n</PMML>\n')
@@ -174,16 +200,32 @@ class BackendsTest(unittest.TestCase):
         self.assertEqual(meta["platform"], "ferry_linear")
 
     def test_pmml_logistic_regression_matches_the_hand_computation(self):
-        x = np.abs(self.x_test[:, :2])
-        out = infer(self.server, "pmml", x)
-        p1 = 1 / (1 + np.exp(-(-0.5 + 0.8 * x[:, 0].astype(np.float64) - 1.2 * np.log1p(x[:, 1].astype(np.float64)))))
+        x = np.abs(self.x_test[:, :2]).astype(np.float64)
+        out = infer(self.server, "pmml", x, "FP64")  # double DataFields: FP64 in and out
+        p1 = 1 / (1 + np.exp(-(-0.5 + 0.8 * x[:, 0] - 1.2 * np.log1p(x[:, 1]))))
         # The columns follow the target's Values (0, 1); the label is the category itself.
-        np.testing.assert_allclose(out["probability"][:, 1], p1, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(out["probability"][:, 0], 1 - p1, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["probability"][:, 1], p1, rtol=1e-12)
+        np.testing.assert_allclose(out["probability"][:, 0], 1 - p1, rtol=1e-12)
         np.testing.assert_array_equal(out["label"].ravel(), np.where(p1 > 1 - p1, 1, 0))
         _, meta, _ = self.server.request("GET", "/v2/models/pmml")
         self.assertEqual(meta["platform"], "ferry_pmml")
+        self.assertEqual(meta["inputs"], [{"name": "features", "datatype": "FP64", "shape": [-1, 2]}])
+        self.assertEqual(meta["outputs"][0], {"name": "probability", "datatype": "FP64", "shape": [-1, 2]})
+        # model.yaml may ask for FP32 (to sit beside FP32 models in an ensemble).
+        _, meta, _ = self.server.request("GET", "/v2/models/pmml-fp32")
         self.assertEqual(meta["inputs"], [{"name": "features", "datatype": "FP32", "shape": [-1, 2]}])
+        out32 = infer(self.server, "pmml-fp32", x)
+        np.testing.assert_allclose(out32["probability"][:, 1], p1, rtol=1e-5, atol=1e-6)
+
+    def test_pmml_double_fields_keep_double_precision(self):
+        # 14.9 as a double is not below the threshold 14.9; as a float (14.899999618530273) it is.
+        # 0.3 is inside [0, 0.3]; as a float (0.30000001192092896) it would be invalid.
+        out = infer(self.server, "pmml-precision", np.array([[14.9, 0.3], [14.899999618530273, 0.1]]), "FP64")
+        np.testing.assert_array_equal(out["prediction"].ravel(), [2, 1])
+        self.assertEqual(out["band"].ravel().tolist(), ["high", "low"])  # a transformedValue of strings: BYTES
+        _, meta, _ = self.server.request("GET", "/v2/models/pmml-precision")
+        self.assertEqual(meta["outputs"], [{"name": "prediction", "datatype": "FP64", "shape": [-1, 1]},
+                                           {"name": "band", "datatype": "BYTES", "shape": [-1, 1]}])
 
     def test_pmml_ensembles_match_xgboost(self):
         x = self.x_test
@@ -226,7 +268,8 @@ class BackendsTest(unittest.TestCase):
         self.assertIn("model.ubj", reasons.get("xgb-garbage", ""), index)
         self.assertIn("must all have 2 numbers", reasons.get("linear-bad", ""), index)
         self.assertIn("model.pmml:3: <NeuralNetwork>: not supported", reasons.get("pmml-neural", ""), index)
-        for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings"):
+        for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings",
+                     "pmml-fp32", "pmml-precision"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)

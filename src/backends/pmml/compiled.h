@@ -49,6 +49,11 @@ struct Expr {
     double value;
   };
   std::vector<Bin> bins;  // kDiscretize
+  // kMapValues with several FieldColumnPairs: the fields, and the table's rows (one key a field,
+  // then the output) flattened; `pairs` is then unused.
+  std::vector<std::size_t> key_fields;
+  std::vector<double> key_rows;
+  bool strings = false;  // the values are string codes (a string constant, field or mapped value)
 };
 
 double Eval(const Expr& e, const double* v);
@@ -80,6 +85,7 @@ struct OutputField {
   std::size_t slot = 0;
   bool category_valued = false;  // kPredictedValue of a classification
   std::ptrdiff_t category = -1;  // kProbability: the category (-1: the predicted one's)
+  bool string_valued = false;    // kTransformedValue yielding strings (codes): answered as BYTES
   Expr expression;               // kTransformedValue
   bool final_result = true;      // isFinalResult: an output of the top model
 };
@@ -159,6 +165,7 @@ struct Program {
   std::vector<std::string> categories;  // classification targets
   std::vector<double> category_values;  // each category as a value (Model::category_values)
   std::map<std::string, double, std::less<>> string_codes;
+  std::vector<std::string> strings;  // by code: the reverse of string_codes
   std::vector<const OutputField*> final_outputs;  // the top model's Output, in document order
   std::size_t scratch = 0;                         // Model::scratch_size() of the top model
 };

@@ -102,6 +102,7 @@ double Compiler::StringCode(std::string_view text) {
   if (it != out_.string_codes.end()) return it->second;
   const auto code = static_cast<double>(out_.string_codes.size());
   out_.string_codes.emplace(std::string(text), code);
+  out_.strings.emplace_back(text);
   return code;
 }
 
@@ -297,7 +298,8 @@ Result<void> Compiler::DerivedFields(const pugi::xml_node& parent, std::vector<s
     }
     if (!expression) return Fail(d, "has no expression");
     FERRY_ASSIGN_OR_RETURN(auto node, Expression(expression));
-    into.emplace_back(NewSlot(d.attribute("name").as_string(), IsStringType(d)), std::move(node));
+    const bool strings = IsStringType(d) || node.strings;
+    into.emplace_back(NewSlot(d.attribute("name").as_string(), strings), std::move(node));
   }
   return {};
 }
@@ -323,12 +325,13 @@ Result<void> Compiler::Outputs(const pugi::xml_node& output, Model& model) {
       }
       if (!expression) return Fail(f, "a transformedValue needs an expression");
       FERRY_ASSIGN_OR_RETURN(o.expression, Expression(expression));
+      o.string_valued = IsStringType(f) || o.expression.strings;
     } else {
       return Fail(f, fmt::format("feature '{}' is not supported (predictedValue, probability, transformedValue are)", feature));
     }
     o.final_result = f.attribute("isFinalResult").as_bool(true);
     // Later output fields, and later segments of a model chain, may refer to this one.
-    o.slot = NewSlot(o.name, IsStringType(f));
+    o.slot = NewSlot(o.name, IsStringType(f) || o.string_valued);
     model.outputs.push_back(std::move(o));
   }
   return {};
@@ -448,7 +451,7 @@ Result<std::unique_ptr<CompiledPmml>> CompiledPmml::Compile(std::string_view xml
   auto& p = *compiled->impl_;
   for (const auto& in : p.inputs) compiled->inputs_.push_back({in.name, in.data_type, in.is_string});
   for (const OutputField* o : p.final_outputs) {
-    compiled->outputs_.push_back({o->name, o->category_valued});
+    compiled->outputs_.push_back({o->name, o->category_valued, o->string_valued});
   }
   return compiled;
 }
@@ -457,6 +460,11 @@ bool CompiledPmml::classification() const { return impl_->model->classification;
 const std::vector<std::string>& CompiledPmml::categories() const { return impl_->categories; }
 
 std::size_t CompiledPmml::width() const { return impl_->model->score_width() + impl_->final_outputs.size(); }
+
+std::string_view CompiledPmml::Decode(double code) const {
+  if (std::isnan(code) || code < 0 || code >= static_cast<double>(impl_->strings.size())) return {};
+  return impl_->strings[static_cast<std::size_t>(code)];
+}
 
 double CompiledPmml::Encode(std::string_view text) const {
   auto it = impl_->string_codes.find(text);

@@ -159,6 +159,18 @@ double Eval(const Expr& n, const double* v) {
       return n.fallback;
     }
     case Expr::Op::kMapValues: {
+      if (!n.key_fields.empty()) {
+        const std::size_t keys = n.key_fields.size();
+        for (std::size_t f : n.key_fields) {
+          if (std::isnan(v[f])) return n.value;
+        }
+        for (std::size_t row = 0; row < n.key_rows.size(); row += keys + 1) {
+          std::size_t j = 0;
+          while (j < keys && n.key_rows[row + j] == v[n.key_fields[j]]) ++j;
+          if (j == keys) return n.key_rows[row + keys];
+        }
+        return n.fallback;
+      }
       const double x = v[n.field];
       if (std::isnan(x)) return n.value;
       auto it = std::lower_bound(n.pairs.begin(), n.pairs.end(), x, [](const auto& p, double k) { return p.first < k; });
@@ -177,6 +189,7 @@ core::Result<Expr> Compiler::Expression(const pugi::xml_node& e) {
     if (std::string_view(at.attribute("dataType").as_string()) != "string") {
       if (auto d = ParseNumber(text)) return *d;
     }
+    n.strings = true;
     return StringCode(text);
   };
   auto optional_output = [&](const char* attribute) -> double {
@@ -195,12 +208,14 @@ core::Result<Expr> Compiler::Expression(const pugi::xml_node& e) {
     n.op = Expr::Op::kField;
     FERRY_ASSIGN_OR_RETURN(const auto field, Field(e, e.attribute("field").as_string()));
     n.field = field.slot;
+    n.strings = field.is_string;
     if (e.attribute("mapMissingTo")) {
       // FieldRef with mapMissingTo: if(isMissing(x), value, x).
       Expr test{.op = Expr::Op::kApply, .func = Func::kIsMissing};
       test.args.push_back(n);
       Expr replacement{.value = output(e.attribute("mapMissingTo").as_string(), e)};
       Expr choice{.op = Expr::Op::kApply, .func = Func::kIf};
+      choice.strings = n.strings;
       choice.args = {std::move(test), std::move(replacement), n};
       return choice;
     }
@@ -257,28 +272,48 @@ core::Result<Expr> Compiler::Expression(const pugi::xml_node& e) {
   }
   if (kind == "MapValues") {
     n.op = Expr::Op::kMapValues;
-    const auto pairs = e.children("FieldColumnPair");
-    if (std::distance(pairs.begin(), pairs.end()) != 1) {
-      return Fail(e, "ferry supports MapValues with one FieldColumnPair");
+    // (field, column) a key; columns are matched by local name (`data:input` and <data:input>).
+    std::vector<std::pair<FieldInfo, std::string_view>> keys;
+    for (pugi::xml_node pair : e.children("FieldColumnPair")) {
+      FERRY_ASSIGN_OR_RETURN(const auto field, Field(pair, pair.attribute("field").as_string()));
+      keys.emplace_back(field, LocalName(pair.attribute("column").as_string()));
     }
-    const pugi::xml_node pair = *pairs.begin();
-    FERRY_ASSIGN_OR_RETURN(const auto field, Field(pair, pair.attribute("field").as_string()));
-    n.field = field.slot;
+    if (keys.empty()) return Fail(e, "has no FieldColumnPair");
     n.value = optional_output("mapMissingTo");
     n.fallback = optional_output("defaultValue");
-    const std::string_view in_column = pair.attribute("column").as_string();
-    const std::string_view out_column = e.attribute("outputColumn").as_string();
+    const std::string_view out_column = LocalName(e.attribute("outputColumn").as_string());
     const pugi::xml_node table = e.child("InlineTable");
     if (!table) return Fail(e, "ferry supports MapValues with an InlineTable (not a TableLocator)");
+    if (keys.size() > 1) {
+      for (const auto& [field, _] : keys) n.key_fields.push_back(field.slot);
+    } else {
+      n.field = keys[0].first.slot;
+    }
     for (pugi::xml_node row : table.children("row")) {
-      pugi::xml_node in, out;
+      pugi::xml_node out;
+      std::vector<pugi::xml_node> in(keys.size());
       for (pugi::xml_node c : row.children()) {
-        if (LocalName(c.name()) == in_column) in = c;
-        if (LocalName(c.name()) == out_column) out = c;
+        const std::string_view column = LocalName(c.name());
+        if (column == out_column) out = c;
+        for (std::size_t k = 0; k < keys.size(); ++k) {
+          if (column == keys[k].second) in[k] = c;
+        }
       }
-      if (!in || !out) return Fail(row, fmt::format("has no '{}' or no '{}' column", in_column, out_column));
-      FERRY_ASSIGN_OR_RETURN(const double key, ValueFor(row, field, in.child_value()));
-      n.pairs.emplace_back(key, output(out.child_value(), e));
+      for (std::size_t k = 0; k < keys.size(); ++k) {
+        if (!in[k]) return Fail(row, fmt::format("has no '{}' column", keys[k].second));
+      }
+      if (!out) return Fail(row, fmt::format("has no '{}' column (the outputColumn)", out_column));
+      const double value = output(out.child_value(), e);
+      if (keys.size() == 1) {
+        FERRY_ASSIGN_OR_RETURN(const double key, ValueFor(row, keys[0].first, in[0].child_value()));
+        n.pairs.emplace_back(key, value);
+        continue;
+      }
+      for (std::size_t k = 0; k < keys.size(); ++k) {
+        FERRY_ASSIGN_OR_RETURN(const double key, ValueFor(row, keys[k].first, in[k].child_value()));
+        n.key_rows.push_back(key);
+      }
+      n.key_rows.push_back(value);
     }
     std::sort(n.pairs.begin(), n.pairs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     return n;
@@ -305,6 +340,9 @@ core::Result<Expr> Compiler::Expression(const pugi::xml_node& e) {
                                                                   : fmt::format("{} or more", spec->min_args),
                                  count));
     }
+    // if(c, a, b) yields what its branches yield; every other function a number or a boolean.
+    n.strings = n.func == Func::kIf &&
+                std::any_of(n.args.begin() + 1, n.args.end(), [](const Expr& a) { return a.strings; });
     return n;
   }
   return Unsupported(e);

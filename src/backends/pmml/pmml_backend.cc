@@ -20,9 +20,28 @@ using core::DataType;
 using core::Result;
 using core::Shape;
 
-// How requests give the active fields: one 2-D FP32 tensor `features` (columns), or one tensor a
-// field named after it (fields; the only layout when a field holds strings).
+// How requests give the active fields: one 2-D tensor `features` (columns), or one tensor a field
+// named after it (fields; the only layout when a field holds strings).
 enum class Layout { kColumns, kFields };
+
+// The datatype of the numbers a document takes and answers: FP32 only when every numeric active
+// field is a float, FP64 otherwise (ferry computes in double; a threshold such as
+// 14.899999618530273 must meet the value the client sent, not its nearest float).
+DataType NumberType(const CompiledPmml& model) {
+  const auto& inputs = model.inputs();
+  const bool floats = std::all_of(inputs.begin(), inputs.end(),
+                                  [](const auto& in) { return in.is_string || in.data_type == "float"; });
+  return floats && !inputs.empty() ? DataType::kFp32 : DataType::kFp64;
+}
+
+// model.yaml may choose FP32 or FP64 for a tensor of numbers (to match other models an ensemble
+// or a client expects); anything else keeps ferry's choice (and the loader names the mismatch).
+DataType Chosen(const std::vector<core::TensorSpec>& declared, std::string_view name, DataType fallback) {
+  for (const auto& spec : declared) {
+    if (spec.name == name && (spec.type == DataType::kFp32 || spec.type == DataType::kFp64)) return spec.type;
+  }
+  return fallback;
+}
 
 // The tensor type of a field in the fields layout, from its DataField dataType.
 DataType FieldType(const CompiledPmml::Input& in) {
@@ -50,8 +69,8 @@ struct Labels {
 
 class PmmlInstance final : public BackendInstance {
  public:
-  PmmlInstance(const CompiledPmml& model, Layout layout, const Labels& labels)
-      : model_(model), layout_(layout), labels_(labels) {}
+  PmmlInstance(const CompiledPmml& model, Layout layout, const Labels& labels, const core::ModelSignature& signature)
+      : model_(model), layout_(layout), labels_(labels), signature_(signature) {}
 
   Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
                                             core::ComputeTimes* times) override {
@@ -87,6 +106,8 @@ class PmmlInstance final : public BackendInstance {
           return std::isnan(v) ? -1 : static_cast<std::ptrdiff_t>(v);
         }));
         result.push_back(std::move(t));
+      } else if (it->is_string) {
+        result.push_back(Strings(name, rows, column));
       } else {
         FERRY_ASSIGN_OR_RETURN(auto t, Columns(name, rows, column, 1));
         result.push_back(std::move(t));
@@ -102,9 +123,15 @@ class PmmlInstance final : public BackendInstance {
     const auto& fields = model_.inputs();
     const std::size_t n = fields.size();
     in_.resize(rows * n);
-    if (layout_ == Layout::kColumns) {
-      const auto x = inputs.front().values<float>();
-      std::copy(x.begin(), x.end(), in_.begin());
+    if (layout_ == Layout::kColumns) {  // `features`, FP32 or FP64 as the signature says
+      const core::Tensor& t = inputs.front();
+      if (t.type() == DataType::kFp32) {
+        const auto x = t.values<float>();
+        std::copy(x.begin(), x.end(), in_.begin());
+      } else {
+        const auto x = t.values<double>();
+        std::copy(x.begin(), x.end(), in_.begin());
+      }
       return {};
     }
     for (std::size_t i = 0; i < n; ++i) {
@@ -130,15 +157,37 @@ class PmmlInstance final : public BackendInstance {
     return {};
   }
 
+  // Output `name` (FP32 or FP64, as the signature says): `count` columns from `first`.
   Result<core::Tensor> Columns(const std::string& name, std::size_t rows, std::size_t first, std::size_t count) {
-    FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(name, DataType::kFp32,
+    const auto spec = std::find_if(signature_.outputs.begin(), signature_.outputs.end(),
+                                   [&](const auto& o) { return o.name == name; });
+    const DataType type = spec == signature_.outputs.end() ? DataType::kFp64 : spec->type;
+    FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(name, type,
                                                           Shape{static_cast<std::int64_t>(rows),
                                                                 static_cast<std::int64_t>(count)}));
-    auto v = t.values<float>();
-    const std::size_t w = model_.width();
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t j = 0; j < count; ++j) v[r * count + j] = static_cast<float>(out_[r * w + first + j]);
+    auto copy = [&](auto v) {
+      using T = typename decltype(v)::value_type;
+      const std::size_t w = model_.width();
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t j = 0; j < count; ++j) v[r * count + j] = static_cast<T>(out_[r * w + first + j]);
+      }
+    };
+    if (type == DataType::kFp32) {
+      copy(t.values<float>());
+    } else {
+      copy(t.values<double>());
     }
+    return t;
+  }
+
+  // A [rows, 1] BYTES output of strings (codes in `column`; "" for missing).
+  core::Tensor Strings(const std::string& name, std::size_t rows, std::size_t column) {
+    const std::size_t w = model_.width();
+    std::size_t bytes = 0;
+    for (std::size_t r = 0; r < rows; ++r) bytes += 4 + model_.Decode(out_[r * w + column]).size();
+    auto t = core::Tensor::AllocateBytes(name, DataType::kBytes, Shape{static_cast<std::int64_t>(rows), 1}, bytes);
+    std::byte* out = t.bytes().data();
+    for (std::size_t r = 0; r < rows; ++r) out += core::WriteBytesElement(out, model_.Decode(out_[r * w + column]));
     return t;
   }
 
@@ -173,34 +222,39 @@ class PmmlInstance final : public BackendInstance {
   const CompiledPmml& model_;
   const Layout layout_;
   const Labels& labels_;
+  const core::ModelSignature& signature_;
   std::vector<double> in_, out_;  // reused across executions
 };
 
 class PmmlModel final : public BackendModel {
  public:
-  PmmlModel(std::unique_ptr<CompiledPmml> model, Layout layout)
+  PmmlModel(std::unique_ptr<CompiledPmml> model, Layout layout, const core::ModelSignature& declared)
       : model_(std::move(model)), layout_(layout), labels_(model_->categories()) {
     const auto& inputs = model_->inputs();
+    const DataType numbers = NumberType(*model_);
     if (layout_ == Layout::kColumns) {
-      signature_.inputs.push_back({"features", DataType::kFp32, Shape{-1, static_cast<std::int64_t>(inputs.size())}});
+      signature_.inputs.push_back({"features", Chosen(declared.inputs, "features", numbers),
+                                   Shape{-1, static_cast<std::int64_t>(inputs.size())}});
     } else {
       for (const auto& in : inputs) signature_.inputs.push_back({in.name, FieldType(in), Shape{-1, 1}});
     }
+    auto number = [&](std::string_view name) { return Chosen(declared.outputs, name, numbers); };
     if (model_->classification()) {
       signature_.outputs.push_back(
-          {"probability", DataType::kFp32, Shape{-1, static_cast<std::int64_t>(model_->categories().size())}});
+          {"probability", number("probability"), Shape{-1, static_cast<std::int64_t>(model_->categories().size())}});
       signature_.outputs.push_back({"label", labels_.type(), Shape{-1, 1}});
     } else {
-      signature_.outputs.push_back({"prediction", DataType::kFp32, Shape{-1, 1}});
+      signature_.outputs.push_back({"prediction", number("prediction"), Shape{-1, 1}});
     }
     for (const auto& o : model_->outputs()) {
-      signature_.outputs.push_back({o.name, o.is_category ? labels_.type() : DataType::kFp32, Shape{-1, 1}});
+      const DataType type = o.is_category ? labels_.type() : o.is_string ? DataType::kBytes : number(o.name);
+      signature_.outputs.push_back({o.name, type, Shape{-1, 1}});
     }
   }
   const core::ModelSignature& signature() const override { return signature_; }
   std::string_view platform() const override { return "ferry_pmml"; }
   Result<std::unique_ptr<BackendInstance>> CreateInstance() override {
-    return std::unique_ptr<BackendInstance>(new PmmlInstance(*model_, layout_, labels_));
+    return std::unique_ptr<BackendInstance>(new PmmlInstance(*model_, layout_, labels_, signature_));
   }
 
  private:
@@ -250,7 +304,7 @@ class PmmlBackend final : public Backend {
                  compiled->classification()
                      ? fmt::format(", probability columns [{}]", fmt::join(compiled->categories(), ", "))
                      : std::string());
-    return std::unique_ptr<BackendModel>(new PmmlModel(std::move(compiled), layout));
+    return std::unique_ptr<BackendModel>(new PmmlModel(std::move(compiled), layout, options.declared));
   }
 };
 

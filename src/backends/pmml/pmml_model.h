@@ -39,6 +39,7 @@ class CompiledPmml {
   struct Output {
     std::string name;
     bool is_category = false;  // the predicted category's index (into categories())
+    bool is_string = false;    // a string's code: Decode() it
   };
   const std::vector<Output>& outputs() const { return outputs_; }
   // Values a row Evaluate writes: the prediction (regression: 1; classification: one
@@ -47,6 +48,8 @@ class CompiledPmml {
 
   // The value of a string input (an unknown string gives a code no category equals).
   double Encode(std::string_view text) const;
+  // The string a code stands for ("" for missing).
+  std::string_view Decode(double code) const;
 
   // Evaluates `rows` rows of `inputs().size()` values each (NaN = missing; strings Encode()d),
   // writing width() values a row into `out`; a null prediction is NaN. An invalid value the

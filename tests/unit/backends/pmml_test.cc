@@ -228,6 +228,37 @@ TEST(Pmml, ASegmentsOwnMiningSchemaTreatsItsInputsForItAlone) {
   EXPECT_EQ(out[2], 5 + 2000 + 0.5);
 }
 
+// MapValues keyed by two fields, with namespaced table columns, as a string-valued output.
+TEST(Pmml, MapValuesWithSeveralKeysAndNamespacedColumnsYieldsStrings) {
+  constexpr const char* kDoc = R"(<PMML version="4.4" xmlns:data="http://jpmml.org/jpmml-model/InlineTable"><DataDictionary>
+    <DataField name="a" optype="categorical" dataType="string"><Value value="x"/><Value value="y"/></DataField>
+    <DataField name="b" optype="continuous" dataType="integer"/>
+    <DataField name="t" optype="continuous" dataType="double"/></DataDictionary>
+  <RegressionModel functionName="regression"><MiningSchema><MiningField name="a"/><MiningField name="b"/>
+      <MiningField name="t" usageType="target"/></MiningSchema>
+    <Output><OutputField name="grade" feature="transformedValue">
+      <MapValues outputColumn="data:out" defaultValue="other" mapMissingTo="none">
+        <FieldColumnPair field="a" column="data:a"/><FieldColumnPair field="b" column="data:b"/>
+        <InlineTable><row><data:a>x</data:a><data:b>1</data:b><data:out>x1</data:out></row>
+                     <row><data:a>y</data:a><data:b>1</data:b><data:out>y1</data:out></row>
+                     <row><data:a>x</data:a><data:b>2</data:b><data:out>x2</data:out></row></InlineTable>
+      </MapValues></OutputField></Output>
+    <RegressionTable intercept="1"/></RegressionModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "map.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  const auto& m = **model;
+  ASSERT_EQ(m.outputs().size(), 1u);
+  EXPECT_TRUE(m.outputs()[0].is_string);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double rows[] = {m.Encode("x"), 2, m.Encode("y"), 1, m.Encode("y"), 2, nan, 1};
+  double out[8];
+  ASSERT_TRUE(m.Evaluate(rows, 4, out).has_value());
+  EXPECT_EQ(m.Decode(out[1]), "x2");
+  EXPECT_EQ(m.Decode(out[3]), "y1");
+  EXPECT_EQ(m.Decode(out[5]), "other");
+  EXPECT_EQ(m.Decode(out[7]), "none");
+}
+
 TEST(Pmml, RegressionTreeReturnsTheLastPredictionWhenNoChildIsTrue) {
   constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
   <TreeModel functionName="regression" noTrueChildStrategy="returnLastPrediction" missingValueStrategy="lastPrediction">
