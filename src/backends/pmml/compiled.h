@@ -33,7 +33,9 @@ enum class Func : std::uint8_t {
 };
 
 struct Expr {
-  enum class Op : std::uint8_t { kConst, kField, kApply, kNorm, kNormDiscrete, kDiscretize, kMapValues };
+  // kLet: a DefineFunction's call: args[0..n) go to the slots key_fields[0..n), then args[n] (the
+  // body, which reads them) is the value.
+  enum class Op : std::uint8_t { kConst, kField, kApply, kNorm, kNormDiscrete, kDiscretize, kMapValues, kLet };
   Op op = Op::kConst;
   double value = 0;            // kConst; kNorm, kDiscretize, kMapValues: mapMissingTo; kNormDiscrete: the value
   double fallback = kMissing;  // kDiscretize, kMapValues: defaultValue; kNormDiscrete: mapMissingTo
@@ -50,7 +52,7 @@ struct Expr {
   };
   std::vector<Bin> bins;  // kDiscretize
   // kMapValues with several FieldColumnPairs: the fields, and the table's rows (one key a field,
-  // then the output) flattened; `pairs` is then unused.
+  // then the output) flattened; `pairs` is then unused. kLet: the parameters' slots.
   std::vector<std::size_t> key_fields;
   std::vector<double> key_rows;
   bool strings = false;  // the values are string codes (a string constant, field or mapped value)

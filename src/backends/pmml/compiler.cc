@@ -3,6 +3,7 @@
 #include "backends/pmml/pmml_model.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -91,10 +92,17 @@ std::unexpected<core::Error> Compiler::Unsupported(const pugi::xml_node& at) con
   return Fail(at, "not supported by ferry's PMML evaluator");
 }
 
-Result<Compiler::FieldInfo> Compiler::Field(const pugi::xml_node& at, std::string_view name) const {
-  auto it = fields_.find(name);
-  if (it == fields_.end()) return Fail(at, fmt::format("field '{}' is not an active, derived or output field", name));
-  return it->second;
+Result<Compiler::FieldInfo> Compiler::Field(const pugi::xml_node& at, std::string_view name) {
+  if (auto it = fields_.find(name); it != fields_.end()) return it->second;
+  if (std::find(compiling_.begin(), compiling_.end(), name) != compiling_.end()) {
+    return Fail(at, fmt::format("DerivedField '{}' depends on itself ({} -> {})", name, fmt::join(compiling_, " -> "),
+                                name));
+  }
+  if (pending_.contains(name)) {
+    FERRY_RETURN_IF_ERROR(CompileDerived(name));
+    return fields_.at(std::string(name));
+  }
+  return Fail(at, fmt::format("field '{}' is not an active, derived or output field", name));
 }
 
 double Compiler::StringCode(std::string_view text) {
@@ -108,6 +116,8 @@ double Compiler::StringCode(std::string_view text) {
 
 Result<double> Compiler::ValueFor(const pugi::xml_node& at, const FieldInfo& field, std::string_view text) {
   if (field.is_string) return StringCode(text);
+  if (text == "true") return 1.0;  // a boolean field's values (BOOL tensors give 1 and 0)
+  if (text == "false") return 0.0;
   const auto d = ParseNumber(text);
   if (!d) return Fail(at, fmt::format("'{}' is not a number, and the field is numeric", text));
   return *d;
@@ -184,7 +194,9 @@ Result<void> Compiler::Run() {
   if (auto dictionary = root.child("TransformationDictionary")) {
     for (pugi::xml_node c : dictionary.children()) {
       const std::string_view name = c.name();
-      if (c.type() == pugi::node_element && name != "DerivedField" && name != "Extension") return Unsupported(c);
+      if (c.type() == pugi::node_element && name != "DerivedField" && name != "DefineFunction" && name != "Extension") {
+        return Unsupported(c);
+      }
     }
     FERRY_RETURN_IF_ERROR(DerivedFields(dictionary, out_.derived));
   }
@@ -217,7 +229,7 @@ Result<void> Compiler::Inputs(const pugi::xml_node& root, const pugi::xml_node& 
     const pugi::xml_node mf = m->second;
     InputField in{.name = name, .data_type = f.attribute("dataType").as_string("double")};
     in.is_string = IsStringType(f);
-    if (!in.is_string && optype != "continuous") {
+    if (!in.is_string && optype != "continuous" && in.data_type != "boolean") {
       for (pugi::xml_node v : f.children("Value")) in.is_string = in.is_string || !ParseNumber(v.attribute("value").as_string());
     }
     const FieldInfo info{out_.inputs.size(), in.is_string};
@@ -285,22 +297,48 @@ Result<void> Compiler::Inputs(const pugi::xml_node& root, const pugi::xml_node& 
   return {};
 }
 
+// Each DerivedField is compiled when first needed (by a later one, or in document order), so a
+// field may refer to one defined after it; `into` gets them in an order that evaluates.
 Result<void> Compiler::DerivedFields(const pugi::xml_node& parent, std::vector<std::pair<std::size_t, Expr>>& into) {
+  std::vector<std::string> names;
   for (pugi::xml_node d : parent.children()) {
-    if (d.type() != pugi::node_element || std::string_view(d.name()) == "Extension") continue;
-    if (std::string_view(d.name()) != "DerivedField") return Unsupported(d);
-    pugi::xml_node expression;
-    for (pugi::xml_node c : d.children()) {
-      if (c.type() == pugi::node_element && std::string_view(c.name()) != "Extension" &&
-          std::string_view(c.name()) != "Value") {
-        expression = c;
-      }
+    const std::string_view kind = d.name();
+    if (d.type() != pugi::node_element || kind == "Extension") continue;
+    if (kind == "DefineFunction" && std::string_view(parent.name()) == "TransformationDictionary") {
+      functions_[d.attribute("name").as_string()] = d;
+      continue;
     }
-    if (!expression) return Fail(d, "has no expression");
-    FERRY_ASSIGN_OR_RETURN(auto node, Expression(expression));
-    const bool strings = IsStringType(d) || node.strings;
-    into.emplace_back(NewSlot(d.attribute("name").as_string(), strings), std::move(node));
+    if (kind != "DerivedField") return Unsupported(d);
+    const std::string name = d.attribute("name").as_string();
+    if (name.empty()) return Fail(d, "has no name");
+    if (!pending_.emplace(name, Pending{d, &into}).second) return Fail(d, fmt::format("'{}' is defined twice", name));
+    names.push_back(name);
   }
+  for (const auto& name : names) {
+    if (pending_.contains(name)) FERRY_RETURN_IF_ERROR(CompileDerived(name));
+  }
+  return {};
+}
+
+Result<void> Compiler::CompileDerived(std::string_view name) {
+  auto it = pending_.find(name);
+  const Pending pending = it->second;
+  pending_.erase(it);
+  const pugi::xml_node d = pending.node;
+  pugi::xml_node expression;
+  for (pugi::xml_node c : d.children()) {
+    if (c.type() == pugi::node_element && std::string_view(c.name()) != "Extension" &&
+        std::string_view(c.name()) != "Value") {
+      expression = c;
+    }
+  }
+  if (!expression) return Fail(d, "has no expression");
+  compiling_.emplace_back(name);
+  auto node = Expression(expression);
+  compiling_.pop_back();
+  if (!node) return std::unexpected(node.error());
+  const bool strings = IsStringType(d) || node->strings;
+  pending.into->emplace_back(NewSlot(name, strings), std::move(*node));
   return {};
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backends/pmml/compiled.h"
 #include "core/error.h"
@@ -33,7 +34,9 @@ class Compiler {
     std::size_t slot;
     bool is_string;
   };
-  core::Result<FieldInfo> Field(const pugi::xml_node& at, std::string_view name) const;
+  // A field in scope; a DerivedField defined later in its dictionary is compiled first (the order
+  // of definition does not matter; a cycle is refused).
+  core::Result<FieldInfo> Field(const pugi::xml_node& at, std::string_view name);
   // A value written in the document for a field: the string's code for string fields, else a number.
   core::Result<double> ValueFor(const pugi::xml_node& at, const FieldInfo& field, std::string_view text);
   double StringCode(std::string_view text);
@@ -58,6 +61,9 @@ class Compiler {
   int Line(std::ptrdiff_t offset) const;
   core::Result<void> Inputs(const pugi::xml_node& root, const pugi::xml_node& model);
   core::Result<void> DerivedFields(const pugi::xml_node& parent, std::vector<std::pair<std::size_t, Expr>>& into);
+  core::Result<void> CompileDerived(std::string_view name);
+  // Apply of a DefineFunction: the arguments go to slots of their own, the body reads them.
+  core::Result<Expr> CallFunction(const pugi::xml_node& apply, const pugi::xml_node& function);
   core::Result<void> Outputs(const pugi::xml_node& output, Model& model);
   core::Result<void> Targets(const pugi::xml_node& targets, Model& model);
   core::Result<void> NestedMiningSchema(const pugi::xml_node& e, Model& model);
@@ -69,6 +75,15 @@ class Compiler {
   Program& out_;
   // Fields in scope (a nested model's local fields are added while it compiles).
   std::map<std::string, FieldInfo, std::less<>> fields_;
+  // DerivedFields of the dictionary being compiled not compiled yet, and where each goes.
+  struct Pending {
+    pugi::xml_node node;
+    std::vector<std::pair<std::size_t, Expr>>* into;
+  };
+  std::map<std::string, Pending, std::less<>> pending_;
+  std::vector<std::string> compiling_;  // the chain of DerivedFields being compiled (cycles)
+  std::map<std::string, pugi::xml_node, std::less<>> functions_;  // DefineFunction by name
+  std::vector<std::string> calling_;  // the chain of functions being inlined (recursion)
 };
 
 }  // namespace ferry::backends::pmml

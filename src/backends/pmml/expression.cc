@@ -133,6 +133,13 @@ std::string_view LocalName(std::string_view name) {
 double Eval(const Expr& n, const double* v) {
   switch (n.op) {
     case Expr::Op::kConst: return n.value;
+    case Expr::Op::kLet: {
+      // The parameters' slots are the call's own, in the row array the evaluator owns (written
+      // here, read by the body just after).
+      auto* row = const_cast<double*>(v);
+      for (std::size_t i = 0; i < n.key_fields.size(); ++i) row[n.key_fields[i]] = Eval(n.args[i], v);
+      return Eval(n.args.back(), v);
+    }
     case Expr::Op::kField: return v[n.field];
     case Expr::Op::kApply: return Apply(n, v);
     case Expr::Op::kNorm: {
@@ -322,7 +329,10 @@ core::Result<Expr> Compiler::Expression(const pugi::xml_node& e) {
     const std::string_view name = e.attribute("function").as_string();
     const auto* spec = std::find_if(std::begin(kFunctions), std::end(kFunctions),
                                     [&](const FuncSpec& f) { return f.name == name; });
-    if (spec == std::end(kFunctions)) return Fail(e, fmt::format("function '{}' is not supported", name));
+    if (spec == std::end(kFunctions)) {
+      if (auto function = functions_.find(name); function != functions_.end()) return CallFunction(e, function->second);
+      return Fail(e, fmt::format("function '{}' is not supported (nor defined by a DefineFunction)", name));
+    }
     if (e.attribute("mapMissingTo") || e.attribute("defaultValue")) {
       return Fail(e, "mapMissingTo and defaultValue on Apply are not supported");
     }
@@ -346,6 +356,58 @@ core::Result<Expr> Compiler::Expression(const pugi::xml_node& e) {
     return n;
   }
   return Unsupported(e);
+}
+
+core::Result<Expr> Compiler::CallFunction(const pugi::xml_node& apply, const pugi::xml_node& function) {
+  const std::string name = function.attribute("name").as_string();
+  if (std::find(calling_.begin(), calling_.end(), name) != calling_.end()) {
+    return Fail(apply, fmt::format("function '{}' calls itself", name));
+  }
+  if (apply.attribute("mapMissingTo") || apply.attribute("defaultValue")) {
+    return Fail(apply, "mapMissingTo and defaultValue on Apply are not supported");
+  }
+  std::vector<std::string> parameters;
+  pugi::xml_node body;
+  for (pugi::xml_node c : function.children()) {
+    if (c.type() != pugi::node_element || std::string_view(c.name()) == "Extension") continue;
+    if (std::string_view(c.name()) == "ParameterField") {
+      parameters.emplace_back(c.attribute("name").as_string());
+    } else {
+      body = c;
+    }
+  }
+  if (!body) return Fail(function, "has no expression");
+  Expr call{.op = Expr::Op::kLet};
+  for (pugi::xml_node c : apply.children()) {
+    if (c.type() != pugi::node_element || std::string_view(c.name()) == "Extension") continue;
+    FERRY_ASSIGN_OR_RETURN(auto arg, Expression(c));
+    call.args.push_back(std::move(arg));
+  }
+  if (call.args.size() != parameters.size()) {
+    return Fail(apply, fmt::format("function '{}' takes {} argument(s), has {}", name, parameters.size(),
+                                   call.args.size()));
+  }
+  // The parameters are fields while the body compiles, each in a slot of this call's own.
+  std::vector<std::pair<std::string, std::optional<FieldInfo>>> shadowed;
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    auto it = fields_.find(parameters[i]);
+    shadowed.emplace_back(parameters[i], it == fields_.end() ? std::nullopt : std::optional<FieldInfo>(it->second));
+    call.key_fields.push_back(NewSlot(parameters[i], call.args[i].strings));
+  }
+  calling_.push_back(name);
+  auto compiled = Expression(body);
+  calling_.pop_back();
+  for (const auto& [parameter, before] : shadowed) {
+    if (before) {
+      fields_.insert_or_assign(parameter, *before);
+    } else {
+      fields_.erase(parameter);
+    }
+  }
+  if (!compiled) return std::unexpected(compiled.error());
+  call.strings = compiled->strings;
+  call.args.push_back(std::move(*compiled));
+  return call;
 }
 
 }  // namespace ferry::backends::pmml

@@ -481,6 +481,66 @@ TEST(Pmml, NormDiscreteDiscretizeMapValuesAndStringInputs) {
   EXPECT_EQ(error.error().message, "row 0: field 'city' has a value that is not one of its categories");
 }
 
+// DerivedFields may refer to fields defined after them; DefineFunction is called by Apply with
+// its ParameterFields bound to the arguments (a FieldRef and a NormContinuous on a parameter).
+TEST(Pmml, DerivedFieldsInAnyOrderAndUserFunctions) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="x" optype="continuous" dataType="double"/><DataField name="w" optype="continuous" dataType="double"/>
+    <DataField name="t" optype="continuous" dataType="double"/></DataDictionary>
+  <TransformationDictionary>
+    <DefineFunction name="scaled" optype="continuous"><ParameterField name="a"/><ParameterField name="b"/>
+      <Apply function="+"><Apply function="*"><FieldRef field="a"/><Constant>10</Constant></Apply>
+        <NormContinuous field="b"><LinearNorm orig="0" norm="0"/><LinearNorm orig="4" norm="1"/></NormContinuous></Apply>
+    </DefineFunction>
+    <DerivedField name="late" optype="continuous" dataType="double"><Apply function="scaled"><FieldRef field="doubled"/><FieldRef field="w"/></Apply></DerivedField>
+    <DerivedField name="doubled" optype="continuous" dataType="double"><Apply function="*"><FieldRef field="x"/><Constant>2</Constant></Apply></DerivedField>
+  </TransformationDictionary>
+  <RegressionModel functionName="regression"><MiningSchema><MiningField name="x"/><MiningField name="w"/>
+      <MiningField name="t" usageType="target"/></MiningSchema>
+    <RegressionTable intercept="0"><NumericPredictor name="late" coefficient="1"/></RegressionTable></RegressionModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "functions.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  const double rows[] = {3, 2, 0.5, 8};
+  double out[2];
+  ASSERT_TRUE((*model)->Evaluate(rows, 2, out).has_value());
+  EXPECT_DOUBLE_EQ(out[0], 3 * 2 * 10 + 2.0 / 4);
+  EXPECT_DOUBLE_EQ(out[1], 0.5 * 2 * 10 + 8.0 / 4);
+  // A cycle, and a function that calls itself, are refused naming them.
+  auto cycle = CompiledPmml::Compile(R"(<PMML><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
+<TransformationDictionary>
+<DerivedField name="a"><FieldRef field="b"/></DerivedField>
+<DerivedField name="b"><FieldRef field="a"/></DerivedField></TransformationDictionary>
+<RegressionModel functionName="regression"><MiningSchema><MiningField name="x"/></MiningSchema>
+<RegressionTable intercept="0"/></RegressionModel></PMML>)", "c.pmml");
+  ASSERT_FALSE(cycle.has_value());
+  EXPECT_EQ(cycle.error().message, "c.pmml:4: <FieldRef>: DerivedField 'a' depends on itself (a -> b -> a)");
+  auto recursive = CompiledPmml::Compile(R"(<PMML><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
+<TransformationDictionary><DefineFunction name="f"><ParameterField name="p"/>
+<Apply function="f"><FieldRef field="p"/></Apply></DefineFunction>
+<DerivedField name="d"><Apply function="f"><FieldRef field="x"/></Apply></DerivedField></TransformationDictionary>
+<RegressionModel functionName="regression"><MiningSchema><MiningField name="x"/></MiningSchema>
+<RegressionTable intercept="0"/></RegressionModel></PMML>)", "r.pmml");
+  ASSERT_FALSE(recursive.has_value());
+  EXPECT_EQ(recursive.error().message, "r.pmml:3: <Apply>: function 'f' calls itself");
+}
+
+TEST(Pmml, BooleanFieldsComparedWithTrueAndFalse) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="member" optype="categorical" dataType="boolean"><Value value="true"/><Value value="false"/></DataField>
+    <DataField name="t" optype="continuous" dataType="double"/></DataDictionary>
+  <TreeModel functionName="regression"><MiningSchema><MiningField name="member"/><MiningField name="t" usageType="target"/></MiningSchema>
+    <Node><True/><Node score="10"><SimplePredicate field="member" operator="equal" value="true"/></Node>
+      <Node score="20"><SimplePredicate field="member" operator="equal" value="false"/></Node></Node></TreeModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "bool.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  EXPECT_FALSE((*model)->inputs()[0].is_string);
+  const double rows[] = {1, 0};
+  double out[2];
+  ASSERT_TRUE((*model)->Evaluate(rows, 2, out).has_value());
+  EXPECT_EQ(out[0], 10);
+  EXPECT_EQ(out[1], 20);
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<NeuralNetwork functionName=\"classification\"/>\n</PMML>",
                                        "t.pmml");
@@ -493,7 +553,8 @@ TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
 <RegressionTable intercept="0"/></RegressionModel></PMML>)",
                                         "f.pmml");
   ASSERT_FALSE(function.has_value());
-  EXPECT_EQ(function.error().message, "f.pmml:3: <Apply>: function 'x-fancy' is not supported");
+  EXPECT_EQ(function.error().message,
+            "f.pmml:3: <Apply>: function 'x-fancy' is not supported (nor defined by a DefineFunction)");
   auto field = CompiledPmml::Compile(R"(<PMML><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
 <RegressionModel functionName="regression"><MiningSchema><MiningField name="x"/></MiningSchema>
 <RegressionTable intercept="0"><NumericPredictor name="y" coefficient="1"/></RegressionTable></RegressionModel></PMML>)",
