@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import unittest
 
+import joblib
 import numpy as np
 import xgboost as xgb
 
@@ -131,6 +132,18 @@ class BackendsTest(unittest.TestCase):
         os.makedirs(f"{cls.repo}/pmml-neural/1")
         with open(f"{cls.repo}/pmml-neural/1/model.pmml", "w") as f:
             f.write('<PMML version="4.4">\n  <DataDictionary/>\n  <NeuralNetwork functionName="regression"/>\n</PMML>\n')
+        # scikit-learn networks written as PMML NeuralNetworks by scripts/sklearn_to_pmml.py.
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+        cls.mlps = {
+            "mlp-multi": MLPClassifier((16, 8), activation="relu", max_iter=300, random_state=0).fit(x, y_multi),
+            "mlp-bin": MLPClassifier((8,), activation="tanh", max_iter=300, random_state=0).fit(x, y_bin),
+            "mlp-reg": MLPRegressor((10,), activation="logistic", max_iter=300, random_state=0).fit(x, y_reg),
+        }
+        for name, mlp in cls.mlps.items():
+            os.makedirs(f"{cls.repo}/pmml-{name}/1")
+            joblib.dump(mlp, f"{cls.repo}/{name}.joblib")
+            subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/sklearn_to_pmml.py", f"{cls.repo}/{name}.joblib",
+                            f"{cls.repo}/pmml-{name}/1/model.pmml"], check=True)
         # PMML ensembles: the boosters above, and a random forest (100 parallel trees), written as
         # PMML by scripts/xgboost_to_pmml.py.
         forest = xgb.train({"objective": "binary:logistic", "num_parallel_tree": 100, "subsample": 0.8,
@@ -217,6 +230,16 @@ class BackendsTest(unittest.TestCase):
         out32 = infer(self.server, "pmml-fp32", x)
         np.testing.assert_allclose(out32["probability"][:, 1], p1, rtol=1e-5, atol=1e-6)
 
+    def test_pmml_neural_networks_match_scikit_learn(self):
+        x = self.x_test.astype(np.float64)
+        for name in ("mlp-multi", "mlp-bin"):
+            out = infer(self.server, f"pmml-{name}", x, "FP64")
+            expected = self.mlps[name].predict_proba(x)
+            np.testing.assert_allclose(out["probability"], expected, rtol=1e-9, atol=1e-12, err_msg=name)
+            np.testing.assert_array_equal(out["label"].ravel(), self.mlps[name].predict(x), err_msg=name)
+        out = infer(self.server, "pmml-mlp-reg", x, "FP64")
+        np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["mlp-reg"].predict(x), rtol=1e-9, atol=1e-12)
+
     def test_pmml_double_fields_keep_double_precision(self):
         # 14.9 as a double is not below the threshold 14.9; as a float (14.899999618530273) it is.
         # 0.3 is inside [0, 0.3]; as a float (0.30000001192092896) it would be invalid.
@@ -267,9 +290,10 @@ class BackendsTest(unittest.TestCase):
         self.assertIn("model.json", reasons.get("xgb-truncated", ""), index)
         self.assertIn("model.ubj", reasons.get("xgb-garbage", ""), index)
         self.assertIn("must all have 2 numbers", reasons.get("linear-bad", ""), index)
-        self.assertIn("model.pmml:3: <NeuralNetwork>: not supported", reasons.get("pmml-neural", ""), index)
+        self.assertIn("model.pmml:3: <NeuralNetwork>: a NeuralNetwork needs an activationFunction",
+                      reasons.get("pmml-neural", ""), index)
         for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings",
-                     "pmml-fp32", "pmml-precision"):
+                     "pmml-fp32", "pmml-precision", "pmml-mlp-multi", "pmml-mlp-bin", "pmml-mlp-reg"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)

@@ -153,7 +153,7 @@ Result<bool> Compiler::IsClassification(const pugi::xml_node& model) const {
 
 namespace {
 
-constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel"};
+constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork"};
 
 bool IsModelElement(std::string_view name) {
   return std::find(std::begin(kModelElements), std::end(kModelElements), name) != std::end(kModelElements);
@@ -409,6 +409,8 @@ Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, i
     FERRY_ASSIGN_OR_RETURN(model, Regression(e));
   } else if (kind == "TreeModel") {
     FERRY_ASSIGN_OR_RETURN(model, Tree(e));
+  } else if (kind == "NeuralNetwork") {
+    FERRY_ASSIGN_OR_RETURN(model, NeuralNetwork(e));
   } else {
     FERRY_ASSIGN_OR_RETURN(model, Mining(e, depth));
   }

@@ -44,13 +44,14 @@ class Compiler {
 
   core::Result<Expr> Expression(const pugi::xml_node& e);
   core::Result<Predicate> CompilePredicate(const pugi::xml_node& e);
-  // Any model element (RegressionModel, TreeModel, MiningModel), with its MiningSchema fields'
-  // scope, LocalTransformations, Targets and Output. `depth` bounds nesting.
+  // Any model element (RegressionModel, TreeModel, MiningModel, NeuralNetwork), with its
+  // MiningSchema fields' scope, LocalTransformations, Targets and Output. `depth` bounds nesting.
   core::Result<std::unique_ptr<Model>> CompileModel(const pugi::xml_node& e, int depth);
 
   core::Result<std::unique_ptr<Model>> Regression(const pugi::xml_node& e);
   core::Result<std::unique_ptr<Model>> Tree(const pugi::xml_node& e);
   core::Result<std::unique_ptr<Model>> Mining(const pugi::xml_node& e, int depth);
+  core::Result<std::unique_ptr<Model>> NeuralNetwork(const pugi::xml_node& e);
 
   // Children every model may hold that its own compiler skips.
   static bool IsModelCommonChild(std::string_view name);

@@ -1,10 +1,12 @@
 // ferry's PMML evaluator: documents compiled and evaluated, answers computed by hand here.
 #include "backends/pmml/pmml_model.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 namespace ferry::backends::pmml {
 namespace {
@@ -541,11 +543,103 @@ TEST(Pmml, BooleanFieldsComparedWithTrueAndFalse) {
   EXPECT_EQ(out[1], 20);
 }
 
+// One neuron, z = 0.5 + 1.5 x, through each activation function of PMML 4.4.
+TEST(Pmml, NeuralNetworkActivationFunctions) {
+  struct Case {
+    const char* name;
+    const char* extra;  // layer attributes
+    double (*f)(double z);
+  };
+  const Case cases[] = {
+      {"threshold", R"(threshold="0.9")", [](double z) { return z > 0.9 ? 1.0 : 0.0; }},
+      {"logistic", "", [](double z) { return 1 / (1 + std::exp(-z)); }},
+      {"tanh", "", [](double z) { return std::tanh(z); }},
+      {"identity", "", [](double z) { return z; }},
+      {"exponential", "", [](double z) { return std::exp(z); }},
+      {"reciprocal", "", [](double z) { return 1 / z; }},
+      {"square", "", [](double z) { return z * z; }},
+      {"Gauss", "", [](double z) { return std::exp(-z * z); }},
+      {"sine", "", [](double z) { return std::sin(z); }},
+      {"cosine", "", [](double z) { return std::cos(z); }},
+      {"Elliott", "", [](double z) { return z / (1 + std::abs(z)); }},
+      {"arctan", "", [](double z) { return 2 * std::atan(z) / 3.141592653589793; }},
+      {"rectifier", R"(leakage="0.1")", [](double z) { return z > 0 ? z : 0.1 * z; }},
+  };
+  for (const auto& c : cases) {
+    const std::string doc = fmt::format(R"(<PMML version="4.4"><DataDictionary>
+      <DataField name="x" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+    <NeuralNetwork functionName="regression" activationFunction="identity">
+      <MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>
+      <NeuralInputs><NeuralInput id="in"><DerivedField optype="continuous" dataType="double"><FieldRef field="x"/></DerivedField></NeuralInput></NeuralInputs>
+      <NeuralLayer activationFunction="{}" {}><Neuron id="n" bias="0.5"><Con from="in" weight="1.5"/></Neuron></NeuralLayer>
+      <NeuralOutputs><NeuralOutput outputNeuron="n"><DerivedField optype="continuous" dataType="double"><FieldRef field="y"/></DerivedField></NeuralOutput></NeuralOutputs>
+    </NeuralNetwork></PMML>)", c.name, c.extra);
+    auto model = CompiledPmml::Compile(doc, "nn.pmml");
+    ASSERT_TRUE(model.has_value()) << c.name << ": " << model.error().message;
+    const double rows[] = {-2, 0.1, 1.3};
+    double out[3];
+    ASSERT_TRUE((*model)->Evaluate(rows, 3, out).has_value());
+    for (int r = 0; r < 3; ++r) EXPECT_DOUBLE_EQ(out[r], c.f(0.5 + 1.5 * rows[r])) << c.name << " row " << r;
+  }
+}
+
+// Two inputs (one normalized), a tanh layer, a radial basis layer, and a softmax output layer
+// giving three categories' probabilities; a missing input is a null prediction.
+TEST(Pmml, NeuralNetworkClassificationComputedByHand) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="a" optype="continuous" dataType="double"/><DataField name="b" optype="continuous" dataType="double"/>
+    <DataField name="k" optype="categorical" dataType="string"><Value value="r"/><Value value="g"/><Value value="b"/></DataField></DataDictionary>
+  <NeuralNetwork functionName="classification" activationFunction="tanh" width="2">
+    <MiningSchema><MiningField name="a"/><MiningField name="b"/><MiningField name="k" usageType="target"/></MiningSchema>
+    <NeuralInputs>
+      <NeuralInput id="0"><DerivedField optype="continuous" dataType="double"><FieldRef field="a"/></DerivedField></NeuralInput>
+      <NeuralInput id="1"><DerivedField optype="continuous" dataType="double"><NormContinuous field="b">
+        <LinearNorm orig="0" norm="-1"/><LinearNorm orig="10" norm="1"/></NormContinuous></DerivedField></NeuralInput>
+    </NeuralInputs>
+    <NeuralLayer>
+      <Neuron id="h1" bias="0.1"><Con from="0" weight="0.5"/><Con from="1" weight="-0.3"/></Neuron>
+      <Neuron id="h2" bias="-0.2"><Con from="0" weight="0.8"/><Con from="1" weight="0.4"/></Neuron>
+    </NeuralLayer>
+    <NeuralLayer activationFunction="radialBasis" altitude="1.5">
+      <Neuron id="r1"><Con from="h1" weight="0.2"/><Con from="h2" weight="-0.1"/></Neuron>
+      <Neuron id="r2" width="0.5"><Con from="h1" weight="-0.4"/><Con from="h2" weight="0.3"/></Neuron>
+    </NeuralLayer>
+    <NeuralLayer activationFunction="identity" normalizationMethod="softmax">
+      <Neuron id="o1" bias="0.3"><Con from="r1" weight="1.2"/><Con from="r2" weight="-0.7"/></Neuron>
+      <Neuron id="o2" bias="-0.1"><Con from="r1" weight="-0.5"/><Con from="r2" weight="0.9"/></Neuron>
+      <Neuron id="o3"><Con from="r1" weight="0.4"/><Con from="r2" weight="0.4"/></Neuron>
+    </NeuralLayer>
+    <NeuralOutputs>
+      <NeuralOutput outputNeuron="o2"><DerivedField optype="categorical" dataType="string"><NormDiscrete field="k" value="g"/></DerivedField></NeuralOutput>
+      <NeuralOutput outputNeuron="o1"><DerivedField optype="categorical" dataType="string"><NormDiscrete field="k" value="r"/></DerivedField></NeuralOutput>
+      <NeuralOutput outputNeuron="o3"><DerivedField optype="categorical" dataType="string"><NormDiscrete field="k" value="b"/></DerivedField></NeuralOutput>
+    </NeuralOutputs>
+  </NeuralNetwork></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "nn.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"r", "g", "b"}));
+  const double a = 1.7, b = 3.0;
+  const double i0 = a, i1 = -1 + 2 * b / 10;
+  const double h1 = std::tanh(0.1 + 0.5 * i0 - 0.3 * i1), h2 = std::tanh(-0.2 + 0.8 * i0 + 0.4 * i1);
+  auto rbf = [](double d2, double width) { return std::exp(2 * std::log(1.5) - d2 / (2 * width * width)); };
+  const double r1 = rbf((h1 - 0.2) * (h1 - 0.2) + (h2 + 0.1) * (h2 + 0.1), 2);
+  const double r2 = rbf((h1 + 0.4) * (h1 + 0.4) + (h2 - 0.3) * (h2 - 0.3), 0.5);
+  const double z[] = {0.3 + 1.2 * r1 - 0.7 * r2, -0.1 - 0.5 * r1 + 0.9 * r2, 0.4 * r1 + 0.4 * r2};
+  const double sum = std::exp(z[0]) + std::exp(z[1]) + std::exp(z[2]);
+  const double rows[] = {a, b, a, std::numeric_limits<double>::quiet_NaN()};
+  double out[8];  // P(r), P(g), P(b), the predicted category
+  ASSERT_TRUE((*model)->Evaluate(rows, 2, out).has_value());
+  for (int j = 0; j < 3; ++j) EXPECT_NEAR(out[j], std::exp(z[j]) / sum, 1e-15) << j;
+  EXPECT_EQ(out[3], static_cast<double>(std::max_element(z, z + 3) - z));
+  EXPECT_TRUE(std::isnan(out[4]));
+  EXPECT_TRUE(std::isnan(out[7]));
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
-  auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<NeuralNetwork functionName=\"classification\"/>\n</PMML>",
+  auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<SequenceModel functionName=\"sequences\"/>\n</PMML>",
                                        "t.pmml");
   ASSERT_FALSE(unknown.has_value());
-  EXPECT_EQ(unknown.error().message, "t.pmml:3: <NeuralNetwork>: not supported by ferry's PMML evaluator");
+  EXPECT_EQ(unknown.error().message, "t.pmml:3: <SequenceModel>: not supported by ferry's PMML evaluator");
   auto function = CompiledPmml::Compile(R"(<PMML><DataDictionary><DataField name="x" optype="continuous"/></DataDictionary>
 <TransformationDictionary><DerivedField name="d">
 <Apply function="x-fancy"><FieldRef field="x"/></Apply></DerivedField></TransformationDictionary>

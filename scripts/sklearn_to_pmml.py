@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""Writes a fitted scikit-learn model as a PMML document that ferry's PMML backend serves.
+
+    /usr/bin/python3 scripts/sklearn_to_pmml.py model.joblib model.pmml [--features a,b,c]
+
+Needs python3-sklearn and python3-joblib (Debian). Supported: MLPClassifier and MLPRegressor
+(a NeuralNetwork: one NeuralInput a feature, a NeuralLayer a hidden layer with the model's
+activation, and the output layer: softmax over the classes, or for two classes the logistic
+neuron and a layer giving P(class 0) = 1 - P(class 1), or the identity for a regression). Every
+number is written as the shortest decimal that reads back as the same double, so ferry computes
+what scikit-learn computes. The features are f0, f1, ... unless --features names them; the
+target is y.
+"""
+import argparse
+import sys
+from xml.sax.saxutils import quoteattr
+
+import joblib
+
+ACTIVATIONS = {"relu": "rectifier", "tanh": "tanh", "logistic": "logistic", "identity": "identity"}
+
+
+def num(value):
+    return repr(float(value))
+
+
+def layer(neurons, activation, prefix, inputs, coefs, intercepts, normalization=None):
+    """One NeuralLayer: neuron j of `prefix` from each id in `inputs` with weight coefs[i][j]."""
+    attrs = f'activationFunction="{activation}"'
+    if normalization:
+        attrs += f' normalizationMethod="{normalization}"'
+    out = [f"    <NeuralLayer numberOfNeurons=\"{neurons}\" {attrs}>"]
+    ids = []
+    for j in range(neurons):
+        ids.append(f"{prefix}{j}")
+        cons = "".join(f'<Con from="{i}" weight="{num(coefs[k][j])}"/>' for k, i in enumerate(inputs))
+        out.append(f'      <Neuron id="{prefix}{j}" bias="{num(intercepts[j])}">{cons}</Neuron>')
+    out.append("    </NeuralLayer>")
+    return out, ids
+
+
+def mlp(model, features):
+    from sklearn.neural_network import MLPClassifier
+    classifier = isinstance(model, MLPClassifier)
+    classes = [str(c) for c in model.classes_] if classifier else []
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">',
+             '  <Header description="scikit-learn MLP written by ferry\'s scripts/sklearn_to_pmml.py"/>',
+             "  <DataDictionary>"]
+    for f in features:
+        lines.append(f'    <DataField name={quoteattr(f)} optype="continuous" dataType="double"/>')
+    if classifier:
+        values = "".join(f"<Value value={quoteattr(c)}/>" for c in classes)
+        lines.append(f'    <DataField name="y" optype="categorical" dataType="string">{values}</DataField>')
+    else:
+        lines.append('    <DataField name="y" optype="continuous" dataType="double"/>')
+    lines.append("  </DataDictionary>")
+    activation = ACTIVATIONS[model.activation]
+    lines.append(f'  <NeuralNetwork functionName="{"classification" if classifier else "regression"}" '
+                 f'activationFunction="{activation}">')
+    lines.append("    <MiningSchema>" + "".join(f"<MiningField name={quoteattr(f)}/>" for f in features) +
+                 '<MiningField name="y" usageType="target"/></MiningSchema>')
+    lines.append("    <NeuralInputs>")
+    for i, f in enumerate(features):
+        lines.append(f'      <NeuralInput id="i{i}"><DerivedField optype="continuous" dataType="double">'
+                     f"<FieldRef field={quoteattr(f)}/></DerivedField></NeuralInput>")
+    lines.append("    </NeuralInputs>")
+    ids = [f"i{i}" for i in range(len(features))]
+    layers = len(model.coefs_)
+    for n in range(layers - 1):
+        out, ids = layer(model.coefs_[n].shape[1], activation, f"h{n}_", ids, model.coefs_[n], model.intercepts_[n])
+        lines += out
+    last_coefs, last_intercepts = model.coefs_[-1], model.intercepts_[-1]
+    outputs = []
+    if not classifier:
+        out, ids = layer(1, "identity", "o", ids, last_coefs, last_intercepts)
+        lines += out
+        outputs.append((ids[0], '<FieldRef field="y"/>'))
+    elif len(classes) == 2:
+        out, p = layer(1, "logistic", "o", ids, last_coefs, last_intercepts)
+        lines += out
+        # P(class 0) = 1 - P(class 1), P(class 1) = p: an identity layer over the logistic neuron.
+        lines.append('    <NeuralLayer numberOfNeurons="2" activationFunction="identity">')
+        lines.append(f'      <Neuron id="p0" bias="1"><Con from="{p[0]}" weight="-1"/></Neuron>')
+        lines.append(f'      <Neuron id="p1" bias="0"><Con from="{p[0]}" weight="1"/></Neuron>')
+        lines.append("    </NeuralLayer>")
+        outputs += [("p0", f'<NormDiscrete field="y" value={quoteattr(classes[0])}/>'),
+                    ("p1", f'<NormDiscrete field="y" value={quoteattr(classes[1])}/>')]
+    else:
+        out, ids = layer(len(classes), "identity", "o", ids, last_coefs, last_intercepts, "softmax")
+        lines += out
+        outputs += [(ids[k], f'<NormDiscrete field="y" value={quoteattr(c)}/>') for k, c in enumerate(classes)]
+    lines.append(f'    <NeuralOutputs numberOfOutputs="{len(outputs)}">')
+    for neuron, expression in outputs:
+        optype = 'optype="categorical" dataType="string"' if classifier else 'optype="continuous" dataType="double"'
+        lines.append(f'      <NeuralOutput outputNeuron="{neuron}"><DerivedField {optype}>{expression}</DerivedField>'
+                     "</NeuralOutput>")
+    lines.append("    </NeuralOutputs>")
+    lines.append("  </NeuralNetwork>")
+    lines.append("</PMML>")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a fitted estimator saved with joblib")
+    parser.add_argument("pmml", help="the PMML file to write")
+    parser.add_argument("--features", help="comma-separated feature names (default f0, f1, ...)")
+    args = parser.parse_args()
+    model = joblib.load(args.model)
+    name = type(model).__name__
+    if name not in ("MLPClassifier", "MLPRegressor"):
+        sys.exit(f"{name} is not supported (MLPClassifier, MLPRegressor are)")
+    if name == "MLPRegressor" and model.n_outputs_ != 1:
+        sys.exit("an MLPRegressor with several outputs is not supported (a PMML model has one target)")
+    count = model.coefs_[0].shape[0]
+    features = args.features.split(",") if args.features else [f"f{i}" for i in range(count)]
+    if len(features) != count:
+        sys.exit(f"--features names {len(features)} features, the model has {count}")
+    with open(args.pmml, "w") as f:
+        f.write(mlp(model, features))
+
+
+if __name__ == "__main__":
+    main()
