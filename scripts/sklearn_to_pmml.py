@@ -3,13 +3,17 @@
 
     /usr/bin/python3 scripts/sklearn_to_pmml.py model.joblib model.pmml [--features a,b,c]
 
-Needs python3-sklearn and python3-joblib (Debian). Supported: MLPClassifier and MLPRegressor
-(a NeuralNetwork: one NeuralInput a feature, a NeuralLayer a hidden layer with the model's
-activation, and the output layer: softmax over the classes, or for two classes the logistic
-neuron and a layer giving P(class 0) = 1 - P(class 1), or the identity for a regression). Every
-number is written as the shortest decimal that reads back as the same double, so ferry computes
-what scikit-learn computes. The features are f0, f1, ... unless --features names them; the
-target is y.
+Needs python3-sklearn and python3-joblib (Debian). Supported:
+- MLPClassifier and MLPRegressor: a NeuralNetwork (one NeuralInput a feature, a NeuralLayer a
+  hidden layer with the model's activation, and the output layer: softmax over the classes, or
+  for two classes the logistic neuron and a layer giving P(class 0) = 1 - P(class 1), or the
+  identity for a regression);
+- SVC and SVR (linear, poly, rbf and sigmoid kernels): a SupportVectorMachineModel, OneAgainstOne
+  with one machine a pair of classes as libsvm votes (the decision values negated, since a PMML
+  machine votes for its targetCategory below the threshold).
+Every number is written as the shortest decimal that reads back as the same double, so ferry
+computes what scikit-learn computes. The features are f0, f1, ... unless --features names them;
+the target is y.
 """
 import argparse
 import sys
@@ -43,17 +47,7 @@ def mlp(model, features):
     from sklearn.neural_network import MLPClassifier
     classifier = isinstance(model, MLPClassifier)
     classes = [str(c) for c in model.classes_] if classifier else []
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">',
-             '  <Header description="scikit-learn MLP written by ferry\'s scripts/sklearn_to_pmml.py"/>',
-             "  <DataDictionary>"]
-    for f in features:
-        lines.append(f'    <DataField name={quoteattr(f)} optype="continuous" dataType="double"/>')
-    if classifier:
-        values = "".join(f"<Value value={quoteattr(c)}/>" for c in classes)
-        lines.append(f'    <DataField name="y" optype="categorical" dataType="string">{values}</DataField>')
-    else:
-        lines.append('    <DataField name="y" optype="continuous" dataType="double"/>')
-    lines.append("  </DataDictionary>")
+    lines = header(features, classes, "classification" if classifier else "regression")
     activation = ACTIVATIONS[model.activation]
     lines.append(f'  <NeuralNetwork functionName="{"classification" if classifier else "regression"}" '
                  f'activationFunction="{activation}">')
@@ -100,6 +94,90 @@ def mlp(model, features):
     return "\n".join(lines) + "\n"
 
 
+def header(features, classes, function):
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">',
+             '  <Header description="scikit-learn model written by ferry\'s scripts/sklearn_to_pmml.py"/>',
+             "  <DataDictionary>"]
+    for f in features:
+        lines.append(f'    <DataField name={quoteattr(f)} optype="continuous" dataType="double"/>')
+    if function == "classification":
+        values = "".join(f"<Value value={quoteattr(c)}/>" for c in classes)
+        lines.append(f'    <DataField name="y" optype="categorical" dataType="string">{values}</DataField>')
+    else:
+        lines.append('    <DataField name="y" optype="continuous" dataType="double"/>')
+    lines.append("  </DataDictionary>")
+    return lines
+
+
+def svm(model, features):
+    from sklearn.svm import SVC
+    classifier = isinstance(model, SVC)
+    classes = [str(c) for c in model.classes_] if classifier else []
+    function = "classification" if classifier else "regression"
+    lines = header(features, classes, function)
+    method = ' classificationMethod="OneAgainstOne"' if classifier else ""
+    lines.append(f'  <SupportVectorMachineModel functionName="{function}"{method}>')
+    lines.append("    <MiningSchema>" + "".join(f"<MiningField name={quoteattr(f)}/>" for f in features) +
+                 '<MiningField name="y" usageType="target"/></MiningSchema>')
+    gamma = num(model._gamma)
+    if model.kernel == "linear":
+        lines.append("    <LinearKernelType/>")
+    elif model.kernel == "poly":
+        lines.append(f'    <PolynomialKernelType gamma="{gamma}" coef0="{num(model.coef0)}" degree="{model.degree}"/>')
+    elif model.kernel == "rbf":
+        lines.append(f'    <RadialBasisKernelType gamma="{gamma}"/>')
+    elif model.kernel == "sigmoid":
+        lines.append(f'    <SigmoidKernelType gamma="{gamma}" coef0="{num(model.coef0)}"/>')
+    else:
+        sys.exit(f"kernel {model.kernel!r} is not supported (linear, poly, rbf, sigmoid are)")
+    vectors = model.support_vectors_
+    lines.append(f'    <VectorDictionary numberOfVectors="{len(vectors)}">')
+    lines.append(f'      <VectorFields numberOfFields="{len(features)}">' +
+                 "".join(f"<FieldRef field={quoteattr(f)}/>" for f in features) + "</VectorFields>")
+    for i, v in enumerate(vectors):
+        lines.append(f'      <VectorInstance id="{i}"><Array n="{len(v)}" type="real">{" ".join(num(x) for x in v)}'
+                     "</Array></VectorInstance>")
+    lines.append("    </VectorDictionary>")
+
+    def machine(ids, coefficients, b, attrs=""):
+        out = [f"    <SupportVectorMachine{attrs}>",
+               f'      <SupportVectors numberOfSupportVectors="{len(ids)}">' +
+               "".join(f'<SupportVector vectorId="{i}"/>' for i in ids) + "</SupportVectors>",
+               f'      <Coefficients absoluteValue="{num(b)}">' +
+               "".join(f'<Coefficient value="{num(c)}"/>' for c in coefficients) + "</Coefficients>",
+               "    </SupportVectorMachine>"]
+        return out
+
+    dual, intercept = model.dual_coef_, model.intercept_
+    if not classifier:
+        lines += machine(range(len(vectors)), dual[0], intercept[0])
+    elif len(classes) == 2:
+        # scikit-learn's binary decision is > 0 for classes_[1]: PMML's f < 0 votes classes_[0].
+        lines += machine(range(len(vectors)), dual[0], intercept[0],
+                         f" targetCategory={quoteattr(classes[0])} alternateTargetCategory={quoteattr(classes[1])}")
+    else:
+        # libsvm's pairs (i, j), i < j, decide class i when sum + intercept > 0; the support vectors
+        # are grouped by class, class i's weighted by dual_coef_[j - 1], class j's by dual_coef_[i].
+        starts = [0]
+        for n in model.n_support_:
+            starts.append(starts[-1] + n)
+        pair = 0
+        for i in range(len(classes)):
+            for j in range(i + 1, len(classes)):
+                ids = list(range(starts[i], starts[i + 1])) + list(range(starts[j], starts[j + 1]))
+                coefficients = [-dual[j - 1][k] for k in range(starts[i], starts[i + 1])] + \
+                               [-dual[i][k] for k in range(starts[j], starts[j + 1])]
+                lines += machine(ids, coefficients, -intercept[pair],
+                                 f" targetCategory={quoteattr(classes[i])} alternateTargetCategory={quoteattr(classes[j])}")
+                pair += 1
+    lines.append("  </SupportVectorMachineModel>")
+    lines.append("</PMML>")
+    return "\n".join(lines) + "\n"
+
+
+WRITERS = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "SVC": "svm", "SVR": "svm"}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a fitted estimator saved with joblib")
@@ -108,16 +186,16 @@ def main():
     args = parser.parse_args()
     model = joblib.load(args.model)
     name = type(model).__name__
-    if name not in ("MLPClassifier", "MLPRegressor"):
-        sys.exit(f"{name} is not supported (MLPClassifier, MLPRegressor are)")
+    if name not in WRITERS:
+        sys.exit(f"{name} is not supported ({', '.join(WRITERS)} are)")
     if name == "MLPRegressor" and model.n_outputs_ != 1:
         sys.exit("an MLPRegressor with several outputs is not supported (a PMML model has one target)")
-    count = model.coefs_[0].shape[0]
+    count = model.n_features_in_
     features = args.features.split(",") if args.features else [f"f{i}" for i in range(count)]
     if len(features) != count:
         sys.exit(f"--features names {len(features)} features, the model has {count}")
     with open(args.pmml, "w") as f:
-        f.write(mlp(model, features))
+        f.write(globals()[WRITERS[name]](model, features))
 
 
 if __name__ == "__main__":

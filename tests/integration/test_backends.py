@@ -139,6 +139,14 @@ class BackendsTest(unittest.TestCase):
             "mlp-bin": MLPClassifier((8,), activation="tanh", max_iter=300, random_state=0).fit(x, y_bin),
             "mlp-reg": MLPRegressor((10,), activation="logistic", max_iter=300, random_state=0).fit(x, y_reg),
         }
+        from sklearn.svm import SVC, SVR
+        cls.mlps.update({
+            "svm-rbf": SVC(kernel="rbf", gamma="scale", C=2).fit(x, y_multi),
+            "svm-poly": SVC(kernel="poly", degree=3, coef0=0.5, gamma=0.3).fit(x, y_bin),
+            "svm-sigmoid": SVC(kernel="sigmoid", gamma=0.05, coef0=0.1).fit(x, y_multi),
+            "svm-linear": SVC(kernel="linear", C=0.5).fit(x, y_bin),
+            "svr-rbf": SVR(kernel="rbf", C=3, epsilon=0.05).fit(x, y_reg),
+        })
         for name, mlp in cls.mlps.items():
             os.makedirs(f"{cls.repo}/pmml-{name}/1")
             joblib.dump(mlp, f"{cls.repo}/{name}.joblib")
@@ -240,6 +248,14 @@ class BackendsTest(unittest.TestCase):
         out = infer(self.server, "pmml-mlp-reg", x, "FP64")
         np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["mlp-reg"].predict(x), rtol=1e-9, atol=1e-12)
 
+    def test_pmml_support_vector_machines_match_scikit_learn(self):
+        x = self.x_test.astype(np.float64)
+        for name in ("svm-rbf", "svm-poly", "svm-sigmoid", "svm-linear"):
+            out = infer(self.server, f"pmml-{name}", x, "FP64")
+            np.testing.assert_array_equal(out["label"].ravel(), self.mlps[name].predict(x), err_msg=name)
+        out = infer(self.server, "pmml-svr-rbf", x, "FP64")
+        np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["svr-rbf"].predict(x), rtol=1e-9, atol=1e-12)
+
     def test_pmml_double_fields_keep_double_precision(self):
         # 14.9 as a double is not below the threshold 14.9; as a float (14.899999618530273) it is.
         # 0.3 is inside [0, 0.3]; as a float (0.30000001192092896) it would be invalid.
@@ -293,7 +309,8 @@ class BackendsTest(unittest.TestCase):
         self.assertIn("model.pmml:3: <NeuralNetwork>: a NeuralNetwork needs an activationFunction",
                       reasons.get("pmml-neural", ""), index)
         for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings",
-                     "pmml-fp32", "pmml-precision", "pmml-mlp-multi", "pmml-mlp-bin", "pmml-mlp-reg"):
+                     "pmml-fp32", "pmml-precision", "pmml-mlp-multi", "pmml-mlp-bin", "pmml-mlp-reg",
+                     "pmml-svm-rbf", "pmml-svm-poly", "pmml-svm-sigmoid", "pmml-svm-linear", "pmml-svr-rbf"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)

@@ -153,7 +153,8 @@ Result<bool> Compiler::IsClassification(const pugi::xml_node& model) const {
 
 namespace {
 
-constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork"};
+constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork",
+                                               "SupportVectorMachineModel"};
 
 bool IsModelElement(std::string_view name) {
   return std::find(std::begin(kModelElements), std::end(kModelElements), name) != std::end(kModelElements);
@@ -411,6 +412,8 @@ Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, i
     FERRY_ASSIGN_OR_RETURN(model, Tree(e));
   } else if (kind == "NeuralNetwork") {
     FERRY_ASSIGN_OR_RETURN(model, NeuralNetwork(e));
+  } else if (kind == "SupportVectorMachineModel") {
+    FERRY_ASSIGN_OR_RETURN(model, SupportVectorMachine(e));
   } else {
     FERRY_ASSIGN_OR_RETURN(model, Mining(e, depth));
   }

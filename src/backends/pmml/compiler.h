@@ -19,6 +19,8 @@
 namespace ferry::backends::pmml {
 
 std::optional<double> ParseNumber(std::string_view text);
+// The values of an Array's text: space-separated, strings possibly in double quotes.
+std::vector<std::string> ArrayItems(std::string_view text);
 
 class Compiler {
  public:
@@ -52,6 +54,7 @@ class Compiler {
   core::Result<std::unique_ptr<Model>> Tree(const pugi::xml_node& e);
   core::Result<std::unique_ptr<Model>> Mining(const pugi::xml_node& e, int depth);
   core::Result<std::unique_ptr<Model>> NeuralNetwork(const pugi::xml_node& e);
+  core::Result<std::unique_ptr<Model>> SupportVectorMachine(const pugi::xml_node& e);
 
   // Children every model may hold that its own compiler skips.
   static bool IsModelCommonChild(std::string_view name);

@@ -68,9 +68,6 @@ Truth Predicate::Test(const double* v) const {
   return Truth::kUnknown;
 }
 
-namespace {
-
-// The values of an Array: space-separated, strings possibly in double quotes.
 std::vector<std::string> ArrayItems(std::string_view text) {
   std::vector<std::string> items;
   std::size_t i = 0;
@@ -91,8 +88,6 @@ std::vector<std::string> ArrayItems(std::string_view text) {
   }
   return items;
 }
-
-}  // namespace
 
 core::Result<Predicate> Compiler::CompilePredicate(const pugi::xml_node& e) {
   const std::string_view kind = e.name();

@@ -635,6 +635,62 @@ TEST(Pmml, NeuralNetworkClassificationComputedByHand) {
   EXPECT_TRUE(std::isnan(out[7]));
 }
 
+// OneAgainstAll over sparse vectors with a categorical indicator field: the smallest f wins (the
+// largest with maxWins); svmRepresentation Coefficients; a regression's single machine.
+TEST(Pmml, SupportVectorMachinesComputedByHand) {
+  auto document = [](const char* attrs, const char* machines) {
+    return fmt::format(R"(<PMML version="4.4"><DataDictionary>
+      <DataField name="a" optype="continuous" dataType="double"/>
+      <DataField name="c" optype="categorical" dataType="string"><Value value="u"/><Value value="w"/></DataField>
+      <DataField name="k" optype="categorical" dataType="string"><Value value="p"/><Value value="q"/><Value value="r"/></DataField></DataDictionary>
+    <SupportVectorMachineModel functionName="classification" {}>
+      <MiningSchema><MiningField name="a"/><MiningField name="c"/><MiningField name="k" usageType="target"/></MiningSchema>
+      <RadialBasisKernelType gamma="0.5"/>
+      <VectorDictionary><VectorFields><FieldRef field="a"/><CategoricalPredictor name="c" value="w" coefficient="1"/></VectorFields>
+        <VectorInstance id="v1"><REAL-SparseArray n="2"><Indices>1</Indices><REAL-Entries>1.5</REAL-Entries></REAL-SparseArray></VectorInstance>
+        <VectorInstance id="v2"><Array n="2" type="real">-1 1</Array></VectorInstance>
+      </VectorDictionary>{}
+    </SupportVectorMachineModel></PMML>)", attrs, machines);
+  };
+  constexpr const char* kMachines = R"(
+      <SupportVectorMachine targetCategory="p"><SupportVectors><SupportVector vectorId="v1"/></SupportVectors>
+        <Coefficients absoluteValue="0.1"><Coefficient value="1"/></Coefficients></SupportVectorMachine>
+      <SupportVectorMachine targetCategory="q"><SupportVectors><SupportVector vectorId="v2"/></SupportVectors>
+        <Coefficients absoluteValue="0.2"><Coefficient value="1"/></Coefficients></SupportVectorMachine>
+      <SupportVectorMachine targetCategory="r"><SupportVectors><SupportVector vectorId="v1"/><SupportVector vectorId="v2"/></SupportVectors>
+        <Coefficients absoluteValue="-0.3"><Coefficient value="0.5"/><Coefficient value="0.5"/></Coefficients></SupportVectorMachine>)";
+  const double a = 0.4;  // c = "w": the indicator is 1
+  const double k1 = std::exp(-0.5 * ((a - 1.5) * (a - 1.5) + 1)), k2 = std::exp(-0.5 * ((a + 1) * (a + 1)));
+  const double f[] = {0.1 + k1, 0.2 + k2, -0.3 + 0.5 * k1 + 0.5 * k2};
+  for (bool max_wins : {false, true}) {
+    auto model = CompiledPmml::Compile(
+        document(max_wins ? R"(classificationMethod="OneAgainstAll" maxWins="true")" : R"(classificationMethod="OneAgainstAll")",
+                 kMachines),
+        "svm.pmml");
+    ASSERT_TRUE(model.has_value()) << model.error().message;
+    const double rows[] = {a, (*model)->Encode("w")};
+    double out[4];
+    ASSERT_TRUE((*model)->Evaluate(rows, 1, out).has_value());
+    const auto winner = max_wins ? std::max_element(f, f + 3) - f : std::min_element(f, f + 3) - f;
+    EXPECT_EQ(out[3], static_cast<double>(winner)) << max_wins;
+    EXPECT_EQ(out[winner], 1.0);
+  }
+  // A linear machine by its coefficients, as a regression.
+  auto linear = CompiledPmml::Compile(R"(<PMML version="4.4"><DataDictionary>
+      <DataField name="a" optype="continuous" dataType="double"/><DataField name="b" optype="continuous" dataType="double"/>
+      <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+    <SupportVectorMachineModel functionName="regression" svmRepresentation="Coefficients">
+      <MiningSchema><MiningField name="a"/><MiningField name="b"/><MiningField name="y" usageType="target"/></MiningSchema>
+      <LinearKernelType/><VectorDictionary><VectorFields><FieldRef field="a"/><FieldRef field="b"/></VectorFields></VectorDictionary>
+      <SupportVectorMachine><Coefficients absoluteValue="0.5"><Coefficient value="2"/><Coefficient value="-3"/></Coefficients></SupportVectorMachine>
+    </SupportVectorMachineModel></PMML>)", "linear.pmml");
+  ASSERT_TRUE(linear.has_value()) << linear.error().message;
+  const double rows[] = {1.5, 0.25};
+  double y = 0;
+  ASSERT_TRUE((*linear)->Evaluate(rows, 1, &y).has_value());
+  EXPECT_DOUBLE_EQ(y, 0.5 + 2 * 1.5 - 3 * 0.25);
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<SequenceModel functionName=\"sequences\"/>\n</PMML>",
                                        "t.pmml");
