@@ -306,6 +306,24 @@ def pmml_seeds():
         write("fuzz_pmml", f"unit-{i}.pmml", doc)
     with open(os.path.join(SOURCE_DIR, "examples", "models", "pima-pmml", "1", "model.pmml")) as f:
         write("fuzz_pmml", "pima.pmml", f.read())
+    write("fuzz_pmml", "svm.pmml", SVM_PMML)
+
+
+SVM_PMML = """<PMML version="4.4"><DataDictionary>
+  <DataField name="a" optype="continuous" dataType="double"/>
+  <DataField name="c" optype="categorical" dataType="string"><Value value="u"/><Value value="w"/></DataField>
+  <DataField name="k" optype="categorical" dataType="string"><Value value="p"/><Value value="q"/></DataField></DataDictionary>
+<SupportVectorMachineModel functionName="classification" classificationMethod="OneAgainstOne" threshold="0.1">
+  <MiningSchema><MiningField name="a"/><MiningField name="c"/><MiningField name="k" usageType="target"/></MiningSchema>
+  <PolynomialKernelType gamma="0.5" coef0="1" degree="2"/>
+  <VectorDictionary><VectorFields><FieldRef field="a"/><CategoricalPredictor name="c" value="w" coefficient="1"/></VectorFields>
+    <VectorInstance id="v1"><REAL-SparseArray n="2"><Indices>1</Indices><REAL-Entries>1.5</REAL-Entries></REAL-SparseArray></VectorInstance>
+    <VectorInstance id="v2"><Array n="2" type="real">-1 1</Array></VectorInstance></VectorDictionary>
+  <SupportVectorMachine targetCategory="p" alternateTargetCategory="q"><SupportVectors><SupportVector vectorId="v1"/>
+    <SupportVector vectorId="v2"/></SupportVectors><Coefficients absoluteValue="0.1"><Coefficient value="1"/>
+    <Coefficient value="-0.5"/></Coefficients></SupportVectorMachine>
+</SupportVectorMachineModel></PMML>
+"""
 
 
 ROUTERS = {
