@@ -81,13 +81,14 @@ struct Predicate {
 // ---- models (regression.cc, tree.cc, mining.cc) ----
 
 struct OutputField {
-  enum class Feature : std::uint8_t { kPredictedValue, kProbability, kTransformedValue };
+  enum class Feature : std::uint8_t { kPredictedValue, kProbability, kTransformedValue, kReasonCode };
   std::string name;
   Feature feature = Feature::kPredictedValue;
   std::size_t slot = 0;
   bool category_valued = false;  // kPredictedValue of a classification
   std::ptrdiff_t category = -1;  // kProbability: the category (-1: the predicted one's)
-  bool string_valued = false;    // kTransformedValue yielding strings (codes): answered as BYTES
+  bool string_valued = false;    // kTransformedValue yielding strings, kReasonCode: answered as BYTES
+  std::size_t rank = 1;          // kReasonCode: which reason code (1 = the first)
   Expr expression;               // kTransformedValue
   bool final_result = true;      // isFinalResult: an output of the top model
 };
@@ -124,6 +125,10 @@ class Model {
   bool Predict(double* v, double* y, double* scratch) const;
   std::size_t score_width() const { return classification ? categories + 1 : 1; }
   virtual std::size_t scratch_size() const { return 0; }
+  // Whether the model ranks reason codes (a Scorecard with useReasonCodes).
+  virtual bool ranks_reason_codes() const { return false; }
+  // After Score: the string code of the rank-th reason code (1-based), missing when fewer.
+  virtual double ReasonCode(std::size_t /*rank*/, const double* /*scratch*/) const { return kMissing; }
   virtual void SetCategories(const std::vector<double>& values) {
     categories = values.size();
     category_values = values.data();

@@ -72,6 +72,7 @@ bool Model::Predict(double* v, double* y, double* scratch) const {
         out = y[o.category >= 0 ? static_cast<std::size_t>(o.category) : predicted];
         break;
       case OutputField::Feature::kTransformedValue: out = Eval(o.expression, v); break;
+      case OutputField::Feature::kReasonCode: out = ReasonCode(o.rank, scratch); break;
     }
   }
   return ok;
@@ -154,7 +155,7 @@ Result<bool> Compiler::IsClassification(const pugi::xml_node& model) const {
 namespace {
 
 constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork",
-                                               "SupportVectorMachineModel"};
+                                               "SupportVectorMachineModel", "Scorecard"};
 
 bool IsModelElement(std::string_view name) {
   return std::find(std::begin(kModelElements), std::end(kModelElements), name) != std::end(kModelElements);
@@ -365,8 +366,14 @@ Result<void> Compiler::Outputs(const pugi::xml_node& output, Model& model) {
       if (!expression) return Fail(f, "a transformedValue needs an expression");
       FERRY_ASSIGN_OR_RETURN(o.expression, Expression(expression));
       o.string_valued = IsStringType(f) || o.expression.strings;
+    } else if (feature == "reasonCode") {
+      if (!model.ranks_reason_codes()) return Fail(f, "feature reasonCode needs a Scorecard with useReasonCodes");
+      o.feature = OutputField::Feature::kReasonCode;
+      o.rank = static_cast<std::size_t>(std::max(1, f.attribute("rank").as_int(1)));
+      o.string_valued = true;
     } else {
-      return Fail(f, fmt::format("feature '{}' is not supported (predictedValue, probability, transformedValue are)", feature));
+      return Fail(f, fmt::format("feature '{}' is not supported (predictedValue, probability, transformedValue, "
+                                 "reasonCode are)", feature));
     }
     o.final_result = f.attribute("isFinalResult").as_bool(true);
     // Later output fields, and later segments of a model chain, may refer to this one.
@@ -414,6 +421,8 @@ Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, i
     FERRY_ASSIGN_OR_RETURN(model, NeuralNetwork(e));
   } else if (kind == "SupportVectorMachineModel") {
     FERRY_ASSIGN_OR_RETURN(model, SupportVectorMachine(e));
+  } else if (kind == "Scorecard") {
+    FERRY_ASSIGN_OR_RETURN(model, Scorecard(e));
   } else {
     FERRY_ASSIGN_OR_RETURN(model, Mining(e, depth));
   }

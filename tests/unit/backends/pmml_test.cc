@@ -691,6 +691,66 @@ TEST(Pmml, SupportVectorMachinesComputedByHand) {
   EXPECT_DOUBLE_EQ(y, 0.5 + 2 * 1.5 - 3 * 0.25);
 }
 
+// The PMML 4.4 specification's kind of scorecard: points by characteristic, a complex partial
+// score, reason codes ranked by the points lost against each baseline (pointsBelow), summed by
+// code, negative ones left out.
+TEST(Pmml, ScorecardWithReasonCodes) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="dept" optype="categorical" dataType="string"><Value value="engineering"/><Value value="marketing"/><Value value="business"/></DataField>
+    <DataField name="age" optype="continuous" dataType="double"/>
+    <DataField name="income" optype="continuous" dataType="double"/>
+    <DataField name="score" optype="continuous" dataType="double"/></DataDictionary>
+  <Scorecard functionName="regression" useReasonCodes="true" reasonCodeAlgorithm="pointsBelow" initialScore="0" baselineMethod="other">
+    <MiningSchema><MiningField name="dept"/><MiningField name="age"/><MiningField name="income"/><MiningField name="score" usageType="predicted"/></MiningSchema>
+    <Output><OutputField name="Final Score" feature="predictedValue" dataType="double" optype="continuous"/>
+      <OutputField name="Reason Code 1" rank="1" feature="reasonCode" dataType="string" optype="categorical"/>
+      <OutputField name="Reason Code 2" rank="2" feature="reasonCode" dataType="string" optype="categorical"/>
+      <OutputField name="Reason Code 3" rank="3" feature="reasonCode" dataType="string" optype="categorical"/></Output>
+    <Characteristics>
+      <Characteristic name="departmentScore" reasonCode="RC1" baselineScore="19">
+        <Attribute partialScore="-9"><SimplePredicate field="dept" operator="isMissing"/></Attribute>
+        <Attribute partialScore="19"><SimplePredicate field="dept" operator="equal" value="marketing"/></Attribute>
+        <Attribute partialScore="3"><SimplePredicate field="dept" operator="equal" value="engineering"/></Attribute>
+        <Attribute partialScore="6"><SimplePredicate field="dept" operator="equal" value="business"/></Attribute>
+      </Characteristic>
+      <Characteristic name="ageScore" reasonCode="RC2" baselineScore="18">
+        <Attribute partialScore="-1"><SimplePredicate field="age" operator="isMissing"/></Attribute>
+        <Attribute partialScore="-3"><SimplePredicate field="age" operator="lessOrEqual" value="18"/></Attribute>
+        <Attribute partialScore="0"><CompoundPredicate booleanOperator="and"><SimplePredicate field="age" operator="greaterThan" value="18"/><SimplePredicate field="age" operator="lessOrEqual" value="29"/></CompoundPredicate></Attribute>
+        <Attribute partialScore="12"><CompoundPredicate booleanOperator="and"><SimplePredicate field="age" operator="greaterThan" value="29"/><SimplePredicate field="age" operator="lessOrEqual" value="39"/></CompoundPredicate></Attribute>
+        <Attribute partialScore="18"><SimplePredicate field="age" operator="greaterThan" value="39"/></Attribute>
+      </Characteristic>
+      <Characteristic name="incomeScore" reasonCode="RC3" baselineScore="10">
+        <Attribute partialScore="3"><SimplePredicate field="income" operator="isMissing"/></Attribute>
+        <Attribute reasonCode="RC2"><SimplePredicate field="income" operator="lessOrEqual" value="1000"/>
+          <ComplexPartialScore><Apply function="*"><FieldRef field="income"/><Constant>0.01</Constant></Apply></ComplexPartialScore></Attribute>
+        <Attribute partialScore="26"><SimplePredicate field="income" operator="greaterThan" value="1000"/></Attribute>
+      </Characteristic>
+    </Characteristics>
+  </Scorecard></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "scorecard.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  const auto& m = **model;
+  ASSERT_EQ(m.outputs().size(), 4u);
+  EXPECT_TRUE(m.outputs()[1].is_string);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // engineering (3: RC1 lost 16), age 25 (0: RC2 lost 18), income 500 (5: RC2 lost 5 more).
+  // marketing (19: RC1 0), age 45 (18: RC2 0), income 2000 (26: RC3 -16, left out).
+  const double rows[] = {m.Encode("engineering"), 25, 500, m.Encode("marketing"), 45, 2000, m.Encode("business"), nan, 10};
+  double out[15];
+  ASSERT_TRUE(m.Evaluate(rows, 3, out).has_value());
+  EXPECT_DOUBLE_EQ(out[0], 3 + 0 + 5);
+  EXPECT_DOUBLE_EQ(out[1], 8);
+  EXPECT_EQ(m.Decode(out[2]), "RC2");  // 18 + 5
+  EXPECT_EQ(m.Decode(out[3]), "RC1");  // 16
+  EXPECT_EQ(m.Decode(out[4]), "");     // no Characteristic gave RC3 points
+  EXPECT_DOUBLE_EQ(out[5], 19 + 18 + 26);
+  EXPECT_EQ(m.Decode(out[7]), "RC1");  // 0 points: kept, in document order
+  EXPECT_EQ(m.Decode(out[8]), "RC2");
+  EXPECT_EQ(m.Decode(out[9]), "");     // RC3: -16, left out
+  EXPECT_DOUBLE_EQ(out[10], 6 - 1 + 0.1);  // age missing: -1; income 10: 0.1
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<SequenceModel functionName=\"sequences\"/>\n</PMML>",
                                        "t.pmml");
