@@ -155,7 +155,7 @@ Result<bool> Compiler::IsClassification(const pugi::xml_node& model) const {
 namespace {
 
 constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork",
-                                               "SupportVectorMachineModel", "Scorecard"};
+                                               "SupportVectorMachineModel", "Scorecard", "RuleSetModel"};
 
 bool IsModelElement(std::string_view name) {
   return std::find(std::begin(kModelElements), std::end(kModelElements), name) != std::end(kModelElements);
@@ -423,6 +423,8 @@ Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, i
     FERRY_ASSIGN_OR_RETURN(model, SupportVectorMachine(e));
   } else if (kind == "Scorecard") {
     FERRY_ASSIGN_OR_RETURN(model, Scorecard(e));
+  } else if (kind == "RuleSetModel") {
+    FERRY_ASSIGN_OR_RETURN(model, RuleSet(e));
   } else {
     FERRY_ASSIGN_OR_RETURN(model, Mining(e, depth));
   }

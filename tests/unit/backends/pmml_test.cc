@@ -751,6 +751,46 @@ TEST(Pmml, ScorecardWithReasonCodes) {
   EXPECT_DOUBLE_EQ(out[10], 6 - 1 + 0.1);  // age missing: -1; income 10: 0.1
 }
 
+// A RuleSet with a CompoundRule, under each selection criterion, and its defaultScore.
+TEST(Pmml, RuleSetCriteria) {
+  auto document = [](const char* criterion) {
+    return fmt::format(R"(<PMML version="4.4"><DataDictionary>
+      <DataField name="bp" optype="continuous" dataType="double"/><DataField name="age" optype="continuous" dataType="double"/>
+      <DataField name="drug" optype="categorical" dataType="string"><Value value="A"/><Value value="B"/><Value value="C"/></DataField></DataDictionary>
+    <RuleSetModel functionName="classification"><MiningSchema><MiningField name="bp"/><MiningField name="age"/>
+      <MiningField name="drug" usageType="target"/></MiningSchema>
+      <RuleSet defaultScore="C"><RuleSelectionMethod criterion="{}"/><RuleSelectionMethod criterion="firstHit"/>
+        <SimpleRule id="r1" score="A" weight="0.3"><SimplePredicate field="bp" operator="greaterThan" value="140"/></SimpleRule>
+        <CompoundRule><SimplePredicate field="age" operator="lessThan" value="50"/>
+          <SimpleRule id="r2" score="B" weight="0.8"><SimplePredicate field="bp" operator="greaterThan" value="120"/>
+            <ScoreDistribution value="A" recordCount="1"/><ScoreDistribution value="B" recordCount="3"/></SimpleRule>
+          <SimpleRule id="r3" score="A" weight="0.4"><True/></SimpleRule>
+        </CompoundRule>
+      </RuleSet></RuleSetModel></PMML>)", criterion);
+  };
+  const double rows[] = {150, 30,   // r1, r2, r3 fire
+                         130, 60,   // none: the default C
+                         100, 40};  // r3
+  double out[12];  // P(A), P(B), P(C), the predicted category
+  auto first = CompiledPmml::Compile(document("firstHit"), "rules.pmml");
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  ASSERT_TRUE((*first)->Evaluate(rows, 3, out).has_value());
+  EXPECT_EQ(std::vector<double>(out, out + 4), (std::vector<double>{1, 0, 0, 0}));
+  EXPECT_EQ(std::vector<double>(out + 4, out + 8), (std::vector<double>{0, 0, 1, 2}));
+  EXPECT_EQ(std::vector<double>(out + 8, out + 12), (std::vector<double>{1, 0, 0, 0}));
+  auto max = CompiledPmml::Compile(document("weightedMax"), "rules.pmml");
+  ASSERT_TRUE(max.has_value()) << max.error().message;
+  ASSERT_TRUE((*max)->Evaluate(rows, 3, out).has_value());
+  EXPECT_EQ(std::vector<double>(out, out + 4), (std::vector<double>{0.25, 0.75, 0, 1}));  // r2 and its distribution
+  auto sum = CompiledPmml::Compile(document("weightedSum"), "rules.pmml");
+  ASSERT_TRUE(sum.has_value()) << sum.error().message;
+  ASSERT_TRUE((*sum)->Evaluate(rows, 3, out).has_value());
+  EXPECT_NEAR(out[0], (0.3 + 0.4) / 3, 1e-15);  // A: r1 and r3; three rules fired
+  EXPECT_NEAR(out[1], 0.8 / 3, 1e-15);
+  EXPECT_EQ(out[3], 1.0);  // B's 0.8 beats A's 0.7
+  EXPECT_EQ(out[7], 2.0);
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<SequenceModel functionName=\"sequences\"/>\n</PMML>",
                                        "t.pmml");
