@@ -307,6 +307,21 @@ def pmml_seeds():
     with open(os.path.join(SOURCE_DIR, "examples", "models", "pima-pmml", "1", "model.pmml")) as f:
         write("fuzz_pmml", "pima.pmml", f.read())
     write("fuzz_pmml", "svm.pmml", SVM_PMML)
+    write("fuzz_pmml", "rules.pmml", RULES_PMML)
+
+
+RULES_PMML = """<PMML version="4.4"><DataDictionary>
+  <DataField name="bp" optype="continuous" dataType="double"/><DataField name="age" optype="continuous" dataType="double"/>
+  <DataField name="drug" optype="categorical" dataType="string"><Value value="A"/><Value value="B"/></DataField></DataDictionary>
+<RuleSetModel functionName="classification"><MiningSchema><MiningField name="bp"/><MiningField name="age"/>
+  <MiningField name="drug" usageType="target"/></MiningSchema>
+  <RuleSet defaultScore="B"><RuleSelectionMethod criterion="weightedSum"/>
+    <SimpleRule id="r1" score="A" weight="0.3"><SimplePredicate field="bp" operator="greaterThan" value="140"/></SimpleRule>
+    <CompoundRule><SimplePredicate field="age" operator="lessThan" value="50"/>
+      <SimpleRule id="r2" score="B" weight="0.8"><True/><ScoreDistribution value="A" recordCount="1"/>
+        <ScoreDistribution value="B" recordCount="3"/></SimpleRule></CompoundRule>
+  </RuleSet></RuleSetModel></PMML>
+"""
 
 
 SVM_PMML = """<PMML version="4.4"><DataDictionary>
