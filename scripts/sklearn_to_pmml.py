@@ -10,7 +10,9 @@ Needs python3-sklearn and python3-joblib (Debian). Supported:
   identity for a regression);
 - SVC and SVR (linear, poly, rbf and sigmoid kernels): a SupportVectorMachineModel, OneAgainstOne
   with one machine a pair of classes as libsvm votes (the decision values negated, since a PMML
-  machine votes for its targetCategory below the threshold).
+  machine votes for its targetCategory below the threshold);
+- KMeans: a center-based ClusteringModel (squared Euclidean distance), the clusters' ids being
+  scikit-learn's labels 0, 1, ...
 Every number is written as the shortest decimal that reads back as the same double, so ferry
 computes what scikit-learn computes. The features are f0, f1, ... unless --features names them;
 the target is y.
@@ -103,7 +105,7 @@ def header(features, classes, function):
     if function == "classification":
         values = "".join(f"<Value value={quoteattr(c)}/>" for c in classes)
         lines.append(f'    <DataField name="y" optype="categorical" dataType="string">{values}</DataField>')
-    else:
+    elif function == "regression":
         lines.append('    <DataField name="y" optype="continuous" dataType="double"/>')
     lines.append("  </DataDictionary>")
     return lines
@@ -175,7 +177,24 @@ def svm(model, features):
     return "\n".join(lines) + "\n"
 
 
-WRITERS = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "SVC": "svm", "SVR": "svm"}
+def kmeans(model, features):
+    lines = header(features, [], "clustering")
+    lines.append(f'  <ClusteringModel functionName="clustering" modelClass="centerBased" '
+                 f'numberOfClusters="{len(model.cluster_centers_)}">')
+    lines.append("    <MiningSchema>" + "".join(f"<MiningField name={quoteattr(f)}/>" for f in features) +
+                 "</MiningSchema>")
+    lines.append('    <ComparisonMeasure kind="distance"><squaredEuclidean/></ComparisonMeasure>')
+    for f in features:
+        lines.append(f'    <ClusteringField field={quoteattr(f)} compareFunction="absDiff"/>')
+    for k, center in enumerate(model.cluster_centers_):
+        lines.append(f'    <Cluster id="{k}"><Array n="{len(center)}" type="real">{" ".join(num(x) for x in center)}'
+                     "</Array></Cluster>")
+    lines.append("  </ClusteringModel>")
+    lines.append("</PMML>")
+    return "\n".join(lines) + "\n"
+
+
+WRITERS = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "SVC": "svm", "SVR": "svm", "KMeans": "kmeans"}
 
 
 def main():

@@ -308,6 +308,19 @@ def pmml_seeds():
         write("fuzz_pmml", "pima.pmml", f.read())
     write("fuzz_pmml", "svm.pmml", SVM_PMML)
     write("fuzz_pmml", "rules.pmml", RULES_PMML)
+    write("fuzz_pmml", "clusters.pmml", CLUSTERS_PMML)
+
+
+CLUSTERS_PMML = """<PMML version="4.4"><DataDictionary>
+  <DataField name="a" optype="continuous" dataType="double"/><DataField name="b" optype="continuous" dataType="double"/></DataDictionary>
+<ClusteringModel functionName="clustering" modelClass="centerBased" numberOfClusters="2">
+  <MiningSchema><MiningField name="a"/><MiningField name="b"/></MiningSchema>
+  <ComparisonMeasure kind="distance" compareFunction="gaussSim"><minkowski p-parameter="3"/></ComparisonMeasure>
+  <ClusteringField field="a" fieldWeight="2" similarityScale="2"/><ClusteringField field="b" compareFunction="absDiff"/>
+  <MissingValueWeights><Array n="2" type="real">1 3</Array></MissingValueWeights>
+  <Cluster id="near"><Array n="2" type="real">0 0</Array></Cluster><Cluster id="far"><Array n="2" type="real">3 4</Array></Cluster>
+</ClusteringModel></PMML>
+"""
 
 
 RULES_PMML = """<PMML version="4.4"><DataDictionary>

@@ -147,6 +147,8 @@ class BackendsTest(unittest.TestCase):
             "svm-linear": SVC(kernel="linear", C=0.5).fit(x, y_bin),
             "svr-rbf": SVR(kernel="rbf", C=3, epsilon=0.05).fit(x, y_reg),
         })
+        from sklearn.cluster import KMeans
+        cls.mlps["kmeans"] = KMeans(n_clusters=4, n_init=3, random_state=0).fit(x.astype(np.float64))
         for name, mlp in cls.mlps.items():
             os.makedirs(f"{cls.repo}/pmml-{name}/1")
             joblib.dump(mlp, f"{cls.repo}/{name}.joblib")
@@ -248,11 +250,13 @@ class BackendsTest(unittest.TestCase):
         out = infer(self.server, "pmml-mlp-reg", x, "FP64")
         np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["mlp-reg"].predict(x), rtol=1e-9, atol=1e-12)
 
-    def test_pmml_support_vector_machines_match_scikit_learn(self):
+    def test_pmml_support_vector_machines_and_clusters_match_scikit_learn(self):
         x = self.x_test.astype(np.float64)
         for name in ("svm-rbf", "svm-poly", "svm-sigmoid", "svm-linear"):
             out = infer(self.server, f"pmml-{name}", x, "FP64")
             np.testing.assert_array_equal(out["label"].ravel(), self.mlps[name].predict(x), err_msg=name)
+        out = infer(self.server, "pmml-kmeans", x, "FP64")
+        np.testing.assert_array_equal(out["label"].ravel(), self.mlps["kmeans"].predict(x))
         out = infer(self.server, "pmml-svr-rbf", x, "FP64")
         np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["svr-rbf"].predict(x), rtol=1e-9, atol=1e-12)
 
@@ -310,7 +314,7 @@ class BackendsTest(unittest.TestCase):
                       reasons.get("pmml-neural", ""), index)
         for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings",
                      "pmml-fp32", "pmml-precision", "pmml-mlp-multi", "pmml-mlp-bin", "pmml-mlp-reg",
-                     "pmml-svm-rbf", "pmml-svm-poly", "pmml-svm-sigmoid", "pmml-svm-linear", "pmml-svr-rbf"):
+                     "pmml-svm-rbf", "pmml-svm-poly", "pmml-svm-sigmoid", "pmml-svm-linear", "pmml-svr-rbf", "pmml-kmeans"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)

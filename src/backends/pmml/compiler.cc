@@ -155,7 +155,8 @@ Result<bool> Compiler::IsClassification(const pugi::xml_node& model) const {
 namespace {
 
 constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork",
-                                               "SupportVectorMachineModel", "Scorecard", "RuleSetModel"};
+                                               "SupportVectorMachineModel", "Scorecard", "RuleSetModel",
+                                               "ClusteringModel"};
 
 bool IsModelElement(std::string_view name) {
   return std::find(std::begin(kModelElements), std::end(kModelElements), name) != std::end(kModelElements);
@@ -425,6 +426,8 @@ Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, i
     FERRY_ASSIGN_OR_RETURN(model, Scorecard(e));
   } else if (kind == "RuleSetModel") {
     FERRY_ASSIGN_OR_RETURN(model, RuleSet(e));
+  } else if (kind == "ClusteringModel") {
+    FERRY_ASSIGN_OR_RETURN(model, Clustering(e));
   } else {
     FERRY_ASSIGN_OR_RETURN(model, Mining(e, depth));
   }

@@ -791,6 +791,46 @@ TEST(Pmml, RuleSetCriteria) {
   EXPECT_EQ(out[7], 2.0);
 }
 
+// Center-based clustering under each distance, field weights, and a missing value scaled by the
+// MissingValueWeights of the fields present.
+TEST(Pmml, ClusteringDistances) {
+  auto document = [](const char* measure) {
+    return fmt::format(R"(<PMML version="4.4"><DataDictionary>
+      <DataField name="a" optype="continuous" dataType="double"/><DataField name="b" optype="continuous" dataType="double"/></DataDictionary>
+    <ClusteringModel functionName="clustering" modelClass="centerBased" numberOfClusters="2">
+      <MiningSchema><MiningField name="a"/><MiningField name="b"/></MiningSchema>
+      <ComparisonMeasure kind="distance">{}</ComparisonMeasure>
+      <ClusteringField field="a" fieldWeight="2"/><ClusteringField field="b"/>
+      <MissingValueWeights><Array n="2" type="real">1 3</Array></MissingValueWeights>
+      <Cluster id="near" name="n"><Array n="2" type="real">0 0</Array></Cluster>
+      <Cluster id="far"><Array n="2" type="real">3 4</Array></Cluster>
+    </ClusteringModel></PMML>)", measure);
+  };
+  // (1, 3.5): weighted distances to (0, 0) and (3, 4) under each measure.
+  struct Case {
+    const char* measure;
+    double to_near, to_far;
+  };
+  const Case cases[] = {
+      {"<squaredEuclidean/>", 2 * 1 + 3.5 * 3.5, 2 * 4 + 0.25},
+      {"<euclidean/>", std::sqrt(2 + 12.25), std::sqrt(8.25)},
+      {"<cityBlock/>", 2 + 3.5, 4 + 0.5},
+      {"<chebychev/>", 3.5, 4},
+      {R"(<minkowski p-parameter="3"/>)", std::cbrt(2 + 3.5 * 3.5 * 3.5), std::cbrt(2 * 8 + 0.125)},
+  };
+  for (const auto& c : cases) {
+    auto model = CompiledPmml::Compile(document(c.measure), "clusters.pmml");
+    ASSERT_TRUE(model.has_value()) << c.measure << ": " << model.error().message;
+    EXPECT_EQ((*model)->categories(), (std::vector<std::string>{"near", "far"}));
+    const double rows[] = {1, 3.5, std::numeric_limits<double>::quiet_NaN(), 3.2};
+    double out[6];
+    ASSERT_TRUE((*model)->Evaluate(rows, 2, out).has_value());
+    EXPECT_EQ(out[2], c.to_near <= c.to_far ? 0.0 : 1.0) << c.measure;
+    // a missing: only b counts (scaled by 4/3, the same for both clusters): 3.2 is nearer 4 than 0.
+    EXPECT_EQ(out[5], 1.0) << c.measure;
+  }
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<SequenceModel functionName=\"sequences\"/>\n</PMML>",
                                        "t.pmml");
