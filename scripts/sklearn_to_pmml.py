@@ -12,7 +12,9 @@ Needs python3-sklearn and python3-joblib (Debian). Supported:
   with one machine a pair of classes as libsvm votes (the decision values negated, since a PMML
   machine votes for its targetCategory below the threshold);
 - KMeans: a center-based ClusteringModel (squared Euclidean distance), the clusters' ids being
-  scikit-learn's labels 0, 1, ...
+  scikit-learn's labels 0, 1, ...;
+- GaussianNB: a NaiveBayesModel (a GaussianDistribution a feature and class, the class counts as
+  the BayesOutput; threshold 0: scikit-learn has no floor).
 Every number is written as the shortest decimal that reads back as the same double, so ferry
 computes what scikit-learn computes. The features are f0, f1, ... unless --features names them;
 the target is y.
@@ -194,7 +196,29 @@ def kmeans(model, features):
     return "\n".join(lines) + "\n"
 
 
-WRITERS = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "SVC": "svm", "SVR": "svm", "KMeans": "kmeans"}
+def gaussian_nb(model, features):
+    classes = [str(c) for c in model.classes_]
+    lines = header(features, classes, "classification")
+    lines.append('  <NaiveBayesModel functionName="classification" threshold="0">')
+    lines.append("    <MiningSchema>" + "".join(f"<MiningField name={quoteattr(f)}/>" for f in features) +
+                 '<MiningField name="y" usageType="target"/></MiningSchema>')
+    lines.append("    <BayesInputs>")
+    variances = model.var_ if hasattr(model, "var_") else model.sigma_
+    for i, f in enumerate(features):
+        stats = "".join(f'<TargetValueStat value={quoteattr(c)}><GaussianDistribution mean="{num(model.theta_[k][i])}" '
+                        f'variance="{num(variances[k][i])}"/></TargetValueStat>' for k, c in enumerate(classes))
+        lines.append(f"      <BayesInput fieldName={quoteattr(f)}><TargetValueStats>{stats}</TargetValueStats></BayesInput>")
+    lines.append("    </BayesInputs>")
+    counts = "".join(f'<TargetValueCount value={quoteattr(c)} count="{num(model.class_count_[k])}"/>'
+                     for k, c in enumerate(classes))
+    lines.append(f'    <BayesOutput fieldName="y"><TargetValueCounts>{counts}</TargetValueCounts></BayesOutput>')
+    lines.append("  </NaiveBayesModel>")
+    lines.append("</PMML>")
+    return "\n".join(lines) + "\n"
+
+
+WRITERS = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "SVC": "svm", "SVR": "svm", "KMeans": "kmeans",
+           "GaussianNB": "gaussian_nb"}
 
 
 def main():

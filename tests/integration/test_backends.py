@@ -149,6 +149,8 @@ class BackendsTest(unittest.TestCase):
         })
         from sklearn.cluster import KMeans
         cls.mlps["kmeans"] = KMeans(n_clusters=4, n_init=3, random_state=0).fit(x.astype(np.float64))
+        from sklearn.naive_bayes import GaussianNB
+        cls.mlps["gnb"] = GaussianNB().fit(x.astype(np.float64), y_multi)
         for name, mlp in cls.mlps.items():
             os.makedirs(f"{cls.repo}/pmml-{name}/1")
             joblib.dump(mlp, f"{cls.repo}/{name}.joblib")
@@ -250,11 +252,14 @@ class BackendsTest(unittest.TestCase):
         out = infer(self.server, "pmml-mlp-reg", x, "FP64")
         np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["mlp-reg"].predict(x), rtol=1e-9, atol=1e-12)
 
-    def test_pmml_support_vector_machines_and_clusters_match_scikit_learn(self):
+    def test_pmml_svms_clusters_and_naive_bayes_match_scikit_learn(self):
         x = self.x_test.astype(np.float64)
         for name in ("svm-rbf", "svm-poly", "svm-sigmoid", "svm-linear"):
             out = infer(self.server, f"pmml-{name}", x, "FP64")
             np.testing.assert_array_equal(out["label"].ravel(), self.mlps[name].predict(x), err_msg=name)
+        out = infer(self.server, "pmml-gnb", x, "FP64")
+        np.testing.assert_allclose(out["probability"], self.mlps["gnb"].predict_proba(x), rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(out["label"].ravel(), self.mlps["gnb"].predict(x))
         out = infer(self.server, "pmml-kmeans", x, "FP64")
         np.testing.assert_array_equal(out["label"].ravel(), self.mlps["kmeans"].predict(x))
         out = infer(self.server, "pmml-svr-rbf", x, "FP64")
@@ -314,7 +319,7 @@ class BackendsTest(unittest.TestCase):
                       reasons.get("pmml-neural", ""), index)
         for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings",
                      "pmml-fp32", "pmml-precision", "pmml-mlp-multi", "pmml-mlp-bin", "pmml-mlp-reg",
-                     "pmml-svm-rbf", "pmml-svm-poly", "pmml-svm-sigmoid", "pmml-svm-linear", "pmml-svr-rbf", "pmml-kmeans"):
+                     "pmml-svm-rbf", "pmml-svm-poly", "pmml-svm-sigmoid", "pmml-svm-linear", "pmml-svr-rbf", "pmml-kmeans", "pmml-gnb"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)

@@ -831,6 +831,52 @@ TEST(Pmml, ClusteringDistances) {
   }
 }
 
+// Naive Bayes with a discrete input (PairCounts, a count of zero taking the threshold), a
+// discretized continuous one, and a Gaussian one; a missing value adds nothing.
+TEST(Pmml, NaiveBayesComputedByHand) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="color" optype="categorical" dataType="string"><Value value="red"/><Value value="blue"/></DataField>
+    <DataField name="age" optype="continuous" dataType="double"/><DataField name="h" optype="continuous" dataType="double"/>
+    <DataField name="y" optype="categorical" dataType="string"><Value value="no"/><Value value="yes"/></DataField></DataDictionary>
+  <NaiveBayesModel functionName="classification" threshold="0.001">
+    <MiningSchema><MiningField name="color"/><MiningField name="age"/><MiningField name="h"/><MiningField name="y" usageType="target"/></MiningSchema>
+    <BayesInputs>
+      <BayesInput fieldName="color">
+        <PairCounts value="red"><TargetValueCounts><TargetValueCount value="no" count="6"/><TargetValueCount value="yes" count="0"/></TargetValueCounts></PairCounts>
+        <PairCounts value="blue"><TargetValueCounts><TargetValueCount value="no" count="2"/><TargetValueCount value="yes" count="4"/></TargetValueCounts></PairCounts>
+      </BayesInput>
+      <BayesInput fieldName="age"><DerivedField optype="categorical" dataType="string">
+          <Discretize field="age"><DiscretizeBin binValue="young"><Interval closure="openOpen" rightMargin="30"/></DiscretizeBin>
+            <DiscretizeBin binValue="old"><Interval closure="closedOpen" leftMargin="30"/></DiscretizeBin></Discretize></DerivedField>
+        <PairCounts value="young"><TargetValueCounts><TargetValueCount value="no" count="3"/><TargetValueCount value="yes" count="1"/></TargetValueCounts></PairCounts>
+        <PairCounts value="old"><TargetValueCounts><TargetValueCount value="no" count="5"/><TargetValueCount value="yes" count="3"/></TargetValueCounts></PairCounts>
+      </BayesInput>
+      <BayesInput fieldName="h"><TargetValueStats>
+        <TargetValueStat value="no"><GaussianDistribution mean="1" variance="4"/></TargetValueStat>
+        <TargetValueStat value="yes"><GaussianDistribution mean="3" variance="1"/></TargetValueStat></TargetValueStats></BayesInput>
+    </BayesInputs>
+    <BayesOutput fieldName="y"><TargetValueCounts><TargetValueCount value="no" count="8"/><TargetValueCount value="yes" count="4"/></TargetValueCounts></BayesOutput>
+  </NaiveBayesModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "nb.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  const auto& m = **model;
+  auto gauss = [](double x, double mean, double var) {
+    return std::exp(-(x - mean) * (x - mean) / (2 * var)) / std::sqrt(2 * 3.141592653589793 * var);
+  };
+  const double rows[] = {m.Encode("blue"), 25, 2.5, m.Encode("red"), 40, std::numeric_limits<double>::quiet_NaN()};
+  double out[6];
+  ASSERT_TRUE(m.Evaluate(rows, 2, out).has_value());
+  // blue, young, 2.5
+  double no = 8 * (2.0 / 8) * (3.0 / 8) * gauss(2.5, 1, 4), yes = 4 * (4.0 / 4) * (1.0 / 4) * gauss(2.5, 3, 1);
+  EXPECT_NEAR(out[0], no / (no + yes), 1e-14);
+  EXPECT_NEAR(out[1], yes / (no + yes), 1e-14);
+  // red (yes: a zero count, the threshold), old, h missing
+  no = 8 * (6.0 / 8) * (5.0 / 8);
+  yes = 4 * 0.001 * (3.0 / 4);
+  EXPECT_NEAR(out[3], no / (no + yes), 1e-14);
+  EXPECT_NEAR(out[4], yes / (no + yes), 1e-14);
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<SequenceModel functionName=\"sequences\"/>\n</PMML>",
                                        "t.pmml");
