@@ -14,7 +14,10 @@ Needs python3-sklearn and python3-joblib (Debian). Supported:
 - KMeans: a center-based ClusteringModel (squared Euclidean distance), the clusters' ids being
   scikit-learn's labels 0, 1, ...;
 - GaussianNB: a NaiveBayesModel (a GaussianDistribution a feature and class, the class counts as
-  the BayesOutput; threshold 0: scikit-learn has no floor).
+  the BayesOutput; threshold 0: scikit-learn has no floor);
+- LinearRegression, PoissonRegressor and LogisticRegression: a GeneralRegressionModel (regression;
+  generalizedLinear with the log link; multinomialLogistic against the last class, or the first
+  for two classes), one covariate a feature.
 Every number is written as the shortest decimal that reads back as the same double, so ferry
 computes what scikit-learn computes. The features are f0, f1, ... unless --features names them;
 the target is y.
@@ -217,8 +220,54 @@ def gaussian_nb(model, features):
     return "\n".join(lines) + "\n"
 
 
+def glm(model, features):
+    import numpy as np
+    name = type(model).__name__
+    classifier = name == "LogisticRegression"
+    classes = [str(c) for c in model.classes_] if classifier else []
+    lines = header(features, classes, "classification" if classifier else "regression")
+    if classifier:
+        kind = 'modelType="multinomialLogistic" functionName="classification"'
+    elif name == "PoissonRegressor":
+        kind = 'modelType="generalizedLinear" functionName="regression" linkFunction="log" distribution="poisson"'
+    else:
+        kind = 'modelType="regression" functionName="regression"'
+    coef = np.atleast_2d(model.coef_)
+    intercept = np.atleast_1d(model.intercept_)
+    if classifier and len(classes) == 2:
+        rows = [(classes[1], coef[0], intercept[0])]  # against the first class
+        reference = classes[0]
+    elif classifier:
+        last = len(classes) - 1
+        rows = [(classes[k], coef[k] - coef[last], intercept[k] - intercept[last]) for k in range(last)]
+        reference = classes[last]
+    else:
+        rows = [(None, coef[0], intercept[0])]
+        reference = None
+    ref = f" targetReferenceCategory={quoteattr(reference)}" if reference else ""
+    lines.append(f"  <GeneralRegressionModel {kind}{ref}>")
+    lines.append("    <MiningSchema>" + "".join(f"<MiningField name={quoteattr(f)}/>" for f in features) +
+                 '<MiningField name="y" usageType="target"/></MiningSchema>')
+    lines.append('    <ParameterList><Parameter name="p0" label="Intercept"/>' +
+                 "".join(f'<Parameter name="p{i + 1}"/>' for i in range(len(features))) + "</ParameterList>")
+    lines.append("    <CovariateList>" + "".join(f"<Predictor name={quoteattr(f)}/>" for f in features) +
+                 "</CovariateList>")
+    lines.append("    <PPMatrix>" + "".join(f'<PPCell value="1" predictorName={quoteattr(f)} parameterName="p{i + 1}"/>'
+                                            for i, f in enumerate(features)) + "</PPMatrix>")
+    cells = []
+    for category, weights, bias in rows:
+        target = f" targetCategory={quoteattr(category)}" if category is not None else ""
+        cells.append(f'<PCell{target} parameterName="p0" beta="{num(bias)}"/>')
+        cells += [f'<PCell{target} parameterName="p{i + 1}" beta="{num(w)}"/>' for i, w in enumerate(weights)]
+    lines.append("    <ParamMatrix>" + "".join(cells) + "</ParamMatrix>")
+    lines.append("  </GeneralRegressionModel>")
+    lines.append("</PMML>")
+    return "\n".join(lines) + "\n"
+
+
 WRITERS = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "SVC": "svm", "SVR": "svm", "KMeans": "kmeans",
-           "GaussianNB": "gaussian_nb"}
+           "GaussianNB": "gaussian_nb", "LinearRegression": "glm", "PoissonRegressor": "glm",
+           "LogisticRegression": "glm"}
 
 
 def main():

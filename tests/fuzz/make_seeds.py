@@ -309,6 +309,21 @@ def pmml_seeds():
     write("fuzz_pmml", "svm.pmml", SVM_PMML)
     write("fuzz_pmml", "rules.pmml", RULES_PMML)
     write("fuzz_pmml", "clusters.pmml", CLUSTERS_PMML)
+    write("fuzz_pmml", "glm.pmml", GLM_PMML)
+
+
+GLM_PMML = """<PMML version="4.4"><DataDictionary>
+  <DataField name="g" optype="categorical" dataType="string"><Value value="a"/><Value value="b"/></DataField>
+  <DataField name="x" optype="continuous" dataType="double"/>
+  <DataField name="y" optype="categorical" dataType="string"><Value value="lo"/><Value value="mid"/><Value value="hi"/></DataField></DataDictionary>
+<GeneralRegressionModel modelType="ordinalMultinomial" functionName="classification" cumulativeLink="cloglog">
+  <MiningSchema><MiningField name="g"/><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>
+  <ParameterList><Parameter name="p0"/><Parameter name="p1"/><Parameter name="p2"/></ParameterList>
+  <FactorList><Predictor name="g"/></FactorList><CovariateList><Predictor name="x"/></CovariateList>
+  <PPMatrix><PPCell value="b" predictorName="g" parameterName="p1"/><PPCell value="2" predictorName="x" parameterName="p2"/></PPMatrix>
+  <ParamMatrix><PCell targetCategory="lo" parameterName="p0" beta="-0.5"/><PCell targetCategory="mid" parameterName="p0" beta="0.7"/>
+    <PCell parameterName="p1" beta="0.4"/><PCell parameterName="p2" beta="-0.1"/></ParamMatrix></GeneralRegressionModel></PMML>
+"""
 
 
 CLUSTERS_PMML = """<PMML version="4.4"><DataDictionary>

@@ -151,6 +151,12 @@ class BackendsTest(unittest.TestCase):
         cls.mlps["kmeans"] = KMeans(n_clusters=4, n_init=3, random_state=0).fit(x.astype(np.float64))
         from sklearn.naive_bayes import GaussianNB
         cls.mlps["gnb"] = GaussianNB().fit(x.astype(np.float64), y_multi)
+        from sklearn.linear_model import LinearRegression, LogisticRegression, PoissonRegressor
+        x64 = x.astype(np.float64)
+        cls.mlps["glm-multi"] = LogisticRegression(max_iter=500).fit(x64, y_multi)
+        cls.mlps["glm-bin"] = LogisticRegression(max_iter=500).fit(x64, y_bin)
+        cls.mlps["glm-linear"] = LinearRegression().fit(x64, y_reg)
+        cls.mlps["glm-poisson"] = PoissonRegressor().fit(x64, np.round(np.exp(y_reg / 3)))
         for name, mlp in cls.mlps.items():
             os.makedirs(f"{cls.repo}/pmml-{name}/1")
             joblib.dump(mlp, f"{cls.repo}/{name}.joblib")
@@ -252,7 +258,7 @@ class BackendsTest(unittest.TestCase):
         out = infer(self.server, "pmml-mlp-reg", x, "FP64")
         np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["mlp-reg"].predict(x), rtol=1e-9, atol=1e-12)
 
-    def test_pmml_svms_clusters_and_naive_bayes_match_scikit_learn(self):
+    def test_pmml_svms_clusters_naive_bayes_and_glms_match_scikit_learn(self):
         x = self.x_test.astype(np.float64)
         for name in ("svm-rbf", "svm-poly", "svm-sigmoid", "svm-linear"):
             out = infer(self.server, f"pmml-{name}", x, "FP64")
@@ -260,6 +266,14 @@ class BackendsTest(unittest.TestCase):
         out = infer(self.server, "pmml-gnb", x, "FP64")
         np.testing.assert_allclose(out["probability"], self.mlps["gnb"].predict_proba(x), rtol=1e-9, atol=1e-12)
         np.testing.assert_array_equal(out["label"].ravel(), self.mlps["gnb"].predict(x))
+        for name in ("glm-multi", "glm-bin"):
+            out = infer(self.server, f"pmml-{name}", x, "FP64")
+            np.testing.assert_allclose(out["probability"], self.mlps[name].predict_proba(x), rtol=1e-9, atol=1e-12,
+                                       err_msg=name)
+        for name in ("glm-linear", "glm-poisson"):
+            out = infer(self.server, f"pmml-{name}", x, "FP64")
+            np.testing.assert_allclose(out["prediction"].ravel(), self.mlps[name].predict(x), rtol=1e-9, atol=1e-12,
+                                       err_msg=name)
         out = infer(self.server, "pmml-kmeans", x, "FP64")
         np.testing.assert_array_equal(out["label"].ravel(), self.mlps["kmeans"].predict(x))
         out = infer(self.server, "pmml-svr-rbf", x, "FP64")
@@ -319,7 +333,8 @@ class BackendsTest(unittest.TestCase):
                       reasons.get("pmml-neural", ""), index)
         for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings",
                      "pmml-fp32", "pmml-precision", "pmml-mlp-multi", "pmml-mlp-bin", "pmml-mlp-reg",
-                     "pmml-svm-rbf", "pmml-svm-poly", "pmml-svm-sigmoid", "pmml-svm-linear", "pmml-svr-rbf", "pmml-kmeans", "pmml-gnb"):
+                     "pmml-svm-rbf", "pmml-svm-poly", "pmml-svm-sigmoid", "pmml-svm-linear", "pmml-svr-rbf", "pmml-kmeans", "pmml-gnb", "pmml-glm-multi", "pmml-glm-bin", "pmml-glm-linear",
+                     "pmml-glm-poisson"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)

@@ -156,7 +156,7 @@ namespace {
 
 constexpr std::string_view kModelElements[] = {"RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork",
                                                "SupportVectorMachineModel", "Scorecard", "RuleSetModel",
-                                               "ClusteringModel", "NaiveBayesModel"};
+                                               "ClusteringModel", "NaiveBayesModel", "GeneralRegressionModel"};
 
 bool IsModelElement(std::string_view name) {
   return std::find(std::begin(kModelElements), std::end(kModelElements), name) != std::end(kModelElements);
@@ -430,6 +430,8 @@ Result<std::unique_ptr<Model>> Compiler::CompileModel(const pugi::xml_node& e, i
     FERRY_ASSIGN_OR_RETURN(model, Clustering(e));
   } else if (kind == "NaiveBayesModel") {
     FERRY_ASSIGN_OR_RETURN(model, NaiveBayes(e));
+  } else if (kind == "GeneralRegressionModel") {
+    FERRY_ASSIGN_OR_RETURN(model, GeneralRegression(e));
   } else {
     FERRY_ASSIGN_OR_RETURN(model, Mining(e, depth));
   }

@@ -59,6 +59,7 @@ class Compiler {
   core::Result<std::unique_ptr<Model>> RuleSet(const pugi::xml_node& e);
   core::Result<std::unique_ptr<Model>> Clustering(const pugi::xml_node& e);
   core::Result<std::unique_ptr<Model>> NaiveBayes(const pugi::xml_node& e);
+  core::Result<std::unique_ptr<Model>> GeneralRegression(const pugi::xml_node& e);
 
   // Children every model may hold that its own compiler skips.
   static bool IsModelCommonChild(std::string_view name);

@@ -877,6 +877,51 @@ TEST(Pmml, NaiveBayesComputedByHand) {
   EXPECT_NEAR(out[4], yes / (no + yes), 1e-14);
 }
 
+// GeneralRegression: a factor, a covariate squared, an interaction cell; a generalized linear
+// model with a logit link, an offset variable and trials; an ordinal model with a probit link.
+TEST(Pmml, GeneralRegressionComputedByHand) {
+  constexpr const char* kHead = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="g" optype="categorical" dataType="string"><Value value="a"/><Value value="b"/></DataField>
+    <DataField name="x" optype="continuous" dataType="double"/><DataField name="off" optype="continuous" dataType="double"/>
+    <DataField name="y" optype="categorical" dataType="string"><Value value="lo"/><Value value="mid"/><Value value="hi"/></DataField>
+    <DataField name="r" optype="continuous" dataType="double"/></DataDictionary>)";
+  constexpr const char* kDesign = R"(
+    <ParameterList><Parameter name="p0"/><Parameter name="p1"/><Parameter name="p2"/><Parameter name="p3"/></ParameterList>
+    <FactorList><Predictor name="g"/></FactorList><CovariateList><Predictor name="x"/></CovariateList>
+    <PPMatrix><PPCell value="b" predictorName="g" parameterName="p1"/><PPCell value="2" predictorName="x" parameterName="p2"/>
+      <PPCell value="b" predictorName="g" parameterName="p3"/><PPCell value="1" predictorName="x" parameterName="p3"/></PPMatrix>)";
+  const std::string glm = fmt::format(R"({}<GeneralRegressionModel modelType="generalizedLinear" functionName="regression"
+      linkFunction="logit" offsetVariable="off" trialsValue="10">
+    <MiningSchema><MiningField name="g"/><MiningField name="x"/><MiningField name="off"/><MiningField name="r" usageType="target"/></MiningSchema>{}
+    <ParamMatrix><PCell parameterName="p0" beta="-1"/><PCell parameterName="p1" beta="0.5"/><PCell parameterName="p2" beta="0.25"/>
+      <PCell parameterName="p3" beta="-0.3"/></ParamMatrix></GeneralRegressionModel></PMML>)", kHead, kDesign);
+  auto model = CompiledPmml::Compile(glm, "glm.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  const auto& m = **model;
+  const double rows[] = {m.Encode("b"), 2, 0.1, m.Encode("a"), 3, -0.2};
+  double out[2];
+  ASSERT_TRUE(m.Evaluate(rows, 2, out).has_value());
+  auto logistic = [](double z) { return 1 / (1 + std::exp(-z)); };
+  EXPECT_NEAR(out[0], 10 * logistic(-1 + 0.5 + 0.25 * 4 - 0.3 * 2 + 0.1), 1e-13);
+  EXPECT_NEAR(out[1], 10 * logistic(-1 + 0.25 * 9 - 0.2), 1e-13);
+  const std::string ordinal = fmt::format(R"({}<GeneralRegressionModel modelType="ordinalMultinomial" functionName="classification"
+      cumulativeLink="probit">
+    <MiningSchema><MiningField name="g"/><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>{}
+    <ParamMatrix><PCell targetCategory="lo" parameterName="p0" beta="-0.5"/><PCell targetCategory="mid" parameterName="p0" beta="0.7"/>
+      <PCell parameterName="p1" beta="0.4"/><PCell parameterName="p2" beta="-0.1"/></ParamMatrix></GeneralRegressionModel></PMML>)",
+                                          kHead, kDesign);
+  auto ord = CompiledPmml::Compile(ordinal, "ordinal.pmml");
+  ASSERT_TRUE(ord.has_value()) << ord.error().message;
+  const double one[] = {(*ord)->Encode("b"), 2};
+  double p[4];
+  ASSERT_TRUE((*ord)->Evaluate(one, 1, p).has_value());
+  auto phi = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+  const double slope = 0.4 - 0.1 * 4;
+  EXPECT_NEAR(p[0], phi(-0.5 + slope), 1e-15);
+  EXPECT_NEAR(p[1], phi(0.7 + slope) - phi(-0.5 + slope), 1e-15);
+  EXPECT_NEAR(p[2], 1 - phi(0.7 + slope), 1e-15);
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<SequenceModel functionName=\"sequences\"/>\n</PMML>",
                                        "t.pmml");

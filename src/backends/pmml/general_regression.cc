@@ -1,0 +1,267 @@
+// PMML GeneralRegressionModel: the design row X (one value a Parameter: the product of its PPMatrix
+// cells -- a factor's cell 1 when the factor has the cell's value, else 0; a covariate's cell the
+// covariate raised to the cell's value, 1 by default; a parameter without cells, the intercept,
+// 1) and the ParamMatrix's betas give each linear predictor eta = sum beta_p X_p (+ offset).
+//   regression, generalLinear   the prediction is eta;
+//   generalizedLinear           the inverse link of eta (+ offset), times the trials;
+//   multinomialLogistic         eta by targetCategory, 0 for the reference one, then softmax;
+//   ordinalMultinomial          F(theta_k + eta) = P(Y <= k) for the categories in order (theta_k
+//                               the PCells of category k, the slopes shared), F the cumulativeLink;
+//                               P(k) the differences.
+// CoxRegression and contrast matrices are refused.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numbers>
+
+#include "backends/pmml/compiler.h"
+
+namespace ferry::backends::pmml {
+namespace {
+
+enum class Type : std::uint8_t { kLinear, kGeneralized, kMultinomial, kOrdinal };
+enum class Link : std::uint8_t {
+  kIdentity, kLog, kLogit, kProbit, kCloglog, kLoglog, kCauchit, kPower, kOddspower, kNegbin, kInverse
+};
+
+constexpr std::pair<std::string_view, Link> kLinks[] = {
+    {"identity", Link::kIdentity}, {"log", Link::kLog},         {"logit", Link::kLogit},
+    {"probit", Link::kProbit},     {"cloglog", Link::kCloglog}, {"loglog", Link::kLoglog},
+    {"cauchit", Link::kCauchit},   {"power", Link::kPower},     {"oddspower", Link::kOddspower},
+    {"negbin", Link::kNegbin},     {"inverse", Link::kInverse}};
+
+// The mean for a linear predictor: the link's inverse (a = linkParameter).
+double InverseLink(Link link, double eta, double a) {
+  switch (link) {
+    case Link::kIdentity: return eta;
+    case Link::kLog: return std::exp(eta);
+    case Link::kLogit: return 1 / (1 + std::exp(-eta));
+    case Link::kProbit: return 0.5 * std::erfc(-eta / std::numbers::sqrt2);
+    case Link::kCloglog: return 1 - std::exp(-std::exp(eta));
+    case Link::kLoglog: return std::exp(-std::exp(-eta));
+    case Link::kCauchit: return 0.5 + std::atan(eta) / std::numbers::pi;
+    case Link::kPower: return a == 0 ? std::exp(eta) : std::pow(eta, 1 / a);
+    case Link::kOddspower: {
+      if (a == 0) return 1 / (1 + std::exp(-eta));
+      const double t = std::pow(1 + a * eta, 1 / a);
+      return t / (1 + t);
+    }
+    case Link::kNegbin: return 1 / (a * (std::exp(-eta) - 1));
+    case Link::kInverse: return 1 / eta;
+  }
+  return eta;
+}
+
+struct Cell {
+  std::size_t slot;
+  bool factor = false;
+  double value = 1;  // a factor's level, or a covariate's exponent
+};
+
+class GeneralRegressionModel final : public Model {
+ public:
+  Type type = Type::kLinear;
+  Link link = Link::kIdentity;
+  double link_parameter = 1;
+  double offset = 0, trials = 1;
+  std::ptrdiff_t offset_slot = -1, trials_slot = -1;
+  std::vector<std::vector<Cell>> parameters;  // each parameter's cells (empty: 1)
+  // Betas by category (regression: one row), one a parameter; a missing cell is 0.
+  std::vector<std::pair<std::size_t, std::vector<double>>> betas;
+  std::vector<double> shared;          // ordinal: the slopes of cells without a targetCategory
+  std::vector<std::size_t> order;      // ordinal: the categories in order
+  std::size_t reference = 0;           // multinomial
+
+  std::size_t scratch_size() const override { return parameters.size(); }
+
+ protected:
+  bool Score(double* v, double* y, double* scratch) const override {
+    double* x = scratch;
+    for (std::size_t p = 0; p < parameters.size(); ++p) {
+      double value = 1;
+      for (const Cell& c : parameters[p]) {
+        const double field = v[c.slot];
+        if (std::isnan(field)) return false;  // a missing predictor: no prediction
+        value *= c.factor ? (field == c.value ? 1.0 : 0.0) : (c.value == 1 ? field : std::pow(field, c.value));
+      }
+      x[p] = value;
+    }
+    double off = offset;
+    if (offset_slot >= 0) {
+      off = v[offset_slot];
+      if (std::isnan(off)) return false;
+    }
+    auto eta = [&](const std::vector<double>& beta) {
+      double sum = 0;
+      for (std::size_t p = 0; p < beta.size(); ++p) sum += beta[p] * x[p];
+      return sum;
+    };
+    switch (type) {
+      case Type::kLinear: y[0] = eta(betas[0].second) + off; return true;
+      case Type::kGeneralized: {
+        double n = trials;
+        if (trials_slot >= 0) {
+          n = v[trials_slot];
+          if (std::isnan(n)) return false;
+        }
+        y[0] = InverseLink(link, eta(betas[0].second) + off, link_parameter) * n;
+        return true;
+      }
+      case Type::kMultinomial: {
+        std::fill(y, y + categories, -std::numeric_limits<double>::infinity());
+        y[reference] = 0;
+        for (const auto& [category, beta] : betas) y[category] = eta(beta) + off;
+        const double top = *std::max_element(y, y + categories);
+        double sum = 0;
+        for (std::size_t j = 0; j < categories; ++j) sum += y[j] = std::exp(y[j] - top);
+        for (std::size_t j = 0; j < categories; ++j) y[j] /= sum;
+        return true;
+      }
+      case Type::kOrdinal: {
+        std::fill(y, y + categories, 0.0);
+        const double slope = eta(shared) + off;
+        double below = 0;
+        for (std::size_t k = 0; k < order.size(); ++k) {
+          double cumulative = 1;
+          if (k + 1 < order.size()) {
+            const auto it = std::find_if(betas.begin(), betas.end(), [&](const auto& b) { return b.first == order[k]; });
+            cumulative = InverseLink(link, eta(it->second) + slope, link_parameter);
+          }
+          y[order[k]] = cumulative - below;
+          below = cumulative;
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml_node& e) {
+  auto model = std::make_unique<GeneralRegressionModel>();
+  FERRY_ASSIGN_OR_RETURN(model->classification, IsClassification(e));
+  const std::string_view type = e.attribute("modelType").as_string();
+  if (type == "regression" || type == "generalLinear") {
+    model->type = Type::kLinear;
+  } else if (type == "generalizedLinear") {
+    model->type = Type::kGeneralized;
+  } else if (type == "multinomialLogistic") {
+    model->type = Type::kMultinomial;
+  } else if (type == "ordinalMultinomial") {
+    model->type = Type::kOrdinal;
+  } else {
+    return Fail(e, fmt::format("modelType '{}' is not supported (regression, generalLinear, generalizedLinear, "
+                               "multinomialLogistic, ordinalMultinomial are)", type));
+  }
+  const bool categorical = model->type == Type::kMultinomial || model->type == Type::kOrdinal;
+  if (categorical != model->classification) {
+    return Fail(e, fmt::format("modelType '{}' does not go with functionName '{}'", type,
+                               e.attribute("functionName").as_string()));
+  }
+  const std::string_view link_name = model->type == Type::kOrdinal ? e.attribute("cumulativeLink").as_string("logit")
+                                                                   : e.attribute("linkFunction").as_string("identity");
+  if (model->type == Type::kGeneralized || model->type == Type::kOrdinal) {
+    const auto* link = std::find_if(std::begin(kLinks), std::end(kLinks), [&](const auto& l) { return l.first == link_name; });
+    if (link == std::end(kLinks)) return Fail(e, fmt::format("link '{}' is not supported", link_name));
+    model->link = link->second;
+  }
+  model->link_parameter = e.attribute("linkParameter").as_double(1);
+  model->offset = e.attribute("offsetValue").as_double(0);
+  model->trials = e.attribute("trialsValue").as_double(1);
+  for (auto [attribute, slot] : {std::pair{"offsetVariable", &model->offset_slot}, std::pair{"trialsVariable", &model->trials_slot}}) {
+    if (auto a = e.attribute(attribute)) {
+      FERRY_ASSIGN_OR_RETURN(const auto field, Field(e, a.as_string()));
+      *slot = static_cast<std::ptrdiff_t>(field.slot);
+    }
+  }
+  // Parameters, in ParameterList order.
+  std::map<std::string, std::size_t, std::less<>> parameter_index;
+  for (pugi::xml_node p : e.child("ParameterList").children("Parameter")) {
+    parameter_index.emplace(p.attribute("name").as_string(), parameter_index.size());
+  }
+  if (parameter_index.empty()) return Fail(e, "has no ParameterList");
+  model->parameters.resize(parameter_index.size());
+  std::map<std::string, bool, std::less<>> predictors;  // name -> is a factor
+  for (auto [list, factor] : {std::pair{"FactorList", true}, std::pair{"CovariateList", false}}) {
+    for (pugi::xml_node p : e.child(list).children("Predictor")) {
+      if (p.attribute("contrastMatrixType") || p.child("Matrix")) {
+        return Fail(p, "contrast matrices are not supported");
+      }
+      predictors[p.attribute("name").as_string()] = factor;
+    }
+  }
+  for (pugi::xml_node cell : e.child("PPMatrix").children("PPCell")) {
+    auto parameter = parameter_index.find(cell.attribute("parameterName").as_string());
+    if (parameter == parameter_index.end()) {
+      return Fail(cell, fmt::format("parameter '{}' is not in the ParameterList", cell.attribute("parameterName").as_string()));
+    }
+    const std::string name = cell.attribute("predictorName").as_string();
+    auto predictor = predictors.find(name);
+    if (predictor == predictors.end()) return Fail(cell, fmt::format("'{}' is not a factor or a covariate", name));
+    FERRY_ASSIGN_OR_RETURN(const auto field, Field(cell, name));
+    Cell c{.slot = field.slot, .factor = predictor->second};
+    if (c.factor) {
+      FERRY_ASSIGN_OR_RETURN(c.value, ValueFor(cell, field, cell.attribute("value").as_string()));
+    } else {
+      const auto exponent = ParseNumber(cell.attribute("value").as_string("1"));
+      if (!exponent) return Fail(cell, "a covariate's value is its exponent, a number");
+      c.value = *exponent;
+    }
+    model->parameters[parameter->second].push_back(c);
+  }
+  // Betas: by targetCategory (none: the regression's, or the ordinal model's shared slopes).
+  std::map<std::size_t, std::vector<double>> by_category;
+  std::vector<double> plain(parameter_index.size(), 0.0);
+  bool have_plain = false;
+  for (pugi::xml_node cell : e.child("ParamMatrix").children("PCell")) {
+    auto parameter = parameter_index.find(cell.attribute("parameterName").as_string());
+    if (parameter == parameter_index.end()) {
+      return Fail(cell, fmt::format("parameter '{}' is not in the ParameterList", cell.attribute("parameterName").as_string()));
+    }
+    const double beta = cell.attribute("beta").as_double(0);
+    if (auto category = cell.attribute("targetCategory"); category && model->classification) {
+      auto& row = by_category[Category(category.as_string())];
+      row.resize(parameter_index.size(), 0.0);
+      row[parameter->second] = beta;
+    } else {
+      plain[parameter->second] = beta;
+      have_plain = true;
+    }
+  }
+  if (!model->classification) {
+    model->betas.emplace_back(0, std::move(plain));
+  } else {
+    for (auto& [category, row] : by_category) model->betas.emplace_back(category, std::move(row));
+    if (model->type == Type::kOrdinal) {
+      model->shared = have_plain ? std::move(plain) : std::vector<double>(parameter_index.size(), 0.0);
+      for (std::size_t k = 0; k < out_.categories.size(); ++k) model->order.push_back(k);
+      for (std::size_t k = 0; k + 1 < model->order.size(); ++k) {
+        if (!by_category.contains(k)) {
+          return Fail(e, fmt::format("an ordinalMultinomial model needs an intercept for every category but the last "
+                                     "('{}' has none)", out_.categories[k]));
+        }
+      }
+    } else {
+      const std::string reference = e.attribute("targetReferenceCategory").as_string("");
+      if (!reference.empty()) {
+        model->reference = Category(reference);
+      } else {
+        // The category without betas (the last of the target's Values, if several lack them).
+        std::size_t missing = out_.categories.size();
+        for (std::size_t k = 0; k < out_.categories.size(); ++k) {
+          if (!by_category.contains(k)) missing = k;
+        }
+        if (missing == out_.categories.size()) return Fail(e, "multinomialLogistic needs a reference category");
+        model->reference = missing;
+      }
+    }
+  }
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+}  // namespace ferry::backends::pmml
