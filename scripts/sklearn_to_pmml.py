@@ -17,7 +17,12 @@ Needs python3-sklearn and python3-joblib (Debian). Supported:
   the BayesOutput; threshold 0: scikit-learn has no floor);
 - LinearRegression, PoissonRegressor and LogisticRegression: a GeneralRegressionModel (regression;
   generalizedLinear with the log link; multinomialLogistic against the last class, or the first
-  for two classes), one covariate a feature.
+  for two classes), one covariate a feature;
+- DecisionTreeClassifier/Regressor: a TreeModel (x <= threshold to the left, as scikit-learn
+  splits; a classification leaf's ScoreDistribution from its class counts), and
+  RandomForestClassifier/Regressor: a MiningModel averaging such trees. scikit-learn compares
+  float32 copies of the inputs with its thresholds: feed it float32-representable values to
+  compare answers.
 Every number is written as the shortest decimal that reads back as the same double, so ferry
 computes what scikit-learn computes. The features are f0, f1, ... unless --features names them;
 the target is y.
@@ -265,7 +270,63 @@ def glm(model, features):
     return "\n".join(lines) + "\n"
 
 
+def tree_nodes(tree, node, features, classes, indent, predicate):
+    pad = "  " * indent
+    t = tree.tree_
+    value = t.value[node][0]
+    if classes:
+        score = f' score={quoteattr(classes[int(value.argmax())])}'
+        dist = "".join(f'<ScoreDistribution value={quoteattr(c)} recordCount="{num(value[k])}"/>' for k, c in enumerate(classes))
+    else:
+        score, dist = f' score="{num(value[0])}"', ""
+    lines = [f"{pad}<Node{score}>{predicate}{dist}"]
+    if t.children_left[node] != -1:
+        field, threshold = quoteattr(features[t.feature[node]]), num(t.threshold[node])
+        lines += tree_nodes(tree, t.children_left[node], features, classes, indent + 1,
+                            f'<SimplePredicate field={field} operator="lessOrEqual" value="{threshold}"/>')
+        lines += tree_nodes(tree, t.children_right[node], features, classes, indent + 1,
+                            f'<SimplePredicate field={field} operator="greaterThan" value="{threshold}"/>')
+    lines.append(f"{pad}</Node>")
+    return lines
+
+
+def tree_model(tree, features, classes, indent):
+    pad = "  " * indent
+    function = "classification" if classes else "regression"
+    target = '<MiningField name="y" usageType="target"/>'
+    lines = [f'{pad}<TreeModel functionName="{function}" missingValueStrategy="nullPrediction">',
+             f"{pad}  <MiningSchema>" + "".join(f"<MiningField name={quoteattr(f)}/>" for f in features) + target +
+             "</MiningSchema>"]
+    lines += tree_nodes(tree, 0, features, classes, indent + 1, "<True/>")
+    lines.append(f"{pad}</TreeModel>")
+    return lines
+
+
+def trees(model, features):
+    name = type(model).__name__
+    classes = [str(c) for c in model.classes_] if "Classifier" in name else []
+    lines = header(features, classes, "classification" if classes else "regression")
+    if name.startswith("DecisionTree"):
+        lines += tree_model(model, features, classes, 1)
+    else:
+        function = "classification" if classes else "regression"
+        lines.append(f'  <MiningModel functionName="{function}">')
+        lines.append("    <MiningSchema>" + "".join(f"<MiningField name={quoteattr(f)}/>" for f in features) +
+                     '<MiningField name="y" usageType="target"/></MiningSchema>')
+        lines.append('    <Segmentation multipleModelMethod="average">')
+        for k, estimator in enumerate(model.estimators_):
+            lines.append(f'      <Segment id="{k}"><True/>')
+            lines += tree_model(estimator, features, classes, 4)
+            lines.append("      </Segment>")
+        lines.append("    </Segmentation>")
+        lines.append("  </MiningModel>")
+    lines.append("</PMML>")
+    return "\n".join(lines) + "\n"
+
+
 WRITERS = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "SVC": "svm", "SVR": "svm", "KMeans": "kmeans",
+           "DecisionTreeClassifier": "trees", "DecisionTreeRegressor": "trees", "RandomForestClassifier": "trees",
+           "RandomForestRegressor": "trees",
            "GaussianNB": "gaussian_nb", "LinearRegression": "glm", "PoissonRegressor": "glm",
            "LogisticRegression": "glm"}
 
