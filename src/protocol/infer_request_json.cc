@@ -53,11 +53,14 @@ bool ToInteger(element e, T* out) {
   return false;
 }
 
+// A floating-point value: a number, or null for NaN (a missing value; ferry's answers write NaN
+// as null, so they read back).
 bool ToDouble(element e, double* out) {
   switch (e.type()) {
     case element_type::INT64: *out = static_cast<double>(e.get_int64().value_unsafe()); return true;
     case element_type::UINT64: *out = static_cast<double>(e.get_uint64().value_unsafe()); return true;
     case element_type::DOUBLE: *out = e.get_double().value_unsafe(); return true;
+    case element_type::NULL_VALUE: *out = std::numeric_limits<double>::quiet_NaN(); return true;
     default: return false;
   }
 }

@@ -42,6 +42,21 @@ PMML = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
 """
 
 
+# Fields layout (a string field) with an integer and a boolean field that may be missing.
+NULLABLE_PMML = """<PMML version="4.4"><DataDictionary>
+    <DataField name="color" optype="categorical" dataType="string"><Value value="red"/><Value value="blue"/></DataField>
+    <DataField name="n" optype="continuous" dataType="integer"/>
+    <DataField name="member" optype="categorical" dataType="boolean"><Value value="true"/><Value value="false"/></DataField>
+    <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+  <RegressionModel functionName="regression"><MiningSchema><MiningField name="color"/>
+      <MiningField name="n" missingValueReplacement="7"/><MiningField name="member" missingValueReplacement="true"/>
+      <MiningField name="y" usageType="target"/></MiningSchema>
+    <RegressionTable intercept="0"><NumericPredictor name="n" coefficient="1"/>
+      <CategoricalPredictor name="member" value="true" coefficient="100"/>
+      <CategoricalPredictor name="color" value="blue" coefficient="1000"/></RegressionTable></RegressionModel></PMML>
+"""
+
+
 # Double thresholds and interval margins, and a transformedValue of strings.
 PRECISION_PMML = """<PMML version="4.4"><DataDictionary>
     <DataField name="x" optype="continuous" dataType="double"/>
@@ -126,6 +141,12 @@ class BackendsTest(unittest.TestCase):
         with open(f"{cls.repo}/pmml-fp32/model.yaml", "w") as f:
             f.write("inputs: [{name: features, datatype: FP32, shape: [-1, 2]}]\n"
                     "outputs: [{name: probability, datatype: FP32, shape: [-1, 2]}, {name: label, datatype: INT64, shape: [-1, 1]}]\n")
+        os.makedirs(f"{cls.repo}/pmml-nullable/1")
+        with open(f"{cls.repo}/pmml-nullable/1/model.pmml", "w") as f:
+            f.write(NULLABLE_PMML)
+        with open(f"{cls.repo}/pmml-nullable/model.yaml", "w") as f:
+            f.write("inputs: [{name: color, datatype: BYTES, shape: [-1, 1]}, {name: n, datatype: FP64, shape: [-1, 1]},\n"
+                    "         {name: member, datatype: FP64, shape: [-1, 1]}]\n")
         os.makedirs(f"{cls.repo}/pmml-precision/1")
         with open(f"{cls.repo}/pmml-precision/1/model.pmml", "w") as f:
             f.write(PRECISION_PMML)
@@ -279,6 +300,17 @@ class BackendsTest(unittest.TestCase):
         out = infer(self.server, "pmml-svr-rbf", x, "FP64")
         np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["svr-rbf"].predict(x), rtol=1e-9, atol=1e-12)
 
+    def test_pmml_integer_and_boolean_fields_declared_fp64_take_missing_values(self):
+        _, meta, _ = self.server.request("GET", "/v2/models/pmml-nullable")
+        self.assertEqual([i["datatype"] for i in meta["inputs"]], ["BYTES", "FP64", "FP64"])
+        body = {"inputs": [{"name": "color", "shape": [3, 1], "datatype": "BYTES", "data": ["blue", "red", "red"]},
+                           {"name": "n", "shape": [3, 1], "datatype": "FP64", "data": [2, None, 3]},
+                           {"name": "member", "shape": [3, 1], "datatype": "FP64", "data": [0, 1, None]}]}
+        status, answer, _ = self.server.request("POST", "/v2/models/pmml-nullable/infer", body)
+        self.assertEqual(status, 200, answer)
+        # null: missing, replaced by the MiningField's missingValueReplacement (n: 7, member: true).
+        self.assertEqual(answer["outputs"][0]["data"], [1002, 107, 103])
+
     def test_pmml_double_fields_keep_double_precision(self):
         # 14.9 as a double is not below the threshold 14.9; as a float (14.899999618530273) it is.
         # 0.3 is inside [0, 0.3]; as a float (0.30000001192092896) it would be invalid.
@@ -334,7 +366,7 @@ class BackendsTest(unittest.TestCase):
         for name in ("xgb-reg", "xgb-bin", "xgb-multi", "linear", "pmml", "pmml-xgb-bin", "pmml-forest", "pmml-strings",
                      "pmml-fp32", "pmml-precision", "pmml-mlp-multi", "pmml-mlp-bin", "pmml-mlp-reg",
                      "pmml-svm-rbf", "pmml-svm-poly", "pmml-svm-sigmoid", "pmml-svm-linear", "pmml-svr-rbf", "pmml-kmeans", "pmml-gnb", "pmml-glm-multi", "pmml-glm-bin", "pmml-glm-linear",
-                     "pmml-glm-poisson"):
+                     "pmml-glm-poisson", "pmml-nullable"):
             self.assertNotIn(name, reasons)
         status, _, _ = self.server.request("GET", "/v2/models/xgb-garbage/ready")
         self.assertEqual(status, 503)

@@ -236,7 +236,12 @@ class PmmlModel final : public BackendModel {
       signature_.inputs.push_back({"features", Chosen(declared.inputs, "features", numbers),
                                    Shape{-1, static_cast<std::int64_t>(inputs.size())}});
     } else {
-      for (const auto& in : inputs) signature_.inputs.push_back({in.name, FieldType(in), Shape{-1, 1}});
+      // A numeric field may be declared FP32 or FP64 in model.yaml: so that an integer or boolean
+      // field can be sent missing (NaN, or null in JSON).
+      for (const auto& in : inputs) {
+        const DataType type = in.is_string ? DataType::kBytes : Chosen(declared.inputs, in.name, FieldType(in));
+        signature_.inputs.push_back({in.name, type, Shape{-1, 1}});
+      }
     }
     auto number = [&](std::string_view name) { return Chosen(declared.outputs, name, numbers); };
     if (model_->classification()) {

@@ -47,6 +47,15 @@ TEST(V2Json, EveryDatatypeRoundTrips) {
   EXPECT_EQ(RoundTrip("BYTES", "[3]", R"(["a","","quote\" and \\ \n"])"), R"(["a","","quote\" and \\ \n"])");
 }
 
+TEST(V2Json, NullIsNaNForFloatingTypesOnly) {
+  // A missing value: ferry writes NaN as null, and reads null back as NaN.
+  EXPECT_EQ(RoundTrip("FP64", "[3]", "[1,null,2]"), "[1,null,2]");
+  EXPECT_EQ(RoundTrip("FP32", "[2]", "[null,0.5]"), "[null,0.5]");
+  for (const char* type : {"INT64", "BOOL", "UINT8"}) {
+    EXPECT_FALSE(DecodeInferRequest(OneInput(type, "[2]", "[1,null]")).has_value()) << type;
+  }
+}
+
 TEST(V2Json, NestedDataIsFlattenedRowMajor) {
   EXPECT_EQ(RoundTrip("INT32", "[2,3]", "[[1,2,3],[4,5,6]]"), "[1,2,3,4,5,6]");
   EXPECT_EQ(RoundTrip("BYTES", "[2,1]", R"([["x"],["y"]])"), R"(["x","y"])");
