@@ -9,6 +9,7 @@
 // model of the document, so segments' votes and probabilities add up).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -81,7 +82,9 @@ struct Predicate {
 // ---- models (regression.cc, tree.cc, mining.cc) ----
 
 struct OutputField {
-  enum class Feature : std::uint8_t { kPredictedValue, kProbability, kTransformedValue, kReasonCode };
+  enum class Feature : std::uint8_t {
+    kPredictedValue, kProbability, kTransformedValue, kReasonCode, kPredictedDisplayValue
+  };
   std::string name;
   Feature feature = Feature::kPredictedValue;
   std::size_t slot = 0;
@@ -117,6 +120,19 @@ class Model {
   std::vector<FieldTreatment> treatments;  // a nested model's MiningSchema (at most kMaxFieldTreatments)
   std::vector<OutputField> outputs;
   double rescale_factor = 1, rescale_constant = 0;  // Targets/Target (regression)
+  // Targets/Target, regression: the value without a prediction (defaultValue), then min/max and
+  // castInteger applied to a prediction after the rescaling. Classification: the probabilities
+  // without a prediction (TargetValue priorProbability), by category.
+  double default_value = kMissing;
+  double target_min = -std::numeric_limits<double>::infinity(), target_max = std::numeric_limits<double>::infinity();
+  enum class Cast : std::uint8_t { kNone, kRound, kCeiling, kFloor };
+  Cast cast = Cast::kNone;
+  std::vector<std::pair<std::size_t, double>> priors;
+  bool HasTargetProcessing() const {
+    return rescale_factor != 1 || rescale_constant != 0 || !std::isnan(default_value) || cast != Cast::kNone ||
+           target_min != -std::numeric_limits<double>::infinity() ||
+           target_max != std::numeric_limits<double>::infinity() || !priors.empty();
+  }
 
   // Evaluates the row `v` (the model's derived fields and outputs are written into it): a
   // regression writes y[0], a classification one probability a category then, at y[categories],
@@ -173,6 +189,7 @@ struct Program {
   std::vector<double> category_values;  // each category as a value (Model::category_values)
   std::map<std::string, double, std::less<>> string_codes;
   std::vector<std::string> strings;  // by code: the reverse of string_codes
+  std::vector<double> display_codes;  // by category: its display value's string code
   std::vector<const OutputField*> final_outputs;  // the top model's Output, in document order
   std::size_t scratch = 0;                         // Model::scratch_size() of the top model
 };

@@ -54,8 +54,27 @@ bool Model::Predict(double* v, double* y, double* scratch) const {
   for (const auto& [slot, e] : local) v[slot] = Eval(e, v);
   const std::size_t k = classification ? categories : 1;
   if (classification) y[k] = kMissing;
-  const bool ok = Score(v, y, scratch);
-  if (ok && !classification) y[0] = y[0] * rescale_factor + rescale_constant;
+  const bool scored = Score(v, y, scratch);
+  bool ok = scored;
+  if (!classification) {
+    if (scored) {
+      double value = std::clamp(y[0] * rescale_factor + rescale_constant, target_min, target_max);
+      switch (cast) {
+        case Cast::kRound: value = std::round(value); break;
+        case Cast::kCeiling: value = std::ceil(value); break;
+        case Cast::kFloor: value = std::floor(value); break;
+        case Cast::kNone: break;
+      }
+      y[0] = value;
+    } else if (!std::isnan(default_value)) {
+      y[0] = default_value;  // Target defaultValue: the answer without a prediction
+      ok = true;
+    }
+  } else if (!scored && !priors.empty()) {
+    std::fill(y, y + k, 0.0);  // TargetValue priorProbability: the answer without a prediction
+    for (const auto& [category, p] : priors) y[category] = p;
+    ok = true;
+  }
   if (ok && classification && std::isnan(y[k])) y[k] = static_cast<double>(Likeliest(y, k));
   const std::size_t predicted = classification && ok ? static_cast<std::size_t>(y[k]) : 0;
   for (const auto& o : outputs) {
@@ -68,6 +87,7 @@ bool Model::Predict(double* v, double* y, double* scratch) const {
       case OutputField::Feature::kPredictedValue:
         out = classification ? category_values[predicted] : y[0];
         break;
+      case OutputField::Feature::kPredictedDisplayValue: out = static_cast<double>(predicted); break;
       case OutputField::Feature::kProbability:
         out = y[o.category >= 0 ? static_cast<std::size_t>(o.category) : predicted];
         break;
@@ -223,7 +243,9 @@ Result<void> Compiler::Inputs(const pugi::xml_node& root, const pugi::xml_node& 
     if (name == target) {
       // The target's Values order the probability columns.
       for (pugi::xml_node v : f.children("Value")) {
-        if (std::string_view(v.attribute("property").as_string("valid")) == "valid") Category(v.attribute("value").as_string());
+        if (std::string_view(v.attribute("property").as_string("valid")) != "valid") continue;
+        const std::size_t category = Category(v.attribute("value").as_string());
+        if (auto display = v.attribute("displayValue")) displays_[category] = display.as_string();
       }
       continue;
     }
@@ -367,6 +389,10 @@ Result<void> Compiler::Outputs(const pugi::xml_node& output, Model& model) {
       if (!expression) return Fail(f, "a transformedValue needs an expression");
       FERRY_ASSIGN_OR_RETURN(o.expression, Expression(expression));
       o.string_valued = IsStringType(f) || o.expression.strings;
+    } else if (feature == "predictedDisplayValue") {
+      if (!model.classification) return Fail(f, "feature predictedDisplayValue needs a classification");
+      o.feature = OutputField::Feature::kPredictedDisplayValue;
+      o.string_valued = true;
     } else if (feature == "reasonCode") {
       if (!model.ranks_reason_codes()) return Fail(f, "feature reasonCode needs a Scorecard with useReasonCodes");
       o.feature = OutputField::Feature::kReasonCode;
@@ -390,16 +416,43 @@ Result<void> Compiler::Targets(const pugi::xml_node& targets, Model& model) {
     if (std::string_view(t.name()) != "Target") return Unsupported(t);
     for (pugi::xml_attribute a : t.attributes()) {
       const std::string_view name = a.name();
-      if (name != "field" && name != "optype" && name != "rescaleFactor" && name != "rescaleConstant") {
-        return Fail(t, fmt::format("attribute '{}' is not supported (rescaleFactor and rescaleConstant are)", name));
+      if (name != "field" && name != "optype" && name != "rescaleFactor" && name != "rescaleConstant" &&
+          name != "min" && name != "max" && name != "castInteger") {
+        return Fail(t, fmt::format("attribute '{}' is not supported (rescaleFactor, rescaleConstant, min, max and "
+                                   "castInteger are)", name));
       }
     }
     for (pugi::xml_node c : t.children()) {
-      if (c.type() == pugi::node_element && std::string_view(c.name()) != "Extension") return Unsupported(c);
+      const std::string_view kind = c.name();
+      if (c.type() != pugi::node_element || kind == "Extension") continue;
+      if (kind != "TargetValue") return Unsupported(c);
+      if (model.classification) {
+        const std::size_t category = Category(c.attribute("value").as_string());
+        if (auto prior = c.attribute("priorProbability")) model.priors.emplace_back(category, prior.as_double());
+        if (auto display = c.attribute("displayValue")) displays_[category] = display.as_string();
+      } else if (auto fallback = c.attribute("defaultValue")) {
+        model.default_value = fallback.as_double();
+      }
     }
-    if (model.classification) return Fail(t, "rescaling applies to a regression");
+    const bool rescales = t.attribute("rescaleFactor") || t.attribute("rescaleConstant") || t.attribute("min") ||
+                          t.attribute("max") || t.attribute("castInteger");
+    if (model.classification && rescales) return Fail(t, "rescaling applies to a regression");
     model.rescale_factor = t.attribute("rescaleFactor").as_double(1.0);
     model.rescale_constant = t.attribute("rescaleConstant").as_double(0.0);
+    if (t.attribute("min")) model.target_min = t.attribute("min").as_double();
+    if (t.attribute("max")) model.target_max = t.attribute("max").as_double();
+    if (auto cast = t.attribute("castInteger")) {
+      const std::string_view how = cast.as_string();
+      if (how == "round") {
+        model.cast = Model::Cast::kRound;
+      } else if (how == "ceiling") {
+        model.cast = Model::Cast::kCeiling;
+      } else if (how == "floor") {
+        model.cast = Model::Cast::kFloor;
+      } else {
+        return Fail(t, fmt::format("castInteger '{}' is not round, ceiling or floor", how));
+      }
+    }
   }
   return {};
 }
@@ -493,6 +546,10 @@ Result<void> Compiler::Finish() {
     out_.category_values.push_back(number ? *number : StringCode(category));
   }
   top.SetCategories(out_.category_values);
+  for (std::size_t c = 0; c < out_.categories.size(); ++c) {
+    auto display = displays_.find(c);
+    out_.display_codes.push_back(StringCode(display == displays_.end() ? out_.categories[c] : display->second));
+  }
   out_.scratch = top.scratch_size();
   for (const auto& o : top.outputs) {
     if (o.final_result) out_.final_outputs.push_back(&o);
@@ -598,7 +655,11 @@ Result<void> CompiledPmml::Evaluate(const double* in, std::size_t rows, double* 
     if (!model.Predict(values.data(), y, scratch.data())) std::fill(y, y + base, kMissing);
     for (std::size_t j = 0; j < p.final_outputs.size(); ++j) {
       const OutputField& o = *p.final_outputs[j];
-      y[base + j] = o.category_valued ? y[k] : values[o.slot];  // the predicted category's index
+      if (o.feature == OutputField::Feature::kPredictedDisplayValue) {
+        y[base + j] = std::isnan(y[k]) ? kMissing : p.display_codes[static_cast<std::size_t>(y[k])];
+      } else {
+        y[base + j] = o.category_valued ? y[k] : values[o.slot];  // the predicted category's index
+      }
     }
   }
   return {};

@@ -93,6 +93,7 @@ class Compiler {
   std::vector<std::string> compiling_;  // the chain of DerivedFields being compiled (cycles)
   std::map<std::string, pugi::xml_node, std::less<>> functions_;  // DefineFunction by name
   std::vector<std::string> calling_;  // the chain of functions being inlined (recursion)
+  std::map<std::size_t, std::string> displays_;  // category -> display value (DataField Value, TargetValue)
 };
 
 }  // namespace ferry::backends::pmml

@@ -163,7 +163,7 @@ class TreeModel final : public Model {
 const FlatTree* AsPlainFlatTree(const Model& model) {
   const auto* tree = dynamic_cast<const TreeModel*>(&model);
   if (!tree || tree->classification || tree->flat.nodes.empty() || !tree->local.empty() ||
-      !tree->treatments.empty() || !tree->outputs.empty() || tree->rescale_factor != 1 || tree->rescale_constant != 0) {
+      !tree->treatments.empty() || !tree->outputs.empty() || tree->HasTargetProcessing()) {
     return nullptr;
   }
   return &tree->flat;

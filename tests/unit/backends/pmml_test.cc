@@ -922,6 +922,43 @@ TEST(Pmml, GeneralRegressionComputedByHand) {
   EXPECT_NEAR(p[2], 1 - phi(0.7 + slope), 1e-15);
 }
 
+// Targets: a regression's defaultValue (no prediction), min/max and castInteger; a
+// classification's priors (no prediction) and display values.
+TEST(Pmml, TargetValuesAndDisplayValues) {
+  constexpr const char* kRegression = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="x" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+  <RegressionModel functionName="regression"><MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>
+    <Targets><Target field="y" rescaleFactor="2" min="-5" max="9" castInteger="floor"><TargetValue defaultValue="42"/></Target></Targets>
+    <RegressionTable intercept="0.25"><NumericPredictor name="x" coefficient="1"/></RegressionTable></RegressionModel></PMML>)";
+  auto regression = CompiledPmml::Compile(kRegression, "targets.pmml");
+  ASSERT_TRUE(regression.has_value()) << regression.error().message;
+  const double x[] = {1.5, 100, -100, std::numeric_limits<double>::quiet_NaN()};
+  double y[4];
+  ASSERT_TRUE((*regression)->Evaluate(x, 4, y).has_value());
+  EXPECT_EQ(std::vector<double>(y, y + 4), (std::vector<double>{3, 9, -5, 42}));
+  constexpr const char* kClassification = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="x" optype="continuous" dataType="double"/>
+    <DataField name="k" optype="categorical" dataType="string"><Value value="a" displayValue="Alpha"/><Value value="b"/></DataField></DataDictionary>
+  <TreeModel functionName="classification" missingValueStrategy="nullPrediction">
+    <MiningSchema><MiningField name="x"/><MiningField name="k" usageType="target"/></MiningSchema>
+    <Output><OutputField name="shown" feature="predictedDisplayValue"/></Output>
+    <Targets><Target field="k"><TargetValue value="a" priorProbability="0.3"/><TargetValue value="b" priorProbability="0.7" displayValue="Beta"/></Target></Targets>
+    <Node><True/><Node score="a"><SimplePredicate field="x" operator="lessThan" value="0"/></Node><Node score="b"><True/></Node></Node>
+  </TreeModel></PMML>)";
+  auto classification = CompiledPmml::Compile(kClassification, "priors.pmml");
+  ASSERT_TRUE(classification.has_value()) << classification.error().message;
+  const auto& m = **classification;
+  ASSERT_TRUE(m.outputs()[0].is_string);
+  const double rows[] = {-1, std::numeric_limits<double>::quiet_NaN()};
+  double out[8];  // P(a), P(b), predicted, shown
+  ASSERT_TRUE(m.Evaluate(rows, 2, out).has_value());
+  EXPECT_EQ(out[2], 0.0);
+  EXPECT_EQ(m.Decode(out[3]), "Alpha");
+  EXPECT_EQ(out[4], 0.3);  // no prediction: the priors
+  EXPECT_EQ(out[5], 0.7);
+  EXPECT_EQ(m.Decode(out[7]), "Beta");
+}
+
 TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   auto unknown = CompiledPmml::Compile("<PMML>\n<DataDictionary/>\n<SequenceModel functionName=\"sequences\"/>\n</PMML>",
                                        "t.pmml");
