@@ -92,6 +92,15 @@ STRING_PMML = """<PMML version="4.4"><DataDictionary>
 """
 
 
+def write_pmml(repo, name, document, model_yaml=None):
+    os.makedirs(f"{repo}/{name}/1")
+    with open(f"{repo}/{name}/1/model.pmml", "w") as f:
+        f.write(document)
+    if model_yaml:
+        with open(f"{repo}/{name}/model.yaml", "w") as f:
+            f.write(model_yaml)
+
+
 def infer(server, model, rows, datatype="FP32"):
     values = rows.astype(np.float32 if datatype == "FP32" else np.float64)
     body = {"inputs": [{"name": "features", "shape": list(rows.shape), "datatype": datatype,
@@ -132,36 +141,24 @@ class BackendsTest(unittest.TestCase):
             json.dump({"coefficients": cls.coef.tolist(), "intercept": cls.intercept.tolist(), "link": "softmax",
                        "features": [f"f{i}" for i in range(FEATURES)]}, f)
         # PMML: a logistic regression with a derived log1p field.
-        os.makedirs(f"{cls.repo}/pmml/1")
-        with open(f"{cls.repo}/pmml/1/model.pmml", "w") as f:
-            f.write(PMML)
-        os.makedirs(f"{cls.repo}/pmml-fp32/1")
-        with open(f"{cls.repo}/pmml-fp32/1/model.pmml", "w") as f:
-            f.write(PMML)
-        with open(f"{cls.repo}/pmml-fp32/model.yaml", "w") as f:
-            f.write("inputs: [{name: features, datatype: FP32, shape: [-1, 2]}]\n"
-                    "outputs: [{name: probability, datatype: FP32, shape: [-1, 2]}, {name: label, datatype: INT64, shape: [-1, 1]}]\n")
-        os.makedirs(f"{cls.repo}/pmml-nullable/1")
-        with open(f"{cls.repo}/pmml-nullable/1/model.pmml", "w") as f:
-            f.write(NULLABLE_PMML)
-        with open(f"{cls.repo}/pmml-nullable/model.yaml", "w") as f:
-            f.write("inputs: [{name: color, datatype: BYTES, shape: [-1, 1]}, {name: n, datatype: FP64, shape: [-1, 1]},\n"
-                    "         {name: member, datatype: FP64, shape: [-1, 1]}]\n")
-        os.makedirs(f"{cls.repo}/pmml-precision/1")
-        with open(f"{cls.repo}/pmml-precision/1/model.pmml", "w") as f:
-            f.write(PRECISION_PMML)
-        os.makedirs(f"{cls.repo}/pmml-neural/1")
-        with open(f"{cls.repo}/pmml-neural/1/model.pmml", "w") as f:
-            f.write('<PMML version="4.4">\n  <DataDictionary/>\n  <NeuralNetwork functionName="regression"/>\n</PMML>\n')
+        write_pmml(cls.repo, "pmml", PMML)
+        write_pmml(cls.repo, "pmml-fp32", PMML,
+                   "inputs: [{name: features, datatype: FP32, shape: [-1, 2]}]\n"
+                   "outputs: [{name: probability, datatype: FP32, shape: [-1, 2]}, {name: label, datatype: INT64, shape: [-1, 1]}]\n")
+        write_pmml(cls.repo, "pmml-nullable", NULLABLE_PMML,
+                   "inputs: [{name: color, datatype: BYTES, shape: [-1, 1]}, {name: n, datatype: FP64, shape: [-1, 1]},\n"
+                   "         {name: member, datatype: FP64, shape: [-1, 1]}]\n")
+        write_pmml(cls.repo, "pmml-precision", PRECISION_PMML)
+        write_pmml(cls.repo, "pmml-neural", '<PMML version="4.4">\n  <DataDictionary/>\n  <NeuralNetwork functionName="regression"/>\n</PMML>\n')
         # scikit-learn networks written as PMML NeuralNetworks by scripts/sklearn_to_pmml.py.
         from sklearn.neural_network import MLPClassifier, MLPRegressor
-        cls.mlps = {
+        cls.fitted = {
             "mlp-multi": MLPClassifier((16, 8), activation="relu", max_iter=300, random_state=0).fit(x, y_multi),
             "mlp-bin": MLPClassifier((8,), activation="tanh", max_iter=300, random_state=0).fit(x, y_bin),
             "mlp-reg": MLPRegressor((10,), activation="logistic", max_iter=300, random_state=0).fit(x, y_reg),
         }
         from sklearn.svm import SVC, SVR
-        cls.mlps.update({
+        cls.fitted.update({
             "svm-rbf": SVC(kernel="rbf", gamma="scale", C=2).fit(x, y_multi),
             "svm-poly": SVC(kernel="poly", degree=3, coef0=0.5, gamma=0.3).fit(x, y_bin),
             "svm-sigmoid": SVC(kernel="sigmoid", gamma=0.05, coef0=0.1).fit(x, y_multi),
@@ -169,18 +166,18 @@ class BackendsTest(unittest.TestCase):
             "svr-rbf": SVR(kernel="rbf", C=3, epsilon=0.05).fit(x, y_reg),
         })
         from sklearn.cluster import KMeans
-        cls.mlps["kmeans"] = KMeans(n_clusters=4, n_init=3, random_state=0).fit(x.astype(np.float64))
+        cls.fitted["kmeans"] = KMeans(n_clusters=4, n_init=3, random_state=0).fit(x.astype(np.float64))
         from sklearn.naive_bayes import GaussianNB
-        cls.mlps["gnb"] = GaussianNB().fit(x.astype(np.float64), y_multi)
+        cls.fitted["gnb"] = GaussianNB().fit(x.astype(np.float64), y_multi)
         from sklearn.linear_model import LinearRegression, LogisticRegression, PoissonRegressor
         x64 = x.astype(np.float64)
-        cls.mlps["glm-multi"] = LogisticRegression(max_iter=500).fit(x64, y_multi)
-        cls.mlps["glm-bin"] = LogisticRegression(max_iter=500).fit(x64, y_bin)
-        cls.mlps["glm-linear"] = LinearRegression().fit(x64, y_reg)
-        cls.mlps["glm-poisson"] = PoissonRegressor().fit(x64, np.round(np.exp(y_reg / 3)))
-        for name, mlp in cls.mlps.items():
+        cls.fitted["glm-multi"] = LogisticRegression(max_iter=500).fit(x64, y_multi)
+        cls.fitted["glm-bin"] = LogisticRegression(max_iter=500).fit(x64, y_bin)
+        cls.fitted["glm-linear"] = LinearRegression().fit(x64, y_reg)
+        cls.fitted["glm-poisson"] = PoissonRegressor().fit(x64, np.round(np.exp(y_reg / 3)))
+        for name, fitted in cls.fitted.items():
             os.makedirs(f"{cls.repo}/pmml-{name}/1")
-            joblib.dump(mlp, f"{cls.repo}/{name}.joblib")
+            joblib.dump(fitted, f"{cls.repo}/{name}.joblib")
             subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/sklearn_to_pmml.py", f"{cls.repo}/{name}.joblib",
                             f"{cls.repo}/pmml-{name}/1/model.pmml"], check=True)
         # PMML ensembles: the boosters above, and a random forest (100 parallel trees), written as
@@ -196,9 +193,7 @@ class BackendsTest(unittest.TestCase):
             subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/xgboost_to_pmml.py", f"{cls.repo}/{file}",
                             f"{cls.repo}/pmml-{name}/1/model.pmml"], check=True)
         # PMML with a string field: one input tensor a field, labels as strings.
-        os.makedirs(f"{cls.repo}/pmml-strings/1")
-        with open(f"{cls.repo}/pmml-strings/1/model.pmml", "w") as f:
-            f.write(STRING_PMML)
+        write_pmml(cls.repo, "pmml-strings", STRING_PMML)
         # Bad files.
         os.makedirs(f"{cls.repo}/xgb-truncated/1")
         with open(f"{cls.repo}/xgb-reg/1/model.json") as src, open(f"{cls.repo}/xgb-truncated/1/model.json", "w") as dst:
@@ -273,32 +268,32 @@ class BackendsTest(unittest.TestCase):
         x = self.x_test.astype(np.float64)
         for name in ("mlp-multi", "mlp-bin"):
             out = infer(self.server, f"pmml-{name}", x, "FP64")
-            expected = self.mlps[name].predict_proba(x)
+            expected = self.fitted[name].predict_proba(x)
             np.testing.assert_allclose(out["probability"], expected, rtol=1e-9, atol=1e-12, err_msg=name)
-            np.testing.assert_array_equal(out["label"].ravel(), self.mlps[name].predict(x), err_msg=name)
+            np.testing.assert_array_equal(out["label"].ravel(), self.fitted[name].predict(x), err_msg=name)
         out = infer(self.server, "pmml-mlp-reg", x, "FP64")
-        np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["mlp-reg"].predict(x), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(out["prediction"].ravel(), self.fitted["mlp-reg"].predict(x), rtol=1e-9, atol=1e-12)
 
     def test_pmml_svms_clusters_naive_bayes_and_glms_match_scikit_learn(self):
         x = self.x_test.astype(np.float64)
         for name in ("svm-rbf", "svm-poly", "svm-sigmoid", "svm-linear"):
             out = infer(self.server, f"pmml-{name}", x, "FP64")
-            np.testing.assert_array_equal(out["label"].ravel(), self.mlps[name].predict(x), err_msg=name)
+            np.testing.assert_array_equal(out["label"].ravel(), self.fitted[name].predict(x), err_msg=name)
         out = infer(self.server, "pmml-gnb", x, "FP64")
-        np.testing.assert_allclose(out["probability"], self.mlps["gnb"].predict_proba(x), rtol=1e-9, atol=1e-12)
-        np.testing.assert_array_equal(out["label"].ravel(), self.mlps["gnb"].predict(x))
+        np.testing.assert_allclose(out["probability"], self.fitted["gnb"].predict_proba(x), rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(out["label"].ravel(), self.fitted["gnb"].predict(x))
         for name in ("glm-multi", "glm-bin"):
             out = infer(self.server, f"pmml-{name}", x, "FP64")
-            np.testing.assert_allclose(out["probability"], self.mlps[name].predict_proba(x), rtol=1e-9, atol=1e-12,
+            np.testing.assert_allclose(out["probability"], self.fitted[name].predict_proba(x), rtol=1e-9, atol=1e-12,
                                        err_msg=name)
         for name in ("glm-linear", "glm-poisson"):
             out = infer(self.server, f"pmml-{name}", x, "FP64")
-            np.testing.assert_allclose(out["prediction"].ravel(), self.mlps[name].predict(x), rtol=1e-9, atol=1e-12,
+            np.testing.assert_allclose(out["prediction"].ravel(), self.fitted[name].predict(x), rtol=1e-9, atol=1e-12,
                                        err_msg=name)
         out = infer(self.server, "pmml-kmeans", x, "FP64")
-        np.testing.assert_array_equal(out["label"].ravel(), self.mlps["kmeans"].predict(x))
+        np.testing.assert_array_equal(out["label"].ravel(), self.fitted["kmeans"].predict(x))
         out = infer(self.server, "pmml-svr-rbf", x, "FP64")
-        np.testing.assert_allclose(out["prediction"].ravel(), self.mlps["svr-rbf"].predict(x), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(out["prediction"].ravel(), self.fitted["svr-rbf"].predict(x), rtol=1e-9, atol=1e-12)
 
     def test_pmml_integer_and_boolean_fields_declared_fp64_take_missing_values(self):
         _, meta, _ = self.server.request("GET", "/v2/models/pmml-nullable")
