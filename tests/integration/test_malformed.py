@@ -35,8 +35,8 @@ def corpus():
     for dtype in TYPES + ["FLOAT", "fp32", "", "INT128", None, 5]:  # wrong datatypes and values
         for data in (ROW, ["a"] * 8, [True] * 8, [[1, 2]] * 4, [None] * 8, [{"x": 1}] * 8, [1e300] * 8, [-1] * 8):
             body = {"inputs": [dict(GOOD["inputs"][0], datatype=dtype, data=data)]}
-            if dtype == "FP32" and data in (ROW, [[1, 2]] * 4, [-1] * 8):
-                continue  # valid, or (nested [4,2] data) valid for FP32 [1, 8]
+            if dtype == "FP32" and data in (ROW, [[1, 2]] * 4, [-1] * 8, [None] * 8):
+                continue  # valid, (nested [4,2] data) valid for FP32 [1, 8], or null: missing (NaN)
             cases.append((f"{dtype} with {str(data)[:20]}", json.dumps(body).encode(), {}))
     for raw in (b"\xff\xfe\xfd", b'{"inputs": [{"name": "\xc3\x28", "shape": [1], "datatype": "BYTES", "data": ["x"]}]}',
                 b'{"inputs": [{"name": "features", "shape": [1], "datatype": "BYTES", "data": ["\xed\xa0\x80"]}]}',
