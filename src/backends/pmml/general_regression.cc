@@ -127,7 +127,8 @@ class GeneralRegressionModel final : public Model {
         for (std::size_t k = 0; k < order.size(); ++k) {
           double cumulative = 1;
           if (k + 1 < order.size()) {
-            const auto it = std::find_if(betas.begin(), betas.end(), [&](const auto& b) { return b.first == order[k]; });
+            const auto it =
+                std::find_if(betas.begin(), betas.end(), [&](const auto& b) { return b.first == order[k]; });
             cumulative = InverseLink(link, eta(it->second) + slope, link_parameter);
           }
           y[order[k]] = cumulative - below;
@@ -166,14 +167,16 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
   const std::string_view link_name = model->type == Type::kOrdinal ? e.attribute("cumulativeLink").as_string("logit")
                                                                    : e.attribute("linkFunction").as_string("identity");
   if (model->type == Type::kGeneralized || model->type == Type::kOrdinal) {
-    const auto* link = std::find_if(std::begin(kLinks), std::end(kLinks), [&](const auto& l) { return l.first == link_name; });
+    const auto* link =
+        std::find_if(std::begin(kLinks), std::end(kLinks), [&](const auto& l) { return l.first == link_name; });
     if (link == std::end(kLinks)) return Fail(e, fmt::format("link '{}' is not supported", link_name));
     model->link = link->second;
   }
   model->link_parameter = e.attribute("linkParameter").as_double(1);
   model->offset = e.attribute("offsetValue").as_double(0);
   model->trials = e.attribute("trialsValue").as_double(1);
-  for (auto [attribute, slot] : {std::pair{"offsetVariable", &model->offset_slot}, std::pair{"trialsVariable", &model->trials_slot}}) {
+  for (auto [attribute, slot] :
+       {std::pair{"offsetVariable", &model->offset_slot}, std::pair{"trialsVariable", &model->trials_slot}}) {
     if (auto a = e.attribute(attribute)) {
       FERRY_ASSIGN_OR_RETURN(const auto field, Field(e, a.as_string()));
       *slot = static_cast<std::ptrdiff_t>(field.slot);
@@ -184,6 +187,14 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
   for (pugi::xml_node p : e.child("ParameterList").children("Parameter")) {
     parameter_index.emplace(p.attribute("name").as_string(), parameter_index.size());
   }
+  auto parameter_of = [&](const pugi::xml_node& cell) -> core::Result<std::size_t> {
+    auto it = parameter_index.find(cell.attribute("parameterName").as_string());
+    if (it == parameter_index.end()) {
+      return Fail(cell, fmt::format("parameter '{}' is not in the ParameterList",
+                                    cell.attribute("parameterName").as_string()));
+    }
+    return it->second;
+  };
   if (parameter_index.empty()) return Fail(e, "has no ParameterList");
   model->parameters.resize(parameter_index.size());
   std::map<std::string, bool, std::less<>> predictors;  // name -> is a factor
@@ -196,10 +207,7 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
     }
   }
   for (pugi::xml_node cell : e.child("PPMatrix").children("PPCell")) {
-    auto parameter = parameter_index.find(cell.attribute("parameterName").as_string());
-    if (parameter == parameter_index.end()) {
-      return Fail(cell, fmt::format("parameter '{}' is not in the ParameterList", cell.attribute("parameterName").as_string()));
-    }
+    FERRY_ASSIGN_OR_RETURN(const std::size_t parameter, parameter_of(cell));
     const std::string name = cell.attribute("predictorName").as_string();
     auto predictor = predictors.find(name);
     if (predictor == predictors.end()) return Fail(cell, fmt::format("'{}' is not a factor or a covariate", name));
@@ -212,24 +220,21 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
       if (!exponent) return Fail(cell, "a covariate's value is its exponent, a number");
       c.value = *exponent;
     }
-    model->parameters[parameter->second].push_back(c);
+    model->parameters[parameter].push_back(c);
   }
   // Betas: by targetCategory (none: the regression's, or the ordinal model's shared slopes).
   std::map<std::size_t, std::vector<double>> by_category;
   std::vector<double> plain(parameter_index.size(), 0.0);
   bool have_plain = false;
   for (pugi::xml_node cell : e.child("ParamMatrix").children("PCell")) {
-    auto parameter = parameter_index.find(cell.attribute("parameterName").as_string());
-    if (parameter == parameter_index.end()) {
-      return Fail(cell, fmt::format("parameter '{}' is not in the ParameterList", cell.attribute("parameterName").as_string()));
-    }
+    FERRY_ASSIGN_OR_RETURN(const std::size_t parameter, parameter_of(cell));
     const double beta = cell.attribute("beta").as_double(0);
     if (auto category = cell.attribute("targetCategory"); category && model->classification) {
       auto& row = by_category[Category(category.as_string())];
       row.resize(parameter_index.size(), 0.0);
-      row[parameter->second] = beta;
+      row[parameter] = beta;
     } else {
-      plain[parameter->second] = beta;
+      plain[parameter] = beta;
       have_plain = true;
     }
   }

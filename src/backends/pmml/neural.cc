@@ -215,8 +215,9 @@ core::Result<std::unique_ptr<Model>> Compiler::NeuralNetwork(const pugi::xml_nod
           neuron.inputs.emplace_back(from->second, con.attribute("weight").as_double());
         }
         const std::size_t index = layer.first + layer.neurons.size();
-        if (ids.contains(n.attribute("id").as_string()) || !layer_ids.emplace(n.attribute("id").as_string(), index).second) {
-          return Fail(n, fmt::format("id '{}' is used twice", n.attribute("id").as_string()));
+        const std::string id = n.attribute("id").as_string();
+        if (ids.contains(id) || !layer_ids.emplace(id, index).second) {
+          return Fail(n, fmt::format("id '{}' is used twice", id));
         }
         layer.neurons.push_back(std::move(neuron));
       }
@@ -236,7 +237,8 @@ core::Result<std::unique_ptr<Model>> Compiler::NeuralNetwork(const pugi::xml_nod
   for (pugi::xml_node output : outputs.children("NeuralOutput")) {
     auto neuron = ids.find(output.attribute("outputNeuron").as_string());
     if (neuron == ids.end() || neuron->second < model->inputs.size()) {
-      return Fail(output, fmt::format("outputNeuron '{}' is not a Neuron", output.attribute("outputNeuron").as_string()));
+      return Fail(output,
+                  fmt::format("outputNeuron '{}' is not a Neuron", output.attribute("outputNeuron").as_string()));
     }
     pugi::xml_node expression;
     for (pugi::xml_node x : output.child("DerivedField").children()) {
@@ -244,7 +246,9 @@ core::Result<std::unique_ptr<Model>> Compiler::NeuralNetwork(const pugi::xml_nod
     }
     const std::string_view kind = expression.name();
     if (model->classification) {
-      if (kind != "NormDiscrete") return Fail(output, "a classification's NeuralOutput is a NormDiscrete of the target");
+      if (kind != "NormDiscrete") {
+        return Fail(output, "a classification's NeuralOutput is a NormDiscrete of the target");
+      }
       model->class_outputs.emplace_back(Category(expression.attribute("value").as_string()), neuron->second);
     } else {
       if (!model->class_outputs.empty() || model->value_output != 0) {

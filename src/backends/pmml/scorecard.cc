@@ -150,7 +150,8 @@ core::Result<std::unique_ptr<Model>> Compiler::Scorecard(const pugi::xml_node& e
         attribute.partial = a.attribute("partialScore").as_double();
       }
       if (model->use_reason_codes) {
-        const std::string code = a.attribute("reasonCode") ? a.attribute("reasonCode").as_string() : std::string(own_code);
+        const std::string code =
+            a.attribute("reasonCode") ? a.attribute("reasonCode").as_string() : std::string(own_code);
         if (code.empty()) return Fail(a, "useReasonCodes needs a reasonCode (the Attribute's or its Characteristic's)");
         attribute.code = code_of(code);
         if (model->codes.size() > ScorecardModel::kMaxCodes) {

@@ -219,7 +219,8 @@ core::Result<std::unique_ptr<Model>> Compiler::SupportVectorMachine(const pugi::
       for (pugi::xml_node sv : c.child("SupportVectors").children("SupportVector")) {
         auto id = vector_ids.find(sv.attribute("vectorId").as_string());
         if (id == vector_ids.end()) {
-          return Fail(sv, fmt::format("vectorId '{}' is not in the VectorDictionary", sv.attribute("vectorId").as_string()));
+          return Fail(sv, fmt::format("vectorId '{}' is not in the VectorDictionary",
+                                      sv.attribute("vectorId").as_string()));
         }
         machine.vectors.push_back(id->second);
       }
@@ -229,7 +230,9 @@ core::Result<std::unique_ptr<Model>> Compiler::SupportVectorMachine(const pugi::
         machine.coefficients.push_back(coefficient.attribute("value").as_double(0));
       }
       const std::size_t expected = by_coefficients ? model->inputs.size() : machine.vectors.size();
-      if (by_coefficients && !machine.vectors.empty()) return Fail(c, "svmRepresentation Coefficients has no SupportVectors");
+      if (by_coefficients && !machine.vectors.empty()) {
+        return Fail(c, "svmRepresentation Coefficients has no SupportVectors");
+      }
       if (machine.coefficients.size() != expected) {
         return Fail(coefficients, fmt::format("has {} Coefficients for {} {}", machine.coefficients.size(), expected,
                                               by_coefficients ? "vector fields" : "support vectors"));

@@ -125,7 +125,7 @@ TEST(Pmml, SoftmaxClassification) {
   auto model = CompiledPmml::Compile(kDoc, "s.pmml");
   ASSERT_TRUE(model.has_value()) << model.error().message;
   const double x[] = {1};
-  double p[3];
+  double p[4];  // three probabilities, the predicted category
   ASSERT_TRUE((*model)->Evaluate(x, 1, p).has_value());
   const double sum = std::exp(2.0) + std::exp(2.0) + std::exp(0.0);
   EXPECT_NEAR(p[0], std::exp(2.0) / sum, 1e-12);
