@@ -25,6 +25,8 @@
 
 namespace ferry::backends {
 
+class BackendRegistry;
+
 struct LoadOptions {
   std::string model_name;
   std::int64_t version = 0;
@@ -34,6 +36,11 @@ struct LoadOptions {
   // The model file when another backend names it (an MLflow MLmodel's flavor); empty: the
   // backend's own file names in version_dir.
   std::filesystem::path model_file;
+  // What the backend handing the model over read for the receiver (MLflow's python_function
+  // flavor: loader_module, data, code); empty otherwise.
+  std::map<std::string, std::string> flavor;
+  // The backends of this server, for a backend that hands a model to another (MLflow); may be null.
+  const BackendRegistry* registry = nullptr;
 };
 
 class BackendInstance {

@@ -4,21 +4,8 @@
 
 #include "backends/linear/linear_backend.h"
 #include "backends/mlflow/mlflow_backend.h"
+#include "backends/plugin_backend.h"
 #include "backends/pmml/pmml_backend.h"
-#ifdef FERRY_WITH_XGBOOST
-#include "backends/xgboost/xgboost_backend.h"
-#endif
-
-#ifdef FERRY_WITH_PYTHON
-#include "backends/python/python_backend.h"
-#include "backends/python/sklearn_backend.h"
-#endif
-#ifdef FERRY_WITH_TORCH
-#include "backends/torch/torchscript_backend.h"
-#endif
-#ifdef FERRY_WITH_ONNXRUNTIME
-#include "backends/onnxruntime/ort_backend.h"
-#endif
 
 namespace ferry::backends {
 
@@ -27,21 +14,14 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   // First: an MLflow folder holds its flavors' files too (model.onnx, model.pkl), which the
   // backends below would recognize.
   registry.Register(mlflow::CreateMlflowBackend());
-#ifdef FERRY_WITH_ONNXRUNTIME
-  registry.Register(onnxruntime::CreateOrtBackend());
-#endif
+  registry.Register(std::make_unique<PluginBackend>(kOnnxRuntimeSpec));
+  // Before xgboost: both read a model.json, linear's holds coefficients and XGBoost's a learner.
   registry.Register(linear::CreateLinearBackend());
   registry.Register(pmml::CreatePmmlBackend());
-#ifdef FERRY_WITH_XGBOOST
-  registry.Register(xgboost::CreateXgboostBackend());
-#endif
-#ifdef FERRY_WITH_TORCH
-  registry.Register(torchscript::CreateTorchScriptBackend());
-#endif
-#ifdef FERRY_WITH_PYTHON
-  registry.Register(python::CreatePythonBackend());
-  registry.Register(python::CreateSklearnBackend());
-#endif
+  registry.Register(std::make_unique<PluginBackend>(kXgboostSpec));
+  registry.Register(std::make_unique<PluginBackend>(kTorchScriptSpec));
+  registry.Register(std::make_unique<PluginBackend>(kPythonSpec));
+  registry.Register(std::make_unique<PluginBackend>(kSklearnSpec));
   return registry;
 }
 

@@ -1,5 +1,6 @@
-// BackendRegistry: the backends this build of ferry has, by name. Filled once at start-up, then
-// only read: lookups are safe from any thread once registration is done.
+// BackendRegistry: the backends ferry knows, by name. Filled once at start-up, then only read:
+// lookups are safe from any thread once registration is done. The heavy backends are stand-ins
+// for plugins (plugin_backend.h), opened the first time a model needs one.
 #pragma once
 
 #include <filesystem>
@@ -14,7 +15,8 @@ namespace ferry::backends {
 
 class BackendRegistry {
  public:
-  // A registry holding every backend compiled into this build.
+  // A registry holding the built-in backends (mlflow, linear, pmml) and the plugins' (onnxruntime,
+  // xgboost, torchscript, python, sklearn), in detection order.
   static BackendRegistry WithBuiltins();
 
   void Register(std::unique_ptr<Backend> backend);

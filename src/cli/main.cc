@@ -7,14 +7,10 @@
 #include "cli/publish_command.h"
 #include "cli/serve_command.h"
 #include "core/version.h"
-#ifdef FERRY_WITH_PYTHON
 #include "backends/python/python_step.h"
-#endif
 
 int main(int argc, char** argv) {
-#ifdef FERRY_WITH_PYTHON
-  ferry::backends::python::RegisterPythonStep();
-#endif
+  ferry::backends::python::RegisterPythonStep();  // made in the python plugin, opened on first use
   CLI::App app{"ferry: a model inference server (KServe V2 / Open Inference Protocol)", "ferry"};
   app.set_version_flag("--version", std::string("ferry ") + ferry::kFerryVersion);
   app.require_subcommand(1);

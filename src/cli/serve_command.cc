@@ -6,6 +6,7 @@
 #include <memory>
 #include <spdlog/spdlog.h>
 
+#include "backends/plugin.h"
 #include "observe/logging.h"
 #include "runtime/server.h"
 #include "server/auth/token_auth.h"
@@ -36,6 +37,7 @@ struct ServeOptions {
   std::string tls_cert, tls_key, tls_client_ca;
   double body_timeout_s = 60;
   std::string config_file;  // ferry.yaml: Kafka streams
+  std::string backend_directory;  // empty: backends::PluginDirectory()'s default
 };
 
 int Serve(const ServeOptions& options) {
@@ -43,6 +45,8 @@ int Serve(const ServeOptions& options) {
     fmt::print(stderr, "ferry serve: {}\n", logging.error().message);
     return 2;
   }
+  if (!options.backend_directory.empty()) backends::SetPluginDirectory(options.backend_directory);
+  spdlog::debug("backend plugins are read from {}", backends::PluginDirectory().string());
   // Signals are taken by sigwait below; block them before any thread starts so none gets them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -277,6 +281,10 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--shutdown-timeout", options->shutdown_timeout_s,
                     "Seconds to finish requests in flight after SIGTERM/SIGINT before exiting")
       ->capture_default_str();
+  serve->add_option("--backend-directory", options->backend_directory,
+                    "Folder of the backend plugins (libferry_backend_<name>.so); default: backends/ beside the "
+                    "binary, else ../lib/ferry/backends from it")
+      ->check(CLI::ExistingDirectory);
   serve->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   serve->callback([options, &exit_code] { exit_code = Serve(*options); });
 }

@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
-#ifdef FERRY_WITH_PYTHON
-#include "backends/python/hooks.h"
-#endif
+#include "backends/python/python_plugin_client.h"
 
 namespace ferry::model {
 namespace {
@@ -88,7 +86,7 @@ core::Result<LoadedVersion> LoadVersion(const backends::BackendRegistry& registr
   if (!config.backend.empty()) {
     backend = registry.Find(config.backend);
     if (!backend) {
-      return core::InvalidArgument(fmt::format("backend '{}' is not in this build (available: {})", config.backend,
+      return core::InvalidArgument(fmt::format("unknown backend '{}' (ferry's backends: {})", config.backend,
                                                registry.Names()));
     }
   } else {
@@ -101,18 +99,13 @@ core::Result<LoadedVersion> LoadVersion(const backends::BackendRegistry& registr
   }
   backends::LoadOptions options{.model_name = config.name, .version = version, .version_dir = version_dir,
                                 .parameters = config.parameters,
-                                .declared = {.inputs = config.inputs, .outputs = config.outputs}};
+                                .declared = {.inputs = config.inputs, .outputs = config.outputs},
+                                .registry = &registry};
   FERRY_ASSIGN_OR_RETURN(auto model, backend->Load(options));
   if (!config.pre_transform.empty() || !config.predict.empty() || !config.post_transform.empty()) {
-#ifdef FERRY_WITH_PYTHON
-    FERRY_ASSIGN_OR_RETURN(model, backends::python::WithHooks(std::move(model),
-                                                              {config.pre_transform, config.predict,
-                                                               config.post_transform},
-                                                              options));
-#else
-    return core::InvalidArgument("pre_transform, predict and post_transform need Python: this ferry is built "
-                                 "without it (FERRY_WITH_PYTHON)");
-#endif
+    FERRY_ASSIGN_OR_RETURN(model, backends::python::WithHooksFromPlugin(
+                                      std::move(model), {config.pre_transform, config.predict, config.post_transform},
+                                      options));
   }
   FERRY_ASSIGN_OR_RETURN(auto signature, ResolveSignature(config, model->signature()));
   return LoadedVersion{.version = version, .backend = std::string(backend->name()), .model = std::move(model),

@@ -72,6 +72,14 @@ class FerryProcess:
         with self._log_lock:
             return "\n".join(self.log_lines)
 
+    def wait_for_log(self, text, timeout=10.0):
+        """The log once it holds `text` (lines are read from stderr by a thread, so a line the
+        server wrote while answering may arrive just after the answer); the log as it is on timeout."""
+        deadline = time.time() + timeout
+        while text not in self.log() and time.time() < deadline:
+            time.sleep(0.02)
+        return self.log()
+
     def connection(self):
         if self.tls_context:
             return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=self.tls_context)

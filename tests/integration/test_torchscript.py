@@ -142,7 +142,7 @@ outputs: [{name: y, datatype: FP32, shape: [-1, 2]}]
         self.assertNotIn("Traceback", answer["error"])
         self.assertNotIn(".py", answer["error"])
         self.assertEqual(answer["error"].count("\n"), 0, answer["error"])
-        self.assertIn("Traceback of TorchScript", self.server.log())
+        self.assertIn("Traceback of TorchScript", self.server.wait_for_log("Traceback of TorchScript"))
         out = self.infer("checked", [tensor("x", np.array([[1, 4]], np.float32), "FP32")])
         np.testing.assert_array_equal(out["y"], [[1, 2]])
 

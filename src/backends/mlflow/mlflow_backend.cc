@@ -7,16 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/file.h"
-#ifdef FERRY_WITH_ONNXRUNTIME
-#include "backends/onnxruntime/ort_backend.h"
-#endif
-#ifdef FERRY_WITH_XGBOOST
-#include "backends/xgboost/xgboost_backend.h"
-#endif
-#ifdef FERRY_WITH_PYTHON
-#include "backends/python/python_model.h"
-#include "backends/python/sklearn_backend.h"
-#endif
+#include "backends/backend_registry.h"
 
 namespace ferry::backends::mlflow {
 namespace {
@@ -129,28 +120,20 @@ class MlflowBackend final : public Backend {
     LoadOptions delegated = options;
     std::vector<std::string> names;
     for (const auto& f : flavors) names.push_back(f.first.as<std::string>());
-#ifdef FERRY_WITH_ONNXRUNTIME
     if (flavors["onnx"]) {
       FERRY_ASSIGN_OR_RETURN(delegated.model_file, file_of(flavors["onnx"], "data"));
-      Log(options, "onnx");
-      return onnxruntime::CreateOrtBackend()->Load(delegated);
+      return HandOver(delegated, "onnx", "onnxruntime");
     }
-#endif
-#ifdef FERRY_WITH_XGBOOST
     if (flavors["xgboost"]) {
       FERRY_ASSIGN_OR_RETURN(delegated.model_file, file_of(flavors["xgboost"], "data"));
-      Log(options, "xgboost");
-      return xgboost::CreateXgboostBackend()->Load(delegated);
+      return HandOver(delegated, "xgboost", "xgboost");
     }
-#endif
-#ifdef FERRY_WITH_PYTHON
     FERRY_ASSIGN_OR_RETURN(const auto signature, SignatureOf(root));
     if (delegated.declared.inputs.empty()) delegated.declared.inputs = signature.inputs;
     if (delegated.declared.outputs.empty()) delegated.declared.outputs = signature.outputs;
     if (flavors["sklearn"]) {
-      FERRY_ASSIGN_OR_RETURN(const auto file, file_of(flavors["sklearn"], "pickled_model"));
-      Log(options, "sklearn");
-      return python::LoadSklearn(delegated, file);
+      FERRY_ASSIGN_OR_RETURN(delegated.model_file, file_of(flavors["sklearn"], "pickled_model"));
+      return HandOver(delegated, "sklearn", "sklearn");
     }
     if (const YAML::Node pyfunc = flavors["python_function"]) {
       const std::string loader = pyfunc["loader_module"] ? pyfunc["loader_module"].as<std::string>() : "";
@@ -167,24 +150,26 @@ class MlflowBackend final : public Backend {
       if (delegated.declared.inputs.empty()) {
         return core::InvalidArgument("MLmodel: a python_function model needs a signature (or inputs in model.yaml)");
       }
-      Log(options, "python_function");
-      return python::LoadPythonModel(delegated, python::PythonFactory{.function = "pyfunc_model",
-                                                                      .kwargs = {{"model_dir", options.version_dir.string()},
-                                                                                 {"loader_module", loader},
-                                                                                 {"data", scalar("data")},
-                                                                                 {"code", scalar("code")}},
-                                                                      .pass_outputs = true,
-                                                                      .platform = "mlflow"});
+      delegated.flavor = {{"loader_module", loader}, {"data", scalar("data")}, {"code", scalar("code")}};
+      return HandOver(delegated, "python_function", "python");
     }
-#endif
-    return core::InvalidArgument(fmt::format("MLmodel: no flavor this build serves (the model has: {})",
+    return core::InvalidArgument(fmt::format("MLmodel: no flavor ferry serves (the model has: {}; ferry serves onnx, "
+                                             "xgboost, sklearn and python_function)",
                                              fmt::join(names, ", ")));
   }
 
  private:
-  static void Log(const LoadOptions& options, std::string_view flavor) {
+  // The model loaded by the backend that serves `flavor` (loading its plugin if need be).
+  static Result<std::unique_ptr<BackendModel>> HandOver(const LoadOptions& options, std::string_view flavor,
+                                                        std::string_view backend_name) {
+    const Backend* backend = options.registry ? options.registry->Find(backend_name) : nullptr;
+    if (!backend) {
+      return core::Unavailable(fmt::format("MLmodel: the {} flavor needs the {} backend, which this server lacks",
+                                           flavor, backend_name));
+    }
     spdlog::info("model '{}' version {}: MLflow model, served through its {} flavor", options.model_name,
                  options.version, flavor);
+    return backend->Load(options);
   }
 };
 

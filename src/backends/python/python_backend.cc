@@ -28,6 +28,7 @@ class PythonBackend final : public Backend {
     return fs::is_regular_file(dir / "model.py", ec);
   }
   core::Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
+    if (options.flavor.contains("loader_module")) return LoadPyfunc(options);
     const std::string module = StringParameter(options, "python_module", "model");
     const std::string cls = StringParameter(options, "python_class", "Model");
     PythonFactory factory{
@@ -40,6 +41,23 @@ class PythonBackend final : public Backend {
                     fmt::format("ferry_models.{}.v{}.{}", Identifier(options.model_name), options.version, module)}},
         .platform = "python"};
     return LoadPythonModel(options, factory);
+  }
+
+ private:
+  // An MLflow python_function flavor the mlflow backend handed over: its loader_module's
+  // _load_pyfunc(data), with `code` on sys.path.
+  static core::Result<std::unique_ptr<BackendModel>> LoadPyfunc(const LoadOptions& options) {
+    auto flavor = [&](const char* key) {
+      const auto it = options.flavor.find(key);
+      return it == options.flavor.end() ? std::string() : it->second;
+    };
+    return LoadPythonModel(options, PythonFactory{.function = "pyfunc_model",
+                                                  .kwargs = {{"model_dir", options.version_dir.string()},
+                                                             {"loader_module", flavor("loader_module")},
+                                                             {"data", flavor("data")},
+                                                             {"code", flavor("code")}},
+                                                  .pass_outputs = true,
+                                                  .platform = "mlflow"});
   }
 };
 

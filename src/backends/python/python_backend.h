@@ -17,6 +17,9 @@
 // do). Exceptions become errors: 400 from preprocess/validate, 500 from the others, with the
 // exception's type and message; the traceback goes to the log. A module that fails to import, or
 // load() raising, makes the model UNAVAILABLE with the reason.
+//
+// It also serves the python_function flavor of an MLflow model, which the mlflow backend hands over
+// with LoadOptions::flavor (loader_module, data, code).
 #pragma once
 
 #include <memory>

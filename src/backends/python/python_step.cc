@@ -157,6 +157,8 @@ class PythonStep final : public pipeline::Step {
   std::vector<std::pair<std::string, ColumnKind>> outputs_;
 };
 
+}  // namespace
+
 core::Result<std::unique_ptr<pipeline::Step>> MakePythonStep(const pipeline::StepConfig& config,
                                                              pipeline::Symbols& symbols) {
   FERRY_RETURN_IF_ERROR(config.OnlyKeys({"function", "config", "outputs"}));
@@ -203,9 +205,5 @@ core::Result<std::unique_ptr<pipeline::Step>> MakePythonStep(const pipeline::Ste
   for (const auto& [name, kind] : outputs) symbols.Define(name, {.tensor = false, .kind = kind, .width = 1});
   return std::unique_ptr<pipeline::Step>(new PythonStep(config.name(), std::move(fn), std::move(outputs)));
 }
-
-}  // namespace
-
-void RegisterPythonStep() { pipeline::RegisterStepKind("python", &MakePythonStep); }
 
 }  // namespace ferry::backends::python

@@ -13,11 +13,24 @@
 // the record. An exception rejects the record with the exception's type and message; the
 // pipeline goes on with the others. model.yaml's `pre_transform` and `post_transform` are python
 // steps too (pipeline.cc).
+//
+// The step runs in the python plugin (plugin.h): MakePythonStep is its "pipeline_step" entry point,
+// and RegisterPythonStep, in the binary, registers a factory that opens the plugin on first use
+// (a pipeline with a python step is UNAVAILABLE with the reason when the plugin is missing).
 #pragma once
+
+#include <memory>
+
+#include "core/error.h"
+#include "pipeline/step.h"
 
 namespace ferry::backends::python {
 
 // Registers the step kind `python` with the pipeline library (once, at start-up).
 void RegisterPythonStep();
+
+// The step for `config` (a pipeline::StepFactory), in the python plugin.
+core::Result<std::unique_ptr<pipeline::Step>> MakePythonStep(const pipeline::StepConfig& config,
+                                                             pipeline::Symbols& symbols);
 
 }  // namespace ferry::backends::python

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "backends/model_files.h"
 #include "backends/python/python_model.h"
 
 namespace ferry::backends::python {
@@ -9,12 +10,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<fs::path> PickleFile(const fs::path& dir) {
-  std::error_code ec;
-  for (const char* name : {"model.joblib", "model.pkl"}) {
-    if (fs::is_regular_file(dir / name, ec)) return dir / name;
-  }
-  return std::nullopt;
+core::Result<std::unique_ptr<BackendModel>> LoadSklearn(const LoadOptions& options, const fs::path& file) {
+  return LoadPythonModel(options, PythonFactory{.function = "sklearn_model",
+                                                .kwargs = {{"path", file.string()}},
+                                                .pass_outputs = true,
+                                                .platform = "sklearn"});
 }
 
 class SklearnBackend final : public Backend {
@@ -23,20 +23,14 @@ class SklearnBackend final : public Backend {
   std::string_view Files() const override { return "model.joblib or model.pkl"; }
   bool Recognizes(const fs::path& dir) const override { return PickleFile(dir).has_value(); }
   core::Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
-    const auto file = PickleFile(options.version_dir);
+    // An MLflow sklearn flavor names its pickled_model.
+    const auto file = options.model_file.empty() ? PickleFile(options.version_dir) : options.model_file;
     if (!file) return core::InvalidArgument("no model.joblib or model.pkl in the version folder");
     return LoadSklearn(options, *file);
   }
 };
 
 }  // namespace
-
-core::Result<std::unique_ptr<BackendModel>> LoadSklearn(const LoadOptions& options, const fs::path& file) {
-  return LoadPythonModel(options, PythonFactory{.function = "sklearn_model",
-                                                .kwargs = {{"path", file.string()}},
-                                                .pass_outputs = true,
-                                                .platform = "sklearn"});
-}
 
 std::unique_ptr<Backend> CreateSklearnBackend() { return std::make_unique<SklearnBackend>(); }
 

@@ -16,7 +16,4 @@ namespace ferry::backends::python {
 
 std::unique_ptr<Backend> CreateSklearnBackend();
 
-// The sklearn model in `file` (model.pkl or model.joblib), for the MLflow backend too.
-core::Result<std::unique_ptr<BackendModel>> LoadSklearn(const LoadOptions& options, const std::filesystem::path& file);
-
 }  // namespace ferry::backends::python

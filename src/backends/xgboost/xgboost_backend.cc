@@ -10,6 +10,7 @@
 #include <optional>
 #include <cstring>
 
+#include "backends/model_files.h"
 #include "backends/parameters.h"
 #include "core/file.h"
 
@@ -39,14 +40,6 @@ struct BoosterDeleter {
 using Booster = std::unique_ptr<void, BoosterDeleter>;
 
 // The model file of a version folder, in the order XGBoost's formats are preferred.
-std::optional<fs::path> ModelFile(const fs::path& dir) {
-  std::error_code ec;
-  for (const char* name : {"model.json", "model.ubj", "model.bin"}) {
-    if (fs::is_regular_file(dir / name, ec)) return dir / name;
-  }
-  return std::nullopt;
-}
-
 Result<Booster> LoadBooster(const fs::path& file, const std::string& nthread) {
   BoosterHandle handle = nullptr;
   if (XGBoosterCreate(nullptr, 0, &handle) != 0) return XgbError("XGBoost");
@@ -178,18 +171,10 @@ class XgbBackend final : public Backend {
   std::string_view name() const override { return "xgboost"; }
 
   std::string_view Files() const override { return "model.json with a learner, model.ubj or model.bin"; }
-  bool Recognizes(const fs::path& dir) const override {
-    const auto file = ModelFile(dir);
-    if (!file) return false;
-    if (file->filename() != "model.json") return true;
-    auto text = core::ReadWholeFile(*file);  // model.json is XGBoost's when it has a learner
-    simdjson::dom::parser parser;
-    simdjson::dom::element root;
-    return text && !parser.parse(*text).get(root) && root.is_object() && !root["learner"].error();
-  }
+  bool Recognizes(const fs::path& dir) const override { return IsXgboostModel(dir); }
 
   Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
-    const auto file = options.model_file.empty() ? ModelFile(options.version_dir) : options.model_file;
+    const auto file = options.model_file.empty() ? XgboostModelFile(options.version_dir) : options.model_file;
     if (!file) return core::NotFound("no model.json, model.ubj or model.bin in the version folder");
     const std::string nthread = StringParameter(options, "nthread", "1");
     FERRY_ASSIGN_OR_RETURN(auto booster, LoadBooster(*file, nthread));

@@ -108,7 +108,7 @@ TEST(LoadVersion, ReportsAMissingModelFile) {
   config.backend = "tensorflow";
   loaded = LoadVersion(registry, config, std::filesystem::path(FERRY_SOURCE_DIR) / "examples/models/pima", 1);
   ASSERT_FALSE(loaded.has_value());
-  EXPECT_EQ(loaded.error().message, fmt::format("backend 'tensorflow' is not in this build (available: {})",
+  EXPECT_EQ(loaded.error().message, fmt::format("unknown backend 'tensorflow' (ferry's backends: {})",
                                                registry.Names()));
   EXPECT_NE(registry.Names().find("onnxruntime"), std::string::npos);
 }
