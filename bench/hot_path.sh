@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# ferry's per-request path against the bare probes, side by side in one run (issue "lean and
+# fast"): wrk -t1 -c32 for HTTP JSON, `ferry bench` with 16 calls in flight for gRPC, batch 1:
+#   - bare Beast (bench/probes/bare_http.cc: parse, fixed answer) vs ferry POST /v2/models/pima/infer;
+#   - bare gRPC callback server (bench/probes/bare_grpc.cc) vs ferry's gRPC ModelInfer on pima;
+#   - /v2/models/pima-pipeline/predict (one record) vs /v2/models/pima-features/infer (the same
+#     row as the engineered tensor), the pipeline's cost.
+# Every server gets the same I/O threads (2, the cores here); the client shares the 2 cores, so the
+# figures are lower than on a machine with a separate client. With --profile, perf samples ferry
+# under the HTTP load and the top symbols are printed. Appends to docs/benchmarks.md.
+#
+#   bench/hot_path.sh [--duration 10] [--profile] [--no-record]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=10 record=1 profile=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --profile) profile=1; shift ;;
+    --no-record) record=0; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+build=${BUILD_DIR:-build}
+for b in ferry ferry_bench_bare_http ferry_bench_bare_grpc; do
+  [ -x "$build/$b" ] || { echo "build first: make build ($b)" >&2; exit 1; }
+done
+work=$(mktemp -d)
+source bench/lib.sh
+probe_pid=""
+trap 'cleanup; [ -n "$probe_pid" ] && kill "$probe_pid" 2>/dev/null || true' EXIT
+
+# start_probe BINARY: starts it on a free port (in $probe_port).
+start_probe() {
+  probe_port=$(free_port)
+  "$build/$1" "$probe_port" > "$work/probe.log" 2>&1 &
+  probe_pid=$!
+  for _ in $(seq 50); do grep -q listening "$work/probe.log" && return 0; sleep 0.1; done
+  cat "$work/probe.log" >&2
+  return 1
+}
+stop_probe() { kill "$probe_pid" 2>/dev/null; wait "$probe_pid" 2>/dev/null || true; probe_pid=""; }
+# grpc_rate PORT: requests/s, p50 and p99 ms of `ferry bench` over gRPC, 16 in flight.
+grpc_rate() {
+  "$build/ferry" bench --url "127.0.0.1:$1" --protocol grpc --model pima --concurrency-range 16 \
+    --duration "$duration" --warmup 2 --json |
+    /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print("%.0f %.2f %.2f %d" % (r["throughput"], r["p50_ms"], r["p99_ms"], r["errors"]))'
+}
+echo '{"preg": 6, "plas": 148, "pres": 72, "skin": 35, "test": 0, "mass": 33.6, "pedi": 0.627, "age": 50}' \
+  > "$work/predict.json"
+echo '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[6,148,72,35,0,3.5439,0.627,50,1]}]}' \
+  > "$work/features.json"
+
+start_probe ferry_bench_bare_http
+read -r bare_http bare_http_p50 bare_http_p99 _ <<< "$(wrk_pima "http://127.0.0.1:$probe_port/v2/models/pima/infer" 32 "$duration")"
+stop_probe
+start_probe ferry_bench_bare_grpc
+read -r bare_grpc bare_grpc_p50 bare_grpc_p99 _ <<< "$(grpc_rate "$probe_port")"
+stop_probe
+
+grpc_port=$(free_port)
+start_ferry examples/models --grpc-port "$grpc_port" --http-threads 2
+read -r http http_p50 http_p99 http_errors <<< "$(wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration")"
+read -r grpc grpc_p50 grpc_p99 grpc_errors <<< "$(grpc_rate "$grpc_port")"
+read -r features features_p50 features_p99 _ <<< "$(wrk_post "http://127.0.0.1:$port/v2/models/pima-features/infer" "$work/features.json" 32 "$duration")"
+read -r predict predict_p50 predict_p99 predict_errors <<< "$(wrk_post "http://127.0.0.1:$port/v2/models/pima-pipeline/predict" "$work/predict.json" 32 "$duration")"
+profile_text=""
+if [ "$profile" = 1 ] && command -v perf > /dev/null; then
+  wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration" > /dev/null &
+  sleep 3
+  perf record -F 999 -g -p "$ferry_pid" -o "$work/perf.data" -- sleep 5 > /dev/null 2>&1 || true
+  wait
+  profile_text=$(perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2> /dev/null |
+    grep -E '^ +[0-9]' | head -25)
+fi
+stop_ferry
+
+ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
+commit=$(bench_commit)
+table=$(cat <<MD
+### $(date -u +%Y-%m-%d), commit $commit: \`bench/hot_path.sh --duration $duration\`
+
+| path | req/s | p50 ms | p99 ms | ratio |
+|---|---|---|---|---|
+| bare Beast, fixed answer | $bare_http | $bare_http_p50 | $bare_http_p99 | 1 |
+| ferry HTTP JSON /infer, pima | $http | $http_p50 | $http_p99 | $(ratio "$http" "$bare_http") of bare Beast |
+| bare gRPC callback server, fixed answer | $bare_grpc | $bare_grpc_p50 | $bare_grpc_p99 | 1 |
+| ferry gRPC ModelInfer, pima | $grpc | $grpc_p50 | $grpc_p99 | $(ratio "$grpc" "$bare_grpc") of bare gRPC |
+| ferry /infer, pima-features | $features | $features_p50 | $features_p99 | 1 |
+| ferry /predict, pima-pipeline (1 record) | $predict | $predict_p50 | $predict_p99 | $(ratio "$predict" "$features") of /infer |
+
+Errors: HTTP $http_errors, gRPC $grpc_errors, /predict $predict_errors.
+MD
+)
+echo "$table"
+[ -n "$profile_text" ] && printf '\nperf, ferry under the HTTP load (self time, top symbols):\n%s\n' "$profile_text"
+if [ "$record" = 1 ]; then
+  echo "$table" | bench/record.py "Per-request path (\`bench/hot_path.sh\`)"
+fi
