@@ -118,6 +118,32 @@ class PluginTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertIsNone(self.server.proc.poll())
 
+    @unittest.skipUnless(has_plugin("onnxruntime"), "needs the onnxruntime plugin")
+    def test_an_installed_tree_finds_its_plugins(self):
+        prefix = tempfile.mkdtemp(prefix="ferry_install_")
+        self.addCleanup(shutil.rmtree, prefix, ignore_errors=True)
+        subprocess.run(["cmake", "--install", os.path.dirname(os.path.abspath(FERRY_BIN)), "--prefix", prefix],
+                       check=True, capture_output=True, timeout=120)
+        installed = os.path.join(prefix, "bin", "ferry")
+        self.assertTrue(os.path.exists(os.path.join(prefix, "lib/ferry/backends/libferry_backend_onnxruntime.so")))
+        self.add_model("pima")
+        env = {k: v for k, v in os.environ.items() if k != "FERRY_BACKEND_DIRECTORY"}
+        proc = subprocess.Popen([installed, "serve", "--model-repository", self.repo, "--http-host", "127.0.0.1",
+                                 "--http-port", "0", "--grpc-port", "0", "--metrics-port", "0"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            log = []
+            for line in proc.stderr:
+                log.append(line)
+                if "startup loading done" in line:
+                    break
+            self.assertIn("model 'pima' version 1: READY", "".join(log))
+            self.assertIn(f"backend plugin onnxruntime loaded from {prefix}/lib/ferry/backends/libferry_backend_onnxruntime.so", "".join(log))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            proc.stderr.close()
+
     def test_the_binary_links_no_heavy_backend_library(self):
         out = subprocess.run(["ldd", FERRY_BIN], capture_output=True, text=True, timeout=30, check=True).stdout
         for heavy in ("libonnxruntime", "libtorch", "libc10", "libpython", "libxgboost"):
