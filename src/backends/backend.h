@@ -39,6 +39,9 @@ struct LoadOptions {
   // What the backend handing the model over read for the receiver (MLflow's python_function
   // flavor: loader_module, data, code); empty otherwise.
   std::map<std::string, std::string> flavor;
+  // Python models: run each instance in a worker process of its own (model.yaml `python: {workers:
+  // N}`, python_worker.h); 0: in ferry's embedded interpreter. Other backends ignore it.
+  int python_workers = 0;
   // The backends of this server, for a backend that hands a model to another (MLflow); may be null.
   const BackendRegistry* registry = nullptr;
 };

@@ -5,6 +5,7 @@
 #include "cli/dev_kafka_command.h"
 #include "cli/infer_command.h"
 #include "cli/publish_command.h"
+#include "cli/python_worker_command.h"
 #include "cli/serve_command.h"
 #include "core/version.h"
 #include "backends/python/python_step.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   ferry::cli::AddBenchCommand(app, exit_code);
   ferry::cli::AddDevKafkaCommand(app, exit_code);
   ferry::cli::AddPublishCommand(app, exit_code);
+  ferry::cli::AddPythonWorkerCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -164,7 +164,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
                                     "dynamic_batching", "warmup", "inputs", "outputs", "parameters", "pipeline",
-                                    "router", "pre_transform", "predict", "post_transform"}));
+                                    "router", "pre_transform", "predict", "post_transform", "python"}));
   if (root["predict"] && root["pipeline"]) {
     return r.Fail(root["predict"], "'predict' is a model's hook; a pipeline calls its models in model steps");
   }
@@ -183,7 +183,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   }
   if (const YAML::Node steps = root["pipeline"]) {
     if (!steps.IsSequence()) return r.Fail(steps, "'pipeline' must be a list of steps");
-    for (const char* key : {"max_batch_size", "instances", "dynamic_batching", "warmup", "inputs", "outputs"}) {
+    for (const char* key : {"max_batch_size", "instances", "dynamic_batching", "warmup", "inputs", "outputs", "python"}) {
       if (root[key]) return r.Fail(root[key], fmt::format("'{}' is a model setting; a pipeline does not take it", key));
     }
     if (root["backend"] && root["backend"].IsScalar() && root["backend"].Scalar() != "pipeline") {
@@ -198,7 +198,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
     if (root["pipeline"]) return r.Fail(router, "a model is a router or a pipeline, not both");
     if (!router.IsMap()) return r.Fail(router, "'router' must be a map ({routes: [...]}, {ensemble: ...}, ...)");
     for (const char* key : {"max_batch_size", "instances", "dynamic_batching", "warmup", "inputs", "outputs",
-                            "version_policy", "pre_transform", "predict", "post_transform"}) {
+                            "version_policy", "pre_transform", "predict", "post_transform", "python"}) {
       if (root[key]) return r.Fail(root[key], fmt::format("'{}' is a model setting; a router does not take it", key));
     }
     if (root["backend"] && root["backend"].IsScalar() && root["backend"].Scalar() != "router") {
@@ -224,6 +224,22 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
     FERRY_ASSIGN_OR_RETURN(config.instances, r.Scalar<int>(root["instances"], "instances", "an integer >= 1"));
     if (config.instances < 1 || config.instances > 256) {
       return r.Fail(root["instances"], "instances must be between 1 and 256");
+    }
+  }
+  if (const YAML::Node python = root["python"]) {
+    if (!python.IsMap()) return r.Fail(python, "'python' must be a map ({workers: N})");
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(python, "python", {"workers"}));
+    if (python["workers"]) {
+      FERRY_ASSIGN_OR_RETURN(config.python_workers,
+                             r.Scalar<int>(python["workers"], "python.workers", "an integer between 1 and 64"));
+      if (config.python_workers < 1 || config.python_workers > 64) {
+        return r.Fail(python["workers"], "python.workers must be between 1 and 64");
+      }
+      if (root["instances"] && config.instances != config.python_workers) {
+        return r.Fail(root["instances"], "with python.workers each worker process is an instance: leave "
+                                         "'instances' out or make it equal");
+      }
+      config.instances = config.python_workers;
     }
   }
   if (root["version_policy"]) {

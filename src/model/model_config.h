@@ -21,6 +21,7 @@
 //   pipeline: [...]           # makes it a pipeline: steps instead of a model file (docs/pipelines.md)
 //   router: {...}             # makes it a router over other models (docs/routing.md)
 //   pre_transform / predict / post_transform: module:factory   # Python hooks (docs/python.md)
+//   python: {workers: 2}      # a Python model's instances as worker processes (docs/python.md)
 //
 // Unknown keys are errors (a typo must not be silently ignored). Plain value type.
 #pragma once
@@ -80,6 +81,8 @@ struct ModelConfig {
   // Python hooks of a model (docs/python.md, "Hooks"): module:factory each, empty when absent.
   // Pipelines take pre_transform and post_transform too, as python steps (pipeline.cc).
   std::string pre_transform, predict, post_transform;
+  // `python: {workers: N}`: a Python model's N instances run in worker processes; 0: in-process.
+  int python_workers = 0;
   // A pipeline (`pipeline:`, docs/pipelines.md) or a router (`router:`, docs/routing.md): the
   // whole model.yaml text and the name it was read from, which the pipeline or routing library
   // parses (its steps or routes are not a model setting). Both have one version, 1.

@@ -100,8 +100,14 @@ core::Result<LoadedVersion> LoadVersion(const backends::BackendRegistry& registr
   backends::LoadOptions options{.model_name = config.name, .version = version, .version_dir = version_dir,
                                 .parameters = config.parameters,
                                 .declared = {.inputs = config.inputs, .outputs = config.outputs},
+                                .python_workers = config.python_workers,
                                 .registry = &registry};
   FERRY_ASSIGN_OR_RETURN(auto model, backend->Load(options));
+  if (config.python_workers > 0 && model->platform() != "python" && model->platform() != "sklearn" &&
+      model->platform() != "mlflow") {
+    return core::InvalidArgument(fmt::format("python.workers is for Python models (backend python or sklearn, or an "
+                                             "MLflow python flavor); this one is served by {}", model->platform()));
+  }
   if (!config.pre_transform.empty() || !config.predict.empty() || !config.post_transform.empty()) {
     FERRY_ASSIGN_OR_RETURN(model, backends::python::WithHooksFromPlugin(
                                       std::move(model), {config.pre_transform, config.predict, config.post_transform},

@@ -405,7 +405,28 @@ def routing_seeds():
     write("fuzz_routing_json", "both.json", json.dumps({"decision_id": "x-1", "reward": 0, "rewards": [1]}))
 
 
+def worker_seeds():
+    """ferry <-> Python worker messages (src/backends/python/worker_protocol.h)."""
+    def u32(v): return struct.pack("<I", v)
+    def i64(v): return struct.pack("<q", v)
+    def string(v): b = v.encode(); return u32(len(b)) + b
+    def dims(d): return u32(len(d)) + b"".join(i64(x) for x in d)
+    def tensor(name, datatype, shape, raw): return string(name) + string(datatype) + dims(shape) + struct.pack("<Q", len(raw)) + raw
+    def mapping(m): return u32(len(m)) + b"".join(string(k) + string(v) for k, v in m.items())
+    def specs(items): return u32(len(items)) + b"".join(string(n) + string(t) + dims(d) for n, t, d in items)
+    load = (string("doubler") + i64(1) + string("/models/doubler/1") + string("") + mapping({"pid_file": "/tmp/x"})
+            + mapping({}) + string("user_model") + mapping({"module": "model", "cls": "Model"}) + b"\x00"
+            + string("python") + specs([("x", "FP32", [-1])]) + specs([("y", "FP32", [-1])]))
+    write("fuzz_worker_protocol", "load.bin", load)
+    execute = (u32(2) + tensor("x", "FP32", [2], struct.pack("<2f", 1.5, 2.0))
+               + tensor("s", "BYTES", [1], u32(3) + b"abc") + u32(1) + string("y"))
+    write("fuzz_worker_protocol", "execute.bin", execute)
+    write("fuzz_worker_protocol", "reply_ok.bin", b"\x00" + u32(1) + tensor("y", "FP32", [1], struct.pack("<f", 3.0)))
+    write("fuzz_worker_protocol", "reply_error.bin", b"\x01\x00" + string("x must not be negative"))
+
+
 if __name__ == "__main__":
+    worker_seeds()
     routing_seeds()
     pmml_seeds()
     package_seeds()

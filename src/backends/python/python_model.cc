@@ -11,6 +11,7 @@
 
 #include "backends/python/interpreter.h"
 #include "backends/python/numpy_bridge.h"
+#include "backends/python/python_worker.h"
 
 namespace ferry::backends::python {
 namespace {
@@ -86,17 +87,55 @@ class PythonInstance final : public BackendInstance {
   bool warned_ = false;
 };
 
+// An instance run by a worker process (python_worker.h): the batch goes there and back.
+class WorkerInstance final : public BackendInstance {
+ public:
+  WorkerInstance(std::unique_ptr<PythonWorker> worker, WorkerLoad load, std::string where)
+      : worker_(std::move(worker)), load_(std::move(load)), where_(std::move(where)) {}
+
+  Result<std::vector<core::Tensor>> Execute(std::span<const core::Tensor> inputs, std::span<const std::string> outputs,
+                                            core::ComputeTimes* times) override {
+    const auto start = std::chrono::steady_clock::now();
+    if (!worker_) {  // the replacement could not even be spawned: try again
+      FERRY_ASSIGN_OR_RETURN(worker_, PythonWorker::Spawn(load_, where_));
+    }
+    auto answer = worker_->Call(EncodeWorkerExecute(inputs, outputs));
+    if (!answer) {
+      // Dead (or never loaded): its batch fails with the reason; a replacement starts loading
+      // now, and the next batch waits for it.
+      auto replacement = PythonWorker::Spawn(load_, where_);
+      worker_ = replacement ? std::move(*replacement) : nullptr;
+      return std::unexpected(std::move(answer).error());
+    }
+    FERRY_ASSIGN_OR_RETURN(auto reply, DecodeWorkerReply(*answer));
+    if (times) times->infer = std::chrono::steady_clock::now() - start;
+    return std::move(reply.outputs);
+  }
+
+ private:
+  std::unique_ptr<PythonWorker> worker_;  // null only while a replacement cannot be spawned
+  const WorkerLoad load_;
+  const std::string where_;
+};
+
 class PythonModel final : public BackendModel {
  public:
   PythonModel(PyRef factory, PyRef first, core::ModelSignature signature, Hooks hooks, PythonFactory spec,
-              std::string model_name, std::string where)
+              std::string model_name, std::string where, std::optional<WorkerLoad> workers)
       : factory_(std::move(factory)), first_(std::move(first)), signature_(std::move(signature)),
-        hooks_(std::move(hooks)), spec_(std::move(spec)), model_name_(std::move(model_name)), where_(std::move(where)) {}
+        hooks_(std::move(hooks)), spec_(std::move(spec)), model_name_(std::move(model_name)), where_(std::move(where)),
+        workers_(std::move(workers)) {}
 
   const core::ModelSignature& signature() const override { return signature_; }
   std::string_view platform() const override { return spec_.platform; }
 
   Result<std::unique_ptr<BackendInstance>> CreateInstance() override {
+    if (workers_) {
+      WorkerLoad load = *workers_;
+      load.signature = signature_;
+      FERRY_ASSIGN_OR_RETURN(auto worker, PythonWorker::Start(load, where_));
+      return std::unique_ptr<BackendInstance>(new WorkerInstance(std::move(worker), std::move(load), where_));
+    }
     std::lock_guard lock(mu_);
     PyRef object;
     if (!instances_++) {
@@ -141,6 +180,7 @@ class PythonModel final : public BackendModel {
   Hooks hooks_;
   PythonFactory spec_;
   std::string model_name_, where_;
+  std::optional<WorkerLoad> workers_;  // set: instances are worker processes loading this
   std::mutex mu_;
   int instances_ = 0;
 };
@@ -201,8 +241,17 @@ Result<std::unique_ptr<BackendModel>> LoadPythonModel(const LoadOptions& options
     if (!hooks.operations.empty()) {
       spdlog::info("{}: Python operations: {}", where, fmt::join(hooks.operations, ", "));
     }
+    std::optional<WorkerLoad> workers;
+    if (options.python_workers > 0) {
+      workers = WorkerLoad{.model_name = options.model_name, .version = options.version,
+                           .version_dir = options.version_dir.string(), .model_file = options.model_file.string(),
+                           .parameters = options.parameters, .flavor = options.flavor, .function = spec.function,
+                           .kwargs = spec.kwargs, .pass_outputs = spec.pass_outputs, .platform = spec.platform};
+      spdlog::info("{}: {} python worker process(es)", where, options.python_workers);
+    }
     return std::unique_ptr<BackendModel>(new PythonModel(std::move(factory), std::move(first), std::move(signature),
-                                                         std::move(hooks), spec, options.model_name, where));
+                                                         std::move(hooks), spec, options.model_name, where,
+                                                         std::move(workers)));
   } catch (py::error_already_set& e) {
     return core::InvalidArgument(DescribeException(e, where));
   } catch (const std::exception& e) {

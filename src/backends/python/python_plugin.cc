@@ -1,10 +1,12 @@
 // The python plugin, libferry_backend_python.so: the python and sklearn backends, model.yaml's
-// Python hooks and the python pipeline step, with the embedded interpreter they share.
+// Python hooks, the python pipeline step and the worker processes' main loop, with the embedded
+// interpreter they share.
 #include "backends/plugin.h"
 #include "backends/python/hooks.h"
 #include "backends/python/python_backend.h"
 #include "backends/python/python_plugin_client.h"
 #include "backends/python/python_step.h"
+#include "backends/python/python_worker.h"
 #include "backends/python/sklearn_backend.h"
 
 namespace ferry::backends::python {
@@ -19,6 +21,7 @@ std::unique_ptr<Backend> CreateBackend(std::string_view name) {
 const void* EntryPoint(std::string_view name) {
   if (name == kHooksEntry) return reinterpret_cast<const void*>(&WithHooks);
   if (name == kStepEntry) return reinterpret_cast<const void*>(&MakePythonStep);
+  if (name == kWorkerEntry) return reinterpret_cast<const void*>(&RunPythonWorker);
   return nullptr;
 }
 

@@ -13,6 +13,7 @@ namespace ferry::backends::python {
 // Entry points of the python plugin (PluginExports::entry_point), with the type each is cast to.
 inline constexpr std::string_view kHooksEntry = "model_hooks";    // decltype(&WithHooks)
 inline constexpr std::string_view kStepEntry = "pipeline_step";   // pipeline::StepFactory (MakePythonStep)
+inline constexpr std::string_view kWorkerEntry = "python_worker"; // int (*)(int fd) (RunPythonWorker)
 
 // WithHooks (hooks.h), run by the python plugin.
 core::Result<std::unique_ptr<BackendModel>> WithHooksFromPlugin(std::unique_ptr<BackendModel> model,
