@@ -197,7 +197,9 @@ PythonWorker::~PythonWorker() {
 }
 
 int RunPythonWorker(int fd) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with ferry
+  // Dies with ferry. Strictly, with the thread that spawned it: ferry's model loader thread or the
+  // instance's own scheduler thread, each of which outlives the worker it spawned.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() == 1) return 1;      // ferry died before the line above
   auto first = ReadFrame(fd);
   if (!first || !*first) return 1;
