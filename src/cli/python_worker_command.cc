@@ -16,7 +16,8 @@ void AddPythonWorkerCommand(CLI::App& app, int& exit_code) {
     std::string backend_directory;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("python-worker", "");  // an empty description hides it from --help
+  CLI::App* cmd = app.add_subcommand("python-worker", "A Python model's worker process (started by ferry serve)");
+  cmd->group("");  // hidden from --help
   cmd->add_option("--fd", options->fd, "The socket to ferry")->required();
   cmd->add_option("--backend-directory", options->backend_directory, "Folder of the backend plugins");
   cmd->callback([options, &exit_code] {

@@ -202,7 +202,11 @@ int RunPythonWorker(int fd) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() == 1) return 1;      // ferry died before the line above
   auto first = ReadFrame(fd);
-  if (!first || !*first) return 1;
+  if (!first || !*first) {
+    fmt::print(stderr, "ferry python-worker: no model to load on fd {} ({}): ferry serve starts workers itself\n", fd,
+               first ? "end of stream" : first.error().message);
+    return 1;
+  }
   auto load = DecodeWorkerLoad(**first);
   if (!load) {
     (void)WriteFrame(fd, EncodeWorkerReply(std::unexpected(load.error())));
