@@ -36,6 +36,10 @@ inline constexpr int kPluginAbiVersion = 1;
 // The build a plugin must share with the binary: the release and the compiler that built both.
 #define FERRY_PLUGIN_BUILD_ID __VERSION__
 
+// A function of a plugin, as PluginExports hands it over: reinterpret_cast to and from its real
+// type (a round trip between function pointer types is well-defined).
+using PluginFunction = void (*)();
+
 struct PluginExports {
   int abi_version;    // kPluginAbiVersion of the plugin's build
   const char* build;  // FERRY_PLUGIN_BUILD_ID of the plugin's build
@@ -43,9 +47,10 @@ struct PluginExports {
   // A new instance of the backend named `name` (`backend:` in model.yaml), or nullptr when the
   // plugin has none of that name.
   std::unique_ptr<Backend> (*create_backend)(std::string_view name);
-  // A further entry point by name, cast back by the caller to the type it documents (the python
-  // plugin's "pipeline_step" and "model_hooks"), or nullptr; may itself be nullptr.
-  const void* (*entry_point)(std::string_view name);
+  // A further entry point by name, cast back by the caller to the function type it documents (the
+  // python plugin's "pipeline_step", "model_hooks", "python_worker"), or nullptr; may itself be
+  // nullptr.
+  PluginFunction (*entry_point)(std::string_view name);
 };
 
 // A plugin once opened: what it exports and the file it came from.

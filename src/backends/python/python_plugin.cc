@@ -18,10 +18,10 @@ std::unique_ptr<Backend> CreateBackend(std::string_view name) {
   return nullptr;
 }
 
-const void* EntryPoint(std::string_view name) {
-  if (name == kHooksEntry) return reinterpret_cast<const void*>(&WithHooks);
-  if (name == kStepEntry) return reinterpret_cast<const void*>(&MakePythonStep);
-  if (name == kWorkerEntry) return reinterpret_cast<const void*>(&RunPythonWorker);
+PluginFunction EntryPoint(std::string_view name) {
+  if (name == kHooksEntry) return reinterpret_cast<PluginFunction>(&WithHooks);
+  if (name == kStepEntry) return reinterpret_cast<PluginFunction>(&MakePythonStep);
+  if (name == kWorkerEntry) return reinterpret_cast<PluginFunction>(&RunPythonWorker);
   return nullptr;
 }
 

@@ -6,9 +6,9 @@
 
 namespace ferry::backends::python {
 
-core::Result<const void*> PythonEntryPoint(std::string_view name) {
+core::Result<PluginFunction> PythonEntryPoint(std::string_view name) {
   FERRY_ASSIGN_OR_RETURN(const Plugin* plugin, LoadPlugin("python"));
-  const void* entry = plugin->exports->entry_point ? plugin->exports->entry_point(name) : nullptr;
+  const PluginFunction entry = plugin->exports->entry_point ? plugin->exports->entry_point(name) : nullptr;
   if (!entry) {
     return core::Unavailable(fmt::format("the python backend plugin {} has no entry point '{}'", plugin->file.string(),
                                          name));
@@ -18,7 +18,7 @@ core::Result<const void*> PythonEntryPoint(std::string_view name) {
 
 core::Result<std::unique_ptr<BackendModel>> WithHooksFromPlugin(std::unique_ptr<BackendModel> model,
                                                                 const HookSpec& hooks, const LoadOptions& options) {
-  FERRY_ASSIGN_OR_RETURN(const void* entry, PythonEntryPoint(kHooksEntry));
+  FERRY_ASSIGN_OR_RETURN(const PluginFunction entry, PythonEntryPoint(kHooksEntry));
   return reinterpret_cast<decltype(&WithHooks)>(entry)(std::move(model), hooks, options);
 }
 

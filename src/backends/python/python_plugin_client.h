@@ -6,6 +6,7 @@
 #include <memory>
 #include <string_view>
 
+#include "backends/plugin.h"
 #include "backends/python/hooks.h"
 
 namespace ferry::backends::python {
@@ -20,6 +21,6 @@ core::Result<std::unique_ptr<BackendModel>> WithHooksFromPlugin(std::unique_ptr<
                                                                 const HookSpec& hooks, const LoadOptions& options);
 
 // The entry point `name` of the python plugin, opening it if need be.
-core::Result<const void*> PythonEntryPoint(std::string_view name);
+core::Result<PluginFunction> PythonEntryPoint(std::string_view name);
 
 }  // namespace ferry::backends::python
