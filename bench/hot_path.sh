@@ -67,11 +67,12 @@ read -r predict predict_p50 predict_p99 predict_errors <<< "$(wrk_post "http://1
 profile_text=""
 if [ "$profile" = 1 ] && command -v perf > /dev/null; then
   wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration" > /dev/null &
+  load_pid=$!
   sleep 3
   perf record -F 999 -g -p "$ferry_pid" -o "$work/perf.data" -- sleep 5 > /dev/null 2>&1 || true
-  wait
-  profile_text=$(perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2> /dev/null |
-    grep -E '^ +[0-9]' | head -25)
+  wait "$load_pid"
+  profile_text=$(perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2> /dev/null |
+    grep -E '^ +[0-9]' | awk '{$1=$1; print substr($0, 1, 120)}' | head -30)
 fi
 stop_ferry
 
@@ -92,8 +93,11 @@ table=$(cat <<MD
 Errors: HTTP $http_errors, gRPC $grpc_errors, /predict $predict_errors.
 MD
 )
+if [ -n "$profile_text" ]; then
+  table=$(printf '%s\n\nperf, ferry under the HTTP /infer load (self time by library and symbol, top 30):\n\n```\n%s\n```\n' \
+    "$table" "$profile_text")
+fi
 echo "$table"
-[ -n "$profile_text" ] && printf '\nperf, ferry under the HTTP load (self time, top symbols):\n%s\n' "$profile_text"
 if [ "$record" = 1 ]; then
   echo "$table" | bench/record.py "Per-request path (\`bench/hot_path.sh\`)"
 fi
