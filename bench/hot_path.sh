@@ -72,7 +72,7 @@ if [ "$profile" = 1 ] && command -v perf > /dev/null; then
   perf record -F 999 -g -p "$ferry_pid" -o "$work/perf.data" -- sleep 5 > /dev/null 2>&1 || true
   wait "$load_pid"
   profile_text=$(perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2> /dev/null |
-    grep -E '^ +[0-9]' | awk '{$1=$1; print substr($0, 1, 120)}' | head -30)
+    grep -E '^ +[0-9]' | awk '{$1=$1; print substr($0, 1, 120)}' | head -30 || true)
 fi
 stop_ferry
 
