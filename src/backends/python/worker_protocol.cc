@@ -66,6 +66,12 @@ class Reader {
     FERRY_ASSIGN_OR_RETURN(auto bytes, Take(1, "a byte"));
     return static_cast<std::uint8_t>(bytes[0]);
   }
+  // 0 or 1, as encoded; anything else is not a message of ours.
+  Result<bool> Bool() {
+    FERRY_ASSIGN_OR_RETURN(const auto b, U8());
+    if (b > 1) return Bad(fmt::format("a flag of {}", b));
+    return b == 1;
+  }
   Result<std::uint32_t> U32() { return Fixed<std::uint32_t>("a count"); }
   Result<std::int64_t> I64() { return Fixed<std::int64_t>("an integer"); }
   Result<std::uint64_t> U64() { return Fixed<std::uint64_t>("a size"); }
@@ -185,8 +191,7 @@ Result<WorkerLoad> DecodeWorkerLoad(std::string_view payload) {
   FERRY_ASSIGN_OR_RETURN(load.flavor, r.Map());
   FERRY_ASSIGN_OR_RETURN(load.function, r.String());
   FERRY_ASSIGN_OR_RETURN(load.kwargs, r.Map());
-  FERRY_ASSIGN_OR_RETURN(const auto pass, r.U8());
-  load.pass_outputs = pass != 0;
+  FERRY_ASSIGN_OR_RETURN(load.pass_outputs, r.Bool());
   FERRY_ASSIGN_OR_RETURN(load.platform, r.String());
   FERRY_ASSIGN_OR_RETURN(load.signature.inputs, r.Specs());
   FERRY_ASSIGN_OR_RETURN(load.signature.outputs, r.Specs());
@@ -231,7 +236,7 @@ std::string EncodeWorkerReply(const Result<std::vector<core::Tensor>>& outputs) 
 Result<WorkerReply> DecodeWorkerReply(std::string_view payload) {
   Reader r(payload);
   WorkerReply reply;
-  FERRY_ASSIGN_OR_RETURN(const auto failed, r.U8());
+  FERRY_ASSIGN_OR_RETURN(const bool failed, r.Bool());
   if (failed) {
     FERRY_ASSIGN_OR_RETURN(const auto code, r.U8());
     if (code > kLastErrorCode) return core::Internal(fmt::format("python worker protocol: error code {}", code));

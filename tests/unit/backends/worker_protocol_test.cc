@@ -68,6 +68,8 @@ TEST(WorkerProtocol, MalformedMessagesAreErrorsNotReadsPastTheEnd) {
   std::string huge = bytes;
   huge[4 + 1] = '\x7f';  // the name's length
   EXPECT_FALSE(DecodeWorkerExecute(huge).has_value());
+  // Found by fuzz_worker_protocol: a flag other than 0 or 1 was taken for 1.
+  EXPECT_FALSE(DecodeWorkerReply(std::string("\xc0\0\0\0\0\0", 6)).has_value());
   auto bad_code = DecodeWorkerReply(std::string("\x01\x63\0\0\0\0", 6));
   ASSERT_FALSE(bad_code.has_value());
   EXPECT_EQ(bad_code.error().code, core::ErrorCode::kInternal);
