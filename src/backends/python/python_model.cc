@@ -131,10 +131,8 @@ class PythonModel final : public BackendModel {
 
   Result<std::unique_ptr<BackendInstance>> CreateInstance() override {
     if (workers_) {
-      WorkerLoad load = *workers_;
-      load.signature = signature_;
-      FERRY_ASSIGN_OR_RETURN(auto worker, PythonWorker::Start(load, where_));
-      return std::unique_ptr<BackendInstance>(new WorkerInstance(std::move(worker), std::move(load), where_));
+      FERRY_ASSIGN_OR_RETURN(auto worker, PythonWorker::Start(*workers_, where_));
+      return std::unique_ptr<BackendInstance>(new WorkerInstance(std::move(worker), *workers_, where_));
     }
     std::lock_guard lock(mu_);
     PyRef object;
@@ -180,7 +178,7 @@ class PythonModel final : public BackendModel {
   Hooks hooks_;
   PythonFactory spec_;
   std::string model_name_, where_;
-  std::optional<WorkerLoad> workers_;  // set: instances are worker processes loading this
+  std::optional<WorkerLoad> workers_;  // set: instances are worker processes loading this (with signature_)
   std::mutex mu_;
   int instances_ = 0;
 };
@@ -246,7 +244,8 @@ Result<std::unique_ptr<BackendModel>> LoadPythonModel(const LoadOptions& options
       workers = WorkerLoad{.model_name = options.model_name, .version = options.version,
                            .version_dir = options.version_dir.string(), .model_file = options.model_file.string(),
                            .parameters = options.parameters, .flavor = options.flavor, .function = spec.function,
-                           .kwargs = spec.kwargs, .pass_outputs = spec.pass_outputs, .platform = spec.platform};
+                           .kwargs = spec.kwargs, .pass_outputs = spec.pass_outputs, .platform = spec.platform,
+                           .signature = signature};
       spdlog::info("{}: {} python worker process(es)", where, options.python_workers);
     }
     return std::unique_ptr<BackendModel>(new PythonModel(std::move(factory), std::move(first), std::move(signature),

@@ -39,7 +39,6 @@ struct BoosterDeleter {
 };
 using Booster = std::unique_ptr<void, BoosterDeleter>;
 
-// The model file of a version folder, in the order XGBoost's formats are preferred.
 Result<Booster> LoadBooster(const fs::path& file, const std::string& nthread) {
   BoosterHandle handle = nullptr;
   if (XGBoosterCreate(nullptr, 0, &handle) != 0) return XgbError("XGBoost");
