@@ -5,7 +5,7 @@ BUILD_DIR  ?= build
 BUILD_TYPE ?= Release
 HTTP_PORT  ?= 8000
 
-.PHONY: all deps build run test test-sanitizers fuzz bench clean
+.PHONY: all deps build run test test-sanitizers fuzz image test-image bench clean
 
 all: build
 
@@ -52,6 +52,18 @@ fuzz:
 	  -DFERRY_WITH_ONNXRUNTIME=OFF -DFERRY_WITH_TORCH=OFF -DFERRY_WITH_PYTHON=OFF > /dev/null
 	@cmake --build $(BUILD_DIR)-fuzz --target fuzz_targets
 	@tests/fuzz/run.sh $(BUILD_DIR)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The container image ferry:<version>-$(IMAGE_VARIANT) (cpu, python or full; deploy/image), written
+# as an OCI archive to $(BUILD_DIR)/ferry-<version>-$(IMAGE_VARIANT).oci.tar; needs root (debootstrap,
+# chroot). `make test-image` builds it and checks it with chroot (tests/image): CI runs it.
+IMAGE_VARIANT ?= cpu
+image: build
+	@scripts/install-deps.sh --image > /dev/null
+	@BUILD_DIR=$(BUILD_DIR) deploy/image/build.sh $(IMAGE_VARIANT)
+
+test-image: image
+	@cd tests/image && FERRY_BIN=$(CURDIR)/$(BUILD_DIR)/ferry FERRY_IMAGE_VARIANT=$(IMAGE_VARIANT) \
+	  timeout 900 /usr/bin/python3 -m unittest -v test_image
 
 bench: build
 	@scripts/install-deps.sh --bench > /dev/null

@@ -8,6 +8,7 @@
 #     com.github.asus4.onnxruntime@0.4.9 (ONNX Runtime 1.29.0), checked against a pinned SHA-256
 #     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git).
 # With --fuzz it also installs clang 19 and its runtime (libFuzzer, sanitizers) for `make fuzz`.
+# With --image it also installs what `make image` builds images with (debootstrap, podman, buildah).
 # With --bench it also installs the baseline servers that bench/baselines.sh measures ferry
 # against (Flask + gunicorn, FastAPI + uvicorn, scikit-learn, nginx).
 # Safe to run again: each step checks first. Prints the ONNX Runtime root on its last line.
@@ -15,10 +16,12 @@ set -euo pipefail
 
 bench=0
 fuzz=0
+image=0
 for arg in "$@"; do
   case "$arg" in
     --bench) bench=1 ;;
     --fuzz) fuzz=1 ;;
+    --image) image=1 ;;
     *) echo "install-deps: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +43,10 @@ debian_packages=(
 if [ "$bench" = 1 ]; then
   debian_packages+=(python3-flask gunicorn python3-fastapi uvicorn python3-uvloop python3-httptools
                     nginx bc python3-confluent-kafka)
+fi
+
+if [ "$image" = 1 ]; then
+  debian_packages+=(debootstrap podman buildah)
 fi
 
 if [ "$fuzz" = 1 ]; then

@@ -18,8 +18,16 @@ using core::Result;
 constexpr char kModelFile[] = "model.onnx";
 
 // One environment for the process: ONNX Runtime wants exactly one, created before any session.
+// Telemetry off: ferry sends nothing anywhere. (Whatever this says, the release build still
+// reads /etc/machine-id when a session is made and, where it is missing or empty, runs
+// `sh -c "echo `blkid; hostname`"`, crashing in fclose(NULL) where there is no shell: ferry's
+// images carry a machine-id, deploy/image/rootfs.py.)
 Ort::Env& Environment() {
-  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "ferry");
+  static Ort::Env env = [] {
+    Ort::Env created(ORT_LOGGING_LEVEL_WARNING, "ferry");
+    created.DisableTelemetryEvents();
+    return created;
+  }();
   return env;
 }
 
