@@ -192,7 +192,12 @@ Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view s
   }
   if (kafka) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(kafka, "kafka", {"bootstrap_servers", "properties"}));
-    FERRY_ASSIGN_OR_RETURN(config.bootstrap_servers, r.String(kafka, "bootstrap_servers", "kafka"));
+    FERRY_ASSIGN_OR_RETURN(auto servers, r.String(kafka, "bootstrap_servers", "kafka"));
+    auto resolved = ResolveSecret(servers);
+    if (!resolved) {
+      return r.Fail(kafka["bootstrap_servers"], "kafka bootstrap_servers: " + resolved.error().message);
+    }
+    config.bootstrap_servers = std::move(*resolved);
     if (const YAML::Node props = kafka["properties"]) {
       if (!props.IsMap()) return r.Fail(props, "kafka properties must be a map of librdkafka settings");
       for (const auto& entry : props) {

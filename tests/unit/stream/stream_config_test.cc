@@ -127,6 +127,18 @@ TEST(StreamConfig, PropertiesFromTheEnvironmentAndFiles) {
   std::filesystem::remove(secret);
 }
 
+// docs/streaming.md's Credentials example takes the brokers from the environment too (as a
+// Kubernetes manifest does, deploy/kubernetes/kafka).
+TEST(StreamConfig, BootstrapServersFromTheEnvironment) {
+  ::setenv("FERRY_TEST_KAFKA_BOOTSTRAP", "kafka-0:9093,kafka-1:9093", 1);
+  auto config = ParseStreamConfig("kafka:\n  bootstrap_servers: ${FERRY_TEST_KAFKA_BOOTSTRAP}\n", "ferry.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->bootstrap_servers, "kafka-0:9093,kafka-1:9093");
+  ::unsetenv("FERRY_TEST_UNSET");
+  ExpectError("kafka:\n  bootstrap_servers: ${FERRY_TEST_UNSET}\n",
+              "ferry.yaml:2: kafka bootstrap_servers: environment variable 'FERRY_TEST_UNSET' is not set");
+}
+
 }  // namespace
 }  // namespace ferry::stream
 
