@@ -6,7 +6,9 @@
 #     models it serves, zlib (HTTP compression), GoogleTest, Python test fixtures and clients, wrk, promtool);
 #   - ONNX Runtime, an official release build, from the npm registry package
 #     com.github.asus4.onnxruntime@0.4.9 (ONNX Runtime 1.29.0), checked against a pinned SHA-256
-#     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git).
+#     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git);
+#   - the npm packages of tests/deploy/package-lock.json (kubernetes-models, which checks the
+#     Kubernetes manifests offline), into $FERRY_DEPS_DIR/kubernetes-validate.
 # With --fuzz it also installs clang 19 and its runtime (libFuzzer, sanitizers) for `make fuzz`.
 # With --image it also installs what `make image` builds images with (debootstrap, podman, buildah).
 # With --bench it also installs the baseline servers that bench/baselines.sh measures ferry
@@ -102,4 +104,14 @@ if [ ! -f "$ort_root/lib/libonnxruntime.so" ] || [ ! -f "$ort_root/include/onnxr
   rm -rf "$ort_root"
   mv "$ort_root.tmp" "$ort_root"
 fi
+# The npm packages that check deploy/kubernetes offline (tests/deploy) ---------------------------
+manifest_check="$deps_dir/kubernetes-validate"
+lock="$(dirname "$0")/../tests/deploy/package-lock.json"
+if ! cmp -s "$lock" "$manifest_check/package-lock.json" || [ ! -d "$manifest_check/node_modules" ]; then
+  echo "install-deps: npm packages for the manifest checks into $manifest_check" >&2
+  rm -rf "$manifest_check" && mkdir -p "$manifest_check"
+  cp "$(dirname "$0")/../tests/deploy/package.json" "$lock" "$manifest_check/"
+  (cd "$manifest_check" && npm ci --silent --no-audit --no-fund >&2)
+fi
+
 echo "$ort_root"
