@@ -22,11 +22,12 @@ class FerryProcess:
     """`ferry serve` on 127.0.0.1 with --http-port 0; reads the bound port from its log.
 
     With grpc=True it also serves gRPC on a free port (self.grpc_port); otherwise gRPC is off.
-    command replaces the binary (for example a chroot running an image's /usr/bin/ferry).
+    command replaces the binary (for example a chroot running an image's /usr/bin/ferry); env adds
+    environment variables to the server's.
     """
 
     def __init__(self, repository, *extra_args, grpc=False, timeout=30.0, wait_ready=True, tls_context=None,
-                 command=None):
+                 command=None, env=None):
         self.tls_context = tls_context  # an ssl.SSLContext for a server started with --tls-cert
         self.grpc_port = free_port() if grpc else 0
         self.log_lines = []
@@ -35,7 +36,8 @@ class FerryProcess:
             [*(command or [FERRY_BIN]), "serve", "--model-repository", str(repository), "--http-host", "127.0.0.1",
              "--http-port", "0", "--grpc-port", str(self.grpc_port),
              *([] if "--metrics-port" in extra_args else ["--metrics-port", "0"]), *extra_args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # ferry logs and errs on stderr
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,  # ferry logs and errs on stderr
+            env={**os.environ, **(env or {})})
         self.port = None
         port_seen = threading.Event()
 

@@ -563,5 +563,37 @@ class PythonTest(unittest.TestCase):
         np.testing.assert_allclose(results, expected, rtol=1e-6)
 
 
+class BrokenPythonTest(unittest.TestCase):
+    """An interpreter whose numpy does not import (as in an image that lacked a library numpy
+    links against): the Python models are UNAVAILABLE with Python's reason, and the rest serve."""
+
+    def test_a_numpy_that_does_not_import_leaves_the_python_models_unavailable_and_the_rest_serving(self):
+        work = tempfile.mkdtemp(prefix="ferry_broken_numpy_")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        os.makedirs(f"{work}/site/numpy")
+        with open(f"{work}/site/numpy/__init__.py", "w") as f:
+            f.write("raise ImportError('libblas.so.3: cannot open shared object file')\n")
+        os.makedirs(f"{work}/models/double/1")
+        with open(f"{work}/models/double/1/model.py", "w") as f:
+            f.write("class Model:\n    def load(self):\n        pass\n    def predict(self, inputs):\n"
+                    "        return {'y': inputs['x'] * 2}\n")
+        with open(f"{work}/models/double/model.yaml", "w") as f:
+            f.write("backend: python\ninputs: [{name: x, datatype: FP32, shape: [-1]}]\n"
+                    "outputs: [{name: y, datatype: FP32, shape: [-1]}]\n")
+        shutil.copytree(os.path.join(os.path.dirname(__file__), "../../examples/models/pima-pmml"),
+                        f"{work}/models/pima-pmml")
+        server = FerryProcess(f"{work}/models", env={"PYTHONPATH": f"{work}/site"})
+        self.addCleanup(server.stop)
+        _, index, _ = server.request("POST", "/v2/repository/index", {})
+        states = {m["name"]: (m["state"], m.get("reason", "")) for m in index}
+        self.assertEqual(states["pima-pmml"][0], "READY", states)
+        self.assertEqual(states["double"][0], "UNAVAILABLE", states)
+        self.assertIn("the embedded Python did not start: ImportError: libblas.so.3", states["double"][1])
+        status, body, _ = server.request("POST", "/v2/models/pima-pmml/infer", {"inputs": [
+            {"name": "features", "shape": [1, 8], "datatype": "FP32", "data": [6, 148, 72, 35, 0, 33.6, 0.627, 50]}]})
+        self.assertEqual(status, 200, body)
+        self.assertIn("the embedded Python did not start: ImportError", server.log())
+
+
 if __name__ == "__main__":
     unittest.main()

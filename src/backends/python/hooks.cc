@@ -123,7 +123,7 @@ class HookedModel final : public BackendModel {
 
 Result<std::unique_ptr<BackendModel>> WithHooks(std::unique_ptr<BackendModel> model, const HookSpec& hooks,
                                                 const LoadOptions& options) {
-  EnsureInterpreter();
+  if (auto started = EnsureInterpreter(); !started) return std::unexpected(started.error());
   const std::string where = fmt::format("model '{}' version {}", options.model_name, options.version);
   py::gil_scoped_acquire gil;
   try {

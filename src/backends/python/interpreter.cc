@@ -29,19 +29,27 @@ py::module_ Runtime() {
   return *runtime;
 }
 
-void EnsureInterpreter() {
+core::Result<void> EnsureInterpreter() {
   static std::once_flag started;
+  static std::string failure;  // why the interpreter cannot run models; written once, under call_once
   std::call_once(started, [] {
     py::initialize_interpreter(/*init_signal_handlers=*/false);
-    {
+    try {
       // Import numpy while starting: the first import is slow and not thread-friendly.
       py::module_::import("numpy");
       const auto version = py::module_::import("sys").attr("version").cast<std::string>();
       spdlog::info("embedded Python {} started", version.substr(0, version.find(' ')));
+    } catch (py::error_already_set& e) {
+      // numpy is how every tensor crosses: without it no Python model can run. The server goes
+      // on; each Python model says why it cannot load.
+      failure = DescribeException(e, "the embedded Python");
+      spdlog::error("the embedded Python did not start: {}", failure);
     }
     // Hand the GIL back: from now on, threads take it only while they run Python.
     PyEval_SaveThread();
   });
+  if (!failure.empty()) return core::Unavailable("the embedded Python did not start: " + failure);
+  return {};
 }
 
 std::string DescribeException(py::error_already_set& e, std::string_view where) {

@@ -24,8 +24,9 @@ struct PyObjectDeleter {
 };
 using PyRef = std::unique_ptr<pybind11::object, PyObjectDeleter>;
 
-// Starts the interpreter if it is not running. Thread-safe; returns with the GIL released.
-void EnsureInterpreter();
+// Starts the interpreter if it is not running. Thread-safe; returns with the GIL released. An
+// interpreter that cannot import numpy is UNAVAILABLE, with Python's reason, every time.
+core::Result<void> EnsureInterpreter();
 
 // The `_ferry` module (ferry_runtime.py), run on first use; the GIL must be held.
 pybind11::module_ Runtime();

@@ -200,7 +200,7 @@ Result<core::ModelSignature> SignatureOf(const py::object& object) {
 }  // namespace
 
 Result<std::unique_ptr<BackendModel>> LoadPythonModel(const LoadOptions& options, const PythonFactory& spec) {
-  EnsureInterpreter();
+  if (auto started = EnsureInterpreter(); !started) return std::unexpected(started.error());
   const std::string where = fmt::format("model '{}' version {}", options.model_name, options.version);
   py::gil_scoped_acquire gil;
   try {

@@ -181,7 +181,7 @@ core::Result<std::unique_ptr<pipeline::Step>> MakePythonStep(const pipeline::Ste
       outputs.emplace_back(item.first.Scalar(), k);
     }
   }
-  EnsureInterpreter();
+  if (auto started = EnsureInterpreter(); !started) return std::unexpected(started.error());
   py::gil_scoped_acquire gil;
   PyRef fn;
   try {
