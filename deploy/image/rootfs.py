@@ -15,7 +15,8 @@
         see what is inside) and OUT_DIR.packages: one "name=version" line per package.
 
 Dependencies that only the package manager's scripts use (debconf, perl, dpkg, openssl for
-ca-certificates' bundle, ...) are not followed: see SCRIPT_ONLY.
+ca-certificates' bundle, ...), and the few a package declares but never uses at run time, are not
+followed: see NOT_FOLLOWED.
 """
 
 import os
@@ -25,11 +26,14 @@ import stat
 import subprocess
 import sys
 
-# Packages that others depend on only for their maintainer scripts, which never run in the image.
-SCRIPT_ONLY = {
+# Packages that others depend on only for their maintainer scripts, which never run in the image,
+# and python3-pythran: python3-scipy depends on it, but it is a compiler (with gcc, g++, Boost's
+# and OpenBLAS's headers: 500 MB) that scipy's installed modules never import.
+NOT_FOLLOWED = {
     "debconf", "debconf-2.0", "cdebconf", "perl-base", "dpkg", "init-system-helpers", "adduser",
     "sensible-utils", "openssl", "passwd", "login", "lsb-base", "sysvinit-utils", "usrmerge",
     "usr-is-merged", "base-passwd", "install-info", "dpkg-dev", "ucf", "coreutils", "debianutils",
+    "python3-pythran",
 }
 
 # What is left out of every package: documentation and translations (copyright files are kept).
@@ -115,7 +119,7 @@ def closure(installed, wanted):
             if not relation.strip():
                 continue
             options = [alt.split("(")[0].split(":")[0].strip() for alt in relation.split("|")]
-            if any(option in SCRIPT_ONLY for option in options):
+            if any(option in NOT_FOLLOWED for option in options):
                 continue
             for option in options:
                 target = option if option in installed else provides.get(option)
@@ -177,6 +181,46 @@ def copy_entry(src_root, dst_root, path):
                                os.path.join(os.path.dirname(path), "__pycache__", name))
 
 
+def alternatives(builder, out):
+    """The links of update-alternatives (libblas.so.3 -> /etc/alternatives/... -> a BLAS), which
+    maintainer scripts make and no package lists: for each link group whose choice is in out, the
+    builder's selection, else the copied choice of highest priority."""
+    folder = os.path.join(builder, "var/lib/dpkg/alternatives")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        master = lines[1]
+        slaves = []
+        i = 2
+        while i + 1 < len(lines) and lines[i]:
+            slaves.append((lines[i], lines[i + 1]))
+            i += 2
+        i += 1
+        choices = []  # (priority, master target, [slave targets])
+        while i + 1 < len(lines) and lines[i]:
+            targets = lines[i + 2:i + 2 + len(slaves)]
+            choices.append((int(lines[i + 1]), lines[i], targets))
+            i += 2 + len(slaves)
+        present = lambda path: path and os.path.lexists(inside(out, path))
+        selected = os.readlink(os.path.join(builder, "etc/alternatives", name)) \
+            if os.path.islink(os.path.join(builder, "etc/alternatives", name)) else None
+        usable = [c for c in choices if present(c[1])]
+        if not usable:
+            continue
+        choice = next((c for c in usable if c[1] == selected), max(usable))
+        groups = [(name, master, choice[1])] + [(slave, link, target)
+                                               for (slave, link), target in zip(slaves, choice[2])]
+        for alternative, link, target in groups:
+            if not present(target):
+                continue
+            for path, points_to in ((f"/etc/alternatives/{alternative}", target),
+                                    (link, f"/etc/alternatives/{alternative}")):
+                dst = inside(out, path)
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                if not os.path.lexists(dst):
+                    os.symlink(points_to, dst)
+
+
 def package_files(root, name, arch):
     info = os.path.join(root, "var/lib/dpkg/info")
     for candidate in (f"{name}:{arch}.list", f"{name}.list"):
@@ -205,6 +249,7 @@ def slim(builder, out, wanted):
             if path in ("/.", "/") or DROPPED.match(path):
                 continue
             copy_entry(builder, out, path)
+    alternatives(builder, out)
     # What maintainer scripts made: the CA bundle, the zone, the libraries' cache configuration.
     for path in ("/etc/ssl/certs", "/etc/localtime", "/etc/timezone", "/etc/ld.so.conf",
                  "/etc/ld.so.conf.d"):
