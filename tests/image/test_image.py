@@ -21,21 +21,12 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../integration"))
 from ferry_process import FERRY_BIN, FerryProcess  # noqa: E402
 from models import pima_probability  # noqa: E402
+from test_plugins import PYTHON_MODEL, PYTHON_YAML  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PODMAN = ["podman", "--storage-driver", "vfs"]
 USER = 65532
 PIMA_ROW = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
-PYTHON_MODEL = """class Model:
-    def load(self):
-        pass
-    def predict(self, inputs):
-        return {"y": inputs["x"] * 2}
-"""
-PYTHON_YAML = """backend: python
-inputs: [{name: x, datatype: FP32, shape: [-1]}]
-outputs: [{name: y, datatype: FP32, shape: [-1]}]
-"""
 
 
 def image_name():

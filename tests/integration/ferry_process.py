@@ -154,4 +154,6 @@ class FerryProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._pump.join(5)
+        if not self._pump.is_alive():
+            self.proc.stderr.close()
         return self.proc.returncode
