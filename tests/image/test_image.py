@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../
 from ferry_process import FERRY_BIN, FerryProcess  # noqa: E402
 from models import pima_probability  # noqa: E402
 from test_plugins import PYTHON_MODEL, PYTHON_YAML  # noqa: E402
+from test_torchscript import Pair, write as write_torchscript  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PODMAN = ["podman", "--storage-driver", "vfs"]
@@ -162,6 +163,9 @@ class ImageTest(unittest.TestCase):
             f.write(PYTHON_MODEL)
         with open(os.path.join(models, "python-double", "model.yaml"), "w") as f:
             f.write(PYTHON_YAML)
+        write_torchscript(models, "torch-pair", Pair(), "inputs: [{name: a, datatype: FP64, shape: [1, 2]}, "
+                          "{name: b, datatype: FP64, shape: [1, 2]}]\noutputs: [{name: sum, datatype: FP64, "
+                          "shape: [1, 2]}, {name: dot, datatype: FP64, shape: [1, 1]}]\n")
         for mount in (["--bind", self.root, self.root], ["-o", "remount,ro,bind", self.root],
                       ["-t", "proc", "proc", os.path.join(self.root, "proc")],
                       ["-t", "tmpfs", "-o", "mode=1777", "tmpfs", os.path.join(self.root, "tmp")]):
@@ -211,6 +215,18 @@ class ImageTest(unittest.TestCase):
             status, body, _ = server.request("POST", "/v2/models/python-double/infer", {"inputs": [
                 {"name": "x", "shape": [2], "datatype": "FP32", "data": [1.5, 2]}]})
             self.assertEqual((status, body["outputs"][0]["data"]), (200, [3.0, 4.0]), body)
+
+        if self.variant != "full":
+            state, reason = states["torch-pair"]
+            self.assertEqual(state, "UNAVAILABLE")
+            self.assertIn("torchscript backend plugin /usr/lib/ferry/backends/libferry_backend_torchscript.so", reason)
+        else:
+            self.assertEqual(states["torch-pair"][0], "READY", states["torch-pair"])
+            status, body, _ = server.request("POST", "/v2/models/torch-pair/infer", {"inputs": [
+                {"name": "a", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]},
+                {"name": "b", "shape": [1, 2], "datatype": "FP64", "data": [3, 4]}]})
+            self.assertEqual(status, 200, body)
+            self.assertEqual({o["name"]: o["data"] for o in body["outputs"]}, {"sum": [4, 6], "dot": [11]})
 
         status, body, _ = server.request("GET", "/v2/health/live")
         self.assertEqual(status, 200)
