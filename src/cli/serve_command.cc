@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/plugin.h"
+#include "model/single_model.h"
 #include "observe/logging.h"
 #include "runtime/server.h"
 #include "server/auth/token_auth.h"
@@ -22,6 +23,7 @@ namespace {
 
 struct ServeOptions {
   std::string model_repository;
+  std::string model_name;  // set: model_repository holds this one model's files (KServe's /mnt/models)
   std::string model_control = "none";
   double poll_secs = 5;
   std::vector<std::string> load_models;
@@ -73,11 +75,23 @@ int Serve(const ServeOptions& options) {
     }
     streams = std::move(*loaded);
   }
+  std::unique_ptr<model::SingleModelRepository> single;
+  std::string repository = options.model_repository;
+  if (!options.model_name.empty()) {
+    auto made = model::SingleModelRepository::Create(options.model_repository, options.model_name);
+    if (!made) {
+      spdlog::error("{}", made.error().message);
+      return 2;
+    }
+    single = std::move(*made);
+    repository = single->root().string();
+    spdlog::info("serving {} as the model '{}' (version 1)", options.model_repository, options.model_name);
+  }
   const auto mode = options.model_control == "poll"       ? runtime::ControlMode::kPoll
                     : options.model_control == "explicit" ? runtime::ControlMode::kExplicit
                                                           : runtime::ControlMode::kNone;
   auto server = runtime::Server::Create(
-      {.model_repository = options.model_repository,
+      {.model_repository = repository,
        .model_control = mode,
        .poll_interval = std::chrono::milliseconds(static_cast<std::int64_t>(options.poll_secs * 1000)),
        .startup_models = options.load_models,
@@ -146,7 +160,7 @@ int Serve(const ServeOptions& options) {
   std::unique_ptr<stream::ModelSubscriber> models_topic;
   if (!streams.models_topic.empty()) {
     (*server)->WaitUntilReady(std::chrono::minutes(10));
-    auto subscriber = stream::ModelSubscriber::Start(streams, options.model_repository, **server);
+    auto subscriber = stream::ModelSubscriber::Start(streams, repository, **server);
     if (!subscriber) {
       spdlog::error("{}", subscriber.error().message);
       return 2;
@@ -215,6 +229,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "Folder holding <model>/<version>/model.onnx (and optional <model>/model.yaml)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  serve->add_option("--model-name", options->model_name,
+                    "Serve --model-repository as this one model (version 1): the folder holds the model's files "
+                    "and model.yaml, as KServe leaves a model in /mnt/models");
   serve->add_option("--config", options->config_file,
                     "ferry.yaml: Kafka streams to run (source topic -> model or pipeline -> sink topic; "
                     "docs/streaming.md)")

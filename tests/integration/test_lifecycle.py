@@ -4,14 +4,16 @@ keep what serves, half-written versions, and memory over many load/unload cycles
 """
 import json
 import os
+import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
 import models
-from ferry_process import FerryProcess
+from ferry_process import FERRY_BIN, FerryProcess
 
 ROW = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
 BODY = {"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32", "data": ROW}]}
@@ -359,6 +361,43 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(status, 503)
         self.assertIn("model 'broken' has no version that serves", body["error"])  # the reason, not just 503
         self.assertEqual(self.answer()[0], 1)  # what loaded serves anyway
+
+
+class SingleModelFolderTest(unittest.TestCase):
+    """`--model-name NAME`: the folder holds one model's files directly, as KServe's storage
+    initializer leaves them in /mnt/models (deploy/kubernetes/kserve)."""
+
+    def test_a_folder_of_model_files_serves_as_the_named_model(self):
+        folder = tempfile.mkdtemp(prefix="ferry_mnt_models_")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        models.save_pima(os.path.join(folder, "model.onnx"))
+        with open(os.path.join(folder, "model.yaml"), "w") as f:
+            f.write("max_batch_size: 8\n")
+        server = FerryProcess(folder, "--model-name", "pima-kserve")
+        self.addCleanup(server.stop)
+        _, index, _ = server.request("POST", "/v2/repository/index", {})
+        self.assertEqual([(m["name"], m["version"], m["state"]) for m in index], [("pima-kserve", "1", "READY")])
+        _, config, _ = server.request("GET", "/v2/models/pima-kserve/config")
+        self.assertEqual(config["max_batch_size"], 8, config)  # the model.yaml beside the files
+        row = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
+        status, answer, _ = server.request("POST", "/v2/models/pima-kserve/infer", {"inputs": [
+            {"name": "features", "shape": [1, 8], "datatype": "FP32", "data": row}]})
+        self.assertEqual(status, 200, answer)
+        self.assertAlmostEqual(answer["outputs"][0]["data"][0], models.pima_probability(row), places=5)
+        links = re.search(r"model repository (\S+): 1 model folder", server.log()).group(1)
+        self.assertTrue(os.path.islink(os.path.join(links, "pima-kserve", "1")))
+        server.stop()
+        self.assertFalse(os.path.exists(links), "the links are removed at exit")
+        self.assertTrue(os.path.isfile(os.path.join(folder, "model.onnx")), "the model's own files stay")
+
+    def test_a_model_name_that_is_not_a_plain_folder_name_is_refused(self):
+        folder = tempfile.mkdtemp(prefix="ferry_mnt_models_")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        out = subprocess.run([FERRY_BIN, "serve", "--model-repository", folder, "--model-name", "../etc",
+                              "--http-port", "0", "--grpc-port", "0", "--metrics-port", "0"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--model-name '../etc' is not a plain folder name", out.stderr)
 
 
 if __name__ == "__main__":
