@@ -21,7 +21,7 @@ std::optional<fs::path> PickleFile(const fs::path& version_dir) {
 }
 
 std::optional<fs::path> XgboostModelFile(const fs::path& version_dir) {
-  for (const char* name : {"model.json", "model.ubj", "model.bin"}) {
+  for (const char* name : {"model.json", "model.ubj", "model.bin", "model.bst"}) {
     if (HasModelFile(version_dir, name)) return version_dir / name;
   }
   return std::nullopt;

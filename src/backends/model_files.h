@@ -13,7 +13,7 @@ bool HasModelFile(const std::filesystem::path& version_dir, const char* name);
 // model.joblib or model.pkl (the sklearn backend), the first present.
 std::optional<std::filesystem::path> PickleFile(const std::filesystem::path& version_dir);
 
-// model.json, model.ubj or model.bin (the xgboost backend), the first present.
+// model.json, model.ubj, model.bin or model.bst (the xgboost backend), the first present.
 std::optional<std::filesystem::path> XgboostModelFile(const std::filesystem::path& version_dir);
 // True when XgboostModelFile is XGBoost's: a binary format, or a model.json holding a `learner`
 // (the linear backend reads another model.json).

@@ -131,6 +131,9 @@ class BackendsTest(unittest.TestCase):
             os.makedirs(f"{cls.repo}/{name}/1")
             booster.save_model(f"{cls.repo}/{name}/1/{file}")
             cls.boosters[name] = booster
+        # KServe's XGBoost server names the file model.bst (the legacy binary format).
+        os.makedirs(f"{cls.repo}/xgb-bst/1")
+        cls.boosters["xgb-reg"].save_model(f"{cls.repo}/xgb-bst/1/model.bst")
         with open(f"{cls.repo}/xgb-bin/model.yaml", "w") as f:
             f.write("max_batch_size: 256\ninstances: 2\nparameters: {nthread: 1}\n")
         # Linear coefficients: a 3-class softmax.
@@ -215,9 +218,10 @@ class BackendsTest(unittest.TestCase):
 
     def test_xgboost_regression_binary_and_multiclass_match_xgboost(self):
         x = self.x_test
-        reg = infer(self.server, "xgb-reg", x)
-        np.testing.assert_allclose(reg["prediction"].ravel(), self.boosters["xgb-reg"].inplace_predict(x), rtol=1e-5,
-                                   atol=1e-6)
+        for name in ("xgb-reg", "xgb-bst"):
+            reg = infer(self.server, name, x)
+            np.testing.assert_allclose(reg["prediction"].ravel(), self.boosters["xgb-reg"].inplace_predict(x),
+                                       rtol=1e-5, atol=1e-6, err_msg=name)
         binary = infer(self.server, "xgb-bin", x)
         p = self.boosters["xgb-bin"].inplace_predict(x)
         np.testing.assert_allclose(binary["probability"].ravel(), p, rtol=1e-5, atol=1e-6)

@@ -1,5 +1,6 @@
 // The `xgboost` backend: an XGBoost booster through libxgboost's C API (Debian libxgboost-dev).
-// The version folder holds model.json (with "learner"), model.ubj, or a legacy binary model.bin.
+// The version folder holds model.json (with "learner"), model.ubj, or a legacy binary model.bin
+// (or model.bst, KServe's name for it).
 // Input `features` FP32 [-1, F] (F read from the booster). Outputs by objective:
 //   reg:* and others      -> `prediction` FP32 [-1, 1]
 //   binary:logistic       -> `probability` FP32 [-1, 1] (of class 1) and `label` INT64 [-1, 1]
