@@ -202,8 +202,8 @@ def alternatives(builder, out):
             choices.append((int(lines[i + 1]), lines[i], targets))
             i += 2 + len(slaves)
         present = lambda path: path and os.path.lexists(inside(out, path))
-        selected = os.readlink(os.path.join(builder, "etc/alternatives", name)) \
-            if os.path.islink(os.path.join(builder, "etc/alternatives", name)) else None
+        current = os.path.join(builder, "etc/alternatives", name)
+        selected = os.readlink(current) if os.path.islink(current) else None
         usable = [c for c in choices if present(c[1])]
         if not usable:
             continue

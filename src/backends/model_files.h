@@ -15,6 +15,8 @@ std::optional<std::filesystem::path> PickleFile(const std::filesystem::path& ver
 
 // model.json, model.ubj, model.bin or model.bst (the xgboost backend), the first present.
 std::optional<std::filesystem::path> XgboostModelFile(const std::filesystem::path& version_dir);
+// What IsXgboostModel recognizes, in words, for Backend::Files() and error messages.
+inline constexpr char kXgboostFiles[] = "model.json with a learner, model.ubj, model.bin or model.bst";
 // True when XgboostModelFile is XGBoost's: a binary format, or a model.json holding a `learner`
 // (the linear backend reads another model.json).
 bool IsXgboostModel(const std::filesystem::path& version_dir);

@@ -11,8 +11,7 @@ namespace fs = std::filesystem;
 
 const PluginBackendSpec kOnnxRuntimeSpec{"onnxruntime", "onnxruntime", "model.onnx",
                                          [](const fs::path& dir) { return HasModelFile(dir, "model.onnx"); }};
-const PluginBackendSpec kXgboostSpec{"xgboost", "xgboost", "model.json with a learner, model.ubj, model.bin or model.bst",
-                                     &IsXgboostModel};
+const PluginBackendSpec kXgboostSpec{"xgboost", "xgboost", kXgboostFiles, &IsXgboostModel};
 const PluginBackendSpec kTorchScriptSpec{"torchscript", "torchscript", "model.pt",
                                          [](const fs::path& dir) { return HasModelFile(dir, "model.pt"); }};
 const PluginBackendSpec kPythonSpec{"python", "python", "model.py",

@@ -148,7 +148,6 @@ function checkFerryArguments(where, container) {
     }
     if (m[1] === "--config" || m[1].startsWith("--tls") || m[1] === "--auth-token-file") continue;  // checked apart
     local.push(value === undefined ? m[1] : `${m[1]}=${value}`);
-    if (m[1] === "--load-model") local.pop();  // {{.Name}} is KServe's, filled at run time
   }
   // CLI11 parses everything before ferry opens a port; --help after the options stops there.
   const run = spawnSync(args.ferry, ["serve", ...local, "--help"], { encoding: "utf8", timeout: 20000 });
@@ -262,11 +261,13 @@ for (const folder of folders) {
   const dir = path.join(args.manifests, folder);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
   const all = [];
+  let kustomization = null;
   for (const file of files) {
     const source = path.join(folder, file);
     const objects = documents(fs.readFileSync(path.join(dir, file), "utf8"), source);
     if (file === "kustomization.yaml") {
-      for (const listed of objects[0]?.resources ?? []) {
+      kustomization = objects[0] ?? {};
+      for (const listed of kustomization.resources ?? []) {
         if (!listed.startsWith("..") && !files.includes(listed)) fail(source, `lists ${listed}, which is not there`);
       }
       continue;
@@ -274,12 +275,10 @@ for (const folder of folders) {
     all.push(...objects.map((o) => ({ o, source })));
   }
   // Patches of an overlay are partial objects: only its rendered output is checked.
-  const overlay = all.length > 0 && files.includes("kustomization.yaml") &&
-    documents(fs.readFileSync(path.join(dir, "kustomization.yaml"), "utf8"), folder)[0]?.patches;
-  if (!overlay) {
+  if (!kustomization?.patches) {
     for (const { o, source } of all) await checkObjects(source, [o], all.map((x) => x.o));
   }
-  if (files.includes("kustomization.yaml")) {
+  if (kustomization) {
     if (!hasKubectl) { console.log(`${folder}: kubectl not installed, kustomize build skipped`); continue; }
     const built = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
     if (built.status !== 0) { fail(`${folder} (kustomize)`, built.stderr.trim()); continue; }

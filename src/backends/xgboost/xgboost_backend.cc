@@ -169,12 +169,12 @@ class XgbBackend final : public Backend {
  public:
   std::string_view name() const override { return "xgboost"; }
 
-  std::string_view Files() const override { return "model.json with a learner, model.ubj, model.bin or model.bst"; }
+  std::string_view Files() const override { return kXgboostFiles; }
   bool Recognizes(const fs::path& dir) const override { return IsXgboostModel(dir); }
 
   Result<std::unique_ptr<BackendModel>> Load(const LoadOptions& options) const override {
     const auto file = options.model_file.empty() ? XgboostModelFile(options.version_dir) : options.model_file;
-    if (!file) return core::NotFound("no model.json, model.ubj, model.bin or model.bst in the version folder");
+    if (!file) return core::NotFound(fmt::format("no {} in the version folder", kXgboostFiles));
     const std::string nthread = StringParameter(options, "nthread", "1");
     FERRY_ASSIGN_OR_RETURN(auto booster, LoadBooster(*file, nthread));
     FERRY_ASSIGN_OR_RETURN(auto info, Describe(booster.get()));
