@@ -45,25 +45,22 @@ T BatchInference::Await(std::future<T>& future) {
 
 // Events for a servable that takes records (a pipeline, a router over pipelines): JSON records
 // in, one answer a record. Each event is decided on alone by a router (its own context).
-Waited BatchInference::RunRecords(const Target& target, const routing::ServableHandle& servable, const std::vector<Message>& batch,
+Waited BatchInference::RunRecords(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
                   const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes) {
   std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
-  std::vector<EventContext> contexts;
-  contexts.reserve(events.size());
   std::vector<const routing::CallContext*> context_of;
   auto decode = [&] {
     std::vector<core::Record> records;
     records.reserve(events.size());
-    contexts.clear();
     context_of.clear();
     for (std::size_t i : events) {
-      const rd_kafka_message_t& m = *batch[i];
+      const Event& event = *batch[i];
       if (spec_.source_encoder != "json") {
         outcomes[i] = Outcome::Dead("a pipeline takes JSON records (source encoder json)", "decode",
                                     DeadLetterClass::kDecode);
         continue;
       }
-      auto decoded = protocol::DecodePredictRequest(Text(m.payload, m.len));
+      auto decoded = protocol::DecodePredictRequest(event.Payload());
       if (!decoded) {
         outcomes[i] = Outcome::Dead(EventError(decoded.error()), "decode", DeadLetterClass::kDecode);
       } else if (decoded->instances) {
@@ -72,10 +69,9 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
       } else {
         row_of[i] = static_cast<std::ptrdiff_t>(records.size());
         records.push_back(std::move(decoded->records.front()));
-        contexts.emplace_back(m);
+        context_of.push_back(&event);
       }
     }
-    for (const auto& context : contexts) context_of.push_back(&context);
     return records;
   };
   std::optional<core::Result<routing::Predictions>> prediction;
@@ -115,7 +111,7 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
         o.kind = Outcome::Kind::kAnswer;
         o.route = answers.route(row);
         if (spec_.sink_encoder == "none") {
-          o.value.assign(Text(batch[i]->payload, batch[i]->len));
+          o.value.assign(batch[i]->Payload());
         } else {
           core::JsonWriter w(o.value);
           answers.WriteAnswer(row, w);
@@ -133,7 +129,7 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
 
 // Events for a servable that takes tensors: one request each, all in flight at once (its
 // scheduler batches them). `requests` holds the requests decoded while routing, if any.
-Waited BatchInference::RunTensors(const Target& target, const routing::ServableHandle& servable, const std::vector<Message>& batch,
+Waited BatchInference::RunTensors(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
                   const std::vector<std::size_t>& events,
                   std::vector<std::optional<core::Result<core::InferenceRequest>>>& requests,
                   std::vector<Outcome>& outcomes) {
@@ -148,7 +144,7 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
       const std::size_t i = events[k];
       futures.push_back(promises[k].get_future());
       auto request = requests[i] ? std::move(*requests[i])
-                                 : DecodeEventRequest(Text(batch[i]->payload, batch[i]->len), spec_.source_encoder,
+                                 : DecodeEventRequest(batch[i]->Payload(), spec_.source_encoder,
                                                       &signature);
       requests[i].reset();  // used up: a retry decodes again
       if (!request) {
@@ -158,8 +154,7 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
       }
       request->model_name = target.first;
       request->model_version = target.second;
-      const EventContext context(*batch[i]);
-      servable->Infer(std::move(*request), context, [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
+      servable->Infer(std::move(*request), *batch[i], [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
         promise.set_value(std::move(r));
       });
     }
@@ -180,7 +175,7 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
       outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}, {}};  // a model's Python hook skipped it (docs/python.md)
     } else if (answer) {
       outcomes[i] = {Outcome::Kind::kAnswer,
-                     EncodeEventAnswer(*answer, Text(batch[i]->payload, batch[i]->len), spec_.sink_encoder),
+                     EncodeEventAnswer(*answer, batch[i]->Payload(), spec_.sink_encoder),
                      {}, {}, routing::RouteOf(*answer)};
     } else if (undecodable[i]) {
       outcomes[i] = Outcome::Dead(answer.error().message, "decode", DeadLetterClass::kDecode);
@@ -204,7 +199,7 @@ Waited BatchInference::ResolveTarget(const Target& target, bool named_by_event, 
   });
 }
 
-std::optional<std::vector<Outcome>> BatchInference::Infer(const std::vector<Message>& batch) {
+std::optional<std::vector<Outcome>> BatchInference::Infer(std::span<const Event* const> batch) {
   // Where each event goes: the stream's model, or the one its headers name, or -- for a V2
   // request to a servable that takes tensors -- the one its body names. Each target is
   // resolved once a batch.
@@ -213,11 +208,11 @@ std::optional<std::vector<Outcome>> BatchInference::Infer(const std::vector<Mess
   std::vector<std::uint8_t> named_by_event(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Target target{spec_.model, spec_.model_version};
-    if (const auto named = HeaderValue(*batch[i], "ferry-model"); !named.empty()) {
+    if (const auto named = batch[i]->Header("ferry-model").value_or(""); !named.empty()) {
       target = {std::string(named), 0};
       named_by_event[i] = 1;
     }
-    if (const auto v = HeaderValue(*batch[i], "ferry-model-version"); !v.empty()) {
+    if (const auto v = batch[i]->Header("ferry-model-version").value_or(""); !v.empty()) {
       auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), target.second);
       if (ec != std::errc() || end != v.data() + v.size() || target.second < 1) {
         outcomes[i] = Outcome::Dead(fmt::format("header ferry-model-version '{}' is not a version", v), "decode",
@@ -246,7 +241,7 @@ std::optional<std::vector<Outcome>> BatchInference::Infer(const std::vector<Mess
     if (!target_of[i] || named_by_event[i] || spec_.source_encoder != "json") continue;
     if (resolve(*target_of[i], false) != Waited::kDone) return std::nullopt;
     if (!found || (*found)->TakesRecords()) continue;
-    requests[i] = DecodeEventRequest(Text(batch[i]->payload, batch[i]->len), spec_.source_encoder, nullptr);
+    requests[i] = DecodeEventRequest(batch[i]->Payload(), spec_.source_encoder, nullptr);
     if (*requests[i] && !(*requests[i])->model_name.empty()) {
       target_of[i] = Target{(*requests[i])->model_name, (*requests[i])->model_version};
     }

@@ -14,6 +14,7 @@
 #include <functional>
 #include <future>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,7 +23,7 @@
 #include "core/error.h"
 #include "routing/servable.h"
 #include "runtime/server.h"
-#include "stream/kafka_client.h"
+#include "stream/event.h"
 #include "stream/stream_config.h"
 #include "stream/stream_metrics.h"
 
@@ -64,15 +65,15 @@ class BatchInference {
         idle_(std::move(idle)) {}
 
   // One outcome an event of `batch`, or nothing when a wait for a model was cut short.
-  std::optional<std::vector<Outcome>> Infer(const std::vector<Message>& batch);
+  std::optional<std::vector<Outcome>> Infer(std::span<const Event* const> batch);
 
  private:
   using Target = std::pair<std::string, std::int64_t>;  // a model name and version (0: the latest)
 
   Waited ResolveTarget(const Target& target, bool named_by_event, core::Result<routing::ServableHandle>& servable);
-  Waited RunRecords(const Target& target, const routing::ServableHandle& servable, const std::vector<Message>& batch,
+  Waited RunRecords(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
                     const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes);
-  Waited RunTensors(const Target& target, const routing::ServableHandle& servable, const std::vector<Message>& batch,
+  Waited RunTensors(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
                     const std::vector<std::size_t>& events,
                     std::vector<std::optional<core::Result<core::InferenceRequest>>>& requests,
                     std::vector<Outcome>& outcomes);

@@ -6,31 +6,14 @@
 #include <cctype>
 
 #include "protocol/v2_json.h"
-#include "stream/kafka_client.h"
+#include "stream/event.h"
 
 namespace ferry::stream {
 
-std::optional<std::string_view> EventContext::Header(std::string_view name) const {
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&event_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
-  const char* key = nullptr;
-  const void* value = nullptr;
-  std::size_t size = 0;
-  std::optional<std::string_view> found;
-  for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &key, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-    const std::string_view k(key);
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      found = Text(value, size);
-    }
-  }
-  return found;
-}
-
-std::optional<std::string_view> EventContext::Key() const {
-  if (!event_.key) return std::nullopt;
-  return Text(event_.key, event_.key_len);
+bool SameHeaderName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::string EventError(const core::Error& error) {

@@ -136,4 +136,22 @@ std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name
   return Text(value, size);
 }
 
+std::optional<std::string_view> KafkaEvent::Header(std::string_view name) const {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&message_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  const char* key = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  std::optional<std::string_view> found;
+  for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &key, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    if (SameHeaderName(key, name)) found = Text(value, size);
+  }
+  return found;
+}
+
+std::optional<std::string_view> KafkaEvent::Key() const {
+  if (!message_.key) return std::nullopt;
+  return Text(message_.key, message_.key_len);
+}
+
 }  // namespace ferry::stream

@@ -1,6 +1,6 @@
 // Small pieces shared by ferry's Kafka clients (streams, the models topic, ferry publish): RAII
 // handles for librdkafka objects, and a configuration built from ferry.yaml's `kafka:` section
-// with librdkafka's log lines routed to ferry's log.
+// with librdkafka's log lines routed to ferry's log; a Kafka message as a stream event.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -10,12 +10,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "stream/event.h"
 
 namespace ferry::stream {
 
@@ -90,5 +92,17 @@ inline void AddHeader(rd_kafka_headers_t* headers, std::string_view name, std::s
 
 // The value of a message's header `name`, or empty.
 std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name);
+
+// A Kafka message as a stream event: its value, headers (the last of a name wins) and key.
+class KafkaEvent final : public Event {
+ public:
+  explicit KafkaEvent(const rd_kafka_message_t& message) : message_(message) {}
+  std::string_view Payload() const override { return Text(message_.payload, message_.len); }
+  std::optional<std::string_view> Header(std::string_view name) const override;
+  std::optional<std::string_view> Key() const override;
+
+ private:
+  const rd_kafka_message_t& message_;
+};
 
 }  // namespace ferry::stream

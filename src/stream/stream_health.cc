@@ -1,5 +1,7 @@
 #include "stream/stream_health.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace ferry::stream {
@@ -76,6 +78,21 @@ std::vector<std::int32_t> StreamHealth::Partitions() const {
   std::vector<std::int32_t> out;
   for (const auto& p : now_.partitions) out.push_back(p.partition);
   return out;
+}
+
+void StateKeeper::Enter(StreamState next, std::string reason) {
+  if (state_ == StreamState::kStopped) return;  // for good
+  if (state_ == next && reason_ == reason) return;
+  if (next == StreamState::kStopped) {
+    spdlog::error("stream '{}' stopped: {}", stream_, reason);
+  } else if (next == StreamState::kPaused || next == StreamState::kBackingOff) {
+    spdlog::warn("stream '{}' {}: {}", stream_, StateName(next), reason);
+  } else if (state_ == StreamState::kPaused || state_ == StreamState::kBackingOff) {
+    spdlog::info("stream '{}' {} again", stream_, StateName(next));
+  }
+  state_ = next;
+  reason_ = reason;
+  health_.SetState(next, std::move(reason));
 }
 
 }  // namespace ferry::stream

@@ -62,4 +62,28 @@ class StreamHealth {
   Snapshot now_;
 };
 
+// A stream's state as its own thread keeps it (the only writer, so the loop reads it without the
+// health's lock), published to its StreamHealth and logged when it changes. After a pause or a
+// back-off the state returns to the settled one (starting, assigned or running).
+class StateKeeper {
+ public:
+  StateKeeper(std::string stream, StreamHealth& health) : stream_(std::move(stream)), health_(health) {}
+
+  void Enter(StreamState next, std::string reason = {});  // kStopped is for good
+  void Settle(StreamState state) {
+    settled_ = state;
+    Enter(state);
+  }
+  void Resume() { Enter(settled_); }
+  StreamState state() const { return state_; }
+  StreamState settled() const { return settled_; }
+
+ private:
+  std::string stream_;
+  StreamHealth& health_;
+  StreamState state_ = StreamState::kStarting;
+  std::string reason_;
+  StreamState settled_ = StreamState::kStarting;
+};
+
 }  // namespace ferry::stream

@@ -48,35 +48,15 @@ struct StreamRunner::Impl {
   std::map<std::string, std::string> properties;
   Clock::time_point last_commit{};
   Clock::time_point last_probe{};
-  StreamState state = StreamState::kStarting;    // as health has it (Enter)
-  std::string state_reason;
-  StreamState settled = StreamState::kStarting;  // what the state returns to after a pause or back-off
+  StateKeeper states{spec.name, health};
   bool revoked = false;  // partitions were revoked: the batch in hand is abandoned
   std::atomic<bool> stop{false};
 
   Impl(const StreamSpec& s, StreamCounters& c, StreamHealth& h, runtime::Server& srv)
       : spec(s), counters(c), health(h), server(srv) {}
 
-  // The state is kept here too (this thread is its only writer), so that the loop reads it
-  // without taking the health's lock for every event.
-  void Enter(StreamState next, std::string reason = {}) {
-    if (state == StreamState::kStopped) return;  // for good
-    if (state == next && state_reason == reason) return;
-    if (next == StreamState::kStopped) {
-      spdlog::error("stream '{}' stopped: {}", spec.name, reason);
-    } else if (next == StreamState::kPaused || next == StreamState::kBackingOff) {
-      spdlog::warn("stream '{}' {}: {}", spec.name, StateName(next), reason);
-    } else if (state == StreamState::kPaused || state == StreamState::kBackingOff) {
-      spdlog::info("stream '{}' {} again", spec.name, StateName(next));
-    }
-    state = next;
-    state_reason = reason;
-    health.SetState(next, std::move(reason));
-  }
-  void Settle(StreamState state) {
-    settled = state;
-    Enter(state);
-  }
+  void Enter(StreamState next, std::string reason = {}) { states.Enter(next, std::move(reason)); }
+  void Settle(StreamState state) { states.Settle(state); }
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
                           void* opaque) {
@@ -250,7 +230,7 @@ struct StreamRunner::Impl {
     if (paused && waited == Waited::kDone) {
       spdlog::info("stream '{}': {} takes events again after {:.1f} s", spec.name, what,
                    std::chrono::duration<double>(Clock::now() - since).count());
-      Enter(settled);
+      states.Resume();
     }
     return waited;
   }
@@ -262,7 +242,12 @@ struct StreamRunner::Impl {
     for (const auto& m : batch) next_offsets[m->partition] = m->offset + 1;
     OffsetLedger::Batch* const entry = ledger.Open(std::move(next_offsets), batch.size());
 
-    const auto outcomes = inference.Infer(batch);
+    std::vector<KafkaEvent> events;
+    std::vector<const Event*> views;
+    events.reserve(batch.size());
+    views.reserve(batch.size());
+    for (const auto& m : batch) views.push_back(&events.emplace_back(*m));
+    const auto outcomes = inference.Infer(views);
     if (!outcomes) return false;
     for (std::size_t i = 0; i < batch.size() && writer.failure().empty(); ++i) {
       const Outcome& o = (*outcomes)[i];
@@ -275,7 +260,7 @@ struct StreamRunner::Impl {
     }
     if (!writer.failure().empty()) return false;  // the stream stops; this batch is not committed
     ledger.Decide(entry);
-    if (settled != StreamState::kRunning) Settle(StreamState::kRunning);
+    if (states.settled() != StreamState::kRunning) Settle(StreamState::kRunning);
     CommitReady(/*sync=*/false);
     return true;
   }
@@ -296,9 +281,9 @@ struct StreamRunner::Impl {
   // While backing off and no event comes: once a second, whether the broker answers for the
   // source topic again (an idle stream has no event to say so).
   void CheckRecovered() {
-    if (state != StreamState::kBackingOff || Clock::now() - last_probe < std::chrono::seconds(1)) return;
+    if (states.state() != StreamState::kBackingOff || Clock::now() - last_probe < std::chrono::seconds(1)) return;
     last_probe = Clock::now();
-    if (TopicPartitions(consumer.get(), spec.source_topic, 1000)) Enter(settled);
+    if (TopicPartitions(consumer.get(), spec.source_topic, 1000)) states.Resume();
   }
 
   void Run() {
@@ -309,7 +294,7 @@ struct StreamRunner::Impl {
     }
     std::vector<Message> batch;
     batch.reserve(static_cast<std::size_t>(spec.max_events));
-    while (!stop.load() && state != StreamState::kStopped) {
+    while (!stop.load() && states.state() != StreamState::kStopped) {
       Clock::time_point deadline = Clock::time_point::max();
       batch = std::move(carried);
       carried.clear();
@@ -336,7 +321,7 @@ struct StreamRunner::Impl {
           OnConsumerError(*m);
           continue;
         }
-        if (state == StreamState::kBackingOff) Enter(settled);
+        if (states.state() == StreamState::kBackingOff) states.Resume();
         ++counters.consumed;
         if (auto it = answered_up_to.find(m->partition); it != answered_up_to.end() && m->offset <= it->second) {
           ++counters.duplicated;
@@ -357,7 +342,7 @@ struct StreamRunner::Impl {
   // group at once, so that other instances take its partitions.
   void Finish() {
     Drain(std::chrono::seconds(30));
-    if (state == StreamState::kStopped) {
+    if (states.state() == StreamState::kStopped) {
       spdlog::error("stream '{}': leaving group '{}'; offsets after the last answered batch are not committed",
                     spec.name, spec.group);
       rd_kafka_consumer_close(consumer.get());
