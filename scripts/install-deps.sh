@@ -38,7 +38,7 @@ debian_packages=(
   libgtest-dev libgmock-dev
   python3-onnx python3-numpy python3-grpcio python3-grpc-tools python3-xgboost python3-torch
   python3-sklearn python3-joblib python3-dill python3-cloudpickle
-  prometheus
+  prometheus mosquitto mosquitto-clients
   wrk npm
 )
 

@@ -16,6 +16,7 @@
 #include "protocol/v2_json.h"
 #include "stream/model_topic.h"
 #include "stream/stream_config.h"
+#include "stream/mqtt/mqtt_stream.h"
 #include "stream/stream_runner.h"
 
 namespace ferry::cli {
@@ -170,10 +171,19 @@ int Serve(const ServeOptions& options) {
       stream::RenderModelTopicMetrics(*counters, out);
     });
   }
-  std::vector<std::unique_ptr<stream::StreamRunner>> runners;
+  std::vector<std::unique_ptr<stream::RunningStream>> runners;
   if (!streams.streams.empty()) {
     (*server)->WaitUntilReady(std::chrono::minutes(10));
     for (const auto& spec : streams.streams) {
+      if (spec.transport == stream::Transport::kMqtt) {
+        auto runner = stream::mqtt::MqttStream::Start(streams.mqtt, spec, **server);
+        if (!runner) {
+          spdlog::error("{}", runner.error().message);
+          return 2;
+        }
+        runners.push_back(std::move(*runner));
+        continue;
+      }
       auto runner = stream::StreamRunner::Start(streams, spec, **server);
       if (!runner) {
         spdlog::error("{}", runner.error().message);

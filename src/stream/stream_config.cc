@@ -10,6 +10,8 @@
 #include <set>
 
 #include "core/file.h"
+#include "stream/mqtt/client.h"
+#include "stream/mqtt/packet.h"
 
 namespace ferry::stream {
 namespace {
@@ -45,6 +47,15 @@ class Reader {
     }
     if (!value.IsScalar() || value.Scalar().empty()) return Fail(value, fmt::format("'{}' must be a name", key));
     return value.Scalar();
+  }
+
+  Result<bool> Bool(const YAML::Node& map, std::string_view key, bool fallback) const {
+    const YAML::Node value = map[std::string(key)];
+    if (!value) return fallback;
+    if (!value.IsScalar() || (value.Scalar() != "true" && value.Scalar() != "false")) {
+      return Fail(value, fmt::format("'{}' must be true or false", key));
+    }
+    return value.Scalar() == "true";
   }
 
   Result<int> Int(const YAML::Node& map, std::string_view key, int fallback, int min, int max) const {
@@ -101,52 +112,105 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
 
   const YAML::Node source = node["source"];
   if (!source) return r.Fail(node, where + " needs 'source'");
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(source, where + " source", {"topic", "encoder", "group", "start_from"}));
-  FERRY_ASSIGN_OR_RETURN(s.source_topic, r.String(source, "topic", where + " source"));
+  if (source.IsMap() && source["mqtt"]) {
+    s.transport = Transport::kMqtt;
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(source, where + " source", {"mqtt", "encoder"}));
+    const YAML::Node m = source["mqtt"];
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(m, where + " source mqtt", {"topic", "qos", "shared_group", "retained", "in_flight"}));
+    FERRY_ASSIGN_OR_RETURN(s.source_topic, r.String(m, "topic", where + " source mqtt"));
+    if (!mqtt::ValidFilter(s.source_topic) || s.source_topic.starts_with("$share/")) {
+      return r.Fail(m["topic"], fmt::format("'{}' is not an MQTT topic filter (levels split by '/', '+' one level, "
+                                               "'#' the rest; for a shared subscription use shared_group)",
+                                               s.source_topic));
+    }
+    FERRY_ASSIGN_OR_RETURN(s.mqtt.source_qos, r.Int(m, "qos", 1, 0, 1));
+    FERRY_ASSIGN_OR_RETURN(s.mqtt.shared_group, r.String(m, "shared_group", where, ""));
+    if (s.mqtt.shared_group.find_first_of("/+#") != std::string::npos) {
+      return r.Fail(m["shared_group"], "shared_group must not contain '/', '+' or '#'");
+    }
+    FERRY_ASSIGN_OR_RETURN(s.mqtt.retained, r.Bool(m, "retained", false));
+    FERRY_ASSIGN_OR_RETURN(s.mqtt.in_flight, r.Int(m, "in_flight", 0, 1, 65535));
+    s.group = s.mqtt.shared_group;
+  } else {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(source, where + " source", {"topic", "encoder", "group", "start_from"}));
+    FERRY_ASSIGN_OR_RETURN(s.source_topic, r.String(source, "topic", where + " source"));
+    FERRY_ASSIGN_OR_RETURN(s.group, r.String(source, "group", where, "ferry-" + s.name));
+    FERRY_ASSIGN_OR_RETURN(auto start, r.String(source, "start_from", where, "latest"));
+    if (start == "latest") {
+      s.start_from = StartFrom::kLatest;
+    } else if (start == "earliest") {
+      s.start_from = StartFrom::kEarliest;
+    } else if (start == "committed") {
+      s.start_from = StartFrom::kCommitted;
+    } else {
+      return r.Fail(source["start_from"], "start_from must be earliest, latest or committed");
+    }
+  }
   FERRY_ASSIGN_OR_RETURN(s.source_encoder, r.String(source, "encoder", where, "json"));
   if (s.source_encoder != "json" && s.source_encoder != "raw") {
     return r.Fail(source["encoder"], "source encoder must be json (a record, or a KServe V2 request) or raw (bytes)");
   }
-  FERRY_ASSIGN_OR_RETURN(s.group, r.String(source, "group", where, "ferry-" + s.name));
-  FERRY_ASSIGN_OR_RETURN(auto start, r.String(source, "start_from", where, "latest"));
-  if (start == "latest") {
-    s.start_from = StartFrom::kLatest;
-  } else if (start == "earliest") {
-    s.start_from = StartFrom::kEarliest;
-  } else if (start == "committed") {
-    s.start_from = StartFrom::kCommitted;
-  } else {
-    return r.Fail(source["start_from"], "start_from must be earliest, latest or committed");
-  }
+  const bool on_mqtt = s.transport == Transport::kMqtt;
+  const auto mixed = [&](const YAML::Node& at, std::string_view what) {
+    return r.Fail(at, fmt::format("{}: the {} must be on {} like the source (streams that mix MQTT and Kafka are not "
+                                  "supported yet)", where, what, on_mqtt ? "MQTT" : "Kafka"));
+  };
+  // An MQTT topic pattern of the sink or the error topic: {1}, {2}, ... take the source's levels.
+  const auto mqtt_pattern = [&](const YAML::Node& at, std::string_view what, std::string& topic, int& qos) -> Result<void> {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(at, fmt::format("{} {} mqtt", where, what), {"topic", "qos"}));
+    FERRY_ASSIGN_OR_RETURN(topic, r.String(at, "topic", fmt::format("{} {} mqtt", where, what)));
+    FERRY_ASSIGN_OR_RETURN(qos, r.Int(at, "qos", 1, 0, 1));
+    auto wildcards = mqtt::MatchFilter(s.source_topic, s.source_topic);  // each wildcard's level, as a stand-in
+    const std::vector<std::string_view> levels(wildcards ? wildcards->size() : 0, "x");
+    if (auto expanded = mqtt::ExpandTopic(topic, levels); !expanded) {
+      return r.Fail(at["topic"], fmt::format("{} topic {}", what, expanded.error().message));
+    }
+    return {};
+  };
 
   const YAML::Node sink = node["sink"];
   if (!sink) return r.Fail(node, where + " needs 'sink'");
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(sink, where + " sink", {"topic", "encoder", "key", "headers"}));
-  FERRY_ASSIGN_OR_RETURN(s.sink_topic, r.String(sink, "topic", where + " sink"));
+  if (on_mqtt != (sink.IsMap() && bool(sink["mqtt"]))) return mixed(sink, "sink");
+  if (on_mqtt) {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(sink, where + " sink", {"mqtt", "encoder"}));
+    FERRY_RETURN_IF_ERROR(mqtt_pattern(sink["mqtt"], "sink", s.sink_topic, s.mqtt.sink_qos));
+  } else {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(sink, where + " sink", {"topic", "encoder", "key", "headers"}));
+    FERRY_ASSIGN_OR_RETURN(s.sink_topic, r.String(sink, "topic", where + " sink"));
+    FERRY_ASSIGN_OR_RETURN(auto key, r.String(sink, "key", where, "from_source"));
+    if (key != "from_source" && key != "none") return r.Fail(sink["key"], "sink key must be from_source or none");
+    s.key_from_source = key == "from_source";
+    FERRY_ASSIGN_OR_RETURN(auto headers, r.String(sink, "headers", where, "none"));
+    if (headers != "copy" && headers != "none") return r.Fail(sink["headers"], "sink headers must be copy or none");
+    s.copy_headers = headers == "copy";
+  }
   FERRY_ASSIGN_OR_RETURN(s.sink_encoder, r.String(sink, "encoder", where, "json"));
   if (s.sink_encoder != "json" && s.sink_encoder != "raw" && s.sink_encoder != "none") {
     return r.Fail(sink["encoder"], "sink encoder must be json, raw or none (the event itself)");
   }
-  FERRY_ASSIGN_OR_RETURN(auto key, r.String(sink, "key", where, "from_source"));
-  if (key != "from_source" && key != "none") return r.Fail(sink["key"], "sink key must be from_source or none");
-  s.key_from_source = key == "from_source";
-  FERRY_ASSIGN_OR_RETURN(auto headers, r.String(sink, "headers", where, "none"));
-  if (headers != "copy" && headers != "none") return r.Fail(sink["headers"], "sink headers must be copy or none");
-  s.copy_headers = headers == "copy";
 
   // A bad event must go somewhere (nothing accepted is lost): the error topic, or with
   // `tolerance: none` nowhere -- the stream stops at it.
   const YAML::Node errors = node["errors"];
   if (!errors) return r.Fail(node, where + " needs 'errors: {topic: ...}', where bad events go");
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(errors, where + " errors", {"topic", "tolerance"}));
+  if (errors.IsMap() && (errors["mqtt"] || errors["topic"]) && on_mqtt != bool(errors["mqtt"])) {
+    return mixed(errors, "error topic");
+  }
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(errors, where + " errors", {on_mqtt ? "mqtt" : "topic", "tolerance"}));
   FERRY_ASSIGN_OR_RETURN(auto tolerance, r.String(errors, "tolerance", where, "all"));
   if (tolerance != "all" && tolerance != "none") {
     return r.Fail(errors["tolerance"], "errors tolerance must be all (bad events to the error topic) or none (the "
                                        "stream stops at the first)");
   }
   s.tolerate_errors = tolerance == "all";
-  FERRY_ASSIGN_OR_RETURN(s.errors_topic, r.String(errors, "topic", where + " errors",
-                                                  s.tolerate_errors ? std::nullopt : std::optional<std::string_view>("")));
+  if (on_mqtt && errors["mqtt"]) {
+    FERRY_RETURN_IF_ERROR(mqtt_pattern(errors["mqtt"], "errors", s.errors_topic, s.mqtt.errors_qos));
+  } else if (on_mqtt && s.tolerate_errors) {
+    return r.Fail(errors, where + " errors needs 'mqtt: {topic: ...}', where bad events go");
+  } else if (!on_mqtt) {
+    FERRY_ASSIGN_OR_RETURN(s.errors_topic, r.String(errors, "topic", where + " errors",
+                                                    s.tolerate_errors ? std::nullopt : std::optional<std::string_view>("")));
+  }
   if (const YAML::Node required = node["required"]) {
     if (!required.IsScalar() || (required.Scalar() != "true" && required.Scalar() != "false")) {
       return r.Fail(required, "'required' must be true or false");
@@ -158,14 +222,59 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
     FERRY_ASSIGN_OR_RETURN(s.max_events, r.Int(batch, "max_events", 256, 1, 100000));
     FERRY_ASSIGN_OR_RETURN(s.max_wait_ms, r.Int(batch, "max_wait_ms", 5, 0, 60000));
   }
-  if (const YAML::Node feedback = node["feedback"]) {
+  if (const YAML::Node feedback = node["feedback"]; feedback && on_mqtt) {
+    return r.Fail(feedback, where + ": feedback topics are read from Kafka; an MQTT stream takes none yet");
+  } else if (feedback) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(feedback, where + " feedback", {"topic"}));
     FERRY_ASSIGN_OR_RETURN(s.feedback_topic, r.String(feedback, "topic", where + " feedback"));
+  }
+  if (on_mqtt && (mqtt::MatchFilter(s.source_topic, s.sink_topic) || (!s.errors_topic.empty() && mqtt::MatchFilter(s.source_topic, s.errors_topic)))) {
+    return r.Fail(node, where + ": the sink and error topics must not match the source filter (ferry would read its "
+                                "own answers)");
   }
   if (s.sink_topic == s.source_topic || s.errors_topic == s.source_topic) {
     return r.Fail(node, where + ": the sink and error topics must differ from the source topic");
   }
   return s;
+}
+
+Result<MqttConfig> ParseMqtt(const Reader& r, const YAML::Node& node) {
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(node, "mqtt", {"broker", "client_id", "version", "username", "password",
+                                                  "keep_alive_s", "session_expiry_s", "tls"}));
+  MqttConfig c;
+  const auto secret = [&](std::string_view key, std::string& out, bool& present) -> Result<void> {
+    const YAML::Node value = node[std::string(key)];
+    if (!value) return {};
+    if (!value.IsScalar()) return r.Fail(value, fmt::format("mqtt {} must be a string", key));
+    auto resolved = ResolveSecret(value.Scalar());
+    if (!resolved) return r.Fail(value, fmt::format("mqtt {}: {}", key, resolved.error().message));
+    out = std::move(*resolved);
+    present = true;
+    return {};
+  };
+  bool present = false;
+  std::string broker;
+  FERRY_RETURN_IF_ERROR(secret("broker", broker, present));
+  if (!present) return r.Fail(node, "mqtt needs 'broker' (mqtt://host:1883 or mqtts://host:8883)");
+  if (auto parsed = mqtt::ParseBrokerUrl(broker); !parsed) return r.Fail(node["broker"], parsed.error().message);
+  c.broker = std::move(broker);
+  FERRY_RETURN_IF_ERROR(secret("client_id", c.client_id, present));
+  FERRY_RETURN_IF_ERROR(secret("username", c.username, c.has_username));
+  FERRY_RETURN_IF_ERROR(secret("password", c.password, c.has_password));
+  FERRY_ASSIGN_OR_RETURN(c.version, r.String(node, "version", "mqtt", "5"));
+  if (c.version == "3") c.version = "3.1.1";
+  if (c.version != "5" && c.version != "3.1.1") return r.Fail(node["version"], "mqtt version must be 5 or 3.1.1");
+  FERRY_ASSIGN_OR_RETURN(c.keep_alive_s, r.Int(node, "keep_alive_s", 30, 0, 65535));
+  FERRY_ASSIGN_OR_RETURN(const int expiry, r.Int(node, "session_expiry_s", 86400, 0, 2147483647));
+  c.session_expiry_s = expiry;
+  if (const YAML::Node tls = node["tls"]) {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(tls, "mqtt tls", {"ca", "cert", "key", "verify_host"}));
+    FERRY_ASSIGN_OR_RETURN(c.tls_ca, r.String(tls, "ca", "mqtt tls", ""));
+    FERRY_ASSIGN_OR_RETURN(c.tls_cert, r.String(tls, "cert", "mqtt tls", ""));
+    FERRY_ASSIGN_OR_RETURN(c.tls_key, r.String(tls, "key", "mqtt tls", ""));
+    FERRY_ASSIGN_OR_RETURN(c.tls_verify_host, r.Bool(tls, "verify_host", true));
+  }
+  return c;
 }
 
 }  // namespace
@@ -180,7 +289,10 @@ Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view s
   }
   StreamConfig config;
   if (root.IsNull()) return config;
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "ferry.yaml", {"kafka", "streams", "models_topic"}));
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "ferry.yaml", {"kafka", "mqtt", "streams", "models_topic"}));
+  if (const YAML::Node mqtt = root["mqtt"]) {
+    FERRY_ASSIGN_OR_RETURN(config.mqtt, ParseMqtt(r, mqtt));
+  }
   const YAML::Node kafka = root["kafka"];
   if (const YAML::Node models = root["models_topic"]) {
     if (!kafka) return r.Fail(models, "models_topic needs kafka: {bootstrap_servers: ...}");
@@ -213,10 +325,15 @@ Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view s
   }
   if (const YAML::Node streams = root["streams"]) {
     if (!streams.IsSequence()) return r.Fail(streams, "streams must be a list");
-    if (!kafka) return r.Fail(streams, "streams need kafka: {bootstrap_servers: ...}");
     std::set<std::string> names;
     for (const auto& node : streams) {
       FERRY_ASSIGN_OR_RETURN(auto spec, ParseStream(r, node));
+      if (spec.transport == Transport::kKafka && !kafka) {
+        return r.Fail(node, fmt::format("stream '{}' needs kafka: {{bootstrap_servers: ...}}", spec.name));
+      }
+      if (spec.transport == Transport::kMqtt && config.mqtt.broker.empty()) {
+        return r.Fail(node, fmt::format("stream '{}' needs mqtt: {{broker: ...}}", spec.name));
+      }
       if (!names.insert(spec.name).second) return r.Fail(node, fmt::format("two streams are named '{}'", spec.name));
       config.streams.push_back(std::move(spec));
     }

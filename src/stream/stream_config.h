@@ -16,6 +16,21 @@
 //       feedback: {topic: rewards}  # a bandit router's feedback, read by every instance (docs/routing.md)
 //   models_topic: {topic: models, start_from: last}   # models published with `ferry publish`
 //
+//   mqtt:                     # streams on MQTT topics (docs/streaming.md#mqtt)
+//     broker: mqtt://127.0.0.1:1883   # mqtts:// for TLS
+//     client_id: ferry-1      # default ferry-<host name>; each stream connects as <client_id>-<stream>
+//     version: 5              # 5 | 3.1.1
+//     username: ${MQTT_USER}  # and password; `file:PATH` and `${NAME}` as for kafka properties
+//     keep_alive_s: 30
+//     session_expiry_s: 86400 # how long the broker keeps a stopped instance's messages (MQTT 5)
+//     tls: {ca: ca.pem, cert: client.pem, key: client.key, verify_host: true}
+//   streams:
+//     - name: sensors
+//       source: {mqtt: {topic: "plant/+/readings", qos: 1, shared_group: ferry}, encoder: json}
+//       model: anomaly
+//       sink:   {mqtt: {topic: "plant/{1}/scores", qos: 1}}   # {1}: the first wildcard's level
+//       errors: {mqtt: {topic: "plant/errors"}}
+//
 // Unknown keys are errors. Plain value types.
 #pragma once
 
@@ -32,8 +47,35 @@ namespace ferry::stream {
 
 enum class StartFrom { kLatest, kEarliest, kCommitted };
 
+enum class Transport { kKafka, kMqtt };
+
+// What an MQTT stream adds (its topics are StreamSpec's: the source a filter, the sink and error
+// topics patterns that may take the source's wildcard levels as {1}, {2}, ...).
+struct MqttStreamSpec {
+  int source_qos = 1;
+  std::string shared_group;  // subscribe as $share/<group>/<filter>: replicas split the messages
+  bool retained = false;     // answer retained messages too (default: acknowledged, not answered)
+  int sink_qos = 1;
+  int errors_qos = 1;
+  int in_flight = 0;         // messages the broker may send before ferry acknowledges (0: 2 x max_events)
+};
+
+struct MqttConfig {
+  std::string broker;  // empty: no mqtt section
+  std::string client_id;
+  std::string version = "5";  // 5 | 3.1.1
+  std::string username, password;
+  bool has_username = false, has_password = false;
+  int keep_alive_s = 30;
+  std::int64_t session_expiry_s = 86400;
+  std::string tls_ca, tls_cert, tls_key;
+  bool tls_verify_host = true;
+};
+
 struct StreamSpec {
   std::string name;
+  Transport transport = Transport::kKafka;  // source, sink and error topics on one transport
+  MqttStreamSpec mqtt;
   std::string source_topic;
   std::string source_encoder = "json";  // json (a record; a V2 request for models) | raw (bytes)
   std::string group;                    // default: ferry-<name>
@@ -55,6 +97,7 @@ struct StreamSpec {
 struct StreamConfig {
   std::string bootstrap_servers;
   std::map<std::string, std::string> properties;
+  MqttConfig mqtt;
   std::vector<StreamSpec> streams;
   std::string models_topic;     // models_topic: {topic, start_from}; empty: none
   bool models_from_last = true;  // start_from: last (default) | earliest

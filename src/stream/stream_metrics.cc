@@ -115,7 +115,7 @@ void RenderStreamStatus(const std::vector<StreamView>& streams, std::vector<std:
     w.Key("name");
     w.String(s.name);
     w.Key("transport");
-    w.String("kafka");
+    w.String(s.transport);
     w.Key("state");
     w.String(StateName(health.state));
     w.Key("reason");

@@ -49,6 +49,7 @@ struct StreamCounters {
 // stream is gone.
 struct StreamView {
   std::string name;
+  std::string transport = "kafka";  // kafka | mqtt
   std::string source_topic, model, sink_topic, errors_topic, group;
   bool required = true;
   std::shared_ptr<const StreamCounters> counters;

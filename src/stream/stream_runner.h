@@ -23,25 +23,25 @@
 #include "core/error.h"
 #include "runtime/server.h"
 #include "stream/feedback_topic.h"
+#include "stream/running_stream.h"
 #include "stream/stream_config.h"
 #include "stream/stream_health.h"
 #include "stream/stream_metrics.h"
 
 namespace ferry::stream {
 
-class StreamRunner {
+class StreamRunner final : public RunningStream {
  public:
   // Connects to Kafka and starts the stream's thread. Fails when librdkafka refuses the
   // configuration (a property it does not know, ...); Kafka being unreachable is not a failure
   // (the stream backs off and retries).
   static core::Result<std::unique_ptr<StreamRunner>> Start(const StreamConfig& kafka, const StreamSpec& spec,
                                                            runtime::Server& server);
-  ~StreamRunner();  // Stop()s
+  ~StreamRunner() override;  // Stop()s
 
-  void Stop();
+  void Stop() override;
   const StreamSpec& spec() const { return spec_; }
-  // For /metrics, /v2/streams and readiness, which may read it after the runner is gone.
-  StreamView view() const;
+  StreamView view() const override;
 
  private:
   struct Impl;

@@ -268,6 +268,21 @@ streams:
 def stream_seeds():
     write("fuzz_stream_config", "ferry.yaml", STREAM_CONFIG)
     write("fuzz_stream_config", "no_errors.yaml", STREAM_CONFIG.replace("    errors: {topic: patients-errors}\n", ""))
+    write("fuzz_stream_config", "mqtt.yaml", """mqtt:
+  broker: mqtts://broker:8883
+  client_id: ferry-1
+  version: 3.1.1
+  username: scorer
+  keep_alive_s: 10
+  tls: {ca: ca.pem, verify_host: false}
+streams:
+  - name: sensors
+    source: {mqtt: {topic: "plant/+/readings/#", qos: 1, shared_group: ferry, retained: true}, encoder: json}
+    model: anomaly
+    sink: {mqtt: {topic: "plant/{1}/scores/{2}", qos: 0}, encoder: json}
+    errors: {mqtt: {topic: "plant/errors"}, tolerance: all}
+    batch: {max_events: 64, max_wait_ms: 2}
+""")
 
 
 def package_seeds():
@@ -425,7 +440,40 @@ def worker_seeds():
     write("fuzz_worker_protocol", "reply_error.bin", b"\x01\x00" + string("x must not be negative"))
 
 
+def mqtt_seeds():
+    """Packets a broker sends (MQTT 3.1.1 and 5), and a filter/topic pair per line pair."""
+    def varint(n):
+        out = b""
+        while True:
+            b, n = n % 128, n // 128
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    def packet(kind, flags, body):
+        return bytes([kind << 4 | flags]) + varint(len(body)) + body
+
+    def s(text):
+        data = text.encode() if isinstance(text, str) else text
+        return struct.pack(">H", len(data)) + data
+
+    props5 = (b"\x08" + s("reply/me") + b"\x09" + s(b"\x01\x02") + b"\x26" + s("ferry-model") + s("pima") +
+              b"\x03" + s("application/json") + b"\x01\x01")
+    publish5 = packet(3, 0b0010, s("plant/7/readings") + b"\x00\x05" + varint(len(props5)) + props5 + b'{"a": 1}')
+    publish311 = packet(3, 0b1011, s("plant/7/readings") + b"\x00\x06" + b"not json")
+    write("fuzz_mqtt_packet", "publish_v5", publish5)
+    write("fuzz_mqtt_packet", "publish_v311_dup_retain", publish311)
+    write("fuzz_mqtt_packet", "connack_v5", packet(2, 0, b"\x01\x00" + varint(3) + b"\x21\x00\x14"))
+    write("fuzz_mqtt_packet", "connack_refused", packet(2, 0, b"\x00\x86\x00"))
+    write("fuzz_mqtt_packet", "suback", packet(9, 0, b"\x00\x01\x00\x01"))
+    write("fuzz_mqtt_packet", "puback_v5_refused", packet(4, 0, b"\x00\x07\x87" + varint(4) + b"\x1f" + s("no")))
+    write("fuzz_mqtt_packet", "stream", packet(13, 0, b"") + publish5 + packet(14, 0, b"\x8e\x00") + publish311)
+    write("fuzz_mqtt_packet", "filter_topic", "plant/+/readings/#\nplant/7/readings/a/b")
+    write("fuzz_mqtt_packet", "long_length", b"\x30\xff\xff\xff\xff\x01")
+
+
 if __name__ == "__main__":
+    mqtt_seeds()
     worker_seeds()
     routing_seeds()
     pmml_seeds()

@@ -75,7 +75,8 @@ void ExpectError(std::string_view yaml, std::string_view fragment) {
 
 TEST(StreamConfig, ErrorsNameTheLineAndTheKey) {
   const std::string head = "kafka: {bootstrap_servers: b}\nstreams:\n";
-  ExpectError("streams: []\n", "streams need kafka");
+  ExpectError("streams:\n  - {name: s, source: {topic: a}, model: m, sink: {topic: b}, errors: {topic: e}}\n",
+              "stream 's' needs kafka");
   ExpectError("kafka: {bootstrap_servers: b, bogus: 1}\n", "ferry.yaml:1: unknown key 'bogus' in kafka");
   ExpectError(head + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b}}\n",
               "needs 'errors: {topic: ...}'");
@@ -101,6 +102,64 @@ TEST(StreamConfig, ErrorsNameTheLineAndTheKey) {
 }
 
 // Secrets stay out of ferry.yaml: a property's value may come from the environment or a file.
+TEST(StreamConfig, MqttStreams) {
+  ::setenv("FERRY_TEST_MQTT_USER", "scorer", 1);
+  auto config = ParseStreamConfig(R"(mqtt:
+  broker: mqtts://broker.example:8884
+  client_id: ferry-1
+  version: 3.1.1
+  username: ${FERRY_TEST_MQTT_USER}
+  tls: {ca: ca.pem, verify_host: false}
+streams:
+  - name: sensors
+    source: {mqtt: {topic: "plant/+/readings/#", qos: 0, shared_group: g, retained: true, in_flight: 50}}
+    model: anomaly
+    sink: {mqtt: {topic: "plant/{1}/scores/{2}", qos: 0}, encoder: raw}
+    errors: {mqtt: {topic: "plant/{1}/errors"}}
+)", "ferry.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->mqtt.broker, "mqtts://broker.example:8884");
+  EXPECT_EQ(config->mqtt.version, "3.1.1");
+  EXPECT_EQ(config->mqtt.username, "scorer");
+  EXPECT_TRUE(config->mqtt.has_username);
+  EXPECT_FALSE(config->mqtt.has_password);
+  EXPECT_EQ(config->mqtt.tls_ca, "ca.pem");
+  EXPECT_FALSE(config->mqtt.tls_verify_host);
+  const StreamSpec& s = config->streams.at(0);
+  EXPECT_EQ(s.transport, Transport::kMqtt);
+  EXPECT_EQ(s.source_topic, "plant/+/readings/#");
+  EXPECT_EQ(s.mqtt.source_qos, 0);
+  EXPECT_EQ(s.mqtt.shared_group, "g");
+  EXPECT_TRUE(s.mqtt.retained);
+  EXPECT_EQ(s.mqtt.in_flight, 50);
+  EXPECT_EQ(s.sink_topic, "plant/{1}/scores/{2}");
+  EXPECT_EQ(s.sink_encoder, "raw");
+  EXPECT_EQ(s.mqtt.sink_qos, 0);
+  EXPECT_EQ(s.errors_topic, "plant/{1}/errors");
+  EXPECT_EQ(s.mqtt.errors_qos, 1);
+
+  const std::string head = "mqtt: {broker: mqtt://b}\nstreams:\n";
+  ExpectError("mqtt: {client_id: x}\n", "mqtt needs 'broker'");
+  ExpectError("mqtt: {broker: http://b}\n", "must be mqtt:// or mqtts://");
+  ExpectError("mqtt: {broker: mqtt://b, version: 4}\n", "version must be 5 or 3.1.1");
+  ExpectError("streams:\n  - {name: s, source: {mqtt: {topic: a}}, model: m, sink: {mqtt: {topic: b}}, errors: "
+              "{mqtt: {topic: e}}}\n", "needs mqtt: {broker");
+  ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/#/b}}, model: m, sink: {mqtt: {topic: b}}, errors: "
+                     "{mqtt: {topic: e}}}\n", "not an MQTT topic filter");
+  ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+, qos: 2}}, model: m, sink: {mqtt: {topic: b}}, errors: "
+                     "{mqtt: {topic: e}}}\n", "'qos' must be between 0 and 1");
+  ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {mqtt: {topic: 'b/{2}'}}, errors: "
+                     "{mqtt: {topic: e}}}\n", "{2} but the source filter has 1 wildcard");
+  ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {mqtt: {topic: a/x}}, errors: "
+                     "{mqtt: {topic: e}}}\n", "must not match the source filter");
+  ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {topic: b}, errors: "
+                     "{mqtt: {topic: e}}}\n", "the sink must be on MQTT like the source");
+  ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {mqtt: {topic: b}}, errors: "
+                     "{topic: e}}\n", "the error topic must be on MQTT");
+  ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+, group: g}}, model: m, sink: {mqtt: {topic: b}}, "
+                     "errors: {mqtt: {topic: e}}}\n", "unknown key 'group' in stream 's' source mqtt");
+}
+
 TEST(StreamConfig, PropertiesFromTheEnvironmentAndFiles) {
   const auto secret = std::filesystem::temp_directory_path() / ("ferry_secret_" + std::to_string(::getpid()));
   {
