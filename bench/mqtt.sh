@@ -4,7 +4,8 @@
 # pass-through rate measured with its clients in the same run (mosquitto_pub -> broker ->
 # mosquitto_sub, no processing). Each flow: a subscriber waits on the output topic, the messages
 # are published with one `mosquitto_pub -l`, and the time is from the start of publishing to the
-# subscriber holding every answer. Appends to docs/benchmarks.md.
+# subscriber holding every answer. Twice: with mosquitto's sockets as it leaves them (Nagle's
+# algorithm on) and with set_tcp_nodelay true. Appends to docs/benchmarks.md.
 #
 #   bench/mqtt.sh [--messages 50000] [--no-record]
 set -euo pipefail
@@ -23,19 +24,6 @@ work=$(mktemp -d)
 source bench/lib.sh
 broker_pid=""
 trap 'stop_ferry; [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-
-mqtt_port=$(free_port)
-cat > "$work/mosquitto.conf" <<CONF
-listener $mqtt_port 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 0
-max_inflight_messages 0
-set_tcp_nodelay true
-CONF
-mosquitto -c "$work/mosquitto.conf" 2> "$work/mosquitto.log" &
-broker_pid=$!
-sleep 0.5
 
 /usr/bin/python3 - "$work/messages" "$messages" <<'PY'
 import json, sys
@@ -64,13 +52,32 @@ flow() {
     "$got" "$start" "$end"
 }
 
+# start_broker NODELAY: mosquitto on a free port ($mqtt_port), Nagle's algorithm on its sockets off
+# or left on (mosquitto's default).
+start_broker() {
+  mqtt_port=$(free_port)
+  cat > "$work/mosquitto.conf" <<CONF
+listener $mqtt_port 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 0
+max_inflight_messages 0
+set_tcp_nodelay $1
+CONF
+  mosquitto -c "$work/mosquitto.conf" 2> "$work/mosquitto.log" &
+  broker_pid=$!
+  sleep 0.5
+}
+
 rows=()
+for nodelay in false true; do
+start_broker "$nodelay"
 for qos in 0 1; do
   read -r n secs per_s <<< "$(flow "pass-$qos" "$qos" "pass/$qos/in" "pass/$qos/in")"
-  rows+=("| mosquitto pass-through: mosquitto_pub -> broker -> mosquitto_sub | $qos | $n | $secs | $per_s |")
+  rows+=("| mosquitto pass-through: mosquitto_pub -> broker -> mosquitto_sub | $nodelay | $qos | $n | $secs | $per_s |")
   echo "${rows[-1]}"
   cat > "$work/ferry-$qos.yaml" <<YAML
-mqtt: {broker: "mqtt://127.0.0.1:$mqtt_port", client_id: bench-$qos}
+mqtt: {broker: "mqtt://127.0.0.1:$mqtt_port", client_id: bench-$qos-$nodelay}
 streams:
   - name: pima-$qos
     source: {mqtt: {topic: "plant/+/readings", qos: $qos}}
@@ -81,9 +88,11 @@ YAML
   start_ferry examples/models --grpc-port 0 --config "$work/ferry-$qos.yaml"
   for _ in $(seq 100); do grep -q "subscribed to" "$work/ferry.log" && break; sleep 0.1; done
   read -r n secs per_s <<< "$(flow "ferry-$qos" "$qos" "plant/$qos/readings" "plant/$qos/scores")"
-  rows+=("| ferry: mosquitto_pub -> broker -> ferry (Pima pipeline) -> broker -> mosquitto_sub | $qos | $n | $secs | $per_s |")
+  rows+=("| ferry: mosquitto_pub -> broker -> ferry (Pima pipeline) -> broker -> mosquitto_sub | $nodelay | $qos | $n | $secs | $per_s |")
   echo "${rows[-1]}"
   stop_ferry
+done
+kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; broker_pid=""
 done
 
 if [ "$record" = 1 ]; then
@@ -92,8 +101,8 @@ if [ "$record" = 1 ]; then
     echo
     echo "Pima pipeline on JSON messages, mosquitto $(mosquitto -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p') on loopback, MQTT 5:"
     echo
-    echo "| flow | QoS | messages | seconds | messages/s |"
-    echo "|---|---|---|---|---|"
+    echo "| flow | broker set_tcp_nodelay | QoS | messages | seconds | messages/s |"
+    echo "|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
   } | /usr/bin/python3 bench/record.py "MQTT streams"
   echo "appended to docs/benchmarks.md"
