@@ -16,7 +16,8 @@ const mistakes = [
   ["base/deployment.yaml", "containerPort: 8001", "containerPort: \"8001\"", "must be integer"],
   ["base/deployment.yaml", "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 30", "leaves no margin"],
   ["base/deployment.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "not read-only"],
-  ["base/configmap.yaml", "    {}", "    streams: []", "ferry does not start with it"],
+  ["base/configmap.yaml", "    {}", "    streams: [{name: s, source: {topic: a}, model: m, sink: {topic: b}, errors: {topic: e}}]",
+   "ferry does not start with it"],  // a Kafka stream without kafka: {bootstrap_servers}
   ["kafka/deployment.yaml", "value: ferry\n", "value: ferry\n            - {name: KAFKA_BOOTSTRAP_UNUSED, value: x}\n", null],
   ["kafka/deployment.yaml", "- name: KAFKA_BOOTSTRAP", "- name: KAFKA_BOOTSTRAP_TYPO", "ferry does not start with it"],
   ["base/hpa.yaml", "averageUtilization: 70", "averageUtilization: seventy", "must be integer"],
