@@ -75,6 +75,7 @@ struct Client::Impl {
     asio::post(io, [this] {
       boost::system::error_code ignored;
       keep_alive.cancel();
+      resolver.cancel();  // a name still being looked up
       Socket().shutdown(tcp::socket::shutdown_both, ignored);
       Socket().close(ignored);
     });
