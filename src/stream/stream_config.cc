@@ -211,12 +211,7 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
     FERRY_ASSIGN_OR_RETURN(s.errors_topic, r.String(errors, "topic", where + " errors",
                                                     s.tolerate_errors ? std::nullopt : std::optional<std::string_view>("")));
   }
-  if (const YAML::Node required = node["required"]) {
-    if (!required.IsScalar() || (required.Scalar() != "true" && required.Scalar() != "false")) {
-      return r.Fail(required, "'required' must be true or false");
-    }
-    s.required = required.Scalar() == "true";
-  }
+  FERRY_ASSIGN_OR_RETURN(s.required, r.Bool(node, "required", true));
   if (const YAML::Node batch = node["batch"]) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(batch, where + " batch", {"max_events", "max_wait_ms"}));
     FERRY_ASSIGN_OR_RETURN(s.max_events, r.Int(batch, "max_events", 256, 1, 100000));

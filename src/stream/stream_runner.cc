@@ -55,9 +55,6 @@ struct StreamRunner::Impl {
   Impl(const StreamSpec& s, StreamCounters& c, StreamHealth& h, runtime::Server& srv)
       : spec(s), counters(c), health(h), server(srv) {}
 
-  void Enter(StreamState next, std::string reason = {}) { states.Enter(next, std::move(reason)); }
-  void Settle(StreamState state) { states.Settle(state); }
-
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
                           void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
@@ -69,7 +66,7 @@ struct StreamRunner::Impl {
       std::vector<std::int32_t> assigned;
       for (int i = 0; i < partitions->cnt; ++i) assigned.push_back(partitions->elems[i].partition);
       self->health.SetAssignment(assigned);
-      self->Settle(StreamState::kAssigned);
+      self->states.Settle(StreamState::kAssigned);
     } else {
       // Before giving partitions up: what was answered acknowledged and committed. The batch in
       // hand, if any, is abandoned: its events will be read again by whoever gets them.
@@ -80,7 +77,7 @@ struct StreamRunner::Impl {
       spdlog::info("stream '{}': {} partition(s) revoked", self->spec.name, partitions->cnt);
       rd_kafka_assign(rk, nullptr);
       self->health.SetAssignment({});
-      self->Settle(StreamState::kStarting);
+      self->states.Settle(StreamState::kStarting);
     }
   }
 
@@ -135,7 +132,7 @@ struct StreamRunner::Impl {
         }
       }
       if (trouble.empty()) return true;
-      Enter(StreamState::kBackingOff, trouble);
+      states.Enter(StreamState::kBackingOff, trouble);
       for (const auto until = Clock::now() + delay; Clock::now() < until && !stop.load();) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
@@ -212,7 +209,7 @@ struct StreamRunner::Impl {
         SetPaused(true);
         paused = true;
       }
-      Enter(StreamState::kPaused, fmt::format("{} cannot take events now ({}); retrying", what, error->message));
+      states.Enter(StreamState::kPaused, fmt::format("{} cannot take events now ({}); retrying", what, error->message));
       ++counters.retries;
       for (const auto until = Clock::now() + delay; Clock::now() < until && !revoked && !stop.load();) {
         writer.Poll(1);
@@ -260,7 +257,7 @@ struct StreamRunner::Impl {
     }
     if (!writer.failure().empty()) return false;  // the stream stops; this batch is not committed
     ledger.Decide(entry);
-    if (states.settled() != StreamState::kRunning) Settle(StreamState::kRunning);
+    if (states.settled() != StreamState::kRunning) states.Settle(StreamState::kRunning);
     CommitReady(/*sync=*/false);
     return true;
   }
@@ -272,10 +269,10 @@ struct StreamRunner::Impl {
     if (m.err == RD_KAFKA_RESP_ERR__FATAL) {
       char reason[512];
       rd_kafka_fatal_error(consumer.get(), reason, sizeof reason);
-      Enter(StreamState::kStopped, fmt::format("kafka: {}", reason));
+      states.Enter(StreamState::kStopped, fmt::format("kafka: {}", reason));
       return;
     }
-    Enter(StreamState::kBackingOff, fmt::format("kafka: {}", rd_kafka_message_errstr(&m)));
+    states.Enter(StreamState::kBackingOff, fmt::format("kafka: {}", rd_kafka_message_errstr(&m)));
   }
 
   // While backing off and no event comes: once a second, whether the broker answers for the
@@ -289,7 +286,7 @@ struct StreamRunner::Impl {
   void Run() {
     if (!AwaitTopics()) return Finish();
     if (auto subscribed = Subscribe(); !subscribed) {
-      Enter(StreamState::kStopped, subscribed.error().message);
+      states.Enter(StreamState::kStopped, subscribed.error().message);
       return Finish();
     }
     std::vector<Message> batch;
@@ -331,7 +328,7 @@ struct StreamRunner::Impl {
       }
       if (!batch.empty() && !ProcessBatch(batch)) {
         revoked = false;  // abandoned: read again from the last commit, by us or the new owner
-        if (!writer.failure().empty()) Enter(StreamState::kStopped, writer.failure());
+        if (!writer.failure().empty()) states.Enter(StreamState::kStopped, writer.failure());
       }
       batch.clear();
     }
