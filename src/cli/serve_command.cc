@@ -175,16 +175,9 @@ int Serve(const ServeOptions& options) {
   if (!streams.streams.empty()) {
     (*server)->WaitUntilReady(std::chrono::minutes(10));
     for (const auto& spec : streams.streams) {
-      if (spec.transport == stream::Transport::kMqtt) {
-        auto runner = stream::mqtt::MqttStream::Start(streams.mqtt, spec, **server);
-        if (!runner) {
-          spdlog::error("{}", runner.error().message);
-          return 2;
-        }
-        runners.push_back(std::move(*runner));
-        continue;
-      }
-      auto runner = stream::StreamRunner::Start(streams, spec, **server);
+      core::Result<std::unique_ptr<stream::RunningStream>> runner =
+          spec.source_transport == stream::Transport::kMqtt ? stream::mqtt::MqttStream::Start(streams, spec, **server)
+                                                            : stream::StreamRunner::Start(streams, spec, **server);
       if (!runner) {
         spdlog::error("{}", runner.error().message);
         return 2;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/json_writer.h"
 #include "protocol/v2_json.h"
 #include "stream/event.h"
 
@@ -65,6 +66,16 @@ std::string EncodeEventAnswer(const core::InferenceResponse& response, std::stri
     (void)protocol::EncodeInferResponse(response, protocol::OutputFormat(), out);
   }
   return out;
+}
+
+std::string EncodeEventError(std::string_view reason) {
+  std::string body;
+  core::JsonWriter w(body);
+  w.BeginObject();
+  w.Key("error");
+  w.String(reason);
+  w.EndObject();
+  return body;
 }
 
 }  // namespace ferry::stream

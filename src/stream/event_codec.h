@@ -25,4 +25,7 @@ core::Result<core::InferenceRequest> DecodeEventRequest(std::string_view payload
 std::string EncodeEventAnswer(const core::InferenceResponse& response, std::string_view payload,
                               std::string_view encoder);
 
+// What a request that could not be answered gets on its reply topic: {"error": reason}.
+std::string EncodeEventError(std::string_view reason);
+
 }  // namespace ferry::stream

@@ -136,22 +136,46 @@ std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name
   return Text(value, size);
 }
 
-std::optional<std::string_view> KafkaEvent::Header(std::string_view name) const {
+void KafkaEvent::ForEachHeader(const std::function<void(std::string_view, std::string_view)>& f) const {
   rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&message_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  if (rd_kafka_message_headers(&message_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   const char* key = nullptr;
   const void* value = nullptr;
   std::size_t size = 0;
-  std::optional<std::string_view> found;
   for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &key, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-    if (SameHeaderName(key, name)) found = Text(value, size);
+    f(key, Text(value, size));
   }
+}
+
+std::optional<std::string_view> KafkaEvent::Header(std::string_view name) const {
+  std::optional<std::string_view> found;
+  ForEachHeader([&](std::string_view key, std::string_view value) {
+    if (SameHeaderName(key, name)) found = value;
+  });
   return found;
 }
 
 std::optional<std::string_view> KafkaEvent::Key() const {
   if (!message_.key) return std::nullopt;
   return Text(message_.key, message_.key_len);
+}
+
+std::string KafkaEvent::Origin() const {
+  return fmt::format("{}/{}/{}", rd_kafka_topic_name(message_.rkt), message_.partition, message_.offset);
+}
+
+std::optional<ReplyTo> KafkaEvent::Reply() const {
+  if (!reply_ || reply_->topic.empty()) return std::nullopt;
+  const auto topic = Header(reply_->topic);
+  if (!topic || topic->empty()) return std::nullopt;
+  ReplyTo to{.topic = *topic, .correlation = Header(reply_->correlation), .partition = std::nullopt};
+  // Spring writes the partition as a 4-byte big-endian integer.
+  if (const auto p = reply_->partition.empty() ? std::nullopt : Header(reply_->partition); p && p->size() == 4) {
+    const auto* b = reinterpret_cast<const unsigned char*>(p->data());
+    to.partition = static_cast<std::int32_t>((std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) |
+                                             (std::uint32_t{b[2]} << 8) | std::uint32_t{b[3]});
+  }
+  return to;
 }
 
 }  // namespace ferry::stream

@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "stream/event.h"
+#include "stream/stream_config.h"
 
 namespace ferry::stream {
 
@@ -96,13 +97,19 @@ std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name
 // A Kafka message as a stream event: its value, headers (the last of a name wins) and key.
 class KafkaEvent final : public Event {
  public:
-  explicit KafkaEvent(const rd_kafka_message_t& message) : message_(message) {}
+  explicit KafkaEvent(const rd_kafka_message_t& message, const ReplyHeaders* reply = nullptr)
+      : message_(message), reply_(reply) {}
   std::string_view Payload() const override { return Text(message_.payload, message_.len); }
   std::optional<std::string_view> Header(std::string_view name) const override;
   std::optional<std::string_view> Key() const override;
+  std::string_view Topic() const override { return rd_kafka_topic_name(message_.rkt); }
+  std::string Origin() const override;
+  void ForEachHeader(const std::function<void(std::string_view, std::string_view)>& f) const override;
+  std::optional<ReplyTo> Reply() const override;
 
  private:
   const rd_kafka_message_t& message_;
+  const ReplyHeaders* reply_;
 };
 
 }  // namespace ferry::stream

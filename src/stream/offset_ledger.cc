@@ -4,9 +4,11 @@
 
 namespace ferry::stream {
 
-OffsetLedger::Batch* OffsetLedger::Open(std::map<std::int32_t, std::int64_t> next_offsets, std::size_t events) {
+OffsetLedger::Batch* OffsetLedger::Open(std::map<std::int32_t, std::int64_t> next_offsets, std::size_t events,
+                                        std::vector<std::uint16_t> packet_ids) {
   auto batch = std::make_unique<Batch>();
   batch->next_offsets = std::move(next_offsets);
+  batch->packet_ids = std::move(packet_ids);
   batch->events = events;
   batches_.push_back(std::move(batch));
   return batches_.back().get();
@@ -23,10 +25,12 @@ void OffsetLedger::Acknowledge(Batch* batch) {
 
 void OffsetLedger::Decide(Batch* batch) { batch->decided = true; }
 
-std::map<std::int32_t, std::int64_t> OffsetLedger::TakeCommittable() {
+std::map<std::int32_t, std::int64_t> OffsetLedger::TakeCommittable(std::vector<std::uint16_t>* packet_ids) {
   std::map<std::int32_t, std::int64_t> offsets;
   while (!batches_.empty() && batches_.front()->decided && batches_.front()->outstanding == 0) {
     for (const auto& [partition, offset] : batches_.front()->next_offsets) offsets[partition] = offset;
+    if (packet_ids) packet_ids->insert(packet_ids->end(), batches_.front()->packet_ids.begin(),
+                                       batches_.front()->packet_ids.end());
     batches_.pop_front();
   }
   return offsets;

@@ -1,4 +1,5 @@
-// OffsetLedger: which source offsets a stream may commit (at least once).
+// OffsetLedger: which source offsets a stream may commit, which MQTT messages it may acknowledge
+// (at least once).
 //
 // Events are read in batches. A batch's offsets become committable once every event of it is
 // decided -- its answer or dead letter produced, or nothing to produce (skipped) -- and the
@@ -15,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace ferry::stream {
 
@@ -22,8 +24,10 @@ class OffsetLedger {
  public:
   struct Batch;  // a handle, valid until its messages are acknowledged and it is taken or cleared
 
-  // A batch of `events` events read; `next_offsets`: partition -> the offset after its last event.
-  Batch* Open(std::map<std::int32_t, std::int64_t> next_offsets, std::size_t events);
+  // A batch of `events` events read; `next_offsets`: partition -> the offset after its last event
+  // (Kafka); `packet_ids`: the QoS 1 messages to acknowledge, in the order received (MQTT).
+  Batch* Open(std::map<std::int32_t, std::int64_t> next_offsets, std::size_t events,
+              std::vector<std::uint16_t> packet_ids = {});
   // A message was produced for `batch`; its delivery report will Acknowledge it.
   void Expect(Batch* batch);
   void Acknowledge(Batch* batch);
@@ -31,8 +35,9 @@ class OffsetLedger {
   void Decide(Batch* batch);
 
   // Takes the batches at the front that are decided and acknowledged; returns the offsets they
-  // let commit (partition -> offset to resume from), empty when none.
-  std::map<std::int32_t, std::int64_t> TakeCommittable();
+  // let commit (partition -> offset to resume from), empty when none, and appends their packet
+  // ids to `packet_ids` when given.
+  std::map<std::int32_t, std::int64_t> TakeCommittable(std::vector<std::uint16_t>* packet_ids = nullptr);
 
   // Forgets every batch (the partitions were revoked, or the stream stops): their events will be
   // read again from the last commit. Batches with messages still unacknowledged are kept aside
@@ -49,6 +54,7 @@ class OffsetLedger {
 
 struct OffsetLedger::Batch {
   std::map<std::int32_t, std::int64_t> next_offsets;
+  std::vector<std::uint16_t> packet_ids;
   std::size_t events = 0;
   std::size_t outstanding = 0;
   bool decided = false;

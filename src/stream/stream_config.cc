@@ -113,7 +113,7 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
   const YAML::Node source = node["source"];
   if (!source) return r.Fail(node, where + " needs 'source'");
   if (source.IsMap() && source["mqtt"]) {
-    s.transport = Transport::kMqtt;
+    s.source_transport = Transport::kMqtt;
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(source, where + " source", {"mqtt", "encoder"}));
     const YAML::Node m = source["mqtt"];
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(m, where + " source mqtt", {"topic", "qos", "shared_group", "retained", "in_flight"}));
@@ -132,7 +132,7 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
     FERRY_ASSIGN_OR_RETURN(s.mqtt.in_flight, r.Int(m, "in_flight", 0, 1, 65535));
     s.group = s.mqtt.shared_group;
   } else {
-    FERRY_RETURN_IF_ERROR(r.OnlyKeys(source, where + " source", {"topic", "encoder", "group", "start_from"}));
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(source, where + " source", {"topic", "encoder", "group", "start_from", "reply"}));
     FERRY_ASSIGN_OR_RETURN(s.source_topic, r.String(source, "topic", where + " source"));
     FERRY_ASSIGN_OR_RETURN(s.group, r.String(source, "group", where, "ferry-" + s.name));
     FERRY_ASSIGN_OR_RETURN(auto start, r.String(source, "start_from", where, "latest"));
@@ -145,32 +145,41 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
     } else {
       return r.Fail(source["start_from"], "start_from must be earliest, latest or committed");
     }
+    if (const YAML::Node reply = source["reply"]) {  // requests: Spring Kafka's header names unless told
+      if (!reply.IsMap()) return r.Fail(reply, where + " source reply must be a map ({} for Spring Kafka's headers)");
+      FERRY_RETURN_IF_ERROR(r.OnlyKeys(reply, where + " source reply", {"topic_header", "correlation_header",
+                                                                        "partition_header"}));
+      FERRY_ASSIGN_OR_RETURN(s.reply.topic, r.String(reply, "topic_header", where, "kafka_replyTopic"));
+      FERRY_ASSIGN_OR_RETURN(s.reply.correlation, r.String(reply, "correlation_header", where, "kafka_correlationId"));
+      FERRY_ASSIGN_OR_RETURN(s.reply.partition, r.String(reply, "partition_header", where, "kafka_replyPartition"));
+    }
   }
   FERRY_ASSIGN_OR_RETURN(s.source_encoder, r.String(source, "encoder", where, "json"));
   if (s.source_encoder != "json" && s.source_encoder != "raw") {
     return r.Fail(source["encoder"], "source encoder must be json (a record, or a KServe V2 request) or raw (bytes)");
   }
-  const bool on_mqtt = s.transport == Transport::kMqtt;
-  const auto mixed = [&](const YAML::Node& at, std::string_view what) {
-    return r.Fail(at, fmt::format("{}: the {} must be on {} like the source (streams that mix MQTT and Kafka are not "
-                                  "supported yet)", where, what, on_mqtt ? "MQTT" : "Kafka"));
-  };
-  // An MQTT topic pattern of the sink or the error topic: {1}, {2}, ... take the source's levels.
+  // An MQTT topic pattern of the sink or the error topic: {1}, {2}, ... take an MQTT source's levels.
   const auto mqtt_pattern = [&](const YAML::Node& at, std::string_view what, std::string& topic, int& qos) -> Result<void> {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(at, fmt::format("{} {} mqtt", where, what), {"topic", "qos"}));
     FERRY_ASSIGN_OR_RETURN(topic, r.String(at, "topic", fmt::format("{} {} mqtt", where, what)));
     FERRY_ASSIGN_OR_RETURN(qos, r.Int(at, "qos", 1, 0, 1));
-    auto wildcards = mqtt::MatchFilter(s.source_topic, s.source_topic);  // each wildcard's level, as a stand-in
-    const std::vector<std::string_view> levels(wildcards ? wildcards->size() : 0, "x");
+    std::size_t wildcards = 0;
+    if (s.source_transport == Transport::kMqtt) {
+      if (auto levels = mqtt::MatchFilter(s.source_topic, s.source_topic)) wildcards = levels->size();
+    }
+    const std::vector<std::string_view> levels(wildcards, "x");  // each wildcard's level, as a stand-in
     if (auto expanded = mqtt::ExpandTopic(topic, levels); !expanded) {
-      return r.Fail(at["topic"], fmt::format("{} topic {}", what, expanded.error().message));
+      return r.Fail(at["topic"], fmt::format("{} topic {}{}", what, expanded.error().message,
+                                             s.source_transport == Transport::kKafka
+                                                 ? " (a Kafka source has no wildcard levels)" : ""));
     }
     return {};
   };
 
   const YAML::Node sink = node["sink"];
   if (!sink) return r.Fail(node, where + " needs 'sink'");
-  if (on_mqtt != (sink.IsMap() && bool(sink["mqtt"]))) return mixed(sink, "sink");
+  const bool on_mqtt = sink.IsMap() && bool(sink["mqtt"]);  // the sink's and the error topic's transport
+  s.sink_transport = on_mqtt ? Transport::kMqtt : Transport::kKafka;
   if (on_mqtt) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(sink, where + " sink", {"mqtt", "encoder"}));
     FERRY_RETURN_IF_ERROR(mqtt_pattern(sink["mqtt"], "sink", s.sink_topic, s.mqtt.sink_qos));
@@ -194,7 +203,9 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
   const YAML::Node errors = node["errors"];
   if (!errors) return r.Fail(node, where + " needs 'errors: {topic: ...}', where bad events go");
   if (errors.IsMap() && (errors["mqtt"] || errors["topic"]) && on_mqtt != bool(errors["mqtt"])) {
-    return mixed(errors, "error topic");
+    return r.Fail(errors, fmt::format("{}: the error topic must be on {} like the sink ({})", where,
+                                      on_mqtt ? "MQTT" : "Kafka",
+                                      on_mqtt ? "errors: {mqtt: {topic: ...}}" : "errors: {topic: ...}"));
   }
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(errors, where + " errors", {on_mqtt ? "mqtt" : "topic", "tolerance"}));
   FERRY_ASSIGN_OR_RETURN(auto tolerance, r.String(errors, "tolerance", where, "all"));
@@ -217,17 +228,18 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
     FERRY_ASSIGN_OR_RETURN(s.max_events, r.Int(batch, "max_events", 256, 1, 100000));
     FERRY_ASSIGN_OR_RETURN(s.max_wait_ms, r.Int(batch, "max_wait_ms", 5, 0, 60000));
   }
-  if (const YAML::Node feedback = node["feedback"]; feedback && on_mqtt) {
-    return r.Fail(feedback, where + ": feedback topics are read from Kafka; an MQTT stream takes none yet");
+  if (const YAML::Node feedback = node["feedback"]; feedback && s.source_transport != Transport::kKafka) {
+    return r.Fail(feedback, where + ": feedback topics are read beside a Kafka source; an MQTT source takes none yet");
   } else if (feedback) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(feedback, where + " feedback", {"topic"}));
     FERRY_ASSIGN_OR_RETURN(s.feedback_topic, r.String(feedback, "topic", where + " feedback"));
   }
-  if (on_mqtt && (mqtt::MatchFilter(s.source_topic, s.sink_topic) || (!s.errors_topic.empty() && mqtt::MatchFilter(s.source_topic, s.errors_topic)))) {
+  const bool one_transport = s.source_transport == s.sink_transport;
+  if (one_transport && on_mqtt && (mqtt::MatchFilter(s.source_topic, s.sink_topic) || (!s.errors_topic.empty() && mqtt::MatchFilter(s.source_topic, s.errors_topic)))) {
     return r.Fail(node, where + ": the sink and error topics must not match the source filter (ferry would read its "
                                 "own answers)");
   }
-  if (s.sink_topic == s.source_topic || s.errors_topic == s.source_topic) {
+  if (one_transport && (s.sink_topic == s.source_topic || s.errors_topic == s.source_topic)) {
     return r.Fail(node, where + ": the sink and error topics must differ from the source topic");
   }
   return s;
@@ -323,10 +335,11 @@ Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view s
     std::set<std::string> names;
     for (const auto& node : streams) {
       FERRY_ASSIGN_OR_RETURN(auto spec, ParseStream(r, node));
-      if (spec.transport == Transport::kKafka && !kafka) {
+      const auto uses = [&](Transport t) { return spec.source_transport == t || spec.sink_transport == t; };
+      if (uses(Transport::kKafka) && !kafka) {
         return r.Fail(node, fmt::format("stream '{}' needs kafka: {{bootstrap_servers: ...}}", spec.name));
       }
-      if (spec.transport == Transport::kMqtt && config.mqtt.broker.empty()) {
+      if (uses(Transport::kMqtt) && config.mqtt.broker.empty()) {
         return r.Fail(node, fmt::format("stream '{}' needs mqtt: {{broker: ...}}", spec.name));
       }
       if (!names.insert(spec.name).second) return r.Fail(node, fmt::format("two streams are named '{}'", spec.name));

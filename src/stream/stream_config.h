@@ -8,6 +8,7 @@
 //   streams:
 //     - name: pima-scoring
 //       source: {topic: patients, encoder: json, group: ferry-pima, start_from: latest}
+//       # reply: {}           # requests: answered on their kafka_replyTopic header's topic
 //       model: pima-pipeline  # a pipeline (JSON records) or a model (KServe V2 JSON requests)
 //       sink:   {topic: predictions, encoder: json, key: from_source, headers: none}  # copy: keep the event's
 //       errors: {topic: patients-errors, tolerance: all}  # none: the stream stops at the first bad event
@@ -31,6 +32,8 @@
 //       sink:   {mqtt: {topic: "plant/{1}/scores", qos: 1}}   # {1}: the first wildcard's level
 //       errors: {mqtt: {topic: "plant/errors"}}
 //
+// A stream may read one transport and answer on the other (source mqtt, sink and errors kafka,
+// or the reverse); the error topic is on the sink's.
 // Unknown keys are errors. Plain value types.
 #pragma once
 
@@ -48,6 +51,7 @@ namespace ferry::stream {
 enum class StartFrom { kLatest, kEarliest, kCommitted };
 
 enum class Transport { kKafka, kMqtt };
+inline std::string_view TransportName(Transport t) { return t == Transport::kMqtt ? "mqtt" : "kafka"; }
 
 // What an MQTT stream adds (its topics are StreamSpec's: the source a filter, the sink and error
 // topics patterns that may take the source's wildcard levels as {1}, {2}, ...).
@@ -58,6 +62,12 @@ struct MqttStreamSpec {
   int sink_qos = 1;
   int errors_qos = 1;
   int in_flight = 0;         // messages the broker may send before ferry acknowledges (0: 2 x max_events)
+};
+
+// The headers a Kafka request names its reply by (a Kafka source's `reply: {}`; the defaults are
+// Spring Kafka's ReplyingKafkaTemplate's). Empty topic: the stream takes no requests.
+struct ReplyHeaders {
+  std::string topic, correlation = "kafka_correlationId", partition;
 };
 
 struct MqttConfig {
@@ -74,8 +84,10 @@ struct MqttConfig {
 
 struct StreamSpec {
   std::string name;
-  Transport transport = Transport::kKafka;  // source, sink and error topics on one transport
+  Transport source_transport = Transport::kKafka;
+  Transport sink_transport = Transport::kKafka;  // the sink's and the error topic's
   MqttStreamSpec mqtt;
+  ReplyHeaders reply;  // a Kafka source's requests
   std::string source_topic;
   std::string source_encoder = "json";  // json (a record; a V2 request for models) | raw (bytes)
   std::string group;                    // default: ferry-<name>

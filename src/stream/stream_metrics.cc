@@ -14,6 +14,7 @@ std::string_view ClassName(DeadLetterClass c) {
     case DeadLetterClass::kModel: return "model";
     case DeadLetterClass::kUnknownModel: return "unknown_model";
     case DeadLetterClass::kTooLarge: return "too_large";
+    case DeadLetterClass::kRefused: return "refused";
   }
   return "unknown";
 }
@@ -116,6 +117,8 @@ void RenderStreamStatus(const std::vector<StreamView>& streams, std::vector<std:
     w.String(s.name);
     w.Key("transport");
     w.String(s.transport);
+    w.Key("sink_transport");
+    w.String(s.sink_transport);
     w.Key("state");
     w.String(StateName(health.state));
     w.Key("reason");

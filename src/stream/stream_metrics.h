@@ -16,10 +16,10 @@
 namespace ferry::stream {
 
 // Why an event went to the error topic (header ferry-error-class; docs/streaming.md).
-enum class DeadLetterClass { kDecode, kValidation, kModel, kUnknownModel, kTooLarge };
-inline constexpr DeadLetterClass kDeadLetterClasses[] = {DeadLetterClass::kDecode, DeadLetterClass::kValidation,
-                                                         DeadLetterClass::kModel, DeadLetterClass::kUnknownModel,
-                                                         DeadLetterClass::kTooLarge};
+enum class DeadLetterClass { kDecode, kValidation, kModel, kUnknownModel, kTooLarge, kRefused };
+inline constexpr DeadLetterClass kDeadLetterClasses[] = {DeadLetterClass::kDecode,       DeadLetterClass::kValidation,
+                                                         DeadLetterClass::kModel,        DeadLetterClass::kUnknownModel,
+                                                         DeadLetterClass::kTooLarge,     DeadLetterClass::kRefused};
 std::string_view ClassName(DeadLetterClass c);
 
 // Why a stream paused its consumption to retry a batch.
@@ -49,7 +49,8 @@ struct StreamCounters {
 // stream is gone.
 struct StreamView {
   std::string name;
-  std::string transport = "kafka";  // kafka | mqtt
+  std::string transport = "kafka";       // the source's: kafka | mqtt
+  std::string sink_transport = "kafka";  // the sink's and the error topic's
   std::string source_topic, model, sink_topic, errors_topic, group;
   bool required = true;
   std::shared_ptr<const StreamCounters> counters;

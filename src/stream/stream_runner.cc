@@ -11,7 +11,7 @@
 
 #include "stream/answered_scan.h"
 #include "stream/batch_inference.h"
-#include "stream/event_writer.h"
+#include "stream/event_sink.h"
 #include "stream/kafka_client.h"
 #include "stream/offset_ledger.h"
 #include "stream/progress_probe.h"
@@ -33,12 +33,12 @@ struct StreamRunner::Impl {
   StreamHealth& health;
   runtime::Server& server;
   OffsetLedger ledger;
-  EventWriter writer{spec, counters, ledger};
+  std::unique_ptr<EventSink> sink;  // Kafka or MQTT (event_sink.h)
   BatchInference inference{spec, server, counters,
                            [this](std::string_view what, const std::function<std::optional<core::Error>()>& attempt) {
                              return WithBackpressure(what, attempt);
                            },
-                           [this] { writer.Poll(0); }};
+                           [this] { sink->Poll(0); }};
   Kafka consumer;
   bool consumer_closed = false;
   std::map<std::int32_t, std::int64_t> ready_offsets;   // committable, not yet committed
@@ -61,7 +61,9 @@ struct StreamRunner::Impl {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       spdlog::info("stream '{}': {} partition(s) of '{}' assigned", self->spec.name, partitions->cnt,
                    self->spec.source_topic);
-      self->answered_up_to = ScanAnswered(self->bootstrap, self->properties, self->spec);
+      if (self->spec.sink_transport == Transport::kKafka) {  // where earlier answers can be read back
+        self->answered_up_to = ScanAnswered(self->bootstrap, self->properties, self->spec);
+      }
       rd_kafka_assign(rk, partitions);
       std::vector<std::int32_t> assigned;
       for (int i = 0; i < partitions->cnt; ++i) assigned.push_back(partitions->elems[i].partition);
@@ -98,7 +100,7 @@ struct StreamRunner::Impl {
   core::Result<void> Connect(const StreamConfig& kafka) {
     bootstrap = kafka.bootstrap_servers;
     properties = kafka.properties;
-    FERRY_RETURN_IF_ERROR(writer.Connect(kafka.bootstrap_servers, kafka.properties));
+    FERRY_ASSIGN_OR_RETURN(sink, MakeSink(kafka, spec, counters, ledger));
     const char* reset = spec.start_from == StartFrom::kLatest ? "latest" : "earliest";
     FERRY_ASSIGN_OR_RETURN(rd_kafka_conf_t * cconf,
                            MakeKafkaConf(kafka.bootstrap_servers, kafka.properties,
@@ -117,20 +119,11 @@ struct StreamRunner::Impl {
     return {};
   }
 
-  // Before consuming: the sink and error topics exist (or the broker creates them on first use).
-  // While one does not, or the broker cannot be reached, the stream backs off and asks again.
-  bool AwaitTopics() {
+  // Before consuming: the sink can take answers (its topics exist, or the broker creates them on
+  // first use; its MQTT broker answers). While it cannot, the stream backs off and asks again.
+  bool AwaitSink() {
     for (auto delay = std::chrono::milliseconds(500); !stop.load(); delay = std::min(delay * 2, std::chrono::milliseconds(10000))) {
-      std::string trouble;
-      for (const std::string* topic : {&spec.sink_topic, &spec.errors_topic}) {
-        if (topic->empty()) continue;
-        auto partitions = TopicPartitions(writer.producer(), *topic, 5000);
-        if (!partitions) {
-          trouble = fmt::format("{} topic: {} (create it, or let the broker create topics on first use)",
-                                topic == &spec.sink_topic ? "sink" : "error", partitions.error().message);
-          break;
-        }
-      }
+      const std::string trouble = sink->Ready();
       if (trouble.empty()) return true;
       states.Enter(StreamState::kBackingOff, trouble);
       for (const auto until = Clock::now() + delay; Clock::now() < until && !stop.load();) {
@@ -138,6 +131,18 @@ struct StreamRunner::Impl {
       }
     }
     return false;
+  }
+
+  // Between batches: while the sink cannot deliver (its connection lost), consumption pauses.
+  // False when the wait was cut short.
+  bool AwaitDelivery() {
+    const auto blocked = [this]() -> std::optional<core::Error> {
+      sink->Poll(0);
+      CommitReady(/*sync=*/false);
+      if (std::string trouble = sink->Trouble(); !trouble.empty()) return core::Unavailable(std::move(trouble)).error();
+      return std::nullopt;
+    };
+    return WithBackpressure("the sink", blocked) == Waited::kDone;
   }
 
   core::Result<void> Subscribe() {
@@ -176,7 +181,7 @@ struct StreamRunner::Impl {
   // Waits until everything produced is acknowledged, then commits synchronously.
   void Drain(std::chrono::milliseconds timeout) {
     const auto give_up = Clock::now() + timeout;
-    while (ledger.Unacknowledged() > 0 && writer.failure().empty() && Clock::now() < give_up) writer.Poll(10);
+    while (ledger.Unacknowledged() > 0 && sink->failure().empty() && Clock::now() < give_up) sink->Poll(10);
     CommitReady(/*sync=*/true);
   }
 
@@ -212,7 +217,7 @@ struct StreamRunner::Impl {
       states.Enter(StreamState::kPaused, fmt::format("{} cannot take events now ({}); retrying", what, error->message));
       ++counters.retries;
       for (const auto until = Clock::now() + delay; Clock::now() < until && !revoked && !stop.load();) {
-        writer.Poll(1);
+        sink->Poll(1);
         // Paused, this only keeps the group membership; a rebalance may assign partitions that
         // are not paused, whose events are kept for the next batch.
         if (Message m{rd_kafka_consumer_poll(consumer.get(), 0)}; m && !m->err) carried.push_back(std::move(m));
@@ -243,19 +248,10 @@ struct StreamRunner::Impl {
     std::vector<const Event*> views;
     events.reserve(batch.size());
     views.reserve(batch.size());
-    for (const auto& m : batch) views.push_back(&events.emplace_back(*m));
+    for (const auto& m : batch) views.push_back(&events.emplace_back(*m, &spec.reply));
     const auto outcomes = inference.Infer(views);
     if (!outcomes) return false;
-    for (std::size_t i = 0; i < batch.size() && writer.failure().empty(); ++i) {
-      const Outcome& o = (*outcomes)[i];
-      switch (o.kind) {
-        case Outcome::Kind::kAnswer: writer.Answer(*batch[i], o.value, o.route, entry); break;
-        case Outcome::Kind::kDeadLetter: writer.DeadLetter(*batch[i], o.error_class, o.stage, o.value, entry); break;
-        case Outcome::Kind::kSkip: ++counters.skipped; break;
-        case Outcome::Kind::kNone: break;
-      }
-    }
-    if (!writer.failure().empty()) return false;  // the stream stops; this batch is not committed
+    if (!WriteOutcomes(views, *outcomes, *sink, counters, entry)) return false;  // the stream stops; not committed
     ledger.Decide(entry);
     if (states.settled() != StreamState::kRunning) states.Settle(StreamState::kRunning);
     CommitReady(/*sync=*/false);
@@ -284,7 +280,7 @@ struct StreamRunner::Impl {
   }
 
   void Run() {
-    if (!AwaitTopics()) return Finish();
+    if (!AwaitSink()) return Finish();
     if (auto subscribed = Subscribe(); !subscribed) {
       states.Enter(StreamState::kStopped, subscribed.error().message);
       return Finish();
@@ -303,7 +299,7 @@ struct StreamRunner::Impl {
                                           : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                  deadline - now).count());
         Message m(rd_kafka_consumer_poll(consumer.get(), std::max(wait_ms, 0)));
-        writer.Poll(0);
+        sink->Poll(0);
         if (revoked) {  // what was read before the rebalance is read again by the new owner
           batch.clear();
           revoked = false;
@@ -328,9 +324,10 @@ struct StreamRunner::Impl {
       }
       if (!batch.empty() && !ProcessBatch(batch)) {
         revoked = false;  // abandoned: read again from the last commit, by us or the new owner
-        if (!writer.failure().empty()) states.Enter(StreamState::kStopped, writer.failure());
+        if (!sink->failure().empty()) states.Enter(StreamState::kStopped, sink->failure());
       }
       batch.clear();
+      if (!AwaitDelivery()) revoked = false;
     }
     Finish();
   }
@@ -349,13 +346,13 @@ struct StreamRunner::Impl {
 
 };
 
-core::Result<std::unique_ptr<StreamRunner>> StreamRunner::Start(const StreamConfig& kafka, const StreamSpec& spec,
+core::Result<std::unique_ptr<RunningStream>> StreamRunner::Start(const StreamConfig& kafka, const StreamSpec& spec,
                                                                 runtime::Server& server) {
   std::unique_ptr<StreamRunner> runner(new StreamRunner(spec));
   runner->impl_ = std::make_unique<Impl>(runner->spec_, *runner->counters_, *runner->health_, server);
   FERRY_RETURN_IF_ERROR(runner->impl_->Connect(kafka));
-  spdlog::info("stream '{}': {} -> {} -> {} (errors: {}), group {}, batches of up to {} events / {} ms", spec.name,
-               spec.source_topic, spec.model, spec.sink_topic,
+  spdlog::info("stream '{}': {} -> {} -> {} {} (errors: {}), group {}, batches of up to {} events / {} ms", spec.name,
+               spec.source_topic, spec.model, TransportName(spec.sink_transport), spec.sink_topic,
                spec.tolerate_errors ? spec.errors_topic : "none: the stream stops at a bad event", spec.group,
                spec.max_events, spec.max_wait_ms);
   if (!spec.feedback_topic.empty()) {
@@ -365,7 +362,7 @@ core::Result<std::unique_ptr<StreamRunner>> StreamRunner::Start(const StreamConf
   runner->progress_ = std::jthread([impl = runner->impl_.get()](std::stop_token token) {
     WatchProgress(impl->consumer.get(), impl->spec.source_topic, impl->health, token);
   });
-  return runner;
+  return std::unique_ptr<RunningStream>(std::move(runner));
 }
 
 void StreamRunner::Stop() {
@@ -376,13 +373,15 @@ void StreamRunner::Stop() {
   progress_.request_stop();
   if (progress_.joinable()) progress_.join();
   if (impl_->consumer && !impl_->consumer_closed) rd_kafka_consumer_close(impl_->consumer.get());
-  if (impl_->writer.producer()) rd_kafka_flush(impl_->writer.producer(), 10000);
+  if (impl_->sink) impl_->sink->Flush(10000);
   if (health_->Read().state != StreamState::kStopped) health_->SetState(StreamState::kStopped, "the server shut down");
   impl_.reset();
 }
 
 StreamView StreamRunner::view() const {
   return {.name = spec_.name,
+          .transport = std::string(TransportName(spec_.source_transport)),
+          .sink_transport = std::string(TransportName(spec_.sink_transport)),
           .source_topic = spec_.source_topic,
           .model = spec_.model,
           .sink_topic = spec_.sink_topic,

@@ -1,6 +1,7 @@
-// StreamRunner: one stream of ferry.yaml on its own thread: consume the source topic in batches,
-// run each batch of events through the stream's servable (runtime::Server), write one answer an
-// event to the sink topic in source order and bad events to the error topic (event_writer.h),
+// StreamRunner: a stream of ferry.yaml with a Kafka source, on its own thread: consume the source
+// topic in batches, run each batch of events through the stream's servable (runtime::Server),
+// write one answer an event to the sink topic in source order and bad events to the error topic
+// (event_sink.h: Kafka topics, or MQTT topics),
 // and commit a batch's source offsets only once every event of it is decided and every message
 // it caused acknowledged by the broker (offset_ledger.h: at least once; nothing is lost).
 //
@@ -35,7 +36,7 @@ class StreamRunner final : public RunningStream {
   // Connects to Kafka and starts the stream's thread. Fails when librdkafka refuses the
   // configuration (a property it does not know, ...); Kafka being unreachable is not a failure
   // (the stream backs off and retries).
-  static core::Result<std::unique_ptr<StreamRunner>> Start(const StreamConfig& kafka, const StreamSpec& spec,
+  static core::Result<std::unique_ptr<RunningStream>> Start(const StreamConfig& kafka, const StreamSpec& spec,
                                                            runtime::Server& server);
   ~StreamRunner() override;  // Stop()s
 

@@ -15,6 +15,7 @@ import time
 import unittest
 
 import models
+from dev_kafka import DevKafka
 from ferry_process import FerryProcess, free_port
 from test_pipeline import FIELDS, engineered_probability
 
@@ -274,8 +275,9 @@ streams:
     def test_kill_9_mid_stream_with_a_persistent_session_loses_nothing(self):
         scores = Collector(self.broker.port, "plant/+/scores", "scores-kill")
         self.cleanup.append(scores.stop)
-        ferry = self.serve("kill", max_events=1)  # slow enough to be caught in the middle
+        self.serve("kill", max_events=1).stop()  # the session, subscribed, keeps what comes meanwhile
         expected, _ = self.publish_readings(devices=40)
+        ferry = self.serve("kill", max_events=1)  # 2 messages in flight: slow enough to be caught
         total = sum(len(v) for v in expected.values())
         scores.wait(lambda lines: len(lines) >= 200, timeout=60)
         ferry.proc.send_signal(signal.SIGKILL)
@@ -376,6 +378,153 @@ streams:
         while time.time() < deadline and "refused the connection" not in self.stream_state(ferry)["reason"]:
             time.sleep(0.1)
         self.assertRegex(self.stream_state(ferry)["reason"], "refused the connection: (not authorized|bad user name or password)")
+
+
+class MixedTransportTest(unittest.TestCase):
+    """Streams that read one transport and answer on the other, through one Kafka-protocol broker
+    (ferry dev-kafka, read and written with kcat) and one mosquitto (mosquitto_pub/_sub)."""
+
+    @classmethod
+    def setUpClass(cls):
+        MqttStreamTest.setUpClass.__func__(cls)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def setUp(self):
+        # Persistent, so that the collectors' sessions outlive a broker restart.
+        store = tempfile.mkdtemp(dir=self.work) + "/"
+        self.broker = Mosquitto(self.work, extra=f"persistence true\npersistence_location {store}\n")
+        self.kafka = DevKafka(["readings:1", "scores:3", "errors:1", "requests:1", "replies:2"])
+        self.cleanup = [self.broker.stop, self.kafka.stop]
+
+    def tearDown(self):
+        for stop in reversed(self.cleanup):
+            stop()
+
+    def serve(self, stream, name):
+        path = os.path.join(self.work, f"ferry-{name}.yaml")
+        with open(path, "w") as f:
+            f.write(f"""kafka: {{bootstrap_servers: "{self.kafka.bootstrap}"}}
+mqtt: {{broker: "mqtt://127.0.0.1:{self.broker.port}", client_id: ferry-{name}, keep_alive_s: 5}}
+streams:
+  - name: {name}
+    model: pima-pipeline
+{stream}""")
+        ferry = FerryProcess(self.repo, "--config", path)
+        self.cleanup.append(ferry.stop)
+        return ferry
+
+    @staticmethod
+    def headers(text):
+        return dict(h.split("=", 1) for h in text.split(",") if "=" in h)
+
+    def test_mqtt_source_kafka_sink(self):
+        ferry = self.serve("""    source: {mqtt: {topic: "plant/+/readings", qos: 1}}
+    sink: {topic: scores, headers: copy}
+    errors: {topic: errors}
+    batch: {max_events: 64, max_wait_ms: 5}
+""", "up")
+        ferry.wait_for_log("subscribed to", timeout=30)
+        expected, bad = {}, {}
+        for d in range(20):
+            lines, probabilities = [], []
+            for i in range(100):
+                p = poison(d, i)
+                if p:
+                    bad[f"plant/{d}/readings"] = p
+                    lines.append(p[1])
+                else:
+                    lines.append(json.dumps(reading(d, i)))
+                    probabilities.append(engineered_probability(reading(d, i)))
+            expected[f"plant/{d}/readings"] = probabilities
+            publish(self.broker.port, f"plant/{d}/readings", lines,
+                    args=["-V", "5", "-D", "publish", "user-property", "tenant", "t1"])
+        answers = self.kafka.consume("scores", 2000 - len(bad))
+        by_key = {}
+        for partition, key, headers, value in answers:
+            by_key.setdefault(key, []).append(json.loads(value)["probability"])
+            h = self.headers(headers)
+            self.assertEqual(h.get("ferry-source"), key, "the MQTT topic is the key and the source")
+            self.assertEqual(h.get("tenant"), "t1", "user properties copied as headers")
+        self.assertEqual(set(by_key), set(expected))
+        for key, probabilities in expected.items():
+            self.assertEqual(len(by_key[key]), len(probabilities), key)
+            for a, p in zip(by_key[key], probabilities):  # a key's answers in one partition, in order
+                self.assertAlmostEqual(a, p, places=5, msg=key)
+        dead = self.kafka.consume("errors", len(bad), timeout=30)
+        self.assertEqual(len(dead), len(bad))
+        for _, key, headers, value in dead:
+            h = self.headers(headers)
+            stage, original = bad[key]
+            self.assertEqual((h.get("ferry-stage"), value), (stage, original))
+        _, body, _ = ferry.request("GET", "/v2/streams")
+        state = body["streams"][0]
+        self.assertEqual((state["transport"], state["sink_transport"], state["state"]), ("mqtt", "kafka", "running"))
+
+    def test_kafka_source_mqtt_sink_survives_the_mqtt_broker_restarting(self):
+        scores = Collector(self.broker.port, "scores/pima", "scores-down")
+        errors = Collector(self.broker.port, "scores/errors", "errors-down", fmt="%t\t%P\t%p")
+        self.cleanup += [scores.stop, errors.stop]
+        events, expected = [], []
+        for i in range(3000):
+            if i == 1500:
+                events.append(("p-bad", "not json"))
+                continue
+            r = reading(i % 10, i % 97)
+            events.append((f"p-{i}", json.dumps(r)))
+            expected.append(engineered_probability(r))
+        self.kafka.produce(self.work, "readings", events)
+        ferry = self.serve("""    source: {topic: readings, start_from: earliest}
+    sink: {mqtt: {topic: scores/pima, qos: 1}}
+    errors: {mqtt: {topic: scores/errors}}
+    batch: {max_events: 8, max_wait_ms: 1}
+""", "down")
+        scores.wait(lambda lines: len(lines) >= 300, timeout=60)
+        self.broker.stop()
+        deadline = time.time() + 30
+        state = {}
+        while time.time() < deadline:
+            _, body, _ = ferry.request("GET", "/v2/streams")
+            state = body["streams"][0]
+            if state["reason"].startswith("the sink cannot take events now (sink: "):
+                break
+            time.sleep(0.1)
+        self.assertEqual(state["state"], "paused", state)
+        self.broker.start()
+        offset = lambda line: int(re.search(r"ferry-source:readings/0/(\d+)", line).group(1))
+        lines = scores.wait(lambda lines: len({offset(l) for l in lines}) >= len(expected), timeout=120)
+        first_seen = {}
+        for line in lines:
+            first_seen.setdefault(offset(line), json.loads(line.split("\t", 2)[2])["probability"])
+        self.assertEqual(len(first_seen), len(expected), "every event answered (duplicates allowed)")
+        got = [first_seen[o] for o in sorted(first_seen)]
+        for a, p in zip(got, expected):
+            self.assertAlmostEqual(a, p, places=5)
+        dead = errors.wait(lambda lines: len(lines) >= 1, timeout=30)
+        self.assertIn("ferry-source:readings/0/1500", dead[0])
+        self.assertEqual(dead[0].split("\t", 2)[2], "not json")
+        print(f"\nMQTT broker restarted mid-stream: {len(lines)} answers for {len(expected)} events")
+
+    def test_kafka_requests_are_answered_on_their_reply_topic(self):
+        self.serve("""    source: {topic: requests, start_from: earliest, reply: {}}
+    sink: {topic: scores}
+    errors: {topic: errors}
+""", "rpc")
+        self.kafka.produce(self.work, "requests", [("k1", json.dumps(reading(1, 1)))],
+                           headers=["kafka_replyTopic=replies", "kafka_correlationId=c-1"])
+        self.kafka.produce(self.work, "requests", [("k2", "not json")],
+                           headers=["kafka_replyTopic=replies", "kafka_correlationId=c-2"])
+        self.kafka.produce(self.work, "requests", [("k3", json.dumps(reading(3, 3)))])  # not a request
+        replies = self.kafka.consume("replies", 2, timeout=60)
+        by_id = {self.headers(h)["kafka_correlationId"]: json.loads(v) for _, _, h, v in replies}
+        self.assertEqual(set(by_id), {"c-1", "c-2"})
+        self.assertAlmostEqual(by_id["c-1"]["probability"], engineered_probability(reading(1, 1)), places=5)
+        self.assertIn("not valid JSON", by_id["c-2"]["error"])
+        plain = self.kafka.consume("scores", 1, timeout=30)
+        self.assertEqual([m[1] for m in plain], ["k3"], "only the event without a reply topic on the sink")
+        self.assertEqual(len(self.kafka.consume("errors", 1, timeout=30)), 1, "the bad request is a dead letter too")
 
 
 if __name__ == "__main__":

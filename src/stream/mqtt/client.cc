@@ -56,7 +56,7 @@ struct Client::Impl {
   std::set<std::uint16_t> unacknowledged;  // QoS 1 messages we published
   std::uint16_t next_id = 1;
   std::size_t window = 1024;  // the broker's Receive Maximum (5); a bound of ours for 3.1.1
-  std::string refused;        // the first publication the broker refused since AwaitPublished
+  std::vector<Published> acknowledged;  // PUBACKs not yet taken (TakeAcknowledged)
   bool flushed = false;       // everything up to the DISCONNECT is written
 
   explicit Impl(ClientOptions o) : options(std::move(o)) {}
@@ -198,10 +198,13 @@ struct Client::Impl {
       }
       {
         std::lock_guard lock(mu);
-        unacknowledged.erase(a->id);
-        if (a->code >= 0x80 && refused.empty()) {
-          refused = CodeText(a->code, v, false);
-          if (a->properties.reason_string) refused += ": " + *a->properties.reason_string;
+        if (unacknowledged.erase(a->id) == 1) {  // an id not in flight acknowledges nothing
+          Published done{.id = a->id, .refused = {}};
+          if (a->code >= 0x80) {
+            done.refused = CodeText(a->code, v, false);
+            if (a->properties.reason_string) done.refused += ": " + *a->properties.reason_string;
+          }
+          acknowledged.push_back(std::move(done));
         }
       }
       changed.notify_all();
@@ -379,7 +382,7 @@ core::Result<void> Client::Subscribe(const std::string& filter, std::uint8_t qos
   return {};
 }
 
-core::Result<void> Client::Publish(mqtt::Message message) {
+core::Result<std::uint16_t> Client::Publish(mqtt::Message message) {
   {
     std::unique_lock lock(impl_->mu);
     if (message.qos > 0) {
@@ -398,21 +401,16 @@ core::Result<void> Client::Publish(mqtt::Message message) {
     }
   }
   impl_->Send(EncodePublish(message, impl_->options.connect.version));
-  return {};
+  return message.id;
 }
 
-core::Result<void> Client::AwaitPublished(std::chrono::steady_clock::time_point deadline) {
+std::size_t Client::TakeAcknowledged(std::vector<Published>& out, std::chrono::milliseconds wait) {
   std::unique_lock lock(impl_->mu);
-  const bool done = impl_->changed.wait_until(lock, deadline, [&] {
-    return impl_->unacknowledged.empty() || !impl_->failure.empty();
-  });
-  if (!impl_->failure.empty()) return core::Unavailable(impl_->failure);
-  if (!done) return core::MakeError(core::ErrorCode::kDeadlineExceeded, "mqtt: the broker did not acknowledge the publications in time");
-  if (!impl_->refused.empty()) {
-    std::string why = std::exchange(impl_->refused, {});
-    return core::InvalidArgument(fmt::format("mqtt: the broker refused a publication: {}", why));
-  }
-  return {};
+  impl_->changed.wait_for(lock, wait, [&] { return !impl_->acknowledged.empty() || !impl_->failure.empty(); });
+  const std::size_t n = impl_->acknowledged.size();
+  for (auto& p : impl_->acknowledged) out.push_back(std::move(p));
+  impl_->acknowledged.clear();
+  return n;
 }
 
 std::size_t Client::Take(std::vector<mqtt::Message>& out, std::size_t max, std::chrono::milliseconds wait) {

@@ -2,7 +2,7 @@
 // A stream reads the messages it receives with Take() and decides when each QoS 1 message is
 // acknowledged (Acknowledge(): after its answer is published and acknowledged), which is why
 // ferry has its own client (packet.h). Publish() keeps at most the broker's Receive Maximum
-// QoS 1 messages unacknowledged; AwaitPublished() waits for their acknowledgements.
+// QoS 1 messages unacknowledged; TakeAcknowledged() says which the broker has acknowledged.
 //
 // A connection that fails (the broker gone, a keep-alive unanswered, a malformed packet, the
 // broker's DISCONNECT) stays failed: failure() says why and the owner opens a new one; with a
@@ -28,6 +28,13 @@ struct TlsOptions {
   bool verify_host = true;
 };
 
+// A QoS 1 publication the broker acknowledged; `refused` says why when its PUBACK's reason code
+// is a failure (MQTT 5: not authorized, quota exceeded, ...), else empty.
+struct Published {
+  std::uint16_t id = 0;
+  std::string refused;
+};
+
 struct ClientOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 1883;
@@ -49,12 +56,13 @@ class Client {
   // SUBSCRIBE and its SUBACK; an error when the broker refuses or grants a lower QoS than asked.
   core::Result<void> Subscribe(const std::string& filter, std::uint8_t qos, std::chrono::milliseconds timeout);
 
-  // Sends `message` (its id is assigned for QoS 1), waiting while the broker's window of
-  // unacknowledged messages is full. An error when the connection failed.
-  core::Result<void> Publish(Message message);
-  // Waits until every QoS 1 message published so far is acknowledged. An error when the
-  // connection failed first, the time ran out, or the broker refused one (MQTT 5 reason code).
-  core::Result<void> AwaitPublished(std::chrono::steady_clock::time_point deadline);
+  // Sends `message`, waiting while the broker's window of unacknowledged messages is full.
+  // Returns the packet id assigned to a QoS 1 message (0 for QoS 0); an error when the
+  // connection failed.
+  core::Result<std::uint16_t> Publish(Message message);
+  // Moves the acknowledgements of QoS 1 publications received since the last call to `out`,
+  // waiting up to `wait` for one.
+  std::size_t TakeAcknowledged(std::vector<Published>& out, std::chrono::milliseconds wait);
 
   // Moves up to `max` received messages to `out`, waiting up to `wait` for the first.
   std::size_t Take(std::vector<Message>& out, std::size_t max, std::chrono::milliseconds wait);

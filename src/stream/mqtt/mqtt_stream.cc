@@ -2,17 +2,18 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
 
-#include "core/json_writer.h"
 #include "stream/batch_inference.h"
 #include "stream/event.h"
+#include "stream/event_sink.h"
 #include "stream/mqtt/client.h"
+#include "stream/mqtt/mqtt_sink.h"
+#include "stream/offset_ledger.h"
 #include "stream/stream_health.h"
 
 namespace ferry::stream::mqtt {
@@ -20,8 +21,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// An MQTT message as a stream event: its payload, its user properties as headers (MQTT 5), and
-// its topic as the key (so that a router's sticky split keeps a device on one route).
+// An MQTT message as a stream event: its payload, its user properties as headers (MQTT 5), its
+// topic as the key (so that a router's sticky split keeps a device on one route), and its
+// Response Topic and Correlation Data when it is a request.
 class MqttEvent final : public Event {
  public:
   explicit MqttEvent(const Message& message) : message_(message) {}
@@ -34,35 +36,21 @@ class MqttEvent final : public Event {
     return found;
   }
   std::optional<std::string_view> Key() const override { return message_.topic; }
+  std::string_view Topic() const override { return message_.topic; }
+  std::string Origin() const override { return message_.topic; }
+  void ForEachHeader(const std::function<void(std::string_view, std::string_view)>& f) const override {
+    for (const auto& [key, value] : message_.properties.user) f(key, value);
+  }
+  std::optional<ReplyTo> Reply() const override {
+    if (!message_.properties.response_topic) return std::nullopt;
+    ReplyTo to{.topic = *message_.properties.response_topic, .correlation = std::nullopt, .partition = std::nullopt};
+    if (message_.properties.correlation_data) to.correlation = *message_.properties.correlation_data;
+    return to;
+  }
 
  private:
   const Message& message_;
 };
-
-std::string DefaultClientId() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) return "ferry";
-  return fmt::format("ferry-{}", host);
-}
-
-core::Result<ClientOptions> OptionsFor(const MqttConfig& config, const StreamSpec& spec) {
-  FERRY_ASSIGN_OR_RETURN(ClientOptions o, ParseBrokerUrl(config.broker));
-  o.tls = o.tls || !config.tls_ca.empty() || !config.tls_cert.empty();
-  o.tls_options = {.ca_file = config.tls_ca, .cert_file = config.tls_cert, .key_file = config.tls_key,
-                   .verify_host = config.tls_verify_host};
-  Connect& c = o.connect;
-  c.version = config.version == "3.1.1" ? Version::k311 : Version::k5;
-  // One session a stream: the broker keeps each stream's unacknowledged messages apart.
-  c.client_id = fmt::format("{}-{}", config.client_id.empty() ? DefaultClientId() : config.client_id, spec.name);
-  c.clean = false;
-  c.keep_alive_s = static_cast<std::uint16_t>(config.keep_alive_s);
-  if (config.has_username) c.username = config.username;
-  if (config.has_password) c.password = config.password;
-  c.session_expiry_s = static_cast<std::uint32_t>(config.session_expiry_s);
-  c.receive_maximum = static_cast<std::uint16_t>(
-      spec.mqtt.in_flight > 0 ? spec.mqtt.in_flight : std::min(65535, 2 * spec.max_events));
-  return o;
-}
 
 class Stream final : public RunningStream {
  public:
@@ -70,8 +58,10 @@ class Stream final : public RunningStream {
       : spec_(std::move(spec)), options_(std::move(options)), server_(server) {}
   ~Stream() override { Stop(); }
 
-  void Start() {
+  core::Result<void> Start(const StreamConfig& config) {
+    FERRY_ASSIGN_OR_RETURN(sink_, MakeSink(config, spec_, *counters_, ledger_));
     thread_ = std::thread([this] { Run(); });
+    return {};
   }
 
   void Stop() override {
@@ -81,9 +71,10 @@ class Stream final : public RunningStream {
   }
 
   StreamView view() const override {
-    return {.name = spec_.name, .transport = "mqtt", .source_topic = spec_.source_topic, .model = spec_.model,
-            .sink_topic = spec_.sink_topic, .errors_topic = spec_.errors_topic, .group = spec_.group,
-            .required = spec_.required, .counters = counters_, .health = health_};
+    return {.name = spec_.name, .transport = "mqtt", .sink_transport = std::string(TransportName(spec_.sink_transport)),
+            .source_topic = spec_.source_topic, .model = spec_.model, .sink_topic = spec_.sink_topic,
+            .errors_topic = spec_.errors_topic, .group = spec_.group, .required = spec_.required,
+            .counters = counters_, .health = health_};
   }
 
  private:
@@ -92,10 +83,11 @@ class Stream final : public RunningStream {
                                            : fmt::format("$share/{}/{}", spec_.mqtt.shared_group, spec_.source_topic);
   }
 
-  // Sleeps up to `d`, waking for Stop().
+  // Sleeps up to `d`, waking for Stop(); the sink's acknowledgements run meanwhile.
   void Sleep(std::chrono::milliseconds d) {
     for (const auto until = Clock::now() + d; Clock::now() < until && !stop_.load();) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      sink_->Poll(20);
+      AcknowledgeReady();
     }
   }
 
@@ -125,8 +117,20 @@ class Stream final : public RunningStream {
     return false;
   }
 
-  // While the model cannot take the batch: retry with a growing delay. Nothing is read
-  // meanwhile: the broker stops sending once `in_flight` messages are unacknowledged.
+  // PUBACKs, in the order received, the messages of every batch whose messages the sink's broker
+  // has all acknowledged (and of every batch before it).
+  void AcknowledgeReady() {
+    std::vector<std::uint16_t> ids;
+    ledger_.TakeCommittable(&ids);
+    if (client_ && !client_->failed()) {
+      for (const auto id : ids) client_->Acknowledge(id);
+    }
+    health_->SetInFlight(ledger_.EventsInFlight());
+    if (!ids.empty()) ++counters_->commits;
+  }
+
+  // Runs `attempt` until it returns no error, with a growing delay, as the Kafka loop does; nothing
+  // is read meanwhile: the broker stops sending once `in_flight` messages are unacknowledged.
   Waited WithBackpressure(std::string_view what, const std::function<std::optional<core::Error>()>& attempt) {
     auto delay = std::chrono::milliseconds(5);
     bool paused = false;
@@ -144,120 +148,21 @@ class Stream final : public RunningStream {
     return Waited::kDone;
   }
 
-  // The topic `pattern` names for a message on `topic` ({1}: the source filter's first wildcard).
-  core::Result<std::string> TopicFor(std::string_view pattern, std::string_view topic) const {
-    const auto levels = MatchFilter(spec_.source_topic, topic);
-    return ExpandTopic(pattern, levels ? *levels : std::vector<std::string_view>());
+  // Between batches: while the sink cannot deliver (its connection lost), nothing more is
+  // taken.
+  bool AwaitDelivery() {
+    return WithBackpressure("the sink", [this]() -> std::optional<core::Error> {
+             sink_->Poll(0);
+             AcknowledgeReady();
+             if (std::string trouble = sink_->Trouble(); !trouble.empty()) return core::Unavailable(std::move(trouble)).error();
+             return std::nullopt;
+           }) == Waited::kDone;
   }
 
-  // A dead letter: on MQTT 5 the message itself with the reason in user properties; on 3.1.1 a
-  // JSON envelope (3.1.1 has no properties) with the message as a string.
-  Message DeadLetter(const Message& event, DeadLetterClass kind, std::string_view stage, std::string_view reason,
-                     std::string topic) const {
-    Message p;
-    p.topic = std::move(topic);
-    p.qos = static_cast<std::uint8_t>(spec_.mqtt.errors_qos);
-    if (options_.connect.version == Version::k5) {
-      p.payload = event.payload;
-      p.properties.user = {{"ferry-error", std::string(reason)},
-                           {"ferry-error-class", std::string(ClassName(kind))},
-                           {"ferry-stage", std::string(stage)},
-                           {"ferry-stream", spec_.name},
-                           {"ferry-source", event.topic}};
-      p.properties.content_type = event.properties.content_type;
-    } else {
-      core::JsonWriter w(p.payload);
-      w.BeginObject();
-      for (const auto& [key, value] : {std::pair<std::string_view, std::string_view>{"error", reason},
-                                       {"class", ClassName(kind)},
-                                       {"stage", stage},
-                                       {"stream", spec_.name},
-                                       {"topic", event.topic},
-                                       {"payload", event.payload}}) {
-        w.Key(key);
-        w.String(value);
-      }
-      w.EndObject();
-    }
-    return p;
-  }
-
-  // Publishes what the batch's messages lead to. Returns false when the stream cannot go on
-  // with this batch (the connection failed, or it stopped for good).
-  bool PublishOutcomes(const std::vector<mqtt::Message>& batch, const std::vector<Outcome>& outcomes, std::size_t& answers,
-               std::size_t& dead) {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const mqtt::Message& event = batch[i];
-      const Outcome& o = outcomes[i];
-      const bool request = event.properties.response_topic.has_value();
-      core::Result<void> sent;
-      if (o.kind == Outcome::Kind::kAnswer) {
-        mqtt::Message answer;
-        if (request) {
-          answer.topic = *event.properties.response_topic;
-          answer.properties.correlation_data = event.properties.correlation_data;
-        } else if (auto topic = TopicFor(spec_.sink_topic, event.topic)) {
-          answer.topic = std::move(*topic);
-        } else {
-          sent = SendDeadLetter(event, DeadLetterClass::kDecode, "sink", topic.error().message, dead);
-          if (!sent) return Broken(sent.error());
-          continue;
-        }
-        answer.qos = static_cast<std::uint8_t>(spec_.mqtt.sink_qos);
-        answer.payload = o.value;
-        if (!o.route.model.empty()) {
-          answer.properties.user = {{"ferry-model", o.route.model}, {"ferry-model-version", std::to_string(o.route.version)}};
-          if (!o.route.route.empty()) answer.properties.user.emplace_back("ferry-route", o.route.route);
-          if (!o.route.decision_id.empty()) answer.properties.user.emplace_back("ferry-decision-id", o.route.decision_id);
-        }
-        answer.properties.user.emplace_back("ferry-source", event.topic);
-        sent = client_->Publish(std::move(answer));
-        ++answers;
-      } else if (o.kind == Outcome::Kind::kDeadLetter) {
-        if (request) {  // the caller waits for an answer: it gets the reason
-          mqtt::Message reply = DeadLetter(event, o.error_class, o.stage, o.value, *event.properties.response_topic);
-          reply.properties.correlation_data = event.properties.correlation_data;
-          reply.payload.clear();
-          core::JsonWriter w(reply.payload);
-          w.BeginObject();
-          w.Key("error");
-          w.String(o.value);
-          w.EndObject();
-          if (auto r = client_->Publish(std::move(reply)); !r) return Broken(r.error());
-        }
-        sent = SendDeadLetter(event, o.error_class, o.stage, o.value, dead);
-      } else if (o.kind == Outcome::Kind::kSkip) {
-        ++counters_->skipped;
-      }
-      if (!sent) return Broken(sent.error());
-      if (states_.state() == StreamState::kStopped) return false;
-    }
-    return true;
-  }
-
-  core::Result<void> SendDeadLetter(const mqtt::Message& event, DeadLetterClass kind, std::string_view stage,
-                                    std::string_view reason, std::size_t& dead) {
-    if (!spec_.tolerate_errors) {
-      states_.Enter(StreamState::kStopped, fmt::format("a bad message on '{}' ({}: {}) under errors tolerance none; it "
-                                                       "stays unacknowledged", event.topic, stage, reason));
-      return {};
-    }
-    auto topic = TopicFor(spec_.errors_topic, event.topic);
-    if (!topic) topic = spec_.errors_topic;  // a pattern the topic does not fill: the pattern itself
-    ++counters_->dead_letters[static_cast<std::size_t>(kind)];
-    ++dead;
-    return client_->Publish(DeadLetter(event, kind, stage, reason, std::move(*topic)));
-  }
-
-  bool Broken(const core::Error& error) {
-    if (!client_->failed()) states_.Enter(StreamState::kStopped, error.message);
-    return false;
-  }
-
-  void Process(std::vector<mqtt::Message>& batch) {
+  void Process(std::vector<Message>& batch) {
     // Retained messages are old news (the last value of a topic, sent on subscribing): not
     // answered unless asked.
-    std::vector<mqtt::Message> fresh;
+    std::vector<Message> fresh;
     std::vector<std::uint16_t> acks;  // in the order received, as MQTT wants them acknowledged
     for (auto& m : batch) {
       if (m.qos > 0) acks.push_back(m.id);
@@ -269,40 +174,48 @@ class Stream final : public RunningStream {
       fresh.push_back(std::move(m));
     }
     batch.clear();
+    OffsetLedger::Batch* const entry = ledger_.Open({}, fresh.size(), std::move(acks));
     std::vector<MqttEvent> events;
     std::vector<const Event*> views;
     events.reserve(fresh.size());
     for (const auto& m : fresh) views.push_back(&events.emplace_back(m));
-    health_->SetInFlight(fresh.size());
+    health_->SetInFlight(ledger_.EventsInFlight());
     const auto outcomes = inference_.Infer(views);
     if (!outcomes) return;  // stopping, or the connection failed: the broker sends them again
-    std::size_t answers = 0, dead = 0;
-    if (!PublishOutcomes(fresh, *outcomes, answers, dead)) return;
-    if (auto published = client_->AwaitPublished(Clock::now() + std::chrono::seconds(60)); !published) {
-      Broken(published.error());
+    if (!WriteOutcomes(views, *outcomes, *sink_, *counters_, entry)) {
+      states_.Enter(StreamState::kStopped, sink_->failure());
       return;
     }
-    for (const auto id : acks) client_->Acknowledge(id);
-    counters_->produced += answers;
-    counters_->errors += dead;
-    ++counters_->commits;
-    health_->SetInFlight(0);
+    ledger_.Decide(entry);
     if (states_.settled() != StreamState::kRunning) states_.Settle(StreamState::kRunning);
+    sink_->Poll(0);
+    AcknowledgeReady();
   }
 
   void Run() {
-    std::vector<mqtt::Message> batch;
+    for (auto delay = std::chrono::milliseconds(500); !stop_.load(); delay = std::min(delay * 2, std::chrono::milliseconds(10000))) {
+      const std::string trouble = sink_->Ready();
+      if (trouble.empty()) break;
+      states_.Enter(StreamState::kBackingOff, trouble);
+      Sleep(delay);
+    }
+    std::vector<Message> batch;
     while (!stop_.load() && states_.state() != StreamState::kStopped) {
       if (!client_ || client_->failed()) {
         if (client_) {
           states_.Enter(StreamState::kBackingOff, client_->failure());
           client_.reset();
         }
+        // What the lost connection held is sent again by the broker (the session): its ids are
+        // not to be acknowledged on the new connection.
+        ledger_.Clear();
         if (!Connect()) break;
       }
+      if (!AwaitDelivery()) continue;
       batch.clear();
       const auto max = static_cast<std::size_t>(spec_.max_events);
-      if (client_->Take(batch, max, std::chrono::milliseconds(100)) == 0) continue;
+      const auto wait = ledger_.Unacknowledged() > 0 ? std::chrono::milliseconds(2) : std::chrono::milliseconds(100);
+      if (client_->Take(batch, max, wait) == 0) continue;
       const auto deadline = Clock::now() + std::chrono::milliseconds(spec_.max_wait_ms);
       while (batch.size() < max && !stop_.load()) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -311,7 +224,17 @@ class Stream final : public RunningStream {
       counters_->consumed += batch.size();
       Process(batch);
     }
+    // What is answered is acknowledged before leaving; the rest the broker keeps for the session.
+    if (states_.state() != StreamState::kStopped) {
+      for (const auto until = Clock::now() + std::chrono::seconds(30);
+           ledger_.Unacknowledged() > 0 && sink_->failure().empty() && Clock::now() < until;) {
+        sink_->Poll(10);
+        AcknowledgeReady();
+      }
+      AcknowledgeReady();
+    }
     client_.reset();  // DISCONNECT: the session and what is unacknowledged stay with the broker
+    sink_.reset();
   }
 
   StreamSpec spec_;
@@ -320,11 +243,13 @@ class Stream final : public RunningStream {
   std::shared_ptr<StreamCounters> counters_ = std::make_shared<StreamCounters>();
   std::shared_ptr<StreamHealth> health_ = std::make_shared<StreamHealth>();
   StateKeeper states_{spec_.name, *health_};
+  OffsetLedger ledger_;
+  std::unique_ptr<EventSink> sink_;
   BatchInference inference_{spec_, server_, *counters_,
                             [this](std::string_view what, const std::function<std::optional<core::Error>()>& attempt) {
                               return WithBackpressure(what, attempt);
                             },
-                            [] {}};
+                            [this] { sink_->Poll(0); }};
   std::unique_ptr<Client> client_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -332,16 +257,20 @@ class Stream final : public RunningStream {
 
 }  // namespace
 
-core::Result<std::unique_ptr<RunningStream>> MqttStream::Start(const MqttConfig& mqtt, const StreamSpec& spec,
+core::Result<std::unique_ptr<RunningStream>> MqttStream::Start(const StreamConfig& config, const StreamSpec& spec,
                                                                runtime::Server& server) {
-  FERRY_ASSIGN_OR_RETURN(auto options, OptionsFor(mqtt, spec));
-  spdlog::info("stream '{}': mqtt {} (QoS {}) -> {} -> {} (errors: {}), batches of up to {} events / {} ms",
-               spec.name, spec.source_topic, spec.mqtt.source_qos, spec.model, spec.sink_topic,
-               spec.tolerate_errors ? spec.errors_topic : "none: the stream stops at a bad message", spec.max_events,
-               spec.max_wait_ms);
+  FERRY_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(config.mqtt, spec.name));
+  // One session a stream: the broker keeps each stream's unacknowledged messages apart.
+  options.connect.clean = false;
+  options.connect.receive_maximum = static_cast<std::uint16_t>(
+      spec.mqtt.in_flight > 0 ? spec.mqtt.in_flight : std::min(65535, 2 * spec.max_events));
+  spdlog::info("stream '{}': mqtt {} (QoS {}) -> {} -> {} {} (errors: {}), batches of up to {} events / {} ms",
+               spec.name, spec.source_topic, spec.mqtt.source_qos, spec.model, TransportName(spec.sink_transport),
+               spec.sink_topic, spec.tolerate_errors ? spec.errors_topic : "none: the stream stops at a bad message",
+               spec.max_events, spec.max_wait_ms);
   auto stream = std::make_unique<Stream>(spec, std::move(options), server);
-  stream->Start();
-  return stream;
+  FERRY_RETURN_IF_ERROR(stream->Start(config));
+  return std::unique_ptr<RunningStream>(std::move(stream));
 }
 
 }  // namespace ferry::stream::mqtt

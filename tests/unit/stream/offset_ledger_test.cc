@@ -73,5 +73,20 @@ TEST(OffsetLedgerTest, ABatchClearedWithMessagesInFlightIsKeptUntilTheyAreAcknow
   EXPECT_TRUE(ledger.TakeCommittable().empty()) << "a cleared batch never commits";
 }
 
+TEST(OffsetLedgerTest, MqttPacketIdsAreAcknowledgedInReceiveOrderOnlyAfterEveryEarlierBatch) {
+  OffsetLedger ledger;
+  auto* first = ledger.Open({}, 2, {7, 3});
+  auto* second = ledger.Open({}, 1, {9});
+  ledger.Expect(first);
+  ledger.Decide(first);
+  ledger.Decide(second);  // nothing to publish (skipped): ready, but behind the first
+  std::vector<std::uint16_t> ids;
+  ledger.TakeCommittable(&ids);
+  EXPECT_TRUE(ids.empty()) << "the first batch's answer is not acknowledged yet";
+  ledger.Acknowledge(first);
+  ledger.TakeCommittable(&ids);
+  EXPECT_EQ(ids, (std::vector<std::uint16_t>{7, 3, 9}));
+}
+
 }  // namespace
 }  // namespace ferry::stream

@@ -126,7 +126,8 @@ streams:
   EXPECT_EQ(config->mqtt.tls_ca, "ca.pem");
   EXPECT_FALSE(config->mqtt.tls_verify_host);
   const StreamSpec& s = config->streams.at(0);
-  EXPECT_EQ(s.transport, Transport::kMqtt);
+  EXPECT_EQ(s.source_transport, Transport::kMqtt);
+  EXPECT_EQ(s.sink_transport, Transport::kMqtt);
   EXPECT_EQ(s.source_topic, "plant/+/readings/#");
   EXPECT_EQ(s.mqtt.source_qos, 0);
   EXPECT_EQ(s.mqtt.shared_group, "g");
@@ -153,11 +154,70 @@ streams:
   ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {mqtt: {topic: a/x}}, errors: "
                      "{mqtt: {topic: e}}}\n", "must not match the source filter");
   ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {topic: b}, errors: "
-                     "{mqtt: {topic: e}}}\n", "the sink must be on MQTT like the source");
+                     "{mqtt: {topic: e}}}\n", "the error topic must be on Kafka like the sink");
   ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {mqtt: {topic: b}}, errors: "
                      "{topic: e}}\n", "the error topic must be on MQTT");
   ExpectError(head + "  - {name: s, source: {mqtt: {topic: a/+, group: g}}, model: m, sink: {mqtt: {topic: b}}, "
                      "errors: {mqtt: {topic: e}}}\n", "unknown key 'group' in stream 's' source mqtt");
+}
+
+TEST(StreamConfig, MixedTransportsAndKafkaRequests) {
+  auto config = ParseStreamConfig(R"(kafka: {bootstrap_servers: k:9092}
+mqtt: {broker: mqtt://b}
+streams:
+  - name: up
+    source: {mqtt: {topic: "plant/+/readings"}}
+    model: m
+    sink: {topic: scores, headers: copy}
+    errors: {topic: scores-errors}
+  - name: down
+    source: {topic: commands, reply: {}}
+    model: m
+    sink: {mqtt: {topic: devices/commands}}
+    errors: {mqtt: {topic: devices/errors}}
+  - name: rpc
+    source: {topic: requests, reply: {topic_header: reply-to, correlation_header: id, partition_header: reply-partition}}
+    model: m
+    sink: {topic: answers}
+    errors: {topic: requests-errors}
+)", "ferry.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  const auto& up = config->streams.at(0);
+  EXPECT_EQ(up.source_transport, Transport::kMqtt);
+  EXPECT_EQ(up.sink_transport, Transport::kKafka);
+  EXPECT_TRUE(up.copy_headers);
+  EXPECT_EQ(up.errors_topic, "scores-errors");
+  const auto& down = config->streams.at(1);
+  EXPECT_EQ(down.source_transport, Transport::kKafka);
+  EXPECT_EQ(down.sink_transport, Transport::kMqtt);
+  EXPECT_EQ(down.reply.topic, "kafka_replyTopic");  // Spring Kafka's names
+  EXPECT_EQ(down.reply.correlation, "kafka_correlationId");
+  EXPECT_EQ(down.reply.partition, "kafka_replyPartition");
+  const auto& rpc = config->streams.at(2);
+  EXPECT_EQ(rpc.reply.topic, "reply-to");
+  EXPECT_EQ(rpc.reply.correlation, "id");
+  EXPECT_EQ(rpc.reply.partition, "reply-partition");
+  EXPECT_TRUE(config->streams.at(0).reply.topic.empty()) << "no requests unless asked";
+
+  const std::string mqtt_only = "mqtt: {broker: mqtt://b}\nstreams:\n";
+  ExpectError(mqtt_only + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {topic: b}, errors: "
+                          "{topic: e}}\n", "stream 's' needs kafka");
+  const std::string kafka_only = "kafka: {bootstrap_servers: k}\nstreams:\n";
+  ExpectError(kafka_only + "  - {name: s, source: {topic: a}, model: m, sink: {mqtt: {topic: b}}, errors: "
+                           "{mqtt: {topic: e}}}\n", "stream 's' needs mqtt");
+  const std::string both = "kafka: {bootstrap_servers: k}\nmqtt: {broker: mqtt://b}\nstreams:\n";
+  ExpectError(both + "  - {name: s, source: {topic: a}, model: m, sink: {mqtt: {topic: 'b/{1}'}}, errors: "
+                     "{mqtt: {topic: e}}}\n", "a Kafka source has no wildcard levels");
+  ExpectError(both + "  - {name: s, source: {topic: a, reply: {topic_header: ''}}, model: m, sink: {topic: b}, "
+                     "errors: {topic: e}}\n", "'topic_header' must be a name");
+  ExpectError(both + "  - {name: s, source: {topic: a, reply: {header: x}}, model: m, sink: {topic: b}, "
+                     "errors: {topic: e}}\n", "unknown key 'header'");
+  ExpectError(both + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {topic: b}, errors: {topic: e}, "
+                     "feedback: {topic: f}}\n", "an MQTT source takes none");
+  // One topic name on two transports is two topics.
+  auto same_name = ParseStreamConfig(both + "  - {name: s, source: {mqtt: {topic: a}}, model: m, sink: {topic: a}, "
+                                            "errors: {topic: e}}\n", "ferry.yaml");
+  EXPECT_TRUE(same_name.has_value()) << same_name.error().message;
 }
 
 TEST(StreamConfig, PropertiesFromTheEnvironmentAndFiles) {

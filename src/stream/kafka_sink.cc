@@ -1,10 +1,12 @@
-#include "stream/event_writer.h"
+#include "stream/kafka_sink.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cstring>
+
+#include "stream/event_codec.h"
 
 namespace ferry::stream {
 namespace {
@@ -28,13 +30,9 @@ bool TooLarge(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 }
 
-std::string SourceOf(const rd_kafka_message_t& event) {
-  return fmt::format("{}/{}/{}", rd_kafka_topic_name(event.rkt), event.partition, event.offset);
-}
-
 }  // namespace
 
-core::Result<void> EventWriter::Connect(const std::string& bootstrap_servers,
+core::Result<void> KafkaSink::Connect(const std::string& bootstrap_servers,
                                         const std::map<std::string, std::string>& properties) {
   FERRY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
                          MakeKafkaConf(bootstrap_servers, properties,
@@ -48,7 +46,7 @@ core::Result<void> EventWriter::Connect(const std::string& bootstrap_servers,
   if (rd_kafka_conf_get(conf, "message.max.bytes", value, &size) == RD_KAFKA_CONF_OK) {
     std::from_chars(value, value + std::strlen(value), max_message_bytes_);
   }
-  rd_kafka_conf_set_dr_msg_cb(conf, &EventWriter::OnDelivery);
+  rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::OnDelivery);
   rd_kafka_conf_set_opaque(conf, this);
   char error[512];
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error));
@@ -56,8 +54,8 @@ core::Result<void> EventWriter::Connect(const std::string& bootstrap_servers,
   return {};
 }
 
-void EventWriter::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
-  auto* self = static_cast<EventWriter*>(opaque);
+void KafkaSink::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  auto* self = static_cast<KafkaSink*>(opaque);
   auto* batch = static_cast<OffsetLedger::Batch*>(message->_private);
   if (TooLarge(message->err)) {  // the broker's limit is below ours: written again, smaller
     rd_kafka_headers_t* headers = nullptr;
@@ -74,16 +72,16 @@ void EventWriter::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, voi
   self->ledger_.Acknowledge(batch);
 }
 
-void EventWriter::Fail(std::string why) {
+void KafkaSink::Fail(std::string why) {
   if (failure_.empty()) failure_ = std::move(why);
 }
 
-rd_kafka_resp_err_t EventWriter::Produce(const std::string& topic, std::string_view key, std::string_view value,
-                                         rd_kafka_headers_t* headers, OffsetLedger::Batch* batch) {
+rd_kafka_resp_err_t KafkaSink::Produce(const std::string& topic, std::string_view key, std::string_view value,
+                                       rd_kafka_headers_t* headers, OffsetLedger::Batch* batch, std::int32_t partition) {
   ledger_.Expect(batch);
   while (true) {
     const auto err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(batch), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;  // the message owns `headers` now
@@ -98,20 +96,48 @@ rd_kafka_resp_err_t EventWriter::Produce(const std::string& topic, std::string_v
   }
 }
 
-void EventWriter::Answer(const rd_kafka_message_t& event, std::string_view value, const core::RouteInfo& route,
-                         OffsetLedger::Batch* batch) {
+rd_kafka_headers_t* KafkaSink::CopyHeaders(const Event& event, std::size_t extra) {
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(extra);
+  event.ForEachHeader([&](std::string_view name, std::string_view value) { AddHeader(headers, name, value); });
+  return headers;
+}
+
+std::string KafkaSink::Ready() {
+  for (const std::string* topic : {&spec_.sink_topic, &spec_.errors_topic}) {
+    if (topic->empty()) continue;
+    if (auto partitions = TopicPartitions(producer_.get(), *topic, 5000); !partitions) {
+      return fmt::format("{} topic: {} (create it, or let the broker create topics on first use)",
+                         topic == &spec_.sink_topic ? "sink" : "error", partitions.error().message);
+    }
+  }
+  return {};
+}
+
+void KafkaSink::Answer(const Event& event, std::string_view value, const core::RouteInfo& route,
+                       OffsetLedger::Batch* batch) {
   rd_kafka_headers_t* headers = nullptr;
-  rd_kafka_headers_t* original = nullptr;
-  if (spec_.copy_headers && rd_kafka_message_headers(&event, &original) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    headers = rd_kafka_headers_copy(original);
+  if (spec_.copy_headers) {
+    headers = CopyHeaders(event, 8);
     for (const char* ours : {"ferry-model", "ferry-model-version"}) rd_kafka_header_remove(headers, ours);
   } else {
     headers = rd_kafka_headers_new(8);
   }
-  AddHeader(headers, "ferry-source", SourceOf(event));
+  AddHeader(headers, "ferry-source", event.Origin());
   route.ForEachField([&](std::string_view name, std::string_view field) { AddHeader(headers, name, field); });
-  const std::string_view key = spec_.key_from_source ? Text(event.key, event.key_len) : std::string_view();
-  const auto err = Produce(spec_.sink_topic, key, value, headers, batch);
+  const std::string_view key = spec_.key_from_source ? event.Key().value_or(std::string_view()) : std::string_view();
+  const std::string* topic = &spec_.sink_topic;
+  std::string reply_topic;
+  std::int32_t partition = RD_KAFKA_PARTITION_UA;
+  if (const auto reply = spec_.source_transport == Transport::kKafka ? event.Reply() : std::nullopt) {
+    reply_topic = reply->topic;
+    topic = &reply_topic;
+    if (reply->partition) partition = *reply->partition;
+    if (reply->correlation) {
+      rd_kafka_header_remove(headers, spec_.reply.correlation.c_str());
+      AddHeader(headers, spec_.reply.correlation, *reply->correlation);
+    }
+  }
+  const auto err = Produce(*topic, key, value, headers, batch, partition);
   if (TooLarge(err)) {
     DeadLetter(event, DeadLetterClass::kTooLarge, "sink",
                fmt::format("the answer is {} bytes, over the producer's limit of {} bytes (message.max.bytes)",
@@ -122,7 +148,7 @@ void EventWriter::Answer(const rd_kafka_message_t& event, std::string_view value
   if (!err) ++counters_.produced;
 }
 
-void EventWriter::AddErrorHeaders(rd_kafka_headers_t* headers, DeadLetterClass kind, std::string_view stage,
+void KafkaSink::AddErrorHeaders(rd_kafka_headers_t* headers, DeadLetterClass kind, std::string_view stage,
                                   std::string_view reason) {
   ++counters_.errors;
   ++counters_.dead_letters[static_cast<std::size_t>(kind)];
@@ -132,20 +158,25 @@ void EventWriter::AddErrorHeaders(rd_kafka_headers_t* headers, DeadLetterClass k
   AddHeader(headers, "ferry-stream", spec_.name);
 }
 
-void EventWriter::DeadLetter(const rd_kafka_message_t& event, DeadLetterClass kind, std::string_view stage,
-                             std::string_view reason, OffsetLedger::Batch* batch) {
+void KafkaSink::DeadLetter(const Event& event, DeadLetterClass kind, std::string_view stage, std::string_view reason,
+                           OffsetLedger::Batch* batch) {
   if (!spec_.tolerate_errors) {
-    Fail(fmt::format("event {} ({}): {} (errors: {{tolerance: none}})", SourceOf(event), ClassName(kind), reason));
+    Fail(fmt::format("event {} ({}): {} (errors: {{tolerance: none}})", event.Origin(), ClassName(kind), reason));
     return;
   }
-  const std::string_view key = Text(event.key, event.key_len);
-  const std::string_view value = Text(event.payload, event.len);
-  rd_kafka_headers_t* original = nullptr;
-  rd_kafka_headers_t* headers = rd_kafka_message_headers(&event, &original) == RD_KAFKA_RESP_ERR_NO_ERROR
-                                    ? rd_kafka_headers_copy(original)
-                                    : rd_kafka_headers_new(6);
+  const std::string_view key = event.Key().value_or(std::string_view());
+  if (const auto reply = spec_.source_transport == Transport::kKafka ? event.Reply() : std::nullopt) {
+    // The caller waits for an answer: it gets the reason.
+    rd_kafka_headers_t* answer = rd_kafka_headers_new(4);
+    if (reply->correlation) AddHeader(answer, spec_.reply.correlation, *reply->correlation);
+    AddHeader(answer, "ferry-error-class", ClassName(kind));
+    AddHeader(answer, "ferry-source", event.Origin());
+    Produce(std::string(reply->topic), key, EncodeEventError(reason), answer, batch, reply->partition.value_or(RD_KAFKA_PARTITION_UA));
+  }
+  const std::string_view value = event.Payload();
+  rd_kafka_headers_t* headers = CopyHeaders(event, 6);
   AddErrorHeaders(headers, kind, stage, reason);
-  AddHeader(headers, "ferry-source", SourceOf(event));
+  AddHeader(headers, "ferry-source", event.Origin());
   const std::size_t framing = key.size() + HeaderBytes(headers) + kRecordOverhead;
   if (value.size() + framing <= max_message_bytes_ &&
       !TooLarge(Produce(spec_.errors_topic, key, value, rd_kafka_headers_copy(headers), batch))) {
@@ -156,7 +187,7 @@ void EventWriter::DeadLetter(const rd_kafka_message_t& event, DeadLetterClass ki
   WriteCut(key, value, headers, value.size(), budget, batch);
 }
 
-void EventWriter::WriteCut(std::string_view key, std::string_view value, rd_kafka_headers_t* headers,
+void KafkaSink::WriteCut(std::string_view key, std::string_view value, rd_kafka_headers_t* headers,
                            std::size_t original_size, std::size_t budget, OffsetLedger::Batch* batch) {
   ++counters_.truncated;
   rd_kafka_header_remove(headers, "ferry-truncated");
@@ -182,12 +213,17 @@ void EventWriter::WriteCut(std::string_view key, std::string_view value, rd_kafk
   }
 }
 
-void EventWriter::Poll(int timeout_ms) {
+void KafkaSink::Flush(int timeout_ms) {
+  if (producer_) rd_kafka_flush(producer_.get(), timeout_ms);
+  Poll(0);
+}
+
+void KafkaSink::Poll(int timeout_ms) {
   rd_kafka_poll(producer_.get(), timeout_ms);
   while (!refused_.empty()) {
     Refused r = std::move(refused_.front());
     refused_.pop_front();
-    const bool answer = r.topic == spec_.sink_topic;
+    const bool answer = r.topic != spec_.errors_topic;  // the sink topic or a reply topic
     if (answer) {  // the answer becomes a dead letter: the reason, and the answer cut to fit
       if (!spec_.tolerate_errors) {
         rd_kafka_headers_destroy(r.headers);
