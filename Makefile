@@ -44,7 +44,7 @@ test-sanitizers: deps
 # clang 19 in $(BUILD_DIR)-fuzz, starting from the seed corpus in tests/fuzz/corpus (new inputs
 # go to $(BUILD_DIR)-fuzz/corpus, crashes to $(BUILD_DIR)-fuzz/crashes). CI runs it briefly.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_v2_json fuzz_v2_binary fuzz_grpc_request fuzz_model_config fuzz_pipeline_config fuzz_predict fuzz_stream_config fuzz_model_package fuzz_pmml fuzz_router_config fuzz_routing_json fuzz_http_coding fuzz_worker_protocol fuzz_mqtt_packet
+FUZZ_TARGETS ?= fuzz_v2_json fuzz_v2_binary fuzz_grpc_request fuzz_model_config fuzz_pipeline_config fuzz_predict fuzz_stream_config fuzz_model_package fuzz_pmml fuzz_router_config fuzz_routing_json fuzz_http_coding fuzz_worker_protocol fuzz_mqtt_packet fuzz_event_codec
 fuzz:
 	@scripts/install-deps.sh --fuzz > /dev/null
 	@CC=clang-19 CXX=clang++-19 cmake -S . -B $(BUILD_DIR)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \

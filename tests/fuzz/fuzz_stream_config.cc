@@ -1,5 +1,5 @@
-// Fuzz target: ferry.yaml (`ferry serve --config`), the Kafka streams configuration. (Kafka
-// events themselves are decoded by the /predict codec, which fuzz_predict covers.)
+// Fuzz target: ferry.yaml (`ferry serve --config`), the Kafka and MQTT streams configuration.
+// (Stream events themselves: fuzz_event_codec, and for pipelines the /predict codec, fuzz_predict.)
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -283,6 +283,20 @@ streams:
     errors: {mqtt: {topic: "plant/errors"}, tolerance: all}
     batch: {max_events: 64, max_wait_ms: 2}
 """)
+    write("fuzz_stream_config", "mixed.yaml", """kafka: {bootstrap_servers: 127.0.0.1:9092}
+mqtt: {broker: mqtt://127.0.0.1:1883}
+streams:
+  - name: up
+    source: {mqtt: {topic: "plant/+/readings"}}
+    model: anomaly
+    sink: {topic: scores, headers: copy}
+    errors: {topic: errors}
+  - name: rpc
+    source: {topic: requests, reply: {topic_header: reply-to, correlation_header: id}}
+    model: anomaly
+    sink: {mqtt: {topic: devices/answers}}
+    errors: {mqtt: {topic: devices/errors}}
+""")
 
 
 def package_seeds():
@@ -472,7 +486,20 @@ def mqtt_seeds():
     write("fuzz_mqtt_packet", "long_length", b"\x30\xff\xff\xff\xff\x01")
 
 
+def event_codec_seeds():
+    """The first byte picks the source encoder: 0 json, 1 raw for a BYTES model, 2 raw for an FP32 one."""
+    v2 = json.dumps({"inputs": [tensor("features", "FP32", [1, 8], [6, 148, 72, 35, 0, 33.6, 0.627, 50])]})
+    write("fuzz_event_codec", "v2_request", b"\x00" + v2.encode())
+    write("fuzz_event_codec", "v2_bytes", b"\x00" + json.dumps(
+        {"inputs": [tensor("text", "BYTES", [2, 1], ["a", "\u00e9\"quoted\""])]}).encode())
+    write("fuzz_event_codec", "raw_text", b"\x01" + "a sentence, \u00e9".encode())
+    write("fuzz_event_codec", "raw_for_fp32", b"\x02" + b"\x00\x01\xff")
+    write("fuzz_event_codec", "not_json", b"\x00{\"inputs\": [")
+
+
 if __name__ == "__main__":
+    event_codec_seeds()
+    stream_seeds()
     mqtt_seeds()
     worker_seeds()
     routing_seeds()
