@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "stream/dev_kafka.h"
+#include "stream/kafka/dev_kafka.h"
 
 namespace ferry::cli {
 

@@ -16,8 +16,7 @@
 #include "protocol/v2_json.h"
 #include "stream/model_topic.h"
 #include "stream/stream_config.h"
-#include "stream/mqtt/mqtt_stream.h"
-#include "stream/stream_runner.h"
+#include "stream/stream_loop.h"
 
 namespace ferry::cli {
 namespace {
@@ -175,9 +174,7 @@ int Serve(const ServeOptions& options) {
   if (!streams.streams.empty()) {
     (*server)->WaitUntilReady(std::chrono::minutes(10));
     for (const auto& spec : streams.streams) {
-      core::Result<std::unique_ptr<stream::RunningStream>> runner =
-          spec.source_transport == stream::Transport::kMqtt ? stream::mqtt::MqttStream::Start(streams, spec, **server)
-                                                            : stream::StreamRunner::Start(streams, spec, **server);
+      auto runner = stream::StartStream(streams, spec, **server);
       if (!runner) {
         spdlog::error("{}", runner.error().message);
         return 2;

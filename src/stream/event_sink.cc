@@ -1,7 +1,7 @@
 #include "stream/event_sink.h"
 
 #include "stream/batch_inference.h"
-#include "stream/kafka_sink.h"
+#include "stream/kafka/kafka_sink.h"
 #include "stream/mqtt/mqtt_sink.h"
 
 namespace ferry::stream {

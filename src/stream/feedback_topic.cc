@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/routing_json.h"
-#include "stream/kafka_client.h"
+#include "stream/kafka/kafka_client.h"
 
 namespace ferry::stream {
 

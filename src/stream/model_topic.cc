@@ -11,7 +11,7 @@
 #include "core/json_writer.h"
 #include "observe/prometheus.h"
 #include "model/repository.h"
-#include "stream/kafka_client.h"
+#include "stream/kafka/kafka_client.h"
 #include "stream/model_package.h"
 
 namespace ferry::stream {

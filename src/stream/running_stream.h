@@ -1,5 +1,5 @@
-// RunningStream: a stream of ferry.yaml on its own thread, whatever its transport
-// (stream_runner.h: Kafka; mqtt/mqtt_stream.h: MQTT), as `ferry serve` holds it.
+// RunningStream: a stream of ferry.yaml on its own thread, whatever its transports
+// (stream_loop.h), as `ferry serve` holds it.
 #pragma once
 
 #include "stream/stream_metrics.h"

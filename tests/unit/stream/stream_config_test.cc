@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "stream/kafka_client.h"
+#include "stream/kafka/kafka_client.h"
 
 namespace ferry::stream {
 namespace {

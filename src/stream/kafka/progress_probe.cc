@@ -1,4 +1,4 @@
-#include "stream/progress_probe.h"
+#include "stream/kafka/progress_probe.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "stream/kafka_client.h"
+#include "stream/kafka/kafka_client.h"
 
 namespace ferry::stream {
 

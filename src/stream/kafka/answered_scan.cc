@@ -1,9 +1,9 @@
-#include "stream/answered_scan.h"
+#include "stream/kafka/answered_scan.h"
 
 #include <charconv>
 #include <chrono>
 
-#include "stream/kafka_client.h"
+#include "stream/kafka/kafka_client.h"
 
 namespace ferry::stream {
 

@@ -1,4 +1,4 @@
-#include "stream/kafka_sink.h"
+#include "stream/kafka/kafka_sink.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "stream/dev_kafka.h"
+#include "stream/kafka/dev_kafka.h"
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>

@@ -1,4 +1,4 @@
-#include "stream/kafka_client.h"
+#include "stream/kafka/kafka_client.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

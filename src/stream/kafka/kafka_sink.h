@@ -22,7 +22,7 @@
 #include "core/error.h"
 #include "core/inference.h"
 #include "stream/event_sink.h"
-#include "stream/kafka_client.h"
+#include "stream/kafka/kafka_client.h"
 #include "stream/offset_ledger.h"
 #include "stream/stream_config.h"
 #include "stream/stream_metrics.h"
