@@ -382,7 +382,7 @@ core::Result<void> Client::Subscribe(const std::string& filter, std::uint8_t qos
   return {};
 }
 
-core::Result<std::uint16_t> Client::Publish(mqtt::Message message) {
+core::Result<void> Client::Publish(mqtt::Message& message) {
   {
     std::unique_lock lock(impl_->mu);
     if (message.qos > 0) {
@@ -401,7 +401,7 @@ core::Result<std::uint16_t> Client::Publish(mqtt::Message message) {
     }
   }
   impl_->Send(EncodePublish(message, impl_->options.connect.version));
-  return message.id;
+  return {};
 }
 
 std::size_t Client::TakeAcknowledged(std::vector<Published>& out, std::chrono::milliseconds wait) {

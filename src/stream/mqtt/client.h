@@ -56,10 +56,9 @@ class Client {
   // SUBSCRIBE and its SUBACK; an error when the broker refuses or grants a lower QoS than asked.
   core::Result<void> Subscribe(const std::string& filter, std::uint8_t qos, std::chrono::milliseconds timeout);
 
-  // Sends `message`, waiting while the broker's window of unacknowledged messages is full.
-  // Returns the packet id assigned to a QoS 1 message (0 for QoS 0); an error when the
-  // connection failed.
-  core::Result<std::uint16_t> Publish(Message message);
+  // Sends `message`, waiting while the broker's window of unacknowledged messages is full; a
+  // QoS 1 message gets its packet id (message.id). An error when the connection failed.
+  core::Result<void> Publish(Message& message);
   // Moves the acknowledgements of QoS 1 publications received since the last call to `out`,
   // waiting up to `wait` for one.
   std::size_t TakeAcknowledged(std::vector<Published>& out, std::chrono::milliseconds wait);

@@ -97,18 +97,15 @@ void MqttSink::Send(Pending pending) {
     unsent_.push_back(std::move(pending));
     return;
   }
-  const std::uint8_t qos = pending.message.qos;
-  auto sent = client_->Publish(pending.message);
-  if (!sent) {
+  if (auto sent = client_->Publish(pending.message); !sent) {
     unsent_.push_back(std::move(pending));
     Disconnected(sent.error().message);
     return;
   }
-  if (qos == 0) {
+  if (pending.message.qos == 0) {
     ledger_.Acknowledge(pending.batch);
     return;
   }
-  pending.message.id = *sent;
   in_flight_.push_back(std::move(pending));
 }
 
