@@ -127,13 +127,8 @@ bool RetryWhileUnavailable(std::string_view what, const std::function<core::Resu
   return false;
 }
 
-std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name) {
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
-  const void* value = nullptr;
-  std::size_t size = 0;
-  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
-  return Text(value, size);
+std::string_view HeaderValue(const rd_kafka_message_t& message, std::string_view name) {
+  return KafkaEvent(message).Header(name).value_or(std::string_view());
 }
 
 void KafkaEvent::ForEachHeader(const std::function<void(std::string_view, std::string_view)>& f) const {

@@ -91,8 +91,9 @@ inline void AddHeader(rd_kafka_headers_t* headers, std::string_view name, std::s
                       static_cast<ssize_t>(value.size()));
 }
 
-// The value of a message's header `name`, or empty.
-std::string_view HeaderValue(const rd_kafka_message_t& message, const char* name);
+// The value of a message's header `name` (the last of that name, compared without case as
+// everywhere in streams), or empty.
+std::string_view HeaderValue(const rd_kafka_message_t& message, std::string_view name);
 
 // A Kafka message as a stream event: its value, headers (the last of a name wins) and key.
 class KafkaEvent final : public Event {
