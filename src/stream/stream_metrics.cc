@@ -38,7 +38,7 @@ void RenderStreamMetrics(const std::vector<StreamView>& streams, std::string& ou
       {"ferry_stream_events_consumed_total", "Events read from the stream's source topic.", &StreamCounters::consumed},
       {"ferry_stream_events_produced_total", "Outputs produced to the stream's sink topic.", &StreamCounters::produced},
       {"ferry_stream_events_failed_total", "Events sent to the stream's error topic.", &StreamCounters::errors},
-      {"ferry_stream_events_skipped_total", "Events a pipeline step or a model's hook skipped (no output).", &StreamCounters::skipped},
+      {"ferry_stream_events_skipped_total", "Events answered with nothing by design: a pipeline step or a model's hook skipped them, or MQTT messages left unanswered (retained, or from a filter no longer configured).", &StreamCounters::skipped},
       {"ferry_stream_events_duplicated_total",
        "Events read again that already had an answer (after a member of the group died before committing).",
        &StreamCounters::duplicated},

@@ -139,7 +139,7 @@ class MqttStreamTest(unittest.TestCase):
             stop()
 
     def serve(self, name, version=5, client_id="ferry-test", max_events=256, shared_group=None, mqtt_extra="",
-              broker=None, wait_ready=True):
+              broker=None, wait_ready=True, source="plant/+/readings"):
         path = os.path.join(self.work, f"ferry-{name}-{client_id}.yaml")
         shared = f", shared_group: {shared_group}" if shared_group else ""
         with open(path, "w") as f:
@@ -151,7 +151,7 @@ class MqttStreamTest(unittest.TestCase):
 {mqtt_extra}
 streams:
   - name: {name}
-    source: {{mqtt: {{topic: "plant/+/readings", qos: 1{shared}}}}}
+    source: {{mqtt: {{topic: "{source}", qos: 1{shared}}}}}
     model: pima-pipeline
     sink: {{mqtt: {{topic: "plant/{{1}}/scores", qos: 1}}}}
     errors: {{mqtt: {{topic: "plant/errors"}}}}
@@ -296,6 +296,20 @@ streams:
         lines = scores.wait(complete, timeout=120)
         self.assert_answered(self.answers(lines), expected, duplicates_allowed=True)
         print(f"\nkill -9 after {at_kill} answers: {len(lines)} answers for {total} readings")
+
+    def test_a_subscription_an_earlier_configuration_left_in_the_session_is_not_answered(self):
+        scores = Collector(self.broker.port, "plant/+/scores", "scores-stale")
+        self.cleanup.append(scores.stop)
+        self.serve("stale").stop()  # subscribed to plant/+/readings in session ferry-test-stale
+        ferry = self.serve("stale", source="plant/+/values")  # the same session, another filter
+        publish(self.broker.port, "plant/5/readings", [json.dumps(reading(5, 1))])
+        publish(self.broker.port, "plant/6/values", [json.dumps(reading(6, 1))])
+        got = self.answers(scores.wait(lambda lines: len(lines) >= 1, timeout=30))
+        self.assertEqual(list(got), ["6"])
+        self.assertIn("earlier configuration left in session", ferry.wait_for_log("earlier configuration"))
+        _, metrics, _ = ferry.request("GET", "/metrics")
+        self.assertRegex(metrics, r'ferry_stream_events_skipped_total\{stream="stale"\} 1\b')
+        self.assertEqual(len(scores.wait(lambda lines: False, timeout=1)), 1, "nothing for the old filter")
 
     def test_the_broker_restarts_and_the_stream_reconnects(self):
         scores = Collector(self.broker.port, "plant/+/scores", "scores-restart")

@@ -9,6 +9,7 @@
 
 #include "stream/mqtt/client.h"
 #include "stream/mqtt/mqtt_sink.h"
+#include "stream/mqtt/packet.h"
 
 namespace ferry::stream::mqtt {
 namespace {
@@ -88,6 +89,19 @@ class MqttSource final : public EventSource {
       if (m.dup) ++p_.counters.duplicated;
       if (m.retain && !p_.spec.mqtt.retained) {
         ++p_.counters.skipped;
+        continue;
+      }
+      if (!MatchFilter(p_.spec.source_topic, m.topic)) {
+        // A persistent session keeps the subscriptions of an earlier ferry.yaml; MQTT has no way
+        // to list them, so their messages are acknowledged and left unanswered.
+        ++p_.counters.skipped;
+        if (!warned_stale_) {
+          spdlog::warn("stream '{}': a message on '{}', which '{}' does not match, came from a subscription an "
+                       "earlier configuration left in session '{}'; such messages are skipped (a new client_id "
+                       "starts a session without it)", p_.spec.name, m.topic, p_.spec.source_topic,
+                       options_.connect.client_id);
+          warned_stale_ = true;
+        }
         continue;
       }
       batch_.push_back(std::move(m));
@@ -182,6 +196,7 @@ class MqttSource final : public EventSource {
   std::vector<std::uint16_t> acks_;  // its QoS 1 packet ids, retained ones included, in order
   std::vector<MqttEvent> events_;
   std::vector<const Event*> views_;
+  bool warned_stale_ = false;
 };
 
 }  // namespace

@@ -6,7 +6,8 @@
 // sends at most `in_flight` unacknowledged messages (the MQTT 5 Receive Maximum ferry announces),
 // which is the stream's backpressure. A lost connection loses the batch in hand (the broker sends
 // it again) and is made again with a growing delay (0.2 s doubling to 10 s). Retained messages
-// are acknowledged and not answered unless `retained: true`.
+// are acknowledged and not answered unless `retained: true`; so are messages the filter does not
+// match, which a subscription of an earlier configuration left in the session brings.
 #pragma once
 
 #include <memory>
