@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/client_security.h"
+#include "cli/in_process.h"
 #include "cli/http_client.h"
 #include "grpc_service.grpc.pb.h"
 #include "server/grpc/grpc_codec.h"
@@ -27,6 +28,7 @@ struct InferOptions {
   bool grpc = false;
   bool binary = false;
   ClientSecurity security;
+  std::string repository;  // set: served in this process, no server needed
 };
 
 // name:DTYPE:shape:values -> one JSON input object. Shape "1,8" or "[1,8]"; values comma-separated
@@ -85,6 +87,25 @@ core::Result<core::InferenceRequest> BuildRequest(const InferOptions& options) {
   return request;
 }
 
+std::string InferTarget(const core::InferenceRequest& request) {
+  std::string target = "/v2/models/" + request.model_name;
+  if (request.model_version > 0) target += "/versions/" + std::to_string(request.model_version);
+  return target + "/infer";
+}
+
+// The repository loaded in this process, the request sent through the HTTP routes without a socket.
+core::Result<core::InferenceResponse> InferInProcess(const InferOptions& options,
+                                                     const core::InferenceRequest& request) {
+  FERRY_ASSIGN_OR_RETURN(auto server, OpenRepository(options.repository, std::chrono::minutes(5)));
+  std::string body;
+  protocol::EncodeInferRequest(request, false, false, body);
+  const http::HttpReply answer = Call(*server, http::Method::kPost, InferTarget(request), body);
+  if (answer.status != 200) {
+    return core::MakeError(core::ErrorCode::kInvalidArgument, fmt::format("HTTP {}: {}", answer.status, answer.body));
+  }
+  return protocol::DecodeInferResponse(answer.body, {});
+}
+
 core::Result<core::InferenceResponse> InferOverHttp(const InferOptions& options, const core::InferenceRequest& request) {
   FERRY_ASSIGN_OR_RETURN(auto address, ParseServerAddress(options.url, 8000));
   std::shared_ptr<boost::asio::ssl::context> tls;
@@ -99,10 +120,7 @@ core::Result<core::InferenceResponse> InferOverHttp(const InferOptions& options,
   if (auto header = protocol::EncodeInferRequest(request, options.binary, options.binary, body)) {
     headers["Inference-Header-Content-Length"] = std::to_string(*header);
   }
-  std::string target = "/v2/models/" + request.model_name;
-  if (request.model_version > 0) target += "/versions/" + std::to_string(request.model_version);
-  target += "/infer";
-  FERRY_ASSIGN_OR_RETURN(auto answer, client->Send(true, target, body, headers));
+  FERRY_ASSIGN_OR_RETURN(auto answer, client->Send(true, InferTarget(request), body, headers));
   if (answer.status != 200) {
     return core::MakeError(core::ErrorCode::kInvalidArgument, fmt::format("HTTP {}: {}", answer.status, answer.body));
   }
@@ -149,7 +167,9 @@ int Infer(const InferOptions& options) {
     fmt::print(stderr, "ferry infer: {}\n", request.error().message);
     return 2;
   }
-  auto response = options.grpc ? InferOverGrpc(options, *request) : InferOverHttp(options, *request);
+  auto response = !options.repository.empty() ? InferInProcess(options, *request)
+                  : options.grpc              ? InferOverGrpc(options, *request)
+                                              : InferOverHttp(options, *request);
   if (!response) {
     fmt::print(stderr, "ferry infer: {}\n", response.error().message);
     return 1;
@@ -187,7 +207,8 @@ core::Result<core::InferenceRequest> BuildInferRequest(const std::vector<std::st
 
 void AddInferCommand(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<InferOptions>();
-  CLI::App* infer = app.add_subcommand("infer", "Send one inference request to a KServe V2 server and print the answer");
+  CLI::App* infer = app.add_subcommand("infer", "Send one inference request to a KServe V2 server (or to a model "
+                                                "repository in this process) and print the answer");
   infer->add_option("--url", options->url,
                     "Server address: [http://|https://]host:port (default 127.0.0.1:8000, or :8001 with --grpc); "
                     "https:// is TLS, for HTTP and gRPC alike");
@@ -201,6 +222,10 @@ void AddInferCommand(CLI::App& app, int& exit_code) {
   infer->add_option("--id", options->id, "Request id, echoed in the answer");
   infer->add_flag("--grpc", options->grpc, "Use gRPC instead of HTTP");
   infer->add_flag("--binary", options->binary, "Over HTTP, send and receive tensors as binary data");
+  infer->add_option("--model-repository", options->repository,
+                    "Serve this model repository in this process and ask it (no server needed)")
+      ->excludes("--url")
+      ->excludes("--grpc");
   AddClientSecurityOptions(*infer, options->security);
   infer->callback([options, &exit_code] {
     if (options->url.empty()) options->url = options->grpc ? "127.0.0.1:8001" : "127.0.0.1:8000";

@@ -7,6 +7,7 @@
 #include "cli/publish_command.h"
 #include "cli/python_worker_command.h"
 #include "cli/serve_command.h"
+#include "cli/test_command.h"
 #include "core/version.h"
 #include "backends/python/python_step.h"
 
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   ferry::cli::AddServeCommand(app, exit_code);
   ferry::cli::AddInferCommand(app, exit_code);
+  ferry::cli::AddTestCommand(app, exit_code);
   ferry::cli::AddBenchCommand(app, exit_code);
   ferry::cli::AddDevKafkaCommand(app, exit_code);
   ferry::cli::AddPublishCommand(app, exit_code);
