@@ -25,7 +25,7 @@ Tensor Tensor::AllocateBytes(std::string name, DataType type, Shape shape, std::
   t.element_count_ = shape.ElementCount().value_or(0);
   t.shape_ = std::move(shape);
   t.byte_size_ = byte_size;
-  t.data_ = std::make_unique_for_overwrite<std::byte[]>(byte_size == 0 ? 1 : byte_size);
+  t.data_ = {std::make_unique_for_overwrite<std::byte[]>(byte_size == 0 ? 1 : byte_size).release(), {}};
   return t;
 }
 
@@ -52,7 +52,10 @@ Tensor Tensor::Clone() const {
   return copy;
 }
 
-Result<Tensor> Tensor::FromRaw(std::string name, DataType type, Shape shape, std::span<const std::byte> raw) {
+namespace {
+
+// Whether `raw` holds exactly what `shape` of `type` needs (BYTES: checked element by element later).
+Result<void> CheckRaw(const std::string& name, DataType type, const Shape& shape, std::span<const std::byte> raw) {
   if (!shape.ElementCount()) {
     return InvalidArgument(fmt::format("tensor '{}': shape {} is not a valid concrete shape", name, shape.ToString()));
   }
@@ -64,8 +67,28 @@ Result<Tensor> Tensor::FromRaw(std::string name, DataType type, Shape shape, std
                                          shape.ToString(), DataTypeName(type), count, DataTypeSize(type), raw.size()));
     }
   }
+  return {};
+}
+
+}  // namespace
+
+Result<Tensor> Tensor::FromRaw(std::string name, DataType type, Shape shape, std::span<const std::byte> raw) {
+  FERRY_RETURN_IF_ERROR(CheckRaw(name, type, shape, raw));
   Tensor t = AllocateBytes(std::move(name), type, std::move(shape), raw.size());
   if (!raw.empty()) std::memcpy(t.data_.get(), raw.data(), raw.size());
+  if (type == DataType::kBytes) FERRY_RETURN_IF_ERROR(t.ValidateBytes());
+  return t;
+}
+
+Result<Tensor> Tensor::Borrow(std::string name, DataType type, Shape shape, std::span<const std::byte> raw) {
+  FERRY_RETURN_IF_ERROR(CheckRaw(name, type, shape, raw));
+  Tensor t;
+  t.name_ = std::move(name);
+  t.type_ = type;
+  t.element_count_ = shape.ElementCount().value_or(0);
+  t.shape_ = std::move(shape);
+  t.byte_size_ = raw.size();
+  t.data_ = {const_cast<std::byte*>(raw.data()), {.owned = false}};
   if (type == DataType::kBytes) FERRY_RETURN_IF_ERROR(t.ValidateBytes());
   return t;
 }

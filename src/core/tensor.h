@@ -5,7 +5,9 @@
 // by that many bytes -- the layout of the KServe binary tensor extension -- so codecs decode
 // straight into the buffer and encode straight out of it.
 //
-// A Tensor is move-only and not synchronized; hand it between threads by moving it.
+// A Tensor is move-only and not synchronized; hand it between threads by moving it. It owns its
+// buffer, except one made by Borrow(), which views memory its caller owns (an embedding
+// program's input, zero-copy).
 #pragma once
 
 #include <cstddef>
@@ -20,6 +22,14 @@
 #include "core/shape.h"
 
 namespace ferry::core {
+
+// Frees a tensor's buffer unless the tensor borrowed it (Tensor::Borrow).
+struct TensorBufferDeleter {
+  bool owned = true;
+  void operator()(std::byte* p) const noexcept {
+    if (owned) delete[] p;
+  }
+};
 
 class Tensor {
  public:
@@ -40,7 +50,13 @@ class Tensor {
   // what `shape` needs (a concrete shape is required).
   static Result<Tensor> FromRaw(std::string name, DataType type, Shape shape, std::span<const std::byte> raw);
 
-  // A deep copy (same name, type, shape and bytes).
+  // A tensor over `raw` without copying it, checked as FromRaw: the caller keeps `raw` valid and
+  // unchanged until this tensor and every tensor moved from it are gone. ferry reads an input
+  // tensor's bytes and does not write them (a Python model given the array may).
+  static Result<Tensor> Borrow(std::string name, DataType type, Shape shape, std::span<const std::byte> raw);
+  bool borrowed() const { return !data_.get_deleter().owned; }
+
+  // A deep copy (same name, type, shape and bytes), owning its buffer.
   Tensor Clone() const;
 
   const std::string& name() const { return name_; }
@@ -73,7 +89,7 @@ class Tensor {
   Shape shape_;
   std::int64_t element_count_ = 0;
   std::size_t byte_size_ = 0;
-  std::unique_ptr<std::byte[]> data_;
+  std::unique_ptr<std::byte[], TensorBufferDeleter> data_;
 };
 
 // Element i of a fixed-size numeric tensor as a double (BOOL as 0 or 1); 0 for BYTES, FP16, BF16.

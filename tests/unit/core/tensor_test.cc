@@ -75,5 +75,26 @@ TEST(Error, CodesMapToHttpStatuses) {
   EXPECT_EQ(HttpStatus(ErrorCode::kInternal), 500);
 }
 
+// An embedder's input is read where it is: Borrow neither copies nor frees the caller's memory,
+// and a tensor moved on (into a request, a batch) still points there.
+TEST(TensorTest, ABorrowedTensorViewsTheCallersMemory) {
+  std::vector<float> caller = {1, 2, 3, 4, 5, 6};
+  auto t = Tensor::Borrow("x", DataType::kFp32, Shape({2, 3}), std::as_bytes(std::span(caller)));
+  ASSERT_TRUE(t.has_value()) << t.error().message;
+  EXPECT_TRUE(t->borrowed());
+  EXPECT_EQ(static_cast<const void*>(t->bytes().data()), static_cast<const void*>(caller.data()));
+  Tensor moved = std::move(*t);
+  EXPECT_EQ(static_cast<const void*>(moved.bytes().data()), static_cast<const void*>(caller.data()));
+  EXPECT_EQ(moved.values<float>()[4], 5.0f);
+  Tensor copy = moved.Clone();
+  EXPECT_FALSE(copy.borrowed());
+  EXPECT_NE(static_cast<const void*>(copy.bytes().data()), static_cast<const void*>(caller.data()));
+  auto wrong = Tensor::Borrow("x", DataType::kFp32, Shape({2, 4}), std::as_bytes(std::span(caller)));
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_NE(wrong.error().message.find("tensor 'x'"), std::string::npos) << wrong.error().message;
+  const std::string bad_bytes("\x09\x00\x00\x00ab", 6);  // says 9 bytes, holds 2
+  EXPECT_FALSE(Tensor::Borrow("s", DataType::kBytes, Shape({1}), std::as_bytes(std::span(bad_bytes))).has_value());
+}  // `moved` and `copy` go here; the caller's vector is freed by the caller alone
+
 }  // namespace
 }  // namespace ferry::core

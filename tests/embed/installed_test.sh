@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The installed package is what is tested: `cmake --install` of this build into a fresh prefix,
+# then examples/embed built from that prefix alone -- with CMake's find_package(ferry) (MODE
+# cmake) or with pkg-config (MODE pkg-config) -- and run on examples/models.
+#   installed_test.sh MODE BUILD_DIR SOURCE_DIR
+set -euo pipefail
+mode=$1 build=$2 source=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
+test -f "$work/prefix/include/ferry/ferry.h"
+# Only the public headers are installed, and they reach no other header of ferry's.
+if grep -rhoE '#include "[^"]+"' "$work/prefix/include" | grep -v '"ferry/'; then
+  echo "an installed header includes a header that is not installed" >&2
+  exit 1
+fi
+case "$mode" in
+  cmake)
+    cmake -S "$source/examples/embed" -B "$work/example" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" \
+      -DCMAKE_BUILD_TYPE=Release > "$work/configure.log"
+    cmake --build "$work/example" > "$work/build.log"
+    program="$work/example/score"
+    ;;
+  pkg-config)
+    flags=$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs ferry)
+    # shellcheck disable=SC2086
+    g++ -std=c++20 -O1 "$source/examples/embed/score.cc" $flags -o "$work/score"
+    program="$work/score"
+    ;;
+  *) echo "mode: cmake or pkg-config" >&2; exit 2 ;;
+esac
+# The program finds libferry.so and the plugins through the prefix alone.
+out=$(env -u FERRY_BACKEND_DIRECTORY "$program" "$source/examples/models")
+echo "$out"
+grep -q '"probability":0.72' <<< "$out"
+grep -q "field 'age' is missing" <<< "$out"
+grep -qE '^pima version 1: probability 0\.72' <<< "$out"
