@@ -2,8 +2,8 @@
 # `make image [IMAGE_VARIANT=cpu|python|full]`: builds ferry:<version>-<variant> from the build in
 # $BUILD_DIR and writes it as an OCI archive, $BUILD_DIR/ferry-<version>-<variant>.oci.tar.
 #
-#  1. the install tree: `cmake --install --strip`, keeping the variant's backend plugins
-#     (deploy/image/variants/<variant>);
+#  1. the install tree: `cmake --install --strip --component server` (not the embedding library),
+#     keeping the variant's backend plugins (deploy/image/variants/<variant>);
 #  2. a Debian 12 root made with debootstrap (minbase) and completed with apt-get: the packages
 #     the install tree links against (rootfs.py needs) and the variant's own. It is kept in
 #     $FERRY_IMAGE_CACHE (default ~/.cache/ferry/image) between builds, and refreshed from
@@ -41,7 +41,7 @@ say() { echo "image[$variant]: $*" >&2; }
 
 # 1. The install tree ------------------------------------------------------------------------------
 rm -rf "$work" && mkdir -p "$work"
-cmake --install "$build_dir" --prefix "$work/install" --strip > /dev/null
+cmake --install "$build_dir" --prefix "$work/install" --strip --component server > /dev/null
 for plugin in "$work"/install/lib/ferry/backends/libferry_backend_*.so; do
   name=$(basename "$plugin" .so); name=${name#libferry_backend_}
   case " $PLUGINS " in *" $name "*) ;; *) rm "$plugin" ;; esac
