@@ -33,7 +33,7 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 test-sanitizers: deps
 	@cmake -S . -B $(BUILD_DIR)-sanitizers -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 $(SANITIZE)" -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE)" \
-	  -DCMAKE_MODULE_LINKER_FLAGS="$(SANITIZE)" -DFERRY_WITH_TORCH=OFF \
+	  -DCMAKE_MODULE_LINKER_FLAGS="$(SANITIZE)" -DCMAKE_SHARED_LINKER_FLAGS="$(SANITIZE)" -DFERRY_WITH_TORCH=OFF \
 	  -DONNXRUNTIME_ROOT="$$(tail -n 1 $(BUILD_DIR).onnxruntime-root)" > /dev/null
 	@cmake --build $(BUILD_DIR)-sanitizers
 	@cd $(BUILD_DIR)-sanitizers && FERRY_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
