@@ -68,6 +68,7 @@ test-image: image
 bench: build
 	@scripts/install-deps.sh --bench > /dev/null
 	@bench/http_infer.sh
+	@bench/embed.sh
 	@bench/protocols.sh
 	@bench/batching.sh
 	@bench/baselines.sh
