@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed package is what is tested: `cmake --install` of this build into a fresh prefix,
 # then examples/embed built from that prefix alone -- with CMake's find_package(ferry) (MODE
-# cmake) or with pkg-config (MODE pkg-config) -- and run on examples/models.
+# cmake), with pkg-config (MODE pkg-config), or statically with both (MODE static) -- and run on
+# examples/models.
 #   installed_test.sh MODE BUILD_DIR SOURCE_DIR
 set -euo pipefail
 mode=$1 build=$2 source=$3
@@ -27,10 +28,26 @@ case "$mode" in
     g++ -std=c++20 -O1 "$source/examples/embed/score.cc" $flags -o "$work/score"
     program="$work/score"
     ;;
-  *) echo "mode: cmake or pkg-config" >&2; exit 2 ;;
+  static)
+    cmake -S "$source/examples/embed" -B "$work/example" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" \
+      -DCMAKE_BUILD_TYPE=Release -DFERRY_STATIC=ON > "$work/configure.log"
+    cmake --build "$work/example" > "$work/build.log"
+    flags=$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs ferry-static)
+    # shellcheck disable=SC2086
+    g++ -std=c++20 -O1 "$source/examples/embed/score.cc" $flags -o "$work/score"
+    for program in "$work/example/score" "$work/score"; do
+      if ldd "$program" | grep -q libferry; then echo "$program links libferry.so" >&2; exit 1; fi
+    done
+    # A static program has no libferry.so to find the plugins beside: it is told where they are.
+    export FERRY_BACKEND_DIRECTORY="$work/prefix/lib/ferry/backends"
+    "$work/example/score" "$source/examples/models" | grep -qE '^pima version 1: probability 0\.72'
+    program="$work/score"
+    ;;
+  *) echo "mode: cmake, pkg-config or static" >&2; exit 2 ;;
 esac
 # The program finds libferry.so and the plugins through the prefix alone.
-out=$(env -u FERRY_BACKEND_DIRECTORY "$program" "$source/examples/models")
+[ "$mode" = static ] || unset FERRY_BACKEND_DIRECTORY
+out=$("$program" "$source/examples/models")
 echo "$out"
 grep -q '"probability":0.72' <<< "$out"
 grep -q "field 'age' is missing" <<< "$out"
