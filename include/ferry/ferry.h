@@ -49,8 +49,10 @@ struct FERRY_EXPORT InferResult {
 // Server: a model repository loaded in this process.
 //
 // Thread safety: every method may be called from any thread, concurrently, once Open() has
-// returned. Infer's callback runs on one of ferry's threads (a model's scheduler thread), never
-// on the caller's within the call; it must not block for long, and may call the Server again.
+// returned. Infer's callback runs once: on one of ferry's threads (a model's scheduler thread)
+// for an answer, or on the caller's thread before Infer returns when the request is refused at
+// once (an unknown model, an input that does not fit); it must not block for long, and may call
+// the Server again (but not destroy it).
 // Ownership: the Server owns its models and threads; destroying it waits for the calls in flight
 // to answer (their callbacks run before the destructor returns), then unloads every model.
 class FERRY_EXPORT Server {
@@ -84,7 +86,7 @@ class FERRY_EXPORT Server {
   // The HTTP port when Options::http_port asked for one, else -1.
   int http_port() const;
 
-  // Tensors in, tensors out. `done` runs once, on a ferry thread, when the answer is there.
+  // Tensors in, tensors out. `done` runs once, when the answer is there (see above for where).
   using InferDone = std::function<void(Status status, InferResult result)>;
   void Infer(const InferRequest& request, InferDone done);
   // The same, answered through a future.
