@@ -92,7 +92,7 @@ TEST(TensorTest, ABorrowedTensorViewsTheCallersMemory) {
   auto wrong = Tensor::Borrow("x", DataType::kFp32, Shape({2, 4}), std::as_bytes(std::span(caller)));
   ASSERT_FALSE(wrong.has_value());
   EXPECT_NE(wrong.error().message.find("tensor 'x'"), std::string::npos) << wrong.error().message;
-  const std::string bad_bytes("\x09\x00\x00\x00ab", 6);  // says 9 bytes, holds 2
+  const std::string bad_bytes = std::string("\x09\0\0\0", 4) + "ab";  // says 9 bytes, holds 2
   EXPECT_FALSE(Tensor::Borrow("s", DataType::kBytes, Shape({1}), std::as_bytes(std::span(bad_bytes))).has_value());
 }  // `moved` and `copy` go here; the caller's vector is freed by the caller alone
 
