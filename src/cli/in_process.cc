@@ -1,7 +1,5 @@
 #include "cli/in_process.h"
 
-#include <future>
-
 #include "observe/logging.h"
 #include "protocol/v2_json.h"
 
@@ -19,14 +17,6 @@ core::Result<std::unique_ptr<runtime::Server>> OpenRepository(const std::string&
                                                   }}));
   server->WaitUntilReady(ready_timeout);
   return server;
-}
-
-http::HttpReply Call(runtime::Server& server, http::Method method, std::string_view target, std::string_view body) {
-  std::promise<http::HttpReply> answered;
-  auto reply = answered.get_future();
-  http::HandleRequest(server, {.method = method, .target = target, .body = body},
-                      [&answered](http::HttpReply r) { answered.set_value(std::move(r)); });
-  return reply.get();
 }
 
 }  // namespace ferry::cli

@@ -1,6 +1,6 @@
 // A model repository served in this process with no listener: what `ferry test` and
 // `ferry infer --model-repository` call through the same HTTP routes as `ferry serve`
-// (http_routes.h), without sockets.
+// (http::HandleRequestAndWait), without sockets.
 #pragma once
 
 #include <chrono>
@@ -18,8 +18,5 @@ namespace ferry::cli {
 // not load answers its requests with its reason (503), as over HTTP.
 core::Result<std::unique_ptr<runtime::Server>> OpenRepository(const std::string& repository,
                                                               std::chrono::milliseconds ready_timeout);
-
-// One request through the routes, waiting for its answer.
-http::HttpReply Call(runtime::Server& server, http::Method method, std::string_view target, std::string_view body);
 
 }  // namespace ferry::cli

@@ -99,7 +99,7 @@ core::Result<core::InferenceResponse> InferInProcess(const InferOptions& options
   FERRY_ASSIGN_OR_RETURN(auto server, OpenRepository(options.repository, std::chrono::minutes(5)));
   std::string body;
   protocol::EncodeInferRequest(request, false, false, body);
-  const http::HttpReply answer = Call(*server, http::Method::kPost, InferTarget(request), body);
+  const http::HttpReply answer = http::HandleRequestAndWait(*server, http::Method::kPost, InferTarget(request), body);
   if (answer.status != 200) {
     return core::MakeError(core::ErrorCode::kInvalidArgument, fmt::format("HTTP {}: {}", answer.status, answer.body));
   }

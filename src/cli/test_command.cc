@@ -322,7 +322,7 @@ int RunTests(const TestOptions& options) {
   std::size_t passed = 0, updated = 0;
   for (const Case& c : cases) {
     const auto t0 = std::chrono::steady_clock::now();
-    const http::HttpReply reply = Call(**server, c.method, c.route, c.body);
+    const http::HttpReply reply = http::HandleRequestAndWait(**server, c.method, c.route, c.body);
     Outcome o = Check(c, reply);
     o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (options.update && !o.passed) {

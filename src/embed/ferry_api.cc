@@ -114,11 +114,7 @@ struct Server::Impl {
   std::size_t in_flight = 0;
 
   http::HttpReply Call(http::Method method, const std::string& target, std::string_view body) {
-    std::promise<http::HttpReply> answered;
-    auto reply = answered.get_future();
-    http::HandleRequest(*server, {.method = method, .target = target, .body = body},
-                        [&answered](http::HttpReply r) { answered.set_value(std::move(r)); });
-    return reply.get();
+    return http::HandleRequestAndWait(*server, method, target, body);
   }
 };
 

@@ -1,6 +1,7 @@
 #include "server/http/http_routes.h"
 
 #include <charconv>
+#include <future>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <optional>
@@ -339,6 +340,14 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
   }
   if (parts[1] == "models" && parts.size() >= 3) return ModelRoute(server, request, path, parts, reply);
   reply(ErrorReply(404, fmt::format("no route {}", path)));
+}
+
+HttpReply HandleRequestAndWait(runtime::Server& server, Method method, std::string_view target, std::string_view body) {
+  std::promise<HttpReply> answered;
+  auto reply = answered.get_future();
+  HandleRequest(server, {.method = method, .target = target, .body = body},
+                [&answered](HttpReply r) { answered.set_value(std::move(r)); });
+  return reply.get();
 }
 
 }  // namespace ferry::http

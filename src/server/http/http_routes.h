@@ -59,6 +59,10 @@ using Reply = std::move_only_function<void(HttpReply)>;
 void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply,
                    RouteSet routes = RouteSet::kAll);
 
+// One request handled in this process (no socket: `ferry test`, the embedding API), waiting for
+// its answer.
+HttpReply HandleRequestAndWait(runtime::Server& server, Method method, std::string_view target, std::string_view body);
+
 // The scope a route needs (kNone for health probes and unknown routes).
 auth::Scope RequiredScope(std::string_view path, Method method);
 

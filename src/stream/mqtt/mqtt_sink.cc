@@ -121,10 +121,8 @@ void MqttSink::Write(Pending pending) {
 void MqttSink::Answer(const Event& event, std::string_view value, const routing::RouteInfo& route,
                       OffsetLedger::Batch* batch) {
   Message answer;
-  const auto reply = spec_.source_transport == Transport::kMqtt ? event.Reply() : std::nullopt;
-  if (reply) {
-    answer.topic = reply->topic;
-    if (reply->correlation) answer.properties.correlation_data = std::string(*reply->correlation);
+  if (const auto reply = spec_.source_transport == Transport::kMqtt ? event.Reply() : std::nullopt) {
+    answer = ReplyMessage(*reply);
   } else if (auto topic = TopicFor(spec_.sink_topic, event.Topic())) {
     answer.topic = std::move(*topic);
   } else {
@@ -142,10 +140,21 @@ void MqttSink::Answer(const Event& event, std::string_view value, const routing:
   Write({std::move(answer), batch, true, std::move(source)});
 }
 
-Message MqttSink::MakeDeadLetter(std::string_view payload, std::string_view source, DeadLetterClass kind,
-                                 std::string_view stage, std::string_view reason, std::string topic) const {
+Message MqttSink::ReplyMessage(const ReplyTo& reply) const {
+  Message m;
+  m.topic = reply.topic;
+  if (reply.correlation) m.properties.correlation_data = std::string(*reply.correlation);
+  m.qos = static_cast<std::uint8_t>(spec_.mqtt.sink_qos);
+  return m;
+}
+
+void MqttSink::WriteDeadLetter(std::string_view payload, const std::string& source, DeadLetterClass kind,
+                               std::string_view stage, std::string_view reason, OffsetLedger::Batch* batch) {
+  ++counters_.errors;
+  ++counters_.dead_letters[static_cast<std::size_t>(kind)];
   Message p;
-  p.topic = std::move(topic);
+  auto topic = TopicFor(spec_.errors_topic, source);
+  p.topic = topic ? std::move(*topic) : spec_.errors_topic;  // a pattern the topic does not fill: as it is
   p.qos = static_cast<std::uint8_t>(spec_.mqtt.errors_qos);
   if (options_.connect.version == Version::k5) {
     p.payload = payload;
@@ -153,7 +162,7 @@ Message MqttSink::MakeDeadLetter(std::string_view payload, std::string_view sour
                          {"ferry-error-class", std::string(ClassName(kind))},
                          {"ferry-stage", std::string(stage)},
                          {"ferry-stream", spec_.name},
-                         {"ferry-source", std::string(source)}};
+                         {"ferry-source", source}};
   } else {
     core::JsonWriter w(p.payload);
     w.BeginObject();
@@ -168,7 +177,7 @@ Message MqttSink::MakeDeadLetter(std::string_view payload, std::string_view sour
     }
     w.EndObject();
   }
-  return p;
+  Write({std::move(p), batch, false, source});
 }
 
 void MqttSink::DeadLetter(const Event& event, DeadLetterClass kind, std::string_view stage, std::string_view reason,
@@ -179,20 +188,12 @@ void MqttSink::DeadLetter(const Event& event, DeadLetterClass kind, std::string_
     return;
   }
   if (const auto reply = spec_.source_transport == Transport::kMqtt ? event.Reply() : std::nullopt) {
-    Message answer;  // the caller waits for an answer: it gets the reason
-    answer.topic = reply->topic;
-    if (reply->correlation) answer.properties.correlation_data = std::string(*reply->correlation);
-    answer.qos = static_cast<std::uint8_t>(spec_.mqtt.sink_qos);
+    Message answer = ReplyMessage(*reply);  // the caller waits for an answer: it gets the reason
     answer.payload = EncodeEventError(reason);
     answer.properties.user = {{"ferry-error-class", std::string(ClassName(kind))}};
     Write({std::move(answer), batch, false, event.Origin()});
   }
-  auto topic = TopicFor(spec_.errors_topic, event.Topic());
-  if (!topic) topic = spec_.errors_topic;  // a pattern the topic does not fill: the pattern itself
-  ++counters_.errors;
-  ++counters_.dead_letters[static_cast<std::size_t>(kind)];
-  const std::string source = event.Origin();
-  Write({MakeDeadLetter(event.Payload(), source, kind, stage, reason, std::move(*topic)), batch, false, source});
+  WriteDeadLetter(event.Payload(), event.Origin(), kind, stage, reason, batch);
 }
 
 void MqttSink::Poll(int timeout_ms) {
@@ -211,13 +212,7 @@ void MqttSink::Poll(int timeout_ms) {
       const std::string why = fmt::format("the broker refused the message to '{}': {}", done.message.topic, ack.refused);
       if (done.answer && spec_.tolerate_errors) {
         --counters_.produced;
-        ++counters_.errors;
-        ++counters_.dead_letters[static_cast<std::size_t>(DeadLetterClass::kRefused)];
-        auto topic = TopicFor(spec_.errors_topic, done.source);
-        if (!topic) topic = spec_.errors_topic;
-        Write({MakeDeadLetter(done.message.payload, done.source, DeadLetterClass::kRefused, "sink", why,
-                              std::move(*topic)),
-               done.batch, false, done.source});
+        WriteDeadLetter(done.message.payload, done.source, DeadLetterClass::kRefused, "sink", why, done.batch);
       } else {
         Fail(why);
       }

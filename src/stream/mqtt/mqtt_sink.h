@@ -55,8 +55,12 @@ class MqttSink final : public EventSink {
 
   // The topic `pattern` names for an event on `topic`.
   core::Result<std::string> TopicFor(std::string_view pattern, std::string_view topic) const;
-  Message MakeDeadLetter(std::string_view payload, std::string_view source, DeadLetterClass kind,
-                         std::string_view stage, std::string_view reason, std::string topic) const;
+  // A message to a request's reply topic, with its correlation data.
+  Message ReplyMessage(const ReplyTo& reply) const;
+  // Counts and writes a dead letter of `payload` (from the event `source`) to the error topic: on
+  // MQTT 5 the payload with ferry's user properties, on 3.1.1 a JSON envelope.
+  void WriteDeadLetter(std::string_view payload, const std::string& source, DeadLetterClass kind,
+                       std::string_view stage, std::string_view reason, OffsetLedger::Batch* batch);
   void Write(Pending pending);       // expected in the ledger, published or queued for a connection
   void Send(Pending pending);        // publishes on the connection, or queues when it fails
   bool Connected();                  // a live connection, or an attempt to make one was due and worked

@@ -106,7 +106,7 @@ class MqttSource final : public EventSource {
       }
       batch_.push_back(std::move(m));
     }
-    if (batch_.empty() && !acks_.empty()) p_.ledger.Decide(Record());  // only retained ones
+    if (batch_.empty() && !acks_.empty()) p_.ledger.Decide(Record());  // only ones left unanswered
     events_.reserve(batch_.size());
     for (const auto& m : batch_) views_.push_back(&events_.emplace_back(m));
     return views_;
