@@ -7,7 +7,7 @@
 //   server->Predict("pima-pipeline", R"({"preg": 6, "plas": 148, ...})", &answer);
 //
 // The same repository, model.yaml, pipelines and routers as `ferry serve`; no network listener
-// unless Options::http_port asks for one. Link with -lferry (pkg-config ferry, or CMake
+// unless Options::http_port or grpc_port asks for one. Link with -lferry (pkg-config ferry, or CMake
 // find_package(ferry) and ferry::ferry).
 #pragma once
 
@@ -71,6 +71,9 @@ class FERRY_EXPORT Server {
     // >= 0: also serve the KServe V2 HTTP API on http_host:http_port (0: a free port).
     int http_port = -1;
     std::string http_host = "127.0.0.1";
+    // >= 0: also serve the KServe V2 gRPC service on grpc_host:grpc_port (0: a free port).
+    int grpc_port = -1;
+    std::string grpc_host = "127.0.0.1";
   };
 
   // Loads the repository. An error when it cannot be read or an option is wrong; a model that
@@ -83,8 +86,9 @@ class FERRY_EXPORT Server {
   // Whether every model loaded (and why not).
   bool IsReady() const;
   std::string NotReadyReason() const;
-  // The HTTP port when Options::http_port asked for one, else -1.
+  // The HTTP and gRPC ports when Options asked for them, else -1.
   int http_port() const;
+  int grpc_port() const;
 
   // Tensors in, tensors out. `done` runs once, when the answer is there (see above for where).
   using InferDone = std::function<void(Status status, InferResult result)>;
@@ -106,6 +110,12 @@ class FERRY_EXPORT Server {
   // Loads (or reloads) and unloads a model; the repository's folder of that name.
   Status Load(std::string_view model);
   Status Unload(std::string_view model);
+
+  // Any route of the HTTP API, answered in-process without a socket, as `ferry test` runs its
+  // cases: `method` "GET", "POST" or "PUT", `path` such as "/v2/models/pima/infer" (a V2 JSON request),
+  // "/v2/models/m/predict", "/v2/models/m/explain" or a model's operation, `body` JSON. The
+  // answer's JSON body (the {"error": ...} one too) goes to `answer`.
+  Status Call(std::string_view method, std::string_view path, std::string_view body, std::string* answer);
 
  private:
   struct Impl;

@@ -111,13 +111,8 @@ core::Result<Case> ReadCase(const fs::path& file) {
   }
   if (!c.route.starts_with('/')) return core::InvalidArgument(fmt::format("{}: 'route' must be a path", file.string()));
   if (root["method"].error()) c.method_name = c.body_json.empty() ? "GET" : "POST";
-  if (c.method_name == "GET") {
-    c.method = http::Method::kGet;
-  } else if (c.method_name == "POST") {
-    c.method = http::Method::kPost;
-  } else if (c.method_name == "PUT") {
-    c.method = http::Method::kPut;
-  } else {
+  c.method = http::MethodNamed(c.method_name);
+  if (c.method == http::Method::kOther) {
     return core::InvalidArgument(fmt::format("{}: method must be GET, POST or PUT", file.string()));
   }
   return c;

@@ -20,6 +20,7 @@
 #include "protocol/v2_json.h"
 #include "runtime/server.h"
 #include "server/http/http_routes.h"
+#include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
 
 namespace ferry {
@@ -61,13 +62,17 @@ Status FromHttp(const http::HttpReply& reply) {
   return {code, std::string(message)};
 }
 
-// Where `make install` puts the plugins: lib/ferry/backends beside lib/libferry.so.
+// The plugins beside libferry.so: lib/ferry/backends where `make install` puts them, or backends/
+// in a build tree (what the Python module of a build finds).
 fs::path InstalledPluginDirectory() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<const void*>(&Version), &info) == 0 || !info.dli_fname) return {};
-  std::error_code ec;
-  const fs::path beside = fs::path(info.dli_fname).parent_path() / "ferry" / "backends";
-  return fs::is_directory(beside, ec) ? beside : fs::path();
+  const fs::path folder = fs::path(info.dli_fname).parent_path();
+  for (const fs::path& beside : {folder / "ferry" / "backends", folder / "backends"}) {
+    std::error_code ec;
+    if (fs::is_directory(beside, ec)) return beside;
+  }
+  return {};
 }
 
 Status InitLog(const std::string& level) {
@@ -108,6 +113,7 @@ std::string_view Version() { return kFerryVersion; }
 struct Server::Impl {
   std::unique_ptr<runtime::Server> server;
   std::unique_ptr<http::HttpServer> http;
+  std::unique_ptr<grpc_frontend::GrpcServer> grpc;
   // Calls in flight, which the destructor waits for.
   std::mutex mutex;
   std::condition_variable idle;
@@ -124,6 +130,7 @@ Server::~Server() {
   std::unique_lock lock(impl_->mutex);
   impl_->idle.wait(lock, [&] { return impl_->in_flight == 0; });
   lock.unlock();
+  impl_->grpc.reset();
   impl_->http.reset();
   impl_->server.reset();
 }
@@ -151,6 +158,13 @@ Status Server::Open(const Options& options, std::unique_ptr<Server>* server) {
     if (!http) return FromError(http.error());
     impl->http = std::move(*http);
   }
+  if (options.grpc_port >= 0) {
+    if (options.grpc_port > 65535) return {Status::Code::kInvalidArgument, "grpc_port must be at most 65535"};
+    auto grpc = grpc_frontend::GrpcServer::Create(
+        {.host = options.grpc_host, .port = static_cast<std::uint16_t>(options.grpc_port)}, *impl->server);
+    if (!grpc) return FromError(grpc.error());
+    impl->grpc = std::move(*grpc);
+  }
   server->reset(new Server(std::move(impl)));
   return Status::Ok();
 }
@@ -158,6 +172,7 @@ Status Server::Open(const Options& options, std::unique_ptr<Server>* server) {
 bool Server::IsReady() const { return impl_->server->IsReady(); }
 std::string Server::NotReadyReason() const { return impl_->server->NotReadyReason(); }
 int Server::http_port() const { return impl_->http ? static_cast<int>(impl_->http->port()) : -1; }
+int Server::grpc_port() const { return impl_->grpc ? static_cast<int>(impl_->grpc->port()) : -1; }
 
 void Server::Infer(const InferRequest& request, InferDone done) {
   core::InferenceRequest call{.model_name = request.model, .model_version = request.version};
@@ -240,6 +255,18 @@ Status Server::Load(std::string_view model) {
 
 Status Server::Unload(std::string_view model) {
   return FromHttp(impl_->Call(http::Method::kPost, fmt::format("/v2/repository/models/{}/unload", model), {}));
+}
+
+Status Server::Call(std::string_view method, std::string_view path, std::string_view body, std::string* answer) {
+  const http::Method verb = http::MethodNamed(method);
+  if (verb == http::Method::kOther) {
+    return {Status::Code::kInvalidArgument, fmt::format("method '{}': GET, POST or PUT", method)};
+  }
+  if (!path.starts_with('/')) return {Status::Code::kInvalidArgument, fmt::format("path '{}' does not start with /", path)};
+  http::HttpReply reply = impl_->Call(verb, std::string(path), body);
+  Status status = FromHttp(reply);
+  if (answer) *answer = std::move(reply.body);
+  return status;
 }
 
 }  // namespace ferry

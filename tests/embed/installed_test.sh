@@ -2,7 +2,7 @@
 # The installed package is what is tested: `cmake --install` of this build into a fresh prefix,
 # then examples/embed built from that prefix alone -- with CMake's find_package(ferry) (MODE
 # cmake), with pkg-config (MODE pkg-config), or statically with both (MODE static) -- and run on
-# examples/models.
+# examples/models; or (MODE python) the installed Python module imported and run.
 #   installed_test.sh MODE BUILD_DIR SOURCE_DIR
 set -euo pipefail
 mode=$1 build=$2 source=$3
@@ -43,7 +43,26 @@ case "$mode" in
     "$work/example/score" "$source/examples/models" | grep -qE '^pima version 1: probability 0\.72'
     program="$work/score"
     ;;
-  *) echo "mode: cmake, pkg-config or static" >&2; exit 2 ;;
+  python)
+    # The module from the prefix finds the prefix's libferry.so (its RPATH) and the plugins beside it.
+    unset FERRY_BACKEND_DIRECTORY
+    PYTHONPATH="$work/prefix/lib/python3/dist-packages" /usr/bin/python3 - "$work/prefix" "$source/examples/models" <<'EOF'
+import sys
+import numpy as np
+import ferry
+prefix, models = sys.argv[1], sys.argv[2]
+assert ferry.__file__.startswith(prefix), ferry.__file__
+with ferry.Server(models) as s:
+    out = s.infer("pima", {"features": np.array([[6, 148, 72, 35, 0, 33.6, 0.627, 50]], dtype=np.float32)})
+    assert abs(float(out["probability"][0, 0]) - 0.7217) < 1e-3, out
+    with open("/proc/self/maps") as f:
+        mapped = {line.split()[-1] for line in f if "libferry" in line}
+    assert mapped and all(m.startswith(prefix) for m in mapped), mapped
+print("python module from", ferry.__file__, "OK")
+EOF
+    exit 0
+    ;;
+  *) echo "mode: cmake, pkg-config, static or python" >&2; exit 2 ;;
 esac
 # The program finds libferry.so and the plugins through the prefix alone.
 [ "$mode" = static ] || unset FERRY_BACKEND_DIRECTORY

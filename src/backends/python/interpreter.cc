@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <mutex>
+#include <optional>
 
 namespace ferry::backends::python {
 
@@ -33,12 +34,21 @@ core::Result<void> EnsureInterpreter() {
   static std::once_flag started;
   static std::string failure;  // why the interpreter cannot run models; written once, under call_once
   std::call_once(started, [] {
-    py::initialize_interpreter(/*init_signal_handlers=*/false);
+    // Inside a Python process (ferry's Python module) the host's interpreter runs the models: its
+    // modules, its sys.path, its threads; ferry takes the GIL as any extension module's thread
+    // would, and leaves the host's own state alone.
+    const bool hosted = Py_IsInitialized() != 0;
+    std::optional<py::gil_scoped_acquire> host_gil;
+    if (hosted) {
+      host_gil.emplace();
+    } else {
+      py::initialize_interpreter(/*init_signal_handlers=*/false);
+    }
     try {
       // Import numpy while starting: the first import is slow and not thread-friendly.
       py::module_::import("numpy");
       const auto version = py::module_::import("sys").attr("version").cast<std::string>();
-      spdlog::info("embedded Python {} started", version.substr(0, version.find(' ')));
+      spdlog::info("{} Python {}", hosted ? "models run in the host's" : "embedded", version.substr(0, version.find(' ')));
     } catch (py::error_already_set& e) {
       // numpy is how every tensor crosses: without it no Python model can run. The server goes
       // on; each Python model says why it cannot load.
@@ -46,7 +56,7 @@ core::Result<void> EnsureInterpreter() {
       spdlog::error("the embedded Python did not start: {}", failure);
     }
     // Hand the GIL back: from now on, threads take it only while they run Python.
-    PyEval_SaveThread();
+    if (!hosted) PyEval_SaveThread();
   });
   if (!failure.empty()) return core::Unavailable("the embedded Python did not start: " + failure);
   return {};

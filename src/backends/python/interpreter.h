@@ -3,7 +3,8 @@
 // survive a restart, and threads may still hold Python objects at exit). After start-up no thread
 // holds the GIL; code that runs Python takes it with pybind11::gil_scoped_acquire for as long as
 // Python runs, and only then. CPython's own signal handlers are not installed: ferry handles
-// SIGINT and SIGTERM.
+// SIGINT and SIGTERM. Inside a Python process (ferry's Python module, docs/embedding.md) there is
+// no second interpreter: the host's runs the models, and the rest holds as said.
 #pragma once
 
 #include <pybind11/pybind11.h>

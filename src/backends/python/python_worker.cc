@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -67,6 +68,24 @@ std::string PluginFolder() {
   return std::filesystem::path(info.dli_fname).parent_path().string();
 }
 
+// The program a worker runs, `ferry python-worker`: $FERRY_EXECUTABLE when set; this process's
+// own binary when it is ferry; else (a program embedding ferry, Python with ferry's module) the
+// ferry binary of the same build or install, found from this plugin's folder: bin/ferry beside
+// lib/ferry/backends, or the build tree's ferry beside backends/.
+core::Result<std::filesystem::path> WorkerExecutable(std::string_view where) {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("FERRY_EXECUTABLE"); env && *env) return fs::path(env);
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && self.filename() == "ferry") return self;
+  const fs::path folder = PluginFolder();
+  for (const fs::path& candidate : {folder / ".." / ".." / ".." / "bin" / "ferry", folder / ".." / "ferry"}) {
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.lexically_normal();
+  }
+  return core::Unavailable(fmt::format("{}: no python worker: this process is not ferry and no ferry executable is "
+                                       "beside the plugins in {} (set FERRY_EXECUTABLE)", where, folder.string()));
+}
+
 std::string HowItEnded(int status) {
   if (WIFSIGNALED(status)) {
     const int signal = WTERMSIG(status);
@@ -98,9 +117,7 @@ core::Result<std::optional<std::string>> ReadFrame(int fd) {
 }
 
 core::Result<std::unique_ptr<PythonWorker>> PythonWorker::Spawn(const WorkerLoad& load, std::string where) {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return core::Unavailable(fmt::format("{}: no python worker: /proc/self/exe: {}", where, ec.message()));
+  FERRY_ASSIGN_OR_RETURN(const std::filesystem::path exe, WorkerExecutable(where));
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return core::Unavailable(fmt::format("{}: no python worker: socketpair: {}", where, std::strerror(errno)));

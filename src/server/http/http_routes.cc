@@ -290,6 +290,13 @@ auth::Scope RequiredScope(std::string_view path, Method method) {
   return auth::Scope::kNone;
 }
 
+Method MethodNamed(std::string_view name) {
+  if (name == "GET") return Method::kGet;
+  if (name == "POST") return Method::kPost;
+  if (name == "PUT") return Method::kPut;
+  return Method::kOther;
+}
+
 void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply reply, RouteSet routes) {
   const Method method = request.method;
   const std::string_view path = request.target.substr(0, request.target.find('?'));

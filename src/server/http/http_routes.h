@@ -24,6 +24,9 @@ namespace ferry::http {
 
 enum class Method { kGet, kPost, kPut, kOther };
 
+// "GET", "POST", "PUT" (as written: upper case); kOther for any other.
+Method MethodNamed(std::string_view name);
+
 struct HttpRequest {
   Method method = Method::kOther;
   std::string_view target;

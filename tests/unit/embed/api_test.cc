@@ -86,6 +86,30 @@ TEST(EmbedApi, PredictMetadataStatisticsAndTheHttpApiBeside) {
   EXPECT_NE(json.find("\"inference_count\""), std::string::npos) << json;
   EXPECT_GT(server->http_port(), 0);
   EXPECT_EQ(Open()->http_port(), -1) << "no listener unless asked";
+  EXPECT_EQ(server->grpc_port(), -1);
+}
+
+// Any route in-process, as `ferry test` and the Python module's test() call it; and the gRPC
+// frontend started through the API (tests/integration/test_python_module.py sends it a request).
+TEST(EmbedApi, CallAnswersAnyRouteAndGrpcListensWhenAsked) {
+  ferry::Server::Options options;
+  options.grpc_port = 0;
+  auto server = Open(options);
+  EXPECT_GT(server->grpc_port(), 0);
+  std::string answer;
+  ASSERT_TRUE(server->Call("POST", "/v2/models/pima/infer",
+                           R"({"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32",
+                               "data": [6, 148, 72, 35, 0, 33.6, 0.627, 50]}]})",
+                           &answer)
+                  .ok());
+  EXPECT_NE(answer.find("\"model_name\":\"pima\""), std::string::npos) << answer;
+  ASSERT_TRUE(server->Call("GET", "/v2/health/ready", "", &answer).ok());
+  const ferry::Status refused = server->Call("POST", "/v2/models/pima/infer", R"({"inputs": []})", &answer);
+  EXPECT_EQ(refused.code(), ferry::Status::Code::kInvalidArgument);
+  EXPECT_NE(refused.message().find("missing input 'features'"), std::string::npos) << refused.message();
+  EXPECT_NE(answer.find("\"error\""), std::string::npos) << answer;
+  EXPECT_EQ(server->Call("DELETE", "/v2/models/pima", "", &answer).code(), ferry::Status::Code::kInvalidArgument);
+  EXPECT_EQ(server->Call("GET", "v2/models/pima", "", &answer).code(), ferry::Status::Code::kInvalidArgument);
 }
 
 TEST(EmbedApi, ExplicitControlLoadsAndUnloadsOnRequest) {
