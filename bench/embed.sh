@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The price of the network layer: the Pima model (batch 1) through the embedding API in-process
 # (bench/embed_loop.cc: one call after another, then 16 in flight with callbacks), beside the
-# backend alone (bench/backend_loop.cc: ONNX Runtime on one thread, no scheduler) and beside
+# backend alone (bench/backend_loop.cc: ONNX Runtime on one thread, no scheduler), through the
+# Python module (one call after another from Python, numpy in and out), and beside
 # `ferry serve` over HTTP JSON (wrk, 32 connections, loopback), in one run. Appends to
 # docs/benchmarks.md.
 #
@@ -30,6 +31,30 @@ read -r ort_rps _ ort_p50 ort_p99 < <("$build/ferry_bench_backend_loop" examples
 read -r seq_rps seq_p50 seq_p99 conc_rps < <(FERRY_BACKEND_DIRECTORY="$build/backends" \
   "$build/ferry_bench_embed_loop" examples/models "$duration" 16)
 
+# The Python module (import ferry), one call after another from Python: numpy in and out.
+py_row=""
+if [ -d "$build/python" ]; then
+  read -r py_rps py_p50 py_p99 < <(PYTHONPATH="$build/python" /usr/bin/python3 - examples/models "$duration" <<'PY'
+import sys, time
+import numpy as np
+import ferry
+with ferry.Server(sys.argv[1]) as s:
+    x = {"features": np.array([[6, 148, 72, 35, 0, 33.6, 0.627, 50]], dtype=np.float32)}
+    for _ in range(2000):
+        s.infer("pima", x)
+    latencies, end = [], time.perf_counter() + float(sys.argv[2])
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        s.infer("pima", x)
+        latencies.append(time.perf_counter() - t)
+    latencies.sort()
+    print(f"{len(latencies) / float(sys.argv[2]):.0f} {latencies[len(latencies) // 2] * 1e6:.1f} "
+          f"{latencies[len(latencies) * 99 // 100] * 1e6:.1f}")
+PY
+)
+  py_row="| Python module: \`s.infer\`, one thread | 1 | $py_rps | $py_p50 | $py_p99 |"
+fi
+
 start_ferry examples/models --http-threads 2
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -52,6 +77,7 @@ rows=(
   "| ONNX Runtime alone (backend loop, one thread) | 1 | $ort_rps | $ort_p50 | $ort_p99 |"
   "| embedded: \`Server::Infer\`, waiting, one thread | 1 | $seq_rps | $seq_p50 | $seq_p99 |"
   "| embedded: \`Server::Infer\` with callbacks | 16 | $conc_rps | | |"
+  ${py_row:+"$py_row"}
   "| HTTP JSON, \`ferry serve\` (wrk -c1) | 1 | $http1_rps | $http1_p50 | $http1_p99 |"
   "| HTTP JSON, \`ferry serve\` (wrk -c32) | 32 | $http_rps | $http_p50 | $http_p99 |"
 )
