@@ -8,7 +8,9 @@
 #     com.github.asus4.onnxruntime@0.4.9 (ONNX Runtime 1.29.0), checked against a pinned SHA-256
 #     and unpacked to $FERRY_DEPS_DIR/onnxruntime-1.29.0/{include,lib} (outside git);
 #   - the npm packages of tests/deploy/package-lock.json (kubernetes-models, which checks the
-#     Kubernetes manifests offline), into $FERRY_DEPS_DIR/kubernetes-validate.
+#     Kubernetes manifests offline), into $FERRY_DEPS_DIR/kubernetes-validate;
+#   - Debian's Chromium and the npm package of tests/ui/package-lock.json (playwright-core, which
+#     drives it headless in the dashboard's browser test), into $FERRY_DEPS_DIR/dashboard-test.
 # With --fuzz it also installs clang 19 and its runtime (libFuzzer, sanitizers) for `make fuzz`.
 # With --image it also installs what `make image` builds images with (debootstrap, podman, buildah).
 # With --bench it also installs the baseline servers that bench/baselines.sh measures ferry
@@ -39,7 +41,7 @@ debian_packages=(
   python3-onnx python3-numpy python3-grpcio python3-grpc-tools python3-xgboost python3-torch
   python3-sklearn python3-joblib python3-dill python3-cloudpickle
   prometheus mosquitto mosquitto-clients
-  wrk npm
+  wrk npm chromium
 )
 
 if [ "$bench" = 1 ]; then
@@ -112,6 +114,16 @@ if ! cmp -s "$lock" "$manifest_check/package-lock.json" || [ ! -d "$manifest_che
   rm -rf "$manifest_check" && mkdir -p "$manifest_check"
   cp "$(dirname "$0")/../tests/deploy/package.json" "$lock" "$manifest_check/"
   (cd "$manifest_check" && npm ci --silent --no-audit --no-fund >&2)
+fi
+
+# The npm package that drives Chromium in the dashboard's browser test (tests/ui) ----------------
+ui_check="$deps_dir/dashboard-test"
+lock="$(dirname "$0")/../tests/ui/package-lock.json"
+if ! cmp -s "$lock" "$ui_check/package-lock.json" || [ ! -d "$ui_check/node_modules" ]; then
+  echo "install-deps: npm packages for the dashboard's browser test into $ui_check" >&2
+  rm -rf "$ui_check" && mkdir -p "$ui_check"
+  cp "$(dirname "$0")/../tests/ui/package.json" "$lock" "$ui_check/"
+  (cd "$ui_check" && npm ci --silent --no-audit --no-fund >&2)
 fi
 
 echo "$ort_root"

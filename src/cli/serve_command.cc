@@ -28,6 +28,7 @@ struct ServeOptions {
   double poll_secs = 5;
   std::vector<std::string> load_models;
   bool strict_readiness = false;
+  bool no_ui = false;
   std::string reload_strategy = "swap";
   http::HttpServer::Options http;
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
@@ -104,6 +105,7 @@ int Serve(const ServeOptions& options) {
   }
   auto http_options = options.http;
   http_options.auth = tokens.get();
+  http_options.dashboard = !options.no_ui;
   http_options.tls_cert = options.tls_cert;
   http_options.tls_key = options.tls_key;
   http_options.tls_client_ca = options.tls_client_ca;
@@ -256,6 +258,7 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--http-port", options->http.port, "HTTP port (0: any free port)")->capture_default_str();
   serve->add_option("--grpc-port", options->grpc_port, "gRPC port, on the --http-host address (0: no gRPC)")
       ->capture_default_str();
+  serve->add_flag("--no-ui", options->no_ui, "Do not serve the dashboard page at / and /ui/ (docs/dashboard.md)");
   serve->add_option("--http-threads", options->http.threads, "HTTP I/O threads (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));

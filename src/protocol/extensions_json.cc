@@ -37,7 +37,56 @@ void WriteConfigTensors(std::string_view key, const std::vector<core::TensorSpec
   w.EndArray();
 }
 
+void WriteOptional(std::string_view key, const std::optional<double>& value, JsonWriter& w) {
+  w.Key(key);
+  if (value) {
+    w.Number(*value);
+  } else {
+    w.Null();
+  }
+}
+
 }  // namespace
+
+std::string EncodeFigures(const runtime::FiguresReport& report, bool control) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("control");
+  w.Bool(control);
+  w.Key("interval_s");
+  w.Number(report.interval_s);
+  w.Key("time_ms");
+  w.Number(report.time_ms);
+  w.Key("models");
+  w.BeginArray();
+  for (const auto& m : report.models) {
+    w.BeginObject();
+    w.Key("name");
+    w.String(m.name);
+    w.Key("version");
+    w.Number(m.version);
+    w.Key("requests_per_s");
+    w.Number(m.requests_per_s);
+    w.Key("errors_per_s");
+    w.Number(m.errors_per_s);
+    w.Key("rows_per_s");
+    w.Number(m.rows_per_s);
+    WriteOptional("p50_ms", m.p50_ms, w);
+    WriteOptional("p99_ms", m.p99_ms, w);
+    WriteOptional("batch_size", m.batch_size, w);
+    w.Key("queue_depth");
+    w.Number(m.queue_depth);
+    w.Key("requests_total");
+    w.Number(m.requests_total);
+    w.Key("errors_total");
+    w.Number(m.errors_total);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return out;
+}
 
 std::string ConfigDataTypeName(core::DataType type) {
   if (type == core::DataType::kBytes) return "TYPE_STRING";

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/inference.h"
 #include "core/limits.h"
+#include "runtime/live_figures.h"
 #include "runtime/server.h"
 
 namespace ferry::protocol {
@@ -67,6 +68,13 @@ core::Result<runtime::ModelMetadata> DecodeModelMetadata(std::string_view json);
 
 // The statistics extension: {"model_stats": [...]} with every duration as {count, ns}.
 std::string EncodeStatistics(const std::vector<runtime::VersionStatistics>& stats);
+
+// The live figures (GET /v2/figures, runtime/live_figures.h): {"interval_s", "time_ms",
+// "models": [{"name", "version", "requests_per_s", "errors_per_s", "rows_per_s", "p50_ms",
+// "p99_ms", "batch_size", "queue_depth", "requests_total", "errors_total"}]}, a figure not known
+// over the window (no request, no execution) null; and "control": whether the caller may use the
+// admin routes.
+std::string EncodeFigures(const runtime::FiguresReport& report, bool control);
 
 // The model configuration extension, in Triton's model configuration schema (what its clients and
 // perf_analyzer read): name, platform, backend, version_policy, max_batch_size, input and output

@@ -7,6 +7,7 @@
 
 #include "core/version.h"
 #include "model/repository.h"
+#include "runtime/live_figures.h"
 #include "routing/feedback.h"
 #include "routing/router_config.h"
 
@@ -21,7 +22,9 @@ Server::Server(const Options& options)
                 .unload_first = options.unload_first,
                 .request_decoder = options.request_decoder,
                 .routing = {.resolver = this, .timer = &timer_}},
-               table_) {}
+               table_) {
+  live_figures_ = std::make_unique<LiveFigures>();
+}
 
 core::Result<std::unique_ptr<Server>> Server::Create(const Options& options) {
   std::error_code ec;
@@ -206,6 +209,15 @@ core::Result<std::vector<VersionStatistics>> Server::GetStatistics(std::string_v
                       .queue_depth = v->queue_depth()});
   }
   return result;
+}
+
+FiguresReport Server::LiveFiguresReport() const {
+  return live_figures_->Report(
+      [this] {
+        auto stats = GetStatistics("", 0);
+        return stats ? std::move(*stats) : std::vector<VersionStatistics>{};
+      },
+      std::chrono::steady_clock::now(), std::chrono::system_clock::now());
 }
 
 void Server::Infer(core::InferenceRequest&& request, const routing::CallContext& context, routing::InferDone done) {

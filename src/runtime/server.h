@@ -66,6 +66,9 @@ struct ModelConfiguration {
   core::ModelSignature signature;
 };
 
+class LiveFigures;
+struct FiguresReport;
+
 struct VersionStatistics {
   std::string name;
   std::int64_t version = 0;
@@ -129,6 +132,8 @@ class Server final : public routing::Resolver {
   core::Result<std::vector<VersionStatistics>> GetStatistics(std::string_view name, std::int64_t version) const;
   // Every servable that serves now (the ready versions), for metrics.
   std::vector<routing::ServableHandle> ServingVersions() const;
+  // Each serving version's figures over the last second or so (GET /v2/figures; live_figures.h).
+  FiguresReport LiveFiguresReport() const;
 
   // Tensors in, tensors out, through whatever answers for request.model_name. `context` (request
   // headers, a stream event's key) is read by routers before Infer returns.
@@ -181,6 +186,7 @@ class Server final : public routing::Resolver {
   mutable std::mutex metrics_mutex_;
   std::vector<std::function<void(std::string&)>> metrics_sources_;  // protected by metrics_mutex_
   std::vector<StreamSource> stream_sources_;                        // protected by metrics_mutex_
+  std::unique_ptr<LiveFigures> live_figures_;  // thread-safe itself
   TaskQueue operations_{256};
   ModelControl control_;  // last: its threads stop first
 };

@@ -12,7 +12,9 @@
 #include "protocol/routing_json.h"
 #include "protocol/v2_json.h"
 #include "routing/route_info.h"
+#include "runtime/live_figures.h"
 #include "runtime/metrics.h"
+#include "ui/dashboard.h"
 
 namespace ferry::http {
 namespace {
@@ -274,7 +276,7 @@ auth::Scope RequiredScope(std::string_view path, Method method) {
   if (parts.empty() || parts[0] != "v2") return auth::Scope::kNone;
   if (parts.size() == 1) return auth::Scope::kRead;
   if (parts[1] == "health") return auth::Scope::kNone;
-  if (parts[1] == "streams") return auth::Scope::kRead;
+  if (parts[1] == "streams" || parts[1] == "figures") return auth::Scope::kRead;
   if (parts[1] == "repository") {
     return parts.size() == 3 && parts[2] == "index" ? auth::Scope::kRead : auth::Scope::kAdmin;
   }
@@ -307,6 +309,13 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
       return reply(std::move(refused));
     }
   }
+  if (routes == RouteSet::kAll && (path == "/" || path == "/ui" || path == "/ui/")) {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    HttpReply page{200, std::string(ui::DashboardPage()), "", {}, ui::kDashboardContentType};
+    page.headers.emplace_back("Content-Security-Policy", std::string(ui::kDashboardContentSecurityPolicy));
+    page.headers.emplace_back("Cache-Control", "no-cache");
+    return reply(std::move(page));
+  }
   if (path == "/metrics") {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
     HttpReply metrics{200, runtime::RenderMetrics(server), "", {}, observe::PrometheusWriter::kContentType};
@@ -329,6 +338,13 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
       return reply(ErrorReply(503, fmt::format("server is not ready: {}", why)));
     }
     return reply({200, R"({"ready":true})", "", {}});
+  }
+  if (parts[1] == "figures" && parts.size() == 2) {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    // Whether this caller may use the admin routes (load, unload, router weights): the dashboard
+    // shows its controls only then.
+    const bool control = !request.auth || request.auth->Check(request.authorization, auth::Scope::kAdmin).has_value();
+    return reply({200, protocol::EncodeFigures(server.LiveFiguresReport(), control), "", {}});
   }
   if (parts[1] == "streams" && parts.size() == 2) {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));

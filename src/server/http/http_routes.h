@@ -51,8 +51,9 @@ struct HttpReply {
   std::vector<std::pair<std::string_view, std::string>> headers;
 };
 
-// Which routes a listener serves: everything (the HTTP port), or only GET /metrics (--metrics-port).
-enum class RouteSet { kAll, kMetricsOnly };
+// Which routes a listener serves: everything, the dashboard page at / and /ui/ included (the HTTP
+// port); the API without the page (--no-ui); or only GET /metrics and the probes (--metrics-port).
+enum class RouteSet { kAll, kApi, kMetricsOnly };
 
 using Reply = std::move_only_function<void(HttpReply)>;
 

@@ -66,7 +66,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         server_(server),
         options_(options),
         max_request_bytes_(options.max_request_bytes),
-        routes_(options.metrics_only ? RouteSet::kMetricsOnly : RouteSet::kAll),
+        routes_(options.metrics_only ? RouteSet::kMetricsOnly : options.dashboard ? RouteSet::kAll : RouteSet::kApi),
         activity_(activity),
         timer_(socket_.get_executor()) {
     activity_.connections.fetch_add(1, std::memory_order_relaxed);

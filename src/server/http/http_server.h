@@ -37,6 +37,7 @@ class HttpServer {
     core::RequestLimits limits;                   // checked by the JSON codec
     const auth::TokenAuth* auth = nullptr;        // null: no authentication; must outlive the server
     bool metrics_only = false;                    // serve GET /metrics and the health probes alone (--metrics-port)
+    bool dashboard = true;                        // serve the dashboard page at / and /ui/ (--no-ui: off)
     std::string tls_cert;       // PEM certificate chain: serve HTTPS (with tls_key)
     std::string tls_key;        // PEM private key
     std::string tls_client_ca;  // PEM CAs: require client certificates signed by them (mutual TLS)

@@ -25,6 +25,8 @@ TEST(RequiredScope, RoutingIsReadToSeeAdminToChangeAndFeedbackIsInference) {
   EXPECT_EQ(RequiredScope("/v2/models/r/infer", Method::kPost), auth::Scope::kInfer);
   EXPECT_EQ(RequiredScope("/v2/health/ready", Method::kGet), auth::Scope::kNone);
   EXPECT_EQ(RequiredScope("/v2/streams", Method::kGet), auth::Scope::kRead);
+  EXPECT_EQ(RequiredScope("/v2/figures", Method::kGet), auth::Scope::kRead);
+  EXPECT_EQ(RequiredScope("/ui/", Method::kGet), auth::Scope::kNone) << "the page holds no data";
 }
 
 // Routes against a server over an empty repository: everything but inference.
@@ -49,6 +51,27 @@ class RoutesTest : public ::testing::Test {
   fs::path root_;
   std::unique_ptr<runtime::Server> server_;
 };
+
+TEST_F(RoutesTest, TheDashboardPageAndItsFigures) {
+  for (const std::string_view path : {"/", "/ui", "/ui/"}) {
+    HttpReply page = Call(Method::kGet, path);
+    EXPECT_EQ(page.status, 200) << path;
+    EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+    EXPECT_NE(page.body.find("<title>ferry</title>"), std::string::npos);
+    EXPECT_EQ(page.body.find("/*DASHBOARD_JS*/"), std::string::npos) << "the script is inlined";
+    EXPECT_NE(page.body.find("v2/figures"), std::string::npos);
+  }
+  EXPECT_EQ(Call(Method::kPost, "/ui/").status, 405);
+  HttpReply off{};
+  HandleRequest(*server_, {.method = Method::kGet, .target = "/ui/"}, [&](HttpReply r) { off = std::move(r); },
+                RouteSet::kApi);
+  EXPECT_EQ(off.status, 404) << "--no-ui";
+  HttpReply figures = Call(Method::kGet, "/v2/figures");
+  EXPECT_EQ(figures.status, 200);
+  EXPECT_NE(figures.body.find("\"control\":true"), std::string::npos) << figures.body;
+  EXPECT_NE(figures.body.find("\"models\":["), std::string::npos) << figures.body;
+  EXPECT_EQ(Call(Method::kPost, "/v2/figures").status, 405);
+}
 
 TEST_F(RoutesTest, HealthAndServerMetadata) {
   EXPECT_EQ(Call(Method::kGet, "/v2/health/live").status, 200);
