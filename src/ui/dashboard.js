@@ -426,10 +426,20 @@ async function refreshRouting() {
       : (route.weight === undefined ? '' : String(route.weight))),
     el('td', { text: route.ready ? 'yes' : 'no' }),
     el('td', { class: 'num', text: String(route.requests ?? '') }),
-    el('td', { class: 'num', text: String(route.errors ?? '') }))));
+    el('td', { class: 'num', text: String(route.errors ?? '') }),
+    el('td', { class: 'arm', text: armText(route) }))));
   $('routing-extra').textContent = `${r.kind}${r.policy ? ' · ' + r.policy : ''}` +
     ((r.shadows || []).length ? ` · shadows: ${r.shadows.map((s) => s.name).join(', ')}` : '');
   $('apply-weights').hidden = !(weighted && state.control);
+}
+
+// What a bandit learnt about an arm: its pulls, mean reward and chance of being the best.
+function armText(route) {
+  if (route.pulls === undefined) return '';
+  const parts = [`${route.pulls} pulls`];
+  if (route.mean_reward !== undefined && route.mean_reward !== null) parts.push(`reward ${fmt(route.mean_reward, 2)}`);
+  if (route.probability_best !== undefined) parts.push(`P(best) ${fmt(route.probability_best, 2)}`);
+  return parts.join(' · ');
 }
 
 async function applyWeights() {

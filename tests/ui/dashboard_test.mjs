@@ -5,7 +5,7 @@
 //
 // Two servers: one open (explicit model control, the example models, a broken model and a router),
 // reached once directly and once through a reverse proxy under /ferry/; one with tokens. Checks:
-// the model list and states, an UNAVAILABLE model's reason, the try-it form for pima-pipeline
+// the model list and states, an UNAVAILABLE model's reason, a bandit's arms, the try-it form for pima-pipeline
 // ("diabetic" for the README's record, the field error for a bad one), live figures that move
 // under load, router weights set from the page, load/unload with an admin token and no controls
 // (and a 403) with a read token; the page over ferry's own TLS. Screenshots go to --artifacts.
@@ -54,6 +54,9 @@ function repository() {
   fs.mkdirSync(path.join(repo, "fraud"), { recursive: true });
   fs.writeFileSync(path.join(repo, "fraud", "model.yaml"),
     'router:\n  routes:\n    - {name: stable, target: "pima:1", weight: 90}\n    - {name: canary, target: "pima:1", weight: 10}\n');
+  fs.mkdirSync(path.join(repo, "ranker"), { recursive: true });
+  fs.writeFileSync(path.join(repo, "ranker", "model.yaml"),
+    'router:\n  routes:\n    - {name: blue, target: "pima:1"}\n    - {name: green, target: "pima:1"}\n  bandit: {policy: thompson, min_pulls: 2}\n');
   return repo;
 }
 
@@ -191,6 +194,11 @@ try {
   await page.locator("#routing-result").filter({ hasText: "applied" }).waitFor();
   const routing = await fetch(`http://127.0.0.1:${open.port}/v2/models/fraud/routing`).then((r) => r.json());
   check(routing.routes.every((r) => Math.abs(r.weight - 0.5) < 1e-9), `the router's weights are 50/50 (${JSON.stringify(routing.routes.map((r) => r.weight))})`);
+  await load(`http://127.0.0.1:${open.port}/v2/models/ranker/infer`, 8);
+  await page.locator('#models tr[data-model="ranker"]').click();
+  await page.locator("#routes td.arm").filter({ hasText: "pulls" }).first().waitFor();
+  const arms = await page.locator("#routes td.arm").allTextContents();
+  check(arms.length === 2 && arms.every((a) => /pulls .*P\(best\)/.test(a)), `a bandit's arms show what it learnt (${arms.join(" | ")})`);
   await page.close();
 
   // Behind a reverse proxy under /ferry/: the same page, every call under the prefix.
