@@ -106,24 +106,18 @@ if [ ! -f "$ort_root/lib/libonnxruntime.so" ] || [ ! -f "$ort_root/include/onnxr
   rm -rf "$ort_root"
   mv "$ort_root.tmp" "$ort_root"
 fi
-# The npm packages that check deploy/kubernetes offline (tests/deploy) ---------------------------
-manifest_check="$deps_dir/kubernetes-validate"
-lock="$(dirname "$0")/../tests/deploy/package-lock.json"
-if ! cmp -s "$lock" "$manifest_check/package-lock.json" || [ ! -d "$manifest_check/node_modules" ]; then
-  echo "install-deps: npm packages for the manifest checks into $manifest_check" >&2
-  rm -rf "$manifest_check" && mkdir -p "$manifest_check"
-  cp "$(dirname "$0")/../tests/deploy/package.json" "$lock" "$manifest_check/"
-  (cd "$manifest_check" && npm ci --silent --no-audit --no-fund >&2)
-fi
-
-# The npm package that drives Chromium in the dashboard's browser test (tests/ui) ----------------
-ui_check="$deps_dir/dashboard-test"
-lock="$(dirname "$0")/../tests/ui/package-lock.json"
-if ! cmp -s "$lock" "$ui_check/package-lock.json" || [ ! -d "$ui_check/node_modules" ]; then
-  echo "install-deps: npm packages for the dashboard's browser test into $ui_check" >&2
-  rm -rf "$ui_check" && mkdir -p "$ui_check"
-  cp "$(dirname "$0")/../tests/ui/package.json" "$lock" "$ui_check/"
-  (cd "$ui_check" && npm ci --silent --no-audit --no-fund >&2)
-fi
+# npm packages of a test folder's package-lock.json, into $deps_dir/TARGET (again when the lock changes).
+npm_packages() {  # FOLDER TARGET WHAT
+  local lock target="$deps_dir/$2"
+  lock="$(dirname "$0")/../$1/package-lock.json"
+  if ! cmp -s "$lock" "$target/package-lock.json" || [ ! -d "$target/node_modules" ]; then
+    echo "install-deps: npm packages for $3 into $target" >&2
+    rm -rf "$target" && mkdir -p "$target"
+    cp "$(dirname "$0")/../$1/package.json" "$lock" "$target/"
+    (cd "$target" && npm ci --silent --no-audit --no-fund >&2)
+  fi
+}
+npm_packages tests/deploy kubernetes-validate "the manifest checks"   # kubernetes-models (deploy/kubernetes offline)
+npm_packages tests/ui dashboard-test "the dashboard's browser test"   # playwright-core, driving Debian's Chromium
 
 echo "$ort_root"
