@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/explanation.h"
 #include "core/inference.h"
 
 namespace ferry::backends {
@@ -76,6 +77,16 @@ class BackendModel {
   virtual std::vector<std::string> operations() const { return {}; }
   virtual core::Result<std::string> Call(std::string_view operation, std::string_view /*body*/) {
     return core::NotFound(std::string("no operation '") + std::string(operation) + "'");
+  }
+
+  // Exact feature contributions of `inputs` (checked against the signature, in its order) where the
+  // model allows them (a tree ensemble's TreeSHAP, a linear model's terms): the columns of its one
+  // 2-D input are the features; a linear model's contributions are against an all-zero reference
+  // (the caller shifts them to another). Unimplemented for a model without an exact explainer.
+  // Called from any thread, concurrently with instances.
+  virtual bool ExplainsExactly() const { return false; }
+  virtual core::Result<core::Explanation> Explain(std::span<const core::Tensor> /*inputs*/) const {
+    return core::Unimplemented(std::string("the ") + std::string(platform()) + " backend has no exact explainer");
   }
 };
 

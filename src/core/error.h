@@ -62,6 +62,9 @@ inline std::unexpected<Error> Unavailable(std::string message) {
 inline std::unexpected<Error> Internal(std::string message) {
   return MakeError(ErrorCode::kInternal, std::move(message));
 }
+inline std::unexpected<Error> Unimplemented(std::string message) {
+  return MakeError(ErrorCode::kUnimplemented, std::move(message));
+}
 
 }  // namespace ferry::core
 

@@ -164,7 +164,8 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "model.yaml",
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
                                     "dynamic_batching", "warmup", "inputs", "outputs", "parameters", "pipeline",
-                                    "router", "pre_transform", "predict", "post_transform", "python"}));
+                                    "router", "pre_transform", "predict", "post_transform", "python",
+                                    "feature_names", "explain"}));
   if (root["predict"] && root["pipeline"]) {
     return r.Fail(root["predict"], "'predict' is a model's hook; a pipeline calls its models in model steps");
   }
@@ -293,6 +294,35 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   }
   if (root["outputs"]) {
     FERRY_ASSIGN_OR_RETURN(config.outputs, r.Tensors(root["outputs"], "outputs", &config.labels));
+  }
+  if (const YAML::Node names = root["feature_names"]) {
+    if (!names.IsSequence() || names.size() == 0) return r.Fail(names, "'feature_names' must be a list of names");
+    for (const auto& name : names) {
+      FERRY_ASSIGN_OR_RETURN(auto n, r.Scalar<std::string>(name, "feature_names", "a list of names"));
+      config.feature_names.push_back(std::move(n));
+    }
+  }
+  if (const YAML::Node explain = root["explain"]) {
+    if (!explain.IsMap()) return r.Fail(explain, "'explain' must be a map ({rows: [[...], ...]})");
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(explain, "explain", {"rows"}));
+    if (const YAML::Node rows = explain["rows"]) {
+      if (!rows.IsSequence() || rows.size() == 0 || rows.size() > 10000) {
+        return r.Fail(rows, "'explain.rows' must be a list of 1 to 10000 rows of numbers");
+      }
+      for (const auto& row : rows) {
+        if (!row.IsSequence() || row.size() == 0) return r.Fail(row, "each of 'explain.rows' must be a list of numbers");
+        std::vector<double> values;
+        for (const auto& v : row) {
+          FERRY_ASSIGN_OR_RETURN(double d, r.Scalar<double>(v, "explain.rows", "a list of numbers"));
+          values.push_back(d);
+        }
+        if (!config.explain_rows.empty() && values.size() != config.explain_rows.front().size()) {
+          return r.Fail(row, fmt::format("the rows of 'explain.rows' must all have {} numbers; one has {}",
+                                         config.explain_rows.front().size(), values.size()));
+        }
+        config.explain_rows.push_back(std::move(values));
+      }
+    }
   }
   if (const YAML::Node params = root["parameters"]) {
     if (!params.IsMap()) return r.Fail(params, "'parameters' must be a map of names to values");

@@ -83,6 +83,12 @@ struct ModelConfig {
   std::string pre_transform, predict, post_transform;
   // `python: {workers: N}`: a Python model's N instances run in worker processes; 0: in-process.
   int python_workers = 0;
+  // `feature_names`: a name for each column of the model's one 2-D input, for explanations
+  // (docs/explain.md); empty: the model's own names, or f0, f1, ...
+  std::vector<std::string> feature_names;
+  // `explain: {rows: [[...], ...]}`: background rows; an exact linear explanation is taken against
+  // their mean (empty: against zero).
+  std::vector<std::vector<double>> explain_rows;
   // A pipeline (`pipeline:`, docs/pipelines.md) or a router (`router:`, docs/routing.md): the
   // whole model.yaml text and the name it was read from, which the pipeline or routing library
   // parses (its steps or routes are not a model setting). Both have one version, 1.

@@ -1,6 +1,7 @@
 #include "routing/model_servable.h"
 
 #include <algorithm>
+#include <fmt/format.h>
 
 #include "routing/request_validation.h"
 
@@ -12,10 +13,23 @@ ModelServable::ModelServable(Options options)
       signature_(std::move(options.signature)),
       max_batch_size_(options.max_batch_size),
       labels_(std::move(options.labels)),
+      feature_names_(std::move(options.feature_names)),
+      explain_reference_(std::move(options.explain_reference)),
       model_(std::move(options.model)),
       scheduler_(std::move(options.scheduler)) {}
 
 ModelServable::~ModelServable() { scheduler_.reset(); }
+
+// Inputs in signature order, so that requests naming them in another order still batch together.
+void ModelServable::InSignatureOrder(core::InferenceRequest& request) const {
+  const auto& specs = signature_.inputs;
+  std::sort(request.inputs.begin(), request.inputs.end(), [&](const core::Tensor& a, const core::Tensor& b) {
+    auto index = [&](const core::Tensor& t) {
+      return std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == t.name(); }) - specs.begin();
+    };
+    return index(a) < index(b);
+  });
+}
 
 void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, InferDone done) const {
   auto outputs = ValidateRequest(request.model_name, signature_, max_batch_size_, request);
@@ -36,19 +50,56 @@ void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, 
       inner(std::move(result));
     };
   }
-  // Inputs in signature order, so that requests naming them in another order still batch together.
-  const auto& specs = signature_.inputs;
-  std::sort(request.inputs.begin(), request.inputs.end(), [&](const core::Tensor& a, const core::Tensor& b) {
-    auto index = [&](const core::Tensor& t) {
-      return std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == t.name(); }) - specs.begin();
-    };
-    return index(a) < index(b);
-  });
+  InSignatureOrder(request);
   sched::Scheduler::Job job{.request = std::move(request), .outputs = std::move(*outputs), .done = std::move(done)};
   if (auto queued = scheduler_->Submit(std::move(job)); !queued) {
     scheduler_->statistics().RecordFailure(std::chrono::nanoseconds(0));
     job.done(std::unexpected(std::move(queued).error()));
   }
+}
+
+core::Result<core::Explanation> ModelServable::Explain(core::InferenceRequest&& request) const {
+  if (!model_->ExplainsExactly()) return Servable::Explain(std::move(request));
+  FERRY_RETURN_IF_ERROR(ValidateRequest(request.model_name, signature_, max_batch_size_, request));
+  InSignatureOrder(request);
+  FERRY_ASSIGN_OR_RETURN(core::Explanation explanation, model_->Explain(request.inputs));
+  if (!feature_names_.empty()) {
+    if (feature_names_.size() != explanation.features.size()) {
+      return core::Internal(fmt::format("model '{}': feature_names names {} features, its input has {} columns", name(),
+                                        feature_names_.size(), explanation.features.size()));
+    }
+    explanation.features = feature_names_;
+  }
+  if (!explain_reference_.empty() && explanation.method == "linear") {
+    // Against the background's mean m: w * (x - m) = w * x - w * m, the base value moving by w * m.
+    const std::size_t width = explanation.features.size();
+    if (explain_reference_.size() != width) {
+      return core::Internal(fmt::format("model '{}': explain.rows have {} numbers, its input has {} columns", name(),
+                                        explain_reference_.size(), width));
+    }
+    const auto& spec = signature_.inputs.front();
+    FERRY_ASSIGN_OR_RETURN(auto reference, core::Tensor::Allocate(spec.name, spec.type,
+                                                                  core::Shape{1, static_cast<std::int64_t>(width)}));
+    for (std::size_t j = 0; j < width; ++j) {
+      if (spec.type == core::DataType::kFp64) {
+        reference.values<double>()[j] = explain_reference_[j];
+      } else {
+        reference.values<float>()[j] = static_cast<float>(explain_reference_[j]);
+      }
+    }
+    FERRY_ASSIGN_OR_RETURN(const core::Explanation at_reference, model_->Explain(std::span(&reference, 1)));
+    for (std::size_t o = 0; o < explanation.outputs.size(); ++o) {
+      auto& out = explanation.outputs[o];
+      const auto& ref = at_reference.outputs[o].values;
+      double shift = 0;
+      for (std::size_t j = 0; j < width; ++j) shift += ref[j];
+      for (std::int64_t r = 0; r < explanation.rows; ++r) {
+        out.base[static_cast<std::size_t>(r)] += shift;
+        for (std::size_t j = 0; j < width; ++j) out.values[static_cast<std::size_t>(r) * width + j] -= ref[j];
+      }
+    }
+  }
+  return explanation;
 }
 
 core::Result<std::string> ModelServable::Call(std::string_view operation, std::string_view body) const {

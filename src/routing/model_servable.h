@@ -31,6 +31,8 @@ class ModelServable final : public Servable {
     std::int64_t max_batch_size = 0;
     std::unique_ptr<sched::Scheduler> scheduler;     // runs instances of `model`
     ClassLabels labels;                              // outputs' class labels (classification extension)
+    std::vector<std::string> feature_names;          // model.yaml feature_names (empty: the model's)
+    std::vector<double> explain_reference;           // a linear explanation's reference (empty: zero)
   };
   explicit ModelServable(Options options);
   ~ModelServable() override;
@@ -46,13 +48,18 @@ class ModelServable final : public Servable {
   std::size_t queue_depth() const override { return scheduler_->queue_depth(); }
   std::vector<std::string> Operations() const override { return model_->operations(); }
   core::Result<std::string> Call(std::string_view operation, std::string_view body) const override;
+  core::Result<core::Explanation> Explain(core::InferenceRequest&& request) const override;
 
  private:
   // Constant after construction.
   const std::string backend_;
   const core::ModelSignature signature_;
   const std::int64_t max_batch_size_;
+  void InSignatureOrder(core::InferenceRequest& request) const;
+
   const ClassLabels labels_;
+  const std::vector<std::string> feature_names_;
+  const std::vector<double> explain_reference_;
   std::unique_ptr<backends::BackendModel> model_;
   std::unique_ptr<sched::Scheduler> scheduler_;  // after model_: destroyed first
 };

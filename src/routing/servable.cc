@@ -31,6 +31,11 @@ core::Result<std::string> Servable::Call(std::string_view operation, std::string
   return core::NotFound(fmt::format("model '{}' has no operation '{}' (it has: none)", name(), operation));
 }
 
+core::Result<core::Explanation> Servable::Explain(core::InferenceRequest&&) const {
+  return core::Unimplemented(fmt::format("model '{}' ({}) has no explainer: exact explanations are for models whose "
+                                         "backend computes them (XGBoost, linear)", name(), platform()));
+}
+
 core::Result<RoutingState> Servable::Routing() const {
   return core::NotFound(fmt::format("model '{}' is not a router (model.yaml `router:`)", name()));
 }

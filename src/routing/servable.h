@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/explanation.h"
 #include "core/inference.h"
 #include "core/record.h"
 #include "observe/metric_set.h"
@@ -136,6 +137,11 @@ class Servable : public std::enable_shared_from_this<Servable> {
   // Call may be slow: the runtime runs it off the I/O threads.
   virtual std::vector<std::string> Operations() const { return {}; }
   virtual core::Result<std::string> Call(std::string_view operation, std::string_view body) const;
+
+  // Feature contributions of a request's rows (POST /v2/models/{m}/explain, docs/explain.md):
+  // exact for models whose backend allows it; Unimplemented naming the servable otherwise. May be
+  // slow: the runtime runs it off the I/O threads.
+  virtual core::Result<core::Explanation> Explain(core::InferenceRequest&& request) const;
 
   // Routers only (others answer NotFound naming the model).
   virtual core::Result<RoutingState> Routing() const;

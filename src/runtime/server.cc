@@ -172,6 +172,24 @@ void Server::CallOperation(std::string_view name, std::int64_t version, std::str
   if (!queued) (*shared)(core::Unavailable("too many operations are waiting; try again later"));
 }
 
+bool Server::HasOwnExplain(std::string_view name, std::int64_t version) const {
+  auto servable = Resolve(name, version);
+  if (!servable) return false;
+  const auto ops = (*servable)->Operations();
+  return std::find(ops.begin(), ops.end(), "explain") != ops.end();
+}
+
+void Server::Explain(core::InferenceRequest&& request, ExplainDone done) {
+  auto servable = Resolve(request.model_name, request.model_version);
+  if (!servable) return done(std::unexpected(servable.error()));
+  auto shared = std::make_shared<ExplainDone>(std::move(done));
+  auto call = std::make_shared<core::InferenceRequest>(std::move(request));
+  const bool queued = operations_.Push([servable = std::move(*servable), call, shared] {
+    (*shared)(servable->Explain(std::move(*call)));
+  });
+  if (!queued) (*shared)(core::Unavailable("too many operations are waiting; try again later"));
+}
+
 core::Result<ModelConfiguration> Server::GetModelConfig(std::string_view name, std::int64_t version) const {
   FERRY_ASSIGN_OR_RETURN(auto servable, Resolve(name, version));
   const auto model = table_.Find(name);

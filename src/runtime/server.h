@@ -150,6 +150,13 @@ class Server final : public routing::Resolver {
   void CallOperation(std::string_view name, std::int64_t version, std::string operation, std::string body,
                      OperationDone done);
 
+  // Whether the model answers POST .../explain itself: a Python model's explain hook, an operation.
+  bool HasOwnExplain(std::string_view name, std::int64_t version) const;
+  // Feature contributions of a request's rows (docs/explain.md), computed on the operations
+  // thread; `done` runs there.
+  using ExplainDone = std::move_only_function<void(core::Result<core::Explanation>)>;
+  void Explain(core::InferenceRequest&& request, ExplainDone done);
+
   // Routers: their routes and state, weights set at run time, and bandit feedback.
   core::Result<routing::RoutingState> GetRouting(std::string_view name) const;
   core::Result<void> SetWeights(std::string_view name, const std::vector<std::pair<std::string, double>>& weights);

@@ -16,6 +16,17 @@
 namespace ferry::runtime {
 namespace {
 
+// The mean of each column of `rows` (all of one width); empty for none.
+std::vector<double> ColumnMeans(const std::vector<std::vector<double>>& rows) {
+  if (rows.empty()) return {};
+  std::vector<double> mean(rows.front().size(), 0.0);
+  for (const auto& row : rows) {
+    for (std::size_t j = 0; j < mean.size(); ++j) mean[j] += row[j];
+  }
+  for (double& m : mean) m /= static_cast<double>(rows.size());
+  return mean;
+}
+
 // 'a', 'b' and 'c'
 std::string Quoted(const std::vector<std::string>& names) {
   std::string out;
@@ -181,7 +192,9 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
                                       .signature = std::move(loaded->signature),
                                       .max_batch_size = config.max_batch_size,
                                       .scheduler = std::move(scheduler),
-                                      .labels = std::move(labels)});
+                                      .labels = std::move(labels),
+                                      .feature_names = config.feature_names,
+                                      .explain_reference = ColumnMeans(config.explain_rows)});
   version->state = ModelState::kReady;
   return version;
 }

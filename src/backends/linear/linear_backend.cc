@@ -169,6 +169,36 @@ class LinearModel final : public BackendModel {
     return std::unique_ptr<BackendInstance>(new LinearInstance(c_));
   }
 
+  // Exact: each row's score is intercept + sum of w * x, so w * x is each feature's contribution
+  // against an all-zero reference, and the intercept the base value; in the score's space (log-odds
+  // for the logistic link, a class score before softmax).
+  bool ExplainsExactly() const override { return true; }
+  Result<core::Explanation> Explain(std::span<const core::Tensor> inputs) const override {
+    const core::Tensor& x = inputs.front();
+    const std::int64_t rows = x.shape()[0];
+    const auto in = x.values<float>();
+    const std::size_t F = c_.features;
+    core::Explanation explanation{.method = "linear", .features = c_.feature_names, .rows = rows, .outputs = {}};
+    if (explanation.features.empty()) {
+      for (std::size_t f = 0; f < F; ++f) explanation.features.push_back(fmt::format("x{}", f));
+    }
+    const std::string space = c_.link == Link::kIdentity ? "identity" : c_.link == Link::kLogistic ? "logit" : "margin";
+    for (std::size_t k = 0; k < c_.outputs; ++k) {
+      core::OutputContributions out{.output = signature_.outputs.front().name, .column = static_cast<std::int64_t>(k),
+                                    .space = space, .base = {}, .values = {}};
+      out.base.assign(static_cast<std::size_t>(rows), c_.intercept[k]);
+      out.values.resize(static_cast<std::size_t>(rows) * F);
+      const float* w = c_.weights.data() + k * F;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::size_t f = 0; f < F; ++f) {
+          out.values[static_cast<std::size_t>(r) * F + f] = static_cast<double>(w[f]) * in[r * F + f];
+        }
+      }
+      explanation.outputs.push_back(std::move(out));
+    }
+    return explanation;
+  }
+
  private:
   Coefficients c_;
   core::ModelSignature signature_;

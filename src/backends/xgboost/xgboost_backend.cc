@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <cstring>
 
@@ -38,6 +39,10 @@ struct BoosterDeleter {
   void operator()(void* booster) const { XGBoosterFree(booster); }
 };
 using Booster = std::unique_ptr<void, BoosterDeleter>;
+
+struct MatrixDeleter {
+  void operator()(void* matrix) const { XGDMatrixFree(matrix); }
+};
 
 Result<Booster> LoadBooster(const fs::path& file, const std::string& nthread) {
   BoosterHandle handle = nullptr;
@@ -158,11 +163,91 @@ class XgbModel final : public BackendModel {
     return std::unique_ptr<BackendInstance>(new XgbInstance(std::move(booster), info_));
   }
 
+  // libxgboost's own TreeSHAP (its contribution prediction, pred_contribs): per row and output
+  // group, one contribution a feature and the bias last, in the booster's margin space.
+  bool ExplainsExactly() const override { return true; }
+  Result<core::Explanation> Explain(std::span<const core::Tensor> inputs) const override {
+    std::lock_guard lock(explain_mutex_);  // one booster for explanations, loaded on the first
+    if (!explainer_) {
+      FERRY_ASSIGN_OR_RETURN(explainer_, LoadBooster(file_, nthread_));
+    }
+    const core::Tensor& x = inputs.front();
+    const std::int64_t rows = x.shape()[0];
+    core::Explanation explanation{.method = "tree_shap", .features = FeatureNames(), .rows = rows, .outputs = {}};
+    const std::size_t width = explanation.features.size();
+    const std::int64_t groups = info_.kind == Kind::kSoftprob || info_.kind == Kind::kSoftmax
+                                    ? std::max<std::int64_t>(info_.classes, 1) : 1;
+    const bst_ulong* shape = nullptr;
+    bst_ulong dims = 0;
+    const float* result = nullptr;
+    std::unique_ptr<void, MatrixDeleter> matrix;
+    if (rows > 0) {
+      const std::string array = fmt::format(
+          R"({{"data": [{}, true], "shape": [{}, {}], "typestr": "<f4", "version": 3}})",
+          reinterpret_cast<std::uintptr_t>(x.bytes().data()), rows, info_.features);
+      // Contributions are not an in-place prediction: they go through a DMatrix over the input.
+      DMatrixHandle handle = nullptr;
+      if (XGDMatrixCreateFromDense(array.c_str(), R"({"missing": NaN, "nthread": 1})", &handle) != 0) {
+        return core::Internal(fmt::format("XGBoost contributions: {}", LastError()));
+      }
+      matrix.reset(handle);  // freed once the answer is copied out
+      static constexpr const char* kContributions =
+          R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true})";
+      if (XGBoosterPredictFromDMatrix(explainer_.get(), handle, kContributions, &shape, &dims, &result) != 0) {
+        return core::Internal(fmt::format("XGBoost contributions: {}", LastError()));
+      }
+      // strict_shape: (rows, groups, features + 1).
+      if (dims != 3 || shape[0] != static_cast<bst_ulong>(rows) || shape[2] != width + 1) {
+        return core::Internal(fmt::format("XGBoost contributions: an answer of {} dimensions, not (rows, groups, {})",
+                                          dims, width + 1));
+      }
+    }
+    const std::int64_t answered = rows > 0 ? static_cast<std::int64_t>(shape[1]) : groups;
+    for (std::int64_t g = 0; g < answered; ++g) {
+      core::OutputContributions out{.output = signature_.outputs.front().name, .column = g, .space = Space(),
+                                    .base = {}, .values = {}};
+      out.base.reserve(static_cast<std::size_t>(rows));
+      out.values.reserve(static_cast<std::size_t>(rows) * width);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const float* v = result + (r * answered + g) * static_cast<std::int64_t>(width + 1);
+        out.values.insert(out.values.end(), v, v + width);
+        out.base.push_back(v[width]);
+      }
+      explanation.outputs.push_back(std::move(out));
+    }
+    return explanation;
+  }
+
  private:
+  // The space a booster's margin is in: what its objective applies to the sum of its trees.
+  std::string Space() const {
+    const std::string_view o = info_.objective;
+    if (o == "binary:logistic" || o == "reg:logistic" || o == "binary:logitraw") return "logit";
+    if (o == "count:poisson" || o == "reg:gamma" || o == "reg:tweedie" || o == "survival:cox") return "log";
+    if (o.starts_with("reg:")) return "identity";
+    return "margin";
+  }
+
+  // The booster's own feature names, else XGBoost's defaults (f0, f1, ...). Under explain_mutex_.
+  std::vector<std::string> FeatureNames() const {
+    std::vector<std::string> names;
+    bst_ulong count = 0;
+    const char** stored = nullptr;
+    if (XGBoosterGetStrFeatureInfo(explainer_.get(), "feature_name", &count, &stored) == 0 &&
+        count == static_cast<bst_ulong>(info_.features)) {
+      for (bst_ulong i = 0; i < count; ++i) names.emplace_back(stored[i]);
+      return names;
+    }
+    for (std::int64_t i = 0; i < info_.features; ++i) names.push_back(fmt::format("f{}", i));
+    return names;
+  }
+
   fs::path file_;
   std::string nthread_;
   Info info_;
   core::ModelSignature signature_;
+  mutable std::mutex explain_mutex_;
+  mutable Booster explainer_;  // under explain_mutex_
 };
 
 class XgbBackend final : public Backend {

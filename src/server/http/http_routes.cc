@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "observe/prometheus.h"
+#include "protocol/explain_json.h"
 #include "protocol/predict_json.h"
 #include "protocol/routing_json.h"
 #include "protocol/v2_json.h"
@@ -95,6 +96,25 @@ void Infer(runtime::Server& server, std::string model, std::int64_t version, con
                  ok.inference_header_length = protocol::EncodeInferResponse(*result, format, ok.body);
                  reply(std::move(ok));
                });
+}
+
+// POST .../explain for a model without its own explain hook: a V2 request in, its rows' feature
+// contributions out (protocol/explain_json.h).
+void Explain(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
+  auto parts = SplitBody(http);
+  if (!parts) return reply(ErrorReply(server.RequestError(model, version, parts.error())));
+  static const core::RequestLimits kDefaults;
+  auto request = protocol::DecodeInferRequest(parts->first, parts->second, http.limits ? *http.limits : kDefaults);
+  if (!request) return reply(ErrorReply(server.RequestError(model, version, request.error())));
+  auto format = protocol::ExplainFormatOf(*request);
+  if (!format) return reply(ErrorReply(format.error()));
+  request->model_name = model;
+  request->model_version = version;
+  server.Explain(std::move(*request), [reply = std::move(reply), model = std::move(model), version,
+                                       format = *format](core::Result<core::Explanation> result) mutable {
+    if (!result) return reply(ErrorReply(result.error()));
+    reply({200, protocol::EncodeExplanation(*result, model, version, format), "", {}});
+  });
 }
 
 void Predict(runtime::Server& server, std::string_view model, std::int64_t version, const HttpRequest& http,
@@ -205,6 +225,10 @@ void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string
   }
   if (action == "routing" && version == 0) return RoutingRoute(server, *model, request, path, reply);
   if (action == "feedback" && version == 0) return FeedbackRoute(server, *model, request, path, reply);
+  if (action == "explain" && !server.HasOwnExplain(*model, version)) {
+    if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
+    return Explain(server, std::move(*model), version, request, std::move(reply));
+  }
   // Any other action: an operation of the model (a Python model's explain and op_<name>).
   if (method != Method::kPost) return reply(ErrorReply(404, fmt::format("no route {}", path)));
   server.CallOperation(*model, version, std::string(action), std::string(request.body),

@@ -39,6 +39,24 @@ parameters:
   EXPECT_EQ(config->parameters.at("graph_optimization_level"), "basic");
 }
 
+TEST(ModelConfig, FeatureNamesAndExplainRows) {
+  auto config = ParseModelConfig("feature_names: [age, income]\nexplain: {rows: [[1, 2], [3, 4.5]]}\n", "m/model.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->feature_names, (std::vector<std::string>{"age", "income"}));
+  ASSERT_EQ(config->explain_rows.size(), 2u);
+  EXPECT_EQ(config->explain_rows[1], (std::vector<double>{3, 4.5}));
+  for (const auto& [yaml, why] : std::vector<std::pair<std::string, std::string>>{
+           {"explain: {rows: [[1, 2], [3]]}\n", "must all have 2 numbers"},
+           {"explain: {rows: [[1, x]]}\n", "explain.rows"},
+           {"explain: {samples: 5}\n", "samples"},
+           {"explain: [1]\n", "'explain' must be a map"},
+           {"feature_names: []\n", "feature_names"}}) {
+    auto bad = ParseModelConfig(yaml, "m/model.yaml");
+    ASSERT_FALSE(bad.has_value()) << yaml;
+    EXPECT_NE(bad.error().message.find(why), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(ModelConfig, PythonHooks) {
   auto config = ParseModelConfig("pre_transform: hooks:make_pre\npredict: hooks:make_predict\n"
                                  "post_transform: hooks:make_post\n", "m/model.yaml");

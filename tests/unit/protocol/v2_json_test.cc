@@ -1,5 +1,7 @@
 #include "protocol/v2_json.h"
 
+#include "protocol/explain_json.h"
+
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -342,6 +344,40 @@ TEST(V2Json, EncodesMetadataAndErrors) {
   EXPECT_EQ(EncodeError("bad \"x\"\x01"), R"({"error":"bad \"x\"\u0001"})");
   EXPECT_EQ(EncodeServerMetadata({.name = "ferry", .version = "0.1.0", .extensions = {"a"}}),
             R"({"name":"ferry","version":"0.1.0","extensions":["a"]})");
+}
+
+TEST(EncodeExplanation, CompactKeepsTheLargestContributionsAndV2NamesColumns) {
+  core::Explanation e{.method = "tree_shap", .features = {"a", "b", "c"}, .rows = 1, .outputs = {}};
+  e.outputs.push_back({.output = "probability", .column = 0, .space = "margin", .base = {0.5}, .values = {0.25, -2, 1}});
+  e.outputs.push_back({.output = "probability", .column = 1, .space = "margin", .base = {-1}, .values = {0, 0, 3}});
+  const std::string compact = EncodeExplanation(e, "m", 2, {.top_k = 2, .v2 = false});
+  EXPECT_EQ(compact,
+            R"({"model_name":"m","model_version":"2","method":"tree_shap","features":["a","b","c"],"explanations":[)"
+            R"({"output":"probability:0","space":"margin","rows":[{"base_value":0.5,"prediction":-0.25,)"
+            R"("contributions":{"b":-2,"c":1}}]},)"
+            R"({"output":"probability:1","space":"margin","rows":[{"base_value":-1,"prediction":2,)"
+            R"("contributions":{"c":3,"a":0}}]}]})");
+  const std::string v2 = EncodeExplanation(e, "m", 2, {.top_k = 0, .v2 = true});
+  EXPECT_NE(v2.find(R"({"name":"feature_names","datatype":"BYTES","shape":[3],"data":["a","b","c"]})"), std::string::npos);
+  EXPECT_NE(v2.find(R"({"name":"probability:1.contributions","datatype":"FP64","shape":[1,3],"data":[0,0,3]})"),
+            std::string::npos) << v2;
+  EXPECT_NE(v2.find(R"({"name":"probability:0.prediction","datatype":"FP64","shape":[1],"data":[-0.25]})"),
+            std::string::npos) << v2;
+}
+
+TEST(ExplainFormatOf, ReadsTopKAndFormatAndRefusesOthers) {
+  core::InferenceRequest request;
+  request.parameters["top_k"] = std::int64_t{3};
+  request.parameters["format"] = std::string("v2");
+  auto format = ExplainFormatOf(request);
+  ASSERT_TRUE(format.has_value());
+  EXPECT_EQ(format->top_k, 3u);
+  EXPECT_TRUE(format->v2);
+  request.parameters["top_k"] = std::string("three");
+  EXPECT_FALSE(ExplainFormatOf(request).has_value());
+  request.parameters["top_k"] = std::int64_t{1};
+  request.parameters["format"] = true;
+  EXPECT_FALSE(ExplainFormatOf(request).has_value());
 }
 
 }  // namespace

@@ -1,0 +1,36 @@
+// The JSON of POST /v2/models/{m}[/versions/{v}]/explain (docs/explain.md). Pure functions.
+//
+// The request is a V2 inference request; its `parameters` may hold `top_k` (the largest
+// contributions of each row, by absolute value; 0 or absent: all) and `format` ("compact", the
+// default, or "v2").
+//
+//   compact: {"model_name", "model_version", "method", "features": [...],
+//             "explanations": [{"output", "space", "rows": [{"base_value", "prediction",
+//               "contributions": {"feature": value, ...}}]}]}     contributions largest first
+//   v2:      a V2 inference response: per explained output column, "<output>[:<column>].contributions"
+//            FP64 [rows, features], ".base_value" and ".prediction" FP64 [rows]; and "feature_names"
+//            BYTES [features]
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/explanation.h"
+#include "core/inference.h"
+
+namespace ferry::protocol {
+
+struct ExplainFormat {
+  std::size_t top_k = 0;  // 0: every feature
+  bool v2 = false;
+};
+
+// The explain parameters of a decoded request; InvalidArgument naming a bad one.
+core::Result<ExplainFormat> ExplainFormatOf(const core::InferenceRequest& request);
+
+std::string EncodeExplanation(const core::Explanation& explanation, std::string_view model, std::int64_t version,
+                              const ExplainFormat& format);
+
+}  // namespace ferry::protocol
