@@ -23,8 +23,10 @@ run: build
 	@echo "    -d '{\"inputs\":[{\"name\":\"features\",\"shape\":[1,8],\"datatype\":\"FP32\",\"data\":[6,148,72,35,0,33.6,0.627,50]}]}'"
 	@exec $(BUILD_DIR)/ferry serve --model-repository examples/models --http-host 127.0.0.1 --http-port $(HTTP_PORT)
 
+# Tests run two at a time (each binds its own free ports); CTEST_JOBS=1 runs them one by one.
+CTEST_JOBS ?= 2
 test: build
-	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
+	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j$(CTEST_JOBS)
 
 # The whole test suite again, built with AddressSanitizer, UndefinedBehaviorSanitizer and
 # LeakSanitizer (in $(BUILD_DIR)-sanitizers). CI runs it beside `make test`. The TorchScript
@@ -38,7 +40,7 @@ test-sanitizers: deps
 	@cmake --build $(BUILD_DIR)-sanitizers
 	@cd $(BUILD_DIR)-sanitizers && FERRY_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
-	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 900
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 900 -j$(CTEST_JOBS)
 
 # Each fuzz target (tests/fuzz) under libFuzzer with ASan + UBSan for FUZZ_SECONDS, built with
 # clang 19 in $(BUILD_DIR)-fuzz, starting from the seed corpus in tests/fuzz/corpus (new inputs
