@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what ferry needs to build, test and benchmark, and only what is missing:
-#   - Debian packages (compiler, CMake/Ninja/ccache, Boost, simdjson, yaml-cpp, CLI11, spdlog/fmt,
+#   - Debian packages (compiler, CMake/Ninja/ccache, Boost, Eigen, simdjson, yaml-cpp, CLI11, spdlog/fmt,
 #     gRPC and protobuf, librdkafka and kcat, libarchive, libxgboost, pugixml, libtorch, python3-dev and
 #     pybind11 (the embedded interpreter) with scikit-learn, joblib, dill and cloudpickle for the
 #     models it serves, zlib (HTTP compression), GoogleTest, Python test fixtures and clients, wrk, promtool);
@@ -34,7 +34,7 @@ deps_dir="${FERRY_DEPS_DIR:-$HOME/.cache/ferry}"
 
 debian_packages=(
   g++ cmake ninja-build ccache make pkg-config curl
-  libboost-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libboost-dev libeigen3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev kcat libarchive-dev libxgboost-dev libpugixml-dev
   libtorch-dev python3-dev pybind11-dev
   libgtest-dev libgmock-dev

@@ -303,8 +303,19 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
     }
   }
   if (const YAML::Node explain = root["explain"]) {
-    if (!explain.IsMap()) return r.Fail(explain, "'explain' must be a map ({rows: [[...], ...]})");
-    FERRY_RETURN_IF_ERROR(r.OnlyKeys(explain, "explain", {"rows"}));
+    if (!explain.IsMap()) return r.Fail(explain, "'explain' must be a map ({rows: [[...], ...], samples: N, seed: S})");
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(explain, "explain", {"rows", "samples", "seed"}));
+    if (explain["samples"]) {
+      FERRY_ASSIGN_OR_RETURN(const auto samples, r.Scalar<std::int64_t>(explain["samples"], "explain.samples",
+                                                                         "an integer between 1 and 8192"));
+      if (samples < 1 || samples > 8192) return r.Fail(explain["samples"], "explain.samples must be between 1 and 8192");
+      config.explain_samples = static_cast<std::size_t>(samples);
+    }
+    if (explain["seed"]) {
+      FERRY_ASSIGN_OR_RETURN(const auto seed, r.Scalar<std::int64_t>(explain["seed"], "explain.seed", "an integer >= 0"));
+      if (seed < 0) return r.Fail(explain["seed"], "explain.seed must be >= 0");
+      config.explain_seed = static_cast<std::uint64_t>(seed);
+    }
     if (const YAML::Node rows = explain["rows"]) {
       if (!rows.IsSequence() || rows.size() == 0 || rows.size() > 10000) {
         return r.Fail(rows, "'explain.rows' must be a list of 1 to 10000 rows of numbers");

@@ -86,9 +86,12 @@ struct ModelConfig {
   // `feature_names`: a name for each column of the model's one 2-D input, for explanations
   // (docs/explain.md); empty: the model's own names, or f0, f1, ...
   std::vector<std::string> feature_names;
-  // `explain: {rows: [[...], ...]}`: background rows; an exact linear explanation is taken against
-  // their mean (empty: against zero).
+  // `explain: {rows: [[...], ...], samples: N, seed: S}`: background rows (an exact linear
+  // explanation is taken against their mean, empty: against zero; KernelSHAP's background for
+  // models without an exact explainer) and KernelSHAP's coalitions and seed.
   std::vector<std::vector<double>> explain_rows;
+  std::size_t explain_samples = 512;
+  std::uint64_t explain_seed = 0;
   // A pipeline (`pipeline:`, docs/pipelines.md) or a router (`router:`, docs/routing.md): the
   // whole model.yaml text and the name it was read from, which the pipeline or routing library
   // parses (its steps or routes are not a model setting). Both have one version, 1.

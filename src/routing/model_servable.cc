@@ -15,6 +15,7 @@ ModelServable::ModelServable(Options options)
       labels_(std::move(options.labels)),
       feature_names_(std::move(options.feature_names)),
       explain_reference_(std::move(options.explain_reference)),
+      kernel_shap_(std::move(options.kernel_shap)),
       model_(std::move(options.model)),
       scheduler_(std::move(options.scheduler)) {}
 
@@ -59,9 +60,23 @@ void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, 
 }
 
 core::Result<core::Explanation> ModelServable::Explain(core::InferenceRequest&& request) const {
-  if (!model_->ExplainsExactly()) return Servable::Explain(std::move(request));
   FERRY_RETURN_IF_ERROR(ValidateRequest(request.model_name, signature_, max_batch_size_, request));
   InSignatureOrder(request);
+  if (!model_->ExplainsExactly()) {
+    // Model-agnostic: KernelSHAP through this model's own scheduler; `samples` and `seed` may come
+    // with the request.
+    KernelShapOptions options = kernel_shap_;
+    for (auto [key, into] : {std::pair{"samples", &options.samples}, std::pair{"seed", &options.seed}}) {
+      const auto it = request.parameters.find(key);
+      if (it == request.parameters.end()) continue;
+      const auto* v = std::get_if<std::int64_t>(&it->second);
+      if (!v || *v < 0) return core::InvalidArgument(fmt::format("parameter '{}' must be an integer >= 0", key));
+      *into = static_cast<std::uint64_t>(*v);
+    }
+    if (options.feature_names.empty()) options.feature_names = feature_names_;
+    options.batch_rows = max_batch_size_ > 0 ? max_batch_size_ : 256;
+    return KernelShap(*this, signature_, request, options);
+  }
   FERRY_ASSIGN_OR_RETURN(core::Explanation explanation, model_->Explain(request.inputs));
   if (!feature_names_.empty()) {
     if (feature_names_.size() != explanation.features.size()) {

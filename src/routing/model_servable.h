@@ -15,6 +15,7 @@
 
 #include "backends/backend.h"
 #include "routing/classification.h"
+#include "routing/kernel_shap.h"
 #include "routing/servable.h"
 #include "scheduler/scheduler.h"
 
@@ -33,6 +34,7 @@ class ModelServable final : public Servable {
     ClassLabels labels;                              // outputs' class labels (classification extension)
     std::vector<std::string> feature_names;          // model.yaml feature_names (empty: the model's)
     std::vector<double> explain_reference;           // a linear explanation's reference (empty: zero)
+    KernelShapOptions kernel_shap;                   // without an exact explainer (its background: explain.rows)
   };
   explicit ModelServable(Options options);
   ~ModelServable() override;
@@ -60,6 +62,7 @@ class ModelServable final : public Servable {
   const ClassLabels labels_;
   const std::vector<std::string> feature_names_;
   const std::vector<double> explain_reference_;
+  const KernelShapOptions kernel_shap_;
   std::unique_ptr<backends::BackendModel> model_;
   std::unique_ptr<sched::Scheduler> scheduler_;  // after model_: destroyed first
 };

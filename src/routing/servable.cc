@@ -32,8 +32,8 @@ core::Result<std::string> Servable::Call(std::string_view operation, std::string
 }
 
 core::Result<core::Explanation> Servable::Explain(core::InferenceRequest&&) const {
-  return core::Unimplemented(fmt::format("model '{}' ({}) has no explainer: exact explanations are for models whose "
-                                         "backend computes them (XGBoost, linear)", name(), platform()));
+  return core::Unimplemented(fmt::format("model '{}' ({}) has no explainer: pipelines and routers are not explained "
+                                         "yet; explain the models they call", name(), platform()));
 }
 
 core::Result<RoutingState> Servable::Routing() const {

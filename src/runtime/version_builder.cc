@@ -194,7 +194,12 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
                                       .scheduler = std::move(scheduler),
                                       .labels = std::move(labels),
                                       .feature_names = config.feature_names,
-                                      .explain_reference = ColumnMeans(config.explain_rows)});
+                                      .explain_reference = ColumnMeans(config.explain_rows),
+                                      .kernel_shap = {.background = config.explain_rows,
+                                                      .samples = config.explain_samples,
+                                                      .seed = config.explain_seed,
+                                                      .batch_rows = config.max_batch_size,
+                                                      .feature_names = config.feature_names}});
   version->state = ModelState::kReady;
   return version;
 }

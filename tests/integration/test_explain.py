@@ -1,6 +1,8 @@
 """POST /v2/models/{m}/explain (docs/explain.md) on the real build/ferry: XGBoost's contributions
 equal python3-xgboost's pred_contribs and add up to its margin; a linear model's are exact against
-the background mean; top_k, the v2 format, feature names; and bad requests answered with the reason.
+the background mean; KernelSHAP on ONNX models is exact on a linear score (all coalitions, or a
+sample), deterministic for a seed, adds up to the model's answer and runs through batching;
+top_k, the v2 format, feature names; and bad requests answered with the reason.
 """
 import json
 import os
@@ -11,10 +13,25 @@ import unittest
 import numpy as np
 import xgboost as xgb
 
+import models
 from ferry_process import FerryProcess
 
 FEATURES = 5
 NAMES = ["age", "income", "debt", "tenure", "visits"]
+
+
+def save_linear_onnx(path, weights, bias):
+    """score = x @ weights + bias, FP32 [N, len(weights)] -> [N, 1]."""
+    from onnx import TensorProto, helper, numpy_helper
+    import onnx
+    w = numpy_helper.from_array(np.asarray(weights, dtype=np.float32).reshape(-1, 1), "w")
+    b = numpy_helper.from_array(np.array([bias], dtype=np.float32), "b")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["features", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["score"])],
+        "linear", [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", len(weights)])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1])], initializer=[w, b])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
 
 
 def body(rows, **parameters):
@@ -63,9 +80,26 @@ class ExplainTest(unittest.TestCase):
             f.write(f"explain: {{rows: {json.dumps(cls.background.tolist())}}}\n")
         os.makedirs(f"{cls.repo}/linear-zero/1")
         shutil.copy(f"{cls.repo}/linear/1/model.json", f"{cls.repo}/linear-zero/1/model.json")
-        # An ONNX model: no exact explainer.
-        import models
+        # ONNX models: no exact explainer, so KernelSHAP over a background set. A linear score
+        # (whose Shapley values are known exactly: w * (x - mean)) with 4 and with 12 features.
+        cls.onnx_weights = {}
+        for name, width in (("onnx-linear", 4), ("onnx-wide", 12)):
+            w = rng.normal(size=width)
+            cls.onnx_weights[name] = w
+            save_linear_onnx(f"{cls.repo}/{name}/1/model.onnx", w, 0.7)
+            with open(f"{cls.repo}/{name}/model.yaml", "w") as f:
+                background = rng.normal(loc=0.5, size=(6, width)).tolist()
+                f.write("max_batch_size: 128\ndynamic_batching: {max_queue_delay_us: 200}\n"
+                        f"explain: {{rows: {json.dumps(background)}, samples: 256, seed: 3}}\n")
+        # The Pima logistic regression (probability, not linear in x), batched, 8 features.
         models.save_pima(f"{cls.repo}/pima/1/model.onnx")
+        cls.pima_background = rng.normal(loc=[3, 120, 70, 20, 80, 32, 0.5, 33], scale=[2, 20, 8, 6, 40, 5, 0.2, 8],
+                                         size=(10, 8))
+        with open(f"{cls.repo}/pima/model.yaml", "w") as f:
+            f.write("max_batch_size: 256\ndynamic_batching: {max_queue_delay_us: 500}\n"
+                    f"feature_names: [preg, plas, pres, skin, test, mass, pedi, age]\n"
+                    f"explain: {{rows: {json.dumps(cls.pima_background.tolist())}, samples: 64}}\n")
+        models.save_pima(f"{cls.repo}/pima-bare/1/model.onnx")  # no background
         cls.server = FerryProcess(cls.repo)
 
     @classmethod
@@ -134,10 +168,45 @@ class ExplainTest(unittest.TestCase):
         self.assertAlmostEqual(row["base_value"], self.intercept, places=5)  # against zero: the intercept
         self.assertEqual(zero["method"], "linear")
 
+    def test_kernel_shap_is_exact_on_a_linear_score_enumerated_or_sampled(self):
+        for name in ("onnx-linear", "onnx-wide"):  # 14 coalitions, all; 4094, 256 of them drawn
+            w = self.onnx_weights[name]
+            with open(f"{self.repo}/{name}/model.yaml") as f:
+                background = np.array(json.loads(f.read().split("rows: ")[1].split(", samples")[0]))
+            x = np.random.default_rng(1).normal(size=(3, len(w))).astype(np.float32)
+            answer = self.explain(name, x, format="v2")
+            self.assertEqual(answer["parameters"]["method"], "kernel_shap")
+            outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"] if o["datatype"] == "FP64"}
+            np.testing.assert_allclose(outputs["score.contributions"], w * (x.astype(np.float64) - background.mean(axis=0)),
+                                       atol=2e-4, err_msg=name)
+            np.testing.assert_allclose(outputs["score.base_value"], (background @ w).mean() + 0.7, atol=2e-4)
+            np.testing.assert_allclose(outputs["score.prediction"], x.astype(np.float64) @ w + 0.7, atol=2e-4)
+
+    def test_kernel_shap_is_deterministic_for_a_seed_and_batched(self):
+        x = np.array([[6, 148, 72, 35, 0, 33.6, 0.627, 50], [1, 85, 66, 29, 0, 26.6, 0.351, 31]], dtype=np.float32)
+        first = self.explain("pima", x)
+        self.assertEqual(first, self.explain("pima", x))
+        self.assertEqual(first["features"][:2], ["preg", "plas"])
+        other = self.explain("pima", x, seed=99)
+        rows = [r for e in first["explanations"] if e["output"] == "probability" for r in e["rows"]]
+        other_rows = [r for e in other["explanations"] if e["output"] == "probability" for r in e["rows"]]
+        self.assertNotEqual(rows[0]["contributions"], other_rows[0]["contributions"])  # sampled: the seed shows
+        for row, probability in zip(rows, [models.pima_probability(r) for r in x.astype(np.float64)]):
+            self.assertAlmostEqual(row["prediction"], probability, places=5)  # adds up to the model's answer
+            self.assertAlmostEqual(row["base_value"], np.mean([models.pima_probability(b) for b in self.pima_background]),
+                                   places=5)
+        # The coalitions went through the model's scheduler in batches of many rows.
+        status, stats, _ = self.server.request("GET", "/v2/models/pima/stats")
+        self.assertEqual(status, 200, stats)
+        sizes = [b["batch_size"] for b in stats["model_stats"][0]["batch_stats"]]
+        self.assertGreater(max(sizes), 1, sizes)
+
     def test_bad_requests_say_what_was_wrong(self):
-        refused = self.explain("pima", np.zeros((1, 8)), expect=501)
-        self.assertIn("no explainer", refused["error"])
-        self.assertIn("pima", refused["error"])
+        refused = self.explain("pima-bare", np.zeros((1, 8)), expect=400)
+        self.assertIn("background rows", refused["error"])
+        self.assertIn("pima-bare", refused["error"])
+        too_many = self.explain("pima", np.zeros((1, 8)), expect=400, samples=100000)
+        self.assertIn("samples", too_many["error"])
         bad_k = self.explain("xgb-bin", self.x[:1], expect=400, top_k=-1)
         self.assertIn("top_k", bad_k["error"])
         bad_format = self.explain("xgb-bin", self.x[:1], expect=400, format="xml")

@@ -48,7 +48,9 @@ TEST(ModelConfig, FeatureNamesAndExplainRows) {
   for (const auto& [yaml, why] : std::vector<std::pair<std::string, std::string>>{
            {"explain: {rows: [[1, 2], [3]]}\n", "must all have 2 numbers"},
            {"explain: {rows: [[1, x]]}\n", "explain.rows"},
-           {"explain: {samples: 5}\n", "samples"},
+           {"explain: {samples: 0}\n", "explain.samples must be between 1 and 8192"},
+           {"explain: {seed: -1}\n", "explain.seed"},
+           {"explain: {background: b.npy}\n", "background"},
            {"explain: [1]\n", "'explain' must be a map"},
            {"feature_names: []\n", "feature_names"}}) {
     auto bad = ParseModelConfig(yaml, "m/model.yaml");
