@@ -22,8 +22,10 @@ struct OutputContributions {
 };
 
 struct Explanation {
+  std::string model;          // the model version that answered
+  std::int64_t version = 0;
   // How the contributions were computed: "tree_shap" (exact, path-dependent TreeSHAP) or
-  // "linear" (exact for a linear model: w * (x - reference)).
+  // "linear" (exact for a linear model: w * (x - reference)) or "kernel_shap" (model-agnostic).
   std::string method;
   std::vector<std::string> features;  // one name a column of the model's input
   std::int64_t rows = 0;

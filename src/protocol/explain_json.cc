@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
 #include "core/json_writer.h"
+#include "protocol/v2_json.h"
 
 namespace ferry::protocol {
 namespace {
@@ -19,25 +21,6 @@ std::string ColumnName(const core::Explanation& e, const core::OutputContributio
   const bool several = std::count_if(e.outputs.begin(), e.outputs.end(),
                                      [&](const core::OutputContributions& x) { return x.output == o.output; }) > 1;
   return several ? fmt::format("{}:{}", o.output, o.column) : o.output;
-}
-
-void WriteTensor(JsonWriter& w, std::string_view name, std::int64_t rows, std::int64_t columns,
-                 const std::vector<double>& data) {
-  w.BeginObject();
-  w.Key("name");
-  w.String(name);
-  w.Key("datatype");
-  w.String("FP64");
-  w.Key("shape");
-  w.BeginArray();
-  w.Number(rows);
-  if (columns >= 0) w.Number(columns);
-  w.EndArray();
-  w.Key("data");
-  w.BeginArray();
-  for (double v : data) w.Number(v);
-  w.EndArray();
-  w.EndObject();
 }
 
 }  // namespace
@@ -57,50 +40,53 @@ core::Result<ExplainFormat> ExplainFormatOf(const core::InferenceRequest& reques
   return format;
 }
 
-std::string EncodeExplanation(const core::Explanation& e, std::string_view model, std::int64_t version,
-                              const ExplainFormat& format) {
+core::Result<core::InferenceResponse> ExplanationResponse(const core::Explanation& e) {
+  core::InferenceResponse response{.model_name = e.model, .model_version = e.version, .id = {},
+                                   .parameters = {{"method", e.method}}, .outputs = {}, .route = {}};
+  const auto width = static_cast<std::int64_t>(e.features.size());
+  std::size_t bytes = 0;
+  for (const auto& f : e.features) bytes += 4 + f.size();
+  auto names = core::Tensor::AllocateBytes("feature_names", core::DataType::kBytes, core::Shape{width}, bytes);
+  std::byte* at = names.bytes().data();
+  for (const auto& f : e.features) {
+    const auto length = static_cast<std::uint32_t>(f.size());
+    std::memcpy(at, &length, 4);
+    std::memcpy(at + 4, f.data(), f.size());
+    at += 4 + f.size();
+  }
+  response.outputs.push_back(std::move(names));
+  const auto add = [&](std::string name, core::Shape shape, std::span<const double> values) -> core::Result<void> {
+    FERRY_ASSIGN_OR_RETURN(auto t, core::Tensor::Allocate(std::move(name), core::DataType::kFp64, std::move(shape)));
+    std::memcpy(t.bytes().data(), values.data(), values.size_bytes());
+    response.outputs.push_back(std::move(t));
+    return {};
+  };
+  for (const auto& o : e.outputs) {
+    const std::string name = ColumnName(e, o);
+    std::vector<double> predictions;
+    for (std::int64_t r = 0; r < e.rows; ++r) predictions.push_back(e.Prediction(o, r));
+    FERRY_RETURN_IF_ERROR(add(name + ".contributions", core::Shape{e.rows, width}, o.values));
+    FERRY_RETURN_IF_ERROR(add(name + ".base_value", core::Shape{e.rows}, o.base));
+    FERRY_RETURN_IF_ERROR(add(name + ".prediction", core::Shape{e.rows}, predictions));
+  }
+  return response;
+}
+
+std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& format) {
   std::string out;
+  if (format.v2) {
+    auto response = ExplanationResponse(e);
+    if (!response) return EncodeError(response.error().message);
+    EncodeInferResponse(*response, OutputFormat(), out);
+    return out;
+  }
   JsonWriter w(out);
   const std::size_t width = e.features.size();
   w.BeginObject();
   w.Key("model_name");
-  w.String(model);
+  w.String(e.model);
   w.Key("model_version");
-  w.String(std::to_string(version));
-  if (format.v2) {
-    w.Key("parameters");
-    w.BeginObject();
-    w.Key("method");
-    w.String(e.method);
-    w.EndObject();
-    w.Key("outputs");
-    w.BeginArray();
-    w.BeginObject();
-    w.Key("name");
-    w.String("feature_names");
-    w.Key("datatype");
-    w.String("BYTES");
-    w.Key("shape");
-    w.BeginArray();
-    w.Number(width);
-    w.EndArray();
-    w.Key("data");
-    w.BeginArray();
-    for (const auto& f : e.features) w.String(f);
-    w.EndArray();
-    w.EndObject();
-    for (const auto& o : e.outputs) {
-      const std::string name = ColumnName(e, o);
-      std::vector<double> predictions;
-      for (std::int64_t r = 0; r < e.rows; ++r) predictions.push_back(e.Prediction(o, r));
-      WriteTensor(w, name + ".contributions", e.rows, static_cast<std::int64_t>(width), o.values);
-      WriteTensor(w, name + ".base_value", e.rows, -1, o.base);
-      WriteTensor(w, name + ".prediction", e.rows, -1, predictions);
-    }
-    w.EndArray();
-    w.EndObject();
-    return out;
-  }
+  w.String(std::to_string(e.version));
   w.Key("method");
   w.String(e.method);
   w.Key("features");

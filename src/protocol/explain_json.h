@@ -30,7 +30,12 @@ struct ExplainFormat {
 // The explain parameters of a decoded request; InvalidArgument naming a bad one.
 core::Result<ExplainFormat> ExplainFormatOf(const core::InferenceRequest& request);
 
-std::string EncodeExplanation(const core::Explanation& explanation, std::string_view model, std::int64_t version,
-                              const ExplainFormat& format);
+// The explanation as a V2 inference response (the v2 format; gRPC ModelInfer with
+// `ferry_explain`): "feature_names" BYTES [features], then per explained output column
+// "<name>.contributions" FP64 [rows, features], "<name>.base_value" and "<name>.prediction" FP64
+// [rows]; the method in the response's parameters.
+core::Result<core::InferenceResponse> ExplanationResponse(const core::Explanation& explanation);
+
+std::string EncodeExplanation(const core::Explanation& explanation, const ExplainFormat& format);
 
 }  // namespace ferry::protocol

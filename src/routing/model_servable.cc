@@ -60,6 +60,15 @@ void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, 
 }
 
 core::Result<core::Explanation> ModelServable::Explain(core::InferenceRequest&& request) const {
+  auto explanation = Contributions(std::move(request));
+  if (explanation) {
+    explanation->model = name();
+    explanation->version = version();
+  }
+  return explanation;
+}
+
+core::Result<core::Explanation> ModelServable::Contributions(core::InferenceRequest&& request) const {
   FERRY_RETURN_IF_ERROR(ValidateRequest(request.model_name, signature_, max_batch_size_, request));
   InSignatureOrder(request);
   if (!model_->ExplainsExactly()) {

@@ -58,6 +58,7 @@ class ModelServable final : public Servable {
   const core::ModelSignature signature_;
   const std::int64_t max_batch_size_;
   void InSignatureOrder(core::InferenceRequest& request) const;
+  core::Result<core::Explanation> Contributions(core::InferenceRequest&& request) const;
 
   const ClassLabels labels_;
   const std::vector<std::string> feature_names_;

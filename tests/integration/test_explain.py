@@ -100,7 +100,7 @@ class ExplainTest(unittest.TestCase):
                     f"feature_names: [preg, plas, pres, skin, test, mass, pedi, age]\n"
                     f"explain: {{rows: {json.dumps(cls.pima_background.tolist())}, samples: 64}}\n")
         models.save_pima(f"{cls.repo}/pima-bare/1/model.onnx")  # no background
-        cls.server = FerryProcess(cls.repo)
+        cls.server = FerryProcess(cls.repo, grpc=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -200,6 +200,32 @@ class ExplainTest(unittest.TestCase):
         self.assertEqual(status, 200, stats)
         sizes = [b["batch_size"] for b in stats["model_stats"][0]["batch_stats"]]
         self.assertGreater(max(sizes), 1, sizes)
+
+    def test_grpc_model_infer_with_ferry_explain_answers_the_v2_tensors(self):
+        import grpc
+        from test_grpc import compile_protos
+        protos = tempfile.mkdtemp(prefix="ferry_explain_grpc_")
+        self.addCleanup(shutil.rmtree, protos, True)
+        pb, pb_grpc = compile_protos(protos)
+        with grpc.insecure_channel(f"127.0.0.1:{self.server.grpc_port}") as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            request = pb.ModelInferRequest(model_name="xgb-bin")
+            request.inputs.add(name="features", datatype="FP32", shape=list(self.x.shape)).contents.fp32_contents.extend(
+                self.x.ravel().tolist())
+            request.parameters["ferry_explain"].bool_param = True
+            reply = stub.ModelInfer(request, timeout=30)
+            self.assertEqual(reply.parameters["method"].string_param, "tree_shap")
+            names = [o.name for o in reply.outputs]
+            self.assertEqual(names[0], "feature_names")
+            index = names.index("probability.contributions")
+            contributions = np.frombuffer(reply.raw_output_contents[index], dtype="<f8").reshape(len(self.x), FEATURES)
+            expected = self.boosters["xgb-bin"].predict(xgb.DMatrix(self.x, feature_names=NAMES), pred_contribs=True)
+            np.testing.assert_allclose(contributions, expected[:, :FEATURES], atol=1e-5)
+            request.parameters["ferry_explain"].string_param = "yes"
+            with self.assertRaises(grpc.RpcError) as raised:
+                stub.ModelInfer(request, timeout=30)
+            self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn("ferry_explain", raised.exception.details())
 
     def test_bad_requests_say_what_was_wrong(self):
         refused = self.explain("pima-bare", np.zeros((1, 8)), expect=400)

@@ -8,6 +8,7 @@
 #include "core/file.h"
 #include "routing/route_info.h"
 #include "grpc_service.grpc.pb.h"
+#include "protocol/explain_json.h"
 #include "server/grpc/grpc_codec.h"
 #include "server/grpc/grpc_health.h"
 #include "server/grpc/grpc_stream.h"
@@ -97,6 +98,31 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return Done(context);
   }
 
+  // ModelInfer with the parameter ferry_explain = true: the rows' feature contributions
+  // (docs/explain.md) as the v2 format's tensors, computed on the operations thread.
+  ServerUnaryReactor* Explain(core::InferenceRequest request, const core::ParameterValue& flag,
+                              ServerUnaryReactor* reactor, inference::ModelInferResponse* response) {
+    if (const auto* on = std::get_if<bool>(&flag); !on || !*on) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "parameter 'ferry_explain' must be true"));
+      return reactor;
+    }
+    request.parameters.erase("ferry_explain");
+    if (server_.HasOwnExplain(request.model_name, request.model_version)) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                   "model '" + request.model_name + "' explains itself (a Python explain method): "
+                                   "call POST /v2/models/" + request.model_name + "/explain over HTTP"));
+      return reactor;
+    }
+    server_.Explain(std::move(request), [reactor, response](core::Result<core::Explanation> result) {
+      if (!result) return reactor->Finish(ToStatus(result.error()));
+      auto answer = protocol::ExplanationResponse(*result);
+      if (!answer) return reactor->Finish(ToStatus(answer.error()));
+      EncodeInferResponse(*answer, response);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
   ServerUnaryReactor* ModelInfer(CallbackServerContext* context, const inference::ModelInferRequest* request,
                                  inference::ModelInferResponse* response) override {
     if (auto status = Authorize(context, auth::Scope::kInfer); !status.ok()) return Done(context, status);
@@ -107,6 +133,9 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                                             : decoded.error()));
     }
     ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (auto explain = decoded->parameters.find("ferry_explain"); explain != decoded->parameters.end()) {
+      return Explain(std::move(*decoded), explain->second, reactor, response);
+    }
     // Completed on the scheduler thread that ran the model; this thread returns at once. Which
     // servable answered travels as trailing metadata too (and in the response's parameters).
     const MetadataContext headers(*context);

@@ -108,12 +108,12 @@ void Explain(runtime::Server& server, std::string model, std::int64_t version, c
   if (!request) return reply(ErrorReply(server.RequestError(model, version, request.error())));
   auto format = protocol::ExplainFormatOf(*request);
   if (!format) return reply(ErrorReply(format.error()));
-  request->model_name = model;
+  request->model_name = std::move(model);
   request->model_version = version;
-  server.Explain(std::move(*request), [reply = std::move(reply), model = std::move(model), version,
-                                       format = *format](core::Result<core::Explanation> result) mutable {
+  server.Explain(std::move(*request), [reply = std::move(reply), format = *format](
+                                           core::Result<core::Explanation> result) mutable {
     if (!result) return reply(ErrorReply(result.error()));
-    reply({200, protocol::EncodeExplanation(*result, model, version, format), "", {}});
+    reply({200, protocol::EncodeExplanation(*result, format), "", {}});
   });
 }
 

@@ -347,17 +347,18 @@ TEST(V2Json, EncodesMetadataAndErrors) {
 }
 
 TEST(EncodeExplanation, CompactKeepsTheLargestContributionsAndV2NamesColumns) {
-  core::Explanation e{.method = "tree_shap", .features = {"a", "b", "c"}, .rows = 1, .outputs = {}};
+  core::Explanation e{.model = "m", .version = 2, .method = "tree_shap", .features = {"a", "b", "c"}, .rows = 1,
+                      .outputs = {}};
   e.outputs.push_back({.output = "probability", .column = 0, .space = "margin", .base = {0.5}, .values = {0.25, -2, 1}});
   e.outputs.push_back({.output = "probability", .column = 1, .space = "margin", .base = {-1}, .values = {0, 0, 3}});
-  const std::string compact = EncodeExplanation(e, "m", 2, {.top_k = 2, .v2 = false});
+  const std::string compact = EncodeExplanation(e, {.top_k = 2, .v2 = false});
   EXPECT_EQ(compact,
             R"({"model_name":"m","model_version":"2","method":"tree_shap","features":["a","b","c"],"explanations":[)"
             R"({"output":"probability:0","space":"margin","rows":[{"base_value":0.5,"prediction":-0.25,)"
             R"("contributions":{"b":-2,"c":1}}]},)"
             R"({"output":"probability:1","space":"margin","rows":[{"base_value":-1,"prediction":2,)"
             R"("contributions":{"c":3,"a":0}}]}]})");
-  const std::string v2 = EncodeExplanation(e, "m", 2, {.top_k = 0, .v2 = true});
+  const std::string v2 = EncodeExplanation(e, {.top_k = 0, .v2 = true});
   EXPECT_NE(v2.find(R"({"name":"feature_names","datatype":"BYTES","shape":[3],"data":["a","b","c"]})"), std::string::npos);
   EXPECT_NE(v2.find(R"({"name":"probability:1.contributions","datatype":"FP64","shape":[1,3],"data":[0,0,3]})"),
             std::string::npos) << v2;
