@@ -1,8 +1,10 @@
 #include "routing/model_servable.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
 
+#include "observe/metric_set.h"
 #include "routing/request_validation.h"
 
 namespace ferry::routing {
@@ -60,12 +62,27 @@ void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, 
 }
 
 core::Result<core::Explanation> ModelServable::Explain(core::InferenceRequest&& request) const {
+  const auto start = std::chrono::steady_clock::now();
   auto explanation = Contributions(std::move(request));
+  explain_ns_.fetch_add(static_cast<std::uint64_t>((std::chrono::steady_clock::now() - start).count()),
+                        std::memory_order_relaxed);
+  (explanation ? explained_ : explain_failed_).fetch_add(1, std::memory_order_relaxed);
   if (explanation) {
     explanation->model = name();
     explanation->version = version();
   }
   return explanation;
+}
+
+void ModelServable::CollectMetrics(observe::MetricSet& set) const {
+  const std::string v = std::to_string(version());
+  constexpr std::string_view kHelp = "Explanations answered (POST .../explain, gRPC ferry_explain), by outcome";
+  set.Counter("ferry_explanations_total", kHelp, {{"model", name()}, {"version", v}, {"outcome", "ok"}},
+              static_cast<double>(explained_.load(std::memory_order_relaxed)));
+  set.Counter("ferry_explanations_total", kHelp, {{"model", name()}, {"version", v}, {"outcome", "error"}},
+              static_cast<double>(explain_failed_.load(std::memory_order_relaxed)));
+  set.Counter("ferry_explanation_seconds_total", "Time spent computing explanations",
+              {{"model", name()}, {"version", v}}, static_cast<double>(explain_ns_.load(std::memory_order_relaxed)) / 1e9);
 }
 
 core::Result<core::Explanation> ModelServable::Contributions(core::InferenceRequest&& request) const {

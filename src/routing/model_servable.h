@@ -9,6 +9,7 @@
 // runs what the queue holds, then frees the model. Thread safety: as every Servable.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -51,6 +52,9 @@ class ModelServable final : public Servable {
   std::vector<std::string> Operations() const override { return model_->operations(); }
   core::Result<std::string> Call(std::string_view operation, std::string_view body) const override;
   core::Result<core::Explanation> Explain(core::InferenceRequest&& request) const override;
+  // ferry_explanations_total{model, version, outcome} and ferry_explanation_seconds_total: the
+  // explanations it answered, counted apart from inferences.
+  void CollectMetrics(observe::MetricSet& set) const override;
 
  private:
   // Constant after construction.
@@ -64,6 +68,8 @@ class ModelServable final : public Servable {
   const std::vector<std::string> feature_names_;
   const std::vector<double> explain_reference_;
   const KernelShapOptions kernel_shap_;
+  // Explanations answered and refused, and their time: updated from the operations thread.
+  mutable std::atomic<std::uint64_t> explained_{0}, explain_failed_{0}, explain_ns_{0};
   std::unique_ptr<backends::BackendModel> model_;
   std::unique_ptr<sched::Scheduler> scheduler_;  // after model_: destroyed first
 };

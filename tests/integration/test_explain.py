@@ -227,6 +227,17 @@ class ExplainTest(unittest.TestCase):
             self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
             self.assertIn("ferry_explain", raised.exception.details())
 
+    def test_explanations_are_counted_apart_in_metrics(self):
+        self.explain("linear", self.x[:2])
+        self.explain("pima-bare", np.zeros((1, 8)), expect=400)
+        status, text, _ = self.server.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("ferry_explanation")}
+        self.assertGreaterEqual(samples['ferry_explanations_total{model="linear",version="1",outcome="ok"}'], 1)
+        self.assertGreaterEqual(samples['ferry_explanations_total{model="pima-bare",version="1",outcome="error"}'], 1)
+        self.assertGreater(samples['ferry_explanation_seconds_total{model="linear",version="1"}'], 0)
+
     def test_bad_requests_say_what_was_wrong(self):
         refused = self.explain("pima-bare", np.zeros((1, 8)), expect=400)
         self.assertIn("background rows", refused["error"])
