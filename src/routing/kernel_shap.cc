@@ -183,7 +183,7 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
                                        [&](const core::Tensor& t) { return t.name() == name; });
           const std::size_t cols = static_cast<std::size_t>(
               std::count_if(columns.begin(), columns.end(), [&](const Column& col) { return col.output == name; }));
-          if (it == answer->outputs.end() || it->element_count() != count * cols) {
+          if (it == answer->outputs.end() || static_cast<std::size_t>(it->element_count()) != count * cols) {
             error = core::Error{core::ErrorCode::kInternal, fmt::format("output '{}' did not come back whole", name)};
             break;
           }
