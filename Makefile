@@ -21,6 +21,7 @@ run: build
 	@echo "ferry: serving examples/models on http://127.0.0.1:$(HTTP_PORT) (Ctrl-C stops). Try, in another terminal:"
 	@echo "  curl -s -X POST http://127.0.0.1:$(HTTP_PORT)/v2/models/pima/infer -H 'Content-Type: application/json' \\"
 	@echo "    -d '{\"inputs\":[{\"name\":\"features\",\"shape\":[1,8],\"datatype\":\"FP32\",\"data\":[6,148,72,35,0,33.6,0.627,50]}]}'"
+	@echo "or open the dashboard: http://127.0.0.1:$(HTTP_PORT)/"
 	@exec $(BUILD_DIR)/ferry serve --model-repository examples/models --http-host 127.0.0.1 --http-port $(HTTP_PORT)
 
 # Tests run two at a time (each binds its own free ports); CTEST_JOBS=1 runs them one by one.
