@@ -157,7 +157,12 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
     }
     auto tensor = core::Tensor::Allocate(x.name(), x.type(), core::Shape{static_cast<std::int64_t>(count),
                                                                           static_cast<std::int64_t>(m)});
-    if (!tensor) return std::unexpected(tensor.error());
+    if (!tensor) {  // no memory for the call: stop, after the calls in flight have answered
+      std::lock_guard lock(mutex);
+      failure = tensor.error();
+      --in_flight;
+      break;
+    }
     for (std::size_t i = 0; i < count; ++i) {
       for (std::size_t j = 0; j < m; ++j) {
         const double v = evaluation_value(start + i, j);
