@@ -128,10 +128,7 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
     return fail(fmt::format("{} rows x {} coalitions x {} background rows is {} model rows, more than {}: fewer "
                             "samples, background rows or rows", rows, c, n, total, kMaxKernelShapRows));
   }
-  const auto input_at = [&](std::size_t row, std::size_t j) {
-    return x.type() == core::DataType::kFp64 ? x.values<double>()[row * m + j]
-                                              : static_cast<double>(x.values<float>()[row * m + j]);
-  };
+  const auto input_at = [&](std::size_t row, std::size_t j) { return ValueAt(x, row * m + j); };
   const auto evaluation_value = [&](std::size_t e, std::size_t j) -> double {
     if (e < n) return background[e][j];
     if (e < n + rows) return input_at(e - n, j);

@@ -78,14 +78,23 @@ void AddRouteHeaders(const routing::RouteInfo& route, HttpReply& reply) {
   route.ForEachField([&](std::string_view key, std::string_view value) { reply.headers.emplace_back(key, value); });
 }
 
-void Infer(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
+// A V2 request body (JSON, or JSON and binary tensors) for `model` at `version`; a body that cannot
+// be decoded answers as the server says (an unknown model before a bad body, as Triton does).
+core::Result<core::InferenceRequest> DecodeV2Request(runtime::Server& server, std::string model, std::int64_t version,
+                                                     const HttpRequest& http) {
   auto parts = SplitBody(http);
-  if (!parts) return reply(ErrorReply(server.RequestError(model, version, parts.error())));
+  if (!parts) return std::unexpected(server.RequestError(model, version, parts.error()));
   static const core::RequestLimits kDefaults;
   auto request = protocol::DecodeInferRequest(parts->first, parts->second, http.limits ? *http.limits : kDefaults);
-  if (!request) return reply(ErrorReply(server.RequestError(model, version, request.error())));
+  if (!request) return std::unexpected(server.RequestError(model, version, request.error()));
   request->model_name = std::move(model);
   request->model_version = version;
+  return request;
+}
+
+void Infer(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
+  auto request = DecodeV2Request(server, std::move(model), version, http);
+  if (!request) return reply(ErrorReply(request.error()));
   protocol::OutputFormat format(*request);
   server.Infer(std::move(*request), ContextOf(http),
                [reply = std::move(reply), format = std::move(format)](core::Result<core::InferenceResponse> result) mutable {
@@ -101,15 +110,10 @@ void Infer(runtime::Server& server, std::string model, std::int64_t version, con
 // POST .../explain for a model without its own explain hook: a V2 request in, its rows' feature
 // contributions out (protocol/explain_json.h).
 void Explain(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
-  auto parts = SplitBody(http);
-  if (!parts) return reply(ErrorReply(server.RequestError(model, version, parts.error())));
-  static const core::RequestLimits kDefaults;
-  auto request = protocol::DecodeInferRequest(parts->first, parts->second, http.limits ? *http.limits : kDefaults);
-  if (!request) return reply(ErrorReply(server.RequestError(model, version, request.error())));
+  auto request = DecodeV2Request(server, std::move(model), version, http);
+  if (!request) return reply(ErrorReply(request.error()));
   auto format = protocol::ExplainFormatOf(*request);
   if (!format) return reply(ErrorReply(format.error()));
-  request->model_name = std::move(model);
-  request->model_version = version;
   server.Explain(std::move(*request), [reply = std::move(reply), format = *format](
                                            core::Result<core::Explanation> result) mutable {
     if (!result) return reply(ErrorReply(result.error()));
