@@ -279,7 +279,8 @@ def tree_nodes(tree, node, features, classes, indent, predicate):
         dist = "".join(f'<ScoreDistribution value={quoteattr(c)} recordCount="{num(value[k])}"/>' for k, c in enumerate(classes))
     else:
         score, dist = f' score="{num(value[0])}"', ""
-    lines = [f"{pad}<Node{score}>{predicate}{dist}"]
+    # recordCount: the (weighted) training rows that reached the node, which TreeSHAP weighs by.
+    lines = [f'{pad}<Node{score} recordCount="{num(t.weighted_n_node_samples[node])}">{predicate}{dist}']
     if t.children_left[node] != -1:
         field, threshold = quoteattr(features[t.feature[node]]), num(t.threshold[node])
         lines += tree_nodes(tree, t.children_left[node], features, classes, indent + 1,

@@ -9,7 +9,9 @@ score is the sum's rescaleConstant. binary:logistic chains the sum into a logit 
 multi:softprob sums each class's trees and chains them into a softmax RegressionModel; other
 objectives are written as regressions of the margin plus base score (reg:squarederror and the
 like). Split thresholds are written as the exact values of XGBoost's float32 thresholds, so
-double comparisons branch as XGBoost's float ones do.
+double comparisons branch as XGBoost's float ones do. Each Node's recordCount is XGBoost's cover
+(the hessian sum of the training rows that reached it), which ferry's TreeSHAP weighs paths by,
+so ferry explains the document as XGBoost's pred_contribs explains the booster.
 """
 import argparse
 import json
@@ -42,7 +44,7 @@ def tree_nodes(node, features, out, indent):
     threshold = exact(node["split_condition"])
     for child_id, op in ((node["yes"], "lessThan"), (node["no"], "greaterOrEqual")):
         child = by_id[child_id]
-        attrs = f'id="{child_id}"'
+        attrs = f'id="{child_id}" recordCount="{child["cover"]!r}"'
         if "leaf" in child:
             attrs += f' score="{exact(child["leaf"])}"'
         else:
@@ -59,9 +61,10 @@ def tree_model(tree, features, indent):
            f'noTrueChildStrategy="returnLastPrediction">',
            f'{pad}  <MiningSchema>' + "".join(f"<MiningField name={quoteattr(f)}/>" for f in used) + "</MiningSchema>"]
     if "leaf" in tree:
-        out.append(f'{pad}  <Node score="{exact(tree["leaf"])}"><True/></Node>')
+        out.append(f'{pad}  <Node score="{exact(tree["leaf"])}" recordCount="{tree["cover"]!r}"><True/></Node>')
     else:
-        out.append(f'{pad}  <Node id="{tree["nodeid"]}" defaultChild="{tree["missing"]}"><True/>')
+        out.append(f'{pad}  <Node id="{tree["nodeid"]}" defaultChild="{tree["missing"]}" '
+                   f'recordCount="{tree["cover"]!r}"><True/>')
         tree_nodes(tree, features, out, indent + 2)
         out.append(f"{pad}  </Node>")
     out.append(f"{pad}</TreeModel>")
@@ -100,7 +103,7 @@ def convert(booster, features):
     objective = config["learner"]["objective"]["name"]
     base_score = float(config["learner"]["learner_model_param"]["base_score"])
     num_class = int(config["learner"]["learner_model_param"].get("num_class", "0"))
-    trees = [json.loads(t) for t in booster.get_dump(dump_format="json")]
+    trees = [json.loads(t) for t in booster.get_dump(dump_format="json", with_stats=True)]
     fields = "".join(f'    <DataField name={quoteattr(f)} optype="continuous" dataType="float"/>\n' for f in features)
     active = "".join(f"<MiningField name={quoteattr(f)}/>" for f in features)
     head = ['<?xml version="1.0" encoding="UTF-8"?>',

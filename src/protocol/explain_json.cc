@@ -16,11 +16,12 @@ namespace {
 
 using core::JsonWriter;
 
-// The name an output column goes by: "probability", or "probability:2" for one of several columns.
+// The name an output column goes by: "probability", or "probability:2" for one of several
+// columns or a column other than the first (a binary classifier's second class).
 std::string ColumnName(const core::Explanation& e, const core::OutputContributions& o) {
   const bool several = std::count_if(e.outputs.begin(), e.outputs.end(),
                                      [&](const core::OutputContributions& x) { return x.output == o.output; }) > 1;
-  return several ? fmt::format("{}:{}", o.output, o.column) : o.output;
+  return several || o.column != 0 ? fmt::format("{}:{}", o.output, o.column) : o.output;
 }
 
 }  // namespace

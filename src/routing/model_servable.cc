@@ -114,6 +114,10 @@ core::Result<core::Explanation> ModelServable::Contributions(core::InferenceRequ
   if (!explain_reference_.empty() && explanation.method == "linear") {
     // Against the background's mean m: w * (x - m) = w * x - w * m, the base value moving by w * m.
     const std::size_t width = explanation.features.size();
+    if (signature_.inputs.size() != 1) {
+      return core::InvalidArgument(fmt::format("model '{}': explain.rows give a reference for one 2-D input; this "
+                                               "model takes {} inputs", name(), signature_.inputs.size()));
+    }
     if (explain_reference_.size() != width) {
       return core::Internal(fmt::format("model '{}': explain.rows have {} numbers, its input has {} columns", name(),
                                         explain_reference_.size(), width));

@@ -1,12 +1,18 @@
 """POST /v2/models/{m}/explain (docs/explain.md) on the real build/ferry: XGBoost's contributions
-equal python3-xgboost's pred_contribs and add up to its margin; a linear model's are exact against
+equal python3-xgboost's pred_contribs and add up to its margin; the same boosters written as PMML
+(scripts/xgboost_to_pmml.py) give the same contributions through ferry's own TreeSHAP, missing
+values too; a scikit-learn forest written as PMML gets the exact path-dependent Shapley values (by
+enumerating every coalition here); a PMML RegressionModel is explained exactly; a linear model's are exact against
 the background mean; KernelSHAP on ONNX models is exact on a linear score (all coalitions, or a
 sample), deterministic for a seed, adds up to the model's answer and runs through batching;
 top_k, the v2 format, feature names; and bad requests answered with the reason.
 """
+import itertools
 import json
+import math
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 
@@ -18,6 +24,50 @@ from ferry_process import FerryProcess
 
 FEATURES = 5
 NAMES = ["age", "income", "debt", "tenure", "visits"]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# A PMML linear regression of two of three fields (the third unused): exact contributions
+# coefficient * value against an all-zero reference, the intercept the base value.
+LINEAR_PMML = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
+  <DataDictionary><DataField name="a" optype="continuous" dataType="double"/>
+    <DataField name="b" optype="continuous" dataType="double"/><DataField name="c" optype="continuous" dataType="double"/>
+    <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+  <RegressionModel functionName="regression">
+    <MiningSchema><MiningField name="a"/><MiningField name="b"/><MiningField name="c"/>
+      <MiningField name="y" usageType="target"/></MiningSchema>
+    <RegressionTable intercept="1.5"><NumericPredictor name="a" coefficient="2"/>
+      <NumericPredictor name="c" coefficient="-0.25"/></RegressionTable>
+  </RegressionModel>
+</PMML>
+"""
+
+
+def path_dependent_shapley(estimators, x):
+    """The exact Shapley values of the path-dependent game (Lundberg et al. 2020): a coalition S is
+    valued by walking each tree, following x where the split's feature is in S and averaging the
+    branches by their training rows elsewhere; the forest averages its trees. By enumeration."""
+    def value(tree, node, s):
+        t = tree.tree_
+        if t.children_left[node] == -1:
+            return t.value[node][0][0]
+        left, right = t.children_left[node], t.children_right[node]
+        if t.feature[node] in s:
+            return value(tree, left if x[t.feature[node]] <= t.threshold[node] else right, s)
+        n = t.weighted_n_node_samples
+        return (n[left] * value(tree, left, s) + n[right] * value(tree, right, s)) / n[node]
+
+    def game(s):
+        return np.mean([value(e, 0, s) for e in estimators])
+
+    m = len(x)
+    phi = np.zeros(m)
+    for i in range(m):
+        others = [j for j in range(m) if j != i]
+        for size in range(m):
+            for s in itertools.combinations(others, size):
+                weight = math.factorial(size) * math.factorial(m - size - 1) / math.factorial(m)
+                phi[i] += weight * (game(set(s) | {i}) - game(set(s)))
+    return phi, game(set())
 
 
 def save_linear_onnx(path, weights, bias):
@@ -35,8 +85,10 @@ def save_linear_onnx(path, weights, bias):
 
 
 def body(rows, **parameters):
-    request = {"inputs": [{"name": "features", "shape": list(rows.shape), "datatype": "FP32",
-                           "data": rows.astype(np.float32).ravel().tolist()}]}
+    """A V2 request of `rows` as FP32, or FP64 when they are float64; NaN (missing) as null."""
+    datatype = "FP64" if rows.dtype == np.float64 else "FP32"
+    data = [None if math.isnan(v) else v for v in rows.astype(np.float32 if datatype == "FP32" else np.float64).ravel().tolist()]
+    request = {"inputs": [{"name": "features", "shape": list(rows.shape), "datatype": datatype, "data": data}]}
     if parameters:
         request["parameters"] = parameters
     return request
@@ -100,6 +152,29 @@ class ExplainTest(unittest.TestCase):
                     f"feature_names: [preg, plas, pres, skin, test, mass, pedi, age]\n"
                     f"explain: {{rows: {json.dumps(cls.pima_background.tolist())}, samples: 64}}\n")
         models.save_pima(f"{cls.repo}/pima-bare/1/model.onnx")  # no background
+        # The boosters written as PMML: ferry's TreeSHAP over its own trees (recordCount = cover).
+        for name in ("xgb-bin", "xgb-reg", "xgb-multi"):
+            os.makedirs(f"{cls.repo}/pmml-{name}/1")
+            subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/xgboost_to_pmml.py", f"{cls.repo}/{name}/1/model.json",
+                            f"{cls.repo}/pmml-{name}/1/model.pmml"], check=True)
+        # A scikit-learn forest of 10 trees, averaged, written by scripts/sklearn_to_pmml.py.
+        import joblib
+        from sklearn.ensemble import RandomForestRegressor
+        cls.forest = RandomForestRegressor(n_estimators=10, max_depth=5, random_state=0).fit(
+            x[:, :4].astype(np.float64), y_reg)
+        joblib.dump(cls.forest, f"{cls.repo}/forest.joblib")
+        os.makedirs(f"{cls.repo}/pmml-forest/1")
+        subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/sklearn_to_pmml.py", f"{cls.repo}/forest.joblib",
+                        f"{cls.repo}/pmml-forest/1/model.pmml"], check=True)
+        os.makedirs(f"{cls.repo}/pmml-linear/1")
+        with open(f"{cls.repo}/pmml-linear/1/model.pmml", "w") as f:
+            f.write(LINEAR_PMML)
+        # A tree without recordCount: no exact explainer, and no background for KernelSHAP.
+        os.makedirs(f"{cls.repo}/pmml-uncounted/1")
+        with open(f"{cls.repo}/pmml-forest/1/model.pmml") as f:
+            uncounted = f.read()
+        with open(f"{cls.repo}/pmml-uncounted/1/model.pmml", "w") as f:
+            f.write(uncounted.replace(" recordCount=", " x-recordCount=").replace(" x-recordCount=", " data-count="))
         cls.server = FerryProcess(cls.repo, grpc=True)
 
     @classmethod
@@ -130,6 +205,54 @@ class ExplainTest(unittest.TestCase):
                 # Additivity: base value + contributions = the booster's margin.
                 np.testing.assert_allclose(outputs[f"{prefix}.prediction"], margin[:, g], atol=1e-4, err_msg=name)
             self.assertEqual(answer["parameters"]["method"], "tree_shap")
+
+    def test_pmml_boosters_get_xgboosts_contributions_from_ferrys_own_tree_shap(self):
+        x = self.x.copy()
+        x[::4, 2] = np.nan  # missing values follow the trees' default branches, as in XGBoost
+        x[1::5, 0] = np.nan
+        for name in ("xgb-bin", "xgb-reg", "xgb-multi"):
+            booster = self.boosters[name]
+            expected = booster.predict(xgb.DMatrix(x, feature_names=booster.feature_names), pred_contribs=True,
+                                       strict_shape=True)
+            answer = self.explain(f"pmml-{name}", x, format="v2")
+            self.assertEqual(answer["parameters"]["method"], "tree_shap")
+            outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"] if o["datatype"] == "FP64"}
+            # binary: the probability of class 1 in log-odds; multi: each class's margin.
+            prefixes = {"xgb-bin": ["probability:1"], "xgb-reg": ["prediction"],
+                        "xgb-multi": ["probability:0", "probability:1", "probability:2"]}[name]
+            self.assertEqual(sorted(outputs), sorted(f"{p}.{k}" for p in prefixes
+                                                     for k in ("contributions", "base_value", "prediction")))
+            for g, prefix in enumerate(prefixes):
+                np.testing.assert_allclose(outputs[f"{prefix}.contributions"], expected[:, g, :FEATURES], atol=2e-5,
+                                           err_msg=f"{name} {prefix}")
+                np.testing.assert_allclose(outputs[f"{prefix}.base_value"], expected[:, g, FEATURES], atol=2e-5)
+            # Additivity against the served answer: the logistic of the prediction is the probability.
+            status, served, _ = self.server.request("POST", f"/v2/models/pmml-{name}/infer", body(x))
+            self.assertEqual(status, 200, served)
+            if name == "xgb-bin":
+                probability = np.array(served["outputs"][0]["data"]).reshape(-1, 2)[:, 1]
+                np.testing.assert_allclose(1 / (1 + np.exp(-outputs["probability:1.prediction"])), probability, rtol=1e-6)  # served as FP32
+
+    def test_pmml_forest_gets_the_exact_path_dependent_shapley_values(self):
+        x = self.x[:4, :4].astype(np.float64)
+        answer = self.explain("pmml-forest", x, format="v2")
+        self.assertEqual(answer["parameters"]["method"], "tree_shap")
+        outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"] if o["datatype"] == "FP64"}
+        for r in range(len(x)):
+            phi, base = path_dependent_shapley(self.forest.estimators_, x[r])
+            np.testing.assert_allclose(outputs["prediction.contributions"][r], phi, atol=1e-9, rtol=1e-9)
+            self.assertAlmostEqual(outputs["prediction.base_value"][r], base, places=9)
+        np.testing.assert_allclose(outputs["prediction.prediction"], self.forest.predict(x), rtol=1e-9)
+
+    def test_pmml_regression_model_is_explained_exactly_and_trees_without_counts_are_not(self):
+        x = np.array([[1.0, 2.0, 4.0], [-3.0, 0.5, 0.0]])
+        answer = self.explain("pmml-linear", x, format="v2")
+        self.assertEqual(answer["parameters"]["method"], "linear")
+        outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"] if o["datatype"] == "FP64"}
+        np.testing.assert_allclose(outputs["prediction.contributions"], x * [2, 0, -0.25])
+        np.testing.assert_allclose(outputs["prediction.base_value"], [1.5, 1.5])
+        answer = self.explain("pmml-uncounted", self.x[:1, :4].astype(np.float64), expect=400)
+        self.assertIn("background", answer["error"])
 
     def test_compact_answers_name_features_and_keep_the_top_k(self):
         answer = self.explain("xgb-bin", self.x[:3], top_k=2)
@@ -229,7 +352,7 @@ class ExplainTest(unittest.TestCase):
 
     def test_explanations_are_counted_apart_in_metrics(self):
         self.explain("linear", self.x[:2])
-        self.explain("pima-bare", np.zeros((1, 8)), expect=400)
+        self.explain("pima-bare", np.zeros((1, 8), np.float32), expect=400)
         status, text, _ = self.server.request("GET", "/metrics")
         self.assertEqual(status, 200)
         samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
@@ -239,16 +362,16 @@ class ExplainTest(unittest.TestCase):
         self.assertGreater(samples['ferry_explanation_seconds_total{model="linear",version="1"}'], 0)
 
     def test_bad_requests_say_what_was_wrong(self):
-        refused = self.explain("pima-bare", np.zeros((1, 8)), expect=400)
+        refused = self.explain("pima-bare", np.zeros((1, 8), np.float32), expect=400)
         self.assertIn("background rows", refused["error"])
         self.assertIn("pima-bare", refused["error"])
-        too_many = self.explain("pima", np.zeros((1, 8)), expect=400, samples=100000)
+        too_many = self.explain("pima", np.zeros((1, 8), np.float32), expect=400, samples=100000)
         self.assertIn("samples", too_many["error"])
         bad_k = self.explain("xgb-bin", self.x[:1], expect=400, top_k=-1)
         self.assertIn("top_k", bad_k["error"])
         bad_format = self.explain("xgb-bin", self.x[:1], expect=400, format="xml")
         self.assertIn("format", bad_format["error"])
-        wrong_shape = self.explain("xgb-bin", np.zeros((1, 3)), expect=400)
+        wrong_shape = self.explain("xgb-bin", np.zeros((1, 3), np.float32), expect=400)
         self.assertIn("features", wrong_shape["error"])
         status, unknown, _ = self.server.request("POST", "/v2/models/nope/explain", body(self.x[:1]))
         self.assertEqual(status, 404, unknown)

@@ -15,9 +15,12 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/error.h"
 
 namespace ferry::backends::pmml {
 
@@ -77,6 +80,53 @@ struct Predicate {
   std::vector<Predicate> parts;
 
   Truth Test(const double* v) const;
+};
+
+// ---- exact contributions (tree_shap.cc) ----
+
+struct FlatTree;
+
+// One score column of a model written as an affine function of trees and input fields:
+// constant + sum of weight * tree(row) + sum of coefficient * input. What ferry's TreeSHAP and
+// linear explainer answer exactly (docs/explain.md).
+struct ScoreSum {
+  struct Tree {
+    const FlatTree* tree;
+    double weight;
+  };
+  struct Linear {
+    std::size_t field;  // an input field's slot (< Program::inputs.size())
+    double coefficient;
+  };
+  double constant = 0;
+  std::vector<Tree> trees;
+  std::vector<Linear> linear;
+  std::size_t category = 0;  // classification: the category whose column this is
+
+  void Scale(double factor) {
+    constant *= factor;
+    for (auto& t : trees) t.weight *= factor;
+    for (auto& l : linear) l.coefficient *= factor;
+  }
+  void Add(const ScoreSum& other, double factor) {
+    constant += factor * other.constant;
+    for (auto t : other.trees) trees.push_back({t.tree, t.weight * factor});
+    for (auto l : other.linear) linear.push_back({l.field, l.coefficient * factor});
+  }
+};
+
+// A model's scores as ScoreSums: the columns explained and the space they add up in ("identity",
+// "logit", "log", "margin"; see core/explanation.h).
+struct ScoreSums {
+  std::vector<ScoreSum> columns;
+  std::string space = "identity";
+};
+
+// What an exact explanation of a model may use from the models before it in a modelChain: the
+// slots their Output fields write, each as a ScoreSum; and how many input fields there are.
+struct SumContext {
+  std::size_t inputs = 0;
+  std::map<std::size_t, ScoreSum> known;
 };
 
 // ---- models (regression.cc, tree.cc, mining.cc) ----
@@ -149,6 +199,14 @@ class Model {
     categories = values.size();
     category_values = values.data();
   }
+  // This model's scores as sums of trees and input terms (ScoreSum), before its Targets; an
+  // error naming what stands in the way when they are not (the model is then explained by
+  // KernelSHAP). Called once, after the document is compiled.
+  virtual core::Result<ScoreSums> Sums(const SumContext& /*context*/) const {
+    return core::Unimplemented("its kind of model has no exact explainer");
+  }
+  // Sums() with the Targets' rescaling applied (an error when they do more than rescale).
+  core::Result<ScoreSums> TargetSums(const SumContext& context) const;
 
  protected:
   // As Predict, before the rescaling and the outputs. A classification writes the probabilities
@@ -192,6 +250,18 @@ struct Program {
   std::vector<double> display_codes;  // by category: its display value's string code
   std::vector<const OutputField*> final_outputs;  // the top model's Output, in document order
   std::size_t scratch = 0;                         // Model::scratch_size() of the top model
+  // The top model's scores as sums of trees and input terms, for its exact explainer; else why
+  // it has none (tree_shap.cc).
+  std::optional<ScoreSums> sums;
+  std::string no_sums;
 };
+
+// The values the model sees for one row of input fields (`row`, inputs.size() values) after the
+// missing, invalid and outlier treatments, into values[0, inputs.size()); `index` names the row
+// in errors (evaluate.cc).
+// Program::sums of the compiled program, and its method ("tree_shap" or "linear") (tree_shap.cc).
+void FindSums(Program& p, std::string& method);
+
+core::Result<void> PrepareInputs(const Program& p, const double* row, std::size_t index, double* values);
 
 }  // namespace ferry::backends::pmml

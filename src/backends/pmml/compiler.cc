@@ -497,6 +497,7 @@ Result<std::unique_ptr<CompiledPmml>> CompiledPmml::Compile(std::string_view xml
   for (const OutputField* o : p.final_outputs) {
     compiled->outputs_.push_back({o->name, o->category_valued, o->string_valued});
   }
+  FindSums(p, compiled->exact_method_);
   return compiled;
 }
 

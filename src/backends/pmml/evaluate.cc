@@ -131,6 +131,18 @@ Result<double> Prepare(const InputField& in, double x, std::size_t row) {
 
 }  // namespace
 
+Result<void> PrepareInputs(const Program& p, const double* row, std::size_t index, double* values) {
+  for (std::size_t i = 0; i < p.inputs.size(); ++i) {
+    const InputField& field = p.inputs[i];
+    if (!field.checked) {
+      values[i] = std::isnan(row[i]) ? field.missing_replacement : row[i];
+    } else {
+      FERRY_ASSIGN_OR_RETURN(values[i], Prepare(field, row[i], index));
+    }
+  }
+  return {};
+}
+
 Result<void> CompiledPmml::Evaluate(const double* in, std::size_t rows, double* out) const {
   const Program& p = *impl_;
   const Model& model = *p.model;
@@ -139,15 +151,7 @@ Result<void> CompiledPmml::Evaluate(const double* in, std::size_t rows, double* 
   const std::size_t w = width();
   std::vector<double> values(p.slots), scratch(p.scratch);  // allocated a call, not a row
   for (std::size_t r = 0; r < rows; ++r) {
-    const double* row = in + r * n;
-    for (std::size_t i = 0; i < n; ++i) {
-      const InputField& field = p.inputs[i];
-      if (!field.checked) {
-        values[i] = std::isnan(row[i]) ? field.missing_replacement : row[i];
-      } else {
-        FERRY_ASSIGN_OR_RETURN(values[i], Prepare(field, row[i], r));
-      }
-    }
+    FERRY_RETURN_IF_ERROR(PrepareInputs(p, in + r * n, r, values.data()));
     for (const auto& [slot, e] : p.derived) values[slot] = Eval(e, values.data());
     double* y = out + r * w;
     const std::size_t base = model.score_width();

@@ -81,6 +81,38 @@ class MiningModel final : public Model {
     for (auto& s : segments) s.model->SetCategories(values);
   }
 
+  // A forest or boosted trees summed or averaged (a regression), or a chain whose last model
+  // reads the earlier ones' outputs linearly (XGBoost's and LightGBM's classifiers).
+  core::Result<ScoreSums> Sums(const SumContext& context) const override {
+    for (const auto& s : segments) {
+      if (s.predicate.kind != Predicate::Kind::kTrue) {
+        return core::Unimplemented("a MiningModel whose Segments are chosen by predicates");
+      }
+    }
+    if (method == Method::kModelChain) return ChainSums(context);
+    const bool weighted = method == Method::kWeightedSum || method == Method::kWeightedAverage;
+    if (classification || (!weighted && method != Method::kSum && method != Method::kAverage)) {
+      return core::Unimplemented(fmt::format("a {} MiningModel combining its segments by {}",
+                                             classification ? "classification" : "regression",
+                                             std::find_if(std::begin(kMethods), std::end(kMethods), [&](const auto& m) {
+                                               return m.method == method;
+                                             })->name));
+    }
+    double total = 0;
+    for (const auto& s : segments) total += weighted ? s.weight : 1.0;
+    ScoreSum sum;
+    for (const auto& s : segments) {
+      FERRY_ASSIGN_OR_RETURN(const ScoreSums part, s.model->TargetSums(context));
+      if (part.space != "identity" || part.columns.size() != 1) {
+        return core::Unimplemented("a MiningModel summing segments that are not regressions");
+      }
+      const double factor = (weighted ? s.weight : 1.0) /
+                            (method == Method::kAverage || method == Method::kWeightedAverage ? total : 1.0);
+      sum.Add(part.columns.front(), factor);
+    }
+    return ScoreSums{.columns = {std::move(sum)}, .space = "identity"};
+  }
+
  protected:
   std::size_t Width() const { return categories + 1; }  // a segment's score_width(), whatever its function
 
@@ -156,6 +188,20 @@ class MiningModel final : public Model {
         if (method == Method::kModelChain && classification) y[k] = acc[k];  // the last segment's prediction
         return true;
     }
+  }
+
+  // Each segment's predicted value (its Output fields) is known to the next as its ScoreSum; the
+  // last segment answers. A segment that is not a sum is fine as long as no later one reads it.
+  core::Result<ScoreSums> ChainSums(SumContext context) const {
+    for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
+      const Model& m = *segments[i].model;
+      auto part = m.TargetSums(context);
+      if (!part || m.classification || part->space != "identity" || part->columns.size() != 1) continue;
+      for (const auto& o : m.outputs) {
+        if (o.feature == OutputField::Feature::kPredictedValue) context.known[o.slot] = part->columns.front();
+      }
+    }
+    return segments.back().model->TargetSums(context);
   }
 
   bool ScoreFlatTrees(const double* v, double* y) const {

@@ -67,6 +67,46 @@ struct Labels {
   DataType type() const { return numeric ? DataType::kInt64 : DataType::kBytes; }
 };
 
+// The input rows as doubles, row-major, one column an active field (strings Encode()d).
+Result<void> Gather(const CompiledPmml& model, Layout layout, std::span<const core::Tensor> inputs, std::size_t rows,
+                    std::vector<double>& in) {
+  const auto& fields = model.inputs();
+  const std::size_t n = fields.size();
+  in.resize(rows * n);
+  if (layout == Layout::kColumns) {  // `features`, FP32 or FP64 as the signature says
+    const core::Tensor& t = inputs.front();
+    if (t.type() == DataType::kFp32) {
+      const auto x = t.values<float>();
+      std::copy(x.begin(), x.end(), in.begin());
+    } else {
+      const auto x = t.values<double>();
+      std::copy(x.begin(), x.end(), in.begin());
+    }
+    return {};
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const core::Tensor& t = inputs[i];
+    auto put = [&](auto span) {
+      for (std::size_t r = 0; r < rows; ++r) in[r * n + i] = static_cast<double>(span[r]);
+    };
+    switch (t.type()) {
+      case DataType::kFp32: put(t.values<float>()); break;
+      case DataType::kFp64: put(t.values<double>()); break;
+      case DataType::kInt64: put(t.values<std::int64_t>()); break;
+      case DataType::kBool: put(t.values<std::uint8_t>()); break;
+      case DataType::kBytes: {
+        std::size_t r = 0;
+        core::ForEachBytesElement(t.bytes(), [&](std::string_view s) {
+          in[r++ * n + i] = s.empty() ? std::nan("") : model.Encode(s);
+        });
+        break;
+      }
+      default: return core::Internal(fmt::format("input '{}' has an unexpected type", t.name()));
+    }
+  }
+  return {};
+}
+
 class PmmlInstance final : public BackendInstance {
  public:
   PmmlInstance(const CompiledPmml& model, Layout layout, const Labels& labels, const core::ModelSignature& signature)
@@ -76,7 +116,7 @@ class PmmlInstance final : public BackendInstance {
                                             core::ComputeTimes* times) override {
     const auto start = std::chrono::steady_clock::now();
     const auto rows = static_cast<std::size_t>(inputs.front().shape()[0]);
-    FERRY_RETURN_IF_ERROR(Gather(inputs, rows));
+    FERRY_RETURN_IF_ERROR(Gather(model_, layout_, inputs, rows, in_));
     const std::size_t w = model_.width();
     out_.resize(rows * w);
     FERRY_RETURN_IF_ERROR(model_.Evaluate(in_.data(), rows, out_.data()));
@@ -118,45 +158,6 @@ class PmmlInstance final : public BackendInstance {
   }
 
  private:
-  // The input rows as doubles, row-major, one column an active field.
-  Result<void> Gather(std::span<const core::Tensor> inputs, std::size_t rows) {
-    const auto& fields = model_.inputs();
-    const std::size_t n = fields.size();
-    in_.resize(rows * n);
-    if (layout_ == Layout::kColumns) {  // `features`, FP32 or FP64 as the signature says
-      const core::Tensor& t = inputs.front();
-      if (t.type() == DataType::kFp32) {
-        const auto x = t.values<float>();
-        std::copy(x.begin(), x.end(), in_.begin());
-      } else {
-        const auto x = t.values<double>();
-        std::copy(x.begin(), x.end(), in_.begin());
-      }
-      return {};
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      const core::Tensor& t = inputs[i];
-      auto put = [&](auto span) {
-        for (std::size_t r = 0; r < rows; ++r) in_[r * n + i] = static_cast<double>(span[r]);
-      };
-      switch (t.type()) {
-        case DataType::kFp32: put(t.values<float>()); break;
-        case DataType::kFp64: put(t.values<double>()); break;
-        case DataType::kInt64: put(t.values<std::int64_t>()); break;
-        case DataType::kBool: put(t.values<std::uint8_t>()); break;
-        case DataType::kBytes: {
-          std::size_t r = 0;
-          core::ForEachBytesElement(t.bytes(), [&](std::string_view s) {
-            in_[r++ * n + i] = s.empty() ? std::nan("") : model_.Encode(s);
-          });
-          break;
-        }
-        default: return core::Internal(fmt::format("input '{}' has an unexpected type", t.name()));
-      }
-    }
-    return {};
-  }
-
   // Output `name` (FP32 or FP64, as the signature says): `count` columns from `first`.
   Result<core::Tensor> Columns(const std::string& name, std::size_t rows, std::size_t first, std::size_t count) {
     const auto spec = std::find_if(signature_.outputs.begin(), signature_.outputs.end(),
@@ -262,6 +263,25 @@ class PmmlModel final : public BackendModel {
     return std::unique_ptr<BackendInstance>(new PmmlInstance(*model_, layout_, labels_, signature_));
   }
 
+  // ferry's own TreeSHAP or linear terms where the document allows (CompiledPmml::Explain); the
+  // features are the active fields, whatever the input layout.
+  bool ExplainsExactly() const override { return !model_->exact_method().empty(); }
+  Result<core::Explanation> Explain(std::span<const core::Tensor> inputs) const override {
+    const auto rows = static_cast<std::size_t>(inputs.front().shape()[0]);
+    std::vector<double> in;
+    FERRY_RETURN_IF_ERROR(Gather(*model_, layout_, inputs, rows, in));
+    FERRY_ASSIGN_OR_RETURN(auto explained, model_->Explain(in.data(), rows));
+    core::Explanation explanation{.method = model_->exact_method(), .features = {},
+                                  .rows = static_cast<std::int64_t>(rows), .outputs = {}};
+    for (const auto& field : model_->inputs()) explanation.features.push_back(field.name);
+    for (auto& c : explained.columns) {
+      explanation.outputs.push_back({.output = signature_.outputs.front().name,
+                                     .column = static_cast<std::int64_t>(c.column), .space = explained.space,
+                                     .base = std::move(c.base), .values = std::move(c.values)});
+    }
+    return explanation;
+  }
+
  private:
   std::unique_ptr<CompiledPmml> model_;
   Layout layout_;
@@ -304,11 +324,14 @@ class PmmlBackend final : public Backend {
     }
     std::vector<std::string> names;
     for (const auto& in : inputs) names.push_back(in.name);
-    spdlog::info("model '{}' version {}: PMML {} [{}]{}", options.model_name, options.version,
+    spdlog::info("model '{}' version {}: PMML {} [{}]{}; explained by {}", options.model_name, options.version,
                  layout == Layout::kColumns ? "input columns of 'features'" : "input tensors", fmt::join(names, ", "),
                  compiled->classification()
                      ? fmt::format(", probability columns [{}]", fmt::join(compiled->categories(), ", "))
-                     : std::string());
+                     : std::string(),
+                 compiled->exact_method().empty() ? fmt::format("KernelSHAP (no exact explainer: {})",
+                                                                compiled->no_exact_reason())
+                                                  : compiled->exact_method());
     return std::unique_ptr<BackendModel>(new PmmlModel(std::move(compiled), layout, options.declared));
   }
 };

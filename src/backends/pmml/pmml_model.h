@@ -56,11 +56,31 @@ class CompiledPmml {
   // model's invalidValueTreatment refuses fails the call, naming the row and field.
   core::Result<void> Evaluate(const double* in, std::size_t rows, double* out) const;
 
+  // Exact contributions (docs/explain.md) when the document's scores are sums of trees whose
+  // Nodes give recordCount (TreeSHAP, path-dependent, over ferry's flattened trees) or linear in
+  // its inputs (against an all-zero reference); exact_method() is then "tree_shap" or "linear",
+  // else empty with no_exact_reason() saying what stands in the way.
+  const std::string& exact_method() const { return exact_method_; }
+  const std::string& no_exact_reason() const;
+  struct Contributions {
+    std::size_t column = 0;     // the column of the output explained (classification: the category)
+    std::vector<double> base;   // a row
+    std::vector<double> values; // rows x inputs().size(), row-major
+  };
+  struct Explained {
+    std::string space;  // "identity", "logit", "log" or "margin"
+    std::vector<Contributions> columns;
+  };
+  // As Evaluate, `rows` rows of inputs: the contributions of each input field to each explained
+  // score column.
+  core::Result<Explained> Explain(const double* in, std::size_t rows) const;
+
  private:
   CompiledPmml();
   std::unique_ptr<Program> impl_;
   std::vector<Input> inputs_;
   std::vector<Output> outputs_;
+  std::string exact_method_;
 };
 
 }  // namespace ferry::backends::pmml

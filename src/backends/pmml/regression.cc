@@ -55,6 +55,43 @@ class RegressionModel final : public Model {
   Normalization normalization = Normalization::kNone;
   std::vector<Table> tables;
 
+  // Linear in the inputs (and in the sums of trees an earlier segment of a chain gives): the
+  // score before the normalization, in its space.
+  core::Result<ScoreSums> Sums(const SumContext& context) const override {
+    ScoreSums sums;
+    if (!classification) {
+      if (normalization != Normalization::kNone && normalization != Normalization::kExp) {
+        return core::Unimplemented("a regression RegressionModel with a normalizationMethod other than none or exp");
+      }
+      sums.space = normalization == Normalization::kExp ? "log" : "identity";
+    } else if (normalization == Normalization::kLogit && tables.size() == 2) {
+      sums.space = "logit";  // the first category's probability is the logistic of its table
+    } else if (normalization == Normalization::kSoftmax) {
+      sums.space = "margin";
+    } else {
+      return core::Unimplemented(
+          "a classification RegressionModel other than a binary logit or a softmax");
+    }
+    for (const auto& t : tables) {
+      if (!t.categorical.empty()) return core::Unimplemented("a RegressionModel with CategoricalPredictors");
+      ScoreSum sum{.constant = t.intercept, .trees = {}, .linear = {}, .category = t.category};
+      for (const auto& p : t.numeric) {
+        const auto known = context.known.find(p.slot);
+        if (p.exponent != 1) return core::Unimplemented("a NumericPredictor with an exponent");
+        if (known != context.known.end()) {
+          sum.Add(known->second, p.coefficient);
+        } else if (p.slot < context.inputs) {
+          sum.linear.push_back({p.slot, p.coefficient});
+        } else {
+          return core::Unimplemented("a NumericPredictor of a derived field");
+        }
+      }
+      sums.columns.push_back(std::move(sum));
+      if (classification && normalization == Normalization::kLogit) break;  // the second is 1 - the first
+    }
+    return sums;
+  }
+
  protected:
   bool Score(double* v, double* y, double*) const override {
     if (!classification) {

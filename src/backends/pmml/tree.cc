@@ -17,6 +17,7 @@ struct TreeNode {
   std::vector<double> distribution;  // classification: probability a category (empty: one-hot of score)
   std::vector<TreeNode> children;
   std::ptrdiff_t default_child = -1;  // index into children
+  double record_count = kMissing;     // recordCount: the training rows that reached the node
 };
 
 enum class MissingStrategy : std::uint8_t { kNone, kLastPrediction, kNullPrediction, kDefaultChild };
@@ -58,6 +59,24 @@ class TreeModel final : public Model {
     }
     flat.all_less =
         std::all_of(nodes.begin(), nodes.end(), [](const FlatNode& n) { return n.op == Predicate::Op::kLess; });
+    if (!classification) Covers();
+  }
+
+  core::Result<ScoreSums> Sums(const SumContext& context) const override {
+    if (classification) return core::Unimplemented("a classification TreeModel (its leaves give probabilities)");
+    if (flat.nodes.empty()) {
+      return core::Unimplemented("a TreeModel whose splits are not pairs of complementary simple predicates");
+    }
+    if (flat.cover.empty()) {
+      return core::Unimplemented("a TreeModel whose Nodes lack recordCount (TreeSHAP weighs paths by it) or a score");
+    }
+    for (const FlatNode& n : flat.nodes) {
+      if (n.children >= 0 && n.field >= context.inputs) {
+        return core::Unimplemented("a TreeModel splitting on a derived field");
+      }
+    }
+    return ScoreSums{.columns = {ScoreSum{.constant = 0, .trees = {{&flat, 1.0}}, .linear = {}, .category = 0}},
+                     .space = "identity"};
   }
 
  protected:
@@ -84,6 +103,34 @@ class TreeModel final : public Model {
   }
 
  private:
+  // FlatTree's cover, expected and depth, when every node has a recordCount (> 0 for a split)
+  // and every leaf a score. Children come after their parents in `nodes`.
+  void Covers() {
+    const auto& nodes = flat.nodes;
+    std::vector<double> cover(nodes.size()), mean(nodes.size());
+    std::vector<std::size_t> depth(nodes.size(), 0);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      cover[i] = static_cast<const TreeNode*>(nodes[i].result)->record_count;
+      if (std::isnan(cover[i]) || cover[i] < 0 || (nodes[i].children >= 0 && cover[i] <= 0) ||
+          (nodes[i].children < 0 && std::isnan(nodes[i].score))) {
+        return;
+      }
+      if (nodes[i].children >= 0) {
+        const auto c = static_cast<std::size_t>(nodes[i].children);
+        depth[c] = depth[c + 1] = depth[i] + 1;
+      }
+    }
+    for (std::size_t i = nodes.size(); i-- > 0;) {
+      const std::int32_t c = nodes[i].children;
+      mean[i] = c < 0 ? nodes[i].score
+                      : (cover[static_cast<std::size_t>(c)] * mean[static_cast<std::size_t>(c)] +
+                         cover[static_cast<std::size_t>(c) + 1] * mean[static_cast<std::size_t>(c) + 1]) / cover[i];
+    }
+    flat.expected = mean[0];
+    flat.depth = *std::max_element(depth.begin(), depth.end());
+    flat.cover = std::move(cover);
+  }
+
   // Fills flat[index] from `node`, appending its children's subtrees.
   bool Add(const TreeNode& node, std::size_t index) {
     auto& flat = this->flat.nodes;
@@ -265,6 +312,11 @@ core::Result<TreeNode> CompileNode(Compiler& c, const pugi::xml_node& e, bool cl
   if (!has_predicate) return c.Fail(e, "has no predicate");
   if (!default_child.empty() && node.default_child < 0) {
     return c.Fail(e, fmt::format("defaultChild '{}' is not a child of the node", default_child));
+  }
+  if (auto count = e.attribute("recordCount")) {
+    const auto value = ParseNumber(count.as_string());
+    if (!value) return c.Fail(e, fmt::format("recordCount '{}' is not a number", count.as_string()));
+    node.record_count = *value;
   }
   if (auto score = e.attribute("score")) {
     if (classification) {

@@ -989,5 +989,59 @@ TEST(Pmml, UnsupportedElementsAndFunctionsAreRefusedWithTheirLine) {
   EXPECT_NE(xml.error().message.find("not valid XML"), std::string::npos);
 }
 
+// TreeSHAP over a tree with recordCounts, the field x1 split twice on one path, the Target
+// doubling the score. The path-dependent game values a coalition by following the row where the
+// coalition has the split's field and averaging the branches by recordCount elsewhere:
+// f() = (1*1 + 3*3 + 5*2 + 8*4) / 10 = 5.2. Row (0.5, 1): f(x1) = 2.5, f(x2) = 0.4*3 + 0.6*7 = 5.4,
+// f(x1, x2) = 3, so phi = (-2.55, 0.35). Row (1.5, missing; x2's default child scores 1):
+// f(x1) = 5, f(x2) = 0.4*1 + 0.6*7 = 4.6, f(x1, x2) = 5, so phi = (0.1, -0.3).
+TEST(Pmml, TreeShapGivesThePathDependentShapleyValuesComputedByHand) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+  <DataField name="x1" optype="continuous" dataType="double"/><DataField name="x2" optype="continuous" dataType="double"/>
+  <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+<TreeModel functionName="regression" missingValueStrategy="defaultChild">
+  <MiningSchema><MiningField name="x1"/><MiningField name="x2"/><MiningField name="y" usageType="target"/></MiningSchema>
+  <Targets><Target field="y" rescaleFactor="2"/></Targets>
+  <Node recordCount="10"><True/>
+    <Node recordCount="4" defaultChild="a"><SimplePredicate field="x1" operator="lessThan" value="1"/>
+      <Node id="a" score="1" recordCount="1"><SimplePredicate field="x2" operator="lessThan" value="0"/></Node>
+      <Node id="b" score="3" recordCount="3"><SimplePredicate field="x2" operator="greaterOrEqual" value="0"/></Node></Node>
+    <Node recordCount="6"><SimplePredicate field="x1" operator="greaterOrEqual" value="1"/>
+      <Node score="5" recordCount="2"><SimplePredicate field="x1" operator="lessThan" value="2"/></Node>
+      <Node score="8" recordCount="4"><SimplePredicate field="x1" operator="greaterOrEqual" value="2"/></Node></Node>
+  </Node></TreeModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "tree.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  EXPECT_EQ((*model)->exact_method(), "tree_shap") << (*model)->no_exact_reason();
+  const double rows[] = {0.5, 1, 1.5, std::numeric_limits<double>::quiet_NaN()};
+  auto explained = (*model)->Explain(rows, 2);
+  ASSERT_TRUE(explained.has_value()) << explained.error().message;
+  EXPECT_EQ(explained->space, "identity");
+  ASSERT_EQ(explained->columns.size(), 1u);
+  const auto& c = explained->columns[0];
+  const double expected[] = {-2.55, 0.35, 0.1, -0.3};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(c.values[i], 2 * expected[i], 1e-12) << i;
+  EXPECT_NEAR(c.base[0], 10.4, 1e-12);
+  EXPECT_NEAR(c.base[1], 10.4, 1e-12);
+}
+
+// Documents ferry cannot explain exactly say why (they are explained by KernelSHAP instead).
+TEST(Pmml, DocumentsWithoutAnExactExplainerSayWhatStandsInTheWay) {
+  constexpr const char* kUncounted = R"(<PMML version="4.4"><DataDictionary>
+  <DataField name="x" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+<TreeModel functionName="regression"><MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>
+  <Node><True/><Node score="1"><SimplePredicate field="x" operator="lessThan" value="0"/></Node>
+    <Node score="2"><SimplePredicate field="x" operator="greaterOrEqual" value="0"/></Node></Node></TreeModel></PMML>)";
+  auto uncounted = CompiledPmml::Compile(kUncounted, "t.pmml");
+  ASSERT_TRUE(uncounted.has_value()) << uncounted.error().message;
+  EXPECT_EQ((*uncounted)->exact_method(), "");
+  EXPECT_NE((*uncounted)->no_exact_reason().find("recordCount"), std::string::npos) << (*uncounted)->no_exact_reason();
+  const double row[] = {1};
+  EXPECT_FALSE((*uncounted)->Explain(row, 1).has_value());
+  auto logit = CompiledPmml::Compile(kPimaLogit, "pima.pmml");
+  ASSERT_TRUE(logit.has_value());
+  EXPECT_NE((*logit)->no_exact_reason().find("derived field"), std::string::npos) << (*logit)->no_exact_reason();
+}
+
 }  // namespace
 }  // namespace ferry::backends::pmml
