@@ -31,6 +31,9 @@ class ModelStep final : public Step {
 
   const std::string& model() const { return model_; }
   std::int64_t version() const { return version_; }
+  // The frame tensor each model input is fed from, when its configuration maps them (else
+  // empty: the same names).
+  const std::vector<std::pair<std::string, std::string>>& inputs() const { return inputs_; }
   // The names it puts in the frame, when its configuration lists them (else empty).
   const std::vector<std::pair<std::string, std::string>>& outputs() const { return outputs_; }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "pipeline/model_step.h"
@@ -282,6 +283,34 @@ void Pipeline::Continue(std::size_t index, Frame frame, ModelInvoker& invoker, D
     if (auto checked = CheckAnswer(frame); !checked) return done(std::unexpected(std::move(checked).error()));
   }
   done(std::move(frame));
+}
+
+Result<Frame> Pipeline::RunToModel(Frame frame) const {
+  for (const auto& step : steps_) {
+    if (step->AsModel()) break;
+    if (frame.LiveCount() == 0 && !step->ChecksInput()) continue;
+    FERRY_RETURN_IF_ERROR(step->Apply(frame));
+  }
+  return frame;
+}
+
+std::vector<std::string> Pipeline::ColumnSources(std::string_view tensor) const {
+  std::map<std::string, std::string, std::less<>> origin;  // name -> the field it comes from
+  std::vector<std::string> columns;
+  for (const auto& step : steps_) {
+    if (step->AsModel()) break;
+    for (const auto& [written, read] : step->Sources()) {
+      const auto it = origin.find(read);
+      origin[written] = it == origin.end() ? read : it->second;
+    }
+    if (auto spec = TensorStepOutput(*step); spec && spec->name == tensor) {
+      columns = TensorStepColumns(*step);
+      for (auto& c : columns) {
+        if (const auto it = origin.find(c); it != origin.end()) c = it->second;
+      }
+    }
+  }
+  return columns;
 }
 
 std::vector<std::pair<std::string, std::string>> Pipeline::Answer(const Frame& frame) const {

@@ -86,6 +86,14 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
 
   const std::vector<std::unique_ptr<Step>>& steps() const { return steps_; }
 
+  // For explanations in record fields (docs/explain.md). RunToModel runs the steps before the
+  // first model step (none of them calls a model) and answers the frame as the model step gets it.
+  core::Result<Frame> RunToModel(Frame frame) const;
+  // The record field each column of the frame tensor `tensor` comes from, as the steps before
+  // the first model step make it: a tensor step's fields traced back through the transforms
+  // (a one_hot column to its field). Empty when no such tensor step writes `tensor`.
+  std::vector<std::string> ColumnSources(std::string_view tensor) const;
+
  private:
   Pipeline() = default;
   void Continue(std::size_t index, Frame frame, ModelInvoker& invoker, Done done) const;

@@ -30,5 +30,7 @@ core::Result<std::vector<RecordField>> ParseRecordFields(const StepConfig& confi
 const std::vector<RecordField>* RecordFieldsOf(const Step& step);
 // The tensor a tensor step makes; nullopt for any other step.
 std::optional<core::TensorSpec> TensorStepOutput(const Step& step);
+// The field each column of a tensor step's tensor is read from; empty for any other step.
+std::vector<std::string> TensorStepColumns(const Step& step);
 
 }  // namespace ferry::pipeline

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 #include "pipeline/record_fields.h"
 #include "pipeline/step_kinds.h"
@@ -192,8 +193,9 @@ class FilterStep final : public Step {
 class TensorStep final : public Step {
  public:
   TensorStep(const StepConfig& c, std::string output, core::DataType type, std::vector<std::string> fields,
-             std::size_t width)
-      : Step(c.name(), c.kind()), output_(std::move(output)), type_(type), fields_(std::move(fields)), width_(width) {}
+             std::vector<std::size_t> widths)
+      : Step(c.name(), c.kind()), output_(std::move(output)), type_(type), fields_(std::move(fields)),
+        widths_(std::move(widths)), width_(std::accumulate(widths_.begin(), widths_.end(), std::size_t{0})) {}
 
   Result<void> Apply(Frame& frame) const override {
     const auto rows = static_cast<std::int64_t>(frame.rows);
@@ -212,6 +214,12 @@ class TensorStep final : public Step {
 
   core::TensorSpec spec() const {
     return {.name = output_, .type = type_, .shape = core::Shape{-1, static_cast<std::int64_t>(width_)}};
+  }
+  // The field each column is read from.
+  std::vector<std::string> columns() const {
+    std::vector<std::string> columns;
+    for (std::size_t i = 0; i < fields_.size(); ++i) columns.insert(columns.end(), widths_[i], fields_[i]);
+    return columns;
   }
 
  private:
@@ -239,6 +247,7 @@ class TensorStep final : public Step {
   std::string output_;
   core::DataType type_;
   std::vector<std::string> fields_;
+  std::vector<std::size_t> widths_;  // columns a field
   std::size_t width_;
 };
 
@@ -333,27 +342,33 @@ Result<std::unique_ptr<Step>> MakeTensorStep(const StepConfig& c, Symbols& symbo
   }
   FERRY_ASSIGN_OR_RETURN(auto fields, c.Strings("fields"));
   if (fields.empty()) return c.Fail("'fields' must name at least one field");
-  std::size_t width = 0;
+  std::vector<std::size_t> widths;
   for (const auto& field : fields) {
     FERRY_ASSIGN_OR_RETURN(const Symbol symbol, c.Use(symbols, field, false));
     if (symbol.tensor) return c.Fail(fmt::format("'{}' is a tensor, not a field", field));
     if (symbol.kind == ColumnKind::kVector) {
-      width += symbol.width;
+      widths.push_back(symbol.width);
     } else if (symbol.kind == ColumnKind::kNumber || symbol.kind == ColumnKind::kBool) {
-      width += 1;
+      widths.push_back(1);
     } else {
       return c.Fail(fmt::format("'{}' is a {} field; a tensor takes numbers (use map or one_hot first)", field,
                                 ColumnKindName(symbol.kind)));
     }
   }
+  const std::size_t width = std::accumulate(widths.begin(), widths.end(), std::size_t{0});
   symbols.Define(output, Symbol{.tensor = true, .kind = ColumnKind::kNumber, .width = width});
-  return std::unique_ptr<Step>(new TensorStep(c, output, *type, std::move(fields), width));
+  return std::unique_ptr<Step>(new TensorStep(c, output, *type, std::move(fields), std::move(widths)));
 }
 
 std::optional<core::TensorSpec> TensorStepOutput(const Step& step) {
   const auto* tensor = dynamic_cast<const TensorStep*>(&step);
   if (!tensor) return std::nullopt;
   return tensor->spec();
+}
+
+std::vector<std::string> TensorStepColumns(const Step& step) {
+  const auto* tensor = dynamic_cast<const TensorStep*>(&step);
+  return tensor ? tensor->columns() : std::vector<std::string>{};
 }
 
 }  // namespace ferry::pipeline

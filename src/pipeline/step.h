@@ -41,6 +41,10 @@ class Step {
   // An input check (record, validate): it also runs on rows other input checks rejected, so
   // that a record's every problem is reported at once (Frame::RejectField).
   virtual bool ChecksInput() const { return false; }
+  // What the names this step writes are computed from, (written, read) pairs: a transform's
+  // output from its field, each one_hot column from its field. For explanations that speak in
+  // record fields (docs/explain.md); steps that only pass values on leave it empty.
+  virtual std::vector<std::pair<std::string, std::string>> Sources() const { return {}; }
 
  private:
   std::string name_;

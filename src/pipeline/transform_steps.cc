@@ -60,6 +60,7 @@ class NumericTransform final : public Step {
     frame.columns.insert_or_assign(io_.output, std::move(out));
     return {};
   }
+  std::vector<std::pair<std::string, std::string>> Sources() const override { return {{io_.output, io_.field}}; }
 
  private:
   FieldAndOutput io_;
@@ -89,6 +90,7 @@ class ImputeStep final : public Step {
     frame.columns.insert_or_assign(io_.output, std::move(out));
     return {};
   }
+  std::vector<std::pair<std::string, std::string>> Sources() const override { return {{io_.output, io_.field}}; }
 
  private:
   FieldAndOutput io_;
@@ -125,6 +127,11 @@ class OneHotStep final : public Step {
     }
     for (std::size_t i = 0; i < values_.size(); ++i) frame.columns.insert_or_assign(outputs_[i], std::move(out[i]));
     return {};
+  }
+  std::vector<std::pair<std::string, std::string>> Sources() const override {
+    std::vector<std::pair<std::string, std::string>> sources;
+    for (const auto& output : outputs_) sources.emplace_back(output, field_);
+    return sources;
   }
 
  private:
@@ -163,6 +170,7 @@ class MapStep final : public Step {
     frame.columns.insert_or_assign(io_.output, std::move(out));
     return {};
   }
+  std::vector<std::pair<std::string, std::string>> Sources() const override { return {{io_.output, io_.field}}; }
 
  private:
   FieldAndOutput io_;
@@ -185,6 +193,7 @@ class ThresholdStep final : public Step {
     frame.columns.insert_or_assign(io_.output, std::move(out));
     return {};
   }
+  std::vector<std::pair<std::string, std::string>> Sources() const override { return {{io_.output, io_.field}}; }
 
  private:
   FieldAndOutput io_;

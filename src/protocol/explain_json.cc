@@ -26,14 +26,14 @@ std::string ColumnName(const core::Explanation& e, const core::OutputContributio
 
 }  // namespace
 
-core::Result<ExplainFormat> ExplainFormatOf(const core::InferenceRequest& request) {
+core::Result<ExplainFormat> ExplainFormatOf(const core::Parameters& parameters) {
   ExplainFormat format;
-  if (auto it = request.parameters.find("top_k"); it != request.parameters.end()) {
+  if (auto it = parameters.find("top_k"); it != parameters.end()) {
     const auto* k = std::get_if<std::int64_t>(&it->second);
     if (!k || *k < 0) return core::InvalidArgument("parameter 'top_k' must be an integer >= 0");
     format.top_k = static_cast<std::size_t>(*k);
   }
-  if (auto it = request.parameters.find("format"); it != request.parameters.end()) {
+  if (auto it = parameters.find("format"); it != parameters.end()) {
     const auto* f = std::get_if<std::string>(&it->second);
     if (!f || (*f != "compact" && *f != "v2")) return core::InvalidArgument("parameter 'format' must be \"compact\" or \"v2\"");
     format.v2 = *f == "v2";

@@ -28,7 +28,7 @@ struct ExplainFormat {
 };
 
 // The explain parameters of a decoded request; InvalidArgument naming a bad one.
-core::Result<ExplainFormat> ExplainFormatOf(const core::InferenceRequest& request);
+core::Result<ExplainFormat> ExplainFormatOf(const core::Parameters& parameters);
 
 // The explanation as a V2 inference response (the v2 format; gRPC ModelInfer with
 // `ferry_explain`): "feature_names" BYTES [features], then per explained output column

@@ -217,27 +217,6 @@ Result<core::Shape> DecodeShape(element e, const std::string& name) {
   return shape;
 }
 
-Result<core::Parameters> DecodeParameters(element e, std::string_view where) {
-  simdjson::dom::object object;
-  if (e.get_object().get(object)) {
-    return core::InvalidArgument(fmt::format("{}'parameters' must be an object", where));
-  }
-  core::Parameters params;
-  for (auto [key, value] : object) {
-    switch (value.type()) {
-      case element_type::BOOL: params.emplace(key, value.get_bool().value_unsafe()); break;
-      case element_type::INT64: params.emplace(key, value.get_int64().value_unsafe()); break;
-      case element_type::UINT64: params.emplace(key, static_cast<double>(value.get_uint64().value_unsafe())); break;
-      case element_type::DOUBLE: params.emplace(key, value.get_double().value_unsafe()); break;
-      case element_type::STRING: params.emplace(key, std::string(value.get_string().value_unsafe())); break;
-      default:
-        return core::InvalidArgument(fmt::format("{}parameter '{}' must be a string, number or boolean, got {}",
-                                                 where, key, KindName(value.type())));
-    }
-  }
-  return params;
-}
-
 // The binary part of a request (binary tensor extension): inputs with binary_data_size take their
 // bytes from it in the order the JSON lists them.
 class BinaryCursor {
@@ -362,6 +341,27 @@ Result<core::RequestedOutput> DecodeOutput(element e, std::size_t index) {
 }
 
 }  // namespace
+
+Result<core::Parameters> DecodeParameters(element e, std::string_view where) {
+  simdjson::dom::object object;
+  if (e.get_object().get(object)) {
+    return core::InvalidArgument(fmt::format("{}'parameters' must be an object", where));
+  }
+  core::Parameters params;
+  for (auto [key, value] : object) {
+    switch (value.type()) {
+      case element_type::BOOL: params.emplace(key, value.get_bool().value_unsafe()); break;
+      case element_type::INT64: params.emplace(key, value.get_int64().value_unsafe()); break;
+      case element_type::UINT64: params.emplace(key, static_cast<double>(value.get_uint64().value_unsafe())); break;
+      case element_type::DOUBLE: params.emplace(key, value.get_double().value_unsafe()); break;
+      case element_type::STRING: params.emplace(key, std::string(value.get_string().value_unsafe())); break;
+      default:
+        return core::InvalidArgument(fmt::format("{}parameter '{}' must be a string, number or boolean, got {}",
+                                                 where, key, KindName(value.type())));
+    }
+  }
+  return params;
+}
 
 core::Result<element> ParseRequestJson(std::string_view json, const core::RequestLimits& limits) {
   thread_local simdjson::dom::parser parser;

@@ -61,7 +61,12 @@ core::Result<PredictRequest> DecodePredictRequest(std::string_view json, const c
   }
   PredictRequest request;
   element list;
-  if (object.size() == 1 && !object.at_key("instances").get(list) && list.is_array()) {
+  element parameters;
+  const bool has_parameters = object.size() == 2 && !object.at_key("parameters").get(parameters);
+  if ((object.size() == 1 || has_parameters) && !object.at_key("instances").get(list) && list.is_array()) {
+    if (has_parameters) {
+      FERRY_ASSIGN_OR_RETURN(request.parameters, DecodeParameters(parameters, ""));
+    }
     const simdjson::dom::array instances = list.get_array().value_unsafe();
     request.instances = true;
     request.records.reserve(instances.size());

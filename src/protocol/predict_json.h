@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/inference.h"
 #include "core/limits.h"
 #include "core/record.h"
 #include "routing/predictions.h"
@@ -20,6 +21,8 @@ namespace ferry::protocol {
 struct PredictRequest {
   std::vector<core::Record> records;
   bool instances = false;  // sent as {"instances": [...]}
+  // {"instances": [...], "parameters": {...}}: for /explain of a pipeline (top_k, format)
+  core::Parameters parameters;
 };
 
 core::Result<PredictRequest> DecodePredictRequest(std::string_view json, const core::RequestLimits& limits = {});

@@ -8,10 +8,14 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/inference.h"
 #include "core/limits.h"
 
 namespace ferry::protocol {
 
 core::Result<simdjson::dom::element> ParseRequestJson(std::string_view json, const core::RequestLimits& limits);
+
+// A V2 `parameters` object (strings, numbers, booleans); `where` prefixes errors ("input 'x': ").
+core::Result<core::Parameters> DecodeParameters(simdjson::dom::element e, std::string_view where);
 
 }  // namespace ferry::protocol

@@ -143,4 +143,73 @@ void PipelineServable::Predict(std::vector<core::Record> records, std::span<cons
                  });
 }
 
+core::Result<core::Explanation> PipelineServable::ExplainRecords(std::vector<core::Record> records) const {
+  const pipeline::ModelStep* step = nullptr;
+  for (const auto& s : pipeline_->steps()) {
+    if (const auto* model = s->AsModel()) {
+      if (step) {
+        return core::Unimplemented(fmt::format("pipeline '{}' runs several models; ferry explains a pipeline of one "
+                                               "model step (explain the models it calls)", name()));
+      }
+      step = model;
+    }
+  }
+  if (!step) return core::Unimplemented(fmt::format("pipeline '{}' runs no model", name()));
+  if (records.empty()) return core::InvalidArgument("no records to explain");
+  FERRY_ASSIGN_OR_RETURN(pipeline::Frame frame, pipeline_->RunToModel(pipeline::Frame::FromRecords(std::move(records))));
+  for (std::size_t row = 0; row < frame.rows; ++row) {
+    const auto& status = frame.status[row];
+    if (status.state == pipeline::RowStatus::State::kLive) continue;
+    return core::InvalidArgument(fmt::format("record {} was {} by step '{}'{}{}", row,
+                                             status.state == pipeline::RowStatus::State::kRejected ? "rejected"
+                                                                                                   : "skipped",
+                                             status.step, status.error.empty() ? "" : ": ", status.error));
+  }
+  FERRY_ASSIGN_OR_RETURN(const ServableHandle model, resolver_.Resolve(step->model(), step->version()));
+  const core::ModelSignature signature = model->Signature();
+  core::InferenceRequest request;
+  request.model_name = step->model();
+  request.model_version = step->version();
+  std::string source;  // the frame tensor of a model of one input
+  for (const auto& spec : signature.inputs) {
+    const auto mapped = std::find_if(step->inputs().begin(), step->inputs().end(),
+                                     [&](const auto& p) { return p.first == spec.name; });
+    source = mapped == step->inputs().end() ? spec.name : mapped->second;
+    const auto tensor = frame.tensors.find(source);
+    if (tensor == frame.tensors.end()) {
+      return core::InvalidArgument(fmt::format("model '{}' takes input '{}' but pipeline '{}' makes no tensor '{}'",
+                                               step->model(), spec.name, name(), source));
+    }
+    core::Tensor input = std::move(tensor->second);  // the frame is not used again
+    input.set_name(spec.name);
+    request.inputs.push_back(std::move(input));
+  }
+  FERRY_ASSIGN_OR_RETURN(core::Explanation explanation, model->Explain(std::move(request)));
+  // The model's input columns summed back to the record fields they come from, in the order the
+  // fields first appear.
+  const std::vector<std::string> fields = signature.inputs.size() == 1 ? pipeline_->ColumnSources(source)
+                                                                       : std::vector<std::string>{};
+  if (fields.size() == explanation.features.size()) {
+    std::vector<std::string> names;
+    std::vector<std::size_t> group(fields.size());
+    for (std::size_t j = 0; j < fields.size(); ++j) {
+      auto it = std::find(names.begin(), names.end(), fields[j]);
+      group[j] = static_cast<std::size_t>(it - names.begin());
+      if (it == names.end()) names.push_back(fields[j]);
+    }
+    const std::size_t from = fields.size(), to = names.size();
+    for (auto& out : explanation.outputs) {
+      std::vector<double> summed(static_cast<std::size_t>(explanation.rows) * to, 0.0);
+      for (std::size_t r = 0; r < static_cast<std::size_t>(explanation.rows); ++r) {
+        for (std::size_t j = 0; j < from; ++j) summed[r * to + group[j]] += out.values[r * from + j];
+      }
+      out.values = std::move(summed);
+    }
+    explanation.features = std::move(names);
+  }
+  explanation.model = name();
+  explanation.version = version();
+  return explanation;
+}
+
 }  // namespace ferry::routing

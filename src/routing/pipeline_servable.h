@@ -35,6 +35,10 @@ class PipelineServable final : public Servable {
   void Predict(std::vector<core::Record> records, std::span<const CallContext* const> contexts,
                PredictDone done) const override;
 
+  // The records through the steps before the model step, that model's explanation of the rows
+  // it would get, its input columns summed back to the record fields they come from.
+  core::Result<core::Explanation> ExplainRecords(std::vector<core::Record> records) const override;
+
   sched::Statistics& statistics() const override { return statistics_; }
 
  private:

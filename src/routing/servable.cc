@@ -32,8 +32,14 @@ core::Result<std::string> Servable::Call(std::string_view operation, std::string
 }
 
 core::Result<core::Explanation> Servable::Explain(core::InferenceRequest&&) const {
-  return core::Unimplemented(fmt::format("model '{}' ({}) has no explainer: pipelines and routers are not explained "
-                                         "yet; explain the models they call", name(), platform()));
+  return core::Unimplemented(fmt::format("model '{}' ({}) is not explained with tensors: {}", name(), platform(),
+                                         TakesRecords() ? "send its records, as to /predict"
+                                                        : "routers are not explained yet; explain the models they call"));
+}
+
+core::Result<core::Explanation> Servable::ExplainRecords(std::vector<core::Record>) const {
+  return core::Unimplemented(fmt::format("model '{}' ({}) does not take records: send a V2 request", name(),
+                                         platform()));
 }
 
 core::Result<RoutingState> Servable::Routing() const {

@@ -142,6 +142,9 @@ class Servable : public std::enable_shared_from_this<Servable> {
   // exact for models whose backend allows it; Unimplemented naming the servable otherwise. May be
   // slow: the runtime runs it off the I/O threads.
   virtual core::Result<core::Explanation> Explain(core::InferenceRequest&& request) const;
+  // The same for records (a pipeline's /explain with the /predict body): contributions by record
+  // field. Unimplemented for servables that do not take records.
+  virtual core::Result<core::Explanation> ExplainRecords(std::vector<core::Record> records) const;
 
   // Routers only (others answer NotFound naming the model).
   virtual core::Result<RoutingState> Routing() const;

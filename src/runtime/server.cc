@@ -182,11 +182,28 @@ bool Server::HasOwnExplain(std::string_view name, std::int64_t version) const {
 void Server::Explain(core::InferenceRequest&& request, ExplainDone done) {
   auto servable = Resolve(request.model_name, request.model_version);
   if (!servable) return done(std::unexpected(servable.error()));
-  auto shared = std::make_shared<ExplainDone>(std::move(done));
   auto call = std::make_shared<core::InferenceRequest>(std::move(request));
-  const bool queued = operations_.Push([servable = std::move(*servable), call, shared] {
-    (*shared)(servable->Explain(std::move(*call)));
-  });
+  Explaining(std::move(done), [servable = std::move(*servable), call] { return servable->Explain(std::move(*call)); });
+}
+
+bool Server::TakesRecords(std::string_view name, std::int64_t version) const {
+  auto servable = Resolve(name, version);
+  return servable && (*servable)->TakesRecords();
+}
+
+void Server::ExplainRecords(std::string_view name, std::int64_t version, std::vector<core::Record> records,
+                            ExplainDone done) {
+  auto servable = Resolve(name, version);
+  if (!servable) return done(std::unexpected(servable.error()));
+  auto call = std::make_shared<std::vector<core::Record>>(std::move(records));
+  Explaining(std::move(done),
+             [servable = std::move(*servable), call] { return servable->ExplainRecords(std::move(*call)); });
+}
+
+void Server::Explaining(ExplainDone done, std::move_only_function<core::Result<core::Explanation>()> explain) {
+  auto shared = std::make_shared<ExplainDone>(std::move(done));
+  auto work = std::make_shared<decltype(explain)>(std::move(explain));
+  const bool queued = operations_.Push([work, shared] { (*shared)((*work)()); });
   if (!queued) (*shared)(core::Unavailable("too many operations are waiting; try again later"));
 }
 

@@ -156,6 +156,10 @@ class Server final : public routing::Resolver {
   // thread; `done` runs there.
   using ExplainDone = std::move_only_function<void(core::Result<core::Explanation>)>;
   void Explain(core::InferenceRequest&& request, ExplainDone done);
+  // The same for records (a pipeline's, by record field), and whether the model takes records.
+  bool TakesRecords(std::string_view name, std::int64_t version) const;
+  void ExplainRecords(std::string_view name, std::int64_t version, std::vector<core::Record> records,
+                      ExplainDone done);
 
   // Routers: their routes and state, weights set at run time, and bandit feedback.
   core::Result<routing::RoutingState> GetRouting(std::string_view name) const;
@@ -179,6 +183,8 @@ class Server final : public routing::Resolver {
 
  private:
   explicit Server(const Options& options);
+  // Runs `explain` on the operations thread, answering `done` there.
+  void Explaining(ExplainDone done, std::move_only_function<core::Result<core::Explanation>()> explain);
 
   const Options options_;
   ModelTable table_;      // thread-safe itself

@@ -169,6 +169,21 @@ class ExplainTest(unittest.TestCase):
         os.makedirs(f"{cls.repo}/pmml-linear/1")
         with open(f"{cls.repo}/pmml-linear/1/model.pmml", "w") as f:
             f.write(LINEAR_PMML)
+        # A pipeline from records: income standardized, color one-hot, into a linear model of 5
+        # columns; its explanation speaks in record fields (the one-hot columns summed back).
+        cls.pipe_coef = [0.5, 2.0, 1.0, -1.0, 3.0]  # age, income, color_red, color_green, color_blue
+        os.makedirs(f"{cls.repo}/pipe-linear/1")
+        with open(f"{cls.repo}/pipe-linear/1/model.json", "w") as f:
+            json.dump({"coefficients": [cls.pipe_coef], "intercept": [0.25]}, f)
+        os.makedirs(f"{cls.repo}/pipe")
+        with open(f"{cls.repo}/pipe/model.yaml", "w") as f:
+            f.write("""pipeline:
+  - {name: fields, kind: record, fields: {age: number, income: number, color: string}}
+  - {name: scale, kind: standardize, field: income, mean: 50000, std: 10000, output: income_z}
+  - {name: colors, kind: one_hot, field: color, values: [red, green, blue]}
+  - {name: features, kind: tensor, output: features, fields: [age, income_z, color_red, color_green, color_blue]}
+  - {name: score, kind: model, model: pipe-linear}
+""")
         # A tree without recordCount: no exact explainer, and no background for KernelSHAP.
         os.makedirs(f"{cls.repo}/pmml-uncounted/1")
         with open(f"{cls.repo}/pmml-forest/1/model.pmml") as f:
@@ -253,6 +268,34 @@ class ExplainTest(unittest.TestCase):
         np.testing.assert_allclose(outputs["prediction.base_value"], [1.5, 1.5])
         answer = self.explain("pmml-uncounted", self.x[:1, :4].astype(np.float64), expect=400)
         self.assertIn("background", answer["error"])
+
+    def test_a_pipeline_is_explained_by_record_field_with_one_hot_columns_summed_back(self):
+        records = {"instances": [{"age": 40, "income": 62000, "color": "blue"},
+                                 {"age": 20, "income": 45000, "color": "green"}],
+                   "parameters": {"format": "compact"}}
+        status, answer, _ = self.server.request("POST", "/v2/models/pipe/explain", records)
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["model_name"], "pipe")
+        self.assertEqual(answer["method"], "linear")
+        self.assertEqual(answer["features"], ["age", "income", "color"])
+        rows = answer["explanations"][0]["rows"]
+        w = self.pipe_coef
+        self.assertAlmostEqual(rows[0]["contributions"]["age"], w[0] * 40, places=5)
+        self.assertAlmostEqual(rows[0]["contributions"]["income"], w[1] * 1.2, places=5)
+        self.assertAlmostEqual(rows[0]["contributions"]["color"], w[4])  # blue's column, the others 0
+        self.assertAlmostEqual(rows[1]["contributions"]["color"], w[3], places=5)
+        self.assertAlmostEqual(rows[1]["contributions"]["income"], w[1] * -0.5, places=5)
+        self.assertAlmostEqual(rows[0]["prediction"], 0.25 + w[0] * 40 + w[1] * 1.2 + w[4], places=5)
+        # top_k, and a record the pipeline rejects is refused naming the step and the reason.
+        records["parameters"] = {"top_k": 1}
+        status, top, _ = self.server.request("POST", "/v2/models/pipe/explain", records)
+        self.assertEqual(status, 200, top)
+        self.assertEqual(list(top["explanations"][0]["rows"][0]["contributions"]), ["age"])
+        status, refused, _ = self.server.request("POST", "/v2/models/pipe/explain", {"age": 40, "color": "red"})
+        self.assertEqual(status, 400, refused)
+        self.assertIn("income", refused["error"])
+        status, tensors, _ = self.server.request("POST", "/v2/models/pipe/explain", body(self.x[:1]))
+        self.assertEqual(status, 400, tensors)
 
     def test_compact_answers_name_features_and_keep_the_top_k(self):
         answer = self.explain("xgb-bin", self.x[:3], top_k=2)

@@ -78,14 +78,19 @@ void AddRouteHeaders(const routing::RouteInfo& route, HttpReply& reply) {
   route.ForEachField([&](std::string_view key, std::string_view value) { reply.headers.emplace_back(key, value); });
 }
 
+// The request's limits (--max-request-bytes, --max-json-depth, ...), or the defaults.
+const core::RequestLimits& LimitsOf(const HttpRequest& http) {
+  static const core::RequestLimits kDefaults;
+  return http.limits ? *http.limits : kDefaults;
+}
+
 // A V2 request body (JSON, or JSON and binary tensors) for `model` at `version`; a body that cannot
 // be decoded answers as the server says (an unknown model before a bad body, as Triton does).
 core::Result<core::InferenceRequest> DecodeV2Request(runtime::Server& server, std::string model, std::int64_t version,
                                                      const HttpRequest& http) {
   auto parts = SplitBody(http);
   if (!parts) return std::unexpected(server.RequestError(model, version, parts.error()));
-  static const core::RequestLimits kDefaults;
-  auto request = protocol::DecodeInferRequest(parts->first, parts->second, http.limits ? *http.limits : kDefaults);
+  auto request = protocol::DecodeInferRequest(parts->first, parts->second, LimitsOf(http));
   if (!request) return std::unexpected(server.RequestError(model, version, request.error()));
   request->model_name = std::move(model);
   request->model_version = version;
@@ -109,22 +114,32 @@ void Infer(runtime::Server& server, std::string model, std::int64_t version, con
 
 // POST .../explain for a model without its own explain hook: a V2 request in, its rows' feature
 // contributions out (protocol/explain_json.h).
+// A model that takes records (a pipeline) is sent the /predict body, with `parameters` beside
+// `instances`, and answers by record field.
 void Explain(runtime::Server& server, std::string model, std::int64_t version, const HttpRequest& http, Reply reply) {
-  auto request = DecodeV2Request(server, std::move(model), version, http);
-  if (!request) return reply(ErrorReply(request.error()));
-  auto format = protocol::ExplainFormatOf(*request);
+  std::optional<protocol::PredictRequest> records;
+  core::Result<core::InferenceRequest> request = core::InferenceRequest{};
+  if (server.TakesRecords(model, version)) {
+    auto decoded = protocol::DecodePredictRequest(http.body, LimitsOf(http));
+    if (!decoded) return reply(ErrorReply(decoded.error()));
+    records = std::move(*decoded);
+  } else {
+    request = DecodeV2Request(server, model, version, http);
+    if (!request) return reply(ErrorReply(request.error()));
+  }
+  auto format = protocol::ExplainFormatOf(records ? records->parameters : request->parameters);
   if (!format) return reply(ErrorReply(format.error()));
-  server.Explain(std::move(*request), [reply = std::move(reply), format = *format](
-                                           core::Result<core::Explanation> result) mutable {
+  auto answer = [reply = std::move(reply), format = *format](core::Result<core::Explanation> result) mutable {
     if (!result) return reply(ErrorReply(result.error()));
     reply({200, protocol::EncodeExplanation(*result, format), "", {}});
-  });
+  };
+  if (records) return server.ExplainRecords(model, version, std::move(records->records), std::move(answer));
+  server.Explain(std::move(*request), std::move(answer));
 }
 
 void Predict(runtime::Server& server, std::string_view model, std::int64_t version, const HttpRequest& http,
              Reply reply) {
-  static const core::RequestLimits kDefaults;
-  auto request = protocol::DecodePredictRequest(http.body, http.limits ? *http.limits : kDefaults);
+  auto request = protocol::DecodePredictRequest(http.body, LimitsOf(http));
   if (!request) return reply(ErrorReply(server.RequestError(model, version, request.error())));
   const bool instances = request->instances;
   server.Predict(model, version, std::move(request->records), ContextOf(http),
@@ -148,8 +163,7 @@ void RoutingRoute(runtime::Server& server, const std::string& model, const HttpR
     return reply({200, protocol::EncodeRouting(model, *state), "", {}});
   }
   if (request.method != Method::kPut) return reply(MethodNotAllowed("GET, PUT", path));
-  static const core::RequestLimits kDefaults;
-  auto weights = protocol::DecodeWeights(request.body, request.limits ? *request.limits : kDefaults);
+  auto weights = protocol::DecodeWeights(request.body, LimitsOf(request));
   if (!weights) return reply(ErrorReply(weights.error()));
   if (auto set = server.SetWeights(model, *weights); !set) return reply(ErrorReply(set.error()));
   auto state = server.GetRouting(model);
@@ -161,8 +175,7 @@ void RoutingRoute(runtime::Server& server, const std::string& model, const HttpR
 void FeedbackRoute(runtime::Server& server, const std::string& model, const HttpRequest& request,
                    std::string_view path, Reply& reply) {
   if (request.method != Method::kPost) return reply(MethodNotAllowed("POST", path));
-  static const core::RequestLimits kDefaults;
-  auto feedback = protocol::DecodeFeedback(request.body, request.limits ? *request.limits : kDefaults);
+  auto feedback = protocol::DecodeFeedback(request.body, LimitsOf(request));
   if (!feedback) return reply(ErrorReply(feedback.error()));
   auto results = server.ApplyFeedback(model, feedback->feedback);
   if (!results) return reply(ErrorReply(results.error()));

@@ -370,15 +370,15 @@ TEST(ExplainFormatOf, ReadsTopKAndFormatAndRefusesOthers) {
   core::InferenceRequest request;
   request.parameters["top_k"] = std::int64_t{3};
   request.parameters["format"] = std::string("v2");
-  auto format = ExplainFormatOf(request);
+  auto format = ExplainFormatOf(request.parameters);
   ASSERT_TRUE(format.has_value());
   EXPECT_EQ(format->top_k, 3u);
   EXPECT_TRUE(format->v2);
   request.parameters["top_k"] = std::string("three");
-  EXPECT_FALSE(ExplainFormatOf(request).has_value());
+  EXPECT_FALSE(ExplainFormatOf(request.parameters).has_value());
   request.parameters["top_k"] = std::int64_t{1};
   request.parameters["format"] = true;
-  EXPECT_FALSE(ExplainFormatOf(request).has_value());
+  EXPECT_FALSE(ExplainFormatOf(request.parameters).has_value());
 }
 
 }  // namespace
