@@ -24,6 +24,32 @@ std::string ColumnName(const core::Explanation& e, const core::OutputContributio
   return several || o.column != 0 ? fmt::format("{}:{}", o.output, o.column) : o.output;
 }
 
+// {"base_value", "prediction", "contributions": {feature: value, ...}} of row r, the largest
+// contributions first, the top_k of them (0: all).
+void WriteRow(const core::Explanation& e, const core::OutputContributions& o, std::int64_t r, std::size_t top_k,
+              JsonWriter& w) {
+  const std::size_t width = e.features.size();
+  const std::size_t shown = top_k == 0 ? width : std::min(top_k, width);
+  const double* values = o.values.data() + static_cast<std::size_t>(r) * width;
+  std::vector<std::size_t> order(width);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return std::abs(values[a]) > std::abs(values[b]); });
+  w.BeginObject();
+  w.Key("base_value");
+  w.Number(o.base[static_cast<std::size_t>(r)]);
+  w.Key("prediction");
+  w.Number(e.Prediction(o, r));
+  w.Key("contributions");
+  w.BeginObject();
+  for (std::size_t i = 0; i < shown; ++i) {
+    w.Key(e.features[order[i]]);
+    w.Number(values[order[i]]);
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
 }  // namespace
 
 core::Result<ExplainFormat> ExplainFormatOf(const core::Parameters& parameters) {
@@ -82,7 +108,6 @@ std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& f
     return out;
   }
   JsonWriter w(out);
-  const std::size_t width = e.features.size();
   w.BeginObject();
   w.Key("model_name");
   w.String(e.model);
@@ -96,8 +121,6 @@ std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& f
   w.EndArray();
   w.Key("explanations");
   w.BeginArray();
-  std::vector<std::size_t> order(width);
-  const std::size_t shown = format.top_k == 0 ? width : std::min(format.top_k, width);
   for (const auto& o : e.outputs) {
     w.BeginObject();
     w.Key("output");
@@ -106,31 +129,30 @@ std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& f
     w.String(o.space);
     w.Key("rows");
     w.BeginArray();
-    for (std::int64_t r = 0; r < e.rows; ++r) {
-      const double* values = o.values.data() + static_cast<std::size_t>(r) * width;
-      std::iota(order.begin(), order.end(), std::size_t{0});
-      std::stable_sort(order.begin(), order.end(),
-                       [&](std::size_t a, std::size_t b) { return std::abs(values[a]) > std::abs(values[b]); });
-      w.BeginObject();
-      w.Key("base_value");
-      w.Number(o.base[static_cast<std::size_t>(r)]);
-      w.Key("prediction");
-      w.Number(e.Prediction(o, r));
-      w.Key("contributions");
-      w.BeginObject();
-      for (std::size_t i = 0; i < shown; ++i) {
-        w.Key(e.features[order[i]]);
-        w.Number(values[order[i]]);
-      }
-      w.EndObject();
-      w.EndObject();
-    }
+    for (std::int64_t r = 0; r < e.rows; ++r) WriteRow(e, o, r, format.top_k, w);
     w.EndArray();
     w.EndObject();
   }
   w.EndArray();
   w.EndObject();
   return out;
+}
+
+void WriteRowExplanation(const core::Explanation& e, std::int64_t row, std::size_t top_k, core::JsonWriter& w) {
+  w.BeginArray();
+  for (const auto& o : e.outputs) {
+    w.BeginObject();
+    w.Key("output");
+    w.String(ColumnName(e, o));
+    w.Key("space");
+    w.String(o.space);
+    w.Key("method");
+    w.String(e.method);
+    w.Key("row");
+    WriteRow(e, o, row, top_k, w);
+    w.EndObject();
+  }
+  w.EndArray();
 }
 
 }  // namespace ferry::protocol

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/explanation.h"
 #include "core/inference.h"
+#include "core/json_writer.h"
 
 namespace ferry::protocol {
 
@@ -37,5 +38,11 @@ core::Result<ExplainFormat> ExplainFormatOf(const core::Parameters& parameters);
 core::Result<core::InferenceResponse> ExplanationResponse(const core::Explanation& explanation);
 
 std::string EncodeExplanation(const core::Explanation& explanation, const ExplainFormat& format);
+
+// Row `row` of an explanation as a stream answer's "explanations" member: a list, one entry an
+// explained output, of {"output", "space", "method", "row": {"base_value", "prediction",
+// "contributions": the top_k largest (0: all)}}.
+void WriteRowExplanation(const core::Explanation& explanation, std::int64_t row, std::size_t top_k,
+                         core::JsonWriter& w);
 
 }  // namespace ferry::protocol

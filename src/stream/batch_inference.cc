@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/json_writer.h"
+#include "protocol/explain_json.h"
 #include "protocol/predict_json.h"
 #include "routing/route_info.h"
 #include "stream/event_codec.h"
@@ -45,6 +46,41 @@ T BatchInference::Await(std::future<T>& future) {
 
 // Events for a servable that takes records (a pipeline, a router over pipelines): JSON records
 // in, one answer a record. Each event is decided on alone by a router (its own context).
+// The answers' explanations, when the stream asks for them: one explanation of the answered
+// records, computed after their answers (an explanation that fails adds its reason instead; the
+// answers go out either way).
+BatchInference::Explained BatchInference::Explain(const routing::Servable& servable,
+                                                  const routing::Predictions& answers,
+                                                  std::vector<core::Record> records) const {
+  Explained explained;
+  if (spec_.explain_top_k < 0 || records.size() != answers.size()) return explained;
+  explained.top_k = static_cast<std::size_t>(spec_.explain_top_k);
+  std::vector<core::Record> answered;
+  explained.row_of.assign(answers.size(), -1);
+  for (std::size_t row = 0; row < answers.size(); ++row) {
+    if (answers.state(row) != routing::Predictions::State::kAnswered) continue;
+    explained.row_of[row] = static_cast<std::int64_t>(answered.size());
+    answered.push_back(std::move(records[row]));
+  }
+  if (!answered.empty()) explained.explanation = servable.ExplainRecords(std::move(answered));
+  return explained;
+}
+
+void BatchInference::Explained::Write(const routing::Predictions& answers, std::size_t row, core::JsonWriter& w) const {
+  if (!explanation) return answers.WriteAnswer(row, w);
+  routing::Predictions::Replacement replacement;
+  if (*explanation) {
+    replacement.field = "explanations";
+    replacement.write = [&](core::JsonWriter& out) {
+      protocol::WriteRowExplanation(**explanation, row_of[row], top_k, out);
+    };
+  } else {
+    replacement.field = "explanation_error";
+    replacement.write = [&](core::JsonWriter& out) { out.String(explanation->error().message); };
+  }
+  answers.WriteAnswer(row, w, &replacement);
+}
+
 Waited BatchInference::RunRecords(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
                   const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes) {
   std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
@@ -75,11 +111,13 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
     return records;
   };
   std::optional<core::Result<routing::Predictions>> prediction;
+  std::vector<core::Record> kept;  // the records, for their explanations (explain: {top_k})
   const Waited waited = backpressure_(fmt::format("model '{}'", target.first), [&]() -> std::optional<core::Error> {
     std::promise<core::Result<routing::Predictions>> promise;
     auto future = promise.get_future();
     auto records = decode();
     if (records.empty()) return std::nullopt;
+    if (spec_.explain_top_k >= 0) kept = records;
     servable->Predict(std::move(records), context_of, [&promise](core::Result<routing::Predictions> result) {
       promise.set_value(std::move(result));
     });
@@ -101,6 +139,7 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
     return waited;
   }
   const routing::Predictions& answers = **prediction;
+  const Explained explained = Explain(*servable, answers, std::move(kept));
   for (std::size_t i : events) {
     if (row_of[i] < 0) continue;
     const auto row = static_cast<std::size_t>(row_of[i]);
@@ -114,7 +153,7 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
           o.value.assign(batch[i]->Payload());
         } else {
           core::JsonWriter w(o.value);
-          answers.WriteAnswer(row, w);
+          explained.Write(answers, row, w);
         }
         break;
       }

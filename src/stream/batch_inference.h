@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/explanation.h"
+#include "core/json_writer.h"
 #include "routing/servable.h"
 #include "runtime/server.h"
 #include "stream/event.h"
@@ -69,6 +71,17 @@ class BatchInference {
 
  private:
   using Target = std::pair<std::string, std::int64_t>;  // a model name and version (0: the latest)
+
+  // The explanations of a batch's answered records (explain: {top_k}), by answer row.
+  struct Explained {
+    std::optional<core::Result<core::Explanation>> explanation;  // none: not asked for
+    std::vector<std::int64_t> row_of;                           // answer row -> explanation row
+    std::size_t top_k = 0;
+    // The answer of `row`, with its "explanations" (or "explanation_error") member.
+    void Write(const routing::Predictions& answers, std::size_t row, core::JsonWriter& w) const;
+  };
+  Explained Explain(const routing::Servable& servable, const routing::Predictions& answers,
+                    std::vector<core::Record> records) const;
 
   Waited ResolveTarget(const Target& target, bool named_by_event, core::Result<routing::ServableHandle>& servable);
   Waited RunRecords(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,

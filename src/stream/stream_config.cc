@@ -103,7 +103,7 @@ Result<std::string> ResolveSecret(const std::string& value) {
 
 Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
   FERRY_RETURN_IF_ERROR(r.OnlyKeys(node, "a stream", {"name", "source", "model", "version", "sink", "errors", "batch",
-                                                      "feedback", "required"}));
+                                                      "feedback", "required", "explain"}));
   StreamSpec s;
   FERRY_ASSIGN_OR_RETURN(s.name, r.String(node, "name", "a stream"));
   const std::string where = fmt::format("stream '{}'", s.name);
@@ -233,6 +233,13 @@ Result<StreamSpec> ParseStream(const Reader& r, const YAML::Node& node) {
   } else if (feedback) {
     FERRY_RETURN_IF_ERROR(r.OnlyKeys(feedback, where + " feedback", {"topic"}));
     FERRY_ASSIGN_OR_RETURN(s.feedback_topic, r.String(feedback, "topic", where + " feedback"));
+  }
+  if (const YAML::Node explain = node["explain"]) {
+    FERRY_RETURN_IF_ERROR(r.OnlyKeys(explain, where + " explain", {"top_k"}));
+    FERRY_ASSIGN_OR_RETURN(s.explain_top_k, r.Int(explain, "top_k", 0, 0, 100000));
+    if (s.sink_encoder != "json") {
+      return r.Fail(explain, where + ": explanations are added to JSON answers (sink encoder json)");
+    }
   }
   const bool one_transport = s.source_transport == s.sink_transport;
   if (one_transport && on_mqtt && (mqtt::MatchFilter(s.source_topic, s.sink_topic) || (!s.errors_topic.empty() && mqtt::MatchFilter(s.source_topic, s.errors_topic)))) {

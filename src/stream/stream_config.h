@@ -15,6 +15,7 @@
 //       required: true        # a stopped stream makes /v2/health/ready fail
 //       batch:  {max_events: 256, max_wait_ms: 5}
 //       feedback: {topic: rewards}  # a bandit router's feedback, read by every instance (docs/routing.md)
+//       explain: {top_k: 3}   # a pipeline's answers carry their top reasons (docs/explain.md)
 //   models_topic: {topic: models, start_from: last}   # models published with `ferry publish`
 //
 //   mqtt:                     # streams on MQTT topics (docs/streaming.md#mqtt)
@@ -104,6 +105,9 @@ struct StreamSpec {
   int max_events = 256;
   int max_wait_ms = 5;
   std::string feedback_topic;   // rewards for the stream's router's decisions; empty: none
+  // explain: {top_k: N}: each answer of a pipeline carries its N largest feature contributions
+  // (0: all) as "explanations" (docs/explain.md); -1: no explanations.
+  int explain_top_k = -1;
 };
 
 struct StreamConfig {

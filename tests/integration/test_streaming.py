@@ -53,7 +53,7 @@ class StreamingTest(unittest.TestCase):
         for name in ("pima-features", "pima-pipeline"):
             shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
         topics = []
-        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook"):
+        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook", "explain"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
         topics += ["models:1", "models-bad:1", "models-same:1"]
         cls.broker = DevKafka(topics, brokers=3)
@@ -67,7 +67,7 @@ class StreamingTest(unittest.TestCase):
     # -- helpers ---------------------------------------------------------------------------------
 
     def config(self, suffix, max_events=256, models_topic=None, model="pima-pipeline", source_encoder="json",
-               sink_encoder="json"):
+               sink_encoder="json", extra=""):
         path = os.path.join(self.work, f"ferry-{suffix}.yaml")
         with open(path, "w") as f:
             f.write(f"""kafka:
@@ -81,7 +81,7 @@ streams:
     sink: {{topic: out-{suffix}, encoder: {sink_encoder}, key: from_source}}
     errors: {{topic: err-{suffix}}}
     batch: {{max_events: {max_events}, max_wait_ms: 5}}
-""")
+{extra}""")
         return path
 
     def produce(self, topic, events, headers=()):
@@ -412,6 +412,30 @@ streams:
             self.assertIn("ferry-stage=model", errors["n0"])
             self.assertIn("unknown model 'nope'", errors["n0"])
             self.assertIn("ferry-stage=decode", errors["bad"])
+        finally:
+            ferry.stop()
+
+    def test_explain_top_k_adds_each_answers_top_reasons_by_record_field(self):
+        # The shipped pima-features has a background set: KernelSHAP, through the pipeline's
+        # record fields (log_mass counted as mass, is_adult as age).
+        ferry = self.serve("explain", max_events=8, extra="    explain: {top_k: 3}\n")
+        try:
+            events = [(f"x{i}", json.dumps(record(i))) for i in range(12)]
+            self.produce("in-explain", events)
+            outputs = {o[1]: json.loads(o[3]) for o in self.consume("out-explain", len(events))}
+            self.assertEqual(set(outputs), {k for k, _ in events})
+            for i in range(len(events)):
+                answer = outputs[f"x{i}"]
+                self.assertAlmostEqual(answer["probability"], engineered_probability(record(i)), places=5)
+                [explanation] = answer["explanations"]
+                self.assertEqual(explanation["output"], "probability")
+                self.assertEqual(explanation["method"], "kernel_shap")
+                reasons = explanation["row"]["contributions"]
+                self.assertEqual(len(reasons), 3)
+                self.assertTrue(set(reasons) <= set(FIELDS), reasons)
+                magnitudes = [abs(v) for v in reasons.values()]
+                self.assertEqual(magnitudes, sorted(magnitudes, reverse=True))
+                self.assertAlmostEqual(explanation["row"]["prediction"], answer["probability"], places=5)
         finally:
             ferry.stop()
 

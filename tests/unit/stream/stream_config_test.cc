@@ -214,6 +214,15 @@ streams:
                      "errors: {topic: e}}\n", "unknown key 'header'");
   ExpectError(both + "  - {name: s, source: {mqtt: {topic: a/+}}, model: m, sink: {topic: b}, errors: {topic: e}, "
                      "feedback: {topic: f}}\n", "an MQTT source takes none");
+  ExpectError(kafka_only + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b, encoder: raw}, "
+                           "errors: {topic: e}, explain: {top_k: 3}}\n", "explanations are added to JSON answers");
+  ExpectError(kafka_only + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b}, errors: {topic: e}, "
+                           "explain: {top_k: -1}}\n", "top_k");
+  auto explained = ParseStreamConfig(kafka_only + "  - {name: s, source: {topic: a}, model: m, sink: {topic: b}, "
+                                                  "errors: {topic: e}, explain: {top_k: 3}}\n", "ferry.yaml");
+  ASSERT_TRUE(explained.has_value()) << explained.error().message;
+  EXPECT_EQ(explained->streams.at(0).explain_top_k, 3);
+  EXPECT_EQ(config->streams.at(0).explain_top_k, -1) << "no explanations unless asked";
   // One topic name on two transports is two topics.
   auto same_name = ParseStreamConfig(both + "  - {name: s, source: {mqtt: {topic: a}}, model: m, sink: {topic: a}, "
                                             "errors: {topic: e}}\n", "ferry.yaml");
