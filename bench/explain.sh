@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Explanations/s over HTTP (POST .../explain, one row a request, wrk with 8 connections, loopback)
 # beside inference of the same row on the same model, in one run: a 100-tree XGBoost forest
-# (libxgboost's TreeSHAP), a 10-feature linear model (exact, against a background mean), and an
+# (libxgboost's TreeSHAP), the same forest written as PMML by scripts/xgboost_to_pmml.py (ferry's
+# own TreeSHAP), a 10-feature linear model (exact, against a background mean), and an
 # ONNX MLP explained by KernelSHAP (512 coalitions x 20 background rows = 10,260 rows valued an
 # explanation) with and without dynamic batching; all made here with Debian's python3-xgboost,
 # python3-onnx and numpy. Appends to docs/benchmarks.md.
@@ -65,6 +66,10 @@ for name, batching in (("mlp", "dynamic_batching: {max_queue_delay_us: 500}\n"),
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), f"{work}/models/{name}/1/model.onnx")
     with open(f"{work}/models/{name}/model.yaml", "w") as f:
         f.write(f"max_batch_size: 256\n{batching}explain: {{rows: {background}, samples: 512}}\n")
+import subprocess
+os.makedirs(f"{work}/models/forest-pmml/1")
+subprocess.run(["/usr/bin/python3", "scripts/xgboost_to_pmml.py", f"{work}/models/forest/1/model.json",
+                f"{work}/models/forest-pmml/1/model.pmml"], check=True)
 row = x[:1].ravel().tolist()
 with open(f"{work}/request.json", "w") as f:
     json.dump({"inputs": [{"name": "features", "shape": [1, 10], "datatype": "FP32", "data": row}]}, f)
@@ -72,7 +77,7 @@ PY
 
 start_ferry "$work/models" --grpc-port 0 --http-threads 1
 rows=()
-for model in forest linear mlp mlp-unbatched; do
+for model in forest forest-pmml linear mlp mlp-unbatched; do
   for action in infer explain; do
     read -r rps p50 p99 errors < <(wrk_post "http://127.0.0.1:$port/v2/models/$model/$action" "$work/request.json" 8 "$duration")
     rows+=("| $model | $action | $rps | $p50 | $p99 | $errors |")
@@ -85,7 +90,7 @@ if [ "$record" = 1 ]; then
   {
     echo "### $(date -u +%Y-%m-%d), commit $(bench_commit): \`bench/explain.sh --duration $duration\`"
     echo
-    echo "One row a request, HTTP JSON, wrk -t1 -c8, loopback, on the 2-core machine; forest: 100 trees of depth 6, 10 features; mlp: KernelSHAP, 512 samples, 20 background rows:"
+    echo "One row a request, HTTP JSON, wrk -t1 -c8, loopback, on the 2-core machine; forest: 100 trees of depth 6, 10 features (forest-pmml: the same trees as PMML); mlp: KernelSHAP, 512 samples, 20 background rows:"
     echo
     echo "| model | route | req/s | p50 ms | p99 ms | errors |"
     echo "|---|---|---|---|---|---|"
