@@ -42,14 +42,15 @@ LINEAR_PMML = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
 """
 
 
-def path_dependent_shapley(estimators, x):
+def path_dependent_shapley(estimators, x, leaf=lambda value: value[0][0]):
     """The exact Shapley values of the path-dependent game (Lundberg et al. 2020): a coalition S is
     valued by walking each tree, following x where the split's feature is in S and averaging the
-    branches by their training rows elsewhere; the forest averages its trees. By enumeration."""
+    branches by their training rows elsewhere; the forest averages its trees' `leaf` values (a
+    regression's, or one class's probability). By enumeration."""
     def value(tree, node, s):
         t = tree.tree_
         if t.children_left[node] == -1:
-            return t.value[node][0][0]
+            return leaf(t.value[node])
         left, right = t.children_left[node], t.children_right[node]
         if t.feature[node] in s:
             return value(tree, left if x[t.feature[node]] <= t.threshold[node] else right, s)
@@ -166,6 +167,14 @@ class ExplainTest(unittest.TestCase):
         os.makedirs(f"{cls.repo}/pmml-forest/1")
         subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/sklearn_to_pmml.py", f"{cls.repo}/forest.joblib",
                         f"{cls.repo}/pmml-forest/1/model.pmml"], check=True)
+        # A classifier: 5 trees averaging their leaves' class probabilities, 3 classes.
+        from sklearn.ensemble import RandomForestClassifier
+        cls.classifier = RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(
+            x[:, :4].astype(np.float64), y_multi)
+        joblib.dump(cls.classifier, f"{cls.repo}/classifier.joblib")
+        os.makedirs(f"{cls.repo}/pmml-classifier/1")
+        subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/sklearn_to_pmml.py", f"{cls.repo}/classifier.joblib",
+                        f"{cls.repo}/pmml-classifier/1/model.pmml"], check=True)
         os.makedirs(f"{cls.repo}/pmml-linear/1")
         with open(f"{cls.repo}/pmml-linear/1/model.pmml", "w") as f:
             f.write(LINEAR_PMML)
@@ -258,6 +267,20 @@ class ExplainTest(unittest.TestCase):
             np.testing.assert_allclose(outputs["prediction.contributions"][r], phi, atol=1e-9, rtol=1e-9)
             self.assertAlmostEqual(outputs["prediction.base_value"][r], base, places=9)
         np.testing.assert_allclose(outputs["prediction.prediction"], self.forest.predict(x), rtol=1e-9)
+
+    def test_pmml_classifier_forest_explains_each_class_probability_exactly(self):
+        x = self.x[:3, :4].astype(np.float64)
+        answer = self.explain("pmml-classifier", x, format="v2")
+        self.assertEqual(answer["parameters"]["method"], "tree_shap")
+        outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"] if o["datatype"] == "FP64"}
+        probabilities = self.classifier.predict_proba(x)
+        for c in range(3):
+            for r in range(len(x)):
+                phi, base = path_dependent_shapley(self.classifier.estimators_, x[r],
+                                                   leaf=lambda v, c=c: v[0][c] / v[0].sum())
+                np.testing.assert_allclose(outputs[f"probability:{c}.contributions"][r], phi, atol=1e-9)
+                self.assertAlmostEqual(outputs[f"probability:{c}.base_value"][r], base, places=9)
+            np.testing.assert_allclose(outputs[f"probability:{c}.prediction"], probabilities[:, c], atol=1e-9)
 
     def test_pmml_regression_model_is_explained_exactly_and_trees_without_counts_are_not(self):
         x = np.array([[1.0, 2.0, 4.0], [-3.0, 0.5, 0.0]])

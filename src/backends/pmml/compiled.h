@@ -93,6 +93,7 @@ struct ScoreSum {
   struct Tree {
     const FlatTree* tree;
     double weight;
+    std::size_t value = 0;  // which of the tree's values (FlatTree::width): a category's probability
   };
   struct Linear {
     std::size_t field;  // an input field's slot (< Program::inputs.size())
@@ -110,7 +111,7 @@ struct ScoreSum {
   }
   void Add(const ScoreSum& other, double factor) {
     constant += factor * other.constant;
-    for (auto t : other.trees) trees.push_back({t.tree, t.weight * factor});
+    for (auto t : other.trees) trees.push_back({t.tree, t.weight * factor, t.value});
     for (auto l : other.linear) linear.push_back({l.field, l.coefficient * factor});
   }
 };

@@ -42,11 +42,14 @@ struct FlatTree {
   std::vector<FlatNode> nodes;  // nodes[0] is the root
   bool all_less = false;        // every split is "x < value" (XGBoost's)
   // For TreeSHAP (tree_shap.cc): each node's cover (its recordCount, the training rows that
-  // reached it; empty when a node lacks one or a leaf has no score), the tree's expected score
-  // (its leaves' scores weighted by cover) and its depth (edges from the root to the deepest leaf).
+  // reached it; empty when a node lacks one or a leaf has no score) and the tree's depth (edges
+  // from the root to the deepest leaf); `width` values a node (a regression's score, or a
+  // classification's probability a category: read at leaves) and their expectations (the leaves'
+  // values weighted by cover).
   std::vector<double> cover;
-  double expected = 0;
   std::size_t depth = 0;
+  std::size_t width = 1;
+  std::vector<double> values, expected;
 
   // One step from node `n` for the row `v`: the index of the next node, or, when the split's
   // field is missing and the node has no default child, FlatNode::kStop (answer with `n`) or

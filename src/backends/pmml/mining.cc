@@ -91,7 +91,8 @@ class MiningModel final : public Model {
     }
     if (method == Method::kModelChain) return ChainSums(context);
     const bool weighted = method == Method::kWeightedSum || method == Method::kWeightedAverage;
-    if (classification || (!weighted && method != Method::kSum && method != Method::kAverage)) {
+    // A classification averages its segments' probabilities (a vote is not a sum).
+    if (!weighted && method != Method::kSum && method != Method::kAverage) {
       return core::Unimplemented(fmt::format("a {} MiningModel combining its segments by {}",
                                              classification ? "classification" : "regression",
                                              std::find_if(std::begin(kMethods), std::end(kMethods), [&](const auto& m) {
@@ -100,17 +101,19 @@ class MiningModel final : public Model {
     }
     double total = 0;
     for (const auto& s : segments) total += weighted ? s.weight : 1.0;
-    ScoreSum sum;
+    const std::size_t width = classification ? categories : 1;  // a column a category
+    ScoreSums sums{.columns = std::vector<ScoreSum>(width), .space = "identity"};
+    for (std::size_t c = 0; c < width; ++c) sums.columns[c].category = c;
     for (const auto& s : segments) {
       FERRY_ASSIGN_OR_RETURN(const ScoreSums part, s.model->TargetSums(context));
-      if (part.space != "identity" || part.columns.size() != 1) {
-        return core::Unimplemented("a MiningModel summing segments that are not regressions");
+      if (part.space != "identity" || part.columns.size() != width) {
+        return core::Unimplemented("a MiningModel combining segments that answer other scores than it does");
       }
       const double factor = (weighted ? s.weight : 1.0) /
                             (method == Method::kAverage || method == Method::kWeightedAverage ? total : 1.0);
-      sum.Add(part.columns.front(), factor);
+      for (std::size_t c = 0; c < width; ++c) sums.columns[c].Add(part.columns[c], factor);
     }
-    return ScoreSums{.columns = {std::move(sum)}, .space = "identity"};
+    return sums;
   }
 
  protected:

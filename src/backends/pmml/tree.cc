@@ -59,11 +59,20 @@ class TreeModel final : public Model {
     }
     flat.all_less =
         std::all_of(nodes.begin(), nodes.end(), [](const FlatNode& n) { return n.op == Predicate::Op::kLess; });
-    if (!classification) Covers();
+    Covers();
+  }
+
+  // A classification's leaves give a probability a category: known once the document names every
+  // category.
+  void SetCategories(const std::vector<double>& values) override {
+    Model::SetCategories(values);
+    if (classification && !flat.cover.empty()) Values(categories, [&](const TreeNode& n, std::size_t c) {
+      return n.distribution.empty() ? (static_cast<double>(c) == n.score ? 1.0 : 0.0)
+                                    : (c < n.distribution.size() ? n.distribution[c] : 0.0);
+    });
   }
 
   core::Result<ScoreSums> Sums(const SumContext& context) const override {
-    if (classification) return core::Unimplemented("a classification TreeModel (its leaves give probabilities)");
     if (flat.nodes.empty()) {
       return core::Unimplemented("a TreeModel whose splits are not pairs of complementary simple predicates");
     }
@@ -75,8 +84,11 @@ class TreeModel final : public Model {
         return core::Unimplemented("a TreeModel splitting on a derived field");
       }
     }
-    return ScoreSums{.columns = {ScoreSum{.constant = 0, .trees = {{&flat, 1.0}}, .linear = {}, .category = 0}},
-                     .space = "identity"};
+    ScoreSums sums{.columns = {}, .space = "identity"};  // a regression's score, or each probability
+    for (std::size_t v = 0; v < flat.width; ++v) {
+      sums.columns.push_back(ScoreSum{.constant = 0, .trees = {{&flat, 1.0, v}}, .linear = {}, .category = v});
+    }
+    return sums;
   }
 
  protected:
@@ -103,16 +115,17 @@ class TreeModel final : public Model {
   }
 
  private:
-  // FlatTree's cover, expected and depth, when every node has a recordCount (> 0 for a split)
-  // and every leaf a score. Children come after their parents in `nodes`.
+  // FlatTree's cover and depth, when every node has a recordCount (> 0 for a split) and every
+  // leaf an answer; a regression's values too. Children come after their parents in `nodes`.
   void Covers() {
     const auto& nodes = flat.nodes;
-    std::vector<double> cover(nodes.size()), mean(nodes.size());
+    std::vector<double> cover(nodes.size());
     std::vector<std::size_t> depth(nodes.size(), 0);
     for (std::size_t i = 0; i < nodes.size(); ++i) {
-      cover[i] = static_cast<const TreeNode*>(nodes[i].result)->record_count;
+      const auto& node = *static_cast<const TreeNode*>(nodes[i].result);
+      cover[i] = node.record_count;
       if (std::isnan(cover[i]) || cover[i] < 0 || (nodes[i].children >= 0 && cover[i] <= 0) ||
-          (nodes[i].children < 0 && std::isnan(nodes[i].score))) {
+          (nodes[i].children < 0 && std::isnan(node.score) && node.distribution.empty())) {
         return;
       }
       if (nodes[i].children >= 0) {
@@ -120,15 +133,31 @@ class TreeModel final : public Model {
         depth[c] = depth[c + 1] = depth[i] + 1;
       }
     }
-    for (std::size_t i = nodes.size(); i-- > 0;) {
-      const std::int32_t c = nodes[i].children;
-      mean[i] = c < 0 ? nodes[i].score
-                      : (cover[static_cast<std::size_t>(c)] * mean[static_cast<std::size_t>(c)] +
-                         cover[static_cast<std::size_t>(c) + 1] * mean[static_cast<std::size_t>(c) + 1]) / cover[i];
-    }
-    flat.expected = mean[0];
     flat.depth = *std::max_element(depth.begin(), depth.end());
     flat.cover = std::move(cover);
+    if (!classification) Values(1, [](const TreeNode& n, std::size_t) { return n.score; });
+  }
+
+  // FlatTree's `width` values a node (`value(node, v)`, read at leaves) and their expectations.
+  template <typename Value>
+  void Values(std::size_t width, Value value) {
+    const auto& nodes = flat.nodes;
+    const auto& cover = flat.cover;
+    flat.width = width;
+    flat.values.assign(nodes.size() * width, 0.0);
+    std::vector<double> mean(nodes.size() * width);
+    for (std::size_t i = nodes.size(); i-- > 0;) {
+      const std::int32_t c = nodes[i].children;
+      for (std::size_t v = 0; v < width; ++v) {
+        if (c < 0) {
+          mean[i * width + v] = flat.values[i * width + v] = value(*static_cast<const TreeNode*>(nodes[i].result), v);
+          continue;
+        }
+        const auto a = static_cast<std::size_t>(c), b = a + 1;
+        mean[i * width + v] = (cover[a] * mean[a * width + v] + cover[b] * mean[b * width + v]) / cover[i];
+      }
+    }
+    flat.expected.assign(mean.begin(), mean.begin() + static_cast<std::ptrdiff_t>(width));
   }
 
   // Fills flat[index] from `node`, appending its children's subtrees.

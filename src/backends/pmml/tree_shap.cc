@@ -94,10 +94,10 @@ double UnwoundSum(const PathElement* m, std::size_t l, std::size_t i) {
 
 class TreeShap {
  public:
-  TreeShap(const FlatTree& tree, const double* row, double weight, double* phi)
-      : tree_(tree), row_(row), weight_(weight), phi_(phi) {}
+  TreeShap(const FlatTree& tree, std::size_t value, const double* row, double weight, double* phi)
+      : tree_(tree), value_(value), row_(row), weight_(weight), phi_(phi) {}
 
-  // Adds weight * the tree's SHAP values for the row into phi. False when the row's walk stops at
+  // Adds weight * the SHAP values of the tree's value `value` for the row into phi. False when the row's walk stops at
   // an inner node (a missing value and no default branch): `stopped` is then that node's field.
   bool Run(std::vector<PathElement>& path, std::size_t& stopped) {
     const std::size_t d = tree_.depth + 2;
@@ -120,8 +120,9 @@ class TreeShap {
     Extend(m, l, zero, one, feature);
     const FlatNode& node = tree_.nodes[j];
     if (node.children < 0) {
+      const double leaf = tree_.values[j * tree_.width + value_];
       for (std::size_t i = 1; i <= l; ++i) {
-        phi_[m[i].feature] += weight_ * UnwoundSum(m, l, i) * (m[i].one - m[i].zero) * node.score;
+        phi_[m[i].feature] += weight_ * UnwoundSum(m, l, i) * (m[i].one - m[i].zero) * leaf;
       }
       return;
     }
@@ -150,6 +151,7 @@ class TreeShap {
   }
 
   const FlatTree& tree_;
+  const std::size_t value_;
   const double* row_;
   const double weight_;
   double* phi_;
@@ -169,7 +171,7 @@ Result<CompiledPmml::Explained> CompiledPmml::Explain(const double* in, std::siz
   for (const ScoreSum& sum : p.sums->columns) {
     Contributions c{.column = p.model->classification ? sum.category : 0, .base = {}, .values = {}};
     double base = sum.constant;
-    for (const auto& t : sum.trees) base += t.weight * t.tree->expected;
+    for (const auto& t : sum.trees) base += t.weight * t.tree->expected[t.value];
     c.base.assign(rows, base);
     c.values.assign(rows * n, 0.0);
     out.columns.push_back(std::move(c));
@@ -190,7 +192,7 @@ Result<CompiledPmml::Explained> CompiledPmml::Explain(const double* in, std::siz
       }
       for (const auto& t : sum.trees) {
         std::size_t stopped = 0;
-        if (!TreeShap(*t.tree, values.data(), t.weight, phi).Run(path, stopped)) {
+        if (!TreeShap(*t.tree, t.value, values.data(), t.weight, phi).Run(path, stopped)) {
           return core::InvalidArgument(fmt::format(
               "row {}: field '{}' is missing where a tree has no default branch for it (TreeSHAP follows one)", r,
               p.inputs[stopped].name));
