@@ -30,6 +30,7 @@ struct ServeOptions {
   bool strict_readiness = false;
   bool no_ui = false;
   std::string reload_strategy = "swap";
+  routing::ExplainLimits explain;  // --explain-max-*
   http::HttpServer::Options http;
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
   std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
@@ -98,7 +99,8 @@ int Serve(const ServeOptions& options) {
        .startup_models = options.load_models,
        .strict_readiness = options.strict_readiness,
        .unload_first = options.reload_strategy == "unload-first",
-       .request_decoder = [](std::string_view json) { return protocol::DecodeInferRequest(json); }});
+       .request_decoder = [](std::string_view json) { return protocol::DecodeInferRequest(json); },
+       .explain_limits = options.explain});
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;
@@ -253,6 +255,18 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "swap: load the new version beside the old, then switch; unload-first: free the old first "
                     "(for models too large to hold twice; the model is unavailable meanwhile)")
       ->check(CLI::IsMember({"swap", "unload-first"}))
+      ->capture_default_str();
+  serve->add_option("--explain-max-samples", options->explain.max_samples,
+                    "KernelSHAP coalitions an explanation may ask for (docs/explain.md)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  serve->add_option("--explain-max-rows", options->explain.max_rows,
+                    "Model rows KernelSHAP may value for one explanation request")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40))
+      ->capture_default_str();
+  serve->add_option("--explain-max-background", options->explain.max_background,
+                    "Background rows a model's explanations may have (explain.rows or explain.background)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
       ->capture_default_str();
   serve->add_option("--http-host", options->http.host, "Address to listen on")->capture_default_str();
   serve->add_option("--http-port", options->http.port, "HTTP port (0: any free port)")->capture_default_str();

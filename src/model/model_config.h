@@ -91,6 +91,7 @@ struct ModelConfig {
   // models without an exact explainer) and KernelSHAP's coalitions and seed.
   std::vector<std::vector<double>> explain_rows;
   std::size_t explain_samples = 512;
+  std::string explain_background;  // a .npy file in the model's folder, read at load (else explain_rows)
   std::uint64_t explain_seed = 0;
   // A pipeline (`pipeline:`, docs/pipelines.md) or a router (`router:`, docs/routing.md): the
   // whole model.yaml text and the name it was read from, which the pipeline or routing library

@@ -105,8 +105,8 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
   if (background.front().size() != m) {
     return fail(fmt::format("explain.rows have {} numbers, the input has {} features", background.front().size(), m));
   }
-  if (options.samples < 1 || options.samples > kMaxKernelShapSamples) {
-    return fail(fmt::format("samples must be between 1 and {}", kMaxKernelShapSamples));
+  if (options.samples < 1 || options.samples > options.limits.max_samples) {
+    return fail(fmt::format("samples must be between 1 and {} (--explain-max-samples)", options.limits.max_samples));
   }
   std::vector<Column> columns;
   std::vector<std::string> outputs;
@@ -124,9 +124,10 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
   // Evaluations: the background rows, the instances, then per instance and coalition the
   // background rows with the coalition's features taken from the instance.
   const std::size_t total = n + rows + rows * c * n;
-  if (total > static_cast<std::size_t>(kMaxKernelShapRows)) {
-    return fail(fmt::format("{} rows x {} coalitions x {} background rows is {} model rows, more than {}: fewer "
-                            "samples, background rows or rows", rows, c, n, total, kMaxKernelShapRows));
+  if (total > options.limits.max_rows) {
+    return fail(fmt::format("{} rows x {} coalitions x {} background rows is {} model rows, more than {} "
+                            "(--explain-max-rows): fewer samples, background rows or rows", rows, c, n, total,
+                            options.limits.max_rows));
   }
   const auto input_at = [&](std::size_t row, std::size_t j) { return ValueAt(x, row * m + j); };
   const auto evaluation_value = [&](std::size_t e, std::size_t j) -> double {

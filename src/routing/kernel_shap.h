@@ -23,16 +23,22 @@
 
 namespace ferry::routing {
 
+// What one explanation may cost (ferry serve --explain-max-samples, --explain-max-rows,
+// --explain-max-background).
+struct ExplainLimits {
+  std::size_t max_samples = 8192;      // KernelSHAP coalitions a request may ask for
+  std::size_t max_rows = 4'000'000;    // model rows KernelSHAP may value for one request
+  std::size_t max_background = 10000;  // background rows a model may have (checked at load)
+};
+
 struct KernelShapOptions {
   std::vector<std::vector<double>> background;  // rows of the model's input width
   std::size_t samples = 512;                    // coalitions drawn when not all are enumerated
   std::uint64_t seed = 0;
   std::int64_t batch_rows = 256;                // rows in one call of the model (0: no batch dimension)
   std::vector<std::string> feature_names;       // empty: x0, x1, ...
+  ExplainLimits limits;
 };
-
-inline constexpr std::size_t kMaxKernelShapSamples = 8192;
-inline constexpr std::int64_t kMaxKernelShapRows = 4'000'000;  // rows evaluated for one request
 
 // Explains `request` (one 2-D FP32 or FP64 input, [rows, features]) for every FP32/FP64 output
 // column of `signature` by evaluating `model`. InvalidArgument names what does not fit.

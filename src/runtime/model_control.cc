@@ -317,7 +317,8 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
                              .model_dir = dir.path,
                              .version = v,
                              .fingerprint = fingerprint,
-                             .config_fingerprint = config_fingerprint};
+                             .config_fingerprint = config_fingerprint,
+                             .explain_limits = options_.explain_limits};
     std::shared_ptr<ServedVersion> version;
     if (next->config.is_router) {
       const routing::Servable* previous = nullptr;

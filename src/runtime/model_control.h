@@ -81,6 +81,7 @@ class ModelControl {
     routing::RouterEnvironment routing;       // what pipelines and routers resolve names with
     // Where files pushed with a load are written (a folder of its own, removed at Stop()).
     std::filesystem::path staging_directory;
+    routing::ExplainLimits explain_limits;  // what an explanation may cost (ferry serve --explain-max-*)
   };
   using Done = std::move_only_function<void(core::Result<void>)>;
 

@@ -21,7 +21,9 @@ Server::Server(const Options& options)
                 .startup_models = options.startup_models,
                 .unload_first = options.unload_first,
                 .request_decoder = options.request_decoder,
-                .routing = {.resolver = this, .timer = &timer_}},
+                .routing = {.resolver = this, .timer = &timer_},
+                .staging_directory = {},
+                .explain_limits = options.explain_limits},
                table_) {
   live_figures_ = std::make_unique<LiveFigures>();
 }

@@ -31,6 +31,7 @@
 #include "core/inference.h"
 #include "core/record.h"
 #include "model/model_config.h"
+#include "routing/kernel_shap.h"
 #include "routing/servable.h"
 #include "routing/timer.h"
 #include "runtime/model_control.h"
@@ -86,6 +87,7 @@ class Server final : public routing::Resolver {
     bool strict_readiness = false;  // ready only while every loaded model has a version that serves
     bool unload_first = false;      // free a model before loading it again
     RequestDecoder request_decoder;  // decodes warm-up request files (KServe V2 JSON)
+    routing::ExplainLimits explain_limits;  // what an explanation may cost (docs/explain.md)
   };
 
   // Fails only when the repository is not a readable directory.

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/file.h"
+#include "core/npy.h"
 #include "model/model_loader.h"
 #include "pipeline/pipeline.h"
 #include "routing/model_servable.h"
@@ -124,6 +125,36 @@ core::Result<void> Warmup(const model::ModelConfig& config, const core::ModelSig
   return {};
 }
 
+// The background rows of explanations: model.yaml's explain.rows, or its explain.background file
+// (.npy, in the model's folder), within --explain-max-background and --explain-max-samples.
+core::Result<std::vector<std::vector<double>>> ExplainBackground(const model::ModelConfig& config,
+                                                                 const std::filesystem::path& model_dir,
+                                                                 const routing::ExplainLimits& limits) {
+  std::vector<std::vector<double>> rows = config.explain_rows;
+  if (!config.explain_background.empty()) {
+    FERRY_ASSIGN_OR_RETURN(const auto bytes, core::ReadWholeFile(model_dir / config.explain_background,
+                                                                 "explain.background"));
+    auto parsed = core::ParseNpyRows(bytes);
+    if (!parsed) {
+      return core::InvalidArgument(fmt::format("explain.background {}: {}", config.explain_background,
+                                               parsed.error().message));
+    }
+    rows = std::move(*parsed);
+    if (rows.empty() || rows.front().empty()) {
+      return core::InvalidArgument(fmt::format("explain.background {} has no rows", config.explain_background));
+    }
+  }
+  if (rows.size() > limits.max_background) {
+    return core::InvalidArgument(fmt::format("the explanation background has {} rows, more than {} "
+                                             "(--explain-max-background)", rows.size(), limits.max_background));
+  }
+  if (config.explain_samples > limits.max_samples) {
+    return core::InvalidArgument(fmt::format("explain.samples {} is more than {} (--explain-max-samples)",
+                                             config.explain_samples, limits.max_samples));
+  }
+  return rows;
+}
+
 }  // namespace
 
 std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, const backends::BackendRegistry& registry,
@@ -166,6 +197,11 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
     version->reason = warmed.error().message;
     return version;
   }
+  auto background = ExplainBackground(config, build.model_dir, build.explain_limits);
+  if (!background) {
+    version->reason = background.error().message;
+    return version;
+  }
   std::vector<sched::ExecuteFn> executors;
   for (auto& instance : instances) {
     executors.emplace_back([inst = std::move(instance)](std::span<const core::Tensor> in,
@@ -194,12 +230,13 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
                                       .scheduler = std::move(scheduler),
                                       .labels = std::move(labels),
                                       .feature_names = config.feature_names,
-                                      .explain_reference = ColumnMeans(config.explain_rows),
-                                      .kernel_shap = {.background = config.explain_rows,
+                                      .explain_reference = ColumnMeans(*background),
+                                      .kernel_shap = {.background = std::move(*background),
                                                       .samples = config.explain_samples,
                                                       .seed = config.explain_seed,
                                                       .batch_rows = config.max_batch_size,
-                                                      .feature_names = config.feature_names}});
+                                                      .feature_names = config.feature_names,
+                                                      .limits = build.explain_limits}});
   version->state = ModelState::kReady;
   return version;
 }

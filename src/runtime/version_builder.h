@@ -15,6 +15,7 @@
 
 #include "backends/backend_registry.h"
 #include "model/model_config.h"
+#include "routing/kernel_shap.h"
 #include "routing/router_builder.h"
 #include "runtime/served_model.h"
 
@@ -31,6 +32,7 @@ struct VersionBuild {
   std::int64_t version = 0;
   std::uint64_t fingerprint = 0;         // of the version folder's files, to tell a change later
   std::uint64_t config_fingerprint = 0;  // of model.yaml
+  routing::ExplainLimits explain_limits;  // ferry serve --explain-max-*
 };
 
 std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, const backends::BackendRegistry& registry,

@@ -144,6 +144,19 @@ class ExplainTest(unittest.TestCase):
                 background = rng.normal(loc=0.5, size=(6, width)).tolist()
                 f.write("max_batch_size: 128\ndynamic_batching: {max_queue_delay_us: 200}\n"
                         f"explain: {{rows: {json.dumps(background)}, samples: 256, seed: 3}}\n")
+            if name == "onnx-linear":  # the same model with its background in a .npy file
+                os.makedirs(f"{cls.repo}/onnx-npy/1")
+                shutil.copy(f"{cls.repo}/{name}/1/model.onnx", f"{cls.repo}/onnx-npy/1/model.onnx")
+                np.save(f"{cls.repo}/onnx-npy/background.npy", np.array(background, dtype=np.float32))
+                cls.npy_background = np.array(background, dtype=np.float32).astype(np.float64)
+                with open(f"{cls.repo}/onnx-npy/model.yaml", "w") as f:
+                    f.write("max_batch_size: 128\nexplain: {background: background.npy, samples: 256, seed: 3}\n")
+        # Past --explain-max-background (50, below): refused at load, saying so.
+        os.makedirs(f"{cls.repo}/onnx-big/1")
+        shutil.copy(f"{cls.repo}/onnx-linear/1/model.onnx", f"{cls.repo}/onnx-big/1/model.onnx")
+        np.save(f"{cls.repo}/onnx-big/background.npy", rng.normal(size=(60, 4)))
+        with open(f"{cls.repo}/onnx-big/model.yaml", "w") as f:
+            f.write("explain: {background: background.npy}\n")
         # The Pima logistic regression (probability, not linear in x), batched, 8 features.
         models.save_pima(f"{cls.repo}/pima/1/model.onnx")
         cls.pima_background = rng.normal(loc=[3, 120, 70, 20, 80, 32, 0.5, 33], scale=[2, 20, 8, 6, 40, 5, 0.2, 8],
@@ -199,7 +212,8 @@ class ExplainTest(unittest.TestCase):
             uncounted = f.read()
         with open(f"{cls.repo}/pmml-uncounted/1/model.pmml", "w") as f:
             f.write(uncounted.replace(" recordCount=", " x-recordCount=").replace(" x-recordCount=", " data-count="))
-        cls.server = FerryProcess(cls.repo, grpc=True)
+        cls.server = FerryProcess(cls.repo, "--explain-max-samples", "4096", "--explain-max-background", "50",
+                                  grpc=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -370,6 +384,22 @@ class ExplainTest(unittest.TestCase):
                                        atol=2e-4, err_msg=name)
             np.testing.assert_allclose(outputs["score.base_value"], (background @ w).mean() + 0.7, atol=2e-4)
             np.testing.assert_allclose(outputs["score.prediction"], x.astype(np.float64) @ w + 0.7, atol=2e-4)
+
+    def test_background_from_a_npy_file_and_the_limits_set_by_flags(self):
+        x = np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)
+        from_file = self.explain("onnx-npy", x, format="v2")
+        outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in from_file["outputs"] if o["datatype"] == "FP64"}
+        w = self.onnx_weights["onnx-linear"]
+        np.testing.assert_allclose(outputs["score.contributions"], w * (x.astype(np.float64) - self.npy_background.mean(axis=0)),
+                                   atol=2e-4)
+        too_many = self.explain("onnx-npy", x, expect=400, samples=5000)
+        self.assertIn("--explain-max-samples", too_many["error"])
+        self.assertIn("4096", too_many["error"])
+        status, index, _ = self.server.request("POST", "/v2/repository/index", {})
+        self.assertEqual(status, 200, index)
+        big = [m for m in index if m["name"] == "onnx-big"][0]
+        self.assertEqual(big["state"], "UNAVAILABLE")
+        self.assertIn("--explain-max-background", big["reason"])
 
     def test_kernel_shap_is_deterministic_for_a_seed_and_batched(self):
         x = np.array([[6, 148, 72, 35, 0, 33.6, 0.627, 50], [1, 85, 66, 29, 0, 26.6, 0.351, 31]], dtype=np.float32)
