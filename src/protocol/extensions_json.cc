@@ -135,6 +135,14 @@ std::string EncodeStatistics(const std::vector<runtime::VersionStatistics>& stat
       w.EndObject();
     }
     w.EndArray();
+    // ferry's own: explanation requests, a kind of their own (docs/explain.md).
+    w.Key("explain_stats");
+    w.BeginObject();
+    WriteDuration("success", s.explain_success, w);
+    WriteDuration("fail", s.explain_fail, w);
+    w.Key("rows");
+    w.Number(s.explain_rows);
+    w.EndObject();
     w.EndObject();
   }
   w.EndArray();

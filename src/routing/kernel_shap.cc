@@ -175,7 +175,7 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
                                 .parameters = {}, .inputs = {}, .outputs = {}};
     call.inputs.push_back(std::move(*tensor));
     for (const auto& name : outputs) call.outputs.push_back({.name = name, .parameters = {}});
-    model.Infer(std::move(call), CallContext::None(), [&, start, count](core::Result<core::InferenceResponse> answer) {
+    model.Infer(std::move(call), CallContext::Explainer(), [&, start, count](core::Result<core::InferenceResponse> answer) {
       std::optional<core::Error> error;
       if (!answer) {
         error = answer.error();

@@ -34,12 +34,13 @@ void ModelServable::InSignatureOrder(core::InferenceRequest& request) const {
   });
 }
 
-void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, InferDone done) const {
+void ModelServable::Infer(core::InferenceRequest&& request, const CallContext& context, InferDone done) const {
+  const bool counted = !context.Explaining();
   auto outputs = ValidateRequest(request.model_name, signature_, max_batch_size_, request);
   auto classification = outputs ? ClassificationRequests(request, signature_)
                                 : core::Result<std::vector<ClassificationRequest>>(std::unexpected(outputs.error()));
   if (!classification) {
-    scheduler_->statistics().RecordFailure(std::chrono::nanoseconds(0));
+    if (counted) scheduler_->statistics().RecordFailure(std::chrono::nanoseconds(0));
     return done(std::unexpected(std::move(classification).error()));
   }
   if (!classification->empty()) {
@@ -55,8 +56,9 @@ void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, 
   }
   InSignatureOrder(request);
   sched::Scheduler::Job job{.request = std::move(request), .outputs = std::move(*outputs), .done = std::move(done)};
+  job.counted = counted;
   if (auto queued = scheduler_->Submit(std::move(job)); !queued) {
-    scheduler_->statistics().RecordFailure(std::chrono::nanoseconds(0));
+    if (counted) scheduler_->statistics().RecordFailure(std::chrono::nanoseconds(0));
     job.done(std::unexpected(std::move(queued).error()));
   }
 }
@@ -64,8 +66,10 @@ void ModelServable::Infer(core::InferenceRequest&& request, const CallContext&, 
 core::Result<core::Explanation> ModelServable::Explain(core::InferenceRequest&& request) const {
   const auto start = std::chrono::steady_clock::now();
   auto explanation = Contributions(std::move(request));
-  explain_ns_.fetch_add(static_cast<std::uint64_t>((std::chrono::steady_clock::now() - start).count()),
-                        std::memory_order_relaxed);
+  const auto took = std::chrono::steady_clock::now() - start;
+  explain_ns_.fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
+  scheduler_->statistics().RecordExplanation(took, explanation ? static_cast<std::uint64_t>(explanation->rows) : 0,
+                                             explanation.has_value());
   (explanation ? explained_ : explain_failed_).fetch_add(1, std::memory_order_relaxed);
   if (explanation) {
     explanation->model = name();

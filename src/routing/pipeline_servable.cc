@@ -144,6 +144,15 @@ void PipelineServable::Predict(std::vector<core::Record> records, std::span<cons
 }
 
 core::Result<core::Explanation> PipelineServable::ExplainRecords(std::vector<core::Record> records) const {
+  const auto start = Clock::now();
+  auto explanation = RecordContributions(std::move(records));
+  statistics_.RecordExplanation(Clock::now() - start,
+                                explanation ? static_cast<std::uint64_t>(explanation->rows) : 0,
+                                explanation.has_value());
+  return explanation;
+}
+
+core::Result<core::Explanation> PipelineServable::RecordContributions(std::vector<core::Record> records) const {
   const pipeline::ModelStep* step = nullptr;
   for (const auto& s : pipeline_->steps()) {
     if (const auto* model = s->AsModel()) {

@@ -42,6 +42,8 @@ class PipelineServable final : public Servable {
   sched::Statistics& statistics() const override { return statistics_; }
 
  private:
+  core::Result<core::Explanation> RecordContributions(std::vector<core::Record> records) const;
+
   // Constant after construction.
   const std::shared_ptr<const pipeline::Pipeline> pipeline_;
   const Resolver& resolver_;

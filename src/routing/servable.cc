@@ -9,6 +9,15 @@ const CallContext& CallContext::None() {
   return kNone;
 }
 
+const CallContext& CallContext::Explainer() {
+  class ExplainerContext final : public CallContext {
+   public:
+    bool Explaining() const override { return true; }
+  };
+  static const ExplainerContext kExplainer;
+  return kExplainer;
+}
+
 std::string_view FeedbackOutcomeName(FeedbackResult::Outcome outcome) {
   switch (outcome) {
     case FeedbackResult::Outcome::kApplied: return "applied";

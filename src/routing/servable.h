@@ -45,8 +45,13 @@ class CallContext {
   virtual ~CallContext() = default;
   virtual std::optional<std::string_view> Header(std::string_view /*lower_case_name*/) const { return std::nullopt; }
   virtual std::optional<std::string_view> Key() const { return std::nullopt; }
+  // An explainer's own evaluation (KernelSHAP's coalitions): not a request of its own in the
+  // model's statistics (the explanation is counted as one).
+  virtual bool Explaining() const { return false; }
   // A context with nothing in it.
   static const CallContext& None();
+  // The context of an explainer's evaluations.
+  static const CallContext& Explainer();
 };
 
 using InferDone = std::move_only_function<void(core::Result<core::InferenceResponse>)>;

@@ -122,7 +122,7 @@ void Scheduler::Work(ExecuteFn execute, std::stop_token stop) {
     }
     const auto now = Clock::now();
     for (Job& job : expired) {
-      statistics_.RecordFailure(now - job.queued_at);
+      if (job.counted) statistics_.RecordFailure(now - job.queued_at);
       job.done(core::MakeError(core::ErrorCode::kDeadlineExceeded,
                                fmt::format("model '{}' version {}: the request waited {} us in the queue, past its "
                                            "timeout; it was not run",
@@ -176,7 +176,7 @@ void Scheduler::Run(ExecuteFn& execute, std::vector<Job>& batch) {
   }
   if (!split) {
     for (Job& job : batch) {
-      statistics_.RecordFailure(finished - job.queued_at);
+      if (job.counted) statistics_.RecordFailure(finished - job.queued_at);
       job.done(std::unexpected(split.error()));
     }
     return;
@@ -186,7 +186,7 @@ void Scheduler::Run(ExecuteFn& execute, std::vector<Job>& batch) {
   statistics_.RecordExecution(total_rows, times);
   for (std::size_t j = 0; j < batch.size(); ++j) {
     Job& job = batch[j];
-    statistics_.RecordSuccess(started - job.queued_at, times, finished - job.queued_at);
+    if (job.counted) statistics_.RecordSuccess(started - job.queued_at, times, finished - job.queued_at);
     core::InferenceResponse response;
     response.model_name = options_.model_name;
     response.model_version = options_.model_version;

@@ -63,6 +63,9 @@ class Scheduler {
     std::chrono::steady_clock::time_point queued_at{};
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     std::int64_t rows = 1;
+    // False for an explainer's own evaluations (KernelSHAP's coalitions): left out of the
+    // request statistics (success, fail, queue); their rows still count as executions.
+    bool counted = true;
   };
 
   // One worker thread per element of `instances`, which must not be empty.

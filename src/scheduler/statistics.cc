@@ -43,6 +43,12 @@ void Statistics::RecordCall(std::chrono::nanoseconds total, std::uint64_t rows, 
   RecordSuccess(std::chrono::nanoseconds(0), times, total);
 }
 
+void Statistics::RecordExplanation(std::chrono::nanoseconds total, std::uint64_t rows, bool ok) {
+  std::lock_guard lock(mutex_);
+  (ok ? data_.explain_success : data_.explain_fail).Add(total);
+  if (ok) data_.explain_rows += rows;
+}
+
 StatisticsSnapshot Statistics::Snapshot() const {
   std::lock_guard lock(mutex_);
   StatisticsSnapshot copy = data_;

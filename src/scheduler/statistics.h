@@ -63,6 +63,10 @@ struct StatisticsSnapshot {
   std::uint64_t execution_count = 0;   // model executions
   DurationStat success, fail, queue, compute_input, compute_infer, compute_output;
   std::vector<BatchStat> batch_stats;  // ascending batch size
+  // Explanation requests (POST .../explain), a kind of their own: KernelSHAP's evaluations are
+  // not requests above, though their rows count in inference_count and the executions.
+  DurationStat explain_success, explain_fail;
+  std::uint64_t explain_rows = 0;  // rows explained
   // For Prometheus: successful requests' time from queueing to answer, their time in the queue,
   // each execution's compute time (seconds), and each execution's rows.
   Histogram request_duration{kDurationBounds};
@@ -82,6 +86,8 @@ class Statistics {
   // One call of a servable without a queue of its own (a pipeline, a router) that took `total`:
   // on success one execution of `rows` rows, all of it counted as compute time.
   void RecordCall(std::chrono::nanoseconds total, std::uint64_t rows, bool ok);
+  // One explanation request of `rows` rows that took `total`.
+  void RecordExplanation(std::chrono::nanoseconds total, std::uint64_t rows, bool ok);
 
   StatisticsSnapshot Snapshot() const;
 

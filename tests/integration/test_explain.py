@@ -419,6 +419,13 @@ class ExplainTest(unittest.TestCase):
         self.assertEqual(status, 200, stats)
         sizes = [b["batch_size"] for b in stats["model_stats"][0]["batch_stats"]]
         self.assertGreater(max(sizes), 1, sizes)
+        # Explanations are a kind of their own: three requests of two rows, and the coalitions'
+        # calls are not requests (no inference was asked of pima here), though their rows ran.
+        model = stats["model_stats"][0]
+        self.assertGreaterEqual(model["explain_stats"]["success"]["count"], 3)
+        self.assertEqual(model["explain_stats"]["rows"], 2 * model["explain_stats"]["success"]["count"])
+        self.assertEqual(model["inference_stats"]["success"]["count"], 0)
+        self.assertGreater(model["inference_count"], 1000)
 
     def test_grpc_model_infer_with_ferry_explain_answers_the_v2_tensors(self):
         import grpc
