@@ -45,12 +45,18 @@ TEST(ModelConfig, FeatureNamesAndExplainRows) {
   EXPECT_EQ(config->feature_names, (std::vector<std::string>{"age", "income"}));
   ASSERT_EQ(config->explain_rows.size(), 2u);
   EXPECT_EQ(config->explain_rows[1], (std::vector<double>{3, 4.5}));
+  auto file = ParseModelConfig("explain: {background: background.npy, samples: 20000}\n", "m/model.yaml");
+  ASSERT_TRUE(file.has_value()) << file.error().message;
+  EXPECT_EQ(file->explain_background, "background.npy");
+  EXPECT_EQ(file->explain_samples, 20000u);  // --explain-max-samples decides at load
   for (const auto& [yaml, why] : std::vector<std::pair<std::string, std::string>>{
            {"explain: {rows: [[1, 2], [3]]}\n", "must all have 2 numbers"},
            {"explain: {rows: [[1, x]]}\n", "explain.rows"},
-           {"explain: {samples: 0}\n", "explain.samples must be between 1 and 8192"},
+           {"explain: {samples: 0}\n", "explain.samples must be >= 1"},
            {"explain: {seed: -1}\n", "explain.seed"},
-           {"explain: {background: b.npy}\n", "background"},
+           {"explain: {background: b.npy, rows: [[1]]}\n", "not both"},
+           {"explain: {background: [1]}\n", "explain.background"},
+           {"explain: {backgrounds: b.npy}\n", "backgrounds"},
            {"explain: [1]\n", "'explain' must be a map"},
            {"feature_names: []\n", "feature_names"}}) {
     auto bad = ParseModelConfig(yaml, "m/model.yaml");

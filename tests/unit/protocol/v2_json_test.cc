@@ -309,7 +309,8 @@ TEST(V2Json, EncodesStatisticsAndConfig) {
             R"("inference_stats":{"success":{"count":2,"ns":500},"fail":{"count":0,"ns":0},"queue":{"count":0,"ns":0},)"
             R"("compute_input":{"count":0,"ns":0},"compute_infer":{"count":0,"ns":0},"compute_output":{"count":0,"ns":0},)"
             R"("cache_hit":{"count":0,"ns":0},"cache_miss":{"count":0,"ns":0}},"batch_stats":[{"batch_size":2,)"
-            R"("compute_input":{"count":1,"ns":1},"compute_infer":{"count":1,"ns":9},"compute_output":{"count":1,"ns":1}}]}]})");
+            R"("compute_input":{"count":1,"ns":1},"compute_infer":{"count":1,"ns":9},"compute_output":{"count":1,"ns":1}}],)"
+            R"("explain_stats":{"success":{"count":0,"ns":0},"fail":{"count":0,"ns":0},"rows":0}}]})");
 
   runtime::ModelConfiguration c;
   c.config.name = "m";
