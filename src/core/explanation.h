@@ -24,6 +24,9 @@ struct OutputContributions {
 struct Explanation {
   std::string model;          // the model version that answered
   std::int64_t version = 0;
+  // Through a router: "<router>/<route>" (the route explained), or the ensemble's name (its
+  // members' explanations combined as it combines their answers); empty otherwise.
+  std::string route;
   // How the contributions were computed: "tree_shap" (exact, path-dependent TreeSHAP) or
   // "linear" (exact for a linear model: w * (x - reference)) or "kernel_shap" (model-agnostic).
   std::string method;

@@ -70,6 +70,7 @@ core::Result<ExplainFormat> ExplainFormatOf(const core::Parameters& parameters) 
 core::Result<core::InferenceResponse> ExplanationResponse(const core::Explanation& e) {
   core::InferenceResponse response{.model_name = e.model, .model_version = e.version, .id = {},
                                    .parameters = {{"method", e.method}}, .outputs = {}, .route = {}};
+  if (!e.route.empty()) response.parameters.emplace("route", e.route);
   const auto width = static_cast<std::int64_t>(e.features.size());
   std::size_t bytes = 0;
   for (const auto& f : e.features) bytes += 4 + f.size();
@@ -115,6 +116,10 @@ std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& f
   w.String(std::to_string(e.version));
   w.Key("method");
   w.String(e.method);
+  if (!e.route.empty()) {
+    w.Key("route");
+    w.String(e.route);
+  }
   w.Key("features");
   w.BeginArray();
   for (const auto& f : e.features) w.String(f);

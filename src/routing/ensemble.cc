@@ -386,6 +386,71 @@ std::vector<std::string> Ensemble::Targets() const {
   return targets;
 }
 
+core::Result<core::Explanation> Ensemble::Explain(core::InferenceRequest&& request) const {
+  if (config_.method != AggregateMethod::kMean && config_.method != AggregateMethod::kWeightedMean) {
+    return core::Unimplemented(fmt::format("ensemble '{}' combines its members by {}, which explanations do not add "
+                                           "up through; explain its members", name(),
+                                           AggregateMethodName(config_.method)));
+  }
+  const bool weighted = config_.method == AggregateMethod::kWeightedMean;
+  double total = 0;
+  for (const auto& m : config_.members) total += weighted ? m.weight : 1.0;
+  std::optional<core::Explanation> combined;
+  for (std::size_t i = 0; i < config_.members.size(); ++i) {
+    const auto& member = config_.members[i];
+    auto servable = members_.Resolve(i);
+    if (!servable) {
+      return core::Unavailable(fmt::format("ensemble '{}' member '{}': {}", name(), member.name,
+                                           servable.error().message));
+    }
+    core::InferenceRequest call;
+    call.model_name = (*servable)->name();
+    call.model_version = (*servable)->version();
+    call.parameters = request.parameters;
+    for (const auto& input : request.inputs) call.inputs.push_back(input.Clone());
+    auto explained = (*servable)->Explain(std::move(call));
+    if (!explained) {
+      return core::MakeError(explained.error().code, fmt::format("ensemble '{}' member '{}': {}", name(), member.name,
+                                                                 explained.error().message));
+    }
+    // Only the aggregated output counts.
+    std::erase_if(explained->outputs, [&](const core::OutputContributions& o) { return o.output != config_.output; });
+    if (explained->outputs.empty()) {
+      return core::Unimplemented(fmt::format("ensemble '{}' member '{}' does not explain output '{}'", name(),
+                                             member.name, config_.output));
+    }
+    const double w = (weighted ? member.weight : 1.0) / total;
+    for (auto& o : explained->outputs) {
+      for (auto& b : o.base) b *= w;
+      for (auto& v : o.values) v *= w;
+    }
+    if (!combined) {
+      combined = std::move(*explained);
+      continue;
+    }
+    const auto& a = *combined;
+    auto& b = *explained;
+    const bool same = a.features == b.features && a.rows == b.rows && a.outputs.size() == b.outputs.size() &&
+                      std::equal(a.outputs.begin(), a.outputs.end(), b.outputs.begin(),
+                                 [](const auto& x, const auto& y) { return x.column == y.column && x.space == y.space; });
+    if (!same) {
+      return core::Unimplemented(fmt::format("ensemble '{}': member '{}' explains other features or in another space "
+                                             "than the first member; explain its members", name(), member.name));
+    }
+    if (combined->method != b.method) combined->method = fmt::format("{}+{}", combined->method, b.method);
+    for (std::size_t o = 0; o < b.outputs.size(); ++o) {
+      auto& into = combined->outputs[o];
+      for (std::size_t k = 0; k < into.base.size(); ++k) into.base[k] += b.outputs[o].base[k];
+      for (std::size_t k = 0; k < into.values.size(); ++k) into.values[k] += b.outputs[o].values[k];
+    }
+  }
+  if (!combined) return core::Unavailable(fmt::format("ensemble '{}' has no members", name()));
+  combined->model = name();
+  combined->version = version();
+  combined->route = name();
+  return *std::move(combined);
+}
+
 core::Result<RoutingState> Ensemble::Routing() const {
   RoutingState state{.kind = "ensemble", .policy = std::string(AggregateMethodName(config_.method)), .routes = {},
                      .shadows = {}};

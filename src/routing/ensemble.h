@@ -50,6 +50,10 @@ class Ensemble final : public Servable {
   sched::Statistics& statistics() const override { return statistics_; }
   void CollectMetrics(observe::MetricSet& set) const override;
   core::Result<RoutingState> Routing() const override;
+  // A (weighted) mean of its members' answers is explained by the same mean of their
+  // explanations (SHAP values are linear in the model): every member must explain the row in the
+  // same space, with the same features. Votes and medians are not explained.
+  core::Result<core::Explanation> Explain(core::InferenceRequest&& request) const override;
 
  private:
   template <typename Answer>

@@ -190,6 +190,48 @@ void Router::Infer(core::InferenceRequest&& request, const CallContext& context,
   Dispatch(std::move(call), std::move(request), context);
 }
 
+core::Result<Router::Choice> Router::ExplainedRoute(const std::string* named, const core::Parameters* parameters,
+                                                    const core::Record* record, std::size_t rows) const {
+  if (named) {
+    for (std::size_t i = 0; i < config_.routes.size(); ++i) {
+      if (config_.routes[i].name == *named) return Choice{.route = i, .reason = Reason::kOverride};
+    }
+    return core::InvalidArgument(fmt::format("parameter 'route': '{}' names no route of router '{}' (routes: {})",
+                                             *named, name(), RouteNames(config_)));
+  }
+  if (bandit_) {
+    return core::InvalidArgument(fmt::format("router '{}' decides each call by its bandit; name the route to explain "
+                                             "in parameters.route (routes: {})", name(), RouteNames(config_)));
+  }
+  return Choose(CallContext::None(), parameters, record, rows);
+}
+
+core::Result<core::Explanation> Router::Explain(core::InferenceRequest&& request) const {
+  const std::string* named = nullptr;
+  if (auto it = request.parameters.find("route"); it != request.parameters.end()) {
+    named = std::get_if<std::string>(&it->second);
+    if (!named) return core::InvalidArgument("parameter 'route' must be a route's name");
+  }
+  const std::size_t rows = request.inputs.empty() || request.inputs.front().shape().rank() == 0
+                               ? 1 : static_cast<std::size_t>(std::max<std::int64_t>(request.inputs.front().shape()[0], 1));
+  FERRY_ASSIGN_OR_RETURN(const Choice choice, ExplainedRoute(named, &request.parameters, nullptr, rows));
+  FERRY_ASSIGN_OR_RETURN(const ServableHandle target, ResolveRoute(choice));
+  request.model_name = target->name();
+  request.model_version = target->version();
+  FERRY_ASSIGN_OR_RETURN(core::Explanation explanation, target->Explain(std::move(request)));
+  explanation.route = fmt::format("{}/{}", name(), config_.routes[choice.route].name);
+  return explanation;
+}
+
+core::Result<core::Explanation> Router::ExplainRecords(std::vector<core::Record> records) const {
+  if (records.empty()) return core::InvalidArgument("no records to explain");
+  FERRY_ASSIGN_OR_RETURN(const Choice choice, ExplainedRoute(nullptr, nullptr, &records.front(), records.size()));
+  FERRY_ASSIGN_OR_RETURN(const ServableHandle target, ResolveRoute(choice));
+  FERRY_ASSIGN_OR_RETURN(core::Explanation explanation, target->ExplainRecords(std::move(records)));
+  explanation.route = fmt::format("{}/{}", name(), config_.routes[choice.route].name);
+  return explanation;
+}
+
 core::Result<ServableHandle> Router::ResolveRoute(const Choice& choice) const {
   auto servable = routes_.Resolve(choice.route);
   if (servable) return servable;

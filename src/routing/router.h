@@ -66,6 +66,10 @@ class Router final : public Servable {
   core::Result<RoutingState> Routing() const override;
   core::Result<void> SetWeights(const std::vector<std::pair<std::string, double>>& weights) const override;
   core::Result<std::vector<FeedbackResult>> ApplyFeedback(const std::vector<Feedback>& feedback) const override;
+  // The explanation of the route the call would take (or the route `parameters.route` names; a
+  // bandit's calls must name one): its target's own explanation, the route named in it.
+  core::Result<core::Explanation> Explain(core::InferenceRequest&& request) const override;
+  core::Result<core::Explanation> ExplainRecords(std::vector<core::Record> records) const override;
 
  private:
   struct Choice {
@@ -89,6 +93,9 @@ class Router final : public Servable {
   // the fallback route instead; false when the caller must fail the call.
   bool FallBack(const std::shared_ptr<Call>& call, const core::Error& error) const;
   bool Needed(std::size_t route) const;  // a route calls may go to
+  // The route an explanation takes: `named` (parameters.route), else as Choose decides.
+  core::Result<Choice> ExplainedRoute(const std::string* named, const core::Parameters* parameters,
+                                      const core::Record* record, std::size_t rows) const;
 
   // Constant after construction.
   const RouterConfig config_;

@@ -41,9 +41,9 @@ core::Result<std::string> Servable::Call(std::string_view operation, std::string
 }
 
 core::Result<core::Explanation> Servable::Explain(core::InferenceRequest&&) const {
-  return core::Unimplemented(fmt::format("model '{}' ({}) is not explained with tensors: {}", name(), platform(),
-                                         TakesRecords() ? "send its records, as to /predict"
-                                                        : "routers are not explained yet; explain the models they call"));
+  return core::Unimplemented(fmt::format("model '{}' ({}) {}", name(), platform(),
+                                         TakesRecords() ? "is explained by record: send its records, as to /predict"
+                                                        : "has no explainer"));
 }
 
 core::Result<core::Explanation> Servable::ExplainRecords(std::vector<core::Record>) const {

@@ -116,6 +116,22 @@ class ExplainTest(unittest.TestCase):
             os.makedirs(f"{cls.repo}/{name}/1")
             booster.save_model(f"{cls.repo}/{name}/1/model.json")
             cls.boosters[name] = booster
+        # A second regression booster, and routers over the two: a split and a weighted mean.
+        cls.boosters["xgb-reg-b"] = xgb.train({**params, "max_depth": 2, "objective": "reg:squarederror"},
+                                              xgb.DMatrix(x, label=y_reg), num_boost_round=10)
+        os.makedirs(f"{cls.repo}/xgb-reg-b/1")
+        cls.boosters["xgb-reg-b"].save_model(f"{cls.repo}/xgb-reg-b/1/model.json")
+        os.makedirs(f"{cls.repo}/split")
+        with open(f"{cls.repo}/split/model.yaml", "w") as f:
+            f.write("router:\n  routes: [{name: a, target: xgb-reg, weight: 1}, {name: b, target: xgb-reg-b, weight: 1}]\n")
+        os.makedirs(f"{cls.repo}/blend")
+        with open(f"{cls.repo}/blend/model.yaml", "w") as f:
+            f.write("router:\n  ensemble:\n    members: [{target: xgb-reg, weight: 1}, {target: xgb-reg-b, weight: 3}]\n"
+                    "    aggregate: {output: prediction, method: weighted_mean}\n")
+        os.makedirs(f"{cls.repo}/vote")
+        with open(f"{cls.repo}/vote/model.yaml", "w") as f:
+            f.write("router:\n  ensemble:\n    members: [{target: xgb-reg}, {target: xgb-reg-b}]\n"
+                    "    aggregate: {output: prediction, method: median}\n")
         # The same regression booster with its columns named in model.yaml.
         os.makedirs(f"{cls.repo}/xgb-named/1")
         shutil.copy(f"{cls.repo}/xgb-reg/1/model.json", f"{cls.repo}/xgb-named/1/model.json")
@@ -333,6 +349,33 @@ class ExplainTest(unittest.TestCase):
         self.assertIn("income", refused["error"])
         status, tensors, _ = self.server.request("POST", "/v2/models/pipe/explain", body(self.x[:1]))
         self.assertEqual(status, 400, tensors)
+
+    def test_routers_explain_their_route_and_ensembles_their_weighted_mean(self):
+        x = self.x[:3]
+        contribs = {name: self.boosters[name].predict(xgb.DMatrix(x), pred_contribs=True)
+                    for name in ("xgb-reg", "xgb-reg-b")}
+        for route, name in (("a", "xgb-reg"), ("b", "xgb-reg-b")):
+            answer = self.explain("split", x, format="v2", route=route)
+            self.assertEqual(answer["parameters"]["route"], f"split/{route}")
+            self.assertEqual(answer["model_name"], name)
+            outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"] if o["datatype"] == "FP64"}
+            np.testing.assert_allclose(outputs["prediction.contributions"], contribs[name][:, :FEATURES], atol=1e-5)
+        drawn = self.explain("split", x)  # no route named: the split draws one, and says which
+        self.assertIn(drawn["route"], ("split/a", "split/b"))
+        bad = self.explain("split", x, expect=400, route="c")
+        self.assertIn("names no route", bad["error"])
+        blend = self.explain("blend", x, format="v2")
+        self.assertEqual(blend["model_name"], "blend")
+        outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in blend["outputs"] if o["datatype"] == "FP64"}
+        mixed = 0.25 * contribs["xgb-reg"] + 0.75 * contribs["xgb-reg-b"]
+        np.testing.assert_allclose(outputs["prediction.contributions"], mixed[:, :FEATURES], atol=1e-5)
+        np.testing.assert_allclose(outputs["prediction.base_value"], mixed[:, FEATURES], atol=1e-5)
+        status, served, _ = self.server.request("POST", "/v2/models/blend/infer", body(x))
+        self.assertEqual(status, 200, served)
+        served = {o["name"]: o["data"] for o in served["outputs"]}["prediction"]
+        np.testing.assert_allclose(outputs["prediction.prediction"], served, atol=1e-4)  # adds up to its answer
+        vote = self.explain("vote", x, expect=501)
+        self.assertIn("median", vote["error"])
 
     def test_compact_answers_name_features_and_keep_the_top_k(self):
         answer = self.explain("xgb-bin", self.x[:3], top_k=2)
