@@ -88,6 +88,11 @@ class BackendModel {
   virtual core::Result<core::Explanation> Explain(std::span<const core::Tensor> /*inputs*/) const {
     return core::Unimplemented(std::string("the ") + std::string(platform()) + " backend has no exact explainer");
   }
+  // As Explain, with each output's SHAP interaction values too (OutputContributions::interactions).
+  virtual core::Result<core::Explanation> ExplainInteractions(std::span<const core::Tensor> /*inputs*/) const {
+    return core::InvalidArgument(std::string("the ") + std::string(platform()) +
+                                 " backend computes no interaction values (XGBoost models do)");
+  }
 };
 
 class Backend {

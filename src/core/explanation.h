@@ -19,6 +19,9 @@ struct OutputContributions {
   std::string space = "identity";
   std::vector<double> base;    // per row
   std::vector<double> values;  // rows x features, row-major
+  // SHAP interaction values when asked for: rows x features x features, row-major; [r][i][j] the
+  // interaction of features i and j (the diagonal: i's main effect; a row of i sums to values[r][i]).
+  std::vector<double> interactions;
 };
 
 struct Explanation {

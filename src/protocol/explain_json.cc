@@ -47,6 +47,17 @@ void WriteRow(const core::Explanation& e, const core::OutputContributions& o, st
     w.Number(values[order[i]]);
   }
   w.EndObject();
+  if (!o.interactions.empty()) {  // features x features, in the order of "features"
+    w.Key("interactions");
+    w.BeginArray();
+    const double* m = o.interactions.data() + static_cast<std::size_t>(r) * width * width;
+    for (std::size_t i = 0; i < width; ++i) {
+      w.BeginArray();
+      for (std::size_t j = 0; j < width; ++j) w.Number(m[i * width + j]);
+      w.EndArray();
+    }
+    w.EndArray();
+  }
   w.EndObject();
 }
 
@@ -96,6 +107,9 @@ core::Result<core::InferenceResponse> ExplanationResponse(const core::Explanatio
     FERRY_RETURN_IF_ERROR(add(name + ".contributions", core::Shape{e.rows, width}, o.values));
     FERRY_RETURN_IF_ERROR(add(name + ".base_value", core::Shape{e.rows}, o.base));
     FERRY_RETURN_IF_ERROR(add(name + ".prediction", core::Shape{e.rows}, predictions));
+    if (!o.interactions.empty()) {
+      FERRY_RETURN_IF_ERROR(add(name + ".interactions", core::Shape{e.rows, width, width}, o.interactions));
+    }
   }
   return response;
 }

@@ -34,7 +34,8 @@ core::Result<ExplainFormat> ExplainFormatOf(const core::Parameters& parameters);
 // The explanation as a V2 inference response (the v2 format; gRPC ModelInfer with
 // `ferry_explain`): "feature_names" BYTES [features], then per explained output column
 // "<name>.contributions" FP64 [rows, features], "<name>.base_value" and "<name>.prediction" FP64
-// [rows]; the method in the response's parameters.
+// [rows], and "<name>.interactions" FP64 [rows, features, features] when asked for; the method
+// (and the route through a router) in the response's parameters.
 core::Result<core::InferenceResponse> ExplanationResponse(const core::Explanation& explanation);
 
 std::string EncodeExplanation(const core::Explanation& explanation, const ExplainFormat& format);

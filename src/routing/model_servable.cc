@@ -93,6 +93,10 @@ core::Result<core::Explanation> ModelServable::Contributions(core::InferenceRequ
   FERRY_RETURN_IF_ERROR(ValidateRequest(request.model_name, signature_, max_batch_size_, request));
   InSignatureOrder(request);
   if (!model_->ExplainsExactly()) {
+    if (request.parameters.contains("interactions")) {
+      return core::InvalidArgument(fmt::format("model '{}' has no exact explainer; interaction values are computed "
+                                               "for XGBoost models", name()));
+    }
     // Model-agnostic: KernelSHAP through this model's own scheduler; `samples` and `seed` may come
     // with the request.
     KernelShapOptions options = kernel_shap_;
@@ -107,7 +111,14 @@ core::Result<core::Explanation> ModelServable::Contributions(core::InferenceRequ
     options.batch_rows = max_batch_size_ > 0 ? max_batch_size_ : 256;
     return KernelShap(*this, signature_, request, options);
   }
-  FERRY_ASSIGN_OR_RETURN(core::Explanation explanation, model_->Explain(request.inputs));
+  bool interactions = false;
+  if (auto it = request.parameters.find("interactions"); it != request.parameters.end()) {
+    const auto* asked = std::get_if<bool>(&it->second);
+    if (!asked) return core::InvalidArgument("parameter 'interactions' must be true or false");
+    interactions = *asked;
+  }
+  FERRY_ASSIGN_OR_RETURN(core::Explanation explanation,
+                         interactions ? model_->ExplainInteractions(request.inputs) : model_->Explain(request.inputs));
   if (!feature_names_.empty()) {
     if (feature_names_.size() != explanation.features.size()) {
       return core::Internal(fmt::format("model '{}': feature_names names {} features, its input has {} columns", name(),

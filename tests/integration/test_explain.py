@@ -377,6 +377,28 @@ class ExplainTest(unittest.TestCase):
         vote = self.explain("vote", x, expect=501)
         self.assertIn("median", vote["error"])
 
+    def test_xgboost_interactions_on_request_equal_pred_interactions(self):
+        for name in ("xgb-reg", "xgb-multi"):
+            booster = self.boosters[name]
+            expected = booster.predict(xgb.DMatrix(self.x[:4]), pred_interactions=True, strict_shape=True)
+            answer = self.explain(name, self.x[:4], format="v2", interactions=True)
+            outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"] if o["datatype"] == "FP64"}
+            groups = expected.shape[1]
+            for g in range(groups):
+                prefix = ("prediction" if name == "xgb-reg" else "probability") + (f":{g}" if groups > 1 else "")
+                np.testing.assert_allclose(outputs[f"{prefix}.interactions"], expected[:, g, :FEATURES, :FEATURES],
+                                           atol=1e-5)
+                # A feature's row (with the bias column) is its contribution.
+                np.testing.assert_allclose(outputs[f"{prefix}.contributions"], expected[:, g, :FEATURES, :].sum(axis=2),
+                                           atol=1e-5)
+        compact = self.explain("xgb-reg", self.x[:1], interactions=True)
+        matrix = compact["explanations"][0]["rows"][0]["interactions"]
+        self.assertEqual((len(matrix), len(matrix[0])), (FEATURES, FEATURES))
+        refused = self.explain("pima", np.zeros((1, 8), np.float32), expect=400, interactions=True)
+        self.assertIn("interaction", refused["error"])
+        refused = self.explain("linear", self.x[:1], expect=400, interactions=True)
+        self.assertIn("interaction", refused["error"])
+
     def test_compact_answers_name_features_and_keep_the_top_k(self):
         answer = self.explain("xgb-bin", self.x[:3], top_k=2)
         self.assertEqual(answer["method"], "tree_shap")

@@ -167,6 +167,16 @@ class XgbModel final : public BackendModel {
   // group, one contribution a feature and the bias last, in the booster's margin space.
   bool ExplainsExactly() const override { return true; }
   Result<core::Explanation> Explain(std::span<const core::Tensor> inputs) const override {
+    return Contributions(inputs, false);
+  }
+  // libxgboost's interaction prediction (pred_interactions): per row and output group a
+  // (features + 1)^2 matrix, the bias in the last row and column.
+  Result<core::Explanation> ExplainInteractions(std::span<const core::Tensor> inputs) const override {
+    return Contributions(inputs, true);
+  }
+
+ private:
+  Result<core::Explanation> Contributions(std::span<const core::Tensor> inputs, bool interactions) const {
     std::lock_guard lock(explain_mutex_);  // one booster for explanations, loaded on the first
     if (!explainer_) {
       FERRY_ASSIGN_OR_RETURN(explainer_, LoadBooster(file_, nthread_));
@@ -191,15 +201,21 @@ class XgbModel final : public BackendModel {
         return core::Internal(fmt::format("XGBoost contributions: {}", LastError()));
       }
       matrix.reset(handle);  // freed once the answer is copied out
+      // type 2: contributions, 4: interactions.
       static constexpr const char* kContributions =
           R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true})";
-      if (XGBoosterPredictFromDMatrix(explainer_.get(), handle, kContributions, &shape, &dims, &result) != 0) {
+      static constexpr const char* kInteractions =
+          R"({"type": 4, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true})";
+      if (XGBoosterPredictFromDMatrix(explainer_.get(), handle, interactions ? kInteractions : kContributions, &shape,
+                                      &dims, &result) != 0) {
         return core::Internal(fmt::format("XGBoost contributions: {}", LastError()));
       }
-      // strict_shape: (rows, groups, features + 1).
-      if (dims != 3 || shape[0] != static_cast<bst_ulong>(rows) || shape[2] != width + 1) {
-        return core::Internal(fmt::format("XGBoost contributions: an answer of {} dimensions, not (rows, groups, {})",
-                                          dims, width + 1));
+      // strict_shape: (rows, groups, features + 1), or (rows, groups, features + 1, features + 1).
+      const bst_ulong want = interactions ? 4 : 3;
+      if (dims != want || shape[0] != static_cast<bst_ulong>(rows) || shape[2] != width + 1 ||
+          (interactions && shape[3] != width + 1)) {
+        return core::Internal(fmt::format("XGBoost contributions: an answer of {} dimensions, not (rows, groups, {}{})",
+                                          dims, width + 1, interactions ? fmt::format(", {}", width + 1) : ""));
       }
     }
     const std::int64_t answered = rows > 0 ? static_cast<std::int64_t>(shape[1]) : groups;
@@ -208,17 +224,30 @@ class XgbModel final : public BackendModel {
                                     .base = {}, .values = {}};
       out.base.reserve(static_cast<std::size_t>(rows));
       out.values.reserve(static_cast<std::size_t>(rows) * width);
+      const auto side = static_cast<std::int64_t>(width + 1);
       for (std::int64_t r = 0; r < rows; ++r) {
-        const float* v = result + (r * answered + g) * static_cast<std::int64_t>(width + 1);
-        out.values.insert(out.values.end(), v, v + width);
-        out.base.push_back(v[width]);
+        if (!interactions) {
+          const float* v = result + (r * answered + g) * side;
+          out.values.insert(out.values.end(), v, v + width);
+          out.base.push_back(v[width]);
+          continue;
+        }
+        // A feature's contribution is its row of the matrix (bias column included); the base is
+        // the bias's corner.
+        const float* m = result + (r * answered + g) * side * side;
+        for (std::size_t i = 0; i < width; ++i) {
+          double sum = 0;
+          for (std::size_t j = 0; j <= width; ++j) sum += m[i * (width + 1) + j];
+          out.values.push_back(sum);
+          out.interactions.insert(out.interactions.end(), m + i * (width + 1), m + i * (width + 1) + width);
+        }
+        out.base.push_back(m[width * (width + 1) + width]);
       }
       explanation.outputs.push_back(std::move(out));
     }
     return explanation;
   }
 
- private:
   // The space a booster's margin is in: what its objective applies to the sum of its trees.
   std::string Space() const {
     const std::string_view o = info_.objective;
