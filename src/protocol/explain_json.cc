@@ -139,6 +139,12 @@ std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& f
   for (const auto& f : e.features) w.String(f);
   w.EndArray();
   w.Key("explanations");
+  WriteExplanations(e, format.top_k, w);
+  w.EndObject();
+  return out;
+}
+
+void WriteExplanations(const core::Explanation& e, std::size_t top_k, core::JsonWriter& w) {
   w.BeginArray();
   for (const auto& o : e.outputs) {
     w.BeginObject();
@@ -148,13 +154,11 @@ std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& f
     w.String(o.space);
     w.Key("rows");
     w.BeginArray();
-    for (std::int64_t r = 0; r < e.rows; ++r) WriteRow(e, o, r, format.top_k, w);
+    for (std::int64_t r = 0; r < e.rows; ++r) WriteRow(e, o, r, top_k, w);
     w.EndArray();
     w.EndObject();
   }
   w.EndArray();
-  w.EndObject();
-  return out;
 }
 
 void WriteRowExplanation(const core::Explanation& e, std::int64_t row, std::size_t top_k, core::JsonWriter& w) {

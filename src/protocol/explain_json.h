@@ -40,6 +40,10 @@ core::Result<core::InferenceResponse> ExplanationResponse(const core::Explanatio
 
 std::string EncodeExplanation(const core::Explanation& explanation, const ExplainFormat& format);
 
+// The compact format's "explanations" list: one entry an explained output, {"output", "space",
+// "rows": [{"base_value", "prediction", "contributions": the top_k largest (0: all)}]}.
+void WriteExplanations(const core::Explanation& explanation, std::size_t top_k, core::JsonWriter& w);
+
 // Row `row` of an explanation as a stream answer's "explanations" member: a list, one entry an
 // explained output, of {"output", "space", "method", "row": {"base_value", "prediction",
 // "contributions": the top_k largest (0: all)}}.

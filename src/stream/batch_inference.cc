@@ -81,6 +81,39 @@ void BatchInference::Explained::Write(const routing::Predictions& answers, std::
   answers.WriteAnswer(row, w, &replacement);
 }
 
+namespace {
+
+// A request's inputs and parameters, copied before it goes to the model.
+core::InferenceRequest Copy(const core::InferenceRequest& request) {
+  core::InferenceRequest copy;
+  copy.model_name = request.model_name;
+  copy.model_version = request.model_version;
+  copy.parameters = request.parameters;
+  for (const auto& input : request.inputs) copy.inputs.push_back(input.Clone());
+  return copy;
+}
+
+}  // namespace
+
+// A V2 answer's explanations (explain: {top_k}): its rows explained after it, added to the JSON
+// object as "explanations" (or "explanation_error"); the answer goes out either way.
+void BatchInference::AddExplanations(const routing::Servable& servable, core::InferenceRequest request,
+                                     std::string& answer) const {
+  if (answer.empty() || answer.back() != '}') return;
+  const auto explanation = servable.Explain(std::move(request));
+  answer.pop_back();
+  core::JsonWriter w(answer);
+  answer += ',';
+  if (explanation) {
+    w.Key("explanations");
+    protocol::WriteExplanations(*explanation, static_cast<std::size_t>(spec_.explain_top_k), w);
+  } else {
+    w.Key("explanation_error");
+    w.String(explanation.error().message);
+  }
+  answer += '}';
+}
+
 Waited BatchInference::RunRecords(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
                   const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes) {
   std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
@@ -174,6 +207,7 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
                   std::vector<Outcome>& outcomes) {
   std::vector<std::optional<core::Result<core::InferenceResponse>>> answers(batch.size());
   std::vector<std::uint8_t> undecodable(batch.size());
+  std::vector<std::optional<core::InferenceRequest>> kept(batch.size());  // for explanations
   // Raw events take the servable's first input: looked up once a batch, not once an event.
   const auto signature = spec_.source_encoder == "json" ? core::ModelSignature() : servable->Signature();
   const Waited waited = backpressure_(fmt::format("model '{}'", target.first), [&]() -> std::optional<core::Error> {
@@ -193,6 +227,7 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
       }
       request->model_name = target.first;
       request->model_version = target.second;
+      if (spec_.explain_top_k >= 0) kept[i] = Copy(*request);
       servable->Infer(std::move(*request), *batch[i], [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
         promise.set_value(std::move(r));
       });
@@ -216,6 +251,7 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
       outcomes[i] = {Outcome::Kind::kAnswer,
                      EncodeEventAnswer(*answer, batch[i]->Payload(), spec_.sink_encoder),
                      {}, {}, routing::RouteOf(*answer)};
+      if (kept[i]) AddExplanations(*servable, std::move(*kept[i]), outcomes[i].value);
     } else if (undecodable[i]) {
       outcomes[i] = Outcome::Dead(answer.error().message, "decode", DeadLetterClass::kDecode);
     } else {

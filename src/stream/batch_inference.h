@@ -82,6 +82,7 @@ class BatchInference {
   };
   Explained Explain(const routing::Servable& servable, const routing::Predictions& answers,
                     std::vector<core::Record> records) const;
+  void AddExplanations(const routing::Servable& servable, core::InferenceRequest request, std::string& answer) const;
 
   Waited ResolveTarget(const Target& target, bool named_by_event, core::Result<routing::ServableHandle>& servable);
   Waited RunRecords(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,

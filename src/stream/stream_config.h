@@ -105,8 +105,8 @@ struct StreamSpec {
   int max_events = 256;
   int max_wait_ms = 5;
   std::string feedback_topic;   // rewards for the stream's router's decisions; empty: none
-  // explain: {top_k: N}: each answer of a pipeline carries its N largest feature contributions
-  // (0: all) as "explanations" (docs/explain.md); -1: no explanations.
+  // explain: {top_k: N}: each answer carries its N largest feature contributions (0: all) as
+  // "explanations" (docs/explain.md), a pipeline's by record field; -1: no explanations.
   int explain_top_k = -1;
 };
 

@@ -53,7 +53,7 @@ class StreamingTest(unittest.TestCase):
         for name in ("pima-features", "pima-pipeline"):
             shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
         topics = []
-        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook", "explain"):
+        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook", "explain", "xv2"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
         topics += ["models:1", "models-bad:1", "models-same:1"]
         cls.broker = DevKafka(topics, brokers=3)
@@ -436,6 +436,29 @@ streams:
                 magnitudes = [abs(v) for v in reasons.values()]
                 self.assertEqual(magnitudes, sorted(magnitudes, reverse=True))
                 self.assertAlmostEqual(explanation["row"]["prediction"], answer["probability"], places=5)
+        finally:
+            ferry.stop()
+
+    def test_explain_top_k_adds_the_top_reasons_to_v2_answers_of_a_model(self):
+        repo = self.own_repo("repo-xv2")
+        models.save_pima(os.path.join(repo, "pima", "1", "model.onnx"))
+        with open(os.path.join(repo, "pima", "model.yaml"), "w") as f:
+            f.write("max_batch_size: 64\nfeature_names: [preg, plas, pres, skin, test, mass, pedi, age]\n"
+                    f"explain: {{rows: {json.dumps(ROWS)}}}\n")
+        ferry = self.serve("xv2", repo=repo, model="pima", extra="    explain: {top_k: 2}\n")
+        try:
+            events = [(f"v{i}", json.dumps({"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32",
+                                                        "data": ROWS[i % len(ROWS)]}]})) for i in range(6)]
+            self.produce("in-xv2", events)
+            outputs = {o[1]: json.loads(o[3]) for o in self.consume("out-xv2", len(events))}
+            for i in range(len(events)):
+                answer = outputs[f"v{i}"]
+                p = {o["name"]: o["data"][0] for o in answer["outputs"]}["probability"]
+                self.assertAlmostEqual(p, models.pima_probability(ROWS[i % len(ROWS)]), places=5)
+                [explanation] = [e for e in answer["explanations"] if e["output"] == "probability"]
+                [row] = explanation["rows"]
+                self.assertEqual(len(row["contributions"]), 2)
+                self.assertAlmostEqual(row["prediction"], p, places=5)
         finally:
             ferry.stop()
 
