@@ -15,7 +15,7 @@
 //       required: true        # a stopped stream makes /v2/health/ready fail
 //       batch:  {max_events: 256, max_wait_ms: 5}
 //       feedback: {topic: rewards}  # a bandit router's feedback, read by every instance (docs/routing.md)
-//       explain: {top_k: 3}   # a pipeline's answers carry their top reasons (docs/explain.md)
+//       explain: {top_k: 3}   # answers carry their top reasons (docs/explain.md)
 //   models_topic: {topic: models, start_from: last}   # models published with `ferry publish`
 //
 //   mqtt:                     # streams on MQTT topics (docs/streaming.md#mqtt)
