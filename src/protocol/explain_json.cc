@@ -24,6 +24,15 @@ std::string ColumnName(const core::Explanation& e, const core::OutputContributio
   return several || o.column != 0 ? fmt::format("{}:{}", o.output, o.column) : o.output;
 }
 
+// Opens an explained output's object: {"output": its column's name, "space": ...
+void BeginOutput(const core::Explanation& e, const core::OutputContributions& o, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("output");
+  w.String(ColumnName(e, o));
+  w.Key("space");
+  w.String(o.space);
+}
+
 // {"base_value", "prediction", "contributions": {feature: value, ...}} of row r, the largest
 // contributions first, the top_k of them (0: all).
 void WriteRow(const core::Explanation& e, const core::OutputContributions& o, std::int64_t r, std::size_t top_k,
@@ -147,11 +156,7 @@ std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& f
 void WriteExplanations(const core::Explanation& e, std::size_t top_k, core::JsonWriter& w) {
   w.BeginArray();
   for (const auto& o : e.outputs) {
-    w.BeginObject();
-    w.Key("output");
-    w.String(ColumnName(e, o));
-    w.Key("space");
-    w.String(o.space);
+    BeginOutput(e, o, w);
     w.Key("rows");
     w.BeginArray();
     for (std::int64_t r = 0; r < e.rows; ++r) WriteRow(e, o, r, top_k, w);
@@ -164,11 +169,7 @@ void WriteExplanations(const core::Explanation& e, std::size_t top_k, core::Json
 void WriteRowExplanation(const core::Explanation& e, std::int64_t row, std::size_t top_k, core::JsonWriter& w) {
   w.BeginArray();
   for (const auto& o : e.outputs) {
-    w.BeginObject();
-    w.Key("output");
-    w.String(ColumnName(e, o));
-    w.Key("space");
-    w.String(o.space);
+    BeginOutput(e, o, w);
     w.Key("method");
     w.String(e.method);
     w.Key("row");

@@ -42,6 +42,15 @@ LINEAR_PMML = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
 """
 
 
+def save_sklearn_pmml(fitted, repo, name):
+    """`fitted` as the PMML model `name` of `repo`, by scripts/sklearn_to_pmml.py."""
+    import joblib
+    joblib.dump(fitted, f"{repo}/{name}.joblib")
+    os.makedirs(f"{repo}/{name}/1")
+    subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/sklearn_to_pmml.py", f"{repo}/{name}.joblib",
+                    f"{repo}/{name}/1/model.pmml"], check=True)
+
+
 def path_dependent_shapley(estimators, x, leaf=lambda value: value[0][0]):
     """The exact Shapley values of the path-dependent game (Lundberg et al. 2020): a coalition S is
     valued by walking each tree, following x where the split's feature is in S and averaging the
@@ -187,23 +196,15 @@ class ExplainTest(unittest.TestCase):
             os.makedirs(f"{cls.repo}/pmml-{name}/1")
             subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/xgboost_to_pmml.py", f"{cls.repo}/{name}/1/model.json",
                             f"{cls.repo}/pmml-{name}/1/model.pmml"], check=True)
-        # A scikit-learn forest of 10 trees, averaged, written by scripts/sklearn_to_pmml.py.
-        import joblib
-        from sklearn.ensemble import RandomForestRegressor
+        # scikit-learn forests written by scripts/sklearn_to_pmml.py: 10 regression trees averaged,
+        # and a classifier of 5 trees averaging their leaves' class probabilities, 3 classes.
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
         cls.forest = RandomForestRegressor(n_estimators=10, max_depth=5, random_state=0).fit(
             x[:, :4].astype(np.float64), y_reg)
-        joblib.dump(cls.forest, f"{cls.repo}/forest.joblib")
-        os.makedirs(f"{cls.repo}/pmml-forest/1")
-        subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/sklearn_to_pmml.py", f"{cls.repo}/forest.joblib",
-                        f"{cls.repo}/pmml-forest/1/model.pmml"], check=True)
-        # A classifier: 5 trees averaging their leaves' class probabilities, 3 classes.
-        from sklearn.ensemble import RandomForestClassifier
         cls.classifier = RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(
             x[:, :4].astype(np.float64), y_multi)
-        joblib.dump(cls.classifier, f"{cls.repo}/classifier.joblib")
-        os.makedirs(f"{cls.repo}/pmml-classifier/1")
-        subprocess.run(["/usr/bin/python3", f"{ROOT}/scripts/sklearn_to_pmml.py", f"{cls.repo}/classifier.joblib",
-                        f"{cls.repo}/pmml-classifier/1/model.pmml"], check=True)
+        for name, fitted in (("forest", cls.forest), ("classifier", cls.classifier)):
+            save_sklearn_pmml(fitted, cls.repo, f"pmml-{name}")
         os.makedirs(f"{cls.repo}/pmml-linear/1")
         with open(f"{cls.repo}/pmml-linear/1/model.pmml", "w") as f:
             f.write(LINEAR_PMML)
