@@ -277,7 +277,7 @@ class PmmlModel final : public BackendModel {
     for (auto& c : explained.columns) {
       explanation.outputs.push_back({.output = signature_.outputs.front().name,
                                      .column = static_cast<std::int64_t>(c.column), .space = explained.space,
-                                     .base = std::move(c.base), .values = std::move(c.values)});
+                                     .base = std::move(c.base), .values = std::move(c.values), .interactions = {}});
     }
     return explanation;
   }

@@ -221,7 +221,7 @@ class XgbModel final : public BackendModel {
     const std::int64_t answered = rows > 0 ? static_cast<std::int64_t>(shape[1]) : groups;
     for (std::int64_t g = 0; g < answered; ++g) {
       core::OutputContributions out{.output = signature_.outputs.front().name, .column = g, .space = Space(),
-                                    .base = {}, .values = {}};
+                                    .base = {}, .values = {}, .interactions = {}};
       out.base.reserve(static_cast<std::size_t>(rows));
       out.values.reserve(static_cast<std::size_t>(rows) * width);
       const auto side = static_cast<std::int64_t>(width + 1);
