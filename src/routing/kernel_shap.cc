@@ -233,7 +233,7 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
   }
   for (std::size_t k = 0; k < width; ++k) {
     core::OutputContributions out{.output = columns[k].output, .column = columns[k].column, .space = "identity",
-                                  .base = {}, .values = {}};
+                                  .base = {}, .values = {}, .interactions = {}};
     double expected = 0;
     for (std::size_t b = 0; b < n; ++b) expected += values[b * width + k];
     expected /= static_cast<double>(n);

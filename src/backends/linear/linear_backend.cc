@@ -185,7 +185,7 @@ class LinearModel final : public BackendModel {
     const std::string space = c_.link == Link::kIdentity ? "identity" : c_.link == Link::kLogistic ? "logit" : "margin";
     for (std::size_t k = 0; k < c_.outputs; ++k) {
       core::OutputContributions out{.output = signature_.outputs.front().name, .column = static_cast<std::int64_t>(k),
-                                    .space = space, .base = {}, .values = {}};
+                                    .space = space, .base = {}, .values = {}, .interactions = {}};
       out.base.assign(static_cast<std::size_t>(rows), c_.intercept[k]);
       out.values.resize(static_cast<std::size_t>(rows) * F);
       const float* w = c_.weights.data() + k * F;
