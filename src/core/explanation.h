@@ -36,6 +36,11 @@ struct Explanation {
   std::vector<std::string> features;  // one name a column of the model's input
   std::int64_t rows = 0;
   std::vector<OutputContributions> outputs;
+  // KernelSHAP: the largest |model answer - (base + sum of contributions)| over the rows and
+  // outputs explained, the model's answer evaluated with the coalitions (the fit is constrained
+  // to add up, so this is rounding); negative: not measured (exact explainers add up by
+  // construction).
+  double additivity_error = -1;
 
   // Row r's prediction in the output's space: its base value plus its contributions.
   double Prediction(const OutputContributions& o, std::int64_t r) const {

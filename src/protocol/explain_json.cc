@@ -91,6 +91,7 @@ core::Result<core::InferenceResponse> ExplanationResponse(const core::Explanatio
   core::InferenceResponse response{.model_name = e.model, .model_version = e.version, .id = {},
                                    .parameters = {{"method", e.method}}, .outputs = {}, .route = {}};
   if (!e.route.empty()) response.parameters.emplace("route", e.route);
+  if (e.additivity_error >= 0) response.parameters.emplace("additivity_error", e.additivity_error);
   const auto width = static_cast<std::int64_t>(e.features.size());
   std::size_t bytes = 0;
   for (const auto& f : e.features) bytes += 4 + f.size();
@@ -142,6 +143,10 @@ std::string EncodeExplanation(const core::Explanation& e, const ExplainFormat& f
   if (!e.route.empty()) {
     w.Key("route");
     w.String(e.route);
+  }
+  if (e.additivity_error >= 0) {
+    w.Key("additivity_error");
+    w.Number(e.additivity_error);
   }
   w.Key("features");
   w.BeginArray();

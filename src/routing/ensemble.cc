@@ -438,6 +438,7 @@ core::Result<core::Explanation> Ensemble::Explain(core::InferenceRequest&& reque
                                              "than the first member; explain its members", name(), member.name));
     }
     if (combined->method != b.method) combined->method = fmt::format("{}+{}", combined->method, b.method);
+    combined->additivity_error = std::max(combined->additivity_error, b.additivity_error);  // the worst measured
     for (std::size_t o = 0; o < b.outputs.size(); ++o) {
       auto& into = combined->outputs[o];
       for (std::size_t k = 0; k < into.base.size(); ++k) into.base[k] += b.outputs[o].base[k];

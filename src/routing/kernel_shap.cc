@@ -226,7 +226,7 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
   }
 
   core::Explanation explanation{.method = "kernel_shap", .features = options.feature_names, .rows = static_cast<std::int64_t>(rows),
-                                .outputs = {}};
+                                .outputs = {}, .additivity_error = 0};
   if (explanation.features.size() != m) {
     explanation.features.clear();
     for (std::size_t j = 0; j < m; ++j) explanation.features.push_back(fmt::format("x{}", j));
@@ -257,6 +257,11 @@ core::Result<core::Explanation> KernelShap(const Servable& model, const core::Mo
       double sum = 0;
       for (std::size_t j = 0; j < p; ++j) sum += phi[j] = solved(static_cast<Eigen::Index>(j));
       phi[p] = delta - sum;
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+      explanation.additivity_error = std::max(
+          explanation.additivity_error,
+          std::abs(values[(n + r) * width + k] - explanation.Prediction(out, static_cast<std::int64_t>(r))));
     }
     explanation.outputs.push_back(std::move(out));
   }

@@ -445,6 +445,7 @@ class ExplainTest(unittest.TestCase):
             x = np.random.default_rng(1).normal(size=(3, len(w))).astype(np.float32)
             answer = self.explain(name, x, format="v2")
             self.assertEqual(answer["parameters"]["method"], "kernel_shap")
+            self.assertLess(answer["parameters"]["additivity_error"], 1e-9)  # reported, and rounding only
             outputs = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in answer["outputs"] if o["datatype"] == "FP64"}
             np.testing.assert_allclose(outputs["score.contributions"], w * (x.astype(np.float64) - background.mean(axis=0)),
                                        atol=2e-4, err_msg=name)
@@ -472,6 +473,8 @@ class ExplainTest(unittest.TestCase):
         first = self.explain("pima", x)
         self.assertEqual(first, self.explain("pima", x))
         self.assertEqual(first["features"][:2], ["preg", "plas"])
+        self.assertLess(first["additivity_error"], 1e-9)
+        self.assertNotIn("additivity_error", self.explain("xgb-reg", self.x[:1]))  # exact: not measured
         other = self.explain("pima", x, seed=99)
         rows = [r for e in first["explanations"] if e["output"] == "probability" for r in e["rows"]]
         other_rows = [r for e in other["explanations"] if e["output"] == "probability" for r in e["rows"]]
