@@ -77,6 +77,55 @@ class GeneralRegressionModel final : public Model {
 
   std::size_t scratch_size() const override { return parameters.size(); }
 
+  // Linear in the inputs when every parameter is the intercept or one covariate to the power 1:
+  // a regression's or generalized linear model's eta (in its link's space: identity, log, logit),
+  // a multinomial logistic's eta by category (margins before the softmax).
+  core::Result<ScoreSums> Sums(const SumContext& context) const override {
+    if (offset_slot >= 0 || trials_slot >= 0 || trials != 1) {
+      return core::Unimplemented("a GeneralRegressionModel with an offset or trials field");
+    }
+    ScoreSums sums;
+    if (type == Type::kLinear) {
+      sums.space = "identity";
+    } else if (type == Type::kGeneralized && (link == Link::kIdentity || link == Link::kLog || link == Link::kLogit)) {
+      sums.space = link == Link::kIdentity ? "identity" : link == Link::kLog ? "log" : "logit";
+    } else if (type == Type::kMultinomial) {
+      sums.space = "margin";
+    } else {
+      return core::Unimplemented("a GeneralRegressionModel other than a linear, a generalized linear of link "
+                                 "identity, log or logit, or a multinomial logistic");
+    }
+    if (classification && type != Type::kMultinomial) {
+      return core::Unimplemented("a classification GeneralRegressionModel other than a multinomial logistic");
+    }
+    for (const auto& [category, beta] : betas) {
+      ScoreSum sum{.constant = offset, .trees = {}, .linear = {}, .category = category};
+      for (std::size_t p = 0; p < beta.size() && p < parameters.size(); ++p) {
+        const auto& cells = parameters[p];
+        if (cells.empty()) {
+          sum.constant += beta[p];  // the intercept
+          continue;
+        }
+        const Cell& c = cells.front();
+        if (cells.size() != 1 || c.factor || c.value != 1) {
+          return core::Unimplemented("a GeneralRegressionModel with factors, interactions or powers of covariates");
+        }
+        if (const auto known = context.known.find(c.slot); known != context.known.end()) {
+          sum.Add(known->second, beta[p]);
+        } else if (c.slot < context.inputs) {
+          sum.linear.push_back({c.slot, beta[p]});
+        } else {
+          return core::Unimplemented("a GeneralRegressionModel of a derived field");
+        }
+      }
+      sums.columns.push_back(std::move(sum));
+    }
+    if (type == Type::kMultinomial) {  // the reference category's margin is 0
+      sums.columns.push_back(ScoreSum{.constant = 0, .trees = {}, .linear = {}, .category = reference});
+    }
+    return sums;
+  }
+
  protected:
   bool Score(double* v, double* y, double* scratch) const override {
     double* x = scratch;

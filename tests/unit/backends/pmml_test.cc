@@ -1025,6 +1025,35 @@ TEST(Pmml, TreeShapGivesThePathDependentShapleyValuesComputedByHand) {
   EXPECT_NEAR(c.base[1], 10.4, 1e-12);
 }
 
+// A generalized linear model of log link, linear in its covariates: contributions beta * x against
+// an all-zero reference, the intercept the base, in log space (the mean is the exp of the sum).
+TEST(Pmml, GeneralRegressionOfCovariatesIsExplainedExactly) {
+  constexpr const char* kDoc = R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="a" optype="continuous" dataType="double"/><DataField name="b" optype="continuous" dataType="double"/>
+    <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+  <GeneralRegressionModel modelType="generalizedLinear" functionName="regression" linkFunction="log">
+    <MiningSchema><MiningField name="a"/><MiningField name="b"/><MiningField name="y" usageType="target"/></MiningSchema>
+    <ParameterList><Parameter name="p0"/><Parameter name="p1"/><Parameter name="p2"/></ParameterList>
+    <CovariateList><Predictor name="a"/><Predictor name="b"/></CovariateList>
+    <PPMatrix><PPCell value="1" predictorName="a" parameterName="p1"/><PPCell value="1" predictorName="b" parameterName="p2"/></PPMatrix>
+    <ParamMatrix><PCell parameterName="p0" beta="0.5"/><PCell parameterName="p1" beta="2"/><PCell parameterName="p2" beta="-1"/></ParamMatrix>
+  </GeneralRegressionModel></PMML>)";
+  auto model = CompiledPmml::Compile(kDoc, "glm.pmml");
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  EXPECT_EQ((*model)->exact_method(), "linear") << (*model)->no_exact_reason();
+  const double rows[] = {0.3, 1.5};
+  auto explained = (*model)->Explain(rows, 1);
+  ASSERT_TRUE(explained.has_value()) << explained.error().message;
+  EXPECT_EQ(explained->space, "log");
+  ASSERT_EQ(explained->columns.size(), 1u);
+  EXPECT_NEAR(explained->columns[0].values[0], 0.6, 1e-15);
+  EXPECT_NEAR(explained->columns[0].values[1], -1.5, 1e-15);
+  EXPECT_NEAR(explained->columns[0].base[0], 0.5, 1e-15);
+  double out[1];
+  ASSERT_TRUE((*model)->Evaluate(rows, 1, out).has_value());
+  EXPECT_NEAR(out[0], std::exp(0.5 + 0.6 - 1.5), 1e-12);  // the exp of base + contributions
+}
+
 // Documents ferry cannot explain exactly say why (they are explained by KernelSHAP instead).
 TEST(Pmml, DocumentsWithoutAnExactExplainerSayWhatStandsInTheWay) {
   constexpr const char* kUncounted = R"(<PMML version="4.4"><DataDictionary>
