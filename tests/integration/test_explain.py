@@ -80,16 +80,22 @@ def path_dependent_shapley(estimators, x, leaf=lambda value: value[0][0]):
     return phi, game(set())
 
 
-def save_linear_onnx(path, weights, bias):
-    """score = x @ weights + bias, FP32 [N, len(weights)] -> [N, 1]."""
+def save_linear_onnx(path, weights, bias, logistic=False):
+    """score = x @ weights + bias, FP32 [N, len(weights)] -> [N, 1]; `logistic`: a logistic
+    regression answering its log-odds as `logit` and their logistic as `probability`."""
     from onnx import TensorProto, helper, numpy_helper
     import onnx
     w = numpy_helper.from_array(np.asarray(weights, dtype=np.float32).reshape(-1, 1), "w")
     b = numpy_helper.from_array(np.array([bias], dtype=np.float32), "b")
+    score = "logit" if logistic else "score"
+    nodes = [helper.make_node("MatMul", ["features", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], [score])]
+    outputs = [helper.make_tensor_value_info(score, TensorProto.FLOAT, ["N", 1])]
+    if logistic:
+        nodes.append(helper.make_node("Sigmoid", ["logit"], ["probability"]))
+        outputs.append(helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["N", 1]))
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["features", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["score"])],
-        "linear", [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", len(weights)])],
-        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1])], initializer=[w, b])
+        nodes, "linear", [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", len(weights)])],
+        outputs, initializer=[w, b])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
 
@@ -156,6 +162,11 @@ class ExplainTest(unittest.TestCase):
                        "features": NAMES}, f)
         with open(f"{cls.repo}/linear/model.yaml", "w") as f:
             f.write(f"explain: {{rows: {json.dumps(cls.background.tolist())}}}\n")
+        # The same logistic regression as ONNX: KernelSHAP, over the same background.
+        save_linear_onnx(f"{cls.repo}/onnx-logistic/1/model.onnx", cls.coef, cls.intercept, logistic=True)
+        with open(f"{cls.repo}/onnx-logistic/model.yaml", "w") as f:
+            f.write(f"max_batch_size: 256\nfeature_names: {json.dumps(NAMES)}\n"
+                    f"explain: {{rows: {json.dumps(cls.background.tolist())}}}\n")
         os.makedirs(f"{cls.repo}/linear-zero/1")
         shutil.copy(f"{cls.repo}/linear/1/model.json", f"{cls.repo}/linear-zero/1/model.json")
         # ONNX models: no exact explainer, so KernelSHAP over a background set. A linear score
@@ -467,6 +478,20 @@ class ExplainTest(unittest.TestCase):
         big = [m for m in index if m["name"] == "onnx-big"][0]
         self.assertEqual(big["state"], "UNAVAILABLE")
         self.assertIn("--explain-max-background", big["reason"])
+
+    def test_kernel_shap_of_an_onnx_logistic_regression_agrees_with_the_exact_linear_explainer(self):
+        # The log-odds output is linear in x: KernelSHAP (all 30 coalitions of 5 features) gives the
+        # linear backend's exact contributions against the same background's mean, to float32.
+        exact = self.explain("linear", self.x, format="v2")
+        agnostic = self.explain("onnx-logistic", self.x, format="v2")
+        self.assertEqual(agnostic["parameters"]["method"], "kernel_shap")
+        tensors = lambda a: {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in a["outputs"] if o["datatype"] == "FP64"}
+        exact, agnostic = tensors(exact), tensors(agnostic)
+        np.testing.assert_allclose(agnostic["logit.contributions"], exact["probability.contributions"], atol=1e-4)
+        np.testing.assert_allclose(agnostic["logit.base_value"], exact["probability.base_value"], atol=1e-4)
+        # The probability output is explained too, in its own space: it adds up to the probability.
+        probability = 1 / (1 + np.exp(-exact["probability.prediction"]))
+        np.testing.assert_allclose(agnostic["probability.prediction"], probability, atol=1e-5)
 
     def test_kernel_shap_is_deterministic_for_a_seed_and_batched(self):
         x = np.array([[6, 148, 72, 35, 0, 33.6, 0.627, 50], [1, 85, 66, 29, 0, 26.6, 0.351, 31]], dtype=np.float32)
