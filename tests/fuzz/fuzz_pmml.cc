@@ -1,5 +1,5 @@
 // Fuzz target: PMML documents, compiled as at load and, when they compile, evaluated on a few
-// rows (missing values among them).
+// rows (missing values among them), and explained by the exact explainer when they have one.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -23,5 +23,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::vector<double> out(3 * (*model)->width());
   (void)(*model)->Evaluate(in.data(), 3, out.data());
+  if (!(*model)->exact_method().empty()) (void)(*model)->Explain(in.data(), 3);
   return 0;
 }

@@ -497,7 +497,30 @@ def event_codec_seeds():
     write("fuzz_event_codec", "not_json", b"\x00{\"inputs\": [")
 
 
+def npy_seeds():
+    """.npy files as numpy.save writes them: each type ferry reads, one and two dimensions, and
+    near-misses (Fortran order, big-endian, a cut data section)."""
+    import io
+    import numpy as np
+
+    def save(name, array):
+        out = io.BytesIO()
+        np.save(out, array)
+        write("fuzz_npy", name, out.getvalue())
+        return out.getvalue()
+
+    save("f8_2d.npy", np.arange(6, dtype="<f8").reshape(2, 3))
+    save("f4_1d.npy", np.array([0.5, -1.5], dtype="<f4"))
+    save("i8_2d.npy", np.array([[1, -2]], dtype="<i8"))
+    save("i4_2d.npy", np.array([[3], [4]], dtype="<i4"))
+    save("fortran.npy", np.asfortranarray(np.arange(4, dtype="<f8").reshape(2, 2)))
+    save("big_endian.npy", np.array([1.0], dtype=">f8"))
+    whole = save("cut.npy", np.arange(8, dtype="<f8").reshape(2, 4))
+    write("fuzz_npy", "cut.npy", whole[:-5])
+
+
 if __name__ == "__main__":
+    npy_seeds()
     event_codec_seeds()
     stream_seeds()
     mqtt_seeds()
