@@ -31,6 +31,7 @@ struct ServeOptions {
   bool no_ui = false;
   std::string reload_strategy = "swap";
   routing::ExplainLimits explain;  // --explain-max-*
+  std::size_t explain_threads = 0;
   http::HttpServer::Options http;
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
   std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
@@ -100,7 +101,8 @@ int Serve(const ServeOptions& options) {
        .strict_readiness = options.strict_readiness,
        .unload_first = options.reload_strategy == "unload-first",
        .request_decoder = [](std::string_view json) { return protocol::DecodeInferRequest(json); },
-       .explain_limits = options.explain});
+       .explain_limits = options.explain,
+       .explain_threads = options.explain_threads});
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;
@@ -255,6 +257,10 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "swap: load the new version beside the old, then switch; unload-first: free the old first "
                     "(for models too large to hold twice; the model is unavailable meanwhile)")
       ->check(CLI::IsMember({"swap", "unload-first"}))
+      ->capture_default_str();
+  serve->add_option("--explain-threads", options->explain_threads,
+                    "Explanations computed at once, each on a thread of its own (0: one a core)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{256}))
       ->capture_default_str();
   serve->add_option("--explain-max-samples", options->explain.max_samples,
                     "KernelSHAP coalitions an explanation may ask for (docs/explain.md)")

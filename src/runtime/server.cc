@@ -1,6 +1,7 @@
 #include "runtime/server.h"
 
 #include <algorithm>
+#include <thread>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +16,8 @@ namespace ferry::runtime {
 
 Server::Server(const Options& options)
     : options_(options),
+      explanations_(256, options.explain_threads > 0 ? options.explain_threads
+                                                     : std::max(1u, std::thread::hardware_concurrency())),
       control_({.repository = options.model_repository,
                 .mode = options.model_control,
                 .poll_interval = options.poll_interval,
@@ -205,7 +208,7 @@ void Server::ExplainRecords(std::string_view name, std::int64_t version, std::ve
 void Server::Explaining(ExplainDone done, std::move_only_function<core::Result<core::Explanation>()> explain) {
   auto shared = std::make_shared<ExplainDone>(std::move(done));
   auto work = std::make_shared<decltype(explain)>(std::move(explain));
-  const bool queued = operations_.Push([work, shared] { (*shared)((*work)()); });
+  const bool queued = explanations_.Push([work, shared] { (*shared)((*work)()); });
   if (!queued) (*shared)(core::Unavailable("too many operations are waiting; try again later"));
 }
 

@@ -88,6 +88,7 @@ class Server final : public routing::Resolver {
     bool unload_first = false;      // free a model before loading it again
     RequestDecoder request_decoder;  // decodes warm-up request files (KServe V2 JSON)
     routing::ExplainLimits explain_limits;  // what an explanation may cost (docs/explain.md)
+    std::size_t explain_threads = 0;        // explanations computed at once (0: one a core)
   };
 
   // Fails only when the repository is not a readable directory.
@@ -154,8 +155,8 @@ class Server final : public routing::Resolver {
 
   // Whether the model answers POST .../explain itself: a Python model's explain hook, an operation.
   bool HasOwnExplain(std::string_view name, std::int64_t version) const;
-  // Feature contributions of a request's rows (docs/explain.md), computed on the operations
-  // thread; `done` runs there.
+  // Feature contributions of a request's rows (docs/explain.md), computed on an explanation
+  // thread (Options::explain_threads of them); `done` runs there.
   using ExplainDone = std::move_only_function<void(core::Result<core::Explanation>)>;
   void Explain(core::InferenceRequest&& request, ExplainDone done);
   // The same for records (a pipeline's, by record field), and whether the model takes records.
@@ -185,7 +186,7 @@ class Server final : public routing::Resolver {
 
  private:
   explicit Server(const Options& options);
-  // Runs `explain` on the operations thread, answering `done` there.
+  // Runs `explain` on an explanation thread, answering `done` there.
   void Explaining(ExplainDone done, std::move_only_function<core::Result<core::Explanation>()> explain);
 
   const Options options_;
@@ -202,6 +203,7 @@ class Server final : public routing::Resolver {
   std::vector<std::function<void(std::string&)>> metrics_sources_;  // protected by metrics_mutex_
   std::vector<StreamSource> stream_sources_;                        // protected by metrics_mutex_
   std::unique_ptr<LiveFigures> live_figures_;  // thread-safe itself
+  TaskQueue explanations_;  // Options::explain_threads workers
   TaskQueue operations_{256};
   ModelControl control_;  // last: its threads stop first
 };

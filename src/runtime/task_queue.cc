@@ -1,16 +1,20 @@
 #include "runtime/task_queue.h"
 
+#include <algorithm>
+
 namespace ferry::runtime {
 
-TaskQueue::TaskQueue(std::size_t capacity) : capacity_(capacity), worker_([this] { Run(); }) {}
+TaskQueue::TaskQueue(std::size_t capacity, std::size_t workers) : capacity_(capacity) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(workers, 1); ++i) workers_.emplace_back([this] { Run(); });
+}
 
 TaskQueue::~TaskQueue() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_one();
-  worker_.join();
+  cv_.notify_all();
+  for (auto& worker : workers_) worker.join();
 }
 
 bool TaskQueue::Push(std::move_only_function<void()> task) {

@@ -1,7 +1,7 @@
-// TaskQueue: one worker thread running tasks in order, for work that must not block the I/O
-// threads and has no scheduler of its own (models' operations, such as a Python model's explain).
-// Push refuses (false) beyond `capacity` waiting tasks. The destructor runs what is queued, then
-// joins. Thread-safe.
+// TaskQueue: worker threads running tasks in the order queued (one worker: one at a time), for work
+// that must not block the I/O threads and has no scheduler of its own (models' operations, such
+// as a Python model's explain; explanations). Push refuses (false) beyond `capacity` waiting
+// tasks. The destructor runs what is queued, then joins. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -10,12 +10,13 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace ferry::runtime {
 
 class TaskQueue {
  public:
-  explicit TaskQueue(std::size_t capacity);
+  explicit TaskQueue(std::size_t capacity, std::size_t workers = 1);
   ~TaskQueue();
   TaskQueue(const TaskQueue&) = delete;
   TaskQueue& operator=(const TaskQueue&) = delete;
@@ -30,7 +31,7 @@ class TaskQueue {
   std::condition_variable cv_;
   std::deque<std::move_only_function<void()>> tasks_;  // protected by mu_
   bool stopping_ = false;                              // protected by mu_
-  std::thread worker_;  // last: started once the rest is ready
+  std::vector<std::thread> workers_;  // last: started once the rest is ready
 };
 
 }  // namespace ferry::runtime
