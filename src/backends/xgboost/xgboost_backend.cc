@@ -177,13 +177,21 @@ class XgbModel final : public BackendModel {
 
  private:
   Result<core::Explanation> Contributions(std::span<const core::Tensor> inputs, bool interactions) const {
-    std::lock_guard lock(explain_mutex_);  // one booster for explanations, loaded on the first
-    if (!explainer_) {
-      FERRY_ASSIGN_OR_RETURN(explainer_, LoadBooster(file_, nthread_));
-    }
+    // A booster of its own for this call (its answer lives in the booster until its next call).
+    FERRY_ASSIGN_OR_RETURN(Booster borrowed, Borrow());
+    struct GiveBack {
+      const XgbModel& model;
+      Booster& booster;
+      ~GiveBack() {
+        std::lock_guard lock(model.explain_mutex_);
+        model.explainers_.push_back(std::move(booster));
+      }
+    } give_back{*this, borrowed};
+    BoosterHandle booster = borrowed.get();
     const core::Tensor& x = inputs.front();
     const std::int64_t rows = x.shape()[0];
-    core::Explanation explanation{.method = "tree_shap", .features = FeatureNames(), .rows = rows, .outputs = {}};
+    core::Explanation explanation{.method = "tree_shap", .features = FeatureNames(booster), .rows = rows,
+                                  .outputs = {}};
     const std::size_t width = explanation.features.size();
     const std::int64_t groups = info_.kind == Kind::kSoftprob || info_.kind == Kind::kSoftmax
                                     ? std::max<std::int64_t>(info_.classes, 1) : 1;
@@ -206,7 +214,7 @@ class XgbModel final : public BackendModel {
           R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true})";
       static constexpr const char* kInteractions =
           R"({"type": 4, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true})";
-      if (XGBoosterPredictFromDMatrix(explainer_.get(), handle, interactions ? kInteractions : kContributions, &shape,
+      if (XGBoosterPredictFromDMatrix(booster, handle, interactions ? kInteractions : kContributions, &shape,
                                       &dims, &result) != 0) {
         return core::Internal(fmt::format("XGBoost contributions: {}", LastError()));
       }
@@ -257,12 +265,26 @@ class XgbModel final : public BackendModel {
     return "margin";
   }
 
-  // The booster's own feature names, else XGBoost's defaults (f0, f1, ...). Under explain_mutex_.
-  std::vector<std::string> FeatureNames() const {
+  // A booster for one explanation: a free one, else one loaded now (so several explanations run
+  // at once; the boosters are kept for the next ones).
+  Result<Booster> Borrow() const {
+    {
+      std::lock_guard lock(explain_mutex_);
+      if (!explainers_.empty()) {
+        Booster booster = std::move(explainers_.back());
+        explainers_.pop_back();
+        return booster;
+      }
+    }
+    return LoadBooster(file_, nthread_);
+  }
+
+  // The booster's own feature names, else XGBoost's defaults (f0, f1, ...).
+  std::vector<std::string> FeatureNames(BoosterHandle booster) const {
     std::vector<std::string> names;
     bst_ulong count = 0;
     const char** stored = nullptr;
-    if (XGBoosterGetStrFeatureInfo(explainer_.get(), "feature_name", &count, &stored) == 0 &&
+    if (XGBoosterGetStrFeatureInfo(booster, "feature_name", &count, &stored) == 0 &&
         count == static_cast<bst_ulong>(info_.features)) {
       for (bst_ulong i = 0; i < count; ++i) names.emplace_back(stored[i]);
       return names;
@@ -276,7 +298,7 @@ class XgbModel final : public BackendModel {
   Info info_;
   core::ModelSignature signature_;
   mutable std::mutex explain_mutex_;
-  mutable Booster explainer_;  // under explain_mutex_
+  mutable std::vector<Booster> explainers_;  // free boosters for explanations; under explain_mutex_
 };
 
 class XgbBackend final : public Backend {
