@@ -93,7 +93,9 @@ Result<std::vector<std::vector<double>>> ParseNpyRows(std::string_view bytes) {
     return InvalidArgument(fmt::format("the .npy array has {} dimensions; rows need 1 or 2", dims.size()));
   }
   const std::size_t rows = dims.size() == 2 ? dims[0] : 1, width = dims.back();
-  if (width != 0 && rows > (bytes.size() / kind->size) / width) return InvalidArgument("the .npy data is cut short");
+  if (width == 0) return InvalidArgument("the .npy array has no columns");
+  if (rows == 0) return InvalidArgument("the .npy array has no rows");
+  if (rows > (bytes.size() / kind->size) / width) return InvalidArgument("the .npy data is cut short");
   const std::size_t data = start + length;
   if (bytes.size() - data < rows * width * kind->size) return InvalidArgument("the .npy data is cut short");
   std::vector<std::vector<double>> out(rows, std::vector<double>(width));

@@ -56,6 +56,9 @@ TEST(Npy, RefusesWhatItCannotReadSayingWhy) {
   expect(Npy<double>("<f8", "(2, 2, 2)", std::vector<double>(8)), "3 dimensions");
   expect(Npy<double>("<f8", "(3, 2)", {1, 2, 3}), "cut short");
   expect(Npy<double>("<f8", "(4611686018427387904, 4)", {1, 2}), "cut short");
+  // Found by fuzz_npy: rows of no columns, as many as the shape says (it threw length_error).
+  expect(Npy<double>("<f8", "(6535286009268011007, 0)", {}), "no columns");
+  expect(Npy<double>("<f8", "(0, 6535286009268011007)", {}), "no rows");  // and none of that width allocated
   std::string truncated = Npy<double>("<f8", "(1,)", {1});
   expect(truncated.substr(0, 20), "header is cut short");
 }
