@@ -24,7 +24,7 @@ std::string Npy(std::string_view descr, std::string_view shape, const std::vecto
   out += static_cast<char>(header.size() >> 8);
   out += header;
   std::string bytes(data.size() * sizeof(T), '\0');
-  std::memcpy(bytes.data(), data.data(), bytes.size());
+  if (!data.empty()) std::memcpy(bytes.data(), data.data(), bytes.size());  // an empty vector's data() may be null
   return out + bytes;
 }
 
