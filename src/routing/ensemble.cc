@@ -403,11 +403,10 @@ core::Result<core::Explanation> Ensemble::Explain(core::InferenceRequest&& reque
       return core::Unavailable(fmt::format("ensemble '{}' member '{}': {}", name(), member.name,
                                            servable.error().message));
     }
-    core::InferenceRequest call;
+    core::InferenceRequest call = core::Clone(request);
     call.model_name = (*servable)->name();
     call.model_version = (*servable)->version();
-    call.parameters = request.parameters;
-    for (const auto& input : request.inputs) call.inputs.push_back(input.Clone());
+    call.outputs.clear();  // the ensemble's own outputs; a member explains what it answers
     auto explained = (*servable)->Explain(std::move(call));
     if (!explained) {
       return core::MakeError(explained.error().code, fmt::format("ensemble '{}' member '{}': {}", name(), member.name,

@@ -139,10 +139,7 @@ core::Result<std::vector<std::vector<double>>> ExplainBackground(const model::Mo
       return core::InvalidArgument(fmt::format("explain.background {}: {}", config.explain_background,
                                                parsed.error().message));
     }
-    rows = std::move(*parsed);
-    if (rows.empty() || rows.front().empty()) {
-      return core::InvalidArgument(fmt::format("explain.background {} has no rows", config.explain_background));
-    }
+    rows = std::move(*parsed);  // at least one row of at least one number (ParseNpyRows refuses less)
   }
   if (rows.size() > limits.max_background) {
     return core::InvalidArgument(fmt::format("the explanation background has {} rows, more than {} "

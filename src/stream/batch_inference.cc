@@ -81,20 +81,6 @@ void BatchInference::Explained::Write(const routing::Predictions& answers, std::
   answers.WriteAnswer(row, w, &replacement);
 }
 
-namespace {
-
-// A request's inputs and parameters, copied before it goes to the model.
-core::InferenceRequest Copy(const core::InferenceRequest& request) {
-  core::InferenceRequest copy;
-  copy.model_name = request.model_name;
-  copy.model_version = request.model_version;
-  copy.parameters = request.parameters;
-  for (const auto& input : request.inputs) copy.inputs.push_back(input.Clone());
-  return copy;
-}
-
-}  // namespace
-
 // A V2 answer's explanations (explain: {top_k}): its rows explained after it, added to the JSON
 // object as "explanations" (or "explanation_error"); the answer goes out either way.
 void BatchInference::AddExplanations(const routing::Servable& servable, core::InferenceRequest request,
@@ -227,7 +213,7 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
       }
       request->model_name = target.first;
       request->model_version = target.second;
-      if (spec_.explain_top_k >= 0) kept[i] = Copy(*request);
+      if (spec_.explain_top_k >= 0) kept[i] = core::Clone(*request);
       servable->Infer(std::move(*request), *batch[i], [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
         promise.set_value(std::move(r));
       });
