@@ -133,15 +133,22 @@ struct SumContext {
 // ---- models (regression.cc, tree.cc, mining.cc) ----
 
 struct OutputField {
+  // decision is a kTransformedValue (its expression gives the decision; Decisions only lists
+  // them). The features from kReasonCode on are the model's own (Model::Gives).
   enum class Feature : std::uint8_t {
-    kPredictedValue, kProbability, kTransformedValue, kReasonCode, kPredictedDisplayValue
+    kPredictedValue, kProbability, kTransformedValue, kPredictedDisplayValue,
+    kReasonCode, kEntityId, kClusterId, kAffinity, kConfidence, kStandardError
   };
   std::string name;
   Feature feature = Feature::kPredictedValue;
   std::size_t slot = 0;
   bool category_valued = false;  // kPredictedValue of a classification
-  std::ptrdiff_t category = -1;  // kProbability: the category (-1: the predicted one's)
-  bool string_valued = false;    // kTransformedValue yielding strings, kReasonCode: answered as BYTES
+  // kProbability, kConfidence, kAffinity: the category (a cluster) named by `value` (-1: the
+  // predicted one's)
+  std::ptrdiff_t category = -1;
+  // kTransformedValue yielding strings, kReasonCode, kEntityId (unless its dataType is a
+  // number): answered as BYTES
+  bool string_valued = false;
   std::size_t rank = 1;          // kReasonCode: which reason code (1 = the first)
   Expr expression;               // kTransformedValue
   bool final_result = true;      // isFinalResult: an output of the top model
@@ -158,6 +165,14 @@ struct FieldTreatment {
   double low = 0, high = 0;
 };
 inline constexpr std::size_t kMaxFieldTreatments = 64;
+
+// The id of what answered (a tree's Node, a rule, a cluster), as an entityId output gives it: the
+// string's code, or the number it spells when the OutputField's dataType is a number.
+struct EntityId {
+  double code = kMissing;
+  double number = kMissing;
+  double For(const OutputField& o) const { return o.string_valued ? code : number; }
+};
 
 class Model {
  public:
@@ -192,10 +207,14 @@ class Model {
   bool Predict(double* v, double* y, double* scratch) const;
   std::size_t score_width() const { return classification ? categories + 1 : 1; }
   virtual std::size_t scratch_size() const { return 0; }
-  // Whether the model ranks reason codes (a Scorecard with useReasonCodes).
-  virtual bool ranks_reason_codes() const { return false; }
-  // After Score: the string code of the rank-th reason code (1-based), missing when fewer.
-  virtual double ReasonCode(std::size_t /*rank*/, const double* /*scratch*/) const { return kMissing; }
+  // The output features a model answers from what its last Score left in `scratch` (reasonCode,
+  // entityId, clusterId, affinity, confidence, standardError): whether it gives `feature` (else
+  // the document is refused at load), and the value for the field `o` after a Score that
+  // answered `y` (a string's code for a string-valued one; missing when there is none).
+  virtual bool Gives(OutputField::Feature /*feature*/) const { return false; }
+  virtual double Feature(const OutputField& /*o*/, const double* /*y*/, const double* /*scratch*/) const {
+    return kMissing;
+  }
   virtual void SetCategories(const std::vector<double>& values) {
     categories = values.size();
     category_values = values.data();

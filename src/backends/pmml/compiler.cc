@@ -108,6 +108,15 @@ bool IsModelElement(std::string_view name) {
   return std::find(std::begin(kModelElements), std::end(kModelElements), name) != std::end(kModelElements);
 }
 
+// The models that give an output feature of their own, for the error of one that does not.
+std::string_view FeatureGivers(std::string_view feature) {
+  if (feature == "reasonCode") return "a Scorecard with useReasonCodes gives it";
+  if (feature == "entityId") return "a TreeModel, a RuleSetModel or a ClusteringModel gives it";
+  if (feature == "clusterId" || feature == "affinity") return "a ClusteringModel gives it";
+  if (feature == "confidence") return "a TreeModel or a RuleSetModel gives it";
+  return "a GeneralRegressionModel with a PCovMatrix gives it";  // standardError
+}
+
 bool IsStringType(const pugi::xml_node& field) {
   return std::string_view(field.attribute("dataType").as_string()) == "string";
 }
@@ -306,27 +315,45 @@ Result<void> Compiler::Outputs(const pugi::xml_node& output, Model& model) {
       if (!model.classification) return Fail(f, "feature probability needs a classification");
       o.feature = OutputField::Feature::kProbability;
       if (auto value = f.attribute("value")) o.category = static_cast<std::ptrdiff_t>(Category(value.as_string()));
-    } else if (feature == "transformedValue") {
+    } else if (feature == "transformedValue" || feature == "decision") {
+      // A decision is the value of its expression; its Decisions element only lists them.
       o.feature = OutputField::Feature::kTransformedValue;
       pugi::xml_node expression;
       for (pugi::xml_node c : f.children()) {
-        if (c.type() == pugi::node_element && std::string_view(c.name()) != "Extension") expression = c;
+        const std::string_view kind = c.name();
+        if (c.type() == pugi::node_element && kind != "Extension" && kind != "Decisions") expression = c;
       }
-      if (!expression) return Fail(f, "a transformedValue needs an expression");
+      if (!expression) return Fail(f, fmt::format("a {} needs an expression", feature));
       FERRY_ASSIGN_OR_RETURN(o.expression, Expression(expression));
       o.string_valued = IsStringType(f) || o.expression.strings;
     } else if (feature == "predictedDisplayValue") {
       if (!model.classification) return Fail(f, "feature predictedDisplayValue needs a classification");
       o.feature = OutputField::Feature::kPredictedDisplayValue;
       o.string_valued = true;
-    } else if (feature == "reasonCode") {
-      if (!model.ranks_reason_codes()) return Fail(f, "feature reasonCode needs a Scorecard with useReasonCodes");
-      o.feature = OutputField::Feature::kReasonCode;
-      o.rank = static_cast<std::size_t>(std::max(1, f.attribute("rank").as_int(1)));
-      o.string_valued = true;
     } else {
-      return Fail(f, fmt::format("feature '{}' is not supported (predictedValue, probability, transformedValue, "
-                                 "reasonCode are)", feature));
+      static constexpr std::pair<std::string_view, OutputField::Feature> kModelFeatures[] = {
+          {"reasonCode", OutputField::Feature::kReasonCode},   {"entityId", OutputField::Feature::kEntityId},
+          {"clusterId", OutputField::Feature::kClusterId},     {"affinity", OutputField::Feature::kAffinity},
+          {"confidence", OutputField::Feature::kConfidence},   {"standardError", OutputField::Feature::kStandardError}};
+      const auto* known = std::find_if(std::begin(kModelFeatures), std::end(kModelFeatures),
+                                       [&](const auto& k) { return k.first == feature; });
+      if (known == std::end(kModelFeatures)) {
+        return Fail(f, fmt::format("feature '{}' is not supported (predictedValue, probability, transformedValue, "
+                                   "decision, predictedDisplayValue, reasonCode, entityId, clusterId, affinity, "
+                                   "confidence, standardError are)", feature));
+      }
+      o.feature = known->second;
+      if (!model.Gives(o.feature)) {
+        return Fail(f, fmt::format("feature {} is not given by this model ({})", feature, FeatureGivers(feature)));
+      }
+      o.rank = static_cast<std::size_t>(std::max(1, f.attribute("rank").as_int(1)));
+      const std::string_view type = f.attribute("dataType").as_string("string");
+      o.string_valued = o.feature == OutputField::Feature::kReasonCode ||
+                        (o.feature == OutputField::Feature::kEntityId && type != "integer" && type != "double" &&
+                         type != "float");
+      if (auto value = f.attribute("value"); value && model.classification) {
+        o.category = static_cast<std::ptrdiff_t>(Category(value.as_string()));
+      }
     }
     o.final_result = f.attribute("isFinalResult").as_bool(true);
     // Later output fields, and later segments of a model chain, may refer to this one.

@@ -42,6 +42,10 @@ class Compiler {
   // A value written in the document for a field: the string's code for string fields, else a number.
   core::Result<double> ValueFor(const pugi::xml_node& at, const FieldInfo& field, std::string_view text);
   double StringCode(std::string_view text);
+  // An entity's id (a Node's, a rule's, a cluster's) as entityId outputs answer it.
+  EntityId Entity(std::string_view id) {
+    return EntityId{.code = StringCode(id), .number = ParseNumber(id).value_or(kMissing)};
+  }
   std::size_t Category(std::string_view value);
 
   core::Result<Expr> Expression(const pugi::xml_node& e);

@@ -82,7 +82,7 @@ bool Model::Predict(double* v, double* y, double* scratch) const {
         out = y[o.category >= 0 ? static_cast<std::size_t>(o.category) : predicted];
         break;
       case OutputField::Feature::kTransformedValue: out = Eval(o.expression, v); break;
-      case OutputField::Feature::kReasonCode: out = ReasonCode(o.rank, scratch); break;
+      default: out = Feature(o, y, scratch); break;
     }
   }
   return ok;

@@ -8,6 +8,9 @@
 //   ordinalMultinomial          F(theta_k + eta) = P(Y <= k) for the categories in order (theta_k
 //                               the PCells of category k, the slopes shared), F the cumulativeLink;
 //                               P(k) the differences.
+// standardError (regression, generalLinear, generalizedLinear with a PCovMatrix): the linear
+// predictor's sqrt(x' C x), times |d mean / d eta| and the trials for a generalizedLinear (R's
+// predict(se.fit = TRUE, type = "response")).
 // CoxRegression and contrast matrices are refused.
 #include <fmt/format.h>
 
@@ -55,6 +58,34 @@ double InverseLink(Link link, double eta, double a) {
   return eta;
 }
 
+// d InverseLink / d eta.
+double InverseLinkSlope(Link link, double eta, double a) {
+  switch (link) {
+    case Link::kIdentity: return 1;
+    case Link::kLog: return std::exp(eta);
+    case Link::kLogit: {
+      const double mu = 1 / (1 + std::exp(-eta));
+      return mu * (1 - mu);
+    }
+    case Link::kProbit: return std::exp(-eta * eta / 2) / std::sqrt(2 * std::numbers::pi);
+    case Link::kCloglog: return std::exp(eta - std::exp(eta));
+    case Link::kLoglog: return std::exp(-eta - std::exp(-eta));
+    case Link::kCauchit: return 1 / (std::numbers::pi * (1 + eta * eta));
+    case Link::kPower: return a == 0 ? std::exp(eta) : std::pow(eta, 1 / a - 1) / a;
+    case Link::kOddspower: {
+      if (a == 0) return InverseLinkSlope(Link::kLogit, eta, a);
+      const double t = std::pow(1 + a * eta, 1 / a);
+      return std::pow(1 + a * eta, 1 / a - 1) / ((1 + t) * (1 + t));
+    }
+    case Link::kNegbin: {
+      const double e = std::exp(-eta);
+      return e / (a * (e - 1) * (e - 1));
+    }
+    case Link::kInverse: return -1 / (eta * eta);
+  }
+  return 1;
+}
+
 struct Cell {
   std::size_t slot;
   bool factor = false;
@@ -74,8 +105,24 @@ class GeneralRegressionModel final : public Model {
   std::vector<double> shared;          // ordinal: the slopes of cells without a targetCategory
   std::vector<std::size_t> order;      // ordinal: the categories in order
   std::size_t reference = 0;           // multinomial
+  std::vector<double> covariance;      // PCovMatrix, parameters x parameters (empty: none)
 
-  std::size_t scratch_size() const override { return parameters.size(); }
+  // The design row, then the linear predictor and the trials (standardError reads them).
+  std::size_t scratch_size() const override { return parameters.size() + 2; }
+  bool Gives(OutputField::Feature feature) const override {
+    return feature == OutputField::Feature::kStandardError && !covariance.empty();
+  }
+  double Feature(const OutputField&, const double*, const double* scratch) const override {
+    const std::size_t n = parameters.size();
+    const double* x = scratch;
+    double variance = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < n; ++j) variance += x[i] * covariance[i * n + j] * x[j];
+    }
+    double se = std::sqrt(variance) * std::abs(rescale_factor);
+    if (type == Type::kGeneralized) se *= std::abs(InverseLinkSlope(link, scratch[n], link_parameter)) * scratch[n + 1];
+    return se;
+  }
 
   // Linear in the inputs when every parameter is the intercept or one covariate to the power 1:
   // a regression's or generalized linear model's eta (in its link's space: identity, log, logit),
@@ -149,14 +196,16 @@ class GeneralRegressionModel final : public Model {
       return sum;
     };
     switch (type) {
-      case Type::kLinear: y[0] = eta(betas[0].second) + off; return true;
+      case Type::kLinear: y[0] = x[parameters.size()] = eta(betas[0].second) + off; return true;
       case Type::kGeneralized: {
         double n = trials;
         if (trials_slot >= 0) {
           n = v[trials_slot];
           if (std::isnan(n)) return false;
         }
-        y[0] = InverseLink(link, eta(betas[0].second) + off, link_parameter) * n;
+        x[parameters.size()] = eta(betas[0].second) + off;
+        x[parameters.size() + 1] = n;
+        y[0] = InverseLink(link, x[parameters.size()], link_parameter) * n;
         return true;
       }
       case Type::kMultinomial: {
@@ -285,6 +334,25 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
     } else {
       plain[parameter] = beta;
       have_plain = true;
+    }
+  }
+  if (auto matrix = e.child("PCovMatrix"); matrix && !model->classification) {
+    const std::size_t n = parameter_index.size();
+    model->covariance.assign(n * n, 0.0);
+    for (pugi::xml_node cell : matrix.children("PCovCell")) {
+      auto at = [&](const char* attribute) -> core::Result<std::size_t> {
+        auto it = parameter_index.find(cell.attribute(attribute).as_string());
+        if (it == parameter_index.end()) {
+          return Fail(cell, fmt::format("{} '{}' is not in the ParameterList", attribute,
+                                        cell.attribute(attribute).as_string()));
+        }
+        return it->second;
+      };
+      FERRY_ASSIGN_OR_RETURN(const std::size_t row, at("pRow"));
+      FERRY_ASSIGN_OR_RETURN(const std::size_t column, at("pCol"));
+      const auto value = ParseNumber(cell.attribute("value").as_string());
+      if (!value) return Fail(cell, "a PCovCell's value is a number");
+      model->covariance[row * n + column] = model->covariance[column * n + row] = *value;  // a triangle suffices
     }
   }
   if (!model->classification) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <string>
 
 #include "backends/pmml/compiler.h"
 
@@ -26,6 +27,8 @@ struct Rule {
   std::size_t score = 0;                      // category
   double weight = 1;
   std::vector<double> distribution;  // probabilities by category (empty: 1 for the score)
+  double confidence = 1;             // the rule's confidence (the default score's: defaultConfidence)
+  EntityId entity;                   // its id (the default score has none)
 };
 
 class RuleSetModel final : public Model {
@@ -36,13 +39,25 @@ class RuleSetModel final : public Model {
   bool has_default = false;
   Rule fallback;  // defaultScore
 
-  std::size_t scratch_size() const override { return categories; }
+  // The weighted sums by category, then the winning rule (its index; rules.size(): the default
+  // score; NaN: none, as with weightedSum) for entityId and confidence outputs.
+  std::size_t scratch_size() const override { return categories + 1; }
+  bool Gives(OutputField::Feature feature) const override {
+    return feature == OutputField::Feature::kEntityId || feature == OutputField::Feature::kConfidence;
+  }
+  double Feature(const OutputField& o, const double*, const double* scratch) const override {
+    const double index = scratch[categories];
+    if (std::isnan(index)) return kMissing;
+    const Rule& rule = index < static_cast<double>(rules.size()) ? rules[static_cast<std::size_t>(index)] : fallback;
+    return o.feature == OutputField::Feature::kEntityId ? rule.entity.For(o) : rule.confidence;
+  }
 
  protected:
   bool Score(double* v, double* y, double* scratch) const override {
     const Rule* winner = nullptr;
     std::size_t fired = 0;
     double* sums = scratch;
+    scratch[categories] = kMissing;
     if (criterion == Criterion::kWeightedSum) std::fill(sums, sums + categories, 0.0);
     for (const Rule& rule : rules) {
       if (!Fires(rule, v)) continue;
@@ -65,6 +80,7 @@ class RuleSetModel final : public Model {
       if (!has_default) return false;
       winner = &fallback;
     }
+    scratch[categories] = static_cast<double>(winner == &fallback ? rules.size() : static_cast<std::size_t>(winner - rules.data()));
     Answer(*winner, y);
     return true;
   }
@@ -164,7 +180,10 @@ core::Result<std::unique_ptr<Model>> Compiler::RuleSet(const pugi::xml_node& e) 
         Rule rule{.conditions = chain,
                   .score = Category(r.attribute("score").as_string()),
                   .weight = r.attribute("weight").as_double(1),
-                  .distribution = distribution(r)};
+                  .distribution = distribution(r),
+                  .confidence = r.attribute("confidence").as_double(1),
+                  .entity = Entity(r.attribute("id") ? r.attribute("id").as_string()
+                                                     : std::to_string(model->rules.size() + 1))};
         model->rules.push_back(std::move(rule));
       }
       chain.pop_back();
@@ -197,6 +216,7 @@ core::Result<std::unique_ptr<Model>> Compiler::RuleSet(const pugi::xml_node& e) 
     model->has_default = true;
     model->fallback.score = Category(fallback.as_string());
     model->fallback.distribution = distribution(set);
+    model->fallback.confidence = set.attribute("defaultConfidence").as_double(1);
   }
   if (model->rules.empty() && !model->has_default) return Fail(set, "has no rule and no defaultScore");
   return std::unique_ptr<Model>(std::move(model));

@@ -38,9 +38,12 @@ class ScorecardModel final : public Model {
   std::vector<double> codes;  // each reason code's string code, in order of first appearance
 
   std::size_t scratch_size() const override { return 2 * codes.size(); }
-  bool ranks_reason_codes() const override { return use_reason_codes; }
-  double ReasonCode(std::size_t rank, const double* scratch) const override {
-    return rank >= 1 && rank <= codes.size() ? scratch[rank - 1] : kMissing;
+  bool Gives(OutputField::Feature feature) const override {
+    return use_reason_codes && feature == OutputField::Feature::kReasonCode;
+  }
+  // The rank-th reason code (1-based), missing when fewer.
+  double Feature(const OutputField& o, const double*, const double* scratch) const override {
+    return o.rank >= 1 && o.rank <= codes.size() ? scratch[o.rank - 1] : kMissing;
   }
 
  protected:

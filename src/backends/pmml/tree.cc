@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <string>
 
 #include "backends/pmml/compiler.h"
 #include "backends/pmml/flat_tree.h"
@@ -18,6 +19,10 @@ struct TreeNode {
   std::vector<TreeNode> children;
   std::ptrdiff_t default_child = -1;  // index into children
   double record_count = kMissing;     // recordCount: the training rows that reached the node
+  std::string id;                     // the Node's id attribute ("": its place, see Number)
+  EntityId entity;                    // entityId outputs
+  std::vector<double> confidence;     // ScoreDistribution confidence by category (NaN: none given)
+  std::size_t number = 0;             // pre-order position (TreeModel::nodes)
 };
 
 enum class MissingStrategy : std::uint8_t { kNone, kLastPrediction, kNullPrediction, kDefaultChild };
@@ -48,6 +53,29 @@ class TreeModel final : public Model {
   MissingStrategy missing_strategy = MissingStrategy::kNone;
   bool no_true_child_null = true;  // noTrueChildStrategy returnNullPrediction (the default)
   FlatTree flat;  // no nodes: the tree is not of the flat shape
+  std::vector<const TreeNode*> nodes;  // by TreeNode::number
+
+  // Scratch holds the answering node's number, for entityId and confidence outputs.
+  std::size_t scratch_size() const override { return 1; }
+  bool Gives(OutputField::Feature feature) const override {
+    return feature == OutputField::Feature::kEntityId ||
+           (classification && feature == OutputField::Feature::kConfidence);
+  }
+  double Feature(const OutputField& o, const double* y, const double* scratch) const override {
+    if (std::isnan(scratch[0])) return kMissing;
+    const TreeNode& node = *nodes[static_cast<std::size_t>(scratch[0])];
+    if (o.feature == OutputField::Feature::kEntityId) return node.entity.For(o);
+    const auto category = static_cast<std::size_t>(o.category >= 0 ? o.category : static_cast<std::ptrdiff_t>(y[categories]));
+    return category < node.confidence.size() ? node.confidence[category] : kMissing;
+  }
+
+  // Numbers the nodes in pre-order; a Node without an id is known by its number from 1.
+  void Number(TreeNode& node, Compiler& c) {
+    node.number = nodes.size();
+    nodes.push_back(&node);
+    node.entity = c.Entity(node.id.empty() ? std::to_string(node.number + 1) : node.id);
+    for (auto& child : node.children) Number(child, c);
+  }
 
   // Flattens the tree when every inner node is a complementary binary split (see FlatNode).
   void Flatten() {
@@ -92,15 +120,18 @@ class TreeModel final : public Model {
   }
 
  protected:
-  bool Score(double* v, double* y, double*) const override {
+  bool Score(double* v, double* y, double* scratch) const override {
+    scratch[0] = kMissing;
     if (!flat.nodes.empty() && !classification) {
       const FlatNode* n = flat.all_less ? flat.Walk<Less>(v) : flat.Walk<AnyOp>(v);
       if (!n || std::isnan(n->score)) return false;
       y[0] = n->score;
+      scratch[0] = static_cast<double>(Answer(n)->number);
       return true;
     }
     const TreeNode* result = flat.nodes.empty() ? Walk(v) : Answer(flat.Walk<AnyOp>(v));
     if (!result || (std::isnan(result->score) && result->distribution.empty())) return false;
+    scratch[0] = static_cast<double>(result->number);
     if (!classification) {
       y[0] = result->score;
       return true;
@@ -325,6 +356,10 @@ core::Result<TreeNode> CompileNode(Compiler& c, const pugi::xml_node& e, bool cl
     } else if (kind == "ScoreDistribution") {
       if (!classification) continue;
       const std::size_t category = c.Category(child.attribute("value").as_string());
+      if (auto confidence = child.attribute("confidence")) {
+        if (category >= node.confidence.size()) node.confidence.resize(category + 1, kMissing);
+        node.confidence[category] = confidence.as_double();
+      }
       if (child.attribute("probability")) {
         probabilities = true;
         counts.emplace_back(category, child.attribute("probability").as_double());
@@ -339,6 +374,7 @@ core::Result<TreeNode> CompileNode(Compiler& c, const pugi::xml_node& e, bool cl
     }
   }
   if (!has_predicate) return c.Fail(e, "has no predicate");
+  node.id = e.attribute("id").as_string();
   if (!default_child.empty() && node.default_child < 0) {
     return c.Fail(e, fmt::format("defaultChild '{}' is not a child of the node", default_child));
   }
@@ -396,6 +432,7 @@ core::Result<std::unique_ptr<Model>> Compiler::Tree(const pugi::xml_node& e) {
   }
   if (!root) return Fail(e, "has no Node");
   FERRY_ASSIGN_OR_RETURN(model->root, CompileNode(*this, root, model->classification, 0));
+  model->Number(model->root, *this);
   model->Flatten();
   return std::unique_ptr<Model>(std::move(model));
 }
