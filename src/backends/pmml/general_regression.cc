@@ -11,21 +11,30 @@
 // standardError (regression, generalLinear, generalizedLinear with a PCovMatrix): the linear
 // predictor's sqrt(x' C x), times |d mean / d eta| and the trials for a generalizedLinear (R's
 // predict(se.fit = TRUE, type = "response")).
-// CoxRegression and contrast matrices are refused.
+//   CoxRegression               the cumulative hazard at the endTimeVariable's time t:
+//                               H0(t) exp(eta - sum beta_p referencePoint_p), H0(t) the cumHazard
+//                               of the last BaselineCell not after t (0 before the first; no
+//                               prediction after maxTime), from the BaselineStratum of the
+//                               baselineStrataVariable's value when there is one (none: no
+//                               prediction). Survival is exp(-H), a transformedValue's business.
+// A factor with a contrast matrix (its Predictor's Matrix over its Categories) gives a cell the
+// matrix entry at (the row's value, the cell's value) instead of 1 or 0.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <iterator>
 #include <numbers>
+#include <vector>
 
 #include "backends/pmml/compiler.h"
 
 namespace ferry::backends::pmml {
 namespace {
 
-enum class Type : std::uint8_t { kLinear, kGeneralized, kMultinomial, kOrdinal };
+enum class Type : std::uint8_t { kLinear, kGeneralized, kMultinomial, kOrdinal, kCox };
 enum class Link : std::uint8_t {
   kIdentity, kLog, kLogit, kProbit, kCloglog, kLoglog, kCauchit, kPower, kOddspower, kNegbin, kInverse
 };
@@ -90,6 +99,25 @@ struct Cell {
   std::size_t slot;
   bool factor = false;
   double value = 1;  // a factor's level, or a covariate's exponent
+  // A factor's contrast matrix column for this cell's level: (the field's value, the entry).
+  std::vector<std::pair<double, double>> contrast;
+
+  // The cell's factor for a row whose field holds `field` (not missing); NaN for a value the
+  // contrast matrix does not know.
+  double Of(double field) const {
+    if (!factor) return value == 1 ? field : std::pow(field, value);
+    if (contrast.empty()) return field == value ? 1.0 : 0.0;
+    for (const auto& [level, entry] : contrast) {
+      if (level == field) return entry;
+    }
+    return kMissing;
+  }
+};
+
+// A Cox model's baseline cumulative hazard: (time, cumHazard) by time, up to max_time.
+struct Baseline {
+  std::vector<std::pair<double, double>> cells;
+  double max_time = 0;
 };
 
 class GeneralRegressionModel final : public Model {
@@ -106,11 +134,17 @@ class GeneralRegressionModel final : public Model {
   std::vector<std::size_t> order;      // ordinal: the categories in order
   std::size_t reference = 0;           // multinomial
   std::vector<double> covariance;      // PCovMatrix, parameters x parameters (empty: none)
+  // Cox: the time field, the strata field (-1: none) and their baselines (by the stratum's
+  // value; one without strata), and sum beta_p referencePoint_p.
+  std::size_t end_time_slot = 0;
+  std::ptrdiff_t strata_slot = -1;
+  std::vector<std::pair<double, Baseline>> baselines;
+  double reference_point = 0;
 
   // The design row, then the linear predictor and the trials (standardError reads them).
   std::size_t scratch_size() const override { return parameters.size() + 2; }
   bool Gives(OutputField::Feature feature) const override {
-    return feature == OutputField::Feature::kStandardError && !covariance.empty();
+    return feature == OutputField::Feature::kStandardError && !covariance.empty() && type != Type::kCox;
   }
   double Feature(const OutputField&, const double*, const double* scratch) const override {
     const std::size_t n = parameters.size();
@@ -181,7 +215,8 @@ class GeneralRegressionModel final : public Model {
       for (const Cell& c : parameters[p]) {
         const double field = v[c.slot];
         if (std::isnan(field)) return false;  // a missing predictor: no prediction
-        value *= c.factor ? (field == c.value ? 1.0 : 0.0) : (c.value == 1 ? field : std::pow(field, c.value));
+        value *= c.Of(field);
+        if (std::isnan(value)) return false;   // a level the contrast matrix does not know
       }
       x[p] = value;
     }
@@ -196,6 +231,7 @@ class GeneralRegressionModel final : public Model {
       return sum;
     };
     switch (type) {
+      case Type::kCox: return Cox(v, eta(betas[0].second), y);
       case Type::kLinear: y[0] = x[parameters.size()] = eta(betas[0].second) + off; return true;
       case Type::kGeneralized: {
         double n = trials;
@@ -237,7 +273,115 @@ class GeneralRegressionModel final : public Model {
     }
     return false;
   }
+
+ private:
+  bool Cox(const double* v, double eta, double* y) const {
+    const double t = v[end_time_slot];
+    if (std::isnan(t)) return false;
+    const Baseline* baseline = &baselines.front().second;
+    if (strata_slot >= 0) {
+      const double stratum = v[strata_slot];
+      const auto it = std::find_if(baselines.begin(), baselines.end(), [&](const auto& b) { return b.first == stratum; });
+      if (it == baselines.end()) return false;  // no BaselineStratum for the value
+      baseline = &it->second;
+    }
+    if (t > baseline->max_time) return false;
+    const auto& cells = baseline->cells;
+    const auto after = std::upper_bound(cells.begin(), cells.end(), t, [](double time, const auto& c) { return time < c.first; });
+    y[0] = after == cells.begin() ? 0.0 : std::prev(after)->second * std::exp(eta - reference_point);
+    return true;
+  }
 };
+
+// A Predictor's contrast Matrix (PMML's Matrix: rows of Arrays, or MatCells, of kind any,
+// symmetric or diagonal), rows x columns.
+core::Result<std::vector<std::vector<double>>> ReadMatrix(const Compiler& c, const pugi::xml_node& m) {
+  const std::string_view kind = m.attribute("kind").as_string("any");
+  std::vector<std::vector<double>> rows;
+  for (pugi::xml_node a : m.children("Array")) {
+    std::vector<double> row;
+    for (const auto& item : ArrayItems(a.child_value())) {
+      const auto value = ParseNumber(item);
+      if (!value) return c.Fail(a, fmt::format("'{}' is not a number", item));
+      row.push_back(*value);
+    }
+    rows.push_back(std::move(row));
+  }
+  std::size_t n_rows = m.attribute("nbRows").as_uint(0), n_cols = m.attribute("nbCols").as_uint(0);
+  if (kind == "diagonal" && rows.size() == 1) {  // one Array: the diagonal
+    const auto diagonal = rows.front();
+    rows.assign(diagonal.size(), std::vector<double>(diagonal.size(), 0.0));
+    for (std::size_t i = 0; i < diagonal.size(); ++i) rows[i][i] = diagonal[i];
+  } else if (kind == "symmetric" && !rows.empty()) {  // the lower triangle, row i with i + 1 values
+    const std::size_t n = rows.size();
+    std::vector<std::vector<double>> full(n, std::vector<double>(n, 0.0));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (rows[i].size() != i + 1) return c.Fail(m, "a symmetric Matrix gives row i with i + 1 values");
+      for (std::size_t j = 0; j <= i; ++j) full[i][j] = full[j][i] = rows[i][j];
+    }
+    rows = std::move(full);
+  } else if (rows.empty()) {  // MatCells over the defaults
+    for (pugi::xml_node cell : m.children("MatCell")) {
+      n_rows = std::max<std::size_t>(n_rows, cell.attribute("row").as_uint(0));
+      n_cols = std::max<std::size_t>(n_cols, cell.attribute("col").as_uint(0));
+    }
+    const double diagonal = m.attribute("diagDefault").as_double(0), off = m.attribute("offDiagDefault").as_double(0);
+    rows.assign(n_rows, std::vector<double>(n_cols, off));
+    for (std::size_t i = 0; i < std::min(n_rows, n_cols); ++i) rows[i][i] = diagonal;
+    for (pugi::xml_node cell : m.children("MatCell")) {
+      const std::size_t i = cell.attribute("row").as_uint(0), j = cell.attribute("col").as_uint(0);
+      const auto value = ParseNumber(cell.child_value());
+      if (i == 0 || j == 0 || !value) return c.Fail(cell, "a MatCell needs a row, a col (from 1) and a number");
+      rows[i - 1][j - 1] = *value;
+      if (kind == "symmetric") rows[j - 1][i - 1] = *value;
+    }
+  } else if (kind != "any") {
+    return c.Fail(m, fmt::format("a Matrix of kind '{}' is not any, symmetric or diagonal", kind));
+  }
+  for (const auto& row : rows) {
+    if (row.size() != rows.front().size()) return c.Fail(m, "the Matrix's rows differ in length");
+  }
+  return rows;
+}
+
+// A Cox model's time and strata fields and its BaseCumHazardTables.
+core::Result<void> CoxBaselines(Compiler& c, const pugi::xml_node& e, GeneralRegressionModel& model) {
+  if (model.classification) return c.Fail(e, "a CoxRegression is a regression (of the cumulative hazard)");
+  const pugi::xml_attribute end_time = e.attribute("endTimeVariable");
+  if (!end_time) return c.Fail(e, "a CoxRegression needs an endTimeVariable");
+  FERRY_ASSIGN_OR_RETURN(const auto time_field, c.Field(e, end_time.as_string()));
+  model.end_time_slot = time_field.slot;
+  const pugi::xml_node tables = e.child("BaseCumHazardTables");
+  if (!tables) return c.Fail(e, "a CoxRegression needs BaseCumHazardTables");
+  auto read = [&](const pugi::xml_node& parent) -> core::Result<Baseline> {
+    Baseline b;
+    if (!parent.attribute("maxTime")) return c.Fail(parent, "needs a maxTime");
+    b.max_time = parent.attribute("maxTime").as_double();
+    for (pugi::xml_node cell : parent.children("BaselineCell")) {
+      const auto time = ParseNumber(cell.attribute("time").as_string());
+      const auto hazard = ParseNumber(cell.attribute("cumHazard").as_string());
+      if (!time || !hazard) return c.Fail(cell, "a BaselineCell needs a time and a cumHazard, numbers");
+      b.cells.emplace_back(*time, *hazard);
+    }
+    if (b.cells.empty()) return c.Fail(parent, "has no BaselineCell");
+    std::stable_sort(b.cells.begin(), b.cells.end(), [](const auto& l, const auto& r) { return l.first < r.first; });
+    return b;
+  };
+  if (const auto strata = e.attribute("baselineStrataVariable")) {
+    FERRY_ASSIGN_OR_RETURN(const auto field, c.Field(e, strata.as_string()));
+    model.strata_slot = static_cast<std::ptrdiff_t>(field.slot);
+    for (pugi::xml_node stratum : tables.children("BaselineStratum")) {
+      FERRY_ASSIGN_OR_RETURN(const double value, c.ValueFor(stratum, field, stratum.attribute("value").as_string()));
+      FERRY_ASSIGN_OR_RETURN(auto baseline, read(stratum));
+      model.baselines.emplace_back(value, std::move(baseline));
+    }
+    if (model.baselines.empty()) return c.Fail(tables, "a stratified CoxRegression needs BaselineStratum elements");
+  } else {
+    FERRY_ASSIGN_OR_RETURN(auto baseline, read(tables));
+    model.baselines.emplace_back(0, std::move(baseline));
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -253,9 +397,11 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
     model->type = Type::kMultinomial;
   } else if (type == "ordinalMultinomial") {
     model->type = Type::kOrdinal;
+  } else if (type == "CoxRegression") {
+    model->type = Type::kCox;
   } else {
     return Fail(e, fmt::format("modelType '{}' is not supported (regression, generalLinear, generalizedLinear, "
-                               "multinomialLogistic, ordinalMultinomial are)", type));
+                               "multinomialLogistic, ordinalMultinomial, CoxRegression are)", type));
   }
   const bool categorical = model->type == Type::kMultinomial || model->type == Type::kOrdinal;
   if (categorical != model->classification) {
@@ -282,8 +428,10 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
   }
   // Parameters, in ParameterList order.
   std::map<std::string, std::size_t, std::less<>> parameter_index;
+  std::vector<double> reference_points;  // Parameter referencePoint (Cox)
   for (pugi::xml_node p : e.child("ParameterList").children("Parameter")) {
     parameter_index.emplace(p.attribute("name").as_string(), parameter_index.size());
+    reference_points.push_back(p.attribute("referencePoint").as_double(0));
   }
   auto parameter_of = [&](const pugi::xml_node& cell) -> core::Result<std::size_t> {
     auto it = parameter_index.find(cell.attribute("parameterName").as_string());
@@ -296,12 +444,26 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
   if (parameter_index.empty()) return Fail(e, "has no ParameterList");
   model->parameters.resize(parameter_index.size());
   std::map<std::string, bool, std::less<>> predictors;  // name -> is a factor
+  // A factor's contrast matrix: its categories (the rows' and columns' values) and the matrix.
+  std::map<std::string, std::pair<std::vector<double>, std::vector<std::vector<double>>>, std::less<>> contrasts;
   for (auto [list, factor] : {std::pair{"FactorList", true}, std::pair{"CovariateList", false}}) {
     for (pugi::xml_node p : e.child(list).children("Predictor")) {
-      if (p.attribute("contrastMatrixType") || p.child("Matrix")) {
-        return Fail(p, "contrast matrices are not supported");
+      const std::string name = p.attribute("name").as_string();
+      predictors[name] = factor;
+      const pugi::xml_node matrix = p.child("Matrix");
+      if (!factor || !matrix) continue;
+      FERRY_ASSIGN_OR_RETURN(const auto field, Field(p, name));
+      std::vector<double> levels;
+      for (pugi::xml_node category : p.child("Categories").children("Category")) {
+        FERRY_ASSIGN_OR_RETURN(const double level, ValueFor(category, field, category.attribute("value").as_string()));
+        levels.push_back(level);
       }
-      predictors[p.attribute("name").as_string()] = factor;
+      FERRY_ASSIGN_OR_RETURN(auto entries, ReadMatrix(*this, matrix));
+      if (levels.empty() || entries.size() != levels.size() || entries.front().size() != levels.size()) {
+        return Fail(p, fmt::format("a contrast Matrix needs a row and a column for each of the {} Categories",
+                                   levels.size()));
+      }
+      contrasts.emplace(name, std::pair{std::move(levels), std::move(entries)});
     }
   }
   for (pugi::xml_node cell : e.child("PPMatrix").children("PPCell")) {
@@ -313,6 +475,17 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
     Cell c{.slot = field.slot, .factor = predictor->second};
     if (c.factor) {
       FERRY_ASSIGN_OR_RETURN(c.value, ValueFor(cell, field, cell.attribute("value").as_string()));
+      if (const auto contrast = contrasts.find(name); contrast != contrasts.end()) {
+        const auto& [levels, entries] = contrast->second;
+        const auto column = std::find(levels.begin(), levels.end(), c.value);
+        if (column == levels.end()) {
+          return Fail(cell, fmt::format("'{}' is not one of the Categories of the factor '{}'",
+                                        cell.attribute("value").as_string(), name));
+        }
+        for (std::size_t row = 0; row < levels.size(); ++row) {
+          c.contrast.emplace_back(levels[row], entries[row][static_cast<std::size_t>(column - levels.begin())]);
+        }
+      }
     } else {
       const auto exponent = ParseNumber(cell.attribute("value").as_string("1"));
       if (!exponent) return Fail(cell, "a covariate's value is its exponent, a number");
@@ -354,6 +527,10 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
       if (!value) return Fail(cell, "a PCovCell's value is a number");
       model->covariance[row * n + column] = model->covariance[column * n + row] = *value;  // a triangle suffices
     }
+  }
+  if (model->type == Type::kCox) {
+    for (std::size_t p = 0; p < plain.size(); ++p) model->reference_point += plain[p] * reference_points[p];
+    FERRY_RETURN_IF_ERROR(CoxBaselines(*this, e, *model));
   }
   if (!model->classification) {
     model->betas.emplace_back(0, std::move(plain));

@@ -231,5 +231,92 @@ TEST(PmmlOutputs, AFeatureTheModelDoesNotGiveIsRefusedAtLoad) {
             "with a PCovMatrix gives it)");
 }
 
+// CoxRegression: the cumulative hazard H0(t) exp(eta - sum beta referencePoint), H0 the last
+// BaselineCell not after t; 0 before the first, no prediction after maxTime; survival exp(-H) as
+// a transformedValue. Then the same model stratified.
+TEST(PmmlCox, CumulativeHazardFromTheBaselineCells) {
+  auto document = [](const char* strata, const char* tables) {
+    return fmt::format(R"(<PMML version="4.4"><DataDictionary>
+      <DataField name="x" optype="continuous" dataType="double"/><DataField name="t" optype="continuous" dataType="double"/>
+      <DataField name="g" optype="categorical" dataType="string"><Value value="a"/><Value value="b"/></DataField>
+      <DataField name="s" optype="categorical" dataType="string"><Value value="m"/><Value value="f"/><Value value="x"/></DataField>
+      <DataField name="h" optype="continuous" dataType="double"/></DataDictionary>
+    <GeneralRegressionModel functionName="regression" modelType="CoxRegression" endTimeVariable="t" {}>
+      <MiningSchema><MiningField name="x"/><MiningField name="t"/><MiningField name="g"/><MiningField name="s"/>
+        <MiningField name="h" usageType="target"/></MiningSchema>
+      <Output><OutputField name="hazard" feature="predictedValue" dataType="double"/>
+        <OutputField name="survival" feature="transformedValue" dataType="double"><Apply function="exp">
+          <Apply function="*"><Constant>-1</Constant><FieldRef field="hazard"/></Apply></Apply></OutputField></Output>
+      <ParameterList><Parameter name="p1" referencePoint="2"/><Parameter name="p2"/></ParameterList>
+      <FactorList><Predictor name="g"/></FactorList><CovariateList><Predictor name="x"/></CovariateList>
+      <PPMatrix><PPCell value="1" predictorName="x" parameterName="p1"/><PPCell value="b" predictorName="g" parameterName="p2"/></PPMatrix>
+      <ParamMatrix><PCell parameterName="p1" beta="0.5"/><PCell parameterName="p2" beta="-0.3"/></ParamMatrix>
+      <BaseCumHazardTables {}</BaseCumHazardTables>
+    </GeneralRegressionModel></PMML>)",
+                       strata, tables);
+  };
+  const auto plain = MustCompile(document(
+      "", R"(maxTime="6"><BaselineCell time="3" cumHazard="0.4"/><BaselineCell time="1" cumHazard="0.1"/>
+             <BaselineCell time="5" cumHazard="0.9"/>)"));
+  ASSERT_TRUE(plain);
+  const double b = plain->Encode("b"), a = plain->Encode("a"), m = plain->Encode("m");
+  const double rows[] = {4, 3.5, b, m,   // eta - ref = 2 - 0.3 - 1 = 0.7, H0 = 0.4
+                         4, 0.5, b, m,   // before the first cell: 0
+                         4, 7, b, m,     // after maxTime: none
+                         1, 5, a, m};    // eta - ref = 0.5 - 1, H0 = 0.9
+  double out[12];
+  ASSERT_TRUE(plain->Evaluate(rows, 4, out).has_value());
+  EXPECT_DOUBLE_EQ(out[0], 0.4 * std::exp(0.7));
+  EXPECT_DOUBLE_EQ(out[2], std::exp(-out[0]));
+  EXPECT_EQ(out[3], 0.0);
+  EXPECT_EQ(out[5], 1.0);
+  EXPECT_TRUE(std::isnan(out[6]));
+  EXPECT_DOUBLE_EQ(out[9], 0.9 * std::exp(-0.5));
+  const auto stratified = MustCompile(document(
+      R"(baselineStrataVariable="s")",
+      R"(><BaselineStratum value="m" maxTime="4"><BaselineCell time="2" cumHazard="0.2"/></BaselineStratum>
+          <BaselineStratum value="f" maxTime="10"><BaselineCell time="1" cumHazard="0.05"/><BaselineCell time="5" cumHazard="0.5"/>
+          </BaselineStratum>)"));
+  ASSERT_TRUE(stratified);
+  const double f = stratified->Encode("f"), x = stratified->Encode("x");
+  const double strata_rows[] = {4, 6, b, f, 4, 6, b, m, 4, 3, b, m, 4, 3, b, x};
+  ASSERT_TRUE(stratified->Evaluate(strata_rows, 4, out).has_value());
+  EXPECT_DOUBLE_EQ(out[0], 0.5 * std::exp(0.7));
+  EXPECT_TRUE(std::isnan(out[3]));  // past the stratum m's maxTime
+  EXPECT_DOUBLE_EQ(out[6], 0.2 * std::exp(0.7));
+  EXPECT_TRUE(std::isnan(out[9]));  // no BaselineStratum for x
+}
+
+// A factor coded by a contrast matrix (effect coding, c the reference): a PPCell of level l
+// gives the row's value v the entry M[v][l].
+TEST(PmmlContrast, FactorsCodedByTheirContrastMatrix) {
+  auto document = [](const char* matrix) {
+    return fmt::format(R"(<PMML version="4.4"><DataDictionary>
+      <DataField name="g" optype="categorical" dataType="string"><Value value="a"/><Value value="b"/><Value value="c"/></DataField>
+      <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+    <GeneralRegressionModel functionName="regression" modelType="generalLinear">
+      <MiningSchema><MiningField name="g"/><MiningField name="y" usageType="target"/></MiningSchema>
+      <ParameterList><Parameter name="p0"/><Parameter name="p1"/><Parameter name="p2"/></ParameterList>
+      <FactorList><Predictor name="g" contrastMatrixType="deviation">
+        <Categories><Category value="a"/><Category value="b"/><Category value="c"/></Categories>{}</Predictor></FactorList>
+      <PPMatrix><PPCell value="a" predictorName="g" parameterName="p1"/><PPCell value="b" predictorName="g" parameterName="p2"/></PPMatrix>
+      <ParamMatrix><PCell parameterName="p0" beta="10"/><PCell parameterName="p1" beta="2"/><PCell parameterName="p2" beta="3"/></ParamMatrix>
+    </GeneralRegressionModel></PMML>)",
+                       matrix);
+  };
+  for (const char* matrix : {R"(<Matrix nbRows="3" nbCols="3"><Array n="3" type="int">1 0 0</Array>
+                                   <Array n="3" type="int">0 1 0</Array><Array n="3" type="int">-1 -1 0</Array></Matrix>)",
+                             R"(<Matrix nbRows="3" nbCols="3" diagDefault="1" offDiagDefault="0">
+                                   <MatCell row="3" col="1">-1</MatCell><MatCell row="3" col="2">-1</MatCell>
+                                   <MatCell row="3" col="3">0</MatCell></Matrix>)"}) {
+    const auto model = MustCompile(document(matrix));
+    ASSERT_TRUE(model);
+    const double rows[] = {model->Encode("a"), model->Encode("b"), model->Encode("c")};
+    double out[3];
+    ASSERT_TRUE(model->Evaluate(rows, 3, out).has_value());
+    EXPECT_EQ(std::vector<double>(out, out + 3), (std::vector<double>{12, 13, 10 - 2 - 3})) << matrix;
+  }
+}
+
 }  // namespace
 }  // namespace ferry::backends::pmml
