@@ -3,7 +3,9 @@
 // covariate raised to the cell's value, 1 by default; a parameter without cells, the intercept,
 // 1) and the ParamMatrix's betas give each linear predictor eta = sum beta_p X_p (+ offset).
 //   regression, generalLinear   the prediction is eta;
-//   generalizedLinear           the inverse link of eta (+ offset), times the trials;
+//   generalizedLinear           the inverse link of eta (+ offset), times the trials; as a binary
+//                               classification (R's binomial glm), the probability of the category
+//                               that is not the reference one;
 //   multinomialLogistic         eta by targetCategory, 0 for the reference one, then softmax;
 //   ordinalMultinomial          F(theta_k + eta) = P(Y <= k) for the categories in order (theta_k
 //                               the PCells of category k, the slopes shared), F the cumulativeLink;
@@ -234,6 +236,13 @@ class GeneralRegressionModel final : public Model {
       case Type::kCox: return Cox(v, eta(betas[0].second), y);
       case Type::kLinear: y[0] = x[parameters.size()] = eta(betas[0].second) + off; return true;
       case Type::kGeneralized: {
+        if (classification) {  // binary: the modelled category's probability, the reference's the rest
+          const double p = InverseLink(link, eta(betas[0].second) + off, link_parameter);
+          std::fill(y, y + categories, 0.0);
+          y[betas[0].first] = p;
+          y[reference] = 1 - p;
+          return true;
+        }
         double n = trials;
         if (trials_slot >= 0) {
           n = v[trials_slot];
@@ -404,7 +413,7 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
                                "multinomialLogistic, ordinalMultinomial, CoxRegression are)", type));
   }
   const bool categorical = model->type == Type::kMultinomial || model->type == Type::kOrdinal;
-  if (categorical != model->classification) {
+  if (categorical != model->classification && model->type != Type::kGeneralized) {
     return Fail(e, fmt::format("modelType '{}' does not go with functionName '{}'", type,
                                e.attribute("functionName").as_string()));
   }
@@ -555,8 +564,19 @@ core::Result<std::unique_ptr<Model>> Compiler::GeneralRegression(const pugi::xml
         for (std::size_t k = 0; k < out_.categories.size(); ++k) {
           if (!by_category.contains(k)) missing = k;
         }
-        if (missing == out_.categories.size()) return Fail(e, "multinomialLogistic needs a reference category");
+        if (missing == out_.categories.size()) return Fail(e, fmt::format("{} needs a reference category", type));
         model->reference = missing;
+      }
+      if (model->type == Type::kGeneralized) {  // a binary classification (R's binomial glm)
+        if (out_.categories.size() != 2) {
+          return Fail(e, "a generalizedLinear classification has two categories (a multinomialLogistic has more)");
+        }
+        const std::size_t modelled = 1 - model->reference;
+        if (model->betas.empty()) model->betas.emplace_back(modelled, std::move(plain));
+        if (model->betas.size() != 1 || model->betas[0].first != modelled) {
+          return Fail(e, fmt::format("a generalizedLinear classification gives betas for '{}' alone",
+                                     out_.categories[modelled]));
+        }
       }
     }
   }

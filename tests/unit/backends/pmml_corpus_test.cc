@@ -1,9 +1,10 @@
 // The PMML conformance corpus (tests/pmml/corpus, written by tests/pmml/make_corpus.py): each
-// document's rows, answered by ferry's evaluator, against the answers scikit-learn or XGBoost gave
-// for them. Probabilities and predictions agree within 1e-9 relative (the documents compute in
+// document's rows, answered by ferry's evaluator, against the answers scikit-learn, XGBoost or R
+// (tests/pmml/make_r_corpus.R) gave for them; `out:<name>` columns are output fields. Probabilities and predictions agree within 1e-9 relative (the documents compute in
 // double) -- 1e-5 for XGBoost's, which computes in float32 -- and labels exactly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -63,7 +64,9 @@ TEST(PmmlCorpus, EveryDocumentAnswersAsItsMakerDid) {
         std::size_t i = 0;
         while (i < model.inputs().size() && model.inputs()[i].name != field) ++i;
         ASSERT_LT(i, model.inputs().size()) << "no input " << field;
-        in[i] = cells[c].empty() ? std::nan("") : std::stod(cells[c]);
+        in[i] = cells[c].empty()             ? std::nan("")
+                : model.inputs()[i].is_string ? model.Encode(cells[c])
+                                              : std::stod(cells[c]);
       }
       ASSERT_TRUE(model.Evaluate(in.data(), 1, out.data()).has_value());
       bool expects_answer = false;
@@ -89,6 +92,17 @@ TEST(PmmlCorpus, EveryDocumentAnswersAsItsMakerDid) {
           ASSERT_NE(at, categories.end()) << "no category " << category;
           EXPECT_PRED3(Close, out[static_cast<std::size_t>(at - categories.begin())], std::stod(cells[c]), tolerance)
               << column;
+        } else if (column.starts_with("out:")) {  // an output field: a number, or a string
+          const auto& outputs = model.outputs();
+          const auto at = std::find_if(outputs.begin(), outputs.end(),
+                                       [&](const auto& o) { return o.name == column.substr(4); });
+          ASSERT_NE(at, outputs.end()) << "no output " << column;
+          const double got = out[(model.classification() ? k + 1 : 1) + static_cast<std::size_t>(at - outputs.begin())];
+          if (at->is_string) {
+            EXPECT_EQ(model.Decode(got), cells[c]) << column;
+          } else {
+            EXPECT_PRED3(Close, got, std::stod(cells[c]), tolerance) << column;
+          }
         }
       }
       ++rows_checked;
