@@ -339,6 +339,37 @@ def pmml_seeds():
     write("fuzz_pmml", "rules.pmml", RULES_PMML)
     write("fuzz_pmml", "clusters.pmml", CLUSTERS_PMML)
     write("fuzz_pmml", "glm.pmml", GLM_PMML)
+    write("fuzz_pmml", "cox.pmml", COX_PMML)
+    # The output features' documents, and the smaller R-made documents of the corpus.
+    with open(os.path.join(SOURCE_DIR, "tests", "unit", "backends", "pmml_outputs_test.cc")) as f:
+        for i, doc in enumerate(re.findall(r'MustCompile\(R"\((.*?)\)"\);', f.read(), re.S)):
+            write("fuzz_pmml", f"outputs-{i}.pmml", doc)
+    corpus = os.path.join(SOURCE_DIR, "tests", "pmml", "corpus")
+    for name in sorted(os.listdir(corpus)):
+        path = os.path.join(corpus, name)
+        if name.startswith("r-") and name.endswith(".pmml") and os.path.getsize(path) < 10000:
+            with open(path) as f:
+                write("fuzz_pmml", name, f.read())
+
+
+COX_PMML = """<PMML version="4.4"><DataDictionary>
+  <DataField name="x" optype="continuous" dataType="double"/><DataField name="t" optype="continuous" dataType="double"/>
+  <DataField name="g" optype="categorical" dataType="string"><Value value="a"/><Value value="b"/><Value value="c"/></DataField>
+  <DataField name="h" optype="continuous" dataType="double"/></DataDictionary>
+<GeneralRegressionModel functionName="regression" modelType="CoxRegression" endTimeVariable="t" baselineStrataVariable="g">
+  <MiningSchema><MiningField name="x"/><MiningField name="t"/><MiningField name="g"/><MiningField name="h" usageType="target"/></MiningSchema>
+  <ParameterList><Parameter name="p1" referencePoint="2"/><Parameter name="p2"/></ParameterList>
+  <FactorList><Predictor name="g" contrastMatrixType="deviation"><Categories><Category value="a"/><Category value="b"/>
+    <Category value="c"/></Categories><Matrix kind="symmetric"><Array type="real">1</Array><Array type="real">0 1</Array>
+    <Array type="real">-1 -1 0</Array></Matrix></Predictor></FactorList>
+  <CovariateList><Predictor name="x"/></CovariateList>
+  <PPMatrix><PPCell value="1" predictorName="x" parameterName="p1"/><PPCell value="b" predictorName="g" parameterName="p2"/></PPMatrix>
+  <ParamMatrix><PCell parameterName="p1" beta="0.5"/><PCell parameterName="p2" beta="-0.3"/></ParamMatrix>
+  <BaseCumHazardTables><BaselineStratum value="a" maxTime="4"><BaselineCell time="2" cumHazard="0.2"/></BaselineStratum>
+    <BaselineStratum value="b" maxTime="10"><BaselineCell time="1" cumHazard="0.05"/><BaselineCell time="5" cumHazard="0.5"/>
+    </BaselineStratum></BaseCumHazardTables>
+</GeneralRegressionModel></PMML>
+"""
 
 
 GLM_PMML = """<PMML version="4.4"><DataDictionary>
