@@ -9,7 +9,8 @@
 // of binary values (non-zero is 1; missing ones left out): simpleMatching, jaccard, tanimoto and
 // binarySimilarity (its c.. and d.. parameters). Outputs clusterId (the winner's place from 1),
 // entityId (its id) and affinity (the distance or similarity to the winner, or to the cluster the
-// OutputField's `value` names). A distributionBased model is refused.
+// OutputField's `value` names). A distributionBased model is refused: PMML gives its clusters'
+// statistics but no way to score a row with them.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -164,7 +165,8 @@ core::Result<std::unique_ptr<Model>> Compiler::Clustering(const pugi::xml_node& 
   auto model = std::make_unique<ClusteringModel>();
   model->classification = true;  // over the clusters
   if (std::string_view(e.attribute("modelClass").as_string("centerBased")) != "centerBased") {
-    return Fail(e, "only centerBased clustering is supported (a distributionBased model is refused)");
+    return Fail(e, "only centerBased clustering is supported: PMML defines no scoring for a distributionBased model "
+                   "(its Partitions describe the clusters; JPMML refuses it too)");
   }
   const pugi::xml_node comparison = e.child("ComparisonMeasure");
   if (!comparison) return Fail(e, "has no ComparisonMeasure");

@@ -74,7 +74,17 @@ class MiningModel final : public Model {
   std::size_t scratch_size() const override {
     std::size_t child = 0;
     for (const auto& s : segments) child = std::max(child, s.model->scratch_size());
-    return 2 * Width() + segments.size() + child;
+    return 2 * Width() + segments.size() + 1 + child;
+  }
+  // selectFirst answers what its chosen segment's model answers, output features included.
+  bool Gives(OutputField::Feature feature) const override {
+    return method == Method::kSelectFirst &&
+           std::all_of(segments.begin(), segments.end(), [&](const Segment& s) { return s.model->Gives(feature); });
+  }
+  double Feature(const OutputField& o, const double* y, const double* scratch) const override {
+    const double chosen = scratch[2 * Width() + segments.size()];
+    if (std::isnan(chosen)) return kMissing;
+    return segments[static_cast<std::size_t>(chosen)].model->Feature(o, y, scratch + 2 * Width() + segments.size() + 1);
   }
   void SetCategories(const std::vector<double>& values) override {
     Model::SetCategories(values);
@@ -125,7 +135,9 @@ class MiningModel final : public Model {
     double* seg = scratch;
     double* acc = seg + Width();
     double* values = acc + Width();  // median
-    double* child = values + segments.size();
+    double* chosen = values + segments.size();  // selectFirst: the segment's index
+    double* child = chosen + 1;
+    *chosen = kMissing;
     std::fill(acc, acc + k, method == Method::kMax ? -std::numeric_limits<double>::infinity() : 0.0);
     std::size_t count = 0;
     double weights = 0;
@@ -139,6 +151,7 @@ class MiningModel final : public Model {
       switch (method) {
         case Method::kSelectFirst:
           std::copy(seg, seg + score_width(), y);  // with the segment's predicted category
+          *chosen = static_cast<double>(&s - segments.data());
           return true;
         case Method::kModelChain:
           // Every segment runs (their outputs feed the later ones); the last one answers.
@@ -223,7 +236,13 @@ class MiningModel final : public Model {
 
 core::Result<std::unique_ptr<Model>> Compiler::Mining(const pugi::xml_node& e, int depth) {
   auto model = std::make_unique<MiningModel>();
-  FERRY_ASSIGN_OR_RETURN(model->classification, IsClassification(e));
+  // A clustering is served as a classification over the clusters (ClusteringModel's way).
+  const bool clustering = std::string_view(e.attribute("functionName").as_string()) == "clustering";
+  if (clustering) {
+    model->classification = true;
+  } else {
+    FERRY_ASSIGN_OR_RETURN(model->classification, IsClassification(e));
+  }
   pugi::xml_node segmentation;
   for (pugi::xml_node c : e.children()) {
     const std::string_view name = c.name();
@@ -243,6 +262,10 @@ core::Result<std::unique_ptr<Model>> Compiler::Mining(const pugi::xml_node& e, i
                                           model->classification ? "classification" : "regression"));
   }
   model->method = spec->method;
+  if (clustering && model->method != Method::kSelectFirst && model->method != Method::kModelChain &&
+      model->method != Method::kMajorityVote && model->method != Method::kWeightedMajorityVote) {
+    return Fail(segmentation, fmt::format("multipleModelMethod '{}' does not apply to a clustering", method));
+  }
   const std::string_view missing = segmentation.attribute("missingPredictionTreatment").as_string("continue");
   if (missing != "continue" && missing != "skipSegment" && missing != "returnMissing") {
     return Fail(segmentation, fmt::format("missingPredictionTreatment '{}' is not supported", missing));

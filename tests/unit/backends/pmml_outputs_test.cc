@@ -162,6 +162,44 @@ TEST(PmmlOutputs, ClusteringBySimilarity) {
   EXPECT_NE(wrong.error().message.find("jaccard is not a distance measure"), std::string::npos) << wrong.error().message;
 }
 
+// A MiningModel of functionName clustering: selectFirst picks a ClusteringModel by a predicate,
+// and its clusterId, entityId and affinity are the MiningModel's outputs.
+TEST(PmmlOutputs, ClusteringMiningModelSelectsASegmentsClusters) {
+  const auto model = MustCompile(R"(<PMML version="4.4"><DataDictionary>
+    <DataField name="region" optype="categorical" dataType="string"><Value value="north"/><Value value="south"/></DataField>
+    <DataField name="a" optype="continuous" dataType="double"/></DataDictionary>
+  <MiningModel functionName="clustering"><MiningSchema><MiningField name="region"/><MiningField name="a"/></MiningSchema>
+    <Output><OutputField name="id" feature="clusterId" dataType="integer"/><OutputField name="entity" feature="entityId"/>
+      <OutputField name="affinity" feature="affinity" dataType="double"/></Output>
+    <Segmentation multipleModelMethod="selectFirst">
+      <Segment><SimplePredicate field="region" operator="equal" value="north"/>
+        <ClusteringModel functionName="clustering" modelClass="centerBased" numberOfClusters="2">
+          <MiningSchema><MiningField name="a"/></MiningSchema>
+          <ComparisonMeasure kind="distance"><squaredEuclidean/></ComparisonMeasure><ClusteringField field="a"/>
+          <Cluster id="n1"><Array n="1" type="real">0</Array></Cluster><Cluster id="n2"><Array n="1" type="real">10</Array></Cluster>
+        </ClusteringModel></Segment>
+      <Segment><True/>
+        <ClusteringModel functionName="clustering" modelClass="centerBased" numberOfClusters="2">
+          <MiningSchema><MiningField name="a"/></MiningSchema>
+          <ComparisonMeasure kind="distance"><squaredEuclidean/></ComparisonMeasure><ClusteringField field="a"/>
+          <Cluster id="s1"><Array n="1" type="real">5</Array></Cluster><Cluster id="s2"><Array n="1" type="real">-5</Array></Cluster>
+        </ClusteringModel></Segment>
+    </Segmentation></MiningModel></PMML>)");
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->categories(), (std::vector<std::string>{"n1", "n2", "s1", "s2"}));
+  const double rows[] = {model->Encode("north"), 7, model->Encode("south"), -3};
+  double out[16];  // four probabilities, predicted, id, entity, affinity
+  ASSERT_TRUE(model->Evaluate(rows, 2, out).has_value());
+  EXPECT_EQ(out[4], 1.0);  // n2
+  EXPECT_EQ(out[5], 2.0);
+  EXPECT_EQ(model->Decode(out[6]), "n2");
+  EXPECT_EQ(out[7], 9.0);
+  EXPECT_EQ(out[12], 3.0);  // s2
+  EXPECT_EQ(out[13], 2.0);
+  EXPECT_EQ(model->Decode(out[14]), "s2");
+  EXPECT_EQ(out[15], 4.0);
+}
+
 // standardError from the PCovMatrix (given as a triangle): sqrt(x' C x) for a linear model, times
 // the inverse link's slope for a generalized linear one. x = (1, 3), C = [[0.5, 0.1], [0.1, 0.2]]:
 // x' C x = 0.5 + 2 * 0.1 * 3 + 0.2 * 9 = 2.9.
