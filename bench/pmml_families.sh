@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ferry's PMML evaluator on one realistic document of each model family (issue 17's list): a
-# 2-hidden-layer network of 32 units, an RBF SVM of about 50 support vectors (both fitted by
-# scikit-learn and written by scripts/sklearn_to_pmml.py), a 100-rule rule set and a scorecard of
-# 10 characteristics (generated here), and a 4-cluster k-means. In-process rows/s on one core
+# 2-hidden-layer network of 32 units, an RBF SVM of about 50 support vectors, a Gaussian naive
+# Bayes (fitted by scikit-learn and written by scripts/sklearn_to_pmml.py), a 100-rule rule set, a
+# scorecard of 10 characteristics and a logit GLM of 20 parameters (generated here), and a
+# 4-cluster k-means. In-process rows/s on one core
 # (bench/pmml_loop.cc) at 1 and 64 rows a call, beside scikit-learn's own predict() on the same
 # model at 1 and 64 rows (the MLP, SVM and k-means). Appends to docs/benchmarks.md.
 #
@@ -28,6 +29,7 @@ import subprocess, sys, time
 import joblib
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.naive_bayes import GaussianNB
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
@@ -39,6 +41,7 @@ models = {
     "mlp-32x32": MLPClassifier((32, 32), max_iter=200, random_state=0).fit(x, y),
     "svm-rbf": SVC(kernel="rbf", C=100, gamma=0.05).fit(x[:120], y[:120]),
     "kmeans-4": KMeans(n_clusters=4, n_init=3, random_state=0).fit(x),
+    "naive-bayes": GaussianNB().fit(x, y),
 }
 for name, model in models.items():
     joblib.dump(model, f"{work}/{name}.joblib")
@@ -78,11 +81,24 @@ open(f"{work}/scorecard-10.pmml", "w").write(
     f'<MiningSchema>{schema}<MiningField name="s" usageType="predicted"/></MiningSchema><Output>'
     f'<OutputField name="rc1" feature="reasonCode" rank="1"/><OutputField name="rc2" feature="reasonCode" rank="2"/>'
     f'</Output><Characteristics>{"".join(characteristics)}</Characteristics></Scorecard></PMML>')
+
+# A logit GLM of 20 parameters: the intercept, the 8 fields, their squares and 3 interactions.
+terms = [[]] + [[(i, 1)] for i in range(8)] + [[(i, 2)] for i in range(8)] + [[(0, 1), (1, 1)], [(2, 1), (3, 1)], [(4, 1), (5, 1)]]
+cells = "".join(f'<PPCell value="{e}" predictorName="f{i}" parameterName="p{p}"/>' for p, t in enumerate(terms) for i, e in t)
+betas = "".join(f'<PCell parameterName="p{p}" beta="{rng.normal(scale=0.3):.6f}"/>' for p in range(len(terms)))
+parameters = "".join(f'<Parameter name="p{p}"/>' for p in range(len(terms)))
+covariates = "".join(f'<Predictor name="f{i}"/>' for i in range(8))
+open(f"{work}/glm-20.pmml", "w").write(
+    f'<PMML version="4.4"><DataDictionary>{fields}<DataField name="r" optype="continuous" dataType="double"/>'
+    f'</DataDictionary><GeneralRegressionModel functionName="regression" modelType="generalizedLinear" linkFunction="logit">'
+    f'<MiningSchema>{schema}<MiningField name="r" usageType="target"/></MiningSchema><ParameterList>'
+    f'{parameters}</ParameterList><CovariateList>{covariates}</CovariateList>'
+    f'<PPMatrix>{cells}</PPMatrix><ParamMatrix>{betas}</ParamMatrix></GeneralRegressionModel></PMML>')
 PY
 
 vectors=$(awk '$1 == "svm-rbf-vectors" {print $2}' "$work/sklearn.txt")
 rows=()
-for doc in mlp-32x32 svm-rbf kmeans-4 rules-100 scorecard-10; do
+for doc in mlp-32x32 svm-rbf kmeans-4 naive-bayes rules-100 scorecard-10 glm-20; do
   for batch in 1 64; do
     read -r _ _ _ rate _ < <("$build/ferry_bench_pmml_loop" "$work/$doc.pmml" "$batch" "$seconds" | grep '^RESULT')
     sk=$(awk -v d="$doc" -v b="$batch" '$1 == d && $2 == b {print $3}' "$work/sklearn.txt")
