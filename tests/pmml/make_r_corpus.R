@@ -87,7 +87,18 @@ mining_schema <- function(inputs, target) {
 write_document <- function(name, lines) writeLines(c(lines, "</PMML>"), file.path(out_dir, paste0("r-", name, ".pmml")))
 
 # inputs: a data frame of input columns; answers: a data frame of answer columns (NA: none).
-write_answers <- function(name, inputs, answers) {
+write_answers <- function(name, inputs, answers, fit = NULL) {
+  # A factor input: one more row with a level the model never saw, which R's predict() refuses
+  # ("factor g has new level") and PMML's returnInvalid too.
+  if ("g" %in% names(inputs) && !is.null(fit)) {
+    inputs$g <- as.character(inputs$g)
+    inputs <- rbind(inputs, inputs[1, ])
+    inputs$g[nrow(inputs)] <- "z"
+    answers <- rbind(answers, answers[1, , drop = FALSE])
+    answers[nrow(answers), ] <- NA
+    answers$error <- c(rep(NA, nrow(answers) - 1), "has a value that is not one of its categories")
+    stopifnot(inherits(try(predict(fit, inputs[nrow(inputs), ]), silent = TRUE), "try-error"))
+  }
   cells <- lapply(c(inputs, answers), function(col) if (is.numeric(col)) num(col) else ifelse(is.na(col), "", as.character(col)))
   table <- as.data.frame(cells, stringsAsFactors = FALSE, optional = TRUE)
   names(table) <- c(paste0("in:", names(inputs)), names(answers))
@@ -294,7 +305,7 @@ write_glm <- function(name, formula, family, model_type) {
     answers <- data.frame(prediction = predicted$fit)
     answers[["out:se"]] <- ifelse(is.na(predicted$fit), NA, predicted$se.fit)
   }
-  write_answers(name, rows[, inputs], answers)
+  write_answers(name, rows[, inputs], answers, fit)
 }
 
 # ---- coxph: a CoxRegression with the baseline cumulative hazard at the covariates' means ----
@@ -341,7 +352,7 @@ write_cox <- function(name, stratified) {
   expected <- predict(fit, rows, type = "expected")
   answers <- data.frame(prediction = expected)
   answers[["out:survival"]] <- exp(-expected)
-  write_answers(name, rows[, inputs], answers)
+  write_answers(name, rows[, inputs], answers, fit)
 }
 
 # ---- nnet: a NeuralNetwork of one logistic hidden layer ----

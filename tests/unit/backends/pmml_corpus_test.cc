@@ -1,6 +1,7 @@
 // The PMML conformance corpus (tests/pmml/corpus, written by tests/pmml/make_corpus.py): each
 // document's rows, answered by ferry's evaluator, against the answers scikit-learn, XGBoost or R
-// (tests/pmml/make_r_corpus.R) gave for them; `out:<name>` columns are output fields. Probabilities and predictions agree within 1e-9 relative (the documents compute in
+// (tests/pmml/make_r_corpus.R) gave for them; `out:<name>` columns are output fields, and a row
+// with an `error` is one its maker refuses too (a factor level it never saw). Probabilities and predictions agree within 1e-9 relative (the documents compute in
 // double) -- 1e-5 for XGBoost's, which computes in float32 -- and labels exactly.
 #include <gtest/gtest.h>
 
@@ -35,7 +36,7 @@ bool Close(double got, double want, double tolerance) {
 
 TEST(PmmlCorpus, EveryDocumentAnswersAsItsMakerDid) {
   const fs::path corpus = fs::path(FERRY_SOURCE_DIR) / "tests" / "pmml" / "corpus";
-  std::size_t documents = 0, rows_checked = 0;
+  std::size_t documents = 0, rows_checked = 0, invalid_rows = 0;
   for (const auto& entry : fs::directory_iterator(corpus)) {
     if (entry.path().extension() != ".pmml") continue;
     const std::string name = entry.path().stem().string();
@@ -68,10 +69,20 @@ TEST(PmmlCorpus, EveryDocumentAnswersAsItsMakerDid) {
                 : model.inputs()[i].is_string ? model.Encode(cells[c])
                                               : std::stod(cells[c]);
       }
+      // An `error` column: the row is invalid, and the call fails naming why.
+      const auto error = std::find(header.begin(), header.end(), "error");
+      if (error != header.end() && !cells[static_cast<std::size_t>(error - header.begin())].empty()) {
+        const std::string& why = cells[static_cast<std::size_t>(error - header.begin())];
+        const auto refused = model.Evaluate(in.data(), 1, out.data());
+        ASSERT_FALSE(refused.has_value()) << "expected: " << why;
+        EXPECT_NE(refused.error().message.find(why), std::string::npos) << refused.error().message;
+        ++invalid_rows;
+        continue;
+      }
       ASSERT_TRUE(model.Evaluate(in.data(), 1, out.data()).has_value());
       bool expects_answer = false;
       for (std::size_t c = 0; c < header.size(); ++c) {
-        if (!header[c].starts_with("in:") && !cells[c].empty()) expects_answer = true;
+        if (!header[c].starts_with("in:") && header[c] != "error" && !cells[c].empty()) expects_answer = true;
       }
       if (!expects_answer) {
         EXPECT_TRUE(std::isnan(out[model.classification() ? k : 0])) << "expected no prediction";
@@ -79,7 +90,7 @@ TEST(PmmlCorpus, EveryDocumentAnswersAsItsMakerDid) {
       }
       for (std::size_t c = 0; c < header.size(); ++c) {
         const std::string& column = header[c];
-        if (column.starts_with("in:") || cells[c].empty()) continue;
+        if (column.starts_with("in:") || column == "error" || cells[c].empty()) continue;
         if (column == "label") {
           ASSERT_FALSE(std::isnan(out[k])) << "no prediction";
           EXPECT_EQ(model.categories()[static_cast<std::size_t>(out[k])], cells[c]);
@@ -110,6 +121,7 @@ TEST(PmmlCorpus, EveryDocumentAnswersAsItsMakerDid) {
   }
   EXPECT_GE(documents, 60u);
   EXPECT_GT(rows_checked, documents * 20);
+  EXPECT_GE(invalid_rows, 4u);
 }
 
 }  // namespace
