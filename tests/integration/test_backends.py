@@ -197,6 +197,10 @@ class BackendsTest(unittest.TestCase):
                             f"{cls.repo}/pmml-{name}/1/model.pmml"], check=True)
         # PMML with a string field: one input tensor a field, labels as strings.
         write_pmml(cls.repo, "pmml-strings", STRING_PMML)
+        # R-made documents of the conformance corpus (tests/pmml/make_r_corpus.R).
+        for name in ("r-rpart-class", "r-coxph-strata"):
+            with open(f"{ROOT}/tests/pmml/corpus/{name}.pmml") as f:
+                write_pmml(cls.repo, name, f.read())
         # Bad files.
         os.makedirs(f"{cls.repo}/xgb-truncated/1")
         with open(f"{cls.repo}/xgb-reg/1/model.json") as src, open(f"{cls.repo}/xgb-truncated/1/model.json", "w") as dst:
@@ -351,6 +355,35 @@ class BackendsTest(unittest.TestCase):
         status, answer, _ = self.server.request("POST", "/v2/models/pmml-strings/infer", body)
         self.assertEqual(status, 400, answer)
         self.assertEqual(answer["error"], "row 1: field 'color' has a value that is not one of its categories")
+
+    def test_pmml_r_documents_answer_over_http_as_r_did(self):
+        """An rpart tree (its node id a BYTES output, its confidence) and a stratified Cox model
+        (a string field, the cumulative hazard and the survival) answer over HTTP what R answered."""
+        import csv
+        def rows(name, count):
+            with open(f"{ROOT}/tests/pmml/corpus/{name}.csv") as f:
+                return [r for r in csv.DictReader(f) if not r.get("error")][:count]
+        tree = rows("r-rpart-class", 6)
+        x = np.array([[float(r[f"in:x{i}"]) for i in (1, 2, 3)] for r in tree])
+        out = infer(self.server, "r-rpart-class", x, "FP64")
+        self.assertEqual(out["label"].ravel().tolist(), [r["label"] for r in tree])
+        self.assertEqual(out["node"].ravel().tolist(), [r["out:node"] for r in tree])
+        np.testing.assert_allclose(out["confidence"].ravel(), [float(r["out:confidence"]) for r in tree], rtol=1e-12)
+        np.testing.assert_allclose(out["probability"][:, 1], [float(r["p:yes"]) for r in tree], rtol=1e-12)
+        cox = rows("r-coxph-strata", 5)
+        inputs = [{"name": "g", "shape": [len(cox), 1], "datatype": "BYTES", "data": [r["in:g"] for r in cox]}]
+        for field in ("x1", "x2", "time", "status"):
+            inputs.append({"name": field, "shape": [len(cox), 1], "datatype": "FP64",
+                           "data": [float(r[f"in:{field}"]) for r in cox]})
+        status, answer, _ = self.server.request("POST", "/v2/models/r-coxph-strata/infer", {"inputs": inputs})
+        self.assertEqual(status, 200, answer)
+        got = {o["name"]: o["data"] for o in answer["outputs"]}
+        np.testing.assert_allclose(got["prediction"], [float(r["prediction"]) for r in cox], rtol=1e-9)
+        np.testing.assert_allclose(got["survival"], [float(r["out:survival"]) for r in cox], rtol=1e-9)
+        inputs[0]["data"][2] = "z"
+        status, answer, _ = self.server.request("POST", "/v2/models/r-coxph-strata/infer", {"inputs": inputs})
+        self.assertEqual(status, 400, answer)
+        self.assertEqual(answer["error"], "row 2: field 'g' has a value that is not one of its categories")
 
     def test_bad_files_are_unavailable_with_a_reason_and_the_rest_serves(self):
         status, index, _ = self.server.request("POST", "/v2/repository/index", {})
