@@ -6,8 +6,10 @@
 #   - /v2/models/pima-pipeline/predict (one record) vs /v2/models/pima-features/infer (the same
 #     row as the engineered tensor), the pipeline's cost.
 # Every server gets the same I/O threads (2, the cores here); the client shares the 2 cores, so the
-# figures are lower than on a machine with a separate client. With --profile, perf samples ferry
-# under the HTTP load and the top symbols are printed. Appends to docs/benchmarks.md.
+# figures are lower than on a machine with a separate client. ferry runs twice, with every request
+# handed to the model's worker (--inline-below-us 0) and with inline execution (the default). With
+# --profile, perf samples ferry (inline) under the HTTP load and the top symbols are printed.
+# Appends to docs/benchmarks.md.
 #
 #   bench/hot_path.sh [--duration 10] [--profile] [--no-record]
 set -euo pipefail
@@ -58,23 +60,34 @@ start_probe ferry_bench_bare_grpc
 read -r bare_grpc bare_grpc_p50 bare_grpc_p99 _ <<< "$(grpc_rate "$probe_port")"
 stop_probe
 
-grpc_port=$(free_port)
-start_ferry examples/models --grpc-port "$grpc_port" --http-threads 2
-read -r http http_p50 http_p99 http_errors <<< "$(wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration")"
-read -r grpc grpc_p50 grpc_p99 grpc_errors <<< "$(grpc_rate "$grpc_port")"
-read -r features features_p50 features_p99 _ <<< "$(wrk_post "http://127.0.0.1:$port/v2/models/pima-features/infer" "$work/features.json" 32 "$duration")"
-read -r predict predict_p50 predict_p99 predict_errors <<< "$(wrk_post "http://127.0.0.1:$port/v2/models/pima-pipeline/predict" "$work/predict.json" 32 "$duration")"
+# ferry twice in the same sitting: handing every request to the model's worker thread
+# (--inline-below-us 0, as before inline execution), then with inline execution (the default).
+declare -A http http_p50 http_p99 http_errors grpc grpc_p50 grpc_p99 grpc_errors
+declare -A features features_p50 features_p99 predict predict_p50 predict_p99 predict_errors
 profile_text=""
-if [ "$profile" = 1 ] && command -v perf > /dev/null; then
-  wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration" > /dev/null &
-  load_pid=$!
-  sleep 3
-  perf record -F 999 -g -p "$ferry_pid" -o "$work/perf.data" -- sleep 5 > /dev/null 2>&1 || true
-  wait "$load_pid"
-  profile_text=$(perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2> /dev/null |
-    grep -E '^ +[0-9]' | awk '{$1=$1; print substr($0, 1, 120)}' | head -30 || true)
-fi
-stop_ferry
+for mode in handoff inline; do
+  grpc_port=$(free_port)
+  extra=()
+  [ "$mode" = handoff ] && extra=(--inline-below-us 0)
+  start_ferry examples/models --grpc-port "$grpc_port" --http-threads 2 "${extra[@]}"
+  read -r "http[$mode]" "http_p50[$mode]" "http_p99[$mode]" "http_errors[$mode]" \
+    <<< "$(wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration")"
+  read -r "grpc[$mode]" "grpc_p50[$mode]" "grpc_p99[$mode]" "grpc_errors[$mode]" <<< "$(grpc_rate "$grpc_port")"
+  read -r "features[$mode]" "features_p50[$mode]" "features_p99[$mode]" _ \
+    <<< "$(wrk_post "http://127.0.0.1:$port/v2/models/pima-features/infer" "$work/features.json" 32 "$duration")"
+  read -r "predict[$mode]" "predict_p50[$mode]" "predict_p99[$mode]" "predict_errors[$mode]" \
+    <<< "$(wrk_post "http://127.0.0.1:$port/v2/models/pima-pipeline/predict" "$work/predict.json" 32 "$duration")"
+  if [ "$mode" = inline ] && [ "$profile" = 1 ] && command -v perf > /dev/null; then
+    wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration" > /dev/null &
+    load_pid=$!
+    sleep 3
+    perf record -F 999 -g -p "$ferry_pid" -o "$work/perf.data" -- sleep 5 > /dev/null 2>&1 || true
+    wait "$load_pid"
+    profile_text=$(perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2> /dev/null |
+      grep -E '^ +[0-9]' | awk '{$1=$1; print substr($0, 1, 120)}' | head -30 || true)
+  fi
+  stop_ferry
+done
 
 ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
 commit=$(bench_commit)
@@ -84,13 +97,17 @@ table=$(cat <<MD
 | path | req/s | p50 ms | p99 ms | ratio |
 |---|---|---|---|---|
 | bare Beast, fixed answer | $bare_http | $bare_http_p50 | $bare_http_p99 | 1 |
-| ferry HTTP JSON /infer, pima | $http | $http_p50 | $http_p99 | $(ratio "$http" "$bare_http") of bare Beast |
+| ferry HTTP JSON /infer, pima, hand-off | ${http[handoff]} | ${http_p50[handoff]} | ${http_p99[handoff]} | $(ratio "${http[handoff]}" "$bare_http") of bare Beast |
+| ferry HTTP JSON /infer, pima, inline | ${http[inline]} | ${http_p50[inline]} | ${http_p99[inline]} | $(ratio "${http[inline]}" "$bare_http") of bare Beast |
 | bare gRPC callback server, fixed answer | $bare_grpc | $bare_grpc_p50 | $bare_grpc_p99 | 1 |
-| ferry gRPC ModelInfer, pima | $grpc | $grpc_p50 | $grpc_p99 | $(ratio "$grpc" "$bare_grpc") of bare gRPC |
-| ferry /infer, pima-features | $features | $features_p50 | $features_p99 | 1 |
-| ferry /predict, pima-pipeline (1 record) | $predict | $predict_p50 | $predict_p99 | $(ratio "$predict" "$features") of /infer |
+| ferry gRPC ModelInfer, pima, hand-off | ${grpc[handoff]} | ${grpc_p50[handoff]} | ${grpc_p99[handoff]} | $(ratio "${grpc[handoff]}" "$bare_grpc") of bare gRPC |
+| ferry gRPC ModelInfer, pima, inline | ${grpc[inline]} | ${grpc_p50[inline]} | ${grpc_p99[inline]} | $(ratio "${grpc[inline]}" "$bare_grpc") of bare gRPC |
+| ferry /infer, pima-features, hand-off | ${features[handoff]} | ${features_p50[handoff]} | ${features_p99[handoff]} | 1 |
+| ferry /predict, pima-pipeline (1 record), hand-off | ${predict[handoff]} | ${predict_p50[handoff]} | ${predict_p99[handoff]} | $(ratio "${predict[handoff]}" "${features[handoff]}") of /infer |
+| ferry /infer, pima-features, inline | ${features[inline]} | ${features_p50[inline]} | ${features_p99[inline]} | 1 |
+| ferry /predict, pima-pipeline (1 record), inline | ${predict[inline]} | ${predict_p50[inline]} | ${predict_p99[inline]} | $(ratio "${predict[inline]}" "${features[inline]}") of /infer |
 
-Errors: HTTP $http_errors, gRPC $grpc_errors, /predict $predict_errors.
+Errors (hand-off, inline): HTTP ${http_errors[handoff]}, ${http_errors[inline]}; gRPC ${grpc_errors[handoff]}, ${grpc_errors[inline]}; /predict ${predict_errors[handoff]}, ${predict_errors[inline]}.
 MD
 )
 if [ -n "$profile_text" ]; then

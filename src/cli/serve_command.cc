@@ -32,6 +32,7 @@ struct ServeOptions {
   std::string reload_strategy = "swap";
   routing::ExplainLimits explain;  // --explain-max-*
   std::size_t explain_threads = 0;
+  std::int64_t inline_below_us = 100;
   http::HttpServer::Options http;
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
   std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
@@ -102,7 +103,8 @@ int Serve(const ServeOptions& options) {
        .unload_first = options.reload_strategy == "unload-first",
        .request_decoder = [](std::string_view json) { return protocol::DecodeInferRequest(json); },
        .explain_limits = options.explain,
-       .explain_threads = options.explain_threads});
+       .explain_threads = options.explain_threads,
+       .inline_below = std::chrono::microseconds(options.inline_below_us)});
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;
@@ -257,6 +259,12 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "swap: load the new version beside the old, then switch; unload-first: free the old first "
                     "(for models too large to hold twice; the model is unavailable meanwhile)")
       ->check(CLI::IsMember({"swap", "unload-first"}))
+      ->capture_default_str();
+  serve->add_option("--inline-below-us", options->inline_below_us,
+                    "Run a request on the receiving thread, without a hand-off to the model's worker, when the "
+                    "model's executions take less than this many microseconds on average, no batching is set and "
+                    "an instance is idle (0: always hand off)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}))
       ->capture_default_str();
   serve->add_option("--explain-threads", options->explain_threads,
                     "Explanations computed at once, each on a thread of its own (0: one a core)")

@@ -318,7 +318,8 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
                              .version = v,
                              .fingerprint = fingerprint,
                              .config_fingerprint = config_fingerprint,
-                             .explain_limits = options_.explain_limits};
+                             .explain_limits = options_.explain_limits,
+                             .inline_below = options_.inline_below};
     std::shared_ptr<ServedVersion> version;
     if (next->config.is_router) {
       const routing::Servable* previous = nullptr;

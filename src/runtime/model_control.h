@@ -82,6 +82,7 @@ class ModelControl {
     // Where files pushed with a load are written (a folder of its own, removed at Stop()).
     std::filesystem::path staging_directory;
     routing::ExplainLimits explain_limits;  // what an explanation may cost (ferry serve --explain-max-*)
+    std::chrono::microseconds inline_below{0};  // Server::Options::inline_below
   };
   using Done = std::move_only_function<void(core::Result<void>)>;
 

@@ -26,7 +26,8 @@ Server::Server(const Options& options)
                 .request_decoder = options.request_decoder,
                 .routing = {.resolver = this, .timer = &timer_},
                 .staging_directory = {},
-                .explain_limits = options.explain_limits},
+                .explain_limits = options.explain_limits,
+                .inline_below = options.inline_below},
                table_) {
   live_figures_ = std::make_unique<LiveFigures>();
 }

@@ -89,6 +89,9 @@ class Server final : public routing::Resolver {
     RequestDecoder request_decoder;  // decodes warm-up request files (KServe V2 JSON)
     routing::ExplainLimits explain_limits;  // what an explanation may cost (docs/explain.md)
     std::size_t explain_threads = 0;        // explanations computed at once (0: one a core)
+    // A model whose executions take less than this on average runs a request on the caller's
+    // thread when an instance is idle (sched::Scheduler, "inline execution"); 0: never.
+    std::chrono::microseconds inline_below{100};
   };
 
   // Fails only when the repository is not a readable directory.

@@ -215,7 +215,8 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
        .max_queue_delay = std::chrono::microseconds(batching.max_queue_delay_us),
        .preferred_batch_sizes = batching.preferred_batch_sizes,
        .max_queue_size = static_cast<std::size_t>(batching.max_queue_size),
-       .default_timeout = std::chrono::microseconds(batching.default_timeout_us)},
+       .default_timeout = std::chrono::microseconds(batching.default_timeout_us),
+       .inline_below = build.inline_below},
       std::move(executors));
   version->servable = std::make_shared<const routing::ModelServable>(
       routing::ModelServable::Options{.name = config.name,

@@ -5,6 +5,7 @@
 // comes back UNAVAILABLE with its reason.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -33,6 +34,7 @@ struct VersionBuild {
   std::uint64_t fingerprint = 0;         // of the version folder's files, to tell a change later
   std::uint64_t config_fingerprint = 0;  // of model.yaml
   routing::ExplainLimits explain_limits;  // ferry serve --explain-max-*
+  std::chrono::microseconds inline_below{0};  // ferry serve --inline-below-us
 };
 
 std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, const backends::BackendRegistry& registry,

@@ -11,17 +11,17 @@ namespace ferry::sched {
 std::unique_ptr<Scheduler> Scheduler::Create(Options options, std::vector<ExecuteFn> instances) {
   assert(!instances.empty() && "a scheduler needs at least one instance");
   std::sort(options.preferred_batch_sizes.begin(), options.preferred_batch_sizes.end());
-  std::unique_ptr<Scheduler> scheduler(new Scheduler(std::move(options), instances.size()));
-  for (auto& execute : instances) {
-    scheduler->workers_.emplace_back([s = scheduler.get(), fn = std::move(execute)](std::stop_token stop) mutable {
-      s->Work(std::move(fn), stop);
-    });
+  std::unique_ptr<Scheduler> scheduler(new Scheduler(std::move(options), std::move(instances)));
+  for (auto& instance : scheduler->instances_) {
+    scheduler->workers_.emplace_back([s = scheduler.get(), &instance](std::stop_token stop) { s->Work(instance, stop); });
   }
   return scheduler;
 }
 
-Scheduler::Scheduler(Options options, std::size_t workers) : options_(std::move(options)) {
-  workers_.reserve(workers);
+Scheduler::Scheduler(Options options, std::vector<ExecuteFn> instances) : options_(std::move(options)) {
+  instances_.reserve(instances.size());
+  for (auto& execute : instances) instances_.push_back(Instance{.execute = std::move(execute)});
+  workers_.reserve(instances_.size());
 }
 
 Scheduler::~Scheduler() {
@@ -50,6 +50,8 @@ core::Result<void> Scheduler::Submit(Job&& job) {
     }
   }
   if (timeout.count() > 0) job.deadline = now + timeout;
+  Instance* lent = nullptr;
+  bool wake_all = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
@@ -60,10 +62,51 @@ core::Result<void> Scheduler::Submit(Job&& job) {
       return core::Unavailable(fmt::format("model '{}' version {}: queue is full ({} requests waiting); retry later",
                                            options_.model_name, options_.model_version, queue_.size()));
     }
-    queue_.push_back(std::move(job));
+    lent = LendInstance();
+    if (!lent) queue_.push_back(std::move(job));
+    // A worker whose instance is lent does not take work: wake them all so an idle one does.
+    wake_all = lent_ > 0;
   }
-  ready_.notify_one();
+  if (!lent) {
+    wake_all ? ready_.notify_all() : ready_.notify_one();
+    return {};
+  }
+  inline_runs_.fetch_add(1, std::memory_order_relaxed);
+  std::vector<Job> one;
+  one.push_back(std::move(job));
+  Run(lent->execute, one);
+  bool waiting = false;
+  {
+    std::lock_guard lock(mutex_);
+    lent->busy = false;
+    --lent_;
+    waiting = !queue_.empty();
+  }
+  if (waiting) ready_.notify_all();  // its worker skipped what queued meanwhile
   return {};
+}
+
+Scheduler::Instance* Scheduler::LendInstance() {
+  if (options_.inline_below.count() <= 0 || options_.batching || !queue_.empty()) return nullptr;
+  const std::int64_t mean = mean_execution_ns_.load(std::memory_order_relaxed);
+  if (mean < 0 || mean >= std::chrono::duration_cast<std::chrono::nanoseconds>(options_.inline_below).count()) {
+    return nullptr;
+  }
+  for (Instance& instance : instances_) {
+    if (!instance.busy) {
+      instance.busy = true;
+      ++lent_;
+      return &instance;
+    }
+  }
+  return nullptr;
+}
+
+void Scheduler::RecordDuration(std::chrono::nanoseconds took) {
+  // Races between instances lose an update at worst: the mean only decides where to run.
+  const std::int64_t mean = mean_execution_ns_.load(std::memory_order_relaxed);
+  const std::int64_t next = mean < 0 ? took.count() : mean + (took.count() - mean) / 8;
+  mean_execution_ns_.store(next, std::memory_order_relaxed);
 }
 
 std::vector<Scheduler::Queue::iterator> Scheduler::NextBatch(Clock::time_point now, std::vector<Job>& expired,
@@ -99,15 +142,18 @@ std::vector<Scheduler::Queue::iterator> Scheduler::NextBatch(Clock::time_point n
   return {};
 }
 
-void Scheduler::Work(ExecuteFn execute, std::stop_token stop) {
+void Scheduler::Work(Instance& instance, std::stop_token stop) {
   std::vector<Job> expired;
   std::vector<Job> batch;
+  bool ran = false;  // the instance ran a batch of this worker's: free it again
   while (true) {
     {
       std::unique_lock lock(mutex_);
+      if (ran) instance.busy = false;
       while (true) {
-        // Returns false only when stop is requested and nothing is left to run.
-        if (!ready_.wait(lock, stop, [this] { return !queue_.empty(); })) return;
+        // Returns false only when stop is requested and nothing is left to run (no instance is
+        // lent then: a caller of Submit holds the scheduler alive until its inline run ends).
+        if (!ready_.wait(lock, stop, [&] { return !queue_.empty() && !instance.busy; })) return;
         auto wake = Clock::time_point::max();
         const std::size_t seen = queue_.size();
         auto picked = NextBatch(Clock::now(), expired, wake, stopping_ || stop.stop_requested());
@@ -115,9 +161,13 @@ void Scheduler::Work(ExecuteFn execute, std::stop_token stop) {
           batch.push_back(std::move(*it));
           queue_.erase(it);
         }
-        if (!batch.empty() || !expired.empty()) break;
+        if (!batch.empty() || !expired.empty()) {
+          ran = !batch.empty();
+          if (ran) instance.busy = true;
+          break;
+        }
         // Waiting for the batch to fill: wake up at its deadline or when a request arrives.
-        ready_.wait_until(lock, stop, wake, [this, seen] { return queue_.size() != seen; });
+        ready_.wait_until(lock, stop, wake, [&] { return queue_.size() != seen && !instance.busy; });
       }
     }
     const auto now = Clock::now();
@@ -131,7 +181,7 @@ void Scheduler::Work(ExecuteFn execute, std::stop_token stop) {
                                                .count())));
     }
     expired.clear();
-    if (!batch.empty()) Run(execute, batch);
+    if (!batch.empty()) Run(instance.execute, batch);
     batch.clear();
   }
 }
@@ -163,6 +213,7 @@ void Scheduler::Run(ExecuteFn& execute, std::vector<Job>& batch) {
     }
   }
   const auto finished = Clock::now();
+  RecordDuration(finished - started);
   if (times.input + times.infer + times.output == std::chrono::nanoseconds(0)) times.infer = finished - started;
 
   core::Result<std::vector<std::vector<core::Tensor>>> split = std::unexpected(core::Error{});

@@ -1,6 +1,13 @@
 // Scheduler: the execution side of one model version. Requests wait in a bounded FIFO queue;
-// one worker thread per model instance takes work from it, so inference never runs on a
-// frontend's I/O thread and each instance runs one execution at a time.
+// one worker thread per model instance takes work from it, and each instance runs one execution
+// at a time.
+//
+// Inline execution: handing a request to a worker and its answer back costs two thread wake-ups
+// (tens of microseconds on an idle machine), more than a small model's whole execution. So when
+// batching is off, nothing is queued, an instance is idle and the model's executions have taken
+// less than `inline_below` on average, Submit runs the request on that instance at once, on the
+// calling thread (a frontend's I/O thread, a stream's), and its callback runs there before
+// Submit returns. A slower model, a busy one, or a batching one is queued as above.
 //
 // With dynamic batching (max_batch_size > 0 and `batching` set), a worker joins compatible
 // queued requests (same inputs, same non-batch dims, same wanted outputs) along the first dim,
@@ -13,10 +20,12 @@
 // or default_timeout) is answered DEADLINE_EXCEEDED and never run.
 //
 // Thread safety: Submit may be called from any thread. Each accepted job's callback runs exactly
-// once, on a worker thread. Destruction refuses new jobs, lets the workers run every job already
-// queued, then joins them: an accepted request is always answered.
+// once, on a worker thread, or on the calling thread (before Submit returns) when it ran inline.
+// Destruction refuses new jobs, lets the workers run every job already queued, then joins them:
+// an accepted request is always answered.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -53,6 +62,8 @@ class Scheduler {
     std::vector<std::int64_t> preferred_batch_sizes;  // dispatch at once at these sizes
     std::size_t max_queue_size = 4096;   // waiting requests; beyond it Submit refuses at once
     std::chrono::microseconds default_timeout{0};  // 0: requests wait as long as it takes
+    // Run a request on the calling thread when the mean execution takes less (0: never).
+    std::chrono::microseconds inline_below{0};
   };
 
   struct Job {
@@ -75,9 +86,11 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues `job`. When the queue is full or the scheduler is stopping, returns UNAVAILABLE and
-  // leaves `job` untouched (its callback is not called).
+  // Queues `job`, or runs it inline (see above). When the queue is full or the scheduler is
+  // stopping, returns UNAVAILABLE and leaves `job` untouched (its callback is not called).
   core::Result<void> Submit(Job&& job);
+  // Requests run on their callers' threads so far.
+  std::uint64_t inline_runs() const { return inline_runs_.load(std::memory_order_relaxed); }
 
   // The version's cumulative statistics; callers may record requests refused before queueing.
   Statistics& statistics() { return statistics_; }
@@ -87,23 +100,37 @@ class Scheduler {
   using Queue = std::list<Job>;
   using Clock = std::chrono::steady_clock;
 
-  Scheduler(Options options, std::size_t workers);
-  void Work(ExecuteFn execute, std::stop_token stop);
+  // One model instance; `busy` while a worker or an inline caller runs it (protected by mutex_).
+  struct Instance {
+    ExecuteFn execute;
+    bool busy = false;
+  };
+
+  Scheduler(Options options, std::vector<ExecuteFn> instances);
+  void Work(Instance& instance, std::stop_token stop);
+  // Under the lock: an idle instance to run a job on the calling thread, marked busy; or null.
+  Instance* LendInstance();
   // Under the lock: moves expired jobs to `expired`, then picks the next batch (iterators into
   // queue_, oldest first) or returns empty with `wake` set to when to look again.
   std::vector<Queue::iterator> NextBatch(Clock::time_point now, std::vector<Job>& expired, Clock::time_point& wake,
                                          bool stopping);
   void Run(ExecuteFn& execute, std::vector<Job>& batch);
+  // The executions' mean duration (an exponential average), for inline execution.
+  void RecordDuration(std::chrono::nanoseconds took);
 
   // Constant after construction.
   const Options options_;
   Statistics statistics_;  // thread-safe itself
+  std::atomic<std::int64_t> mean_execution_ns_{-1};  // -1: nothing measured yet
+  std::atomic<std::uint64_t> inline_runs_{0};
 
   mutable std::mutex mutex_;
   std::condition_variable_any ready_;
   // Protected by mutex_.
   Queue queue_;
   bool stopping_ = false;
+  std::vector<Instance> instances_;  // fixed in size at construction
+  std::size_t lent_ = 0;             // instances running a job inline now
 
   std::vector<std::jthread> workers_;  // last: joined first on destruction
 };

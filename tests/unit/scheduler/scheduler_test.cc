@@ -9,6 +9,7 @@
 #include <future>
 #include <latch>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -95,6 +96,106 @@ TEST(Scheduler, RunsInstancesInParallelButEachOneAlone) {
   EXPECT_EQ(peak.load(), 2);  // two instances, never more at once
   open.set_value();
   done.wait();
+}
+
+// Inline execution: once the model's executions are known to be fast, a request finding an idle
+// instance and an empty queue runs on the caller's thread, its callback before Submit returns.
+TEST(InlineExecution, AFastModelRunsOnTheCallersThreadWhenAnInstanceIsIdle) {
+  std::vector<ExecuteFn> instances;
+  instances.push_back(Echo());
+  auto pool = Scheduler::Create({.model_name = "m", .inline_below = std::chrono::seconds(1)}, std::move(instances));
+  std::promise<std::thread::id> first;
+  ASSERT_TRUE(pool->Submit(MakeJob(1, [&](Result<core::InferenceResponse>) { first.set_value(std::this_thread::get_id()); }))
+                  .has_value());
+  EXPECT_NE(first.get_future().get(), std::this_thread::get_id());  // nothing measured yet: handed off
+  EXPECT_EQ(pool->inline_runs(), 0U);
+  // Once the worker has let go of the instance (its loop frees it after the callback), the next
+  // request runs here and is answered before Submit returns.
+  const auto caller = std::this_thread::get_id();
+  bool ran_inline = false;
+  std::string id;
+  for (int attempt = 0; attempt < 200 && !ran_inline; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::promise<std::thread::id> answered;
+    auto future = answered.get_future();
+    ASSERT_TRUE(pool->Submit(MakeJob(2, [&](Result<core::InferenceResponse> r) {
+                      id = r->id;
+                      answered.set_value(std::this_thread::get_id());
+                    }))
+                    .has_value());
+    const bool ready = future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    ran_inline = ready && future.get() == caller;
+    if (!ready) future.wait();  // handed off after all: let it finish, try again
+  }
+  ASSERT_TRUE(ran_inline);
+  EXPECT_EQ(id, "2");
+  EXPECT_EQ(pool->inline_runs(), 1U);
+}
+
+// A model slower than the bound, or one that batches, is always handed to its workers.
+TEST(InlineExecution, SlowAndBatchingModelsAreHandedOff) {
+  for (const bool batching : {false, true}) {
+    std::vector<ExecuteFn> instances;
+    instances.push_back([batching](std::span<const core::Tensor> in, std::span<const std::string> out,
+                           core::ComputeTimes* times) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(batching ? 0 : 2));
+      return Echo()(in, out, times);
+    });
+    auto pool = Scheduler::Create({.model_name = "m",
+                                   .max_batch_size = batching ? 8 : 0,
+                                   .batching = batching,
+                                   .inline_below = batching ? std::chrono::microseconds(1000000)
+                                                            : std::chrono::microseconds(500)},
+                                  std::move(instances));
+    for (int i = 0; i < 5; ++i) {
+      std::promise<std::thread::id> answered;
+      ASSERT_TRUE(pool->Submit(MakeJob(i, [&](Result<core::InferenceResponse>) {
+                        answered.set_value(std::this_thread::get_id());
+                      }))
+                      .has_value());
+      EXPECT_NE(answered.get_future().get(), std::this_thread::get_id()) << batching;
+    }
+    EXPECT_EQ(pool->inline_runs(), 0U) << batching;
+  }
+}
+
+// Under concurrent callers, inline runs and workers share the instances: every request is
+// answered once with its own outputs, and no instance ever runs two executions at once.
+TEST(InlineExecution, CallersAndWorkersNeverShareAnInstance) {
+  constexpr int kInstances = 2, kThreads = 6, kPerThread = 2000;
+  std::atomic<int> running[kInstances] = {}, peak[kInstances] = {};
+  std::vector<ExecuteFn> instances;
+  for (int i = 0; i < kInstances; ++i) instances.push_back(Echo(&running[i], &peak[i]));
+  auto pool = Scheduler::Create({.model_name = "m",
+                                 .max_queue_size = kThreads * kPerThread,
+                                 .inline_below = std::chrono::seconds(1)},
+                                std::move(instances));
+  std::atomic<int> wrong{0}, answered{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < kThreads; ++t) {
+    callers.emplace_back([&, t] {
+      for (int k = 0; k < kPerThread; ++k) {  // a client waiting for each answer, as HTTP ones do
+        const int value = t * kPerThread + k;
+        std::promise<void> answer;
+        auto submitted = pool->Submit(MakeJob(value, [&, value](Result<core::InferenceResponse> r) {
+          if (!r || r->id != std::to_string(value) || r->outputs[0].values<std::int32_t>()[0] != value) ++wrong;
+          ++answered;
+          answer.set_value();
+        }));
+        if (!submitted) {
+          ++wrong;
+          continue;
+        }
+        answer.get_future().wait();
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_GT(pool->inline_runs(), 0U);
+  pool.reset();  // runs what is still queued
+  EXPECT_EQ(answered.load(), kThreads * kPerThread);
+  EXPECT_EQ(wrong.load(), 0);
+  for (int i = 0; i < kInstances; ++i) EXPECT_EQ(peak[i].load(), 1) << "instance " << i;
 }
 
 TEST(Scheduler, RefusesAtOnceWhenTheQueueIsFull) {
