@@ -32,7 +32,7 @@ struct ServeOptions {
   std::string reload_strategy = "swap";
   routing::ExplainLimits explain;  // --explain-max-*
   std::size_t explain_threads = 0;
-  std::int64_t inline_below_us = 100;
+  std::int64_t inline_below_us = 0;
   http::HttpServer::Options http;
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
   std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
@@ -263,7 +263,7 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--inline-below-us", options->inline_below_us,
                     "Run a request on the receiving thread, without a hand-off to the model's worker, when the "
                     "model's executions take less than this many microseconds on average, no batching is set and "
-                    "an instance is idle (0: always hand off)")
+                    "an instance is idle (0, the default: always hand off; 100 is a fair value to try)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}))
       ->capture_default_str();
   serve->add_option("--explain-threads", options->explain_threads,

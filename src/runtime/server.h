@@ -90,8 +90,9 @@ class Server final : public routing::Resolver {
     routing::ExplainLimits explain_limits;  // what an explanation may cost (docs/explain.md)
     std::size_t explain_threads = 0;        // explanations computed at once (0: one a core)
     // A model whose executions take less than this on average runs a request on the caller's
-    // thread when an instance is idle (sched::Scheduler, "inline execution"); 0: never.
-    std::chrono::microseconds inline_below{100};
+    // thread when an instance is idle (sched::Scheduler, "inline execution"); 0: never (the
+    // default until measurements show a gain: bench/hot_path.sh compares both).
+    std::chrono::microseconds inline_below{0};
   };
 
   // Fails only when the repository is not a readable directory.
