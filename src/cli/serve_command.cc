@@ -14,6 +14,7 @@
 #include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
 #include "protocol/v2_json.h"
+#include "stream/kafka/kafka_monitor_sink.h"
 #include "stream/model_topic.h"
 #include "stream/stream_config.h"
 #include "stream/stream_loop.h"
@@ -45,6 +46,16 @@ struct ServeOptions {
   std::string config_file;  // ferry.yaml: Kafka streams
   std::string backend_directory;  // empty: backends::PluginDirectory()'s default
 };
+
+// Kafka sinks of the monitoring stream, with ferry.yaml's connection; none without a kafka section.
+observe::MonitorSinks::KafkaFactory MonitoringKafka(const stream::StreamConfig& config) {
+  if (config.bootstrap_servers.empty()) return {};
+  return [servers = config.bootstrap_servers, properties = config.properties](const observe::MonitorConfig& monitoring)
+             -> core::Result<std::shared_ptr<observe::MonitorSink>> {
+    FERRY_ASSIGN_OR_RETURN(auto sink, stream::KafkaMonitorSink::Create(servers, properties, monitoring.topic));
+    return sink;
+  };
+}
 
 int Serve(const ServeOptions& options) {
   if (auto logging = observe::InitLogging(options.log_level); !logging) {
@@ -104,7 +115,9 @@ int Serve(const ServeOptions& options) {
        .request_decoder = [](std::string_view json) { return protocol::DecodeInferRequest(json); },
        .explain_limits = options.explain,
        .explain_threads = options.explain_threads,
-       .inline_below = std::chrono::microseconds(options.inline_below_us)});
+       .inline_below = std::chrono::microseconds(options.inline_below_us),
+       .monitoring = streams.monitoring,
+       .monitoring_kafka = MonitoringKafka(streams)});
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;

@@ -77,6 +77,14 @@ struct RouteInfo {
   }
 };
 
+// Where an answer spent its time in the model's scheduler: waiting in the queue, then executing
+// in a batch of `batch_size` rows. Zero when no scheduler ran it (a router's own answer).
+struct ExecutionTiming {
+  std::chrono::nanoseconds queue{0};
+  std::chrono::nanoseconds compute{0};
+  std::int64_t batch_size = 0;
+};
+
 struct InferenceResponse {
   std::string model_name;
   std::int64_t model_version = 0;
@@ -84,6 +92,7 @@ struct InferenceResponse {
   Parameters parameters;
   std::vector<Tensor> outputs;
   RouteInfo route;  // set by routers; empty when model_name itself answered
+  ExecutionTiming timing;  // set by the scheduler that ran it (monitoring records)
 };
 
 // Where one model execution spent its time, as a backend measures it: preparing inputs, running

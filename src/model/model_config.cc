@@ -9,6 +9,7 @@
 
 #include "core/file.h"
 #include "core/yaml_reader.h"
+#include "observe/monitor_config.h"
 
 namespace ferry::model {
 namespace {
@@ -165,7 +166,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
                                    {"name", "backend", "max_batch_size", "instances", "version_policy",
                                     "dynamic_batching", "warmup", "inputs", "outputs", "parameters", "pipeline",
                                     "router", "pre_transform", "predict", "post_transform", "python",
-                                    "feature_names", "explain"}));
+                                    "feature_names", "explain", "monitoring"}));
   if (root["predict"] && root["pipeline"]) {
     return r.Fail(root["predict"], "'predict' is a model's hook; a pipeline calls its models in model steps");
   }
@@ -294,6 +295,13 @@ Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view sou
   }
   if (root["outputs"]) {
     FERRY_ASSIGN_OR_RETURN(config.outputs, r.Tensors(root["outputs"], "outputs", &config.labels));
+  }
+  if (const YAML::Node monitoring = root["monitoring"]) {
+    // Checked here, with the file's lines; read again over ferry.yaml's defaults at load.
+    FERRY_RETURN_IF_ERROR(observe::ParseMonitorConfig(monitoring, r));
+    YAML::Emitter out;
+    out << monitoring;
+    config.monitoring_yaml = out.c_str();
   }
   if (const YAML::Node names = root["feature_names"]) {
     if (!names.IsSequence() || names.size() == 0) return r.Fail(names, "'feature_names' must be a list of names");

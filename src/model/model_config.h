@@ -93,6 +93,9 @@ struct ModelConfig {
   std::size_t explain_samples = 512;
   std::string explain_background;  // a .npy file in the model's folder, read at load (else explain_rows)
   std::uint64_t explain_seed = 0;
+  // `monitoring:` (docs/monitoring.md) as written, read over ferry.yaml's defaults when a version
+  // is built (observe::ParseMonitorConfig); empty when model.yaml has none.
+  std::string monitoring_yaml;
   // A pipeline (`pipeline:`, docs/pipelines.md) or a router (`router:`, docs/routing.md): the
   // whole model.yaml text and the name it was read from, which the pipeline or routing library
   // parses (its steps or routes are not a model setting). Both have one version, 1.

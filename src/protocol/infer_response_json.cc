@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "core/json_writer.h"
+#include "core/tensor_json.h"
 #include "protocol/v2_json.h"
 
 namespace ferry::protocol {
@@ -10,11 +11,6 @@ using core::JsonWriter;
 namespace {
 
 using core::DataType;
-
-template <typename T>
-void WriteValues(const core::Tensor& t, JsonWriter& w) {
-  for (T v : t.values<T>()) w.Number(v);
-}
 
 void WriteParameterMembers(const core::Parameters& params, JsonWriter& w) {
   for (const auto& [key, value] : params) {
@@ -70,35 +66,6 @@ void WriteSpec(const core::TensorSpec& spec, JsonWriter& w) {
   w.EndObject();
 }
 
-void WriteData(const core::Tensor& t, JsonWriter& w) {
-  w.BeginArray();
-  switch (t.type()) {
-    case DataType::kBool:
-      for (std::uint8_t v : t.values<std::uint8_t>()) w.Bool(v != 0);
-      break;
-    case DataType::kUint8: WriteValues<std::uint8_t>(t, w); break;
-    case DataType::kUint16: WriteValues<std::uint16_t>(t, w); break;
-    case DataType::kUint32: WriteValues<std::uint32_t>(t, w); break;
-    case DataType::kUint64: WriteValues<std::uint64_t>(t, w); break;
-    case DataType::kInt8: WriteValues<std::int8_t>(t, w); break;
-    case DataType::kInt16: WriteValues<std::int16_t>(t, w); break;
-    case DataType::kInt32: WriteValues<std::int32_t>(t, w); break;
-    case DataType::kInt64: WriteValues<std::int64_t>(t, w); break;
-    case DataType::kFp16:
-      for (std::uint16_t v : t.values<std::uint16_t>()) w.Number(core::HalfToFloat(v));
-      break;
-    case DataType::kBf16:
-      for (std::uint16_t v : t.values<std::uint16_t>()) w.Number(core::Bf16ToFloat(v));
-      break;
-    case DataType::kFp32: WriteValues<float>(t, w); break;
-    case DataType::kFp64: WriteValues<double>(t, w); break;
-    case DataType::kBytes:
-      core::ForEachBytesElement(t.bytes(), [&](std::string_view s) { w.String(s); });
-      break;
-  }
-  w.EndArray();
-}
-
 // One input or output tensor: name, datatype, shape, then its data inline, or, when `binary`, its
 // binary_data_size (the bytes go after the JSON).
 void WriteTensor(const core::Tensor& t, bool binary, JsonWriter& w) {
@@ -112,7 +79,7 @@ void WriteTensor(const core::Tensor& t, bool binary, JsonWriter& w) {
     w.EndObject();
   } else {
     w.Key("data");
-    WriteData(t, w);
+    core::WriteTensorData(t, w);
   }
   w.EndObject();
 }
@@ -121,7 +88,7 @@ void WriteTensor(const core::Tensor& t, bool binary, JsonWriter& w) {
 
 void EncodeTensorData(const core::Tensor& t, std::string& out) {
   JsonWriter w(out);
-  WriteData(t, w);
+  core::WriteTensorData(t, w);
 }
 
 OutputFormat::OutputFormat(const core::InferenceRequest& request) {

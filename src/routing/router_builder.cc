@@ -36,7 +36,7 @@ std::optional<std::string> FindCycle(std::string_view name, const std::vector<st
   return fmt::format("{}", fmt::join(path, " -> "));
 }
 
-core::Result<ServableHandle> BuildRouter(const RouterBuild& build, const RouterEnvironment& environment,
+core::Result<std::shared_ptr<Servable>> BuildRouter(const RouterBuild& build, const RouterEnvironment& environment,
                                          std::vector<std::string>* missing) {
   FERRY_ASSIGN_OR_RETURN(auto config, ParseRouterConfig(build.yaml, build.source));
   const Resolver& resolver = *environment.resolver;
@@ -95,7 +95,7 @@ core::Result<ServableHandle> BuildRouter(const RouterBuild& build, const RouterE
                                                  build.name, member, output));
       }
     }
-    return std::make_shared<const Ensemble>(Ensemble::Options{
+    return std::make_shared<Ensemble>(Ensemble::Options{
         .name = build.name,
         .version = build.version,
         .config = std::move(*config.ensemble),
@@ -103,7 +103,7 @@ core::Result<ServableHandle> BuildRouter(const RouterBuild& build, const RouterE
         .timer = environment.timer,
         .previous = dynamic_cast<const Ensemble*>(build.previous)});
   }
-  return std::make_shared<const Router>(Router::Options{.name = build.name,
+  return std::make_shared<Router>(Router::Options{.name = build.name,
                                                         .version = build.version,
                                                         .config = std::move(config),
                                                         .resolver = &resolver,

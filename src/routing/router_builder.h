@@ -31,7 +31,7 @@ struct RouterBuild {
 
 // On failure, `missing` (when given) gets the targets that are unknown or not serving, so that
 // the caller can build the router again once they serve.
-core::Result<ServableHandle> BuildRouter(const RouterBuild& build, const RouterEnvironment& environment,
+core::Result<std::shared_ptr<Servable>> BuildRouter(const RouterBuild& build, const RouterEnvironment& environment,
                                          std::vector<std::string>* missing = nullptr);
 
 // The first cycle that calling `targets` from `name` leads into, as "a -> b -> a"; nullopt when

@@ -30,6 +30,7 @@
 #include "core/inference.h"
 #include "core/record.h"
 #include "observe/metric_set.h"
+#include "observe/monitor.h"
 #include "routing/predictions.h"
 #include "scheduler/statistics.h"
 
@@ -45,6 +46,9 @@ class CallContext {
   virtual ~CallContext() = default;
   virtual std::optional<std::string_view> Header(std::string_view /*lower_case_name*/) const { return std::nullopt; }
   virtual std::optional<std::string_view> Key() const { return std::nullopt; }
+  // The transport the call came over, as monitoring records name it: http, grpc, kafka, mqtt,
+  // in-process.
+  virtual std::string_view Protocol() const { return "in-process"; }
   // An explainer's own evaluation (KernelSHAP's coalitions): not a request of its own in the
   // model's statistics (the explanation is counted as one).
   virtual bool Explaining() const { return false; }
@@ -151,6 +155,12 @@ class Servable : public std::enable_shared_from_this<Servable> {
   // field. Unimplemented for servables that do not take records.
   virtual core::Result<core::Explanation> ExplainRecords(std::vector<core::Record> records) const;
 
+  // The monitoring stream recording calls to this version (docs/monitoring.md), or null. Set by
+  // the loader before the servable is shared; read by the runtime around the calls it receives
+  // (not around a router's calls to its routes).
+  const std::shared_ptr<observe::Monitor>& monitor() const { return monitor_; }
+  void SetMonitor(std::shared_ptr<observe::Monitor> monitor) { monitor_ = std::move(monitor); }
+
   // Routers only (others answer NotFound naming the model).
   virtual core::Result<RoutingState> Routing() const;
   // Sets split weights by route name, atomically; routes not named keep theirs.
@@ -160,6 +170,7 @@ class Servable : public std::enable_shared_from_this<Servable> {
  private:
   const std::string name_;
   const std::int64_t version_;
+  std::shared_ptr<observe::Monitor> monitor_;
 };
 
 // How routers and pipelines reach the servables they call: the runtime's table of servables.

@@ -78,9 +78,13 @@ std::string RenderMetrics(const Server& server) {
     w.Sample("ferry_model_ready", {{"model", status.name}, {"version", version}},
              status.state == ModelState::kReady ? 1 : 0);
   }
-  // Routers' routes, shadows, ensembles and bandits (routing/router_metrics.h).
+  // Routers' routes, shadows, ensembles and bandits (routing/router_metrics.h), and the
+  // monitoring streams (observe/monitor.h).
   observe::MetricSet routing;
-  for (const auto& servable : server.ServingVersions()) servable->CollectMetrics(routing);
+  for (const auto& servable : server.ServingVersions()) {
+    servable->CollectMetrics(routing);
+    if (servable->monitor()) servable->monitor()->CollectMetrics(routing);
+  }
   routing.Render(w);
   const auto process = observe::ReadProcessStats();
   w.Family("ferry_process_resident_memory_bytes", "gauge", "Resident memory of the ferry process.");

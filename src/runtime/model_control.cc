@@ -319,7 +319,9 @@ core::Result<void> ModelControl::DoLoad(const std::string& name, const std::opti
                              .fingerprint = fingerprint,
                              .config_fingerprint = config_fingerprint,
                              .explain_limits = options_.explain_limits,
-                             .inline_below = options_.inline_below};
+                             .inline_below = options_.inline_below,
+                             .monitoring = options_.monitoring,
+                             .monitor_sinks = options_.monitor_sinks};
     std::shared_ptr<ServedVersion> version;
     if (next->config.is_router) {
       const routing::Servable* previous = nullptr;

@@ -83,6 +83,8 @@ class ModelControl {
     std::filesystem::path staging_directory;
     routing::ExplainLimits explain_limits;  // what an explanation may cost (ferry serve --explain-max-*)
     std::chrono::microseconds inline_below{0};  // Server::Options::inline_below
+    const observe::MonitorConfig* monitoring = nullptr;  // Server::Options::monitoring
+    observe::MonitorSinks* monitor_sinks = nullptr;      // the server's
   };
   using Done = std::move_only_function<void(core::Result<void>)>;
 

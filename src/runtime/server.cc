@@ -9,6 +9,7 @@
 #include "core/version.h"
 #include "model/repository.h"
 #include "runtime/live_figures.h"
+#include "runtime/monitoring.h"
 #include "routing/feedback.h"
 #include "routing/router_config.h"
 
@@ -18,6 +19,7 @@ Server::Server(const Options& options)
     : options_(options),
       explanations_(256, options.explain_threads > 0 ? options.explain_threads
                                                      : std::max(1u, std::thread::hardware_concurrency())),
+      monitor_sinks_(options.monitoring_kafka),
       control_({.repository = options.model_repository,
                 .mode = options.model_control,
                 .poll_interval = options.poll_interval,
@@ -27,7 +29,9 @@ Server::Server(const Options& options)
                 .routing = {.resolver = this, .timer = &timer_},
                 .staging_directory = {},
                 .explain_limits = options.explain_limits,
-                .inline_below = options.inline_below},
+                .inline_below = options.inline_below,
+                .monitoring = &options_.monitoring,
+                .monitor_sinks = &monitor_sinks_},
                table_) {
   live_figures_ = std::make_unique<LiveFigures>();
 }
@@ -270,7 +274,8 @@ void Server::Infer(core::InferenceRequest&& request, const routing::CallContext&
     if (!results) return done(std::unexpected(std::move(results).error()));
     return done(routing::FeedbackAnswer(request, results->front()));
   }
-  (*servable)->Infer(std::move(request), context, std::move(done));
+  auto watched = WatchInfer(**servable, request, context, std::move(done));
+  (*servable)->Infer(std::move(request), context, std::move(watched));
 }
 
 void Server::Predict(std::string_view name, std::int64_t version, std::vector<core::Record> records,
@@ -278,7 +283,8 @@ void Server::Predict(std::string_view name, std::int64_t version, std::vector<co
   auto servable = Resolve(name, version);
   if (!servable) return done(std::unexpected(std::move(servable).error()));
   const routing::CallContext* contexts[] = {&context};
-  (*servable)->Predict(std::move(records), contexts, std::move(done));
+  auto watched = WatchPredict(**servable, records, contexts, std::move(done));
+  (*servable)->Predict(std::move(records), contexts, std::move(watched));
 }
 
 core::Result<routing::RoutingState> Server::GetRouting(std::string_view name) const {
@@ -303,6 +309,40 @@ core::Error Server::RequestError(std::string_view name, std::int64_t version, co
     return servable.error();
   }
   return error;
+}
+
+std::vector<MonitoringStatus> Server::MonitoringReport(std::string_view name) const {
+  std::vector<MonitoringStatus> report;
+  for (const auto& servable : ServingVersions()) {
+    const auto& monitor = servable->monitor();
+    if (!monitor || (!name.empty() && servable->name() != name)) continue;
+    report.push_back({.model = servable->name(),
+                      .version = servable->version(),
+                      .sink = monitor->config().SinkName(),
+                      .format = std::string(observe::FormatName(monitor->config().format)),
+                      .rate = monitor->rate(),
+                      .every = monitor->config().every,
+                      .counters = monitor->counters()});
+  }
+  return report;
+}
+
+core::Result<std::size_t> Server::SetMonitoringRate(std::string_view name, double rate) {
+  if (!(rate >= 0 && rate <= 1)) {
+    return core::InvalidArgument(fmt::format("'rate' must be between 0 and 1, got {}", rate));
+  }
+  if (auto found = Resolve(name, 0); !found) return std::unexpected(std::move(found).error());
+  std::size_t set = 0;
+  for (const auto& servable : ServingVersions()) {
+    if (servable->name() != name || !servable->monitor()) continue;
+    servable->monitor()->SetRate(rate);
+    ++set;
+  }
+  if (set == 0) {
+    return core::InvalidArgument(fmt::format(
+        "model '{}' is not monitored: give its model.yaml (or ferry.yaml) a monitoring section with a sink", name));
+  }
+  return set;
 }
 
 void Server::AddMetricsSource(std::function<void(std::string&)> render) {

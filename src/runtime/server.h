@@ -31,6 +31,8 @@
 #include "core/inference.h"
 #include "core/record.h"
 #include "model/model_config.h"
+#include "observe/monitor_config.h"
+#include "observe/monitor_sinks.h"
 #include "routing/kernel_shap.h"
 #include "routing/servable.h"
 #include "routing/timer.h"
@@ -67,6 +69,17 @@ struct ModelConfiguration {
   core::ModelSignature signature;
 };
 
+// One version's monitoring stream, as GET /v2/monitoring reports it.
+struct MonitoringStatus {
+  std::string model;
+  std::int64_t version = 0;
+  std::string sink;    // file:PATH | kafka:TOPIC
+  std::string format;  // json | cloudevents
+  double rate = 0;
+  std::uint64_t every = 0;
+  observe::Monitor::Counters counters;
+};
+
 class LiveFigures;
 struct FiguresReport;
 
@@ -93,6 +106,11 @@ class Server final : public routing::Resolver {
     // thread when an instance is idle (sched::Scheduler, "inline execution"); 0: never (the
     // default until measurements show a gain: bench/hot_path.sh compares both).
     std::chrono::microseconds inline_below{0};
+    // The monitoring stream (docs/monitoring.md): ferry.yaml's `monitoring` section, the default
+    // of every model, and what makes Kafka sinks (the stream library, with ferry.yaml's kafka
+    // connection); without it, Kafka sinks are refused at load with the reason.
+    observe::MonitorConfig monitoring;
+    observe::MonitorSinks::KafkaFactory monitoring_kafka;
   };
 
   // Fails only when the repository is not a readable directory.
@@ -174,6 +192,13 @@ class Server final : public routing::Resolver {
   core::Result<std::vector<routing::FeedbackResult>> ApplyFeedback(std::string_view name,
                                                                    const std::vector<routing::Feedback>& feedback);
 
+  // The monitoring streams of the serving versions (GET /v2/monitoring), and a model's sampling
+  // rate changed while it serves (PUT /v2/models/{m}/monitoring): NotFound for an unknown model,
+  // InvalidArgument when none of its versions is monitored or `rate` is not in [0, 1].
+  // `name` empty: every model's.
+  std::vector<MonitoringStatus> MonitoringReport(std::string_view name = {}) const;
+  core::Result<std::size_t> SetMonitoringRate(std::string_view name, double rate);
+
   // Metrics of other parts of the process (Kafka streams) for /metrics: `render` appends
   // Prometheus text, from any thread, for as long as the server lives.
   void AddMetricsSource(std::function<void(std::string& out)> render);
@@ -209,6 +234,7 @@ class Server final : public routing::Resolver {
   std::unique_ptr<LiveFigures> live_figures_;  // thread-safe itself
   TaskQueue explanations_;  // Options::explain_threads workers
   TaskQueue operations_{256};
+  observe::MonitorSinks monitor_sinks_;  // before control_: the versions it builds write to them
   ModelControl control_;  // last: its threads stop first
 };
 

@@ -152,6 +152,33 @@ core::Result<std::vector<std::vector<double>>> ExplainBackground(const model::Mo
   return rows;
 }
 
+// Gives `servable` its monitoring stream when model.yaml's `monitoring` over ferry.yaml's asks
+// for one; the reason it cannot (a sink that cannot be opened), or empty.
+std::string AttachMonitor(const VersionBuild& build, std::string_view backend, routing::Servable& servable) {
+  if (!build.monitor_sinks) return {};
+  const model::ModelConfig& config = *build.config;
+  static const observe::MonitorConfig kNone;
+  const observe::MonitorConfig& defaults = build.monitoring ? *build.monitoring : kNone;
+  if (config.monitoring_yaml.empty() && !defaults.active()) return {};
+  const core::YamlReader reader(config.yaml_source.empty() ? config.name + "/model.yaml" : config.yaml_source);
+  YAML::Node node;
+  if (!config.monitoring_yaml.empty()) {
+    auto loaded = reader.Load(config.monitoring_yaml);
+    if (!loaded) return loaded.error().message;
+    node = *loaded;
+  }
+  auto monitoring = observe::ParseMonitorConfig(node, reader, defaults);
+  if (!monitoring) return monitoring.error().message;
+  if (!monitoring->active()) return {};
+  auto sink = build.monitor_sinks->For(*monitoring);
+  if (!sink) return fmt::format("monitoring: {}", sink.error().message);
+  servable.SetMonitor(std::make_shared<observe::Monitor>(
+      std::move(*monitoring),
+      observe::Monitor::Identity{.model = config.name, .version = build.version, .backend = std::string(backend)},
+      std::move(*sink)));
+  return {};
+}
+
 }  // namespace
 
 std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, const backends::BackendRegistry& registry,
@@ -218,7 +245,7 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
        .default_timeout = std::chrono::microseconds(batching.default_timeout_us),
        .inline_below = build.inline_below},
       std::move(executors));
-  version->servable = std::make_shared<const routing::ModelServable>(
+  auto servable = std::make_shared<routing::ModelServable>(
       routing::ModelServable::Options{.name = config.name,
                                       .version = build.version,
                                       .backend = std::move(loaded->backend),
@@ -235,6 +262,11 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
                                                       .batch_rows = config.max_batch_size,
                                                       .feature_names = config.feature_names,
                                                       .limits = build.explain_limits}});
+  if (auto refused = AttachMonitor(build, servable->backend(), *servable); !refused.empty()) {
+    version->reason = std::move(refused);
+    return version;
+  }
+  version->servable = std::move(servable);
   version->state = ModelState::kReady;
   return version;
 }
@@ -250,7 +282,7 @@ std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, c
     version->reason = pipeline.error().message;
     return version;
   }
-  auto servable = std::make_shared<const routing::PipelineServable>(config.name, build.version, std::move(*pipeline),
+  auto servable = std::make_shared<routing::PipelineServable>(config.name, build.version, std::move(*pipeline),
                                                                     resolver);
   if (auto cycle = routing::FindCycle(config.name, servable->Targets(), resolver)) {
     version->reason = fmt::format("pipeline '{}' would call itself: {}", config.name, *cycle);
@@ -266,6 +298,10 @@ std::shared_ptr<ServedVersion> BuildPipelineVersion(const VersionBuild& build, c
   if (!missing->empty()) {
     version->reason = fmt::format("its model steps call {}, not in the repository (the pipeline is built again when "
                                   "{} loaded)", Quoted(*missing), missing->size() == 1 ? "it is" : "they are");
+    return version;
+  }
+  if (auto refused = AttachMonitor(build, servable->backend(), *servable); !refused.empty()) {
+    version->reason = std::move(refused);
     return version;
   }
   version->servable = std::move(servable);
@@ -287,6 +323,10 @@ std::shared_ptr<ServedVersion> BuildRouterVersion(const VersionBuild& build, con
                                      environment, missing);
   if (!router) {
     version->reason = router.error().message;
+    return version;
+  }
+  if (auto refused = AttachMonitor(build, (*router)->backend(), **router); !refused.empty()) {
+    version->reason = std::move(refused);
     return version;
   }
   version->servable = std::move(*router);

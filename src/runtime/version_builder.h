@@ -16,6 +16,8 @@
 
 #include "backends/backend_registry.h"
 #include "model/model_config.h"
+#include "observe/monitor_config.h"
+#include "observe/monitor_sinks.h"
 #include "routing/kernel_shap.h"
 #include "routing/router_builder.h"
 #include "runtime/served_model.h"
@@ -35,6 +37,10 @@ struct VersionBuild {
   std::uint64_t config_fingerprint = 0;  // of model.yaml
   routing::ExplainLimits explain_limits;  // ferry serve --explain-max-*
   std::chrono::microseconds inline_below{0};  // ferry serve --inline-below-us
+  // Monitoring (docs/monitoring.md): ferry.yaml's defaults, which model.yaml's section is read
+  // over, and the sinks records go to; no monitoring without sinks.
+  const observe::MonitorConfig* monitoring = nullptr;
+  observe::MonitorSinks* monitor_sinks = nullptr;
 };
 
 std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, const backends::BackendRegistry& registry,

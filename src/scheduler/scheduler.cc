@@ -243,6 +243,9 @@ void Scheduler::Run(ExecuteFn& execute, std::vector<Job>& batch) {
     response.model_version = options_.model_version;
     response.id = std::move(job.request.id);
     response.outputs = std::move((*split)[j]);
+    response.timing = {.queue = started - job.queued_at,
+                       .compute = finished - started,
+                       .batch_size = static_cast<std::int64_t>(total_rows)};
     job.done(std::move(response));
   }
 }

@@ -10,6 +10,7 @@
 #include "protocol/explain_json.h"
 #include "protocol/predict_json.h"
 #include "routing/route_info.h"
+#include "runtime/monitoring.h"
 #include "stream/event_codec.h"
 
 namespace ferry::stream {
@@ -137,9 +138,11 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
     auto records = decode();
     if (records.empty()) return std::nullopt;
     if (spec_.explain_top_k >= 0) kept = records;
-    servable->Predict(std::move(records), context_of, [&promise](core::Result<routing::Predictions> result) {
-      promise.set_value(std::move(result));
-    });
+    auto answered = runtime::WatchPredict(*servable, records, context_of,
+                                          [&promise](core::Result<routing::Predictions> result) {
+                                            promise.set_value(std::move(result));
+                                          });
+    servable->Predict(std::move(records), context_of, std::move(answered));
     prediction = Await(future);
     // A whole batch refused: the servable's trouble (a step's model missing too), not the events'.
     if (!*prediction && (Transient(prediction->error().code) || prediction->error().code == core::ErrorCode::kNotFound)) {
@@ -214,9 +217,11 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
       request->model_name = target.first;
       request->model_version = target.second;
       if (spec_.explain_top_k >= 0) kept[i] = core::Clone(*request);
-      servable->Infer(std::move(*request), *batch[i], [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
-        promise.set_value(std::move(r));
-      });
+      auto answered = runtime::WatchInfer(*servable, *request, *batch[i],
+                                          [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
+                                            promise.set_value(std::move(r));
+                                          });
+      servable->Infer(std::move(*request), *batch[i], std::move(answered));
     }
     std::optional<core::Error> retry;
     for (std::size_t k = 0; k < events.size(); ++k) {

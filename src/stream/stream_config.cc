@@ -10,6 +10,8 @@
 #include <set>
 
 #include "core/file.h"
+#include "core/yaml_reader.h"
+#include "observe/monitor_config.h"
 #include "stream/mqtt/client.h"
 #include "stream/mqtt/packet.h"
 
@@ -303,7 +305,10 @@ Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view s
   }
   StreamConfig config;
   if (root.IsNull()) return config;
-  FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "ferry.yaml", {"kafka", "mqtt", "streams", "models_topic"}));
+  FERRY_RETURN_IF_ERROR(r.OnlyKeys(root, "ferry.yaml", {"kafka", "mqtt", "streams", "models_topic", "monitoring"}));
+  if (const YAML::Node monitoring = root["monitoring"]) {
+    FERRY_ASSIGN_OR_RETURN(config.monitoring, observe::ParseMonitorConfig(monitoring, core::YamlReader(source)));
+  }
   if (const YAML::Node mqtt = root["mqtt"]) {
     FERRY_ASSIGN_OR_RETURN(config.mqtt, ParseMqtt(r, mqtt));
   }

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "observe/monitor_config.h"
 
 namespace ferry::stream {
 
@@ -117,6 +118,8 @@ struct StreamConfig {
   std::vector<StreamSpec> streams;
   std::string models_topic;     // models_topic: {topic, start_from}; empty: none
   bool models_from_last = true;  // start_from: last (default) | earliest
+  // `monitoring:` the default monitoring stream of every model (docs/monitoring.md).
+  observe::MonitorConfig monitoring;
 };
 
 core::Result<StreamConfig> ParseStreamConfig(std::string_view yaml, std::string_view source);

@@ -37,6 +37,7 @@ class MetadataContext final : public routing::CallContext {
     if (it == metadata.end()) return std::nullopt;
     return std::string_view(it->second.data(), it->second.size());
   }
+  std::string_view Protocol() const override { return "grpc"; }
 
  private:
   const grpc::CallbackServerContext& context_;
@@ -154,7 +155,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* ModelStreamInfer(
       CallbackServerContext* context) override {
     if (auto status = Authorize(context, auth::Scope::kInfer); !status.ok()) return RefuseStream(status);
-    return StartInferStream(server_, limits_);
+    return StartInferStream(server_, limits_, *context);
   }
 
   ServerUnaryReactor* ModelConfig(CallbackServerContext* context, const inference::ModelConfigRequest* request,

@@ -8,10 +8,27 @@
 namespace ferry::grpc_frontend {
 namespace {
 
+// The stream's metadata, read by routers and monitoring for each request on it.
+class StreamContext final : public routing::CallContext {
+ public:
+  explicit StreamContext(const grpc::CallbackServerContext& context) : context_(context) {}
+  std::optional<std::string_view> Header(std::string_view name) const override {
+    const auto& metadata = context_.client_metadata();
+    auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
+    if (it == metadata.end()) return std::nullopt;
+    return std::string_view(it->second.data(), it->second.size());
+  }
+  std::string_view Protocol() const override { return "grpc"; }
+
+ private:
+  const grpc::CallbackServerContext& context_;
+};
+
 class InferStream final
     : public grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse> {
  public:
-  InferStream(runtime::Server& server, const core::RequestLimits& limits) : server_(server), limits_(limits) {
+  InferStream(runtime::Server& server, const core::RequestLimits& limits, const grpc::CallbackServerContext& context)
+      : server_(server), limits_(limits), context_(context) {
     StartRead(&request_);
   }
 
@@ -28,7 +45,7 @@ class InferStream final
              request_.id());
     } else {
       std::string id = decoded->id;
-      server_.Infer(std::move(*decoded), [this, id = std::move(id)](core::Result<core::InferenceResponse> result) {
+      server_.Infer(std::move(*decoded), context_, [this, id = std::move(id)](core::Result<core::InferenceResponse> result) {
         if (!result) return Answer(result.error(), id);
         inference::ModelStreamInferResponse response;
         EncodeInferResponse(*result, response.mutable_infer_response());
@@ -93,6 +110,7 @@ class InferStream final
 
   runtime::Server& server_;
   const core::RequestLimits limits_;
+  const StreamContext context_;
   inference::ModelInferRequest request_;  // read buffer; only gRPC's read path touches it
 
   std::mutex mutex_;
@@ -120,8 +138,8 @@ grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInfe
 }
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* StartInferStream(
-    runtime::Server& server, const core::RequestLimits& limits) {
-  return new InferStream(server, limits);
+    runtime::Server& server, const core::RequestLimits& limits, const grpc::CallbackServerContext& context) {
+  return new InferStream(server, limits, context);
 }
 
 }  // namespace ferry::grpc_frontend

@@ -22,6 +22,6 @@ grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInfe
     const grpc::Status& status);
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* StartInferStream(
-    runtime::Server& server, const core::RequestLimits& limits);
+    runtime::Server& server, const core::RequestLimits& limits, const grpc::CallbackServerContext& context);
 
 }  // namespace ferry::grpc_frontend

@@ -9,6 +9,7 @@
 
 #include "observe/prometheus.h"
 #include "protocol/explain_json.h"
+#include "protocol/monitoring_json.h"
 #include "protocol/predict_json.h"
 #include "protocol/routing_json.h"
 #include "protocol/v2_json.h"
@@ -241,6 +242,13 @@ void ModelRoute(runtime::Server& server, const HttpRequest& request, std::string
     return Predict(server, *model, version, request, std::move(reply));
   }
   if (action == "routing" && version == 0) return RoutingRoute(server, *model, request, path, reply);
+  if (action == "monitoring" && version == 0) {  // PUT {"rate": r}: the sampling rate of its versions
+    if (method != Method::kPut) return reply(MethodNotAllowed("PUT", path));
+    auto rate = protocol::DecodeMonitoringRate(request.body, LimitsOf(request));
+    if (!rate) return reply(ErrorReply(rate.error()));
+    if (auto set = server.SetMonitoringRate(*model, *rate); !set) return reply(ErrorReply(set.error()));
+    return reply({200, protocol::EncodeMonitoring(server.MonitoringReport(*model)), "", {}});
+  }
   if (action == "feedback" && version == 0) return FeedbackRoute(server, *model, request, path, reply);
   if (action == "explain" && !server.HasOwnExplain(*model, version)) {
     if (method != Method::kPost) return reply(MethodNotAllowed("POST", path));
@@ -317,7 +325,7 @@ auth::Scope RequiredScope(std::string_view path, Method method) {
   if (parts.empty() || parts[0] != "v2") return auth::Scope::kNone;
   if (parts.size() == 1) return auth::Scope::kRead;
   if (parts[1] == "health") return auth::Scope::kNone;
-  if (parts[1] == "streams" || parts[1] == "figures") return auth::Scope::kRead;
+  if (parts[1] == "streams" || parts[1] == "figures" || parts[1] == "monitoring") return auth::Scope::kRead;
   if (parts[1] == "repository") {
     return parts.size() == 3 && parts[2] == "index" ? auth::Scope::kRead : auth::Scope::kAdmin;
   }
@@ -328,6 +336,7 @@ auth::Scope RequiredScope(std::string_view path, Method method) {
     if (parts.size() <= action) return auth::Scope::kRead;
     const std::string_view a = parts[action];
     if (a == "routing") return method == Method::kGet ? auth::Scope::kRead : auth::Scope::kAdmin;
+    if (a == "monitoring") return auth::Scope::kAdmin;
     return a == "ready" || a == "stats" || a == "config" ? auth::Scope::kRead : auth::Scope::kInfer;
   }
   return auth::Scope::kNone;
@@ -386,6 +395,10 @@ void HandleRequest(runtime::Server& server, const HttpRequest& request, Reply re
     // shows its controls only then.
     const bool control = !request.auth || request.auth->Check(request.authorization, auth::Scope::kAdmin).has_value();
     return reply({200, protocol::EncodeFigures(server.LiveFiguresReport(), control), "", {}});
+  }
+  if (parts[1] == "monitoring" && parts.size() == 2) {
+    if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));
+    return reply({200, protocol::EncodeMonitoring(server.MonitoringReport()), "", {}});
   }
   if (parts[1] == "streams" && parts.size() == 2) {
     if (method != Method::kGet) return reply(MethodNotAllowed("GET", path));

@@ -46,6 +46,7 @@ class RequestHeaders final : public routing::CallContext {
     if (it == request_.end()) return std::nullopt;
     return std::string_view(it->value().data(), it->value().size());
   }
+  std::string_view Protocol() const override { return "http"; }
 
  private:
   const bhttp::request<bhttp::string_body>& request_;

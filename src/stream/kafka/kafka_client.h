@@ -107,6 +107,7 @@ class KafkaEvent final : public Event {
   std::string Origin() const override;
   void ForEachHeader(const std::function<void(std::string_view, std::string_view)>& f) const override;
   std::optional<ReplyTo> Reply() const override;
+  std::string_view Protocol() const override { return "kafka"; }
 
  private:
   const rd_kafka_message_t& message_;

@@ -31,6 +31,7 @@ class MqttEvent final : public Event {
     return found;
   }
   std::optional<std::string_view> Key() const override { return message_.topic; }
+  std::string_view Protocol() const override { return "mqtt"; }
   std::string_view Topic() const override { return message_.topic; }
   std::string Origin() const override { return message_.topic; }
   void ForEachHeader(const std::function<void(std::string_view, std::string_view)>& f) const override {
