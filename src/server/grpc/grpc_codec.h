@@ -4,6 +4,7 @@
 // Tensor::FromRaw); encoding answers with `raw_output_contents`, as Triton does.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <grpcpp/support/status.h>
 
 #include "core/error.h"
@@ -13,6 +14,23 @@
 #include "runtime/server.h"
 
 namespace ferry::grpc_frontend {
+
+// A call's client metadata as routers and monitoring read it (sticky keys, the override header,
+// traceparent); gRPC keys are lower case already. Must not outlive the call's (or stream's) context.
+class MetadataContext final : public routing::CallContext {
+ public:
+  explicit MetadataContext(const grpc::CallbackServerContext& context) : context_(context) {}
+  std::optional<std::string_view> Header(std::string_view name) const override {
+    const auto& metadata = context_.client_metadata();
+    auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
+    if (it == metadata.end()) return std::nullopt;
+    return std::string_view(it->second.data(), it->second.size());
+  }
+  std::string_view Protocol() const override { return "grpc"; }
+
+ private:
+  const grpc::CallbackServerContext& context_;
+};
 
 // The gRPC status for an Error: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED,
 // INTERNAL, ... with the same message as over HTTP.

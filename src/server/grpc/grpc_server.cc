@@ -26,22 +26,6 @@ ServerUnaryReactor* Done(CallbackServerContext* context, const grpc::Status& sta
   return reactor;
 }
 
-// A call's client metadata as routers read it (sticky keys, the override header); gRPC keys are
-// lower case already. Lives as long as the call.
-class MetadataContext final : public routing::CallContext {
- public:
-  explicit MetadataContext(const grpc::CallbackServerContext& context) : context_(context) {}
-  std::optional<std::string_view> Header(std::string_view name) const override {
-    const auto& metadata = context_.client_metadata();
-    auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
-    if (it == metadata.end()) return std::nullopt;
-    return std::string_view(it->second.data(), it->second.size());
-  }
-  std::string_view Protocol() const override { return "grpc"; }
-
- private:
-  const grpc::CallbackServerContext& context_;
-};
 
 // The model a load or unload names: Triton's proto has it at field 2 (`model_name`, field 1 being
 // `repository_name`); KServe's grpc_predict_v2.proto at field 1. Field 2 when set, else field 1.

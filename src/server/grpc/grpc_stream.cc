@@ -8,21 +8,6 @@
 namespace ferry::grpc_frontend {
 namespace {
 
-// The stream's metadata, read by routers and monitoring for each request on it.
-class StreamContext final : public routing::CallContext {
- public:
-  explicit StreamContext(const grpc::CallbackServerContext& context) : context_(context) {}
-  std::optional<std::string_view> Header(std::string_view name) const override {
-    const auto& metadata = context_.client_metadata();
-    auto it = metadata.find(grpc::string_ref(name.data(), name.size()));
-    if (it == metadata.end()) return std::nullopt;
-    return std::string_view(it->second.data(), it->second.size());
-  }
-  std::string_view Protocol() const override { return "grpc"; }
-
- private:
-  const grpc::CallbackServerContext& context_;
-};
 
 class InferStream final
     : public grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse> {
@@ -110,7 +95,7 @@ class InferStream final
 
   runtime::Server& server_;
   const core::RequestLimits limits_;
-  const StreamContext context_;
+  const MetadataContext context_;  // the stream's metadata, for each request on it
   inference::ModelInferRequest request_;  // read buffer; only gRPC's read path touches it
 
   std::mutex mutex_;
