@@ -17,6 +17,8 @@
 //       feedback: {topic: rewards}  # a bandit router's feedback, read by every instance (docs/routing.md)
 //       explain: {top_k: 3}   # answers carry their top reasons (docs/explain.md)
 //   models_topic: {topic: models, start_from: last}   # models published with `ferry publish`
+//   monitoring: {sink: {kafka: {topic: ferry-monitoring}}, sampling: {rate: 0.05}}  # every model's
+//                           # default monitoring stream (observe/monitor_config.h, docs/monitoring.md)
 //
 //   mqtt:                     # streams on MQTT topics (docs/streaming.md#mqtt)
 //     broker: mqtt://127.0.0.1:1883   # mqtts:// for TLS
