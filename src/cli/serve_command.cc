@@ -34,6 +34,8 @@ struct ServeOptions {
   routing::ExplainLimits explain;  // --explain-max-*
   std::size_t explain_threads = 0;
   std::int64_t inline_below_us = 0;
+  std::string trace_file;  // tracing on when set (docs/tracing.md)
+  double trace_rate = 1.0;
   http::HttpServer::Options http;
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
   std::uint16_t metrics_port = 8002;  // 0: metrics only on the HTTP port
@@ -105,6 +107,17 @@ int Serve(const ServeOptions& options) {
   const auto mode = options.model_control == "poll"       ? runtime::ControlMode::kPoll
                     : options.model_control == "explicit" ? runtime::ControlMode::kExplicit
                                                           : runtime::ControlMode::kNone;
+  std::shared_ptr<observe::Tracer> tracer;
+  if (!options.trace_file.empty()) {
+    auto created = observe::Tracer::Create({.rate = options.trace_rate, .file = options.trace_file});
+    if (!created) {
+      spdlog::error("{}", created.error().message);
+      return 2;
+    }
+    tracer = std::move(*created);
+    spdlog::info("tracing on: spans of {:.0f}% of the traces that start here (and of those whose caller sampled "
+                 "them) to {}", options.trace_rate * 100, options.trace_file);
+  }
   auto server = runtime::Server::Create(
       {.model_repository = repository,
        .model_control = mode,
@@ -117,7 +130,8 @@ int Serve(const ServeOptions& options) {
        .explain_threads = options.explain_threads,
        .inline_below = std::chrono::microseconds(options.inline_below_us),
        .monitoring = streams.monitoring,
-       .monitoring_kafka = MonitoringKafka(streams)});
+       .monitoring_kafka = MonitoringKafka(streams),
+       .tracer = tracer});
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;
@@ -273,6 +287,13 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "(for models too large to hold twice; the model is unavailable meanwhile)")
       ->check(CLI::IsMember({"swap", "unload-first"}))
       ->capture_default_str();
+  serve->add_option("--trace-file", options->trace_file,
+                    "Trace requests (OpenTelemetry spans, docs/tracing.md) and write the spans to this file as OTLP "
+                    "JSON, one export request a line");
+  serve->add_option("--trace-rate", options->trace_rate,
+                    "Share of the traces that start at ferry to sample, 0..1 (default 1); a request with a W3C "
+                    "traceparent follows its caller's decision")
+      ->check(CLI::Range(0.0, 1.0));
   serve->add_option("--inline-below-us", options->inline_below_us,
                     "Run a request on the receiving thread, without a hand-off to the model's worker, when the "
                     "model's executions take less than this many microseconds on average, no batching is set and "

@@ -10,6 +10,7 @@
 #include "model/repository.h"
 #include "runtime/live_figures.h"
 #include "runtime/monitoring.h"
+#include "runtime/tracing.h"
 #include "routing/feedback.h"
 #include "routing/router_config.h"
 
@@ -274,7 +275,8 @@ void Server::Infer(core::InferenceRequest&& request, const routing::CallContext&
     if (!results) return done(std::unexpected(std::move(results).error()));
     return done(routing::FeedbackAnswer(request, results->front()));
   }
-  auto watched = WatchInfer(**servable, request, context, std::move(done));
+  auto traced = TraceInfer(options_.tracer.get(), **servable, context, std::move(done));
+  auto watched = WatchInfer(**servable, request, context, std::move(traced));
   (*servable)->Infer(std::move(request), context, std::move(watched));
 }
 
@@ -283,7 +285,8 @@ void Server::Predict(std::string_view name, std::int64_t version, std::vector<co
   auto servable = Resolve(name, version);
   if (!servable) return done(std::unexpected(std::move(servable).error()));
   const routing::CallContext* contexts[] = {&context};
-  auto watched = WatchPredict(**servable, records, contexts, std::move(done));
+  auto traced = TracePredict(options_.tracer.get(), **servable, records.size(), context, std::move(done));
+  auto watched = WatchPredict(**servable, records, contexts, std::move(traced));
   (*servable)->Predict(std::move(records), contexts, std::move(watched));
 }
 

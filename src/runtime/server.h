@@ -33,6 +33,7 @@
 #include "model/model_config.h"
 #include "observe/monitor_config.h"
 #include "observe/monitor_sinks.h"
+#include "observe/tracer.h"
 #include "routing/kernel_shap.h"
 #include "routing/servable.h"
 #include "routing/timer.h"
@@ -111,6 +112,8 @@ class Server final : public routing::Resolver {
     // connection); without it, Kafka sinks are refused at load with the reason.
     observe::MonitorConfig monitoring;
     observe::MonitorSinks::KafkaFactory monitoring_kafka;
+    // Spans of the calls received (docs/tracing.md); null: tracing off.
+    std::shared_ptr<observe::Tracer> tracer;
   };
 
   // Fails only when the repository is not a readable directory.

@@ -1,0 +1,126 @@
+#include "runtime/tracing.h"
+
+#include <chrono>
+#include <string>
+
+#include "routing/route_info.h"
+
+namespace ferry::runtime {
+namespace {
+
+using observe::Span;
+
+std::int64_t UnixNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The request span, begun: its ids, parent and the attributes known before the answer.
+struct Begun {
+  observe::Tracer* tracer = nullptr;
+  Span span;
+};
+
+std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& servable,
+                           const routing::CallContext& context, std::string_view operation) {
+  if (!tracer) return std::nullopt;
+  std::optional<observe::TraceContext> parent;
+  if (auto header = context.Header("traceparent")) parent = observe::ParseTraceparent(*header);
+  const observe::TraceId trace = parent ? parent->trace_id : observe::Tracer::NewTraceId();
+  if (!tracer->Sample(parent, trace)) return std::nullopt;
+  Begun b{.tracer = tracer, .span = {}};
+  Span& s = b.span;
+  s.trace_id = trace;
+  s.span_id = observe::Tracer::NewSpanId();
+  if (parent) s.parent_span_id = parent->span_id;
+  s.name = std::string(operation) + " " + servable.name();
+  const std::string_view protocol = context.Protocol();
+  s.kind = protocol == "kafka" || protocol == "mqtt" ? Span::Kind::kConsumer : Span::Kind::kServer;
+  s.start_unix_ns = UnixNanos();
+  s.attributes.emplace_back("ferry.model", servable.name());
+  s.attributes.emplace_back("ferry.version", servable.version());
+  s.attributes.emplace_back("ferry.protocol", std::string(protocol));
+  if (protocol == "grpc") {
+    s.attributes.emplace_back("rpc.system", std::string("grpc"));
+    s.attributes.emplace_back("rpc.service", std::string("inference.GRPCInferenceService"));
+    s.attributes.emplace_back("rpc.method", std::string("ModelInfer"));
+  } else if (protocol == "http") {
+    s.attributes.emplace_back("http.request.method", std::string("POST"));
+    s.attributes.emplace_back("url.path", "/v2/models/" + servable.name() + "/" + std::string(operation));
+  } else if (protocol == "kafka" || protocol == "mqtt") {
+    s.attributes.emplace_back("messaging.system", std::string(protocol));
+    s.attributes.emplace_back("messaging.operation", std::string("process"));
+  }
+  return b;
+}
+
+Span Child(const Span& parent, std::string name, std::int64_t start, std::int64_t end) {
+  Span s;
+  s.trace_id = parent.trace_id;
+  s.span_id = observe::Tracer::NewSpanId();
+  s.parent_span_id = parent.span_id;
+  s.name = std::move(name);
+  s.start_unix_ns = start;
+  s.end_unix_ns = end;
+  return s;
+}
+
+void Finish(Begun& b, const core::Error* error, const routing::RouteInfo* route, const core::ExecutionTiming* timing) {
+  Span& s = b.span;
+  s.end_unix_ns = UnixNanos();
+  if (route && !route->route.empty()) {
+    s.attributes.emplace_back("ferry.route", route->route);
+    s.attributes.emplace_back("ferry.route.reason", route->reason);
+    s.attributes.emplace_back("ferry.route.model", route->model);
+  }
+  if (error) {
+    s.error = true;
+    s.status_message = error->message;
+    s.attributes.emplace_back("error.type", std::string(core::ErrorCodeName(error->code)));
+  }
+  if (timing && timing->batch_size > 0) {
+    // The scheduler answered just now: its execution ended here, and the queue wait before it.
+    const std::int64_t executed = s.end_unix_ns - timing->compute.count();
+    const std::int64_t queued = std::max(s.start_unix_ns, executed - timing->queue.count());
+    Span queue = Child(s, "queue", queued, executed);
+    Span execute = Child(s, "execute", executed, s.end_unix_ns);
+    execute.attributes.emplace_back("ferry.batch_size", timing->batch_size);
+    b.tracer->End(std::move(queue));
+    b.tracer->End(std::move(execute));
+  }
+  b.tracer->End(std::move(s));
+}
+
+}  // namespace
+
+routing::InferDone TraceInfer(observe::Tracer* tracer, const routing::Servable& servable,
+                              const routing::CallContext& context, routing::InferDone done) {
+  auto begun = Begin(tracer, servable, context, "infer");
+  if (!begun) return done;
+  return [b = std::move(*begun), done = std::move(done)](core::Result<core::InferenceResponse> result) mutable {
+    if (result) {
+      Finish(b, nullptr, &result->route, &result->timing);
+    } else {
+      Finish(b, &result.error(), nullptr, nullptr);
+    }
+    done(std::move(result));
+  };
+}
+
+routing::PredictDone TracePredict(observe::Tracer* tracer, const routing::Servable& servable, std::size_t records,
+                                  const routing::CallContext& context, routing::PredictDone done) {
+  auto begun = Begin(tracer, servable, context, "predict");
+  if (!begun) return done;
+  begun->span.attributes.emplace_back("ferry.records", static_cast<std::int64_t>(records));
+  return [b = std::move(*begun), done = std::move(done)](core::Result<routing::Predictions> result) mutable {
+    if (result) {
+      const routing::RouteInfo route = result->size() > 0 ? result->route(0) : routing::RouteInfo();
+      Finish(b, nullptr, &route, nullptr);
+    } else {
+      Finish(b, &result.error(), nullptr, nullptr);
+    }
+    done(std::move(result));
+  };
+}
+
+}  // namespace ferry::runtime

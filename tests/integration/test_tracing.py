@@ -1,0 +1,158 @@
+"""Integration tests of tracing (docs/tracing.md) on the real build/ferry with --trace-file: a
+client's W3C traceparent is the parent of ferry's request span, whose children are the queue wait
+and the batch execution; gRPC and /predict spans with their attributes; the sampler follows the
+caller's flag and samples traces that start at ferry at --trace-rate; a malformed traceparent is
+ignored, never an error.
+"""
+import json
+import os
+import shutil
+import struct
+import tempfile
+import time
+import unittest
+
+import grpc
+
+import models
+from ferry_process import FerryProcess
+from test_grpc import compile_protos
+
+ROW = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
+RECORD = {"preg": 6, "plas": 148, "pres": 72, "skin": 35, "test": 0, "mass": 33.6, "pedi": 0.627, "age": 50}
+BODY = {"inputs": [{"name": "features", "shape": [1, 8], "datatype": "FP32", "data": ROW}]}
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+PARENT = "b7ad6b7169203331"
+
+
+def read_spans(path, expected=0, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        spans = []
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    request = json.loads(line)
+                    for resource in request["resourceSpans"]:
+                        for scope in resource["scopeSpans"]:
+                            spans += scope["spans"]
+        if len(spans) >= expected or time.time() > deadline:
+            return spans
+        time.sleep(0.05)
+
+
+def attributes(span):
+    out = {}
+    for a in span["attributes"]:
+        value = a["value"]
+        out[a["key"]] = value.get("stringValue", value.get("intValue", value.get("doubleValue")))
+    return out
+
+
+class TracingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="ferry_tracing_")
+        cls.pb, cls.pb_grpc = compile_protos(cls.work)
+        cls.repo = os.path.join(cls.work, "models")
+        models.save_pima(f"{cls.repo}/pima/1/model.onnx")
+        with open(f"{cls.repo}/pima/model.yaml", "w") as f:
+            f.write("max_batch_size: 64\n")
+        examples = os.path.join(models.SOURCE_DIR, "examples", "models")
+        for name in ("pima-features", "pima-pipeline"):
+            shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def serve(self, name, *args):
+        path = os.path.join(self.work, f"{name}.jsonl")
+        return FerryProcess(self.repo, "--trace-file", path, *args, grpc=True), path
+
+    def stop(self, ferry):
+        code = ferry.stop()
+        self.assertEqual(code, 0, ferry.log())
+
+    def test_parent_from_traceparent_and_children(self):
+        ferry, path = self.serve("parent")
+        try:
+            status, _, _ = ferry.request("POST", "/v2/models/pima/infer", BODY,
+                                         headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
+            self.assertEqual(status, 200)
+            spans = read_spans(path, 3)
+        finally:
+            self.stop(ferry)
+        self.assertEqual(len(spans), 3, spans)
+        self.assertTrue(all(s["traceId"] == TRACE for s in spans))
+        by_name = {s["name"]: s for s in spans}
+        request = by_name["infer pima"]
+        self.assertEqual(request["parentSpanId"], PARENT)
+        self.assertEqual(request["kind"], 2)
+        a = attributes(request)
+        self.assertEqual((a["ferry.model"], a["ferry.version"], a["ferry.protocol"]), ("pima", "1", "http"))
+        self.assertEqual(a["http.request.method"], "POST")
+        for child in ("queue", "execute"):
+            self.assertEqual(by_name[child]["parentSpanId"], request["spanId"])
+            self.assertGreaterEqual(int(by_name[child]["startTimeUnixNano"]), int(request["startTimeUnixNano"]))
+            self.assertLessEqual(int(by_name[child]["endTimeUnixNano"]), int(request["endTimeUnixNano"]))
+        self.assertEqual(attributes(by_name["execute"])["ferry.batch_size"], "1")
+        self.assertLessEqual(int(by_name["queue"]["endTimeUnixNano"]), int(by_name["execute"]["startTimeUnixNano"]))
+
+    def test_grpc_predict_and_errors(self):
+        ferry, path = self.serve("grpc")
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{ferry.grpc_port}") as channel:
+                stub = self.pb_grpc.GRPCInferenceServiceStub(channel)
+                request = self.pb.ModelInferRequest(model_name="pima")
+                request.inputs.add(name="features", datatype="FP32", shape=[1, 8])
+                request.raw_input_contents.append(struct.pack("<8f", *ROW))
+                stub.ModelInfer(request, timeout=10, metadata=[("traceparent", f"00-{TRACE}-{PARENT}-01")])
+            ferry.request("POST", "/v2/models/pima-pipeline/predict", RECORD)
+            bad = {"inputs": [{"name": "features", "shape": [1, 7], "datatype": "FP32", "data": ROW[:7]}]}
+            ferry.request("POST", "/v2/models/pima/infer", bad)
+            spans = read_spans(path, 6)
+        finally:
+            self.stop(ferry)
+        roots = [s for s in spans if s["name"] in ("infer pima", "predict pima-pipeline")]
+        self.assertEqual(len(roots), 3, spans)
+        grpc_span = [s for s in roots if attributes(s)["ferry.protocol"] == "grpc"][0]
+        self.assertEqual(grpc_span["traceId"], TRACE)
+        self.assertEqual(attributes(grpc_span)["rpc.system"], "grpc")
+        self.assertEqual(attributes(grpc_span)["rpc.method"], "ModelInfer")
+        predict = [s for s in roots if s["name"] == "predict pima-pipeline"][0]
+        self.assertEqual(attributes(predict)["ferry.records"], "1")
+        self.assertNotIn("parentSpanId", predict)  # a trace that starts at ferry
+        failed = [s for s in roots if s["status"]["code"] == 2]
+        self.assertEqual(len(failed), 1)
+        self.assertIn("shape", failed[0]["status"]["message"])
+        self.assertEqual(attributes(failed[0])["error.type"], "INVALID_ARGUMENT")
+
+    def test_sampling_follows_the_caller_and_the_rate(self):
+        ferry, path = self.serve("rate", "--trace-rate", "0.2")
+        try:
+            n = 2000
+            answers = ferry.post_concurrently("/v2/models/pima/infer", [BODY] * n, clients=4)
+            self.assertTrue(all(a[0] == 200 for a in answers))
+            conn = ferry.connection()
+            for flag, count in (("00", 50), ("01", 50)):  # the caller's decision wins over the rate
+                for i in range(count):
+                    ferry.request("POST", "/v2/models/pima/infer", BODY, conn=conn,
+                                  headers={"traceparent": f"00-{i + 1:032x}-{PARENT}-{flag}"})
+            for header in ("garbage", f"00-{'0' * 32}-{PARENT}-01", f"00-{TRACE.upper()}-{PARENT}-01"):
+                status, _, _ = ferry.request("POST", "/v2/models/pima/infer", BODY, conn=conn,
+                                             headers={"traceparent": header})
+                self.assertEqual(status, 200)
+            conn.close()
+        finally:
+            self.stop(ferry)
+        roots = [s for s in read_spans(path) if s["name"] == "infer pima"]
+        children = [s for s in roots if s.get("parentSpanId") == PARENT]
+        self.assertEqual(len(children), 50)  # every sampled caller's, none of the unsampled
+        own = len(roots) - len(children)
+        # 2,000 + 3 malformed at 0.2: 400 expected, sd 18; 5 sd either side.
+        self.assertLess(abs(own - 400), 90, own)
+
+
+if __name__ == "__main__":
+    unittest.main()
