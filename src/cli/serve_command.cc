@@ -34,7 +34,8 @@ struct ServeOptions {
   routing::ExplainLimits explain;  // --explain-max-*
   std::size_t explain_threads = 0;
   std::int64_t inline_below_us = 0;
-  std::string trace_file;  // tracing on when set (docs/tracing.md)
+  std::string trace_file;      // tracing on when this or trace_endpoint is set (docs/tracing.md)
+  std::string trace_endpoint;  // OTLP/HTTP
   double trace_rate = 1.0;
   http::HttpServer::Options http;
   std::uint16_t grpc_port = 8001;     // 0: no gRPC frontend
@@ -108,15 +109,19 @@ int Serve(const ServeOptions& options) {
                     : options.model_control == "explicit" ? runtime::ControlMode::kExplicit
                                                           : runtime::ControlMode::kNone;
   std::shared_ptr<observe::Tracer> tracer;
-  if (!options.trace_file.empty()) {
-    auto created = observe::Tracer::Create({.rate = options.trace_rate, .file = options.trace_file});
+  if (!options.trace_file.empty() || !options.trace_endpoint.empty()) {
+    auto created = observe::Tracer::Create(
+        {.rate = options.trace_rate, .file = options.trace_file, .endpoint = options.trace_endpoint});
     if (!created) {
       spdlog::error("{}", created.error().message);
       return 2;
     }
     tracer = std::move(*created);
     spdlog::info("tracing on: spans of {:.0f}% of the traces that start here (and of those whose caller sampled "
-                 "them) to {}", options.trace_rate * 100, options.trace_file);
+                 "them) to {}", options.trace_rate * 100,
+                 options.trace_file.empty() ? options.trace_endpoint
+                 : options.trace_endpoint.empty() ? options.trace_file
+                                                  : options.trace_file + " and " + options.trace_endpoint);
   }
   auto server = runtime::Server::Create(
       {.model_repository = repository,
@@ -136,6 +141,7 @@ int Serve(const ServeOptions& options) {
     spdlog::error("{}", server.error().message);
     return 1;
   }
+  if (tracer) (*server)->AddMetricsSource([tracer](std::string& out) { tracer->RenderMetrics(out); });
   auto http_options = options.http;
   http_options.auth = tokens.get();
   http_options.dashboard = !options.no_ui;
@@ -290,6 +296,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--trace-file", options->trace_file,
                     "Trace requests (OpenTelemetry spans, docs/tracing.md) and write the spans to this file as OTLP "
                     "JSON, one export request a line");
+  serve->add_option("--trace-endpoint", options->trace_endpoint,
+                    "Trace requests and POST the spans to this OTLP/HTTP collector, as JSON "
+                    "(http://host:4318/v1/traces)");
   serve->add_option("--trace-rate", options->trace_rate,
                     "Share of the traces that start at ferry to sample, 0..1 (default 1); a request with a W3C "
                     "traceparent follows its caller's decision")

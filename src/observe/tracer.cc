@@ -99,6 +99,9 @@ core::Result<std::unique_ptr<Tracer>> Tracer::Create(const Options& options) {
     return core::InvalidArgument(fmt::format("--trace-rate must be between 0 and 1, got {}", options.rate));
   }
   std::unique_ptr<Tracer> tracer(new Tracer(options));
+  if (!options.endpoint.empty()) {
+    FERRY_ASSIGN_OR_RETURN(tracer->endpoint_, ParseOtlpEndpoint(options.endpoint));
+  }
   if (!options.file.empty()) {
     tracer->fd_ = ::open(options.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (tracer->fd_ < 0) {
@@ -240,6 +243,20 @@ void Tracer::Export(std::vector<Span>& batch) {
   w.EndObject();
   w.EndArray();
   w.EndObject();
+  if (endpoint_) {
+    if (auto posted = PostOtlp(*endpoint_, out, options_.export_timeout); !posted) {
+      if (!failing_) spdlog::warn("tracing: spans not exported (dropped until it answers): {}", posted.error().message);
+      failing_ = true;
+      export_failed_.fetch_add(batch.size(), std::memory_order_relaxed);
+      if (fd_ < 0) {
+        batch.clear();
+        return;
+      }
+    } else if (failing_) {
+      spdlog::info("tracing: the OTLP collector takes spans again");
+      failing_ = false;
+    }
+  }
   out.push_back('\n');
   if (fd_ >= 0) {
     std::size_t written = 0;
@@ -258,6 +275,21 @@ void Tracer::Export(std::vector<Span>& batch) {
   }
   exported_.fetch_add(batch.size(), std::memory_order_relaxed);
   batch.clear();
+}
+
+void Tracer::RenderMetrics(std::string& out) {
+  std::size_t queued = 0;
+  {
+    std::lock_guard lock(mutex_);
+    queued = queue_.size();
+  }
+  out += "# HELP ferry_trace_spans_total Spans by outcome: exported, dropped_full (the queue), export_failed\n";
+  out += "# TYPE ferry_trace_spans_total counter\n";
+  out += fmt::format("ferry_trace_spans_total{{outcome=\"exported\"}} {}\n", exported());
+  out += fmt::format("ferry_trace_spans_total{{outcome=\"dropped_full\"}} {}\n", dropped());
+  out += fmt::format("ferry_trace_spans_total{{outcome=\"export_failed\"}} {}\n", export_failed());
+  out += "# HELP ferry_trace_queue_depth Spans waiting to be exported\n# TYPE ferry_trace_queue_depth gauge\n";
+  out += fmt::format("ferry_trace_queue_depth {}\n", queued);
 }
 
 }  // namespace ferry::observe

@@ -1,7 +1,9 @@
 // Tracer: OpenTelemetry spans of ferry's requests (docs/tracing.md), sampled parent-based -- a
 // request that comes with a W3C traceparent follows its sampled flag, one without is sampled at
 // `rate` by its trace id -- and exported in batches from a thread of its own, as OTLP JSON
-// (ExportTraceServiceRequest) lines in a file (`ferry serve --trace-file`).
+// (ExportTraceServiceRequest) lines in a file (`ferry serve --trace-file`) and/or POSTed to an
+// OTLP/HTTP collector (`--trace-endpoint`). A batch the collector does not take is dropped and
+// counted (export_failed), and the next batch tries again.
 //
 // End() queues a finished span: lock held for a push, never blocking on the exporter; past
 // `queue_capacity` spans are dropped and counted. Destruction exports what is queued.
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "observe/otlp_http.h"
 
 namespace ferry::observe {
 
@@ -63,6 +66,8 @@ class Tracer {
   struct Options {
     double rate = 1.0;                // share of root traces sampled (--trace-rate)
     std::filesystem::path file;       // --trace-file: OTLP JSON, one export request a line
+    std::string endpoint;             // --trace-endpoint: http://host:port[/v1/traces] (OTLP/HTTP JSON)
+    std::chrono::milliseconds export_timeout{2000};
     std::size_t queue_capacity = 8192;  // spans waiting at most
     std::size_t max_batch = 512;        // spans an export carries
     std::chrono::milliseconds delay{500};  // how long a partial batch waits
@@ -77,7 +82,10 @@ class Tracer {
   void End(Span span);
 
   std::uint64_t exported() const { return exported_.load(std::memory_order_relaxed); }
-  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }  // the queue full
+  std::uint64_t export_failed() const { return export_failed_.load(std::memory_order_relaxed); }
+  // ferry_trace_spans_total{outcome} and ferry_trace_queue_depth, as Prometheus text.
+  void RenderMetrics(std::string& out);
 
  private:
   explicit Tracer(const Options& options);
@@ -86,7 +94,9 @@ class Tracer {
 
   const Options options_;
   int fd_ = -1;  // constant after Create
-  std::atomic<std::uint64_t> exported_{0}, dropped_{0};
+  std::optional<OtlpEndpoint> endpoint_;  // constant after Create
+  std::atomic<std::uint64_t> exported_{0}, dropped_{0}, export_failed_{0};
+  bool failing_ = false;  // the last export to the endpoint failed (logged once); the exporter thread's
   std::mutex mutex_;
   std::condition_variable_any wake_;
   std::deque<Span> queue_;  // protected by mutex_

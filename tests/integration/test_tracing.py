@@ -4,18 +4,23 @@ and the batch execution; gRPC and /predict spans with their attributes; the samp
 caller's flag and samples traces that start at ferry at --trace-rate; a malformed traceparent is
 ignored, never an error.
 """
+import http.server
 import json
 import os
+import re
 import shutil
+import subprocess
 import struct
 import tempfile
 import time
 import unittest
 
+import threading
+
 import grpc
 
 import models
-from ferry_process import FerryProcess
+from ferry_process import FerryProcess, free_port
 from test_grpc import compile_protos
 
 ROW = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
@@ -47,6 +52,47 @@ def attributes(span):
         value = a["value"]
         out[a["key"]] = value.get("stringValue", value.get("intValue", value.get("doubleValue")))
     return out
+
+
+class OtlpReceiver:
+    """A small OTLP/HTTP collector: decodes the JSON export requests POSTed to /v1/traces."""
+
+    def __init__(self):
+        self.requests = []
+        self.paths = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.paths.append((self.path, self.headers["Content-Type"]))
+                receiver.requests.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def spans(self, expected, timeout=10):
+        deadline = time.time() + timeout
+        while True:
+            spans = [span for r in list(self.requests) for rs in r["resourceSpans"] for ss in rs["scopeSpans"]
+                     for span in ss["spans"]]
+            if len(spans) >= expected or time.time() > deadline:
+                return spans
+            time.sleep(0.05)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class TracingTest(unittest.TestCase):
@@ -152,6 +198,46 @@ class TracingTest(unittest.TestCase):
         own = len(roots) - len(children)
         # 2,000 + 3 malformed at 0.2: 400 expected, sd 18; 5 sd either side.
         self.assertLess(abs(own - 400), 90, own)
+
+    def test_otlp_http_export_and_collector_down(self):
+        receiver = OtlpReceiver()
+        try:
+            ferry = FerryProcess(self.repo, "--trace-endpoint", f"http://127.0.0.1:{receiver.port}")
+            try:
+                ferry.request("POST", "/v2/models/pima/infer", BODY, headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
+                spans = receiver.spans(3)
+                self.assertEqual(sorted(s["name"] for s in spans), ["execute", "infer pima", "queue"])
+                self.assertTrue(all(s["traceId"] == TRACE for s in spans))
+                self.assertEqual(receiver.paths[0], ("/v1/traces", "application/json"))
+                service = receiver.requests[0]["resourceSpans"][0]["resource"]["attributes"][0]
+                self.assertEqual(service, {"key": "service.name", "value": {"stringValue": "ferry"}})
+                receiver.stop()  # the collector goes away: spans dropped and counted, requests unaffected
+                for _ in range(20):
+                    status, _, _ = ferry.request("POST", "/v2/models/pima/infer", BODY)
+                    self.assertEqual(status, 200)
+                deadline = time.time() + 15
+                failed = 0
+                while time.time() < deadline and failed < 60:
+                    _, metrics, _ = ferry.request("GET", "/metrics")
+                    failed = float(re.search(r'ferry_trace_spans_total\{outcome="export_failed"\} (\S+)', metrics).group(1))
+                    time.sleep(0.2)
+                self.assertEqual(failed, 60)  # 20 requests, 3 spans each
+                self.assertIn('ferry_trace_spans_total{outcome="exported"} 3', metrics)
+            finally:
+                self.stop(ferry)
+        finally:
+            try:
+                receiver.stop()
+            except Exception:
+                pass
+
+    def test_bad_endpoint_is_refused_at_start(self):
+        proc = subprocess.run([os.environ.get("FERRY_BIN", "build/ferry"), "serve", "--model-repository", self.repo,
+                               "--http-port", str(free_port()), "--grpc-port", "0", "--metrics-port", "0",
+                               "--trace-endpoint", "https://collector:4318"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--trace-endpoint must be an http:// URL", proc.stderr)
 
 
 if __name__ == "__main__":
