@@ -2,7 +2,9 @@
 # The monitoring stream's cost (docs/monitoring.md), side by side in one run: wrk -t1 -c32 on
 # POST /v2/models/pima/infer, batch 1, over four copies of the Pima model in one server --
 # monitoring off, rate 0.01, rate 1.0 with full payloads (all to a file sink) -- taken in turns,
-# each `--rounds` times, the best of each reported. Appends to docs/benchmarks.md.
+# each `--rounds` times, the best of each reported; then the unmonitored model again in a second
+# server with tracing on at rate 1.0 (--trace-file), rounds alternating with the first server's.
+# Appends to docs/benchmarks.md.
 #
 #   bench/monitoring.sh [--duration 10] [--rounds 2] [--no-record]
 set -euo pipefail
@@ -45,7 +47,21 @@ for round in $(seq "$rounds"); do
   done
 done
 records=$(wc -l < "$work/rate1.jsonl")
+plain_port=$port plain_pid=$ferry_pid
+ferry_pid=""
+start_ferry "$repo" --http-threads 2 --grpc-port 0 --trace-file "$work/spans.jsonl" --trace-rate 1.0
+traced_port=$port traced_pid=$ferry_pid
+best_off2="" best_traced=""
+for round in $(seq "$rounds"); do
+  read -r rate p50 p99 _ <<< "$(wrk_pima "http://127.0.0.1:$plain_port/v2/models/pima-off/infer" 32 "$duration")"
+  if [ -z "$best_off2" ] || awk "BEGIN {exit !($rate > $best_off2)}"; then best_off2=$rate off2_p50=$p50 off2_p99=$p99; fi
+  read -r rate p50 p99 _ <<< "$(wrk_pima "http://127.0.0.1:$traced_port/v2/models/pima-off/infer" 32 "$duration")"
+  if [ -z "$best_traced" ] || awk "BEGIN {exit !($rate > $best_traced)}"; then best_traced=$rate traced_p50=$p50 traced_p99=$p99; fi
+done
 stop_ferry
+ferry_pid=$plain_pid
+stop_ferry
+spans=$(wc -l < "$work/spans.jsonl")
 
 ratio() { awk "BEGIN {printf \"%.3f\", $1 / $2}"; }
 commit=$(bench_commit)
@@ -58,7 +74,10 @@ table=$(cat <<MD
 | rate 0.01, file sink | ${best[rate001]} | ${best_p50[rate001]} | ${best_p99[rate001]} | $(ratio "${best[rate001]}" "${best[off]}") |
 | rate 1.0, full payloads, file sink | ${best[rate1]} | ${best_p50[rate1]} | ${best_p99[rate1]} | $(ratio "${best[rate1]}" "${best[off]}") |
 
-The rate-1.0 model wrote $records records.
+| tracing off (second pass) | $best_off2 | $off2_p50 | $off2_p99 | 1 |
+| tracing rate 1.0, --trace-file | $best_traced | $traced_p50 | $traced_p99 | $(ratio "$best_traced" "$best_off2") |
+
+The rate-1.0 model wrote $records records; the traced server wrote $spans export batches.
 MD
 )
 echo "$table"
