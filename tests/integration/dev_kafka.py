@@ -36,9 +36,9 @@ class DevKafka:
             self.proc.kill()
             self.proc.wait()
 
-    def produce(self, work, topic, events, headers=()):
-        """events: (key, value) pairs, sent with kcat in order (with `headers`, name=value); the
-        events are written to a file in `work` first."""
+    def produce(self, work, topic, events, headers=(), partition=None):
+        """events: (key, value) pairs, sent with kcat in order (with `headers`, name=value; to
+        `partition` when given); the events are written to a file in `work` first."""
         path = os.path.join(work, f"{topic}.events")
         with open(path, "w") as f:
             for key, value in events:
@@ -46,6 +46,8 @@ class DevKafka:
         args = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t", "-l", path]
         for h in headers:
             args += ["-H", h]
+        if partition is not None:
+            args += ["-p", str(partition)]
         subprocess.run(args, check=True, timeout=120)
 
     def consume(self, topic, expected, timeout=120):

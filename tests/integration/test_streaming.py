@@ -53,7 +53,7 @@ class StreamingTest(unittest.TestCase):
         for name in ("pima-features", "pima-pipeline"):
             shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
         topics = []
-        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook", "explain", "xv2"):
+        for suffix in ("flow", "kill", "group", "stop", "pub", "slow", "plain", "raw", "pass", "hook", "explain", "xv2", "gap"):
             topics += [f"in-{suffix}:{PARTITIONS}", f"out-{suffix}:{PARTITIONS}", f"err-{suffix}:1"]
         topics += ["models:1", "models-bad:1", "models-same:1"]
         cls.broker = DevKafka(topics, brokers=3)
@@ -84,8 +84,8 @@ streams:
 {extra}""")
         return path
 
-    def produce(self, topic, events, headers=()):
-        self.broker.produce(self.work, topic, events, headers)
+    def produce(self, topic, events, headers=(), partition=None):
+        self.broker.produce(self.work, topic, events, headers, partition)
 
     def consume(self, topic, expected, timeout=120):
         return self.broker.consume(topic, expected, timeout)
@@ -203,6 +203,30 @@ streams:
             self.assertEqual(float(counted.group(1)), duplicates, metrics)
             print(f"\nkill -9 after {at_kill} outputs: {len(outputs)} outputs for {len(good)} events, "
                   f"{duplicates} answers given twice, counted {counted.group(1)}")
+        finally:
+            ferry.stop()
+
+    def test_only_events_whose_answer_is_on_a_topic_count_as_duplicates(self):
+        # A process killed mid-stream may leave answers with a gap: offset 3's answer was written
+        # while offset 2's was not (it went to the error topic, or to another sink partition, and
+        # was lost with the process). Offset 2 is then answered for the first time, not again.
+        for offset in (0, 1, 3):
+            self.produce("out-gap", [(f"k{offset}", "{}")], headers=[f"ferry-source=in-gap/0/{offset}"],
+                         partition=0)
+        events = [(f"k{i}", json.dumps(record(i))) for i in range(5)]
+        self.produce("in-gap", events, partition=0)
+        ferry = self.serve("gap")
+        try:
+            self.assertEqual(len(self.consume("out-gap", 3 + len(events), timeout=60)), 3 + len(events))
+            deadline = time.time() + 30
+            while True:
+                _, metrics, _ = ferry.request("GET", "/metrics")
+                consumed = re.search(r'ferry_stream_events_consumed_total\{stream="pima-gap"\} (\S+)', metrics)
+                if (consumed and float(consumed.group(1)) == len(events)) or time.time() > deadline:
+                    break
+                time.sleep(0.1)
+            duplicated = re.search(r'ferry_stream_events_duplicated_total\{stream="pima-gap"\} (\S+)', metrics)
+            self.assertEqual(float(duplicated.group(1)), 3, "offsets 0, 1 and 3 were answered, 2 was not")
         finally:
             ferry.stop()
 

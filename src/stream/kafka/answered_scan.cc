@@ -1,5 +1,6 @@
 #include "stream/kafka/answered_scan.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -7,19 +8,30 @@
 
 namespace ferry::stream {
 
-std::map<std::int32_t, std::int64_t> ScanAnswered(const std::string& bootstrap_servers,
-                                                  const std::map<std::string, std::string>& properties,
-                                                  const StreamSpec& spec) {
+void AnsweredOffsets::Seal() {
+  for (auto& [partition, offsets] : offsets_) {
+    std::sort(offsets.begin(), offsets.end());
+    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+  }
+}
+
+bool AnsweredOffsets::Contains(std::int32_t partition, std::int64_t offset) const {
+  const auto it = offsets_.find(partition);
+  return it != offsets_.end() && std::binary_search(it->second.begin(), it->second.end(), offset);
+}
+
+AnsweredOffsets ScanAnswered(const std::string& bootstrap_servers,
+                             const std::map<std::string, std::string>& properties, const StreamSpec& spec) {
   constexpr std::int64_t kAnsweredScan = 20000;
   using Clock = std::chrono::steady_clock;
-  std::map<std::int32_t, std::int64_t> answered_up_to;
+  AnsweredOffsets answered;
   auto conf = MakeKafkaConf(bootstrap_servers, properties,
                             {{"group.id", spec.group + "-scan"}, {"enable.auto.commit", "false"}},
                             {"group.id", "enable.auto.commit"});
-  if (!conf) return answered_up_to;
+  if (!conf) return answered;
   char error[512];
   Kafka scanner(rd_kafka_new(RD_KAFKA_CONSUMER, *conf, error, sizeof error));
-  if (!scanner) return answered_up_to;
+  if (!scanner) return answered;
   const std::string prefix = spec.source_topic + "/";
   for (const std::string& topic : {spec.sink_topic, spec.errors_topic}) {
     if (topic.empty()) continue;
@@ -47,15 +59,15 @@ std::map<std::int32_t, std::int64_t> ScanAnswered(const std::string& bootstrap_s
         if (slash != std::string_view::npos &&
             std::from_chars(rest.data(), rest.data() + slash, partition).ec == std::errc() &&
             std::from_chars(rest.data() + slash + 1, rest.data() + rest.size(), offset).ec == std::errc()) {
-          auto& up_to = answered_up_to[partition];
-          up_to = std::max(up_to, offset);
+          answered.Add(partition, offset);
         }
       }
       if (auto it = ends.find(m->partition); it != ends.end() && m->offset + 1 >= it->second) ends.erase(it);
     }
   }
   rd_kafka_consumer_close(scanner.get());
-  return answered_up_to;
+  answered.Seal();
+  return answered;
 }
 
 }  // namespace ferry::stream

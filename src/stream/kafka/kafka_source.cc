@@ -105,9 +105,7 @@ class KafkaSource final : public EventSource {
       }
       if (p_.states.state() == StreamState::kBackingOff) p_.states.Resume();
       ++p_.counters.consumed;
-      if (auto it = answered_up_to_.find(m->partition); it != answered_up_to_.end() && m->offset <= it->second) {
-        ++p_.counters.duplicated;
-      }
+      if (answered_.Contains(m->partition, m->offset)) ++p_.counters.duplicated;
       if (!started) {
         deadline = Clock::now() + std::chrono::milliseconds(p_.spec.max_wait_ms);
         started = true;
@@ -174,7 +172,7 @@ class KafkaSource final : public EventSource {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       spdlog::info("stream '{}': {} partition(s) of '{}' assigned", spec.name, partitions->cnt, spec.source_topic);
       if (spec.sink_transport == Transport::kKafka) {  // where earlier answers can be read back
-        self->answered_up_to_ = ScanAnswered(self->bootstrap_, self->properties_, spec);
+        self->answered_ = ScanAnswered(self->bootstrap_, self->properties_, spec);
       }
       rd_kafka_assign(rk, partitions);
       std::vector<std::int32_t> assigned;
@@ -269,7 +267,7 @@ class KafkaSource final : public EventSource {
   std::vector<const Event*> views_;
   std::vector<Message> carried_;  // read while a batch waited for its model: the next batch's
   std::map<std::int32_t, std::int64_t> ready_offsets_;   // committable, not yet committed
-  std::map<std::int32_t, std::int64_t> answered_up_to_;  // source partition -> highest offset already answered
+  AnsweredOffsets answered_;  // what earlier members of the group answered already
   Clock::time_point last_commit_{};
   Clock::time_point last_probe_{};
   bool revoked_ = false;  // partitions were revoked: the batch in hand is abandoned
