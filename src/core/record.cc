@@ -1,6 +1,27 @@
 #include "core/record.h"
 
+#include "core/json_writer.h"
+
 namespace ferry::core {
+
+void WriteJson(const Value& value, JsonWriter& w) {
+  switch (value.kind) {
+    case Value::Kind::kBool: w.Bool(value.boolean); break;
+    case Value::Kind::kNumber: w.Number(value.number); break;
+    case Value::Kind::kString: w.String(value.text); break;
+    case Value::Kind::kArray:
+      if (!value.numeric_array) {
+        w.Null();
+        break;
+      }
+      w.BeginArray();
+      for (double d : value.array) w.Number(d);
+      w.EndArray();
+      break;
+    case Value::Kind::kNull:
+    case Value::Kind::kObject: w.Null(); break;
+  }
+}
 
 std::string_view KindName(const Value& value) {
   switch (value.kind) {

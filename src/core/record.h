@@ -33,6 +33,12 @@ struct Value {
 // "a number", "a string", ... for error messages.
 std::string_view KindName(const Value& value);
 
+class JsonWriter;
+
+// The value as JSON. Objects and arrays that are not all numbers keep no content in a Value:
+// they are written as null.
+void WriteJson(const Value& value, JsonWriter& w);
+
 struct Field {
   std::string name;
   Value value;

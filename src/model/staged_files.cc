@@ -10,6 +10,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "core/file.h"
 #include "model/repository.h"
 
 namespace ferry::model {
@@ -90,15 +91,10 @@ core::Result<fs::path> StagingArea::Stage(std::string_view name, std::span<const
       }
       return fail(fmt::format("file:{}: cannot write it: {}", file.path, std::strerror(errno)));
     }
-    std::size_t written = 0;
-    while (written < file.content.size()) {
-      const ssize_t n = ::write(fd, file.content.data() + written, file.content.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ::close(fd);
-        return fail(fmt::format("file:{}: cannot write it: {}", file.path, std::strerror(errno)));
-      }
-      written += static_cast<std::size_t>(n);
+    if (!core::WriteAll(fd, file.content)) {
+      const int error = errno;
+      ::close(fd);
+      return fail(fmt::format("file:{}: cannot write it: {}", file.path, std::strerror(error)));
     }
     if (::close(fd) != 0) return fail(fmt::format("file:{}: cannot write it: {}", file.path, std::strerror(errno)));
   }

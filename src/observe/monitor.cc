@@ -3,24 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
+
+#include "core/random.h"
 
 namespace ferry::observe {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A uniform draw in [0, 1) from a per-thread xorshift64* generator: no lock, no allocation.
-double Draw() {
-  thread_local std::uint64_t state = [] {
-    std::uint64_t seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
-    return seed ? seed : 0x9E3779B97F4A7C15ull;
-  }();
-  state ^= state >> 12;
-  state ^= state << 25;
-  state ^= state >> 27;
-  return static_cast<double>((state * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
 
 template <std::size_t N>
 void Count(const std::array<double, N>& bounds, std::array<std::uint64_t, N + 1>& counts, double value) {
@@ -74,7 +63,7 @@ Monitor::Reason Monitor::Sample(std::optional<std::string_view> key) {
   if (rate <= 0) return Reason::kNone;
   if (key) return KeyShare(*key) < rate ? Reason::kHashed : Reason::kNone;
   if (rate >= 1) return Reason::kRandom;
-  return Draw() < rate ? Reason::kRandom : Reason::kNone;
+  return core::RandomUnit() < rate ? Reason::kRandom : Reason::kNone;
 }
 
 Monitor::Reason Monitor::Always(bool failed, std::chrono::nanoseconds took) const {
@@ -131,24 +120,14 @@ void Monitor::Run(std::stop_token stop) {
     const auto due = Clock::now() + std::chrono::milliseconds(config_.linger_ms);
     wake_.wait_until(lock, stop, due, [&] { return queue_.size() >= config_.max_records; });
     if (stop.stop_requested()) break;
-    const std::size_t n = std::min(queue_.size(), config_.max_records);
-    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
-    queue_.erase(queue_.begin(), queue_.begin() + n);
-    lock.unlock();
-    SendBatch(batch);
-    lock.lock();
+    SendQueued(lock, batch);
   }
   // Stopping: send what is queued, for up to flush_timeout, and not past a batch the sink failed
   // (it is away: waiting for it again would only hold up the shutdown).
   const auto deadline = Clock::now() + options_.flush_timeout;
   bool failing = false;
   while (!queue_.empty() && Clock::now() < deadline && !failing) {
-    const std::size_t n = std::min(queue_.size(), config_.max_records);
-    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
-    queue_.erase(queue_.begin(), queue_.begin() + n);
-    lock.unlock();
-    failing = !SendBatch(batch);
-    lock.lock();
+    failing = !SendQueued(lock, batch);
   }
   if (!queue_.empty()) {
     spdlog::warn("monitoring of model '{}' version {}: {} record(s) not sent at shutdown (the sink {} did not take "
@@ -157,6 +136,16 @@ void Monitor::Run(std::stop_token stop) {
     send_error_.fetch_add(queue_.size(), std::memory_order_relaxed);
     queue_.clear();
   }
+}
+
+bool Monitor::SendQueued(std::unique_lock<std::mutex>& lock, std::vector<MonitorRecord>& batch) {
+  const std::size_t n = std::min(queue_.size(), config_.max_records);
+  batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
+  queue_.erase(queue_.begin(), queue_.begin() + n);
+  lock.unlock();
+  const bool sent = SendBatch(batch);
+  lock.lock();
+  return sent;
 }
 
 bool Monitor::SendBatch(std::vector<MonitorRecord>& batch) {

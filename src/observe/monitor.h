@@ -119,7 +119,9 @@ class Monitor {
 
  private:
   void Run(std::stop_token stop);
+  // Takes up to max_records off the queue and sends them with `lock` (on mutex_) released.
   // False when the sink failed records of the batch.
+  bool SendQueued(std::unique_lock<std::mutex>& lock, std::vector<MonitorRecord>& batch);
   bool SendBatch(std::vector<MonitorRecord>& batch);
   bool TakeRateToken();
 

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/file.h"
 #include "core/json_writer.h"
 
 namespace ferry::observe {
@@ -95,18 +96,12 @@ MonitorSink::Outcome MonitorFileSink::Send(std::span<const MonitorRecord> record
       return outcome;
     }
   }
-  std::size_t written = 0;
-  while (written < buffer_.size()) {
-    const ssize_t n = ::write(fd_, buffer_.data() + written, buffer_.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      outcome.failed = records.size();
-      outcome.error = fmt::format("writing {}: {}", path_.string(), std::strerror(errno));
-      return outcome;
-    }
-    written += static_cast<std::size_t>(n);
+  if (!core::WriteAll(fd_, buffer_)) {
+    outcome.failed = records.size();
+    outcome.error = fmt::format("writing {}: {}", path_.string(), std::strerror(errno));
+    return outcome;
   }
-  size_ += written;
+  size_ += buffer_.size();
   outcome.sent = records.size();
   return outcome;
 }

@@ -5,12 +5,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/file.h"
 #include "core/json_writer.h"
+#include "core/random.h"
 
 namespace ferry::observe {
 namespace {
@@ -32,12 +33,6 @@ bool ReadHex(std::string_view text, std::array<std::uint8_t, N>& out) {
     nonzero = nonzero || out[i] != 0;
   }
   return nonzero;
-}
-
-std::mt19937_64& Generator() {
-  thread_local std::mt19937_64 generator(std::random_device{}() ^
-                                         (static_cast<std::uint64_t>(std::random_device{}()) << 32));
-  return generator;
 }
 
 void WriteAttribute(core::JsonWriter& w, std::string_view key, const Span::Value& value) {
@@ -132,7 +127,7 @@ bool Tracer::Sample(const std::optional<TraceContext>& parent, const TraceId& tr
 
 TraceId Tracer::NewTraceId() {
   TraceId id;
-  const std::uint64_t a = Generator()(), b = Generator()() | 1;  // never all zero
+  const std::uint64_t a = core::RandomU64(), b = core::RandomU64() | 1;  // never all zero
   std::memcpy(id.data(), &a, 8);
   std::memcpy(id.data() + 8, &b, 8);
   return id;
@@ -140,7 +135,7 @@ TraceId Tracer::NewTraceId() {
 
 SpanId Tracer::NewSpanId() {
   SpanId id;
-  const std::uint64_t a = Generator()() | 1;
+  const std::uint64_t a = core::RandomU64() | 1;
   std::memcpy(id.data(), &a, 8);
   return id;
 }
@@ -258,20 +253,12 @@ void Tracer::Export(std::vector<Span>& batch) {
     }
   }
   out.push_back('\n');
-  if (fd_ >= 0) {
-    std::size_t written = 0;
-    while (written < out.size()) {
-      const ssize_t n = ::write(fd_, out.data() + written, out.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        spdlog::warn("tracing: {} span(s) not written to {}: {}", batch.size(), options_.file.string(),
-                     std::strerror(errno));
-        dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
-        batch.clear();
-        return;
-      }
-      written += static_cast<std::size_t>(n);
-    }
+  if (fd_ >= 0 && !core::WriteAll(fd_, out)) {
+    spdlog::warn("tracing: {} span(s) not written to {}: {}", batch.size(), options_.file.string(),
+                 std::strerror(errno));
+    dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
+    batch.clear();
+    return;
   }
   exported_.fetch_add(batch.size(), std::memory_order_relaxed);
   batch.clear();

@@ -47,7 +47,7 @@ class EnsembleAnswers final : public Predictions::Answers {
 
   void Write(std::size_t row, core::JsonWriter& w, const Predictions::Replacement*) const override {
     const Row& r = rows_[row];
-    Predictions::Replacement replace{.field = field_, .write = [&](core::JsonWriter& out) { WriteValue(r.value, out); },
+    Predictions::Replacement replace{.field = field_, .write = [&](core::JsonWriter& out) { core::WriteJson(r.value, out); },
                                      .append = {}};
     if (r.label) {
       replace.append = [&](core::JsonWriter& out) {
@@ -66,20 +66,6 @@ class EnsembleAnswers final : public Predictions::Answers {
   }
 
  private:
-  static void WriteValue(const core::Value& v, core::JsonWriter& w) {
-    switch (v.kind) {
-      case core::Value::Kind::kNumber: w.Number(v.number); break;
-      case core::Value::Kind::kBool: w.Bool(v.boolean); break;
-      case core::Value::Kind::kString: w.String(v.text); break;
-      case core::Value::Kind::kArray:
-        w.BeginArray();
-        for (double d : v.array) w.Number(d);
-        w.EndArray();
-        break;
-      default: w.Null(); break;
-    }
-  }
-
   const std::vector<Predictions> members_;
   const std::vector<Row> rows_;
   const std::string field_;

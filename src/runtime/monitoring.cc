@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <random>
 
 #include "core/json_writer.h"
+#include "core/random.h"
 #include "core/tensor_json.h"
 #include "routing/route_info.h"
 
@@ -47,8 +47,7 @@ bool Excluded(const MonitorConfig& config, std::string_view name) {
 
 // A random version 4 UUID.
 std::string EventId() {
-  thread_local std::mt19937_64 generator(std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32));
-  std::uint64_t hi = generator(), lo = generator();
+  std::uint64_t hi = core::RandomU64(), lo = core::RandomU64();
   hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
   lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
   return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
@@ -100,24 +99,6 @@ void WriteTensors(const std::vector<core::Tensor>& tensors, Monitor& monitor, co
   w.EndArray();
 }
 
-void WriteValue(const core::Value& v, core::JsonWriter& w) {
-  switch (v.kind) {
-    case core::Value::Kind::kNull: w.Null(); break;
-    case core::Value::Kind::kBool: w.Bool(v.boolean); break;
-    case core::Value::Kind::kNumber: w.Number(v.number); break;
-    case core::Value::Kind::kString: w.String(v.text); break;
-    case core::Value::Kind::kArray:
-      w.BeginArray();
-      for (double d : v.array) w.Number(d);
-      w.EndArray();
-      break;
-    case core::Value::Kind::kObject:
-      w.BeginObject();
-      w.EndObject();
-      break;
-  }
-}
-
 // Records as JSON objects (excluded fields left out); past max_bytes, {"truncated": true, "count": n}.
 std::string RecordsJson(std::span<const core::Record> records, Monitor& monitor) {
   const MonitorConfig& config = monitor.config();
@@ -129,7 +110,7 @@ std::string RecordsJson(std::span<const core::Record> records, Monitor& monitor)
     for (const auto& field : record.fields) {
       if (Excluded(config, field.name)) continue;
       w.Key(field.name);
-      WriteValue(field.value, w);
+      core::WriteJson(field.value, w);
     }
     w.EndObject();
   }
@@ -287,6 +268,21 @@ void Submit(Pending& p, std::string body, std::string event_id, std::string time
   p.monitor->Submit(std::move(record));
 }
 
+// Writes a record, the head and what `rest` adds, and hands it to the monitor.
+template <typename Rest>
+void Emit(Pending& p, Monitor::Reason reason, const routing::RouteInfo& route, const core::Error* error,
+          const core::ExecutionTiming* timing, Clock::time_point finished, Rest&& rest) {
+  std::string event_id = EventId(), time = Rfc3339(p.time);
+  std::string body;
+  body.reserve(512 + p.request_json.size());
+  core::JsonWriter w(body);
+  w.BeginObject();
+  WriteHead(p, reason, event_id, time, route, error, timing, finished, w);
+  rest(w);
+  w.EndObject();
+  Submit(p, std::move(body), std::move(event_id), std::move(time));
+}
+
 // The reason a finished call is recorded for, or kNone (counted as sampled out).
 Monitor::Reason Settle(const Pending& p, bool failed, Clock::time_point finished) {
   if (p.reason != Monitor::Reason::kNone) return p.reason;
@@ -299,29 +295,23 @@ void RecordInfer(Pending& p, const core::Result<core::InferenceResponse>& result
   const auto finished = Clock::now();
   const auto reason = Settle(p, !result.has_value(), finished);
   if (reason == Monitor::Reason::kNone) return;
-  std::string event_id = EventId(), time = Rfc3339(p.time);
-  std::string body;
-  body.reserve(512 + p.request_json.size());
-  core::JsonWriter w(body);
-  w.BeginObject();
-  WriteHead(p, reason, event_id, time, result ? result->route : routing::RouteInfo(),
-            result ? nullptr : &result.error(), result ? &result->timing : nullptr, finished, w);
-  if (!p.request_json.empty()) {
-    w.Key("request");
-    w.BeginObject();
-    w.Key("inputs");
-    w.Raw(p.request_json);
-    w.EndObject();
-  }
-  if (result && p.reason != Monitor::Reason::kNone && p.monitor->config().records_response()) {
-    w.Key("response");
-    w.BeginObject();
-    w.Key("outputs");
-    WriteTensors(result->outputs, *p.monitor, w);
-    w.EndObject();
-  }
-  w.EndObject();
-  Submit(p, std::move(body), std::move(event_id), std::move(time));
+  Emit(p, reason, result ? result->route : routing::RouteInfo(), result ? nullptr : &result.error(),
+       result ? &result->timing : nullptr, finished, [&](core::JsonWriter& w) {
+    if (!p.request_json.empty()) {
+      w.Key("request");
+      w.BeginObject();
+      w.Key("inputs");
+      w.Raw(p.request_json);
+      w.EndObject();
+    }
+    if (result && p.reason != Monitor::Reason::kNone && p.monitor->config().records_response()) {
+      w.Key("response");
+      w.BeginObject();
+      w.Key("outputs");
+      WriteTensors(result->outputs, *p.monitor, w);
+      w.EndObject();
+    }
+  });
 }
 
 void WriteAnswer(const routing::Predictions& predictions, std::size_t i, core::JsonWriter& w) {
@@ -360,11 +350,6 @@ void RecordPredict(Pending& p, const core::Result<routing::Predictions>& result,
   }
   const auto reason = Settle(p, failed, finished);
   if (reason == Monitor::Reason::kNone) return;
-  std::string event_id = EventId(), time = Rfc3339(p.time);
-  std::string body;
-  body.reserve(512 + p.request_json.size());
-  core::JsonWriter w(body);
-  w.BeginObject();
   const routing::RouteInfo route = result && !rows.empty() ? result->route(rows.front()) : routing::RouteInfo();
   core::Error rejected;
   const core::Error* error = result ? nullptr : &result.error();
@@ -372,27 +357,26 @@ void RecordPredict(Pending& p, const core::Result<routing::Predictions>& result,
     rejected = core::MakeError(core::ErrorCode::kRejected, result->outcome(rows.front()).error).error();
     error = &rejected;
   }
-  WriteHead(p, reason, event_id, time, route, error, nullptr, finished, w);
-  if (!p.request_json.empty()) {
-    w.Key("records");
-    w.Raw(p.request_json);
-  }
-  if (result && p.reason != Monitor::Reason::kNone && p.monitor->config().records_response()) {
-    std::string answers;
-    core::JsonWriter aw(answers);
-    aw.BeginArray();
-    for (std::size_t i : rows) WriteAnswer(*result, i, aw);
-    aw.EndArray();
-    w.Key("answers");
-    if (answers.size() > p.monitor->config().max_bytes) {
-      p.monitor->CountTruncated();
-      w.Raw(fmt::format(R"({{"truncated":true,"count":{}}})", rows.size()));
-    } else {
-      w.Raw(answers);
+  Emit(p, reason, route, error, nullptr, finished, [&](core::JsonWriter& w) {
+    if (!p.request_json.empty()) {
+      w.Key("records");
+      w.Raw(p.request_json);
     }
-  }
-  w.EndObject();
-  Submit(p, std::move(body), std::move(event_id), std::move(time));
+    if (result && p.reason != Monitor::Reason::kNone && p.monitor->config().records_response()) {
+      std::string answers;
+      core::JsonWriter aw(answers);
+      aw.BeginArray();
+      for (std::size_t i : rows) WriteAnswer(*result, i, aw);
+      aw.EndArray();
+      w.Key("answers");
+      if (answers.size() > p.monitor->config().max_bytes) {
+        p.monitor->CountTruncated();
+        w.Raw(fmt::format(R"({{"truncated":true,"count":{}}})", rows.size()));
+      } else {
+        w.Raw(answers);
+      }
+    }
+  });
 }
 
 }  // namespace
