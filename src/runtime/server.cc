@@ -275,17 +275,20 @@ void Server::Infer(core::InferenceRequest&& request, const routing::CallContext&
     if (!results) return done(std::unexpected(std::move(results).error()));
     return done(routing::FeedbackAnswer(request, results->front()));
   }
-  auto traced = TraceInfer(options_.tracer.get(), **servable, context, std::move(done));
-  auto watched = WatchInfer(**servable, request, context, std::move(traced));
-  (*servable)->Infer(std::move(request), context, std::move(watched));
+  TracedContext traced_context(context);
+  auto traced = TraceInfer(options_.tracer.get(), **servable, traced_context, std::move(done));
+  auto watched = WatchInfer(**servable, request, traced_context, std::move(traced));
+  (*servable)->Infer(std::move(request), traced_context, std::move(watched));
 }
 
 void Server::Predict(std::string_view name, std::int64_t version, std::vector<core::Record> records,
                      const routing::CallContext& context, routing::PredictDone done) {
   auto servable = Resolve(name, version);
   if (!servable) return done(std::unexpected(std::move(servable).error()));
-  const routing::CallContext* contexts[] = {&context};
-  auto traced = TracePredict(options_.tracer.get(), **servable, records.size(), context, std::move(done));
+  TracedContext traced_context(context);
+  TracedContext* traced_contexts[] = {&traced_context};
+  const routing::CallContext* contexts[] = {&traced_context};
+  auto traced = TracePredict(options_.tracer.get(), **servable, records.size(), traced_contexts, std::move(done));
   auto watched = WatchPredict(**servable, records, contexts, std::move(traced));
   (*servable)->Predict(std::move(records), contexts, std::move(watched));
 }

@@ -122,6 +122,8 @@ class Server final : public routing::Resolver {
 
   ServerMetadata Metadata() const;
   bool IsLive() const { return true; }
+  // Null when tracing is off. Streams trace their events' calls with it (runtime/tracing.h).
+  observe::Tracer* tracer() const { return options_.tracer.get(); }
   bool IsReady() const { return NotReadyReason().empty(); }
   // Why the server is not ready (still loading, shutting down, a required stream stopped), or
   // empty when it is.

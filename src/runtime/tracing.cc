@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "routing/route_info.h"
 
@@ -21,11 +23,11 @@ struct Begun {
   Span span;
 };
 
-std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& servable,
-                           const routing::CallContext& context, std::string_view operation) {
+std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& servable, TracedContext& context,
+                           std::string_view operation) {
   if (!tracer) return std::nullopt;
   std::optional<observe::TraceContext> parent;
-  if (auto header = context.Header("traceparent")) parent = observe::ParseTraceparent(*header);
+  if (auto header = context.caller().Header("traceparent")) parent = observe::ParseTraceparent(*header);
   const observe::TraceId trace = parent ? parent->trace_id : observe::Tracer::NewTraceId();
   if (!tracer->Sample(parent, trace)) return std::nullopt;
   Begun b{.tracer = tracer, .span = {}};
@@ -33,6 +35,7 @@ std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& ser
   s.trace_id = trace;
   s.span_id = observe::Tracer::NewSpanId();
   if (parent) s.parent_span_id = parent->span_id;
+  context.Adopt(observe::FormatTraceparent(s.trace_id, s.span_id, true));
   s.name = std::string(operation) + " " + servable.name();
   const std::string_view protocol = context.Protocol();
   s.kind = protocol == "kafka" || protocol == "mqtt" ? Span::Kind::kConsumer : Span::Kind::kServer;
@@ -49,7 +52,7 @@ std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& ser
     s.attributes.emplace_back("url.path", "/v2/models/" + servable.name() + "/" + std::string(operation));
   } else if (protocol == "kafka" || protocol == "mqtt") {
     s.attributes.emplace_back("messaging.system", std::string(protocol));
-    s.attributes.emplace_back("messaging.operation", std::string("process"));
+    s.attributes.emplace_back("messaging.operation.type", std::string("process"));
   }
   return b;
 }
@@ -93,8 +96,8 @@ void Finish(Begun& b, const core::Error* error, const routing::RouteInfo* route,
 
 }  // namespace
 
-routing::InferDone TraceInfer(observe::Tracer* tracer, const routing::Servable& servable,
-                              const routing::CallContext& context, routing::InferDone done) {
+routing::InferDone TraceInfer(observe::Tracer* tracer, const routing::Servable& servable, TracedContext& context,
+                              routing::InferDone done) {
   auto begun = Begin(tracer, servable, context, "infer");
   if (!begun) return done;
   return [b = std::move(*begun), done = std::move(done)](core::Result<core::InferenceResponse> result) mutable {
@@ -108,16 +111,40 @@ routing::InferDone TraceInfer(observe::Tracer* tracer, const routing::Servable& 
 }
 
 routing::PredictDone TracePredict(observe::Tracer* tracer, const routing::Servable& servable, std::size_t records,
-                                  const routing::CallContext& context, routing::PredictDone done) {
-  auto begun = Begin(tracer, servable, context, "predict");
-  if (!begun) return done;
-  begun->span.attributes.emplace_back("ferry.records", static_cast<std::int64_t>(records));
-  return [b = std::move(*begun), done = std::move(done)](core::Result<routing::Predictions> result) mutable {
-    if (result) {
-      const routing::RouteInfo route = result->size() > 0 ? result->route(0) : routing::RouteInfo();
-      Finish(b, nullptr, &route, nullptr);
-    } else {
-      Finish(b, &result.error(), nullptr, nullptr);
+                                  std::span<TracedContext* const> contexts, routing::PredictDone done) {
+  if (!tracer || contexts.empty()) return done;
+  if (contexts.size() == 1) {
+    auto begun = Begin(tracer, servable, *contexts.front(), "predict");
+    if (!begun) return done;
+    begun->span.attributes.emplace_back("ferry.records", static_cast<std::int64_t>(records));
+    return [b = std::move(*begun), done = std::move(done)](core::Result<routing::Predictions> result) mutable {
+      if (result) {
+        const routing::RouteInfo route = result->size() > 0 ? result->route(0) : routing::RouteInfo();
+        Finish(b, nullptr, &route, nullptr);
+      } else {
+        Finish(b, &result.error(), nullptr, nullptr);
+      }
+      done(std::move(result));
+    };
+  }
+  // One record an event: a span each, its outcome its own (a rejected record is an error).
+  std::vector<std::pair<std::size_t, Begun>> begun;
+  for (std::size_t i = 0; i < contexts.size() && i < records; ++i) {
+    if (auto b = Begin(tracer, servable, *contexts[i], "predict")) begun.emplace_back(i, std::move(*b));
+  }
+  if (begun.empty()) return done;
+  return [begun = std::move(begun), done = std::move(done)](core::Result<routing::Predictions> result) mutable {
+    for (auto& [i, b] : begun) {
+      if (!result) {
+        Finish(b, &result.error(), nullptr, nullptr);
+      } else if (result->state(i) == routing::Predictions::State::kRejected) {
+        const auto& outcome = result->outcome(i);
+        const core::Error rejected{.code = core::ErrorCode::kRejected, .message = outcome.step + ": " + outcome.error};
+        Finish(b, &rejected, nullptr, nullptr);
+      } else {
+        const routing::RouteInfo route = result->route(i);
+        Finish(b, nullptr, &route, nullptr);
+      }
     }
     done(std::move(result));
   };

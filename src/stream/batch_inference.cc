@@ -101,14 +101,17 @@ void BatchInference::AddExplanations(const routing::Servable& servable, core::In
   answer += '}';
 }
 
-Waited BatchInference::RunRecords(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
-                  const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes) {
+Waited BatchInference::RunRecords(const Target& target, const routing::ServableHandle& servable,
+                                  std::span<const Event* const> batch, std::span<runtime::TracedContext> traced,
+                                  const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes) {
   std::vector<std::ptrdiff_t> row_of(batch.size(), -1);
   std::vector<const routing::CallContext*> context_of;
+  std::vector<runtime::TracedContext*> traced_of;
   auto decode = [&] {
     std::vector<core::Record> records;
     records.reserve(events.size());
     context_of.clear();
+    traced_of.clear();
     for (std::size_t i : events) {
       const Event& event = *batch[i];
       if (spec_.source_encoder != "json") {
@@ -125,7 +128,8 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
       } else {
         row_of[i] = static_cast<std::ptrdiff_t>(records.size());
         records.push_back(std::move(decoded->records.front()));
-        context_of.push_back(&event);
+        context_of.push_back(&traced[i]);
+        traced_of.push_back(&traced[i]);
       }
     }
     return records;
@@ -138,10 +142,11 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
     auto records = decode();
     if (records.empty()) return std::nullopt;
     if (spec_.explain_top_k >= 0) kept = records;
-    auto answered = runtime::WatchPredict(*servable, records, context_of,
-                                          [&promise](core::Result<routing::Predictions> result) {
-                                            promise.set_value(std::move(result));
-                                          });
+    auto traced_done = runtime::TracePredict(server_.tracer(), *servable, records.size(), traced_of,
+                                             [&promise](core::Result<routing::Predictions> result) {
+                                               promise.set_value(std::move(result));
+                                             });
+    auto answered = runtime::WatchPredict(*servable, records, context_of, std::move(traced_done));
     servable->Predict(std::move(records), context_of, std::move(answered));
     prediction = Await(future);
     // A whole batch refused: the servable's trouble (a step's model missing too), not the events'.
@@ -182,7 +187,7 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
       case routing::Predictions::State::kRejected:
         outcomes[i] = Outcome::Dead(outcome.error, outcome.step, DeadLetterClass::kValidation);
         break;
-      case routing::Predictions::State::kSkipped: outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}, {}}; break;
+      case routing::Predictions::State::kSkipped: outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}, {}, {}}; break;
     }
   }
   return waited;
@@ -190,8 +195,9 @@ Waited BatchInference::RunRecords(const Target& target, const routing::ServableH
 
 // Events for a servable that takes tensors: one request each, all in flight at once (its
 // scheduler batches them). `requests` holds the requests decoded while routing, if any.
-Waited BatchInference::RunTensors(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
-                  const std::vector<std::size_t>& events,
+Waited BatchInference::RunTensors(const Target& target, const routing::ServableHandle& servable,
+                                  std::span<const Event* const> batch, std::span<runtime::TracedContext> traced,
+                                  const std::vector<std::size_t>& events,
                   std::vector<std::optional<core::Result<core::InferenceRequest>>>& requests,
                   std::vector<Outcome>& outcomes) {
   std::vector<std::optional<core::Result<core::InferenceResponse>>> answers(batch.size());
@@ -217,11 +223,12 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
       request->model_name = target.first;
       request->model_version = target.second;
       if (spec_.explain_top_k >= 0) kept[i] = core::Clone(*request);
-      auto answered = runtime::WatchInfer(*servable, *request, *batch[i],
-                                          [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
-                                            promise.set_value(std::move(r));
-                                          });
-      servable->Infer(std::move(*request), *batch[i], std::move(answered));
+      auto traced_done = runtime::TraceInfer(server_.tracer(), *servable, traced[i],
+                                             [&promise = promises[k]](core::Result<core::InferenceResponse> r) {
+                                               promise.set_value(std::move(r));
+                                             });
+      auto answered = runtime::WatchInfer(*servable, *request, traced[i], std::move(traced_done));
+      servable->Infer(std::move(*request), traced[i], std::move(answered));
     }
     std::optional<core::Error> retry;
     for (std::size_t k = 0; k < events.size(); ++k) {
@@ -237,11 +244,11 @@ Waited BatchInference::RunTensors(const Target& target, const routing::ServableH
     if (!answers[i]) continue;
     const auto& answer = *answers[i];
     if (answer && answer->outputs.empty()) {
-      outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}, {}};  // a model's Python hook skipped it (docs/python.md)
+      outcomes[i] = {Outcome::Kind::kSkip, {}, {}, {}, {}, {}};  // a model's Python hook skipped it (docs/python.md)
     } else if (answer) {
       outcomes[i] = {Outcome::Kind::kAnswer,
                      EncodeEventAnswer(*answer, batch[i]->Payload(), spec_.sink_encoder),
-                     {}, {}, routing::RouteOf(*answer)};
+                     {}, {}, routing::RouteOf(*answer), {}};
       if (kept[i]) AddExplanations(*servable, std::move(*kept[i]), outcomes[i].value);
     } else if (undecodable[i]) {
       outcomes[i] = Outcome::Dead(answer.error().message, "decode", DeadLetterClass::kDecode);
@@ -270,6 +277,9 @@ std::optional<std::vector<Outcome>> BatchInference::Infer(std::span<const Event*
   // request to a servable that takes tensors -- the one its body names. Each target is
   // resolved once a batch.
   std::vector<Outcome> outcomes(batch.size());
+  std::vector<runtime::TracedContext> traced;  // the events as their calls' contexts
+  traced.reserve(batch.size());
+  for (const Event* event : batch) traced.emplace_back(*event);
   std::vector<std::optional<Target>> target_of(batch.size());
   std::vector<std::uint8_t> named_by_event(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -328,12 +338,13 @@ std::optional<std::vector<Outcome>> BatchInference::Infer(std::span<const Event*
                                                                              : DeadLetterClass::kModel);
       }
     } else if ((*found)->TakesRecords()) {
-      waited = RunRecords(target, *found, batch, events, outcomes);
+      waited = RunRecords(target, *found, batch, traced, events, outcomes);
     } else {
-      waited = RunTensors(target, *found, batch, events, requests, outcomes);
+      waited = RunTensors(target, *found, batch, traced, events, requests, outcomes);
     }
     if (waited != Waited::kDone) return std::nullopt;
   }
+  for (std::size_t i = 0; i < batch.size(); ++i) outcomes[i].traceparent = traced[i].traceparent();
   return outcomes;
 }
 

@@ -25,6 +25,7 @@
 #include "core/json_writer.h"
 #include "routing/servable.h"
 #include "runtime/server.h"
+#include "runtime/tracing.h"
 #include "stream/event.h"
 #include "stream/stream_config.h"
 #include "stream/stream_metrics.h"
@@ -39,9 +40,10 @@ struct Outcome {
   std::string stage;  // kDeadLetter: decode, model, or the pipeline step
   DeadLetterClass error_class = DeadLetterClass::kModel;
   routing::RouteInfo route;  // kAnswer: which servable answered (sink headers)
+  std::string traceparent;   // for the sink and error records: ferry's span, else the event's (docs/tracing.md)
 
   static Outcome Dead(std::string reason, std::string stage, DeadLetterClass c) {
-    return {Kind::kDeadLetter, std::move(reason), std::move(stage), c, {}};
+    return {Kind::kDeadLetter, std::move(reason), std::move(stage), c, {}, {}};
   }
 };
 
@@ -85,10 +87,12 @@ class BatchInference {
   void AddExplanations(const routing::Servable& servable, core::InferenceRequest request, std::string& answer) const;
 
   Waited ResolveTarget(const Target& target, bool named_by_event, core::Result<routing::ServableHandle>& servable);
+  // `traced`: the batch's events as the calls' contexts (runtime/tracing.h), one an event.
   Waited RunRecords(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
-                    const std::vector<std::size_t>& events, std::vector<Outcome>& outcomes);
+                    std::span<runtime::TracedContext> traced, const std::vector<std::size_t>& events,
+                    std::vector<Outcome>& outcomes);
   Waited RunTensors(const Target& target, const routing::ServableHandle& servable, std::span<const Event* const> batch,
-                    const std::vector<std::size_t>& events,
+                    std::span<runtime::TracedContext> traced, const std::vector<std::size_t>& events,
                     std::vector<std::optional<core::Result<core::InferenceRequest>>>& requests,
                     std::vector<Outcome>& outcomes);
   template <typename T>

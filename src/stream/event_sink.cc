@@ -11,8 +11,10 @@ bool WriteOutcomes(std::span<const Event* const> events, std::span<const Outcome
   for (std::size_t i = 0; i < events.size() && sink.failure().empty(); ++i) {
     const Outcome& o = outcomes[i];
     switch (o.kind) {
-      case Outcome::Kind::kAnswer: sink.Answer(*events[i], o.value, o.route, batch); break;
-      case Outcome::Kind::kDeadLetter: sink.DeadLetter(*events[i], o.error_class, o.stage, o.value, batch); break;
+      case Outcome::Kind::kAnswer: sink.Answer(*events[i], o.value, o.route, o.traceparent, batch); break;
+      case Outcome::Kind::kDeadLetter:
+        sink.DeadLetter(*events[i], o.error_class, o.stage, o.value, o.traceparent, batch);
+        break;
       case Outcome::Kind::kSkip: ++counters.skipped; break;
       case Outcome::Kind::kNone: break;
     }

@@ -35,12 +35,13 @@ class EventSink {
   // acknowledgement is bounded by the sink: librdkafka's queue, the MQTT broker's window.)
   virtual std::string Trouble() = 0;
 
-  // `value` answers `event`; `route` says which servable answered (ferry-model, ...).
+  // `value` answers `event`; `route` says which servable answered (ferry-model, ...);
+  // `traceparent`, when not empty, is written in place of the event's (docs/tracing.md).
   virtual void Answer(const Event& event, std::string_view value, const routing::RouteInfo& route,
-                      OffsetLedger::Batch* batch) = 0;
+                      std::string_view traceparent, OffsetLedger::Batch* batch) = 0;
   // `event`, unchanged, on the error topic, with the reason, its class and the stage.
   virtual void DeadLetter(const Event& event, DeadLetterClass kind, std::string_view stage, std::string_view reason,
-                          OffsetLedger::Batch* batch) = 0;
+                          std::string_view traceparent, OffsetLedger::Batch* batch) = 0;
 
   // Runs the acknowledgements that arrived, waiting up to `timeout_ms` for one.
   virtual void Poll(int timeout_ms) = 0;

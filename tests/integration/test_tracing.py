@@ -20,6 +20,7 @@ import threading
 import grpc
 
 import models
+from dev_kafka import DevKafka
 from ferry_process import FerryProcess, free_port
 from test_grpc import compile_protos
 
@@ -230,6 +231,82 @@ class TracingTest(unittest.TestCase):
                 receiver.stop()
             except Exception:
                 pass
+
+    def test_kafka_events_continue_their_traces_on_sink_error_and_monitoring_records(self):
+        broker = DevKafka(["in-r:1", "out-r:1", "err-r:1", "in-t:1", "out-t:1", "err-t:1"])
+        try:
+            path = os.path.join(self.work, "kafka.jsonl")
+            records = os.path.join(self.work, "kafka-monitoring.jsonl")
+            config = os.path.join(self.work, "kafka.yaml")
+            with open(config, "w") as f:
+                f.write(f"""kafka:
+  bootstrap_servers: {broker.bootstrap}
+monitoring:
+  sink: {{file: {records}}}
+  batching: {{linger_ms: 20}}
+streams:
+  - name: records
+    source: {{topic: in-r, encoder: json, group: ferry-r, start_from: earliest}}
+    model: pima-pipeline
+    sink: {{topic: out-r}}
+    errors: {{topic: err-r}}
+  - name: tensors
+    source: {{topic: in-t, encoder: json, group: ferry-t, start_from: earliest}}
+    model: pima
+    sink: {{topic: out-t}}
+    errors: {{topic: err-t}}
+""")
+            ferry = FerryProcess(self.repo, "--config", config, "--trace-file", path)
+            try:
+                traced = lambda i: f"traceparent=00-{i:032x}-{PARENT}-01"
+                broker.produce(self.work, "in-r", [("r1", json.dumps(RECORD))], headers=[traced(1)])
+                broker.produce(self.work, "in-r", [("r2", json.dumps(dict(RECORD, age=500)))], headers=[traced(2)])
+                broker.produce(self.work, "in-r", [("r3", json.dumps(RECORD))])  # a trace that starts at ferry
+                broker.produce(self.work, "in-t", [("t1", json.dumps(BODY))], headers=[traced(3)])
+                out_r = broker.consume("out-r", 2, timeout=60)
+                err_r = broker.consume("err-r", 1, timeout=60)
+                out_t = broker.consume("out-t", 1, timeout=60)
+                spans = read_spans(path, 6, timeout=20)
+            finally:
+                self.stop(ferry)
+        finally:
+            broker.stop()
+        headers = lambda text: dict(h.split("=", 1) for h in text.split(",") if "=" in h)
+        by_trace = {}
+        for span in spans:
+            by_trace.setdefault(span["traceId"], []).append(span)
+        consumer = {}  # trace id -> ferry's span of the event
+        for trace, named in by_trace.items():
+            roots = [s for s in named if s["name"] in ("predict pima-pipeline", "infer pima")]
+            self.assertEqual(len(roots), 1, named)
+            consumer[trace] = roots[0]
+            self.assertEqual(roots[0]["kind"], 5)  # consumer
+            a = attributes(roots[0])
+            self.assertEqual((a["messaging.system"], a["messaging.operation.type"], a["ferry.protocol"]),
+                             ("kafka", "process", "kafka"))
+        for i in (1, 2, 3):
+            self.assertEqual(consumer[f"{i:032x}"]["parentSpanId"], PARENT)
+        self.assertEqual(consumer[f"{2:032x}"]["status"]["code"], 2)  # the record the pipeline rejected
+        self.assertIn("age", consumer[f"{2:032x}"]["status"]["message"])
+        tensors = by_trace[f"{3:032x}"]
+        self.assertEqual(sorted(s["name"] for s in tensors), ["execute", "infer pima", "queue"])
+
+        def ferry_span(trace):
+            return f"00-{trace}-{consumer[trace]['spanId']}-01"
+
+        # Sink and error records carry ferry's span as their traceparent, for consumers downstream.
+        sunk = {key: headers(h)["traceparent"] for _, key, h, _ in out_r + err_r + out_t}
+        self.assertEqual(sunk["r1"], ferry_span(f"{1:032x}"))
+        self.assertEqual(sunk["r2"], ferry_span(f"{2:032x}"))
+        self.assertEqual(sunk["t1"], ferry_span(f"{3:032x}"))
+        own = [t for t in consumer if t not in (f"{i:032x}" for i in (1, 2, 3))]
+        self.assertEqual(len(own), 1)
+        self.assertNotIn("parentSpanId", consumer[own[0]])
+        self.assertEqual(sunk["r3"], ferry_span(own[0]))
+        # And so do the monitoring records of those events.
+        with open(records) as f:
+            monitored = [json.loads(line) for line in f]
+        self.assertEqual(sorted(r["trace"]["traceparent"] for r in monitored), sorted(sunk.values()))
 
     def test_bad_endpoint_is_refused_at_start(self):
         proc = subprocess.run([os.environ.get("FERRY_BIN", "build/ferry"), "serve", "--model-repository", self.repo,

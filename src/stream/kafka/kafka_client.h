@@ -91,6 +91,13 @@ inline void AddHeader(rd_kafka_headers_t* headers, std::string_view name, std::s
                       static_cast<ssize_t>(value.size()));
 }
 
+// `traceparent` (W3C) in place of any the headers have; nothing changes when it is empty.
+inline void SetTraceparent(rd_kafka_headers_t* headers, std::string_view traceparent) {
+  if (traceparent.empty()) return;
+  rd_kafka_header_remove(headers, "traceparent");
+  AddHeader(headers, "traceparent", traceparent);
+}
+
 // The value of a message's header `name` (the last of that name, compared without case as
 // everywhere in streams), or empty.
 std::string_view HeaderValue(const rd_kafka_message_t& message, std::string_view name);

@@ -114,7 +114,7 @@ std::string KafkaSink::Ready() {
 }
 
 void KafkaSink::Answer(const Event& event, std::string_view value, const core::RouteInfo& route,
-                       OffsetLedger::Batch* batch) {
+                       std::string_view traceparent, OffsetLedger::Batch* batch) {
   rd_kafka_headers_t* headers = nullptr;
   if (spec_.copy_headers) {
     headers = CopyHeaders(event, 8);
@@ -123,6 +123,7 @@ void KafkaSink::Answer(const Event& event, std::string_view value, const core::R
     headers = rd_kafka_headers_new(8);
   }
   AddHeader(headers, "ferry-source", event.Origin());
+  SetTraceparent(headers, traceparent);
   route.ForEachField([&](std::string_view name, std::string_view field) { AddHeader(headers, name, field); });
   const std::string_view key = spec_.key_from_source ? event.Key().value_or(std::string_view()) : std::string_view();
   const std::string* topic = &spec_.sink_topic;
@@ -142,7 +143,7 @@ void KafkaSink::Answer(const Event& event, std::string_view value, const core::R
     DeadLetter(event, DeadLetterClass::kTooLarge, "sink",
                fmt::format("the answer is {} bytes, over the producer's limit of {} bytes (message.max.bytes)",
                            value.size(), max_message_bytes_),
-               batch);
+               traceparent, batch);
     return;
   }
   if (!err) ++counters_.produced;
@@ -159,7 +160,7 @@ void KafkaSink::AddErrorHeaders(rd_kafka_headers_t* headers, DeadLetterClass kin
 }
 
 void KafkaSink::DeadLetter(const Event& event, DeadLetterClass kind, std::string_view stage, std::string_view reason,
-                           OffsetLedger::Batch* batch) {
+                           std::string_view traceparent, OffsetLedger::Batch* batch) {
   if (!spec_.tolerate_errors) {
     Fail(fmt::format("event {} ({}): {} (errors: {{tolerance: none}})", event.Origin(), ClassName(kind), reason));
     return;
@@ -177,6 +178,7 @@ void KafkaSink::DeadLetter(const Event& event, DeadLetterClass kind, std::string
   rd_kafka_headers_t* headers = CopyHeaders(event, 6);
   AddErrorHeaders(headers, kind, stage, reason);
   AddHeader(headers, "ferry-source", event.Origin());
+  SetTraceparent(headers, traceparent);
   const std::size_t framing = key.size() + HeaderBytes(headers) + kRecordOverhead;
   if (value.size() + framing <= max_message_bytes_ &&
       !TooLarge(Produce(spec_.errors_topic, key, value, rd_kafka_headers_copy(headers), batch))) {

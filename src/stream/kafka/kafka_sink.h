@@ -40,10 +40,10 @@ class KafkaSink final : public EventSink {
 
   std::string Ready() override;  // the sink or error topic unknown to the broker, or the broker unreachable
   std::string Trouble() override { return {}; }  // librdkafka retries on its own
-  void Answer(const Event& event, std::string_view value, const core::RouteInfo& route,
+  void Answer(const Event& event, std::string_view value, const core::RouteInfo& route, std::string_view traceparent,
               OffsetLedger::Batch* batch) override;
   void DeadLetter(const Event& event, DeadLetterClass kind, std::string_view stage, std::string_view reason,
-                  OffsetLedger::Batch* batch) override;
+                  std::string_view traceparent, OffsetLedger::Batch* batch) override;
   // Runs delivery reports (waiting up to `timeout_ms`), then rewrites what the broker refused
   // for its size.
   void Poll(int timeout_ms) override;

@@ -119,14 +119,14 @@ void MqttSink::Write(Pending pending) {
 }
 
 void MqttSink::Answer(const Event& event, std::string_view value, const routing::RouteInfo& route,
-                      OffsetLedger::Batch* batch) {
+                      std::string_view traceparent, OffsetLedger::Batch* batch) {
   Message answer;
   if (const auto reply = spec_.source_transport == Transport::kMqtt ? event.Reply() : std::nullopt) {
     answer = ReplyMessage(*reply);
   } else if (auto topic = TopicFor(spec_.sink_topic, event.Topic())) {
     answer.topic = std::move(*topic);
   } else {
-    DeadLetter(event, DeadLetterClass::kDecode, "sink", topic.error().message, batch);
+    DeadLetter(event, DeadLetterClass::kDecode, "sink", topic.error().message, traceparent, batch);
     return;
   }
   answer.qos = static_cast<std::uint8_t>(spec_.mqtt.sink_qos);
@@ -136,6 +136,7 @@ void MqttSink::Answer(const Event& event, std::string_view value, const routing:
   });
   std::string source = event.Origin();
   answer.properties.user.emplace_back("ferry-source", source);
+  if (!traceparent.empty()) answer.properties.user.emplace_back("traceparent", traceparent);
   ++counters_.produced;
   Write({std::move(answer), batch, true, std::move(source)});
 }
@@ -149,7 +150,8 @@ Message MqttSink::ReplyMessage(const ReplyTo& reply) const {
 }
 
 void MqttSink::WriteDeadLetter(std::string_view payload, const std::string& source, DeadLetterClass kind,
-                               std::string_view stage, std::string_view reason, OffsetLedger::Batch* batch) {
+                               std::string_view stage, std::string_view reason, std::string_view traceparent,
+                               OffsetLedger::Batch* batch) {
   ++counters_.errors;
   ++counters_.dead_letters[static_cast<std::size_t>(kind)];
   Message p;
@@ -163,6 +165,7 @@ void MqttSink::WriteDeadLetter(std::string_view payload, const std::string& sour
                          {"ferry-stage", std::string(stage)},
                          {"ferry-stream", spec_.name},
                          {"ferry-source", source}};
+    if (!traceparent.empty()) p.properties.user.emplace_back("traceparent", traceparent);
   } else {
     core::JsonWriter w(p.payload);
     w.BeginObject();
@@ -181,7 +184,7 @@ void MqttSink::WriteDeadLetter(std::string_view payload, const std::string& sour
 }
 
 void MqttSink::DeadLetter(const Event& event, DeadLetterClass kind, std::string_view stage, std::string_view reason,
-                          OffsetLedger::Batch* batch) {
+                          std::string_view traceparent, OffsetLedger::Batch* batch) {
   if (!spec_.tolerate_errors) {
     Fail(fmt::format("a bad message on '{}' ({}: {}) under errors tolerance none; it stays unacknowledged",
                      event.Origin(), stage, reason));
@@ -193,7 +196,7 @@ void MqttSink::DeadLetter(const Event& event, DeadLetterClass kind, std::string_
     answer.properties.user = {{"ferry-error-class", std::string(ClassName(kind))}};
     Write({std::move(answer), batch, false, event.Origin()});
   }
-  WriteDeadLetter(event.Payload(), event.Origin(), kind, stage, reason, batch);
+  WriteDeadLetter(event.Payload(), event.Origin(), kind, stage, reason, traceparent, batch);
 }
 
 void MqttSink::Poll(int timeout_ms) {
@@ -212,7 +215,7 @@ void MqttSink::Poll(int timeout_ms) {
       const std::string why = fmt::format("the broker refused the message to '{}': {}", done.message.topic, ack.refused);
       if (done.answer && spec_.tolerate_errors) {
         --counters_.produced;
-        WriteDeadLetter(done.message.payload, done.source, DeadLetterClass::kRefused, "sink", why, done.batch);
+        WriteDeadLetter(done.message.payload, done.source, DeadLetterClass::kRefused, "sink", why, {}, done.batch);
       } else {
         Fail(why);
       }

@@ -38,9 +38,9 @@ class MqttSink final : public EventSink {
   std::string Ready() override { return Trouble(); }
   std::string Trouble() override;  // connects when not connected (at most one attempt a back-off)
   void Answer(const Event& event, std::string_view value, const routing::RouteInfo& route,
-              OffsetLedger::Batch* batch) override;
+              std::string_view traceparent, OffsetLedger::Batch* batch) override;
   void DeadLetter(const Event& event, DeadLetterClass kind, std::string_view stage, std::string_view reason,
-                  OffsetLedger::Batch* batch) override;
+                  std::string_view traceparent, OffsetLedger::Batch* batch) override;
   void Poll(int timeout_ms) override;
   void Flush(int timeout_ms) override;
   const std::string& failure() const override { return failure_; }
@@ -59,8 +59,10 @@ class MqttSink final : public EventSink {
   Message ReplyMessage(const ReplyTo& reply) const;
   // Counts and writes a dead letter of `payload` (from the event `source`) to the error topic: on
   // MQTT 5 the payload with ferry's user properties, on 3.1.1 a JSON envelope.
+  // `traceparent`, when not empty, goes with it (MQTT 5).
   void WriteDeadLetter(std::string_view payload, const std::string& source, DeadLetterClass kind,
-                       std::string_view stage, std::string_view reason, OffsetLedger::Batch* batch);
+                       std::string_view stage, std::string_view reason, std::string_view traceparent,
+                       OffsetLedger::Batch* batch);
   void Write(Pending pending);       // expected in the ledger, published or queued for a connection
   void Send(Pending pending);        // publishes on the connection, or queues when it fails
   bool Connected();                  // a live connection, or an attempt to make one was due and worked
