@@ -4,6 +4,7 @@ answer and the process exits 0; a second signal exits at once.
 import json
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -90,6 +91,32 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(ferry.proc.wait(60), 0, ferry.log())
         ferry.stop()
         self.assertEqual([r[0] for r in results], [200] * 4, results)
+
+    def test_a_request_whose_body_is_still_uploading_when_the_shutdown_begins_is_answered(self):
+        ferry = FerryProcess(self.repo, "--shutdown-timeout", "60")
+        body, headers = slow_request()
+        sock = socket.create_connection(("127.0.0.1", ferry.port), timeout=30)
+        try:
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            sock.sendall(f"POST /v2/models/slow/infer HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+                         f"{head}\r\n".encode() + body[:1000])
+            time.sleep(0.3)  # the header is in, the body is not
+            ferry.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            self.assertIsNone(ferry.proc.poll(), "the shutdown waits for the request being uploaded")
+            sock.sendall(body[1000:])
+            response = b""
+            while b"\r\n\r\n" not in response:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                response += chunk
+        finally:
+            sock.close()
+        code = ferry.proc.wait(60)
+        ferry.stop()
+        self.assertTrue(response.startswith(b"HTTP/1.1 200"), response[:300])
+        self.assertEqual(code, 0, ferry.log())
 
     def test_a_shutdown_timeout_that_abandons_requests_exits_non_zero_and_says_how_many(self):
         ferry = FerryProcess(self.repo, "--shutdown-timeout", "0.2")

@@ -28,8 +28,9 @@ using tcp = asio::ip::tcp;
 // Bodies at least this large, with a Content-Length, are read in one operation (ReadLargeBody).
 constexpr std::uint64_t kDirectBodyBytes = 64 * 1024;
 
-// Shared by a server's sessions: connections open, requests being handled, and whether the server
-// is draining.
+// Shared by a server's sessions: connections open, requests being handled (from their header's
+// arrival to their answer's sending: a body still uploading when a shutdown begins is in flight),
+// and whether the server is draining.
 struct Activity {
   std::atomic<int> connections{0};
   std::atomic<int> in_flight{0};
@@ -72,7 +73,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         timer_(socket_.get_executor()) {
     activity_.connections.fetch_add(1, std::memory_order_relaxed);
   }
-  ~Session() { activity_.connections.fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    Uncount();
+    activity_.connections.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void Start() {
     if constexpr (kTls) {
@@ -111,6 +115,11 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   void OnHeader(beast::error_code ec) {
     timer_.cancel();
     if (ec) return OnRead(ec);
+    // The request is in flight from here: a shutdown that begins while its body uploads still
+    // answers it. One whose header comes during the shutdown is turned away (Dispatch).
+    activity_.in_flight.fetch_add(1, std::memory_order_relaxed);
+    counted_ = true;
+    admitted_ = !activity_.draining.load(std::memory_order_relaxed);
     if (!beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) return ReadBody();
     continue_.emplace(bhttp::status::continue_, parser_->get().version());
     bhttp::async_write(socket_, *continue_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -167,8 +176,6 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   // Hands a complete request to the routes.
   void Dispatch() {
     auto& request = parser_->get();
-    activity_.in_flight.fetch_add(1, std::memory_order_relaxed);
-    counted_ = true;
     keep_alive_ = request.keep_alive();
     http_version_ = request.version();
     Method method = Method::kOther;
@@ -195,8 +202,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         self->Write(std::move(reply));
       });
     };
-    if (activity_.draining.load(std::memory_order_relaxed) && !view.target.starts_with("/v2/health/") &&
-        !view.target.starts_with("/metrics")) {
+    if (!admitted_ && !view.target.starts_with("/v2/health/") && !view.target.starts_with("/metrics")) {
       // Shutting down: probes still get answers (ready: 503), new work goes elsewhere.
       keep_alive_ = false;
       return Write({503, protocol::EncodeError("the server is shutting down; send the request to another instance"),
@@ -268,10 +274,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     response_->body() = std::move(reply.body);
     response_->prepare_payload();
     bhttp::async_write(socket_, *response_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (self->counted_) {
-        self->counted_ = false;
-        self->activity_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-      }
+      self->Uncount();
       if (ec) return self->Close();
       if (!self->keep_alive_) return self->Drain();
       self->Read();
@@ -298,7 +301,15 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     });
   }
 
+  // The request in hand is no longer in flight (answered, or its connection closed).
+  void Uncount() {
+    if (!counted_) return;
+    counted_ = false;
+    activity_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   void Close() {
+    Uncount();
     beast::error_code ignored;
     timer_.cancel();
     if (drain_timer_) drain_timer_->cancel();
@@ -322,6 +333,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   const RouteSet routes_;
   Activity& activity_;
   bool counted_ = false;  // this request is counted in activity_.in_flight until its answer is written
+  bool admitted_ = true;  // its header came before a shutdown began: it is answered
   asio::steady_timer timer_;  // the deadline of the read in progress
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
