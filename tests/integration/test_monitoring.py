@@ -18,7 +18,7 @@ import grpc
 
 import models
 from dev_kafka import DevKafka
-from ferry_process import FerryProcess
+from ferry_process import FerryProcess, free_port
 from test_grpc import compile_protos
 
 ROW = [6, 148, 72, 35, 0, 33.6, 0.627, 50]
@@ -340,6 +340,45 @@ streams:
         self.assertGreater(status["dropped_full"], 400, status)
         self.assertEqual(status["sent"], 0)
         self.assertIn('outcome="dropped_full"', metrics)
+
+    def test_records_flow_again_when_the_broker_comes(self):
+        # No broker yet: records fail after message.timeout.ms and are counted. Once a broker takes
+        # connections on the configured address, the next records reach the topic.
+        port = free_port()
+        config = os.path.join(self.work, "comes.yaml")
+        with open(config, "w") as f:
+            f.write(f"kafka: {{bootstrap_servers: '127.0.0.1:{port}', properties: {{message.timeout.ms: '2000', "
+                    "reconnect.backoff.max.ms: '500'}}\n")
+        repo = self.repo("comes", "{sink: {kafka: {topic: monitoring}}, batching: {max_records: 10, linger_ms: 10}}")
+        ferry = FerryProcess(repo, "--config", config)
+        broker = None
+        try:
+            for i in range(20):
+                self.assertEqual(ferry.request("POST", "/v2/models/pima/infer", infer_body(id=f"before{i}"))[0], 200)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                status = ferry.request("GET", "/v2/monitoring")[1]["monitoring"][0]
+                if status["send_error"] >= 20:
+                    break
+                time.sleep(0.2)
+            self.assertEqual((status["send_error"], status["sent"]), (20, 0), status)
+            self.assertTrue(status["last_error"], status)
+            broker = DevKafka(["monitoring:1"], port=port)
+            received = []
+            deadline = time.time() + 60
+            i = 0
+            while time.time() < deadline and not received:
+                ferry.request("POST", "/v2/models/pima/infer", infer_body(id=f"after{i}"))
+                i += 1
+                received = broker.consume("monitoring", 1, timeout=1)
+            self.assertTrue(received, ferry.log())
+            self.assertTrue(json.loads(received[0][3])["request_id"].startswith("after"))
+            status = ferry.request("GET", "/v2/monitoring")[1]["monitoring"][0]
+            self.assertGreater(status["sent"], 0, status)
+        finally:
+            self.stop(ferry)
+            if broker:
+                broker.stop()
 
     def test_shutdown_sends_what_is_queued(self):
         sink = self.sink("shutdown")
