@@ -2,7 +2,9 @@
 // (docs/monitoring.md, docs/benchmarks.md "Monitoring"): runtime::WatchInfer around a call to a
 // servable that answers at once, timed over many calls, for a servable without monitoring, one
 // at rate 0, one at rate 0.01 drawn at random and one keyed by a header. The records the 1% make
-// go to a file sink in a temporary folder.
+// go to a file sink in a temporary folder. Then tracing's share of a call, as runtime::Server
+// wraps it (a TracedContext, TraceInfer, WatchInfer): tracing off (no tracer), and on at rate 0
+// (each call's trace id drawn and not sampled).
 //
 //   build/ferry_bench_monitor_decision [calls]
 #include <chrono>
@@ -14,7 +16,9 @@
 
 #include "observe/monitor.h"
 #include "observe/monitor_file_sink.h"
+#include "observe/tracer.h"
 #include "runtime/monitoring.h"
+#include "runtime/tracing.h"
 #include "scheduler/statistics.h"
 
 namespace {
@@ -59,6 +63,23 @@ double NanosecondsPerCall(const routing::Servable& servable, const routing::Call
   return std::chrono::duration<double, std::nano>(took).count() / static_cast<double>(calls);
 }
 
+// As runtime::Server::Infer wraps a call: tracing (a null tracer: off), then monitoring.
+double NanosecondsPerServerCall(const routing::Servable& servable, observe::Tracer* tracer, long calls) {
+  core::InferenceRequest request;
+  long answered = 0;
+  const auto started = std::chrono::steady_clock::now();
+  for (long i = 0; i < calls; ++i) {
+    runtime::TracedContext context(routing::CallContext::None());
+    auto traced = runtime::TraceInfer(tracer, servable, context,
+                                      [&answered](core::Result<core::InferenceResponse>) { ++answered; });
+    auto done = runtime::WatchInfer(servable, request, context, std::move(traced));
+    done(core::InferenceResponse{});
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  if (answered != calls) std::abort();
+  return std::chrono::duration<double, std::nano>(took).count() / static_cast<double>(calls);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,6 +111,11 @@ int main(int argc, char** argv) {
   std::printf("rate 0, not recorded   %.1f ns/call\n", NanosecondsPerCall(*rate0, none, calls));
   std::printf("keyed, not recorded    %.1f ns/call\n", NanosecondsPerCall(*keyed0, user, calls));
   std::printf("rate 0.01 (1%% recorded) %.1f ns/call\n", NanosecondsPerCall(*rate001, none, calls));
+  auto unsampled = observe::Tracer::Create({.rate = 0});
+  if (!unsampled) return 1;
+  std::printf("server wrapping, tracing off        %.1f ns/call\n", NanosecondsPerServerCall(plain, nullptr, calls));
+  std::printf("server wrapping, tracing at rate 0  %.1f ns/call\n",
+              NanosecondsPerServerCall(plain, unsampled->get(), calls));
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -42,6 +42,7 @@ struct MonitorRecord {
   std::string source;   // /ferry/models/<model>/versions/<version> (ce_source)
   std::string key;      // the Kafka message key: the sampling key's value when there is one, else the model
   std::string traceparent;  // W3C trace context of the request, when it had one
+  std::string tracestate;   // and its vendors' state, when the caller sent one
 };
 
 // Where records go. Send is called from one monitor thread at a time per monitor, but a sink may

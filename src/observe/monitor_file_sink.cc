@@ -81,6 +81,10 @@ MonitorSink::Outcome MonitorFileSink::Send(std::span<const MonitorRecord> record
         w.Key("traceparent");
         w.String(record.traceparent);
       }
+      if (!record.tracestate.empty()) {
+        w.Key("tracestate");
+        w.String(record.tracestate);
+      }
       w.Key("data");
       w.Raw(record.body);
       w.EndObject();

@@ -9,10 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/call_trace.h"
 #include "core/tensor.h"
 #include "core/record.h"
 
@@ -65,6 +67,8 @@ struct Frame {
   std::map<std::string, Column, std::less<>> columns;
   std::map<std::string, core::Tensor, std::less<>> tensors;
   std::vector<std::string> model_outputs;  // the names the last model step put in tensors
+  // The traced call the frame belongs to: each step is recorded on it (core/call_trace.h).
+  std::shared_ptr<core::CallTrace> trace;
 
   static Frame FromRecords(std::vector<Record> records);
   // A frame entering after the tensor steps: every tensor must have the same first dimension.

@@ -270,14 +270,31 @@ void Pipeline::Continue(std::size_t index, Frame frame, ModelInvoker& invoker, D
       if (!step.ChecksInput()) continue;
     }
     if (const ModelStep* model = step.AsModel()) {
+      // A traced frame's step is recorded when the model answered (a failed call's frame is gone).
+      auto trace = frame.trace;
+      const auto start = trace ? core::CallTrace::Clock::now() : core::CallTrace::Clock::time_point();
       model->Run(std::move(frame), invoker,
-                 [self = shared_from_this(), index, &invoker, done = std::move(done)](Result<Frame> out) mutable {
+                 [self = shared_from_this(), index, &invoker, trace = std::move(trace), start,
+                  done = std::move(done)](Result<Frame> out) mutable {
+                   if (trace) {
+                     const Step& step = *self->steps_[index];
+                     trace->Step("step " + step.name(), start, core::CallTrace::Clock::now(),
+                                 {{"ferry.step.kind", step.kind()}, {"ferry.step.model", step.AsModel()->model()},
+                                  {"error.type", out ? std::string_view() : core::ErrorCodeName(out.error().code)}});
+                   }
                    if (!out) return done(std::unexpected(std::move(out).error()));
                    self->Continue(index + 1, std::move(*out), invoker, std::move(done));
                  });
       return;
     }
-    if (auto applied = step.Apply(frame); !applied) return done(std::unexpected(std::move(applied).error()));
+    const auto start = frame.trace ? core::CallTrace::Clock::now() : core::CallTrace::Clock::time_point();
+    auto applied = step.Apply(frame);
+    if (frame.trace) {
+      frame.trace->Step("step " + step.name(), start, core::CallTrace::Clock::now(),
+                        {{"ferry.step.kind", step.kind()},
+                         {"error.type", applied ? std::string_view() : core::ErrorCodeName(applied.error().code)}});
+    }
+    if (!applied) return done(std::unexpected(std::move(applied).error()));
   }
   if (frame.LiveCount() > 0) {
     if (auto checked = CheckAnswer(frame); !checked) return done(std::unexpected(std::move(checked).error()));

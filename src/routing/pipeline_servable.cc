@@ -57,7 +57,34 @@ std::vector<std::string> PipelineServable::Targets() const {
   return targets;
 }
 
-void PipelineServable::Infer(core::InferenceRequest&& request, const CallContext&, InferDone done) const {
+namespace {
+
+// The traces of a batch's events (stream events, each traced on its own): a step of the batch is
+// a step of each.
+class EveryTrace final : public core::CallTrace {
+ public:
+  explicit EveryTrace(std::vector<std::shared_ptr<core::CallTrace>> traces) : traces_(std::move(traces)) {}
+  void Step(std::string_view name, Clock::time_point start, Clock::time_point end,
+            std::initializer_list<Attribute> attributes) override {
+    for (const auto& trace : traces_) trace->Step(name, start, end, attributes);
+  }
+
+ private:
+  const std::vector<std::shared_ptr<core::CallTrace>> traces_;
+};
+
+std::shared_ptr<core::CallTrace> TraceOf(std::span<const CallContext* const> contexts) {
+  std::vector<std::shared_ptr<core::CallTrace>> traces;
+  for (const CallContext* context : contexts) {
+    if (auto trace = context->Trace()) traces.push_back(std::move(trace));
+  }
+  if (traces.size() <= 1) return traces.empty() ? nullptr : std::move(traces.front());
+  return std::make_shared<EveryTrace>(std::move(traces));
+}
+
+}  // namespace
+
+void PipelineServable::Infer(core::InferenceRequest&& request, const CallContext& context, InferDone done) const {
   const auto start = Clock::now();
   auto frame = pipeline::Frame::FromTensors(std::move(request.inputs));
   if (frame && frame->rows == 0) frame = core::InvalidArgument("the inputs have no rows");
@@ -65,6 +92,7 @@ void PipelineServable::Infer(core::InferenceRequest&& request, const CallContext
     statistics_.RecordCall(Clock::now() - start, 0, false);
     return done(std::unexpected(std::move(frame).error()));
   }
+  frame->trace = context.Trace();
   std::vector<std::string> wanted;
   for (const auto& output : request.outputs) wanted.push_back(output.name);
   auto invoker = std::make_shared<PinnedInvoker>(resolver_);
@@ -111,12 +139,14 @@ void PipelineServable::Infer(core::InferenceRequest&& request, const CallContext
       });
 }
 
-void PipelineServable::Predict(std::vector<core::Record> records, std::span<const CallContext* const>,
+void PipelineServable::Predict(std::vector<core::Record> records, std::span<const CallContext* const> contexts,
                                PredictDone done) const {
   const auto start = Clock::now();
   auto invoker = std::make_shared<PinnedInvoker>(resolver_);
   pipeline::ModelInvoker& steps_invoker = *invoker;
-  pipeline_->Run(pipeline::Frame::FromRecords(std::move(records)), steps_invoker,
+  auto frame = pipeline::Frame::FromRecords(std::move(records));
+  frame.trace = TraceOf(contexts);
+  pipeline_->Run(std::move(frame), steps_invoker,
                  [self = shared_from_this(), this, invoker = std::move(invoker), start,
                   done = std::move(done)](core::Result<pipeline::Frame> out) mutable {
                    if (!out) {

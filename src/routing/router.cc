@@ -172,6 +172,23 @@ core::Result<Router::Choice> Router::Choose(const CallContext& context, const co
   return Choice{.route = split.Pick(RandomDraw()), .reason = Reason::kWeighted};
 }
 
+core::Result<Router::Choice> Router::TracedChoice(const CallContext& context, const core::Parameters* parameters,
+                                                  const core::Record* record, std::size_t rows) const {
+  const auto trace = context.Trace();
+  if (!trace) return Choose(context, parameters, record, rows);
+  const auto start = Clock::now();
+  auto choice = Choose(context, parameters, record, rows);
+  const std::string step = "route " + name();
+  if (choice) {
+    trace->Step(step, start, Clock::now(),
+                {{"ferry.route", config_.routes[choice->route].name}, {"ferry.route.reason", ReasonName(choice->reason)},
+                 {"ferry.route.target", config_.routes[choice->route].target.ToString()}});
+  } else {
+    trace->Step(step, start, Clock::now(), {{"error.type", core::ErrorCodeName(choice.error().code)}});
+  }
+  return choice;
+}
+
 void Router::Infer(core::InferenceRequest&& request, const CallContext& context, InferDone done) const {
   auto call = std::make_shared<Call>();
   call->self = shared_from_this();
@@ -179,7 +196,7 @@ void Router::Infer(core::InferenceRequest&& request, const CallContext& context,
   // dimension resolves them, so only bandits pay for it.
   call->rows = bandit_ ? Rows(request, max_batch_size()) : Rows(request, 1);
   call->infer_done = std::move(done);
-  auto choice = Choose(context, &request.parameters, nullptr, call->rows);
+  auto choice = TracedChoice(context, &request.parameters, nullptr, call->rows);
   if (!choice) {
     statistics_.RecordCall(Clock::now() - call->start, 0, false);
     return call->infer_done(std::unexpected(std::move(choice).error()));
@@ -341,7 +358,7 @@ void Router::Predict(std::vector<core::Record> records, std::span<const CallCont
     return call;
   };
   if (!each) {
-    auto choice = Choose(shared_context, nullptr, count == 1 ? &records.front() : nullptr, count);
+    auto choice = TracedChoice(shared_context, nullptr, count == 1 ? &records.front() : nullptr, count);
     if (!choice) return finish(std::unexpected(std::move(choice).error()));
     auto call = start_call(std::move(finish), count);
     if (shadows_) call->mirror = shadows_->Prepare(records);
@@ -367,7 +384,7 @@ void Router::Predict(std::vector<core::Record> records, std::span<const CallCont
   std::vector<Predictions::Outcome> refused;
   std::vector<std::size_t> refused_rows;
   for (std::size_t i = 0; i < count; ++i) {
-    auto choice = Choose(*contexts[i], nullptr, &records[i], 1);
+    auto choice = TracedChoice(*contexts[i], nullptr, &records[i], 1);
     if (!choice) {
       refused.push_back({.state = Predictions::State::kRejected, .step = "router", .error = choice.error().message});
       refused_rows.push_back(i);

@@ -83,6 +83,9 @@ class Router final : public Servable {
   // the sticky key.
   core::Result<Choice> Choose(const CallContext& context, const core::Parameters* parameters,
                               const core::Record* record, std::size_t rows) const;
+  // Choose, recorded as a `route <router>` step when the call is traced.
+  core::Result<Choice> TracedChoice(const CallContext& context, const core::Parameters* parameters,
+                                    const core::Record* record, std::size_t rows) const;
   // The servable of a choice's route, or why it cannot serve (naming the router and the route).
   core::Result<ServableHandle> ResolveRoute(const Choice& choice) const;
   // Sends the call to the route of call->choice.

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/call_trace.h"
 #include "core/error.h"
 #include "core/explanation.h"
 #include "core/inference.h"
@@ -52,6 +53,9 @@ class CallContext {
   // An explainer's own evaluation (KernelSHAP's coalitions): not a request of its own in the
   // model's statistics (the explanation is counted as one).
   virtual bool Explaining() const { return false; }
+  // Where the call's parts record themselves when the call is traced (core/call_trace.h); null
+  // when it is not.
+  virtual std::shared_ptr<core::CallTrace> Trace() const { return nullptr; }
   // A context with nothing in it.
   static const CallContext& None();
   // The context of an explainer's evaluations.

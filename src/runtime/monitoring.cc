@@ -32,6 +32,7 @@ struct Pending {
   std::string request_id;
   std::string key;
   std::string traceparent;
+  std::string tracestate;
   std::string request_json;  // the request's inputs or records, when recorded and sampled up front
 };
 
@@ -141,6 +142,7 @@ std::optional<Pending> Start(const routing::Servable& servable, const routing::C
             .request_id = {},
             .key = key ? std::string(*key) : std::string(),
             .traceparent = std::string(context.Header("traceparent").value_or("")),
+            .tracestate = std::string(context.Header("tracestate").value_or("")),
             .request_json = {}};
   p.request_id = std::string(context.Header("x-request-id").value_or(""));
   return p;
@@ -253,6 +255,10 @@ void WriteHead(const Pending& p, Monitor::Reason reason, const std::string& even
     w.BeginObject();
     w.Key("traceparent");
     w.String(p.traceparent);
+    if (!p.tracestate.empty()) {
+      w.Key("tracestate");
+      w.String(p.tracestate);
+    }
     w.EndObject();
   }
 }
@@ -264,7 +270,8 @@ void Submit(Pending& p, std::string body, std::string event_id, std::string time
                                 .time = std::move(time),
                                 .source = fmt::format("/ferry/models/{}/versions/{}", id.model, id.version),
                                 .key = p.key.empty() ? id.model : std::move(p.key),
-                                .traceparent = std::move(p.traceparent)};
+                                .traceparent = std::move(p.traceparent),
+                                .tracestate = std::move(p.tracestate)};
   p.monitor->Submit(std::move(record));
 }
 

@@ -17,10 +17,49 @@ std::int64_t UnixNanos() {
       .count();
 }
 
+Span Child(const Span& parent, std::string name, std::int64_t start, std::int64_t end) {
+  Span s;
+  s.trace_id = parent.trace_id;
+  s.span_id = observe::Tracer::NewSpanId();
+  s.parent_span_id = parent.span_id;
+  s.name = std::move(name);
+  s.start_unix_ns = start;
+  s.end_unix_ns = end;
+  return s;
+}
+
+// The parts of a traced call: each step a child span of the call's span, ended at once.
+class Steps final : public core::CallTrace {
+ public:
+  Steps(observe::Tracer* tracer, const Span& call) : tracer_(tracer) {
+    call_.trace_id = call.trace_id;  // the call's span, its ids only
+    call_.span_id = call.span_id;
+  }
+  void Step(std::string_view name, Clock::time_point start, Clock::time_point end,
+            std::initializer_list<Attribute> attributes) override {
+    // Steady clock to the wall clock the spans are on: back from now.
+    const auto now = Clock::now();
+    const std::int64_t unix_now = UnixNanos();
+    auto ago = [&](Clock::time_point t) {
+      return unix_now - std::chrono::duration_cast<std::chrono::nanoseconds>(now - t).count();
+    };
+    Span s = Child(call_, std::string(name), ago(start), ago(end));
+    for (const auto& [key, value] : attributes) {
+      if (!value.empty()) s.attributes.emplace_back(std::string(key), std::string(value));
+    }
+    tracer_->End(std::move(s));
+  }
+
+ private:
+  observe::Tracer* tracer_;
+  Span call_;
+};
+
 // The request span, begun: its ids, parent and the attributes known before the answer.
 struct Begun {
   observe::Tracer* tracer = nullptr;
   Span span;
+  bool responds = false;  // HTTP and gRPC: `done` encodes and sends the answer
 };
 
 std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& servable, TracedContext& context,
@@ -35,9 +74,10 @@ std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& ser
   s.trace_id = trace;
   s.span_id = observe::Tracer::NewSpanId();
   if (parent) s.parent_span_id = parent->span_id;
-  context.Adopt(observe::FormatTraceparent(s.trace_id, s.span_id, true));
+  context.Adopt(observe::FormatTraceparent(s.trace_id, s.span_id, true), std::make_shared<Steps>(tracer, s));
   s.name = std::string(operation) + " " + servable.name();
   const std::string_view protocol = context.Protocol();
+  b.responds = protocol == "http" || protocol == "grpc";
   s.kind = protocol == "kafka" || protocol == "mqtt" ? Span::Kind::kConsumer : Span::Kind::kServer;
   s.start_unix_ns = UnixNanos();
   s.attributes.emplace_back("ferry.model", servable.name());
@@ -57,17 +97,7 @@ std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& ser
   return b;
 }
 
-Span Child(const Span& parent, std::string name, std::int64_t start, std::int64_t end) {
-  Span s;
-  s.trace_id = parent.trace_id;
-  s.span_id = observe::Tracer::NewSpanId();
-  s.parent_span_id = parent.span_id;
-  s.name = std::move(name);
-  s.start_unix_ns = start;
-  s.end_unix_ns = end;
-  return s;
-}
-
+// The answer is there: the span's attributes from it, and its queue and execute children.
 void Finish(Begun& b, const core::Error* error, const routing::RouteInfo* route, const core::ExecutionTiming* timing) {
   Span& s = b.span;
   s.end_unix_ns = UnixNanos();
@@ -91,7 +121,21 @@ void Finish(Begun& b, const core::Error* error, const routing::RouteInfo* route,
     b.tracer->End(std::move(queue));
     b.tracer->End(std::move(execute));
   }
-  b.tracer->End(std::move(s));
+}
+
+// Ends the span once `respond` ran -- the frontend encoding and sending the answer -- with a
+// `respond` child for that part (HTTP and gRPC; streams and embedding programs end it before).
+template <typename Respond>
+void EndAfter(Begun& b, Respond&& respond) {
+  if (!b.responds) {
+    b.tracer->End(std::move(b.span));
+    return respond();
+  }
+  const std::int64_t answered = b.span.end_unix_ns;
+  respond();
+  b.span.end_unix_ns = UnixNanos();
+  b.tracer->End(Child(b.span, "respond", answered, b.span.end_unix_ns));
+  b.tracer->End(std::move(b.span));
 }
 
 }  // namespace
@@ -106,7 +150,7 @@ routing::InferDone TraceInfer(observe::Tracer* tracer, const routing::Servable& 
     } else {
       Finish(b, &result.error(), nullptr, nullptr);
     }
-    done(std::move(result));
+    EndAfter(b, [&] { done(std::move(result)); });
   };
 }
 
@@ -124,7 +168,7 @@ routing::PredictDone TracePredict(observe::Tracer* tracer, const routing::Servab
       } else {
         Finish(b, &result.error(), nullptr, nullptr);
       }
-      done(std::move(result));
+      EndAfter(b, [&] { done(std::move(result)); });
     };
   }
   // One record an event: a span each, its outcome its own (a rejected record is an error).
@@ -145,6 +189,7 @@ routing::PredictDone TracePredict(observe::Tracer* tracer, const routing::Servab
         const routing::RouteInfo route = result->route(i);
         Finish(b, nullptr, &route, nullptr);
       }
+      b.tracer->End(std::move(b.span));  // a stream event's answer is written after the batch's
     }
     done(std::move(result));
   };

@@ -10,6 +10,7 @@
 // header lookup and a draw.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,15 +33,21 @@ class TracedContext final : public routing::CallContext {
   std::optional<std::string_view> Key() const override { return caller_->Key(); }
   std::string_view Protocol() const override { return caller_->Protocol(); }
   bool Explaining() const override { return caller_->Explaining(); }
+  std::shared_ptr<core::CallTrace> Trace() const override { return trace_; }
 
   // What the call's products carry: ferry's span when traced, else the caller's, else empty.
   std::string_view traceparent() const { return Header("traceparent").value_or(std::string_view()); }
   const routing::CallContext& caller() const { return *caller_; }
-  void Adopt(std::string traceparent) { traceparent_ = std::move(traceparent); }
+  // The call is traced: `traceparent` names ferry's span, `trace` takes its parts' steps.
+  void Adopt(std::string traceparent, std::shared_ptr<core::CallTrace> trace) {
+    traceparent_ = std::move(traceparent);
+    trace_ = std::move(trace);
+  }
 
  private:
   const routing::CallContext* caller_;
   std::string traceparent_;  // ferry's span, when the call is traced
+  std::shared_ptr<core::CallTrace> trace_;
 };
 
 routing::InferDone TraceInfer(observe::Tracer* tracer, const routing::Servable& servable, TracedContext& context,

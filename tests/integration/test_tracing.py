@@ -108,6 +108,9 @@ class TracingTest(unittest.TestCase):
         examples = os.path.join(models.SOURCE_DIR, "examples", "models")
         for name in ("pima-features", "pima-pipeline"):
             shutil.copytree(os.path.join(examples, name), os.path.join(cls.repo, name))
+        os.makedirs(f"{cls.repo}/front")
+        with open(f"{cls.repo}/front/model.yaml", "w") as f:
+            f.write("router:\n  routes: [{name: main, target: pima-pipeline}]\n")
 
     @classmethod
     def tearDownClass(cls):
@@ -127,10 +130,10 @@ class TracingTest(unittest.TestCase):
             status, _, _ = ferry.request("POST", "/v2/models/pima/infer", BODY,
                                          headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
             self.assertEqual(status, 200)
-            spans = read_spans(path, 3)
+            spans = read_spans(path, 4)
         finally:
             self.stop(ferry)
-        self.assertEqual(len(spans), 3, spans)
+        self.assertEqual(len(spans), 4, spans)
         self.assertTrue(all(s["traceId"] == TRACE for s in spans))
         by_name = {s["name"]: s for s in spans}
         request = by_name["infer pima"]
@@ -139,12 +142,51 @@ class TracingTest(unittest.TestCase):
         a = attributes(request)
         self.assertEqual((a["ferry.model"], a["ferry.version"], a["ferry.protocol"]), ("pima", "1", "http"))
         self.assertEqual(a["http.request.method"], "POST")
-        for child in ("queue", "execute"):
+        for child in ("queue", "execute", "respond"):
             self.assertEqual(by_name[child]["parentSpanId"], request["spanId"])
             self.assertGreaterEqual(int(by_name[child]["startTimeUnixNano"]), int(request["startTimeUnixNano"]))
             self.assertLessEqual(int(by_name[child]["endTimeUnixNano"]), int(request["endTimeUnixNano"]))
         self.assertEqual(attributes(by_name["execute"])["ferry.batch_size"], "1")
         self.assertLessEqual(int(by_name["queue"]["endTimeUnixNano"]), int(by_name["execute"]["startTimeUnixNano"]))
+        # The answer's encoding and sending: after the execution, and the request span's end.
+        self.assertLessEqual(int(by_name["execute"]["endTimeUnixNano"]), int(by_name["respond"]["startTimeUnixNano"]))
+        self.assertEqual(by_name["respond"]["endTimeUnixNano"], request["endTimeUnixNano"])
+
+    def test_router_decision_and_pipeline_steps(self):
+        ferry, path = self.serve("steps")
+        try:
+            status, answer, _ = ferry.request("POST", "/v2/models/front/predict", RECORD,
+                                              headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
+            self.assertEqual(status, 200, answer)
+            status, _, _ = ferry.request("POST", "/v2/models/pima-pipeline/predict", dict(RECORD, age=500))
+            self.assertEqual(status, 422)
+            spans = read_spans(path, 20)
+        finally:
+            self.stop(ferry)
+        traced = [s for s in spans if s["traceId"] == TRACE]
+        request = [s for s in traced if s["name"] == "predict front"][0]
+        children = {s["name"]: s for s in traced if s.get("parentSpanId") == request["spanId"]}
+        route = attributes(children["route front"])
+        self.assertEqual((route["ferry.route"], route["ferry.route.reason"], route["ferry.route.target"]),
+                         ("main", "weighted", "pima-pipeline"))
+        # Every step of the pipeline behind the route, in order, each inside the request span.
+        steps = [("fields", "record"), ("check", "validate"), ("log_mass", "log1p"), ("adult", "threshold"),
+                 ("features", "tensor"), ("score", "model"), ("diagnosis", "label")]  # examples/models/pima-pipeline
+        recorded = sorted((s for s in traced if s["name"].startswith("step ")), key=lambda s: int(s["startTimeUnixNano"]))
+        self.assertEqual([(s["name"][5:], attributes(s)["ferry.step.kind"]) for s in recorded], steps)
+        for s in recorded + [children["route front"], children["respond"]]:
+            self.assertEqual(s["parentSpanId"], request["spanId"])
+            self.assertGreaterEqual(int(s["startTimeUnixNano"]), int(request["startTimeUnixNano"]))
+            self.assertLessEqual(int(s["endTimeUnixNano"]), int(request["endTimeUnixNano"]))
+        model_steps = [s for s in recorded if attributes(s)["ferry.step.kind"] == "model"]
+        self.assertTrue(model_steps and all(attributes(s)["ferry.step.model"] for s in model_steps))
+        # A record a validate step rejects: the steps up to it ran; the span says which rejected it.
+        other = [s for s in spans if s["traceId"] != TRACE]
+        rejected = [s for s in other if s["name"] == "predict pima-pipeline"]
+        self.assertEqual(len(rejected), 1)
+        ran = {s["name"] for s in other if s.get("parentSpanId") == rejected[0]["spanId"]}
+        self.assertIn("step check", ran)
+        self.assertNotIn("step score", ran)  # nothing left to score
 
     def test_grpc_predict_and_errors(self):
         ferry, path = self.serve("grpc")
@@ -167,6 +209,7 @@ class TracingTest(unittest.TestCase):
         self.assertEqual(grpc_span["traceId"], TRACE)
         self.assertEqual(attributes(grpc_span)["rpc.system"], "grpc")
         self.assertEqual(attributes(grpc_span)["rpc.method"], "ModelInfer")
+        self.assertIn("respond", [s["name"] for s in spans if s.get("parentSpanId") == grpc_span["spanId"]])
         predict = [s for s in roots if s["name"] == "predict pima-pipeline"][0]
         self.assertEqual(attributes(predict)["ferry.records"], "1")
         self.assertNotIn("parentSpanId", predict)  # a trace that starts at ferry
@@ -206,8 +249,8 @@ class TracingTest(unittest.TestCase):
             ferry = FerryProcess(self.repo, "--trace-endpoint", f"http://127.0.0.1:{receiver.port}")
             try:
                 ferry.request("POST", "/v2/models/pima/infer", BODY, headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
-                spans = receiver.spans(3)
-                self.assertEqual(sorted(s["name"] for s in spans), ["execute", "infer pima", "queue"])
+                spans = receiver.spans(4)
+                self.assertEqual(sorted(s["name"] for s in spans), ["execute", "infer pima", "queue", "respond"])
                 self.assertTrue(all(s["traceId"] == TRACE for s in spans))
                 self.assertEqual(receiver.paths[0], ("/v1/traces", "application/json"))
                 service = receiver.requests[0]["resourceSpans"][0]["resource"]["attributes"][0]
@@ -218,12 +261,12 @@ class TracingTest(unittest.TestCase):
                     self.assertEqual(status, 200)
                 deadline = time.time() + 15
                 failed = 0
-                while time.time() < deadline and failed < 60:
+                while time.time() < deadline and failed < 80:
                     _, metrics, _ = ferry.request("GET", "/metrics")
                     failed = float(re.search(r'ferry_trace_spans_total\{outcome="export_failed"\} (\S+)', metrics).group(1))
                     time.sleep(0.2)
-                self.assertEqual(failed, 60)  # 20 requests, 3 spans each
-                self.assertIn('ferry_trace_spans_total{outcome="exported"} 3', metrics)
+                self.assertEqual(failed, 80)  # 20 requests, 4 spans each
+                self.assertIn('ferry_trace_spans_total{outcome="exported"} 4', metrics)
             finally:
                 self.stop(ferry)
         finally:
@@ -259,7 +302,8 @@ streams:
             ferry = FerryProcess(self.repo, "--config", config, "--trace-file", path)
             try:
                 traced = lambda i: f"traceparent=00-{i:032x}-{PARENT}-01"
-                broker.produce(self.work, "in-r", [("r1", json.dumps(RECORD))], headers=[traced(1)])
+                broker.produce(self.work, "in-r", [("r1", json.dumps(RECORD))],
+                               headers=[traced(1), "tracestate=congo=t61rcWkgMzE"])
                 broker.produce(self.work, "in-r", [("r2", json.dumps(dict(RECORD, age=500)))], headers=[traced(2)])
                 broker.produce(self.work, "in-r", [("r3", json.dumps(RECORD))])  # a trace that starts at ferry
                 broker.produce(self.work, "in-t", [("t1", json.dumps(BODY))], headers=[traced(3)])
@@ -288,8 +332,12 @@ streams:
             self.assertEqual(consumer[f"{i:032x}"]["parentSpanId"], PARENT)
         self.assertEqual(consumer[f"{2:032x}"]["status"]["code"], 2)  # the record the pipeline rejected
         self.assertIn("age", consumer[f"{2:032x}"]["status"]["message"])
+        # A pipeline takes a batch of events in one call: its steps are in each event's trace.
+        r1 = by_trace[f"{1:032x}"]
+        self.assertIn("step score", [s["name"] for s in r1 if s.get("parentSpanId") == consumer[f"{1:032x}"]["spanId"]])
         tensors = by_trace[f"{3:032x}"]
-        self.assertEqual(sorted(s["name"] for s in tensors), ["execute", "infer pima", "queue"])
+        self.assertEqual(sorted(s["name"] for s in tensors), ["execute", "infer pima", "queue"])  # no respond: the
+        # answer goes out with the batch's, on the sink
 
         def ferry_span(trace):
             return f"00-{trace}-{consumer[trace]['spanId']}-01"
@@ -297,6 +345,7 @@ streams:
         # Sink and error records carry ferry's span as their traceparent, for consumers downstream.
         sunk = {key: headers(h)["traceparent"] for _, key, h, _ in out_r + err_r + out_t}
         self.assertEqual(sunk["r1"], ferry_span(f"{1:032x}"))
+        self.assertEqual(headers([h for _, key, h, _ in out_r if key == "r1"][0])["tracestate"], "congo=t61rcWkgMzE")
         self.assertEqual(sunk["r2"], ferry_span(f"{2:032x}"))
         self.assertEqual(sunk["t1"], ferry_span(f"{3:032x}"))
         own = [t for t in consumer if t not in (f"{i:032x}" for i in (1, 2, 3))]
@@ -307,6 +356,8 @@ streams:
         with open(records) as f:
             monitored = [json.loads(line) for line in f]
         self.assertEqual(sorted(r["trace"]["traceparent"] for r in monitored), sorted(sunk.values()))
+        self.assertEqual([r["trace"].get("tracestate") for r in monitored if r["trace"]["traceparent"] == sunk["r1"]],
+                         ["congo=t61rcWkgMzE"])
 
     def test_bad_endpoint_is_refused_at_start(self):
         proc = subprocess.run([os.environ.get("FERRY_BIN", "build/ferry"), "serve", "--model-repository", self.repo,

@@ -53,6 +53,7 @@ observe::MonitorSink::Outcome KafkaMonitorSink::Send(std::span<const observe::Mo
       AddHeader(headers, "content-type", "application/json");
     }
     if (!record.traceparent.empty()) AddHeader(headers, "traceparent", record.traceparent);
+    if (!record.tracestate.empty()) AddHeader(headers, "tracestate", record.tracestate);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int attempt = 0; attempt < 50; ++attempt) {  // the producer's queue full: wait for room, 5 s at most
       err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()),

@@ -124,6 +124,9 @@ void KafkaSink::Answer(const Event& event, std::string_view value, const core::R
   }
   AddHeader(headers, "ferry-source", event.Origin());
   SetTraceparent(headers, traceparent);
+  if (!spec_.copy_headers && !traceparent.empty()) {  // the trace's vendor state goes with it
+    if (const auto state = event.Header("tracestate")) AddHeader(headers, "tracestate", *state);
+  }
   route.ForEachField([&](std::string_view name, std::string_view field) { AddHeader(headers, name, field); });
   const std::string_view key = spec_.key_from_source ? event.Key().value_or(std::string_view()) : std::string_view();
   const std::string* topic = &spec_.sink_topic;

@@ -136,7 +136,10 @@ void MqttSink::Answer(const Event& event, std::string_view value, const routing:
   });
   std::string source = event.Origin();
   answer.properties.user.emplace_back("ferry-source", source);
-  if (!traceparent.empty()) answer.properties.user.emplace_back("traceparent", traceparent);
+  if (!traceparent.empty()) {
+    answer.properties.user.emplace_back("traceparent", traceparent);
+    if (const auto state = event.Header("tracestate")) answer.properties.user.emplace_back("tracestate", *state);
+  }
   ++counters_.produced;
   Write({std::move(answer), batch, true, std::move(source)});
 }
