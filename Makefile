@@ -30,18 +30,20 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j$(CTEST_JOBS)
 
 # The whole test suite again, built with AddressSanitizer, UndefinedBehaviorSanitizer and
-# LeakSanitizer (in $(BUILD_DIR)-sanitizers). CI runs it beside `make test`. The TorchScript
-# backend is left out there: a thin adapter over an uninstrumented libtorch, slow to compile.
+# LeakSanitizer (in $(BUILD_DIR)-sanitizers). CI runs it beside `make test`. Left out there: the
+# TorchScript backend (a thin adapter over an uninstrumented libtorch, slow to compile), bench/'s
+# programs, and the deploy.* and ui.* tests (node checking manifests and driving Chromium: the
+# ferry they start serves what the integration suites already cover under the sanitizers).
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 test-sanitizers: deps
 	@cmake -S . -B $(BUILD_DIR)-sanitizers -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 $(SANITIZE)" -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE)" \
-	  -DCMAKE_MODULE_LINKER_FLAGS="$(SANITIZE)" -DCMAKE_SHARED_LINKER_FLAGS="$(SANITIZE)" -DFERRY_WITH_TORCH=OFF \
+	  -DCMAKE_MODULE_LINKER_FLAGS="$(SANITIZE)" -DCMAKE_SHARED_LINKER_FLAGS="$(SANITIZE)" -DFERRY_WITH_TORCH=OFF -DFERRY_BUILD_BENCH=OFF \
 	  -DONNXRUNTIME_ROOT="$$(tail -n 1 $(BUILD_DIR).onnxruntime-root)" > /dev/null
 	@cmake --build $(BUILD_DIR)-sanitizers
 	@cd $(BUILD_DIR)-sanitizers && FERRY_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
-	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 900 -j$(CTEST_JOBS)
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 900 -j$(CTEST_JOBS) -E '^(deploy|ui)\.'
 
 # Each fuzz target (tests/fuzz) under libFuzzer with ASan + UBSan for FUZZ_SECONDS, built with
 # clang 19 in $(BUILD_DIR)-fuzz, starting from the seed corpus in tests/fuzz/corpus (new inputs
@@ -51,8 +53,8 @@ FUZZ_TARGETS ?= fuzz_v2_json fuzz_v2_binary fuzz_grpc_request fuzz_model_config 
 fuzz:
 	@scripts/install-deps.sh --fuzz > /dev/null
 	@CC=clang-19 CXX=clang++-19 cmake -S . -B $(BUILD_DIR)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \
-	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g" -DFERRY_FUZZ=ON -DFERRY_BUILD_TESTS=OFF \
-	  -DFERRY_WITH_ONNXRUNTIME=OFF -DFERRY_WITH_TORCH=OFF -DFERRY_WITH_PYTHON=OFF > /dev/null
+	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" -DFERRY_FUZZ=ON -DFERRY_BUILD_TESTS=OFF \
+	  -DFERRY_WITH_ONNXRUNTIME=OFF -DFERRY_WITH_TORCH=OFF -DFERRY_WITH_PYTHON=OFF -DFERRY_BUILD_BENCH=OFF > /dev/null
 	@cmake --build $(BUILD_DIR)-fuzz --target fuzz_targets
 	@tests/fuzz/run.sh $(BUILD_DIR)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
