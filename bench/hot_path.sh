@@ -7,7 +7,7 @@
 #     row as the engineered tensor), the pipeline's cost.
 # Every server gets the same I/O threads (2, the cores here); the client shares the 2 cores, so the
 # figures are lower than on a machine with a separate client. ferry runs twice, with every request
-# handed to the model's worker (the default) and with inline execution (--inline-below-us 100). With
+# handed to the model's worker (--inline-below-us 0) and with inline execution (the default). With
 # --profile, perf samples ferry (inline) under the HTTP load and the top symbols are printed.
 # Appends to docs/benchmarks.md.
 #
@@ -61,14 +61,14 @@ read -r bare_grpc bare_grpc_p50 bare_grpc_p99 _ <<< "$(grpc_rate "$probe_port")"
 stop_probe
 
 # ferry twice in the same sitting: handing every request to the model's worker thread
-# (the default), then with inline execution (--inline-below-us 100).
+# (--inline-below-us 0), then with inline execution (the default).
 declare -A http http_p50 http_p99 http_errors grpc grpc_p50 grpc_p99 grpc_errors
 declare -A features features_p50 features_p99 predict predict_p50 predict_p99 predict_errors
 profile_text=""
 for mode in handoff inline; do
   grpc_port=$(free_port)
   extra=()
-  [ "$mode" = inline ] && extra=(--inline-below-us 100)
+  [ "$mode" = handoff ] && extra=(--inline-below-us 0)
   start_ferry examples/models --grpc-port "$grpc_port" --http-threads 2 "${extra[@]}"
   read -r "http[$mode]" "http_p50[$mode]" "http_p99[$mode]" "http_errors[$mode]" \
     <<< "$(wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration")"

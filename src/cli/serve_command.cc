@@ -33,7 +33,7 @@ struct ServeOptions {
   std::string reload_strategy = "swap";
   routing::ExplainLimits explain;  // --explain-max-*
   std::size_t explain_threads = 0;
-  std::int64_t inline_below_us = 0;
+  std::int64_t inline_below_us = 100;
   std::string trace_file;      // tracing on when this or trace_endpoint is set (docs/tracing.md)
   std::string trace_endpoint;  // OTLP/HTTP
   double trace_rate = 1.0;
@@ -306,7 +306,7 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--inline-below-us", options->inline_below_us,
                     "Run a request on the receiving thread, without a hand-off to the model's worker, when the "
                     "model's executions take less than this many microseconds on average, no batching is set and "
-                    "an instance is idle (0, the default: always hand off; 100 is a fair value to try)")
+                    "an instance is idle (0: always hand off)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}))
       ->capture_default_str();
   serve->add_option("--explain-threads", options->explain_threads,

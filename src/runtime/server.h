@@ -104,9 +104,9 @@ class Server final : public routing::Resolver {
     routing::ExplainLimits explain_limits;  // what an explanation may cost (docs/explain.md)
     std::size_t explain_threads = 0;        // explanations computed at once (0: one a core)
     // A model whose executions take less than this on average runs a request on the caller's
-    // thread when an instance is idle (sched::Scheduler, "inline execution"); 0: never (the
-    // default until measurements show a gain: bench/hot_path.sh compares both).
-    std::chrono::microseconds inline_below{0};
+    // thread when an instance is idle (sched::Scheduler, "inline execution"); 0: never
+    // (bench/hot_path.sh compares both).
+    std::chrono::microseconds inline_below{100};
     // The monitoring stream (docs/monitoring.md): ferry.yaml's `monitoring` section, the default
     // of every model, and what makes Kafka sinks (the stream library, with ferry.yaml's kafka
     // connection); without it, Kafka sinks are refused at load with the reason.
