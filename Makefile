@@ -39,7 +39,7 @@ test-sanitizers: deps
 	@cmake -S . -B $(BUILD_DIR)-sanitizers -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 $(SANITIZE)" -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE)" \
 	  -DCMAKE_MODULE_LINKER_FLAGS="$(SANITIZE)" -DCMAKE_SHARED_LINKER_FLAGS="$(SANITIZE)" -DFERRY_WITH_TORCH=OFF -DFERRY_BUILD_BENCH=OFF \
-	  -DFERRY_WITH_TCMALLOC=OFF -DONNXRUNTIME_ROOT="$$(tail -n 1 $(BUILD_DIR).onnxruntime-root)" > /dev/null
+	  -DFERRY_WITH_JEMALLOC=OFF -DONNXRUNTIME_ROOT="$$(tail -n 1 $(BUILD_DIR).onnxruntime-root)" > /dev/null
 	@cmake --build $(BUILD_DIR)-sanitizers
 	@cd $(BUILD_DIR)-sanitizers && FERRY_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
@@ -55,7 +55,7 @@ fuzz:
 	@CC=clang-19 CXX=clang++-19 cmake -S . -B $(BUILD_DIR)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" -DFERRY_FUZZ=ON -DFERRY_BUILD_TESTS=OFF \
 	  -DFERRY_WITH_ONNXRUNTIME=OFF -DFERRY_WITH_TORCH=OFF -DFERRY_WITH_PYTHON=OFF -DFERRY_BUILD_BENCH=OFF \
-	  -DFERRY_WITH_TCMALLOC=OFF > /dev/null
+	  -DFERRY_WITH_JEMALLOC=OFF > /dev/null
 	@cmake --build $(BUILD_DIR)-fuzz --target fuzz_targets
 	@tests/fuzz/run.sh $(BUILD_DIR)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 

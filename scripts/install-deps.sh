@@ -35,7 +35,7 @@ deps_dir="${FERRY_DEPS_DIR:-$HOME/.cache/ferry}"
 debian_packages=(
   g++ cmake ninja-build ccache make pkg-config curl
   libboost-dev libeigen3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
-  libgoogle-perftools-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev kcat libarchive-dev libxgboost-dev libpugixml-dev
+  libjemalloc-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev kcat libarchive-dev libxgboost-dev libpugixml-dev
   libtorch-dev python3-dev pybind11-dev
   libgtest-dev libgmock-dev
   python3-onnx python3-numpy python3-grpcio python3-grpc-tools python3-xgboost python3-torch
