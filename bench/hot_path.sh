@@ -42,6 +42,21 @@ start_probe() {
   return 1
 }
 stop_probe() { kill "$probe_pid" 2>/dev/null; wait "$probe_pid" 2>/dev/null || true; probe_pid=""; }
+# The server's own CPU a request, steadier than req/s when the load generator shares the cores:
+# cpu_ticks PID is its user+system time in clock ticks; cpu_us TICKS_BEFORE TICKS_AFTER RATE gives
+# microseconds a request over a load call (the 2 s warm-up and the run, at the run's rate).
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_us() { awk "BEGIN {printf \"%.1f\", ($2 - $1) * 1e6 / $hz / ($3 * ($duration + 2))}"; }
+# measure VAR PID COMMAND...: runs the load command (which prints "req/s p50 p99 errors"), sets
+# VAR to its output with the server's CPU µs a request appended.
+measure() {
+  local var=$1 pid=$2 before result
+  shift 2
+  before=$(cpu_ticks "$pid")
+  result=$("$@")
+  printf -v "$var" '%s %s' "$result" "$(cpu_us "$before" "$(cpu_ticks "$pid")" "${result%% *}")"
+}
 # grpc_rate PORT: requests/s, p50 and p99 ms of `ferry bench` over gRPC, 16 in flight.
 grpc_rate() {
   "$build/ferry" bench --url "127.0.0.1:$1" --protocol grpc --model pima --concurrency-range 16 \
@@ -54,29 +69,32 @@ echo '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[6,14
   > "$work/features.json"
 
 start_probe ferry_bench_bare_http
-read -r bare_http bare_http_p50 bare_http_p99 _ <<< "$(wrk_pima "http://127.0.0.1:$probe_port/v2/models/pima/infer" 32 "$duration")"
+measure out "$probe_pid" wrk_pima "http://127.0.0.1:$probe_port/v2/models/pima/infer" 32 "$duration"
+read -r bare_http bare_http_p50 bare_http_p99 _ bare_http_cpu <<< "$out"
 stop_probe
 start_probe ferry_bench_bare_grpc
-read -r bare_grpc bare_grpc_p50 bare_grpc_p99 _ <<< "$(grpc_rate "$probe_port")"
+measure out "$probe_pid" grpc_rate "$probe_port"
+read -r bare_grpc bare_grpc_p50 bare_grpc_p99 _ bare_grpc_cpu <<< "$out"
 stop_probe
 
 # ferry twice in the same sitting: handing every request to the model's worker thread
 # (--inline-below-us 0), then with inline execution (the default).
-declare -A http http_p50 http_p99 http_errors grpc grpc_p50 grpc_p99 grpc_errors
-declare -A features features_p50 features_p99 predict predict_p50 predict_p99 predict_errors
+declare -A http http_p50 http_p99 http_errors http_cpu grpc grpc_p50 grpc_p99 grpc_errors grpc_cpu
+declare -A features features_p50 features_p99 features_cpu predict predict_p50 predict_p99 predict_errors predict_cpu
 profile_text=""
 for mode in handoff inline; do
   grpc_port=$(free_port)
   extra=()
   [ "$mode" = handoff ] && extra=(--inline-below-us 0)
   start_ferry examples/models --grpc-port "$grpc_port" --http-threads 2 "${extra[@]}"
-  read -r "http[$mode]" "http_p50[$mode]" "http_p99[$mode]" "http_errors[$mode]" \
-    <<< "$(wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration")"
-  read -r "grpc[$mode]" "grpc_p50[$mode]" "grpc_p99[$mode]" "grpc_errors[$mode]" <<< "$(grpc_rate "$grpc_port")"
-  read -r "features[$mode]" "features_p50[$mode]" "features_p99[$mode]" _ \
-    <<< "$(wrk_post "http://127.0.0.1:$port/v2/models/pima-features/infer" "$work/features.json" 32 "$duration")"
-  read -r "predict[$mode]" "predict_p50[$mode]" "predict_p99[$mode]" "predict_errors[$mode]" \
-    <<< "$(wrk_post "http://127.0.0.1:$port/v2/models/pima-pipeline/predict" "$work/predict.json" 32 "$duration")"
+  measure out "$ferry_pid" wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration"
+  read -r "http[$mode]" "http_p50[$mode]" "http_p99[$mode]" "http_errors[$mode]" "http_cpu[$mode]" <<< "$out"
+  measure out "$ferry_pid" grpc_rate "$grpc_port"
+  read -r "grpc[$mode]" "grpc_p50[$mode]" "grpc_p99[$mode]" "grpc_errors[$mode]" "grpc_cpu[$mode]" <<< "$out"
+  measure out "$ferry_pid" wrk_post "http://127.0.0.1:$port/v2/models/pima-features/infer" "$work/features.json" 32 "$duration"
+  read -r "features[$mode]" "features_p50[$mode]" "features_p99[$mode]" _ "features_cpu[$mode]" <<< "$out"
+  measure out "$ferry_pid" wrk_post "http://127.0.0.1:$port/v2/models/pima-pipeline/predict" "$work/predict.json" 32 "$duration"
+  read -r "predict[$mode]" "predict_p50[$mode]" "predict_p99[$mode]" "predict_errors[$mode]" "predict_cpu[$mode]" <<< "$out"
   if [ "$mode" = inline ] && [ "$profile" = 1 ] && command -v perf > /dev/null; then
     wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration" > /dev/null &
     load_pid=$!
@@ -94,19 +112,18 @@ commit=$(bench_commit)
 table=$(cat <<MD
 ### $(date -u +%Y-%m-%d), commit $commit: \`bench/hot_path.sh --duration $duration\`
 
-| path | req/s | p50 ms | p99 ms | ratio |
-|---|---|---|---|---|
-| bare Beast, fixed answer | $bare_http | $bare_http_p50 | $bare_http_p99 | 1 |
-| ferry HTTP JSON /infer, pima, hand-off | ${http[handoff]} | ${http_p50[handoff]} | ${http_p99[handoff]} | $(ratio "${http[handoff]}" "$bare_http") of bare Beast |
-| ferry HTTP JSON /infer, pima, inline | ${http[inline]} | ${http_p50[inline]} | ${http_p99[inline]} | $(ratio "${http[inline]}" "$bare_http") of bare Beast |
-| bare gRPC callback server, fixed answer | $bare_grpc | $bare_grpc_p50 | $bare_grpc_p99 | 1 |
-| ferry gRPC ModelInfer, pima, hand-off | ${grpc[handoff]} | ${grpc_p50[handoff]} | ${grpc_p99[handoff]} | $(ratio "${grpc[handoff]}" "$bare_grpc") of bare gRPC |
-| ferry gRPC ModelInfer, pima, inline | ${grpc[inline]} | ${grpc_p50[inline]} | ${grpc_p99[inline]} | $(ratio "${grpc[inline]}" "$bare_grpc") of bare gRPC |
-| ferry /infer, pima-features, hand-off | ${features[handoff]} | ${features_p50[handoff]} | ${features_p99[handoff]} | 1 |
-| ferry /predict, pima-pipeline (1 record), hand-off | ${predict[handoff]} | ${predict_p50[handoff]} | ${predict_p99[handoff]} | $(ratio "${predict[handoff]}" "${features[handoff]}") of /infer |
-| ferry /infer, pima-features, inline | ${features[inline]} | ${features_p50[inline]} | ${features_p99[inline]} | 1 |
-| ferry /predict, pima-pipeline (1 record), inline | ${predict[inline]} | ${predict_p50[inline]} | ${predict_p99[inline]} | $(ratio "${predict[inline]}" "${features[inline]}") of /infer |
-
+| path | req/s | p50 ms | p99 ms | ratio | server CPU µs a request | CPU ratio |
+|---|---|---|---|---|---|---|
+| bare Beast, fixed answer | $bare_http | $bare_http_p50 | $bare_http_p99 | 1 | $bare_http_cpu | 1 |
+| ferry HTTP JSON /infer, pima, hand-off | ${http[handoff]} | ${http_p50[handoff]} | ${http_p99[handoff]} | $(ratio "${http[handoff]}" "$bare_http") of bare Beast | ${http_cpu[handoff]} | $(ratio "${http_cpu[handoff]}" "$bare_http_cpu") |
+| ferry HTTP JSON /infer, pima, inline | ${http[inline]} | ${http_p50[inline]} | ${http_p99[inline]} | $(ratio "${http[inline]}" "$bare_http") of bare Beast | ${http_cpu[inline]} | $(ratio "${http_cpu[inline]}" "$bare_http_cpu") |
+| bare gRPC callback server, fixed answer | $bare_grpc | $bare_grpc_p50 | $bare_grpc_p99 | 1 | $bare_grpc_cpu | 1 |
+| ferry gRPC ModelInfer, pima, hand-off | ${grpc[handoff]} | ${grpc_p50[handoff]} | ${grpc_p99[handoff]} | $(ratio "${grpc[handoff]}" "$bare_grpc") of bare gRPC | ${grpc_cpu[handoff]} | $(ratio "${grpc_cpu[handoff]}" "$bare_grpc_cpu") |
+| ferry gRPC ModelInfer, pima, inline | ${grpc[inline]} | ${grpc_p50[inline]} | ${grpc_p99[inline]} | $(ratio "${grpc[inline]}" "$bare_grpc") of bare gRPC | ${grpc_cpu[inline]} | $(ratio "${grpc_cpu[inline]}" "$bare_grpc_cpu") |
+| ferry /infer, pima-features, hand-off | ${features[handoff]} | ${features_p50[handoff]} | ${features_p99[handoff]} | 1 | ${features_cpu[handoff]} | 1 |
+| ferry /predict, pima-pipeline (1 record), hand-off | ${predict[handoff]} | ${predict_p50[handoff]} | ${predict_p99[handoff]} | $(ratio "${predict[handoff]}" "${features[handoff]}") of /infer | ${predict_cpu[handoff]} | $(ratio "${predict_cpu[handoff]}" "${features_cpu[handoff]}") |
+| ferry /infer, pima-features, inline | ${features[inline]} | ${features_p50[inline]} | ${features_p99[inline]} | 1 | ${features_cpu[inline]} | 1 |
+| ferry /predict, pima-pipeline (1 record), inline | ${predict[inline]} | ${predict_p50[inline]} | ${predict_p99[inline]} | $(ratio "${predict[inline]}" "${features[inline]}") of /infer | ${predict_cpu[inline]} | $(ratio "${predict_cpu[inline]}" "${features_cpu[inline]}") |
 Errors (hand-off, inline): HTTP ${http_errors[handoff]}, ${http_errors[inline]}; gRPC ${grpc_errors[handoff]}, ${grpc_errors[inline]}; /predict ${predict_errors[handoff]}, ${predict_errors[inline]}.
 MD
 )
