@@ -124,6 +124,7 @@ table=$(cat <<MD
 | ferry /predict, pima-pipeline (1 record), hand-off | ${predict[handoff]} | ${predict_p50[handoff]} | ${predict_p99[handoff]} | $(ratio "${predict[handoff]}" "${features[handoff]}") of /infer | ${predict_cpu[handoff]} | $(ratio "${predict_cpu[handoff]}" "${features_cpu[handoff]}") |
 | ferry /infer, pima-features, inline | ${features[inline]} | ${features_p50[inline]} | ${features_p99[inline]} | 1 | ${features_cpu[inline]} | 1 |
 | ferry /predict, pima-pipeline (1 record), inline | ${predict[inline]} | ${predict_p50[inline]} | ${predict_p99[inline]} | $(ratio "${predict[inline]}" "${features[inline]}") of /infer | ${predict_cpu[inline]} | $(ratio "${predict_cpu[inline]}" "${features_cpu[inline]}") |
+
 Errors (hand-off, inline): HTTP ${http_errors[handoff]}, ${http_errors[inline]}; gRPC ${grpc_errors[handoff]}, ${grpc_errors[inline]}; /predict ${predict_errors[handoff]}, ${predict_errors[inline]}.
 MD
 )
