@@ -4,6 +4,7 @@
 // throughput is quoted.
 //
 //   ferry_bench_bare_grpc PORT      (127.0.0.1 only; prints "listening on PORT")
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
@@ -62,6 +63,7 @@ class BareService final : public inference::GRPCInferenceService::CallbackServic
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as ferry does (src/cli/main.cc)
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s PORT\n", argv[0]);
     return 2;
