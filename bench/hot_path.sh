@@ -63,6 +63,13 @@ grpc_rate() {
     --duration "$duration" --warmup 2 --json |
     /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print("%.0f %.2f %.2f %d" % (r["throughput"], r["p50_ms"], r["p99_ms"], r["errors"]))'
 }
+# open_loop PROTOCOL URL RATE: "p50_ms p99_ms errors" of `ferry bench` sending RATE requests/s
+# whatever the answers do (latency from when each request was due): the tail at a load the server
+# carries, which the closed-loop runs above (32 connections saturating two shared cores) do not show.
+open_loop() {
+  "$build/ferry" bench --url "$2" --protocol "$1" --model pima --request-rate "$3" --duration "$duration" --warmup 2 --json |
+    /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print("%.3f %.3f %d" % (r["p50_ms"], r["p99_ms"], r["errors"]))'
+}
 echo '{"preg": 6, "plas": 148, "pres": 72, "skin": 35, "test": 0, "mass": 33.6, "pedi": 0.627, "age": 50}' \
   > "$work/predict.json"
 echo '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[6,148,72,35,0,3.5439,0.627,50,1]}]}' \
@@ -80,6 +87,7 @@ stop_probe
 # ferry twice in the same sitting: handing every request to the model's worker thread
 # (--inline-below-us 0), then with inline execution (the default).
 declare -A http http_p50 http_p99 http_errors http_cpu grpc grpc_p50 grpc_p99 grpc_errors grpc_cpu
+declare -A open_http_p50 open_http_p99 open_http_errors open_grpc_p50 open_grpc_p99 open_grpc_errors
 declare -A features features_p50 features_p99 features_cpu predict predict_p50 predict_p99 predict_errors predict_cpu
 profile_text=""
 for mode in handoff inline; do
@@ -95,6 +103,10 @@ for mode in handoff inline; do
   read -r "features[$mode]" "features_p50[$mode]" "features_p99[$mode]" _ "features_cpu[$mode]" <<< "$out"
   measure out "$ferry_pid" wrk_post "http://127.0.0.1:$port/v2/models/pima-pipeline/predict" "$work/predict.json" 32 "$duration"
   read -r "predict[$mode]" "predict_p50[$mode]" "predict_p99[$mode]" "predict_errors[$mode]" "predict_cpu[$mode]" <<< "$out"
+  read -r "open_http_p50[$mode]" "open_http_p99[$mode]" "open_http_errors[$mode]" \
+    <<< "$(open_loop http "127.0.0.1:$port" 15000)"
+  read -r "open_grpc_p50[$mode]" "open_grpc_p99[$mode]" "open_grpc_errors[$mode]" \
+    <<< "$(open_loop grpc "127.0.0.1:$grpc_port" 5000)"
   if [ "$mode" = inline ] && [ "$profile" = 1 ] && command -v perf > /dev/null; then
     wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration" > /dev/null &
     load_pid=$!
@@ -125,7 +137,14 @@ table=$(cat <<MD
 | ferry /infer, pima-features, inline | ${features[inline]} | ${features_p50[inline]} | ${features_p99[inline]} | 1 | ${features_cpu[inline]} | 1 |
 | ferry /predict, pima-pipeline (1 record), inline | ${predict[inline]} | ${predict_p50[inline]} | ${predict_p99[inline]} | $(ratio "${predict[inline]}" "${features[inline]}") of /infer | ${predict_cpu[inline]} | $(ratio "${predict_cpu[inline]}" "${features_cpu[inline]}") |
 
-Errors (hand-off, inline): HTTP ${http_errors[handoff]}, ${http_errors[inline]}; gRPC ${grpc_errors[handoff]}, ${grpc_errors[inline]}; /predict ${predict_errors[handoff]}, ${predict_errors[inline]}.
+Open loop (\`ferry bench --request-rate\`, latency from when each request was due), pima:
+
+| load | hand-off p50 ms | hand-off p99 ms | inline p50 ms | inline p99 ms |
+|---|---|---|---|---|
+| HTTP JSON, 15,000 req/s | ${open_http_p50[handoff]} | ${open_http_p99[handoff]} | ${open_http_p50[inline]} | ${open_http_p99[inline]} |
+| gRPC, 5,000 req/s | ${open_grpc_p50[handoff]} | ${open_grpc_p99[handoff]} | ${open_grpc_p50[inline]} | ${open_grpc_p99[inline]} |
+
+Errors (hand-off, inline): HTTP ${http_errors[handoff]}, ${http_errors[inline]}; gRPC ${grpc_errors[handoff]}, ${grpc_errors[inline]}; /predict ${predict_errors[handoff]}, ${predict_errors[inline]}; open loop HTTP ${open_http_errors[handoff]}, ${open_http_errors[inline]}, gRPC ${open_grpc_errors[handoff]}, ${open_grpc_errors[inline]}.
 MD
 )
 if [ -n "$profile_text" ]; then
