@@ -72,8 +72,7 @@ std::string RenderMetrics(const Server& server) {
     w.Sample("ferry_queue_depth", {{"model", v.name}, {"version", version}}, static_cast<double>(v.queue_depth));
   }
   w.Family("ferry_model_ready", "gauge", "1 when the model version serves, 0 when it failed to load.");
-  for (const auto& status : server.RepositoryIndex()) {
-    if (status.version == 0) continue;  // entries about a model as a whole (unloaded, loading, failed)
+  for (const auto& status : server.VersionStates()) {  // from memory: a scrape reads no file
     const std::string version = std::to_string(status.version);
     w.Sample("ferry_model_ready", {{"model", status.name}, {"version", version}},
              status.state == ModelState::kReady ? 1 : 0);

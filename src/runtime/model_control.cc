@@ -519,4 +519,14 @@ std::vector<ModelStatus> ModelControl::Index() const {
   return index;
 }
 
+std::vector<ModelStatus> ModelControl::VersionStates() const {
+  std::vector<ModelStatus> states;
+  for (const auto& model : table_.All()) {
+    for (const auto& [v, version] : model->versions) {
+      states.push_back({.name = model->name, .version = v, .state = version->state, .reason = version->reason});
+    }
+  }
+  return states;
+}
+
 }  // namespace ferry::runtime

@@ -111,6 +111,9 @@ class ModelControl {
 
   // Every model of the repository and of the table, with each version's state.
   std::vector<ModelStatus> Index() const;
+  // The state of every version in the model table, without reading the repository (what a
+  // metrics scrape needs: Index() scans the repository's folders and files).
+  std::vector<ModelStatus> VersionStates() const;
 
   ControlMode mode() const { return options_.mode; }
   // Whether the startup loads include `name` (every model, unless explicit control names others).

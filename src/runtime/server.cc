@@ -165,6 +165,7 @@ core::Result<bool> Server::IsModelReady(std::string_view name, std::int64_t vers
 }
 
 std::vector<ModelStatus> Server::RepositoryIndex() const { return control_.Index(); }
+std::vector<ModelStatus> Server::VersionStates() const { return control_.VersionStates(); }
 
 void Server::CallOperation(std::string_view name, std::int64_t version, std::string operation, std::string body,
                            OperationDone done) {

@@ -152,6 +152,8 @@ class Server final : public routing::Resolver {
   // when the routes it needs cannot).
   core::Result<bool> IsModelReady(std::string_view name, std::int64_t version) const;
   std::vector<ModelStatus> RepositoryIndex() const;
+  // Every loaded version's state, from memory (ModelControl::VersionStates).
+  std::vector<ModelStatus> VersionStates() const;
   // The repository extension (explicit model control only); `done` runs on the loader thread.
   void LoadModel(std::string name, LoadRequest request, ModelControl::Done done);
   void UnloadModel(std::string name, ModelControl::Done done);
