@@ -305,8 +305,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0.0, 1.0));
   serve->add_option("--inline-below-us", options->inline_below_us,
                     "Run a request on the receiving thread, without a hand-off to the model's worker, when the "
-                    "model's executions take less than this many microseconds on average, no batching is set and "
-                    "an instance is idle (0: always hand off)")
+                    "model's executions take less than this many microseconds on average, it does not wait to fill "
+                    "batches and an instance is idle (0: always hand off)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}))
       ->capture_default_str();
   serve->add_option("--explain-threads", options->explain_threads,

@@ -87,7 +87,10 @@ core::Result<void> Scheduler::Submit(Job&& job) {
 }
 
 Scheduler::Instance* Scheduler::LendInstance() {
-  if (options_.inline_below.count() <= 0 || options_.batching || !queue_.empty()) return nullptr;
+  // A model that waits to fill its batches keeps every request for its workers; one that does not
+  // (max_queue_delay 0) would run a lone request at once as a batch of one, which this does.
+  const bool fills_batches = options_.batching && options_.max_queue_delay.count() > 0;
+  if (options_.inline_below.count() <= 0 || fills_batches || !queue_.empty()) return nullptr;
   const std::int64_t mean = mean_execution_ns_.load(std::memory_order_relaxed);
   if (mean < 0 || mean >= std::chrono::duration_cast<std::chrono::nanoseconds>(options_.inline_below).count()) {
     return nullptr;

@@ -4,10 +4,11 @@
 //
 // Inline execution: handing a request to a worker and its answer back costs two thread wake-ups
 // (tens of microseconds on an idle machine), more than a small model's whole execution. So when
-// batching is off, nothing is queued, an instance is idle and the model's executions have taken
-// less than `inline_below` on average, Submit runs the request on that instance at once, on the
-// calling thread (a frontend's I/O thread, a stream's), and its callback runs there before
-// Submit returns. A slower model, a busy one, or a batching one is queued as above.
+// the model does not wait to fill batches (batching off, or max_queue_delay 0), nothing is
+// queued, an instance is idle and the model's executions have taken less than `inline_below` on
+// average, Submit runs the request on that instance at once, on the calling thread (a frontend's
+// I/O thread, a stream's), and its callback runs there before Submit returns. A slower model, a
+// busy one, or one that waits to fill its batches is queued as above.
 //
 // With dynamic batching (max_batch_size > 0 and `batching` set), a worker joins compatible
 // queued requests (same inputs, same non-batch dims, same wanted outputs) along the first dim,

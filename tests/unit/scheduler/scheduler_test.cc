@@ -99,40 +99,49 @@ TEST(Scheduler, RunsInstancesInParallelButEachOneAlone) {
 }
 
 // Inline execution: once the model's executions are known to be fast, a request finding an idle
-// instance and an empty queue runs on the caller's thread, its callback before Submit returns.
+// instance and an empty queue runs on the caller's thread, its callback before Submit returns. A
+// batching model that does not wait to fill its batches (max_queue_delay 0) does the same: its
+// worker would run such a request alone at once anyway.
 TEST(InlineExecution, AFastModelRunsOnTheCallersThreadWhenAnInstanceIsIdle) {
-  std::vector<ExecuteFn> instances;
-  instances.push_back(Echo());
-  auto pool = Scheduler::Create({.model_name = "m", .inline_below = std::chrono::seconds(1)}, std::move(instances));
-  std::promise<std::thread::id> first;
-  ASSERT_TRUE(pool->Submit(MakeJob(1, [&](Result<core::InferenceResponse>) { first.set_value(std::this_thread::get_id()); }))
-                  .has_value());
-  EXPECT_NE(first.get_future().get(), std::this_thread::get_id());  // nothing measured yet: handed off
-  EXPECT_EQ(pool->inline_runs(), 0U);
-  // Once the worker has let go of the instance (its loop frees it after the callback), the next
-  // request runs here and is answered before Submit returns.
-  const auto caller = std::this_thread::get_id();
-  bool ran_inline = false;
-  std::string id;
-  for (int attempt = 0; attempt < 200 && !ran_inline; ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    std::promise<std::thread::id> answered;
-    auto future = answered.get_future();
-    ASSERT_TRUE(pool->Submit(MakeJob(2, [&](Result<core::InferenceResponse> r) {
-                      id = r->id;
-                      answered.set_value(std::this_thread::get_id());
-                    }))
+  for (const bool batching : {false, true}) {
+    std::vector<ExecuteFn> instances;
+    instances.push_back(Echo());
+    auto pool = Scheduler::Create({.model_name = "m",
+                                   .max_batch_size = batching ? 8 : 0,
+                                   .batching = batching,
+                                   .inline_below = std::chrono::seconds(1)},
+                                  std::move(instances));
+    std::promise<std::thread::id> first;
+    ASSERT_TRUE(pool->Submit(MakeJob(1, [&](Result<core::InferenceResponse>) { first.set_value(std::this_thread::get_id()); }))
                     .has_value());
-    const bool ready = future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-    ran_inline = ready && future.get() == caller;
-    if (!ready) future.wait();  // handed off after all: let it finish, try again
+    EXPECT_NE(first.get_future().get(), std::this_thread::get_id()) << batching;  // nothing measured yet: handed off
+    EXPECT_EQ(pool->inline_runs(), 0U);
+    // Once the worker has let go of the instance (its loop frees it after the callback), the next
+    // request runs here and is answered before Submit returns.
+    const auto caller = std::this_thread::get_id();
+    bool ran_inline = false;
+    std::string id;
+    for (int attempt = 0; attempt < 200 && !ran_inline; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::promise<std::thread::id> answered;
+      auto future = answered.get_future();
+      ASSERT_TRUE(pool->Submit(MakeJob(2, [&](Result<core::InferenceResponse> r) {
+                        id = r->id;
+                        answered.set_value(std::this_thread::get_id());
+                      }))
+                      .has_value());
+      const bool ready = future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      ran_inline = ready && future.get() == caller;
+      if (!ready) future.wait();  // handed off after all: let it finish, try again
+    }
+    ASSERT_TRUE(ran_inline) << batching;
+    EXPECT_EQ(id, "2");
+    EXPECT_EQ(pool->inline_runs(), 1U);
   }
-  ASSERT_TRUE(ran_inline);
-  EXPECT_EQ(id, "2");
-  EXPECT_EQ(pool->inline_runs(), 1U);
 }
 
-// A model slower than the bound, or one that batches, is always handed to its workers.
+// A model slower than the bound, or one that waits to fill its batches, is always handed to its
+// workers.
 TEST(InlineExecution, SlowAndBatchingModelsAreHandedOff) {
   for (const bool batching : {false, true}) {
     std::vector<ExecuteFn> instances;
@@ -144,6 +153,7 @@ TEST(InlineExecution, SlowAndBatchingModelsAreHandedOff) {
     auto pool = Scheduler::Create({.model_name = "m",
                                    .max_batch_size = batching ? 8 : 0,
                                    .batching = batching,
+                                   .max_queue_delay = std::chrono::microseconds(batching ? 100 : 0),
                                    .inline_below = batching ? std::chrono::microseconds(1000000)
                                                             : std::chrono::microseconds(500)},
                                   std::move(instances));
