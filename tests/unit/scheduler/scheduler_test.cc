@@ -170,42 +170,47 @@ TEST(InlineExecution, SlowAndBatchingModelsAreHandedOff) {
 }
 
 // Under concurrent callers, inline runs and workers share the instances: every request is
-// answered once with its own outputs, and no instance ever runs two executions at once.
+// answered once with its own outputs, and no instance ever runs two executions at once; also for
+// a model batching without delay, whose workers join what queued while an instance was lent.
 TEST(InlineExecution, CallersAndWorkersNeverShareAnInstance) {
-  constexpr int kInstances = 2, kThreads = 6, kPerThread = 2000;
-  std::atomic<int> running[kInstances] = {}, peak[kInstances] = {};
-  std::vector<ExecuteFn> instances;
-  for (int i = 0; i < kInstances; ++i) instances.push_back(Echo(&running[i], &peak[i]));
-  auto pool = Scheduler::Create({.model_name = "m",
-                                 .max_queue_size = kThreads * kPerThread,
-                                 .inline_below = std::chrono::seconds(1)},
-                                std::move(instances));
-  std::atomic<int> wrong{0}, answered{0};
-  std::vector<std::thread> callers;
-  for (int t = 0; t < kThreads; ++t) {
-    callers.emplace_back([&, t] {
-      for (int k = 0; k < kPerThread; ++k) {  // a client waiting for each answer, as HTTP ones do
-        const int value = t * kPerThread + k;
-        std::promise<void> answer;
-        auto submitted = pool->Submit(MakeJob(value, [&, value](Result<core::InferenceResponse> r) {
-          if (!r || r->id != std::to_string(value) || r->outputs[0].values<std::int32_t>()[0] != value) ++wrong;
-          ++answered;
-          answer.set_value();
-        }));
-        if (!submitted) {
-          ++wrong;
-          continue;
+  for (const bool batching : {false, true}) {
+    constexpr int kInstances = 2, kThreads = 6, kPerThread = 2000;
+    std::atomic<int> running[kInstances] = {}, peak[kInstances] = {};
+    std::vector<ExecuteFn> instances;
+    for (int i = 0; i < kInstances; ++i) instances.push_back(Echo(&running[i], &peak[i]));
+    auto pool = Scheduler::Create({.model_name = "m",
+                                   .max_batch_size = batching ? 8 : 0,
+                                   .batching = batching,
+                                   .max_queue_size = kThreads * kPerThread,
+                                   .inline_below = std::chrono::seconds(1)},
+                                  std::move(instances));
+    std::atomic<int> wrong{0}, answered{0};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < kThreads; ++t) {
+      callers.emplace_back([&, t] {
+        for (int k = 0; k < kPerThread; ++k) {  // a client waiting for each answer, as HTTP ones do
+          const int value = t * kPerThread + k;
+          std::promise<void> answer;
+          auto submitted = pool->Submit(MakeJob(value, [&, value](Result<core::InferenceResponse> r) {
+            if (!r || r->id != std::to_string(value) || r->outputs[0].values<std::int32_t>()[0] != value) ++wrong;
+            ++answered;
+            answer.set_value();
+          }));
+          if (!submitted) {
+            ++wrong;
+            continue;
+          }
+          answer.get_future().wait();
         }
-        answer.get_future().wait();
-      }
-    });
+      });
+    }
+    for (auto& c : callers) c.join();
+    EXPECT_GT(pool->inline_runs(), 0U) << batching;
+    pool.reset();  // runs what is still queued
+    EXPECT_EQ(answered.load(), kThreads * kPerThread) << batching;
+    EXPECT_EQ(wrong.load(), 0) << batching;
+    for (int i = 0; i < kInstances; ++i) EXPECT_EQ(peak[i].load(), 1) << "instance " << i << ", batching " << batching;
   }
-  for (auto& c : callers) c.join();
-  EXPECT_GT(pool->inline_runs(), 0U);
-  pool.reset();  // runs what is still queued
-  EXPECT_EQ(answered.load(), kThreads * kPerThread);
-  EXPECT_EQ(wrong.load(), 0);
-  for (int i = 0; i < kInstances; ++i) EXPECT_EQ(peak[i].load(), 1) << "instance " << i;
 }
 
 TEST(Scheduler, RefusesAtOnceWhenTheQueueIsFull) {
