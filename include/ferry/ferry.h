@@ -50,9 +50,10 @@ struct FERRY_EXPORT InferResult {
 //
 // Thread safety: every method may be called from any thread, concurrently, once Open() has
 // returned. Infer's callback runs once: on one of ferry's threads (a model's scheduler thread)
-// for an answer, or on the caller's thread before Infer returns when the request is refused at
-// once (an unknown model, an input that does not fit); it must not block for long, and may call
-// the Server again (but not destroy it).
+// for an answer, or on the caller's thread before Infer returns -- when the request is refused at
+// once (an unknown model, an input that does not fit), or when a fast model ran it right there
+// (an idle instance of a model that averages under 100 µs a call: no hand-off to its thread); it
+// must not block for long, and may call the Server again (but not destroy it).
 // Ownership: the Server owns its models and threads; destroying it waits for the calls in flight
 // to answer (their callbacks run before the destructor returns), then unloads every model.
 class FERRY_EXPORT Server {
