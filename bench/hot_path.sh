@@ -48,21 +48,6 @@ start_probe() {
   return 1
 }
 stop_probe() { kill "$probe_pid" 2>/dev/null; wait "$probe_pid" 2>/dev/null || true; probe_pid=""; }
-# The server's own CPU a request, steadier than req/s when the load generator shares the cores:
-# cpu_ticks PID is its user+system time in clock ticks; cpu_us TICKS_BEFORE TICKS_AFTER RATE gives
-# microseconds a request over a load call (the 2 s warm-up and the run, at the run's rate).
-hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-cpu_us() { awk "BEGIN {printf \"%.1f\", ($2 - $1) * 1e6 / $hz / ($3 * ($duration + 2))}"; }
-# measure VAR PID COMMAND...: runs the load command (which prints "req/s p50 p99 errors"), sets
-# VAR to its output with the server's CPU µs a request appended.
-measure() {
-  local var=$1 pid=$2 before result
-  shift 2
-  before=$(cpu_ticks "$pid")
-  result=$("$@")
-  printf -v "$var" '%s %s' "$result" "$(cpu_us "$before" "$(cpu_ticks "$pid")" "${result%% *}")"
-}
 # grpc_rate PORT: requests/s, p50 and p99 ms of `ferry bench` over gRPC, 16 in flight.
 grpc_rate() {
   "$build/ferry" bench --url "127.0.0.1:$1" --protocol grpc --model pima --concurrency-range 16 \
@@ -83,7 +68,6 @@ echo '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[6,14
 
 # keep KEY "req/s p50 p99 errors [cpu]": folds one measurement into the best of the rounds.
 declare -A best_rate best_p50 best_p99 sum_errors best_cpu
-better() { [ -z "$2" ] || awk "BEGIN {exit !($1 $3 $2)}"; }  # better NEW OLD OP: NEW beats OLD (or none yet)
 keep() {
   local key=$1 rate p50 p99 errors cpu
   read -r rate p50 p99 errors cpu <<< "$2"
@@ -99,11 +83,11 @@ keep() {
 profile_text=""
 for round in $(seq "$rounds"); do
   start_probe ferry_bench_bare_http
-  measure out "$probe_pid" wrk_pima "http://127.0.0.1:$probe_port/v2/models/pima/infer" 32 "$duration"
+  with_cpu out "$probe_pid" wrk_pima "http://127.0.0.1:$probe_port/v2/models/pima/infer" 32 "$duration"
   keep bare_http "$out"
   stop_probe
   start_probe ferry_bench_bare_grpc
-  measure out "$probe_pid" grpc_rate "$probe_port"
+  with_cpu out "$probe_pid" grpc_rate "$probe_port"
   keep bare_grpc "$out"
   stop_probe
   for mode in handoff inline; do
@@ -111,13 +95,13 @@ for round in $(seq "$rounds"); do
     extra=()
     [ "$mode" = handoff ] && extra=(--inline-below-us 0)
     start_ferry examples/models --grpc-port "$grpc_port" --http-threads 2 "${extra[@]}"
-    measure out "$ferry_pid" wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration"
+    with_cpu out "$ferry_pid" wrk_pima "http://127.0.0.1:$port/v2/models/pima/infer" 32 "$duration"
     keep "http_$mode" "$out"
-    measure out "$ferry_pid" grpc_rate "$grpc_port"
+    with_cpu out "$ferry_pid" grpc_rate "$grpc_port"
     keep "grpc_$mode" "$out"
-    measure out "$ferry_pid" wrk_post "http://127.0.0.1:$port/v2/models/pima-features/infer" "$work/features.json" 32 "$duration"
+    with_cpu out "$ferry_pid" wrk_post "http://127.0.0.1:$port/v2/models/pima-features/infer" "$work/features.json" 32 "$duration"
     keep "features_$mode" "$out"
-    measure out "$ferry_pid" wrk_post "http://127.0.0.1:$port/v2/models/pima-pipeline/predict" "$work/predict.json" 32 "$duration"
+    with_cpu out "$ferry_pid" wrk_post "http://127.0.0.1:$port/v2/models/pima-pipeline/predict" "$work/predict.json" 32 "$duration"
     keep "predict_$mode" "$out"
     keep "open_http_$mode" "0 $(open_loop http "127.0.0.1:$port" 15000)"
     keep "open_grpc_$mode" "0 $(open_loop grpc "127.0.0.1:$grpc_port" 5000)"
@@ -134,56 +118,44 @@ for round in $(seq "$rounds"); do
   done
 done
 
-# The table's names for the best figures.
-bare_http=${best_rate[bare_http]} bare_http_p50=${best_p50[bare_http]} bare_http_p99=${best_p99[bare_http]}
-bare_http_cpu=${best_cpu[bare_http]}
-bare_grpc=${best_rate[bare_grpc]} bare_grpc_p50=${best_p50[bare_grpc]} bare_grpc_p99=${best_p99[bare_grpc]}
-bare_grpc_cpu=${best_cpu[bare_grpc]}
-declare -A http http_p50 http_p99 http_errors http_cpu grpc grpc_p50 grpc_p99 grpc_errors grpc_cpu
-declare -A open_http_p50 open_http_p99 open_http_errors open_grpc_p50 open_grpc_p99 open_grpc_errors
-declare -A features features_p50 features_p99 features_cpu predict predict_p50 predict_p99 predict_errors predict_cpu
-for mode in handoff inline; do
-  for name in http grpc features predict; do
-    key="${name}_$mode"
-    declare -n rate_of=$name p50_of=${name}_p50 p99_of=${name}_p99 cpu_of=${name}_cpu
-    rate_of[$mode]=${best_rate[$key]} p50_of[$mode]=${best_p50[$key]} p99_of[$mode]=${best_p99[$key]}
-    cpu_of[$mode]=${best_cpu[$key]}
-    unset -n rate_of p50_of p99_of cpu_of
-  done
-  http_errors[$mode]=${sum_errors[http_$mode]} grpc_errors[$mode]=${sum_errors[grpc_$mode]}
-  predict_errors[$mode]=${sum_errors[predict_$mode]}
-  open_http_p50[$mode]=${best_p50[open_http_$mode]} open_http_p99[$mode]=${best_p99[open_http_$mode]}
-  open_http_errors[$mode]=${sum_errors[open_http_$mode]}
-  open_grpc_p50[$mode]=${best_p50[open_grpc_$mode]} open_grpc_p99[$mode]=${best_p99[open_grpc_$mode]}
-  open_grpc_errors[$mode]=${sum_errors[open_grpc_$mode]}
-done
-
 ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
+# row LABEL KEY BASE_KEY OF: a table row of the best figures kept under KEY, its req/s and CPU
+# against BASE_KEY's (the ratio column says OF, e.g. "of bare Beast"; 1 for the base itself).
+row() {
+  local req_ratio=1 cpu_ratio=1
+  if [ "$2" != "$3" ]; then
+    req_ratio="$(ratio "${best_rate[$2]}" "${best_rate[$3]}") $4"
+    cpu_ratio=$(ratio "${best_cpu[$2]}" "${best_cpu[$3]}")
+  fi
+  echo "| $1 | ${best_rate[$2]} | ${best_p50[$2]} | ${best_p99[$2]} | $req_ratio | ${best_cpu[$2]} | $cpu_ratio |"
+}
+# errors NAME LABEL: "LABEL h, i", the errors of the hand-off and inline runs, every round.
+errors() { echo "$2 ${sum_errors[$1_handoff]}, ${sum_errors[$1_inline]}"; }
 commit=$(bench_commit)
 table=$(cat <<MD
 ### $(date -u +%Y-%m-%d), commit $commit: \`bench/hot_path.sh --duration $duration --rounds $rounds\`
 
 | path | req/s | p50 ms | p99 ms | ratio | server CPU µs a request | CPU ratio |
 |---|---|---|---|---|---|---|
-| bare Beast, fixed answer | $bare_http | $bare_http_p50 | $bare_http_p99 | 1 | $bare_http_cpu | 1 |
-| ferry HTTP JSON /infer, pima, hand-off | ${http[handoff]} | ${http_p50[handoff]} | ${http_p99[handoff]} | $(ratio "${http[handoff]}" "$bare_http") of bare Beast | ${http_cpu[handoff]} | $(ratio "${http_cpu[handoff]}" "$bare_http_cpu") |
-| ferry HTTP JSON /infer, pima, inline | ${http[inline]} | ${http_p50[inline]} | ${http_p99[inline]} | $(ratio "${http[inline]}" "$bare_http") of bare Beast | ${http_cpu[inline]} | $(ratio "${http_cpu[inline]}" "$bare_http_cpu") |
-| bare gRPC callback server, fixed answer | $bare_grpc | $bare_grpc_p50 | $bare_grpc_p99 | 1 | $bare_grpc_cpu | 1 |
-| ferry gRPC ModelInfer, pima, hand-off | ${grpc[handoff]} | ${grpc_p50[handoff]} | ${grpc_p99[handoff]} | $(ratio "${grpc[handoff]}" "$bare_grpc") of bare gRPC | ${grpc_cpu[handoff]} | $(ratio "${grpc_cpu[handoff]}" "$bare_grpc_cpu") |
-| ferry gRPC ModelInfer, pima, inline | ${grpc[inline]} | ${grpc_p50[inline]} | ${grpc_p99[inline]} | $(ratio "${grpc[inline]}" "$bare_grpc") of bare gRPC | ${grpc_cpu[inline]} | $(ratio "${grpc_cpu[inline]}" "$bare_grpc_cpu") |
-| ferry /infer, pima-features, hand-off | ${features[handoff]} | ${features_p50[handoff]} | ${features_p99[handoff]} | 1 | ${features_cpu[handoff]} | 1 |
-| ferry /predict, pima-pipeline (1 record), hand-off | ${predict[handoff]} | ${predict_p50[handoff]} | ${predict_p99[handoff]} | $(ratio "${predict[handoff]}" "${features[handoff]}") of /infer | ${predict_cpu[handoff]} | $(ratio "${predict_cpu[handoff]}" "${features_cpu[handoff]}") |
-| ferry /infer, pima-features, inline | ${features[inline]} | ${features_p50[inline]} | ${features_p99[inline]} | 1 | ${features_cpu[inline]} | 1 |
-| ferry /predict, pima-pipeline (1 record), inline | ${predict[inline]} | ${predict_p50[inline]} | ${predict_p99[inline]} | $(ratio "${predict[inline]}" "${features[inline]}") of /infer | ${predict_cpu[inline]} | $(ratio "${predict_cpu[inline]}" "${features_cpu[inline]}") |
+$(row "bare Beast, fixed answer" bare_http bare_http "")
+$(row "ferry HTTP JSON /infer, pima, hand-off" http_handoff bare_http "of bare Beast")
+$(row "ferry HTTP JSON /infer, pima, inline" http_inline bare_http "of bare Beast")
+$(row "bare gRPC callback server, fixed answer" bare_grpc bare_grpc "")
+$(row "ferry gRPC ModelInfer, pima, hand-off" grpc_handoff bare_grpc "of bare gRPC")
+$(row "ferry gRPC ModelInfer, pima, inline" grpc_inline bare_grpc "of bare gRPC")
+$(row "ferry /infer, pima-features, hand-off" features_handoff features_handoff "")
+$(row "ferry /predict, pima-pipeline (1 record), hand-off" predict_handoff features_handoff "of /infer")
+$(row "ferry /infer, pima-features, inline" features_inline features_inline "")
+$(row "ferry /predict, pima-pipeline (1 record), inline" predict_inline features_inline "of /infer")
 
 Open loop (\`ferry bench --request-rate\`, latency from when each request was due), pima:
 
 | load | hand-off p50 ms | hand-off p99 ms | inline p50 ms | inline p99 ms |
 |---|---|---|---|---|
-| HTTP JSON, 15,000 req/s | ${open_http_p50[handoff]} | ${open_http_p99[handoff]} | ${open_http_p50[inline]} | ${open_http_p99[inline]} |
-| gRPC, 5,000 req/s | ${open_grpc_p50[handoff]} | ${open_grpc_p99[handoff]} | ${open_grpc_p50[inline]} | ${open_grpc_p99[inline]} |
+| HTTP JSON, 15,000 req/s | ${best_p50[open_http_handoff]} | ${best_p99[open_http_handoff]} | ${best_p50[open_http_inline]} | ${best_p99[open_http_inline]} |
+| gRPC, 5,000 req/s | ${best_p50[open_grpc_handoff]} | ${best_p99[open_grpc_handoff]} | ${best_p50[open_grpc_inline]} | ${best_p99[open_grpc_inline]} |
 
-Errors (hand-off, inline): HTTP ${http_errors[handoff]}, ${http_errors[inline]}; gRPC ${grpc_errors[handoff]}, ${grpc_errors[inline]}; /predict ${predict_errors[handoff]}, ${predict_errors[inline]}; open loop HTTP ${open_http_errors[handoff]}, ${open_http_errors[inline]}, gRPC ${open_grpc_errors[handoff]}, ${open_grpc_errors[inline]}.
+Errors (hand-off, inline): $(errors http HTTP); $(errors grpc gRPC); $(errors predict /predict); $(errors open_http "open loop HTTP"); $(errors open_grpc "open loop gRPC").
 MD
 )
 if [ -n "$profile_text" ]; then

@@ -12,6 +12,24 @@ bench_commit() {
   echo "$commit"
 }
 
+# The CPU a server spends a request, steadier than req/s when the load generator shares the two
+# cores. with_cpu VAR PID COMMAND...: runs a load command that prints "req/s p50 p99 errors" after
+# a 2 s warm-up and $duration s of load (as wrk_post does), and sets VAR to that line with PID's
+# CPU µs a request appended (user + system, every thread, over the warm-up and the run, divided
+# by the requests at the run's rate).
+clock_ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+with_cpu() {
+  local var=$1 pid=$2 before result
+  shift 2
+  before=$(cpu_ticks "$pid")
+  result=$("$@")
+  printf -v "$var" '%s %s' "$result" \
+    "$(awk "BEGIN {printf \"%.1f\", ($(cpu_ticks "$pid") - $before) * 1e6 / $clock_ticks / (${result%% *} * ($duration + 2))}")"
+}
+# better NEW OLD OP: whether NEW beats OLD by OP (">" or "<"); true when there is no OLD yet.
+better() { [ -z "$2" ] || awk "BEGIN {exit !($1 $3 $2)}"; }
+
 # start_ferry REPOSITORY [ferry serve options...]: serves on 127.0.0.1, HTTP on a free port (set in
 # $port), no separate metrics port; sets $ferry_pid. Stop it with stop_ferry (cleanup does too).
 ferry_pid=""

@@ -35,23 +35,17 @@ for name in off rate001 rate1; do
   cp -r examples/models/pima/1 "$repo/pima-$name/"
   { cat examples/models/pima/model.yaml; echo "${section[$name]}"; } > "$repo/pima-$name/model.yaml"
 done
-# ferry's CPU time (all its threads) a request, in µs: steadier than throughput on a machine whose
-# two cores wrk shares -- the lowest of the rounds is kept.
-cpu_seconds() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^ferry_process_cpu_seconds_total/ {print $2}'; }
-cpu_us() { awk "BEGIN {printf \"%.1f\", ($2 - $1) * 1e6 / ($3 * $duration)}"; }
-lower() { [ -z "$1" ] || awk "BEGIN {exit !($2 < $1)}"; }
+# ferry's CPU a request (bench/lib.sh with_cpu): steadier than throughput on a machine whose two
+# cores wrk shares -- the lowest of the rounds is kept.
 start_ferry "$repo" --http-threads 2 --grpc-port 0
 declare -A best best_p50 best_p99 best_cpu
 for round in $(seq "$rounds"); do
   for name in off rate001 rate1; do
-    before=$(cpu_seconds "$port")
-    read -r rate p50 p99 errors <<< "$(wrk_pima "http://127.0.0.1:$port/v2/models/pima-$name/infer" 32 "$duration")"
-    cpu=$(cpu_us "$before" "$(cpu_seconds "$port")" "$rate")
+    with_cpu out "$ferry_pid" wrk_pima "http://127.0.0.1:$port/v2/models/pima-$name/infer" 32 "$duration"
+    read -r rate p50 p99 errors cpu <<< "$out"
     [ "$errors" = 0 ] || echo "pima-$name: $errors errors" >&2
-    if [ -z "${best[$name]:-}" ] || awk "BEGIN {exit !($rate > ${best[$name]})}"; then
-      best[$name]=$rate best_p50[$name]=$p50 best_p99[$name]=$p99
-    fi
-    if lower "${best_cpu[$name]:-}" "$cpu"; then best_cpu[$name]=$cpu; fi
+    if better "$rate" "${best[$name]:-}" ">"; then best[$name]=$rate best_p50[$name]=$p50 best_p99[$name]=$p99; fi
+    if better "$cpu" "${best_cpu[$name]:-}" "<"; then best_cpu[$name]=$cpu; fi
   done
 done
 # What the fully recorded model did with its records (sent, or dropped with the queue full).
@@ -67,16 +61,14 @@ traced_port=$port traced_pid=$ferry_pid
 best_off2="" best_traced=""
 off2_cpu="" traced_cpu=""
 for round in $(seq "$rounds"); do
-  before=$(cpu_seconds "$plain_port")
-  read -r rate p50 p99 _ <<< "$(wrk_pima "http://127.0.0.1:$plain_port/v2/models/pima-off/infer" 32 "$duration")"
-  cpu=$(cpu_us "$before" "$(cpu_seconds "$plain_port")" "$rate")
-  if lower "$off2_cpu" "$cpu"; then off2_cpu=$cpu; fi
-  if [ -z "$best_off2" ] || awk "BEGIN {exit !($rate > $best_off2)}"; then best_off2=$rate off2_p50=$p50 off2_p99=$p99; fi
-  before=$(cpu_seconds "$traced_port")
-  read -r rate p50 p99 _ <<< "$(wrk_pima "http://127.0.0.1:$traced_port/v2/models/pima-off/infer" 32 "$duration")"
-  cpu=$(cpu_us "$before" "$(cpu_seconds "$traced_port")" "$rate")
-  if lower "$traced_cpu" "$cpu"; then traced_cpu=$cpu; fi
-  if [ -z "$best_traced" ] || awk "BEGIN {exit !($rate > $best_traced)}"; then best_traced=$rate traced_p50=$p50 traced_p99=$p99; fi
+  with_cpu out "$plain_pid" wrk_pima "http://127.0.0.1:$plain_port/v2/models/pima-off/infer" 32 "$duration"
+  read -r rate p50 p99 _ cpu <<< "$out"
+  if better "$cpu" "$off2_cpu" "<"; then off2_cpu=$cpu; fi
+  if better "$rate" "$best_off2" ">"; then best_off2=$rate off2_p50=$p50 off2_p99=$p99; fi
+  with_cpu out "$traced_pid" wrk_pima "http://127.0.0.1:$traced_port/v2/models/pima-off/infer" 32 "$duration"
+  read -r rate p50 p99 _ cpu <<< "$out"
+  if better "$cpu" "$traced_cpu" "<"; then traced_cpu=$cpu; fi
+  if better "$rate" "$best_traced" ">"; then best_traced=$rate traced_p50=$p50 traced_p99=$p99; fi
 done
 spans=$(curl -s "http://127.0.0.1:$traced_port/metrics" | awk -F'[{}"]' '/^ferry_trace_spans_total/ {sub(/^ /, "", $5); printf "%s%s %s", sep, $3, $5; sep=", "}')
 stop_ferry
