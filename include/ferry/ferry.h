@@ -52,8 +52,11 @@ struct FERRY_EXPORT InferResult {
 // returned. Infer's callback runs once: on one of ferry's threads (a model's scheduler thread)
 // for an answer, or on the caller's thread before Infer returns -- when the request is refused at
 // once (an unknown model, an input that does not fit), or when a fast model ran it right there
-// (an idle instance of a model that averages under 100 µs a call: no hand-off to its thread); it
-// must not block for long, and may call the Server again (but not destroy it).
+// (an idle instance of a model that averages under 100 µs a call: no hand-off to its thread) --
+// and then the callbacks of calls that queued behind that run may follow on the same thread
+// before Infer returns (the thread runs them instead of waking the model's). So a callback must
+// not block for long nor take a lock its caller of Infer may hold; it may call the Server again
+// (but not destroy it).
 // Ownership: the Server owns its models and threads; destroying it waits for the calls in flight
 // to answer (their callbacks run before the destructor returns), then unloads every model.
 class FERRY_EXPORT Server {

@@ -51,6 +51,7 @@ core::Result<void> Scheduler::Submit(Job&& job) {
   }
   if (timeout.count() > 0) job.deadline = now + timeout;
   Instance* lent = nullptr;
+  bool wake = false;
   bool wake_all = false;
   {
     std::lock_guard lock(mutex_);
@@ -63,27 +64,67 @@ core::Result<void> Scheduler::Submit(Job&& job) {
                                            options_.model_name, options_.model_version, queue_.size()));
     }
     lent = LendInstance();
-    if (!lent) queue_.push_back(std::move(job));
-    // A worker whose instance is lent does not take work: wake them all so an idle one does.
-    wake_all = lent_ > 0;
+    if (!lent) {
+      queue_.push_back(std::move(job));
+      // Only a worker whose instance is idle can take the job. When every instance is busy, the
+      // thread that frees one looks at the queue first (a worker before it waits again, an
+      // inline caller in RunLent), so waking a worker now would only put it back to sleep.
+      wake = std::any_of(instances_.begin(), instances_.end(), [](const Instance& i) { return !i.busy; });
+      // A worker whose instance is lent does not take work: wake them all so an idle one does.
+      wake_all = lent_ > 0;
+    }
   }
   if (!lent) {
-    wake_all ? ready_.notify_all() : ready_.notify_one();
+    if (wake) wake_all ? ready_.notify_all() : ready_.notify_one();
     return {};
   }
+  RunLent(*lent, std::move(job));
+  return {};
+}
+
+void Scheduler::RunLent(Instance& lent, Job&& job) {
   inline_runs_.fetch_add(1, std::memory_order_relaxed);
-  std::vector<Job> one;
-  one.push_back(std::move(job));
-  Run(lent->execute, one);
+  std::vector<Job> batch;
+  batch.push_back(std::move(job));
+  std::vector<Job> expired;
   bool waiting = false;
-  {
+  // What queued while the instance ran (it was busy) runs here too, as the worker would have run
+  // it, sparing the worker's wake-up and the answer's hand-back; up to kMaxDrained batches, so
+  // that this caller's thread returns to its own work under a sustained load.
+  for (int drained = 0;; ++drained) {
+    if (!batch.empty()) Run(lent.execute, batch);
+    batch.clear();
+    FailExpired(expired);
     std::lock_guard lock(mutex_);
-    lent->busy = false;
-    --lent_;
-    waiting = !queue_.empty();
+    if (drained < kMaxDrained) {
+      auto unused_wake = Clock::time_point::max();
+      for (auto it : NextBatch(Clock::now(), expired, unused_wake, stopping_)) {
+        batch.push_back(std::move(*it));
+        queue_.erase(it);
+      }
+    }
+    if (batch.empty() && expired.empty()) {
+      lent.busy = false;
+      --lent_;
+      waiting = !queue_.empty();
+      break;
+    }
   }
   if (waiting) ready_.notify_all();  // its worker skipped what queued meanwhile
-  return {};
+}
+
+void Scheduler::FailExpired(std::vector<Job>& expired) {
+  const auto now = Clock::now();
+  for (Job& job : expired) {
+    if (job.counted) statistics_.RecordFailure(now - job.queued_at);
+    job.done(core::MakeError(core::ErrorCode::kDeadlineExceeded,
+                             fmt::format("model '{}' version {}: the request waited {} us in the queue, past its "
+                                         "timeout; it was not run",
+                                         options_.model_name, options_.model_version,
+                                         std::chrono::duration_cast<std::chrono::microseconds>(now - job.queued_at)
+                                             .count())));
+  }
+  expired.clear();
 }
 
 Scheduler::Instance* Scheduler::LendInstance() {
@@ -173,17 +214,7 @@ void Scheduler::Work(Instance& instance, std::stop_token stop) {
         ready_.wait_until(lock, stop, wake, [&] { return queue_.size() != seen && !instance.busy; });
       }
     }
-    const auto now = Clock::now();
-    for (Job& job : expired) {
-      if (job.counted) statistics_.RecordFailure(now - job.queued_at);
-      job.done(core::MakeError(core::ErrorCode::kDeadlineExceeded,
-                               fmt::format("model '{}' version {}: the request waited {} us in the queue, past its "
-                                           "timeout; it was not run",
-                                           options_.model_name, options_.model_version,
-                                           std::chrono::duration_cast<std::chrono::microseconds>(now - job.queued_at)
-                                               .count())));
-    }
-    expired.clear();
+    FailExpired(expired);
     if (!batch.empty()) Run(instance.execute, batch);
     batch.clear();
   }

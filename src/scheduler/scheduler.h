@@ -8,7 +8,11 @@
 // queued, an instance is idle and the model's executions have taken less than `inline_below` on
 // average, Submit runs the request on that instance at once, on the calling thread (a frontend's
 // I/O thread, a stream's), and its callback runs there before Submit returns. A slower model, a
-// busy one, or one that waits to fill its batches is queued as above.
+// busy one, or one that waits to fill its batches is queued as above. Requests that queued while
+// an inline run held the instance are then run by that same caller (as the worker would have
+// batched them, up to kMaxDrained batches) before Submit returns, instead of waking the worker:
+// under a steady load of concurrent callers the work passes from caller to caller and the
+// workers sleep.
 //
 // With dynamic batching (max_batch_size > 0 and `batching` set), a worker joins compatible
 // queued requests (same inputs, same non-batch dims, same wanted outputs) along the first dim,
@@ -21,7 +25,8 @@
 // or default_timeout) is answered DEADLINE_EXCEEDED and never run.
 //
 // Thread safety: Submit may be called from any thread. Each accepted job's callback runs exactly
-// once, on a worker thread, or on the calling thread (before Submit returns) when it ran inline.
+// once: on a worker thread, on the calling thread (before Submit returns) when it ran inline, or
+// on the thread of another caller of Submit whose inline run it queued behind.
 // Destruction refuses new jobs, lets the workers run every job already queued, then joins them:
 // an accepted request is always answered.
 #pragma once
@@ -109,8 +114,16 @@ class Scheduler {
 
   Scheduler(Options options, std::vector<ExecuteFn> instances);
   void Work(Instance& instance, std::stop_token stop);
+  // How many queued batches a caller runs after its own inline run before it leaves the rest to
+  // the workers.
+  static constexpr int kMaxDrained = 16;
+
   // Under the lock: an idle instance to run a job on the calling thread, marked busy; or null.
   Instance* LendInstance();
+  // Runs `job` on `lent` (from LendInstance), then what queued meanwhile (see above), and frees it.
+  void RunLent(Instance& lent, Job&& job);
+  // Answers each of `expired` DEADLINE_EXCEEDED (it waited past its timeout), then clears it.
+  void FailExpired(std::vector<Job>& expired);
   // Under the lock: moves expired jobs to `expired`, then picks the next batch (iterators into
   // queue_, oldest first) or returns empty with `wake` set to when to look again.
   std::vector<Queue::iterator> NextBatch(Clock::time_point now, std::vector<Job>& expired, Clock::time_point& wake,

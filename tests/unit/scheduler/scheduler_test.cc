@@ -140,6 +140,86 @@ TEST(InlineExecution, AFastModelRunsOnTheCallersThreadWhenAnInstanceIsIdle) {
   }
 }
 
+// Requests that queue while a caller runs one inline are run next by that caller (batched when the
+// model batches), before its Submit returns, and not by the sleeping worker.
+TEST(InlineExecution, TheCallerRunsWhatQueuedBehindItsInlineRun) {
+  for (const bool batching : {false, true}) {
+    std::mutex mutex;
+    std::map<int, std::thread::id> ran_on;  // first input value of each execution -> its thread
+    int executions = 0;
+    std::promise<void> entered;
+    std::promise<void> gate;
+    std::shared_future<void> open = gate.get_future().share();
+    std::vector<ExecuteFn> instances;
+    instances.push_back([&](std::span<const core::Tensor> in, std::span<const std::string> out,
+                            core::ComputeTimes* times) {
+      const int first = in[0].values<std::int32_t>()[0];
+      {
+        std::lock_guard lock(mutex);
+        ran_on[first] = std::this_thread::get_id();
+        ++executions;
+      }
+      if (first == 100) {
+        entered.set_value();
+        open.wait();
+      }
+      return Echo()(in, out, times);
+    });
+    auto pool = Scheduler::Create({.model_name = "m",
+                                   .max_batch_size = batching ? 8 : 0,
+                                   .batching = batching,
+                                   .inline_below = std::chrono::seconds(1)},
+                                  std::move(instances));
+    // Until a request runs here (the first is handed off; then the worker must let go of the
+    // instance): from then on the instance is idle and nothing is queued.
+    bool ran_inline = false;
+    for (int attempt = 0; attempt < 200 && !ran_inline; ++attempt) {
+      std::promise<std::thread::id> answered;
+      auto future = answered.get_future();
+      ASSERT_TRUE(pool->Submit(MakeJob(attempt, [&](Result<core::InferenceResponse>) {
+                        answered.set_value(std::this_thread::get_id());
+                      }))
+                      .has_value());
+      const bool ready = future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      ran_inline = ready && future.get() == std::this_thread::get_id();
+      if (!ready) future.wait();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_TRUE(ran_inline) << batching;
+    {
+      std::lock_guard lock(mutex);
+      executions = 0;
+    }
+    std::atomic<int> answered{0};
+    std::map<int, std::thread::id> answered_on;  // written by the caller's thread only
+    std::thread::id caller_id;
+    int answered_when_submit_returned = -1;
+    auto record = [&](int value) {
+      return [&, value](Result<core::InferenceResponse> r) {
+        EXPECT_TRUE(r.has_value() && r->outputs[0].values<std::int32_t>()[0] == value);
+        answered_on[value] = std::this_thread::get_id();
+        ++answered;
+      };
+    };
+    std::thread caller([&] {
+      caller_id = std::this_thread::get_id();
+      ASSERT_TRUE(pool->Submit(MakeJob(100, record(100))).has_value());
+      answered_when_submit_returned = answered.load();
+    });
+    entered.get_future().wait();  // 100 runs inline on `caller` and holds the only instance
+    ASSERT_TRUE(pool->Submit(MakeJob(101, record(101))).has_value());
+    ASSERT_TRUE(pool->Submit(MakeJob(102, record(102))).has_value());
+    EXPECT_EQ(answered.load(), 0);  // queued behind it, not run
+    gate.set_value();
+    caller.join();
+    EXPECT_EQ(answered_when_submit_returned, 3) << batching;
+    for (int value : {100, 101, 102}) EXPECT_EQ(answered_on[value], caller_id) << value << " " << batching;
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(ran_on[101], caller_id) << batching;
+    EXPECT_EQ(executions, batching ? 2 : 3) << "101 and 102 joined when the model batches";
+  }
+}
+
 // A model slower than the bound, or one that waits to fill its batches, is always handed to its
 // workers.
 TEST(InlineExecution, SlowAndBatchingModelsAreHandedOff) {
