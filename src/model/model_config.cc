@@ -156,6 +156,11 @@ std::string VersionPolicy::ToString() const {
   return "";
 }
 
+int InstanceCount(const ModelConfig& config, std::string_view backend) {
+  if (config.instances > 0) return config.instances;
+  return backend == "onnxruntime" ? 2 : 1;
+}
+
 Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view source) {
   Reader r(source);
   FERRY_ASSIGN_OR_RETURN(const YAML::Node root, r.Load(yaml));

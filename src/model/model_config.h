@@ -4,7 +4,8 @@
 //   name: pima                # must equal the folder name when given
 //   backend: onnxruntime      # default: detected from the version folder's files
 //   max_batch_size: 0         # > 0: the first dim is the batch dim, at most this many rows a request
-//   instances: 1              # backend instances executing in parallel
+//   instances: 2              # backend instances executing in parallel (default: the backend's,
+//                             #   2 for ONNX Runtime as in Triton, 1 for the others)
 //   version_policy: latest    # latest | all | {latest: N} | {specific: [1, 3]}
 //   dynamic_batching:         # join concurrent requests (needs max_batch_size > 0)
 //     max_queue_delay_us: 100 #   how long a batch may wait to fill (default 0: no waiting)
@@ -68,7 +69,7 @@ struct ModelConfig {
   std::string name;
   std::string backend;  // empty: detect
   std::int64_t max_batch_size = 0;
-  int instances = 1;
+  int instances = 0;  // 0: not given, the backend's default (InstanceCount)
   VersionPolicy version_policy;
   DynamicBatching dynamic_batching;
   std::vector<WarmupSample> warmup;
@@ -106,6 +107,13 @@ struct ModelConfig {
 };
 
 // Parses model.yaml text; `source` names the file in error messages ("pima/model.yaml").
+// How many instances of `config`'s model to run when its backend is `backend`: model.yaml's
+// `instances`, else the backend's default: 2 for ONNX Runtime (Triton's default for CPU
+// instances of it: two small-model executions in parallel, each also able to run on the thread
+// that received its request), 1 for the others (a Python model's interpreter holds the GIL; a
+// large TorchScript or XGBoost model's memory would double).
+int InstanceCount(const ModelConfig& config, std::string_view backend);
+
 core::Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view source);
 
 // Reads and parses a model.yaml file.

@@ -223,10 +223,12 @@ core::Result<ModelConfiguration> Server::GetModelConfig(std::string_view name, s
   FERRY_ASSIGN_OR_RETURN(auto servable, Resolve(name, version));
   const auto model = table_.Find(name);
   if (!model) return core::NotFound(fmt::format("unknown model '{}'", name));
-  return ModelConfiguration{.config = model->config,
-                            .platform = std::string(servable->platform()),
-                            .backend = std::string(servable->backend()),
-                            .signature = servable->Signature()};
+  ModelConfiguration configuration{.config = model->config,
+                                   .platform = std::string(servable->platform()),
+                                   .backend = std::string(servable->backend()),
+                                   .signature = servable->Signature()};
+  configuration.config.instances = model::InstanceCount(model->config, configuration.backend);
+  return configuration;
 }
 
 std::vector<routing::ServableHandle> Server::ServingVersions() const {

@@ -209,7 +209,7 @@ std::shared_ptr<ServedVersion> BuildModelVersion(const VersionBuild& build, cons
     labels[output] = routing::ParseLabels(*text);
   }
   std::vector<std::unique_ptr<backends::BackendInstance>> instances;
-  for (int i = 0; i < config.instances; ++i) {
+  for (int i = 0, n = model::InstanceCount(config, loaded->backend); i < n; ++i) {
     auto instance = loaded->model->CreateInstance();
     if (!instance) {
       version->reason = instance.error().message;

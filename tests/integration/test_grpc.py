@@ -123,7 +123,7 @@ class GrpcTest(unittest.TestCase):
         self.assertEqual(config.version_policy.latest.num_versions, 1)
         self.assertEqual([(i.name, i.data_type, list(i.dims)) for i in config.input],
                          [("features", self.pb.model__config__pb2.TYPE_FP32, [8])])
-        self.assertEqual(config.instance_group[0].count, 1)
+        self.assertEqual(config.instance_group[0].count, 2)  # not in model.yaml: ONNX Runtime's default
         # dynamic_batching, as Triton's tools read it.
         self.assertEqual(config.WhichOneof("scheduling_choice"), "dynamic_batching")
         self.assertEqual(list(config.dynamic_batching.preferred_batch_size), [4, 8])

@@ -91,8 +91,19 @@ TEST(ModelConfig, EmptyFileMeansDefaults) {
   auto config = ParseModelConfig("", "m/model.yaml");
   ASSERT_TRUE(config.has_value());
   EXPECT_EQ(config->max_batch_size, 0);
-  EXPECT_EQ(config->instances, 1);
+  EXPECT_EQ(config->instances, 0);  // not given: the backend's default
   EXPECT_TRUE(config->inputs.empty());
+}
+
+TEST(ModelConfig, InstancesDefaultToTheBackendsCount) {
+  auto none = ParseModelConfig("", "m/model.yaml");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(InstanceCount(*none, "onnxruntime"), 2);  // as Triton's CPU default for ONNX Runtime
+  EXPECT_EQ(InstanceCount(*none, "python"), 1);
+  EXPECT_EQ(InstanceCount(*none, "pmml"), 1);
+  auto one = ParseModelConfig("instances: 1\n", "m/model.yaml");
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(InstanceCount(*one, "onnxruntime"), 1);  // model.yaml's own count wins
 }
 
 void ExpectError(std::string_view yaml, std::string_view fragment) {

@@ -316,6 +316,7 @@ TEST(V2Json, EncodesStatisticsAndConfig) {
   c.config.name = "m";
   c.config.max_batch_size = 4;
   c.config.version_policy = {.kind = model::VersionPolicy::Kind::kSpecific, .latest = 1, .versions = {1, 3}};
+  c.config.instances = 1;  // GetModelConfig fills in the count the version runs
   c.config.parameters = {{"k", "v"}};
   c.platform = "onnxruntime_onnx";
   c.backend = "onnxruntime";
