@@ -106,7 +106,6 @@ struct ModelConfig {
   std::string yaml_source;
 };
 
-// Parses model.yaml text; `source` names the file in error messages ("pima/model.yaml").
 // How many instances of `config`'s model to run when its backend is `backend`: model.yaml's
 // `instances`, else the backend's default: 2 for ONNX Runtime (Triton's default for CPU
 // instances of it: two small-model executions in parallel, each also able to run on the thread
@@ -114,6 +113,7 @@ struct ModelConfig {
 // large TorchScript or XGBoost model's memory would double).
 int InstanceCount(const ModelConfig& config, std::string_view backend);
 
+// Parses model.yaml text; `source` names the file in error messages ("pima/model.yaml").
 core::Result<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view source);
 
 // Reads and parses a model.yaml file.

@@ -98,10 +98,7 @@ void Scheduler::RunLent(Instance& lent, Job&& job) {
     std::lock_guard lock(mutex_);
     if (drained < kMaxDrained) {
       auto unused_wake = Clock::time_point::max();
-      for (auto it : NextBatch(Clock::now(), expired, unused_wake, stopping_)) {
-        batch.push_back(std::move(*it));
-        queue_.erase(it);
-      }
+      TakeBatch(Clock::now(), expired, unused_wake, stopping_, batch);
     }
     if (batch.empty() && expired.empty()) {
       lent.busy = false;
@@ -186,6 +183,14 @@ std::vector<Scheduler::Queue::iterator> Scheduler::NextBatch(Clock::time_point n
   return {};
 }
 
+void Scheduler::TakeBatch(Clock::time_point now, std::vector<Job>& expired, Clock::time_point& wake, bool stopping,
+                          std::vector<Job>& batch) {
+  for (auto it : NextBatch(now, expired, wake, stopping)) {
+    batch.push_back(std::move(*it));
+    queue_.erase(it);
+  }
+}
+
 void Scheduler::Work(Instance& instance, std::stop_token stop) {
   std::vector<Job> expired;
   std::vector<Job> batch;
@@ -200,11 +205,7 @@ void Scheduler::Work(Instance& instance, std::stop_token stop) {
         if (!ready_.wait(lock, stop, [&] { return !queue_.empty() && !instance.busy; })) return;
         auto wake = Clock::time_point::max();
         const std::size_t seen = queue_.size();
-        auto picked = NextBatch(Clock::now(), expired, wake, stopping_ || stop.stop_requested());
-        for (auto it : picked) {
-          batch.push_back(std::move(*it));
-          queue_.erase(it);
-        }
+        TakeBatch(Clock::now(), expired, wake, stopping_ || stop.stop_requested(), batch);
         if (!batch.empty() || !expired.empty()) {
           ran = !batch.empty();
           if (ran) instance.busy = true;

@@ -128,6 +128,9 @@ class Scheduler {
   // queue_, oldest first) or returns empty with `wake` set to when to look again.
   std::vector<Queue::iterator> NextBatch(Clock::time_point now, std::vector<Job>& expired, Clock::time_point& wake,
                                          bool stopping);
+  // Under the lock: NextBatch's jobs, moved out of queue_ onto `batch`.
+  void TakeBatch(Clock::time_point now, std::vector<Job>& expired, Clock::time_point& wake, bool stopping,
+                 std::vector<Job>& batch);
   void Run(ExecuteFn& execute, std::vector<Job>& batch);
   // The executions' mean duration (an exponential average), for inline execution.
   void RecordDuration(std::chrono::nanoseconds took);
