@@ -209,6 +209,10 @@ void Tracer::Export(std::vector<Span>& batch) {
       w.Key("parentSpanId");
       w.String(Hex(s.parent_span_id));
     }
+    if (!s.trace_state.empty()) {
+      w.Key("traceState");
+      w.String(s.trace_state);
+    }
     w.Key("name");
     w.String(s.name);
     w.Key("kind");

@@ -53,6 +53,7 @@ struct Span {
   TraceId trace_id{};
   SpanId span_id{};
   SpanId parent_span_id{};  // all zero: a root span
+  std::string trace_state;  // the caller's W3C tracestate, carried by every span of the trace here
   std::string name;
   Kind kind = Kind::kInternal;
   std::int64_t start_unix_ns = 0, end_unix_ns = 0;

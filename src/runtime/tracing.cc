@@ -22,6 +22,7 @@ Span Child(const Span& parent, std::string name, std::int64_t start, std::int64_
   s.trace_id = parent.trace_id;
   s.span_id = observe::Tracer::NewSpanId();
   s.parent_span_id = parent.span_id;
+  s.trace_state = parent.trace_state;
   s.name = std::move(name);
   s.start_unix_ns = start;
   s.end_unix_ns = end;
@@ -34,6 +35,7 @@ class Steps final : public core::CallTrace {
   Steps(observe::Tracer* tracer, const Span& call) : tracer_(tracer) {
     call_.trace_id = call.trace_id;  // the call's span, its ids only
     call_.span_id = call.span_id;
+    call_.trace_state = call.trace_state;
   }
   void Step(std::string_view name, Clock::time_point start, Clock::time_point end,
             std::initializer_list<Attribute> attributes) override {
@@ -73,7 +75,10 @@ std::optional<Begun> Begin(observe::Tracer* tracer, const routing::Servable& ser
   Span& s = b.span;
   s.trace_id = trace;
   s.span_id = observe::Tracer::NewSpanId();
-  if (parent) s.parent_span_id = parent->span_id;
+  if (parent) {
+    s.parent_span_id = parent->span_id;
+    s.trace_state = std::string(context.caller().Header("tracestate").value_or(""));
+  }
   context.Adopt(observe::FormatTraceparent(s.trace_id, s.span_id, true), std::make_shared<Steps>(tracer, s));
   s.name = std::string(operation) + " " + servable.name();
   const std::string_view protocol = context.Protocol();

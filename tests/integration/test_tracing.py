@@ -128,13 +128,16 @@ class TracingTest(unittest.TestCase):
         ferry, path = self.serve("parent")
         try:
             status, _, _ = ferry.request("POST", "/v2/models/pima/infer", BODY,
-                                         headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
+                                         headers={"traceparent": f"00-{TRACE}-{PARENT}-01",
+                                                  "tracestate": "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"})
             self.assertEqual(status, 200)
             spans = read_spans(path, 4)
         finally:
             self.stop(ferry)
         self.assertEqual(len(spans), 4, spans)
         self.assertTrue(all(s["traceId"] == TRACE for s in spans))
+        # The caller's tracestate on every span of its trace (OTLP traceState).
+        self.assertEqual({s.get("traceState") for s in spans}, {"congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"})
         by_name = {s["name"]: s for s in spans}
         request = by_name["infer pima"]
         self.assertEqual(request["parentSpanId"], PARENT)
