@@ -2,7 +2,8 @@
 # What a ferry costs before it answers anything: the time `ferry --version` takes (best and median
 # of 20 runs), and a server's resident memory (VmRSS) and the shared libraries it maps (distinct
 # .so files in /proc/PID/maps) when it serves one small model, idle, 3 s after it is ready:
-#   - only the Pima ONNX model (examples/models/pima),
+#   - only the Pima ONNX model (examples/models/pima), over HTTP and gRPC (the default) and over
+#     HTTP alone (--grpc-port 0: the gRPC module, and gRPC's libraries, are not opened),
 #   - only the Pima PMML model (examples/models/pima-pmml: no plugin needed),
 #   - and, when the build has the torch plugin, one TorchScript model as well.
 # Appends to docs/benchmarks.md. Nothing is sent over the network but readiness probes on loopback.
@@ -24,9 +25,9 @@ done | sort -n)
 version_best=$(echo "$version_times" | head -1)
 version_median=$(echo "$version_times" | sed -n 10p)
 
-# footprint NAME REPOSITORY: "rss_mb libraries" of a server serving REPOSITORY, idle.
+# footprint NAME REPOSITORY [ARGS...]: "rss_mb libraries" of a server serving REPOSITORY, idle.
 footprint() {
-  start_ferry "$2"
+  start_ferry "$2" "${@:3}"
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/v2/health/ready" > /dev/null && break
     sleep 0.1
@@ -42,6 +43,7 @@ mkdir -p "$work/onnx" "$work/pmml" "$work/torch"
 cp -r examples/models/pima "$work/onnx/"
 cp -r examples/models/pima-pmml "$work/pmml/"
 read -r onnx_rss onnx_libs <<< "$(footprint onnx "$work/onnx")"
+read -r http_rss http_libs <<< "$(footprint onnx "$work/onnx" --grpc-port 0)"
 read -r pmml_rss pmml_libs <<< "$(footprint pmml "$work/pmml")"
 torch_row=""
 if /usr/bin/python3 -c 'import torch' 2> /dev/null; then
@@ -68,6 +70,7 @@ table=$(cat <<MD
 | serving, idle | RSS MB | shared libraries mapped |
 |---|---|---|
 | Pima ONNX only | $onnx_rss | $onnx_libs |
+| Pima ONNX only, HTTP alone (\`--grpc-port 0\`) | $http_rss | $http_libs |
 | Pima PMML only | $pmml_rss | $pmml_libs |
 $torch_row
 MD

@@ -26,59 +26,57 @@ PluginState& State() {
   return *state;
 }
 
-fs::path DefaultDirectory() {
-  if (const char* env = std::getenv("FERRY_BACKEND_DIRECTORY"); env && *env) return env;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "backends";
-  const fs::path beside = exe.parent_path() / "backends";
-  if (fs::is_directory(beside, ec)) return beside;
-  const fs::path installed = exe.parent_path().parent_path() / "lib" / "ferry" / "backends";
-  if (fs::is_directory(installed, ec)) return installed;
-  return beside;
-}
-
 // Python's extension modules (numpy, ...) resolve libpython's symbols from the global scope, so
 // the python plugin, which brings libpython, is opened RTLD_GLOBAL; the others stay local.
 int OpenFlags(std::string_view plugin) { return RTLD_NOW | (plugin == "python" ? RTLD_GLOBAL : RTLD_LOCAL); }
 
-core::Result<Plugin> Open(std::string_view plugin, const fs::path& file) {
+}  // namespace
+
+fs::path LocateInstalled(const char* env, const fs::path& beside, const fs::path& installed) {
+  if (const char* value = std::getenv(env); value && *value) return value;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return beside;
+  const fs::path in_build = exe.parent_path() / beside;
+  if (fs::exists(in_build, ec)) return in_build;
+  const fs::path in_install = exe.parent_path().parent_path() / installed;
+  if (fs::exists(in_install, ec)) return in_install;
+  return in_build;
+}
+
+core::Result<const void*> OpenFerryLibrary(const fs::path& file, int flags, const char* entry, int abi_version,
+                                           std::string_view what, std::string_view missing_hint) {
   const auto unavailable = [&](std::string_view why) {
-    return core::Unavailable(fmt::format("the {} backend plugin {}: {}", plugin, file.string(), why));
+    return core::Unavailable(fmt::format("{} {}: {}", what, file.string(), why));
   };
   std::error_code ec;
-  if (!fs::exists(file, ec)) {
-    return unavailable("not installed (this ferry was built or packaged without it; --backend-directory "
-                       "names the folder plugins are read from)");
-  }
+  if (!fs::exists(file, ec)) return unavailable(fmt::format("not installed ({})", missing_hint));
   dlerror();
-  void* handle = dlopen(file.c_str(), OpenFlags(plugin));
+  void* handle = dlopen(file.c_str(), flags);
   if (!handle) {
     const char* error = dlerror();
     return unavailable(fmt::format("cannot be loaded: {}", error ? error : "dlopen failed"));
   }
-  using Entry = const PluginExports* (*)();
-  auto entry = reinterpret_cast<Entry>(dlsym(handle, "ferry_backend_plugin"));
-  if (!entry) {
+  using Entry = const BuildStamp* (*)();
+  auto function = reinterpret_cast<Entry>(dlsym(handle, entry));
+  if (!function) {
     dlclose(handle);
-    return unavailable("is not a ferry backend plugin (no ferry_backend_plugin entry point)");
+    return unavailable(fmt::format("is not one of ferry's libraries (no {} entry point)", entry));
   }
-  const PluginExports* exports = entry();
-  if (!exports || exports->abi_version != kPluginAbiVersion || !exports->build ||
-      std::strcmp(exports->build, FERRY_PLUGIN_BUILD_ID) != 0 || !exports->ferry_version ||
-      std::strcmp(exports->ferry_version, kFerryVersion) != 0 || !exports->create_backend) {
+  const BuildStamp* stamp = function();
+  if (!stamp || stamp->abi_version != abi_version || !stamp->build ||
+      std::strcmp(stamp->build, FERRY_PLUGIN_BUILD_ID) != 0 || !stamp->ferry_version ||
+      std::strcmp(stamp->ferry_version, kFerryVersion) != 0) {
     // Not closed: its code may have run (static constructors); an open handle is harmless.
-    return unavailable(fmt::format("comes from another build (plugin ABI {}, ferry {}, compiler {}; this ferry: "
-                                   "ABI {}, ferry {}, compiler {}): install the plugins built with this binary",
-                                   exports ? exports->abi_version : 0,
-                                   exports && exports->ferry_version ? exports->ferry_version : "?",
-                                   exports && exports->build ? exports->build : "?", kPluginAbiVersion,
-                                   kFerryVersion, FERRY_PLUGIN_BUILD_ID));
+    return unavailable(fmt::format("comes from another build (ABI {}, ferry {}, compiler {}; this ferry: ABI {}, "
+                                   "ferry {}, compiler {}): install the one built with this binary",
+                                   stamp ? stamp->abi_version : 0,
+                                   stamp && stamp->ferry_version ? stamp->ferry_version : "?",
+                                   stamp && stamp->build ? stamp->build : "?", abi_version, kFerryVersion,
+                                   FERRY_PLUGIN_BUILD_ID));
   }
-  return Plugin{.exports = exports, .file = file};
+  return static_cast<const void*>(stamp);
 }
-
-}  // namespace
 
 void SetPluginDirectory(fs::path directory) {
   std::lock_guard lock(State().mutex);
@@ -90,7 +88,7 @@ fs::path PluginDirectory() {
     std::lock_guard lock(State().mutex);
     if (!State().directory.empty()) return State().directory;
   }
-  return DefaultDirectory();
+  return LocateInstalled("FERRY_BACKEND_DIRECTORY", "backends", "lib/ferry/backends");
 }
 
 fs::path PluginFile(std::string_view plugin) {
@@ -104,7 +102,16 @@ core::Result<const Plugin*> LoadPlugin(std::string_view plugin) {
   // its kind) and short next to loading that model.
   std::lock_guard lock(state.mutex);
   if (auto it = state.opened.find(plugin); it != state.opened.end()) return &it->second;
-  FERRY_ASSIGN_OR_RETURN(Plugin opened, Open(plugin, file));
+  FERRY_ASSIGN_OR_RETURN(const void* entry,
+                         OpenFerryLibrary(file, OpenFlags(plugin), "ferry_backend_plugin", kPluginAbiVersion,
+                                          fmt::format("the {} backend plugin", plugin),
+                                          "this ferry was built or packaged without it; --backend-directory names "
+                                          "the folder plugins are read from"));
+  const auto* exports = static_cast<const PluginExports*>(entry);
+  if (!exports->create_backend) {
+    return core::Unavailable(fmt::format("the {} backend plugin {}: exports no backends", plugin, file.string()));
+  }
+  Plugin opened{.exports = exports, .file = file};
   spdlog::info("backend plugin {} loaded from {}", plugin, file.string());
   return &state.opened.emplace(std::string(plugin), std::move(opened)).first->second;
 }

@@ -36,14 +36,33 @@ inline constexpr int kPluginAbiVersion = 1;
 // The build a plugin must share with the binary: the release and the compiler that built both.
 #define FERRY_PLUGIN_BUILD_ID __VERSION__
 
+// What every shared library of ferry's (a backend plugin, the gRPC module: cli/grpc_module.h)
+// exports first: the build it must share with the program that opens it.
+struct BuildStamp {
+  int abi_version;    // the library's own ABI version (kPluginAbiVersion for a plugin)
+  const char* build;  // FERRY_PLUGIN_BUILD_ID of its build
+  const char* ferry_version;
+};
+
+// Where a file or folder of ferry's install is: $`env` when set, else `beside` the executable's
+// folder when it exists there (the build tree), else `installed` under the folder above the
+// executable's when it exists there (an installed tree: bin/ferry), else the first.
+std::filesystem::path LocateInstalled(const char* env, const std::filesystem::path& beside,
+                                      const std::filesystem::path& installed);
+
+// Opens the shared library `file` (dlopen `flags`), calls its extern "C" function `entry` and returns
+// what that returns, once it is known to start with a BuildStamp of this build and `abi_version`.
+// Errors are Unavailable and read "<what> <file>: <why>"; a missing file's <why> is "not installed
+// (<missing_hint>)". A library once opened is never closed.
+core::Result<const void*> OpenFerryLibrary(const std::filesystem::path& file, int flags, const char* entry,
+                                           int abi_version, std::string_view what, std::string_view missing_hint);
+
 // A function of a plugin, as PluginExports hands it over: reinterpret_cast to and from its real
 // type (a round trip between function pointer types is well-defined).
 using PluginFunction = void (*)();
 
 struct PluginExports {
-  int abi_version;    // kPluginAbiVersion of the plugin's build
-  const char* build;  // FERRY_PLUGIN_BUILD_ID of the plugin's build
-  const char* ferry_version;
+  BuildStamp stamp;
   // A new instance of the backend named `name` (`backend:` in model.yaml), or nullptr when the
   // plugin has none of that name.
   std::unique_ptr<Backend> (*create_backend)(std::string_view name);
@@ -74,9 +93,8 @@ core::Result<const Plugin*> LoadPlugin(std::string_view plugin);
 #define FERRY_BACKEND_PLUGIN(create, entry)                                                              \
   extern "C" __attribute__((visibility("default"))) const ::ferry::backends::PluginExports*             \
   ferry_backend_plugin() {                                                                              \
-    static const ::ferry::backends::PluginExports exports{::ferry::backends::kPluginAbiVersion,          \
-                                                          FERRY_PLUGIN_BUILD_ID, ::ferry::kFerryVersion, \
-                                                          (create), (entry)};                            \
+    static const ::ferry::backends::PluginExports exports{                                              \
+        {::ferry::backends::kPluginAbiVersion, FERRY_PLUGIN_BUILD_ID, ::ferry::kFerryVersion}, (create), (entry)}; \
     return &exports;                                                                                    \
   }
 

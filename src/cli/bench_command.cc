@@ -1,14 +1,12 @@
 #include "cli/bench_command.h"
 
-#include <grpcpp/grpcpp.h>
-
 #include <fmt/format.h>
 #include <random>
 
+#include "cli/grpc_module.h"
 #include "cli/http_client.h"
 #include "cli/infer_command.h"
 #include "cli/load_generator.h"
-#include "grpc_service.grpc.pb.h"
 #include "core/json_writer.h"
 #include "protocol/v2_json.h"
 
@@ -59,25 +57,9 @@ core::Result<std::vector<int>> ParseRange(const std::string& text) {
 
 // The model's inputs as its metadata gives them, from the server.
 core::Result<std::vector<core::TensorSpec>> FetchInputs(const BenchOptions& options, const LoadOptions& load) {
-  std::vector<core::TensorSpec> specs;
-  if (options.protocol == "grpc") {
-    auto stub = inference::GRPCInferenceService::NewStub(
-        grpc::CreateChannel(fmt::format("{}:{}", load.host, load.port), load.credentials));
-    inference::ModelMetadataRequest request;
-    request.set_name(options.model);
-    if (options.version > 0) request.set_version(std::to_string(options.version));
-    inference::ModelMetadataResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    if (!load.token.empty()) context.AddMetadata("authorization", "Bearer " + load.token);
-    auto status = stub->ModelMetadata(&context, request, &response);
-    if (!status.ok()) return core::Unavailable("model metadata: " + status.error_message());
-    for (const auto& input : response.inputs()) {
-      auto type = core::ParseDataType(input.datatype());
-      if (!type) return core::InvalidArgument("model metadata names datatype " + input.datatype());
-      specs.push_back({input.name(), *type, core::Shape(std::vector<std::int64_t>(input.shape().begin(), input.shape().end()))});
-    }
-    return specs;
+  if (load.grpc) {
+    FERRY_ASSIGN_OR_RETURN(const GrpcModule* grpc, LoadGrpcModule());
+    return grpc->model_inputs(load, options.model, options.version);
   }
   FERRY_ASSIGN_OR_RETURN(auto client, HttpClient::Connect({.host = load.host, .port = load.port, .tls = load.tls},
                                                           load.tls_context));
@@ -186,7 +168,7 @@ core::Result<LoadOptions> Connection(const BenchOptions& options, bool grpc) {
   if (address.tls && !grpc) {
     FERRY_ASSIGN_OR_RETURN(load.tls_context, MakeTlsContext(options.security));
   }
-  FERRY_ASSIGN_OR_RETURN(load.credentials, GrpcCredentials(options.security, address.tls));
+  load.security = options.security;
   FERRY_ASSIGN_OR_RETURN(load.token, BearerToken(options.security));
   return load;
 }

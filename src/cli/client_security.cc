@@ -87,17 +87,4 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> MakeTlsContext(const Cl
   return context;
 }
 
-core::Result<std::shared_ptr<grpc::ChannelCredentials>> GrpcCredentials(const ClientSecurity& security, bool tls) {
-  if (!tls) return grpc::InsecureChannelCredentials();
-  grpc::SslCredentialsOptions options;
-  if (!security.ca.empty()) {
-    FERRY_ASSIGN_OR_RETURN(options.pem_root_certs, ReadFile(security.ca, "--ca"));
-  }
-  if (!security.cert.empty()) {
-    FERRY_ASSIGN_OR_RETURN(options.pem_cert_chain, ReadFile(security.cert, "--cert"));
-    FERRY_ASSIGN_OR_RETURN(options.pem_private_key, ReadFile(security.key, "--key"));
-  }
-  return grpc::SslCredentials(options);
-}
-
 }  // namespace ferry::cli

@@ -4,8 +4,6 @@
 // a bearer token (the `Authorization` header over HTTP, `authorization` metadata over gRPC).
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
 #include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <memory>
@@ -44,8 +42,5 @@ core::Result<std::string> BearerToken(const ClientSecurity& security);
 // An OpenSSL client context that verifies the server (by --ca, or the system's CAs) and presents
 // --cert/--key when given.
 core::Result<std::shared_ptr<boost::asio::ssl::context>> MakeTlsContext(const ClientSecurity& security);
-
-// gRPC channel credentials: TLS with the same files when `tls`, else insecure.
-core::Result<std::shared_ptr<grpc::ChannelCredentials>> GrpcCredentials(const ClientSecurity& security, bool tls);
 
 }  // namespace ferry::cli

@@ -1,17 +1,14 @@
 #include "cli/infer_command.h"
 
-#include <grpcpp/grpcpp.h>
-
 #include <fmt/format.h>
 #include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "cli/client_security.h"
+#include "cli/grpc_module.h"
 #include "cli/in_process.h"
 #include "cli/http_client.h"
-#include "grpc_service.grpc.pb.h"
-#include "server/grpc/grpc_codec.h"
 #include "core/json_writer.h"
 #include "protocol/v2_json.h"
 
@@ -135,30 +132,8 @@ core::Result<core::InferenceResponse> InferOverHttp(const InferOptions& options,
 
 core::Result<core::InferenceResponse> InferOverGrpc(const InferOptions& options, const core::InferenceRequest& request) {
   FERRY_ASSIGN_OR_RETURN(auto address, ParseServerAddress(options.url, 8001));
-  FERRY_ASSIGN_OR_RETURN(auto credentials, GrpcCredentials(options.security, address.tls));
-  FERRY_ASSIGN_OR_RETURN(const auto token, BearerToken(options.security));
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(fmt::format("{}:{}", address.host, address.port), credentials, arguments);
-  auto stub = inference::GRPCInferenceService::NewStub(channel);
-  inference::ModelInferRequest message;
-  grpc_frontend::EncodeInferRequest(request, &message);
-  inference::ModelInferResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
-  const grpc::Status status = stub->ModelInfer(&context, message, &response);
-  if (!status.ok()) {
-    static constexpr const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-                                             "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                             "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-                                             "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-    const auto code = static_cast<std::size_t>(status.error_code());
-    return core::MakeError(core::ErrorCode::kInvalidArgument,
-                           fmt::format("gRPC {}: {}", code < std::size(kNames) ? kNames[code] : "status",
-                                       status.error_message()));
-  }
-  return grpc_frontend::DecodeInferResponse(response);
+  FERRY_ASSIGN_OR_RETURN(const GrpcModule* grpc, LoadGrpcModule());
+  return grpc->infer(address, options.security, request);
 }
 
 int Infer(const InferOptions& options) {

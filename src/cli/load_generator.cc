@@ -1,8 +1,5 @@
 #include "cli/load_generator.h"
 
-#include <grpcpp/alarm.h>
-#include <grpcpp/grpcpp.h>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -16,8 +13,8 @@
 #include <memory>
 #include <optional>
 
-#include "grpc_service.grpc.pb.h"
-#include "server/grpc/grpc_codec.h"
+#include "cli/grpc_module.h"
+#include "cli/load_recorder.h"
 #include "protocol/v2_json.h"
 
 namespace ferry::cli {
@@ -26,66 +23,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using Clock = std::chrono::steady_clock;
-
-// Latencies of the measured window, and the window itself.
-class Recorder {
- public:
-  Recorder(Clock::time_point start, Clock::time_point end) : start_(start), end_(end) { latencies_.reserve(1 << 20); }
-
-  // Counts answers that arrive within the window. Returns false once the run is over.
-  bool Record(Clock::time_point sent, Clock::time_point answered, bool ok, std::string_view error) {
-    if (answered >= start_ && answered <= end_) {
-      if (ok) {
-        latencies_.push_back(std::chrono::duration<double, std::milli>(answered - sent).count());
-      } else {
-        ++errors_;
-        if (first_error_.empty()) first_error_ = std::string(error);
-      }
-    }
-    return answered < end_;
-  }
-
-  LoadResult Finish(int concurrency) {
-    LoadResult r;
-    r.concurrency = concurrency;
-    r.seconds = std::chrono::duration<double>(end_ - start_).count();
-    r.requests = latencies_.size();
-    r.errors = errors_;
-    r.first_error = first_error_;
-    r.throughput = r.requests / r.seconds;
-    std::sort(latencies_.begin(), latencies_.end());
-    auto at = [&](double q) {
-      return latencies_.empty() ? 0.0 : latencies_[std::min(latencies_.size() - 1, static_cast<std::size_t>(q * latencies_.size()))];
-    };
-    r.p50_ms = at(0.50);
-    r.p90_ms = at(0.90);
-    r.p95_ms = at(0.95);
-    r.p99_ms = at(0.99);
-    return r;
-  }
-
- private:
-  Clock::time_point start_, end_;
-  std::vector<double> latencies_;
-  std::uint64_t errors_ = 0;
-  std::string first_error_;
-};
-
-// The open-loop schedule: request k is due at t0 + k * interval. Shared by the slots of one run,
-// all on one thread.
-struct Pacer {
-  Clock::time_point t0;
-  Clock::duration interval{0};
-  std::uint64_t next = 0;
-  bool active() const { return interval.count() > 0; }
-  Clock::time_point Take() { return t0 + interval * static_cast<Clock::rep>(next++); }
-};
-
-Clock::duration Interval(double rate) {
-  return rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate))
-                  : Clock::duration(0);
-}
+using Clock = LoadClock;
 
 // One HTTP keep-alive connection sending the same request again and again, over TCP
 // (Stream = beast::tcp_stream) or TLS (beast::ssl_stream<beast::tcp_stream>).
@@ -201,85 +139,13 @@ core::Result<LoadResult> RunHttp(const LoadOptions& options, const core::Inferen
   return result;
 }
 
-core::Result<LoadResult> RunGrpc(const LoadOptions& options, const core::InferenceRequest& request) {
-  inference::ModelInferRequest message;
-  grpc_frontend::EncodeInferRequest(request, &message);
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(-1);
-  arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  std::vector<std::unique_ptr<inference::GRPCInferenceService::Stub>> stubs;
-  for (int i = 0; i < options.concurrency; ++i) {
-    arguments.SetInt("ferry.slot", i);
-    stubs.push_back(inference::GRPCInferenceService::NewStub(grpc::CreateCustomChannel(
-        fmt::format("{}:{}", options.host, options.port),
-        options.credentials ? options.credentials : grpc::InsecureChannelCredentials(), arguments)));
-  }
-  std::size_t next_stub = 0;
-  grpc::CompletionQueue queue;
-
-  struct Call {
-    grpc::ClientContext context;
-    inference::ModelInferResponse response;
-    grpc::Status status;
-    Clock::time_point sent;
-    std::unique_ptr<grpc::ClientAsyncResponseReader<inference::ModelInferResponse>> reader;
-    grpc::Alarm alarm;     // open loop: fires when the request is due
-    bool waiting = false;  // the next completion of this call's tag is its alarm
-  };
-  Pacer pacer{.t0 = Clock::now(), .interval = Interval(options.request_rate)};
-  auto send = [&](std::unique_ptr<Call>& call, Clock::time_point due) {
-    call->waiting = false;
-    call->sent = due;
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    if (!options.token.empty()) call->context.AddMetadata("authorization", "Bearer " + options.token);
-    call->reader = stubs[next_stub++ % stubs.size()]->PrepareAsyncModelInfer(&call->context, message, &queue);
-    call->reader->StartCall();
-    call->reader->Finish(&call->response, &call->status, call.get());
-  };
-  auto start_call = [&](std::unique_ptr<Call>& call) {
-    call = std::make_unique<Call>();
-    if (!pacer.active()) return send(call, Clock::now());
-    const auto due = pacer.Take();
-    if (due <= Clock::now()) return send(call, due);
-    call->waiting = true;
-    call->sent = due;
-    call->alarm.Set(&queue, std::chrono::system_clock::now() + (due - Clock::now()), call.get());
-  };
-
-  const auto start = Clock::now() + options.warmup;
-  Recorder recorder(start, start + options.duration);
-  std::vector<std::unique_ptr<Call>> calls(static_cast<std::size_t>(options.concurrency));
-  for (auto& call : calls) start_call(call);
-  int running = options.concurrency;
-  void* tag = nullptr;
-  bool ok = false;
-  while (running > 0 && queue.Next(&tag, &ok)) {
-    auto it = std::find_if(calls.begin(), calls.end(), [&](const auto& c) { return c.get() == tag; });
-    Call& call = **it;
-    if (call.waiting) {  // its alarm: the request is due now; a late alarm is the client's own delay
-      send(*it, Clock::now());
-      continue;
-    }
-    const bool success = ok && call.status.ok();
-    if (recorder.Record(call.sent, Clock::now(), success, call.status.error_message())) {
-      start_call(*it);
-    } else {
-      --running;
-    }
-  }
-  queue.Shutdown();
-  while (queue.Next(&tag, &ok)) {
-  }
-  auto result = recorder.Finish(options.concurrency);
-  result.request_rate = options.request_rate;
-  return result;
-}
-
 }  // namespace
 
 core::Result<LoadResult> RunLoad(const LoadOptions& options, const core::InferenceRequest& request) {
   if (options.concurrency < 1) return core::InvalidArgument("concurrency must be at least 1");
-  return options.grpc ? RunGrpc(options, request) : RunHttp(options, request);
+  if (!options.grpc) return RunHttp(options, request);
+  FERRY_ASSIGN_OR_RETURN(const GrpcModule* grpc, LoadGrpcModule());
+  return grpc->run_load(options, request);
 }
 
 }  // namespace ferry::cli

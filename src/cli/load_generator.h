@@ -9,8 +9,6 @@
 // on one HTTP/2 connection measured about half the throughput at concurrency 4.
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
@@ -18,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/client_security.h"
 #include "core/error.h"
 #include "core/inference.h"
 
@@ -28,7 +27,7 @@ struct LoadOptions {
   std::uint16_t port = 8000;
   bool tls = false;                                           // https://
   std::shared_ptr<boost::asio::ssl::context> tls_context;     // HTTP over TLS
-  std::shared_ptr<grpc::ChannelCredentials> credentials;      // gRPC (insecure or TLS)
+  ClientSecurity security;                                    // gRPC over TLS: its credentials' files
   std::string token;                                          // bearer token, or empty
   bool grpc = false;
   bool binary = false;  // HTTP only: binary tensor data both ways
@@ -49,7 +48,8 @@ struct LoadResult {
   std::string first_error;     // one error message, to show what went wrong
 };
 
-// Runs one load step; `request` names the model (and version) and carries the inputs.
+// Runs one load step; `request` names the model (and version) and carries the inputs. Over gRPC
+// through the gRPC module (cli/grpc_module.h).
 core::Result<LoadResult> RunLoad(const LoadOptions& options, const core::InferenceRequest& request);
 
 }  // namespace ferry::cli

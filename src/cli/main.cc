@@ -1,6 +1,5 @@
 // The `ferry` command.
 #include <CLI/CLI.hpp>
-#include <absl/synchronization/mutex.h>
 
 #include "cli/bench_command.h"
 #include "cli/dev_kafka_command.h"
@@ -13,10 +12,6 @@
 #include "backends/python/python_step.h"
 
 int main(int argc, char** argv) {
-  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock detection on: every
-  // lock gRPC takes updated a lock graph (GraphCycles): 18-20% of a gRPC request's CPU here.
-  // Lock order is the tests' and the sanitizers' business, not each request's.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   ferry::backends::python::RegisterPythonStep();  // made in the python plugin, opened on first use
   CLI::App app{"ferry: a model inference server (KServe V2 / Open Inference Protocol)", "ferry"};
   app.set_version_flag("--version", std::string("ferry ") + ferry::kFerryVersion);

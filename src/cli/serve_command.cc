@@ -11,6 +11,7 @@
 #include "observe/logging.h"
 #include "runtime/server.h"
 #include "server/auth/token_auth.h"
+#include "cli/grpc_module.h"
 #include "server/grpc/grpc_server.h"
 #include "server/http/http_server.h"
 #include "protocol/v2_json.h"
@@ -157,7 +158,12 @@ int Serve(const ServeOptions& options) {
   }
   std::unique_ptr<grpc_frontend::GrpcServer> grpc;
   if (options.grpc_port != 0) {
-    auto created = grpc_frontend::GrpcServer::Create(
+    auto module = LoadGrpcModule();
+    if (!module) {
+      spdlog::error("{} (--grpc-port 0 serves without gRPC)", module.error().message);
+      return 1;
+    }
+    auto created = (*module)->create_server(
         {.host = options.http.host,
          .port = options.grpc_port,
          .max_message_bytes = options.http.max_request_bytes,

@@ -106,7 +106,7 @@ class PluginTest(unittest.TestCase):
         self.assertIn("the python backend plugin", reasons["doubler"][1])
         self.assertIn("cannot be loaded", reasons["doubler"][1])
         self.assertEqual(reasons["xgb"][0], "UNAVAILABLE")
-        self.assertIn("is not a ferry backend plugin (no ferry_backend_plugin entry point)", reasons["xgb"][1])
+        self.assertIn("is not one of ferry's libraries (no ferry_backend_plugin entry point)", reasons["xgb"][1])
         self.assertEqual(self.server.request("GET", "/v2/models/pima/ready")[0], 503)
         self.assertEqual(self.server.request("GET", "/v2/models/pima-pmml/ready")[0], 200)
 

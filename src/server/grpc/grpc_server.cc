@@ -236,21 +236,35 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   const auth::TokenAuth* auth_;
 };
 
-}  // namespace
+class Frontend final : public GrpcServer {
+ public:
+  Frontend(const Options& o, runtime::Server& s) : options(o), service(s, o.limits, o.auth) {}
+  ~Frontend() override { Stop(); }
 
-struct GrpcServer::Impl {
+  std::uint16_t port() const override { return static_cast<std::uint16_t>(bound_port); }
+
+  void Stop() override {
+    if (stopped_ || !server) return;
+    stopped_ = true;
+    health->Stop();
+    server->Shutdown(std::chrono::system_clock::now() + options.shutdown_grace);
+    server->Wait();
+  }
+
   Options options;
   Service service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HealthPublisher> health;
-  int port = 0;
-  bool stopped = false;
+  int bound_port = 0;
 
-  Impl(const Options& o, runtime::Server& s) : options(o), service(s, o.limits, o.auth) {}
+ private:
+  bool stopped_ = false;
 };
 
+}  // namespace
+
 core::Result<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& options, runtime::Server& server) {
-  auto impl = std::make_unique<Impl>(options, server);
+  auto impl = std::make_unique<Frontend>(options, server);
   grpc::ServerBuilder builder;
   const std::string address = options.host.find(':') != std::string::npos
                                   ? fmt::format("[{}]:{}", options.host, options.port)
@@ -273,31 +287,17 @@ core::Result<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& opti
     }
     credentials = grpc::SslServerCredentials(ssl);
   }
-  builder.AddListeningPort(address, credentials, &impl->port);
+  builder.AddListeningPort(address, credentials, &impl->bound_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_message_bytes, INT32_MAX)));
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(&impl->service);
   grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1.Health, statuses set below
   impl->server = builder.BuildAndStart();
-  if (!impl->server || impl->port == 0) {
+  if (!impl->server || impl->bound_port == 0) {
     return core::Unavailable(fmt::format("cannot listen for gRPC on {}", address));
   }
   impl->health = std::make_unique<HealthPublisher>(*impl->server->GetHealthCheckService(), server);
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
-}
-
-GrpcServer::GrpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-
-GrpcServer::~GrpcServer() { Stop(); }
-
-std::uint16_t GrpcServer::port() const { return static_cast<std::uint16_t>(impl_->port); }
-
-void GrpcServer::Stop() {
-  if (impl_->stopped) return;
-  impl_->stopped = true;
-  impl_->health->Stop();
-  impl_->server->Shutdown(std::chrono::system_clock::now() + impl_->options.shutdown_grace);
-  impl_->server->Wait();
+  return std::unique_ptr<GrpcServer>(std::move(impl));
 }
 
 }  // namespace ferry::grpc_frontend

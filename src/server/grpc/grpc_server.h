@@ -7,6 +7,9 @@
 // Lifecycle: Create() binds and starts serving; Stop() (or the destructor) stops accepting,
 // cancels what is pending after `shutdown_grace`, and waits for handlers to finish. The
 // runtime::Server must outlive the GrpcServer.
+//
+// An interface, its implementation and Create in grpc_server.cc: the `ferry` program reaches them
+// through the gRPC module (cli/grpc_module.h) without linking gRPC; libferry links them in.
 #pragma once
 
 #include <chrono>
@@ -37,15 +40,10 @@ class GrpcServer {
   };
 
   static core::Result<std::unique_ptr<GrpcServer>> Create(const Options& options, runtime::Server& server);
-  ~GrpcServer();
+  virtual ~GrpcServer() = default;
 
-  std::uint16_t port() const;
-  void Stop();
-
- private:
-  struct Impl;
-  explicit GrpcServer(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  virtual std::uint16_t port() const = 0;
+  virtual void Stop() = 0;
 };
 
 }  // namespace ferry::grpc_frontend

@@ -68,7 +68,7 @@ TEST(Plugin, TheBuildsPluginsOpenAndHaveTheirBackends) {
     if (!fs::exists(PluginFile(spec->plugin))) continue;  // a build without it
     auto plugin = LoadPlugin(spec->plugin);
     ASSERT_TRUE(plugin.has_value()) << plugin.error().message;
-    EXPECT_EQ((*plugin)->exports->abi_version, kPluginAbiVersion);
+    EXPECT_EQ((*plugin)->exports->stamp.abi_version, kPluginAbiVersion);
     auto backend = (*plugin)->exports->create_backend(spec->name);
     ASSERT_NE(backend, nullptr) << spec->name;
     EXPECT_EQ(backend->name(), spec->name);
