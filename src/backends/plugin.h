@@ -1,8 +1,9 @@
 // Backend plugins. The backends with heavy dependencies (ONNX Runtime, TorchScript/libtorch,
 // XGBoost, Python/libpython) are shared libraries, `libferry_backend_<plugin>.so`, loaded with
 // dlopen the first time a model needs one, so that a server serving only PMML never maps libtorch
-// and an image may ship without the plugins it does not need. The core (HTTP, gRPC, Kafka,
-// scheduler, pipelines, PMML, linear, MLflow's dispatch) is in the binary.
+// and an image may ship without the plugins it does not need. The core (HTTP, Kafka,
+// scheduler, pipelines, PMML, linear, MLflow's dispatch) is in the binary; gRPC is a module of its
+// own (cli/grpc_module.h).
 //
 // The boundary is C++ (Backend, BackendModel, Tensor, Error cross it), so a plugin must come from
 // the same build as the binary: each exports
