@@ -3,15 +3,19 @@
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <mutex>
 
 namespace ferry::cli {
+namespace {
 
 namespace fs = std::filesystem;
 
 fs::path GrpcModuleFile() {
   return backends::LocateInstalled("FERRY_GRPC_MODULE", "libferry_grpc.so", "lib/ferry/libferry_grpc.so");
 }
+
+}  // namespace
 
 core::Result<const GrpcModule*> LoadGrpcModule() {
   static std::mutex mutex;

@@ -16,7 +16,6 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,9 +46,6 @@ struct GrpcModule {
   // One load step over gRPC (RunLoad with options.grpc).
   core::Result<LoadResult> (*run_load)(const LoadOptions& options, const core::InferenceRequest& request);
 };
-
-// The file LoadGrpcModule opens.
-std::filesystem::path GrpcModuleFile();
 
 // Opens the module the first time, then returns the same. A missing, unloadable or mismatched
 // file is an Unavailable error naming the file (a later call tries again).

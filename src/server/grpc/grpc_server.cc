@@ -244,9 +244,9 @@ class Frontend final : public GrpcServer {
   std::uint16_t port() const override { return static_cast<std::uint16_t>(bound_port); }
 
   void Stop() override {
-    if (stopped_ || !server) return;
+    if (stopped_ || !server) return;  // never started: Create failed before or at BuildAndStart
     stopped_ = true;
-    health->Stop();
+    if (health) health->Stop();  // null when Create gave up after BuildAndStart (no port bound)
     server->Shutdown(std::chrono::system_clock::now() + options.shutdown_grace);
     server->Wait();
   }
