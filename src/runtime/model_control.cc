@@ -20,14 +20,18 @@ std::uint64_t TextFingerprint(std::string_view text) {
   return hash | 1;  // never 0, which means "no model.yaml"
 }
 
-}  // namespace
-
-namespace {
 std::filesystem::path StagingFolder(const std::filesystem::path& given) {
   if (!given.empty()) return given;
   std::error_code ec;
   return std::filesystem::temp_directory_path(ec) / fmt::format("ferry-staging-{}", ::getpid());
 }
+
+void AppendVersionStates(const ServedModel& model, std::vector<ModelStatus>* states) {
+  for (const auto& [v, version] : model.versions) {
+    states->push_back({.name = model.name, .version = v, .state = version->state, .reason = version->reason});
+  }
+}
+
 }  // namespace
 
 ModelControl::ModelControl(Options options, ModelTable& table)
@@ -512,20 +516,14 @@ std::vector<ModelStatus> ModelControl::Index() const {
     if (model->versions.empty() || (!model->error.empty() && !model->HasReadyVersion())) {
       index.push_back({.name = name, .version = 0, .state = ModelState::kUnavailable, .reason = model->error});
     }
-    for (const auto& [v, version] : model->versions) {
-      index.push_back({.name = name, .version = v, .state = version->state, .reason = version->reason});
-    }
+    AppendVersionStates(*model, &index);
   }
   return index;
 }
 
 std::vector<ModelStatus> ModelControl::VersionStates() const {
   std::vector<ModelStatus> states;
-  for (const auto& model : table_.All()) {
-    for (const auto& [v, version] : model->versions) {
-      states.push_back({.name = model->name, .version = v, .state = version->state, .reason = version->reason});
-    }
-  }
+  for (const auto& model : table_.All()) AppendVersionStates(*model, &states);
   return states;
 }
 
