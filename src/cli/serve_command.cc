@@ -23,18 +23,21 @@
 namespace ferry::cli {
 namespace {
 
+// What `ferry serve` does unless told otherwise is what the runtime does.
+const runtime::Server::Options kServerDefaults;
+
 struct ServeOptions {
   std::string model_repository;
   std::string model_name;  // set: model_repository holds this one model's files (KServe's /mnt/models)
   std::string model_control = "none";
-  double poll_secs = 5;
+  double poll_secs = std::chrono::duration<double>(kServerDefaults.poll_interval).count();
   std::vector<std::string> load_models;
   bool strict_readiness = false;
   bool no_ui = false;
   std::string reload_strategy = "swap";
   routing::ExplainLimits explain;  // --explain-max-*
   std::size_t explain_threads = 0;
-  std::int64_t inline_below_us = 100;
+  std::int64_t inline_below_us = kServerDefaults.inline_below.count();
   std::string trace_file;      // tracing on when this or trace_endpoint is set (docs/tracing.md)
   std::string trace_endpoint;  // OTLP/HTTP
   double trace_rate = 1.0;
